@@ -1,0 +1,22 @@
+"""Domain exceptions. A user's mistake raises one of these; the CLI prints its
+message on one line and never a traceback."""
+
+
+class RadpilotError(Exception):
+    """Base class for every error radpilot raises on purpose."""
+
+
+class InputError(RadpilotError):
+    """Bad user input: a file, row or field that cannot be used as given."""
+
+
+class VocabularyError(RadpilotError):
+    """A vocabulary or rules data file is malformed."""
+
+
+class ModelNotAvailableError(RadpilotError):
+    """A model's weights are not installed locally (radpilot never downloads implicitly)."""
+
+
+class DicomError(InputError):
+    """A DICOM file that cannot be read or is not supported."""

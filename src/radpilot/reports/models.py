@@ -1,0 +1,128 @@
+"""Typed objects the report reader hands to every later stage.
+
+Report -> Section -> Sentence -> Mention. All frozen: stages never mutate each
+other's output. Offsets are character offsets into ``Report.text``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Certainty(str, Enum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    UNCERTAIN = "uncertain"
+
+
+class Laterality(str, Enum):
+    LEFT = "left"
+    RIGHT = "right"
+    BILATERAL = "bilateral"
+
+
+class Change(str, Enum):
+    """Change since the prior study. RESOLVED means the finding is absent now."""
+
+    NEW = "new"
+    WORSE = "worse"
+    BETTER = "better"
+    STABLE = "stable"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A size as written, normalised to millimetres where the unit allows."""
+
+    value: float
+    unit: str
+    mm: float | None
+    span: Span
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit, "mm": self.mm, "span": self.span.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A report section. ``name`` is canonical (findings, impression, indication,
+    history, comparison, technique, examination, recommendation, addendum, body)."""
+
+    name: str
+    header: str | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    section: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One finding named in one sentence, with every attribute and its evidence."""
+
+    finding: str  # canonical finding id from the vocabulary, e.g. "pneumothorax"
+    certainty: Certainty
+    span: Span  # the words that name the finding
+    sentence: Span  # the whole sentence, for a radiologist to check in a second
+    section: str
+    laterality: Laterality | None = None
+    locations: tuple[str, ...] = ()
+    severity: str | None = None
+    size: Measurement | None = None
+    change: Change | None = None
+    historical: bool = False
+    hypothetical: bool = False
+    cues: tuple[str, ...] = ()  # the cue phrases that decided certainty/change
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "finding": self.finding,
+            "certainty": self.certainty.value,
+            "span": self.span.to_dict(),
+            "sentence": self.sentence.to_dict(),
+            "section": self.section,
+            "laterality": self.laterality.value if self.laterality else None,
+            "locations": list(self.locations),
+            "severity": self.severity,
+            "size": self.size.to_dict() if self.size else None,
+            "change": self.change.value if self.change else None,
+            "historical": self.historical,
+            "hypothetical": self.hypothetical,
+            "cues": list(self.cues),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    text: str
+    sections: tuple[Section, ...] = ()
+    sentences: tuple[Sentence, ...] = ()
+    mentions: tuple[Mention, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sections": [
+                {"name": s.name, "header": s.header, "start": s.start, "end": s.end}
+                for s in self.sections
+            ],
+            "mentions": [m.to_dict() for m in self.mentions],
+        }

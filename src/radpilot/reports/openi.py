@@ -1,0 +1,107 @@
+"""The OpenI (Indiana University) chest X-ray reports that ship inside the
+torchxrayvision wheel (``torchxrayvision/data/NLMCXR_reports.tgz``, CC BY-NC-ND 4.0).
+
+Read straight from the tarball; torchxrayvision (and so torch) is never imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tarfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from radpilot.errors import InputError
+
+TGZ_IN_WHEEL = ("data", "NLMCXR_reports.tgz")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIReport:
+    id: str  # the XML file's stem, e.g. "1002"
+    comparison: str
+    indication: str
+    findings: str
+    impression: str
+    mesh_major: tuple[str, ...]  # the human MeSH coding, e.g. "Opacity/lung/upper lobe/right"
+
+    @property
+    def text(self) -> str:
+        """FINDINGS then IMPRESSION, the convention of the CheXpert labeler's input."""
+        parts = []
+        if self.findings:
+            parts.append("FINDINGS: " + self.findings)
+        if self.impression:
+            parts.append("IMPRESSION: " + self.impression)
+        return "\n".join(parts)
+
+    @property
+    def full_text(self) -> str:
+        """Every section with its header, as a full report reads."""
+        parts = []
+        for header, body in (
+            ("COMPARISON", self.comparison),
+            ("INDICATION", self.indication),
+            ("FINDINGS", self.findings),
+            ("IMPRESSION", self.impression),
+        ):
+            if body:
+                parts.append(f"{header}: {body}")
+        return "\n".join(parts)
+
+
+def default_tgz() -> Path:
+    """Where the installed torchxrayvision wheel keeps the reports."""
+    spec = importlib.util.find_spec("torchxrayvision")
+    if spec is None or not spec.origin:
+        raise InputError(
+            "the OpenI reports come inside the torchxrayvision wheel, which is not installed: "
+            "pip install 'radpilot[imaging]' or pass the path of NLMCXR_reports.tgz"
+        )
+    return Path(spec.origin).parent.joinpath(*TGZ_IN_WHEEL)
+
+
+def _parse(xml_bytes: bytes, rid: str, where: str) -> OpenIReport:
+    try:
+        root = ET.fromstring(xml_bytes)
+    except ET.ParseError as exc:
+        raise InputError(f"{where}: not well-formed XML ({exc})") from None
+    sec = {a.get("Label"): (a.text or "").strip() for a in root.iter("AbstractText")}
+    majors = tuple(e.text.strip() for e in root.iter("major") if e.text and e.text.strip())
+    return OpenIReport(
+        id=rid,
+        comparison=sec.get("COMPARISON", ""),
+        indication=sec.get("INDICATION", ""),
+        findings=sec.get("FINDINGS", ""),
+        impression=sec.get("IMPRESSION", ""),
+        mesh_major=majors,
+    )
+
+
+def iter_reports(source: Path | None = None) -> Iterator[OpenIReport]:
+    """Every report in a ``.tgz`` or a folder of OpenI XML files, sorted by numeric id.
+
+    Reports with neither FINDINGS nor IMPRESSION are kept; callers decide.
+    """
+    path = source or default_tgz()
+    items: list[OpenIReport] = []
+    if path.is_dir():
+        for xml in path.rglob("*.xml"):
+            items.append(_parse(xml.read_bytes(), xml.stem, str(xml)))
+    else:
+        try:
+            tf = tarfile.open(path)
+        except (OSError, tarfile.TarError) as exc:
+            raise InputError(f"{path}: cannot open as a tar archive ({exc})") from None
+        with tf:
+            for member in tf.getmembers():
+                if not member.name.endswith(".xml"):
+                    continue
+                fh = tf.extractfile(member)
+                if fh is None:
+                    continue
+                items.append(_parse(fh.read(), Path(member.name).stem, f"{path}:{member.name}"))
+    items.sort(key=lambda r: (0, int(r.id), "") if r.id.isdigit() else (1, 0, r.id))
+    yield from items
