@@ -20,3 +20,11 @@ class ModelNotAvailableError(RadpilotError):
 
 class DicomError(InputError):
     """A DICOM file that cannot be read or is not supported."""
+
+
+class DownloadError(RadpilotError):
+    """Fetching model weights failed: offline, HTTP error or an interrupted transfer."""
+
+
+class ChecksumError(RadpilotError):
+    """A weights file's SHA-256 differs from the pinned one (the file is deleted)."""

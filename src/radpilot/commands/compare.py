@@ -1,9 +1,78 @@
-"""`radpilot compare`."""
+"""`radpilot compare`: a current radiograph against the same patient's prior."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this command to the CLI (filled in by the capability that owns it)."""
+    @app.command()
+    def compare(
+        current: Path = typer.Argument(
+            ..., help="The current image (DICOM, PNG, JPEG) or a folder holding one study."
+        ),
+        prior: Path = typer.Argument(
+            ..., help="The prior image, or study folder, of the same patient."
+        ),
+        model: str = typer.Option(None, "--model", "-m", help="Image model name."),
+        as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+        out: Path = typer.Option(
+            None, "--out", help="Folder for subtraction.png, prior_registered.png, comparison.json."
+        ),
+        transform: str = typer.Option(
+            "affine", "--transform", help="Registration transform: rigid, similarity or affine."
+        ),
+    ) -> None:
+        """Compare CURRENT with PRIOR: register the prior onto the current, save a
+        subtraction image, and say per finding whether it is new, increased, decreased,
+        resolved or stable. An AI-assist result, not a diagnosis."""
+        from radpilot.errors import InputError
+        from radpilot.imaging.compare import compare as run_compare
+        from radpilot.imaging.registration import TransformKind
+
+        valid = [k.value for k in TransformKind]
+        if transform not in valid:
+            raise InputError(
+                f"--transform {transform!r} is not valid; use one of {', '.join(valid)}"
+            )
+        result = run_compare(current, prior, model=model, out=out, kind=transform)
+        data = result.to_dict()
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+        if as_json:
+            typer.echo(json.dumps(data, indent=2))
+            return
+        console = Console()
+        console.print(comparison_table(result))
+        console.print(result.summary())
+        for note in result.notes:
+            console.print(f"note: {note}")
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
+        if out is not None:
+            console.print(f"Outputs written under {out}/")
+
+
+def comparison_table(result: object) -> Table:
+    from radpilot.imaging.compare import Comparison
+
+    assert isinstance(result, Comparison)
+    table = Table(title="radpilot compare (AI assist, not a diagnosis)")
+    for column in ("finding", "prior p", "current p", "delta", "thr", "change"):
+        table.add_column(column, justify="right" if column not in ("finding", "change") else "left")
+    for f in result.findings:
+        table.add_row(
+            f.name,
+            f"{f.prior_probability:.3f}",
+            f"{f.current_probability:.3f}",
+            f"{f.delta:+.3f}",
+            f"{f.threshold:.3f}",
+            f.change.value,
+        )
+    return table

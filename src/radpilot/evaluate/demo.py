@@ -1,0 +1,133 @@
+"""The evaluation step of ``radpilot demo``: radpilot's report reader measured against the
+OpenI development-split gold, with bootstrap intervals.
+
+The gold is built exactly as ``../shared/data/openi/openi_gold.py`` builds it (that script is
+imported by path and its ``load`` and ``score`` are used). Only DEV-split reports are read;
+held-out labels are never touched. Writes under ``out/evaluate/report_reader/``: the gold and
+predicted label CSVs (CheXpert labeler format), ``metrics.json`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import logging
+import os
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rich.console import Console
+
+log = logging.getLogger(__name__)
+
+GOLD_SCRIPT = Path("data") / "openi" / "openi_gold.py"
+DEMO_RESAMPLES = 1000
+
+
+def shared_dir() -> Path:
+    """The development data beside the project: $RADPILOT_SHARED, else ../shared."""
+    env = os.environ.get("RADPILOT_SHARED")
+    return Path(env) if env else Path.cwd().parent / "shared"
+
+
+def load_gold_module(script: Path) -> ModuleType:
+    # The gold builder lives beside the data, not in the package: import it by path.
+    spec = importlib.util.spec_from_file_location("radpilot_openi_gold_eval", script)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {script}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_label_csv(
+    path: Path, texts: list[str], rows: list[dict[str, float | None]], names: tuple[str, ...]
+) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Reports", *names])
+        for text, labels in zip(texts, rows, strict=True):
+            w.writerow(
+                [text, *("" if labels.get(n) is None else f"{labels[n]:.1f}" for n in names)]
+            )
+
+
+def label_dev_split(gold_module: ModuleType) -> tuple[list[str], list[dict[str, Any]], list[Any]]:
+    """(texts, reader labels, gold rows) of the DEV split, in openi_gold.py's order."""
+    from radpilot.reports import read
+    from radpilot.reports.labels import chexpert
+
+    dev = [r for r in gold_module.load() if r["split"] == "dev"]
+    texts = [gold_module.report_text(r) for r in dev]
+    labels = [chexpert(read(t)) for t in texts]
+    return texts, labels, dev
+
+
+def run(out: Path, console: Console) -> None:
+    from radpilot.evaluate.console import labeler_table
+    from radpilot.evaluate.html import write_outputs
+    from radpilot.evaluate.labeler import LabelerUncertain, evaluate_labeler
+    from radpilot.evaluate.pages import labeler_page
+    from radpilot.reports.labels import CHEXPERT_LABELS
+
+    console.rule("[bold]Evaluate: the report reader against the OpenI dev gold")
+    script = shared_dir() / GOLD_SCRIPT
+    if not script.is_file():
+        console.print(
+            f"[yellow]No development data at {script.parent} (set RADPILOT_SHARED):[/] "
+            "skipping the report-reader evaluation."
+        )
+        return
+    folder = out / "evaluate" / "report_reader"
+    folder.mkdir(parents=True, exist_ok=True)
+    module = load_gold_module(script)
+    started = time.perf_counter()
+    texts, labels, dev = label_dev_split(module)
+    seconds = time.perf_counter() - started
+    gold_rows = [{c: (1.0 if c in r["positive"] else None) for c in CHEXPERT_LABELS} for r in dev]
+    _write_label_csv(folder / "gold.csv", texts, gold_rows, CHEXPERT_LABELS)
+    _write_label_csv(folder / "reader.csv", texts, labels, CHEXPERT_LABELS)
+
+    # The MeSH gold codes positives only, and openi_gold.py counts an uncertain label as a
+    # positive call: score the same way so the figures agree with the script's own.
+    result = evaluate_labeler(
+        folder / "gold.csv",
+        folder / "reader.csv",
+        uncertain=LabelerUncertain.PRESENT,
+        n_resamples=DEMO_RESAMPLES,
+        seed=0,
+    )
+    reference = module.score(
+        {r["id"]: set(r["positive"]) for r in dev},
+        {r["id"]: lab for r, lab in zip(dev, labels, strict=True)},
+    )
+    metrics = result.metrics
+    metrics["source"] = {
+        "gold": "OpenI DEV split, MeSH majors mapped by openi_gold.py",
+        "n_reports": len(dev),
+        "reader_seconds": round(seconds, 2),
+        "openi_gold_py_macro_f1": reference["macro_f1"],
+        "openi_gold_py_micro_f1": reference["micro_f1"],
+    }
+    page = labeler_page(
+        metrics,
+        title="radpilot report reader vs OpenI dev gold (MeSH)",
+        notes=[
+            f"Gold: the human MeSH coding of {len(dev):,} DEV-split reports mapped by "
+            "openi_gold.py (positives only). Cross-check: openi_gold.py's own scorer gives "
+            f"macro-F1 {reference['macro_f1']:.4f}, micro-F1 {reference['micro_f1']:.4f} on "
+            "the same labels."
+        ],
+    )
+    write_outputs(folder, metrics, page)
+    console.print(labeler_table(metrics, title=f"Report reader, OpenI dev ({len(dev):,} reports)"))
+    present = metrics["macro"]["present"]
+    console.print(
+        f"macro-F1 (present) {present['f1']:.3f} "
+        f"[{present['f1_ci'][0]:.3f}–{present['f1_ci'][1]:.3f}]; openi_gold.py says "
+        f"{reference['macro_f1']:.3f}. Read {len(dev):,} reports in {seconds:.1f} s. "
+        f"Outputs: {folder}/",
+        highlight=False,
+    )

@@ -1,0 +1,369 @@
+"""radpilot's ConText engine: from the phrases found in one sentence to mentions with
+certainty, change, laterality, locations, severity, size and flags.
+
+The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as data:
+
+* A cue's scope runs forward (``no X``), backward (``X is not seen``) or both ways from
+  the cue, up to a terminator (``but``, ``however``, ``which``, ``;`` ...), the sentence
+  end, or a character limit. Pseudo-cues (``no change``, ``not only``) are matched as
+  whole phrases, so the shorter cue inside them never fires.
+* Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
+  (a change cue) makes a finding absent now. ``or`` between two findings makes both
+  uncertain unless a negation covers them ("no effusion or pneumothorax").
+* An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
+  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor.
+* Attribute words (laterality, location, severity, measurements) go to the nearest
+  mention in the same clause.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from radpilot.reports.matcher import Token
+from radpilot.reports.models import (
+    Certainty,
+    Change,
+    Laterality,
+    Measurement,
+    Mention,
+    Sentence,
+    Span,
+)
+from radpilot.reports.rules import CueCategory, CueRules, Direction, Modifiers
+
+_CHANGE = {
+    CueCategory.CHANGE_NEW: Change.NEW,
+    CueCategory.CHANGE_WORSE: Change.WORSE,
+    CueCategory.CHANGE_BETTER: Change.BETTER,
+    CueCategory.CHANGE_STABLE: Change.STABLE,
+    CueCategory.CHANGE_RESOLVED: Change.RESOLVED,
+}
+_CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
+_DIGIT = re.compile(r"\d")
+_MEASURE = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:x|by|\u00d7)\s*(\d+(?:\.\d+)?))?(?:\s*(?:x|by|\u00d7)\s*(\d+(?:\.\d+)?))?"
+    r"\s*([a-zA-Z]+)\b"
+)
+
+
+@dataclass(slots=True)
+class _Draft:
+    finding: str
+    start: int
+    end: int
+    anchor_cue: str | None = None  # the "normal" phrase that made an anchored finding absent
+    qualifier_at: int = -1  # where an anchored finding's qualifier starts: its own cues count
+    uncertain: bool = False  # named by an uncertain qualifier ("heart size is stable")
+    term_locations: tuple[str, ...] = ()
+    term_laterality: str | None = None
+    cues: list[str] = field(default_factory=list)
+
+
+def _blocked(tokens: list[Token], lo: int, hi: int) -> bool:
+    """Is there a terminator strictly between offsets lo and hi?"""
+    for t in tokens:
+        if t.start >= hi:
+            return False
+        if t.start >= lo and t.end <= hi and t.roles.terminator:
+            return True
+    return False
+
+
+def _distance(cue: Token, d: _Draft, direction: Direction, rules: CueRules) -> int | None:
+    """Characters from cue to mention when the mention is inside the cue's scope."""
+    if direction in (Direction.FORWARD, Direction.BIDIRECTIONAL) and cue.end <= d.start:
+        gap = d.start - cue.end
+        return gap if gap <= rules.forward_scope_chars else None
+    if direction in (Direction.BACKWARD, Direction.BIDIRECTIONAL) and cue.start >= d.end:
+        gap = cue.start - d.end
+        return gap if gap <= rules.backward_scope_chars else None
+    return None
+
+
+def _anchored(tokens: list[Token], rules: CueRules) -> list[_Draft]:
+    drafts: list[_Draft] = []
+    for i, anchor in enumerate(tokens):
+        r = anchor.roles
+        if not r.anchor_of or r.finding is not None:
+            continue
+        best: tuple[int, _Draft] | None = None
+        for j, other in enumerate(tokens):
+            if j == i or other.roles.finding is not None:
+                continue
+            lo, hi = (anchor.end, other.start) if j > i else (other.end, anchor.start)
+            gap = hi - lo
+            if gap < 0 or gap > rules.anchor_scope_chars:
+                continue
+            between = tokens[min(i, j) + 1 : max(i, j)]
+            if any(t.roles.terminator or t.roles.finding for t in between):
+                continue
+            qual = [f for f in r.anchor_of if f in other.roles.qualifies]
+            normal = any(c is CueCategory.NORMAL for c, _ in other.roles.cues)
+            if not qual and not normal:
+                continue
+            start, end = min(anchor.start, other.start), max(anchor.end, other.end)
+            if qual:
+                draft = _Draft(
+                    qual[0],
+                    start,
+                    end,
+                    qualifier_at=other.start,
+                    uncertain=qual[0] in other.roles.uncertain_for,
+                )
+            else:
+                draft = _Draft(r.anchor_of[0], start, end, anchor_cue=other.key)
+            if best is None or gap < best[0]:
+                best = (gap, draft)
+        if best is not None:
+            drafts.append(best[1])
+    return drafts
+
+
+def _measurements(sentence: Sentence, mods: Modifiers) -> list[Measurement]:
+    out: list[Measurement] = []
+    text = sentence.text
+    if _DIGIT.search(text) is None:
+        return out
+    for m in _MEASURE.finditer(text):
+        unit = m.group(4).lower()
+        factor = mods.units.get(unit)
+        if factor is None:
+            continue
+        values = [float(g) for g in m.group(1, 2, 3) if g is not None]
+        value = max(values)
+        start = sentence.start + m.start()
+        end = sentence.start + m.end()
+        out.append(Measurement(value, unit, round(value * factor, 3), Span(start, end, m.group())))
+    return out
+
+
+def mentions_in_sentence(
+    sentence: Sentence,
+    tokens: list[Token],
+    text: str,
+    rules: CueRules,
+    mods: Modifiers,
+    context_section: bool,
+) -> list[Mention]:
+    """Every mention of a finding in one sentence, with its attributes and evidence."""
+    drafts = [
+        _Draft(
+            t.roles.finding,
+            t.start,
+            t.end,
+            term_locations=t.roles.term_locations,
+            term_laterality=t.roles.term_laterality,
+        )
+        for t in tokens
+        if t.roles.finding
+    ]
+    for a in _anchored(tokens, rules):
+        if not any(d.finding == a.finding and d.start < a.end and a.start < d.end for d in drafts):
+            drafts.append(a)
+    if not drafts:
+        return []
+    drafts.sort(key=lambda d: d.start)
+
+    # Attribute words go to the nearest mention in the same clause.
+    lateral: dict[int, tuple[int, str]] = {}
+    locs: dict[int, list[str]] = {}
+    sev: dict[int, tuple[int, str]] = {}
+    for t in tokens:
+        r = t.roles
+        if r.laterality is None and r.location is None and r.severity is None:
+            continue
+        best_i, best_gap = -1, 1 << 30
+        for i, d in enumerate(drafts):
+            if d.start <= t.start and t.end <= d.end:
+                gap = 0
+            elif t.end <= d.start:
+                gap = d.start - t.end
+            elif t.start >= d.end:
+                gap = t.start - d.end + 1  # modifiers more often precede their finding
+            else:
+                gap = 0
+            if gap < best_gap and gap <= rules.modifier_scope_chars:
+                lo, hi = (t.end, d.start) if t.end <= d.start else (d.end, t.start)
+                if hi <= lo or not _blocked(tokens, lo, hi):
+                    best_i, best_gap = i, gap
+        if best_i < 0:
+            continue
+        if r.laterality is not None and (best_i not in lateral or lateral[best_i][0] > best_gap):
+            lateral[best_i] = (best_gap, r.laterality)
+        if r.location is not None:
+            locs.setdefault(best_i, [])
+            if r.location not in locs[best_i]:
+                locs[best_i].append(r.location)
+        if r.severity is not None and (best_i not in sev or sev[best_i][0] > best_gap):
+            sev[best_i] = (best_gap, r.severity)
+
+    sizes: dict[int, Measurement] = {}
+    for meas in _measurements(sentence, mods):
+        gaps = [
+            (
+                abs(meas.span.start - d.end)
+                if meas.span.start >= d.end
+                else abs(d.start - meas.span.end),
+                i,
+            )
+            for i, d in enumerate(drafts)
+        ]
+        gap, i = min(gaps)
+        if gap <= rules.modifier_scope_chars and i not in sizes:
+            sizes[i] = meas
+
+    cue_tokens = [t for t in tokens if t.roles.cues]
+    # A cue that can look both ways ("likely", "?") looks forward when a finding follows it
+    # in its clause: "opacities, likely atelectasis" hedges the atelectasis only.
+    looks_ahead: set[int] = set()
+    for cue in cue_tokens:
+        directions = {d for c, d in cue.roles.cues if c in _CERTAINTY_CUES}
+        if Direction.FORWARD in directions and Direction.BACKWARD in directions:
+            for d in drafts:
+                if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
+                    if not _blocked(tokens, cue.end, d.start):
+                        looks_ahead.add(cue.start)
+                    break
+    sent_span = Span(sentence.start, sentence.end, sentence.text)
+    out: list[Mention] = []
+    for i, d in enumerate(drafts):
+        certainty_cue: tuple[int, Token, Certainty] | None = None
+        change: tuple[int, Token, Change] | None = None
+        historical: Token | None = None
+        hypothetical: Token | None = None
+        for cue in cue_tokens:
+            if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+                continue
+            for category, direction in cue.roles.cues:
+                if category in (CueCategory.TERMINATOR, CueCategory.PSEUDO, CueCategory.NORMAL):
+                    continue
+                if category in (CueCategory.ALTERNATIVE, CueCategory.DIFFERENTIAL):
+                    continue
+                if category in _CHANGE:
+                    pass
+                elif direction is Direction.BACKWARD and cue.start in looks_ahead:
+                    continue
+                elif (
+                    direction is Direction.BACKWARD
+                    and category is CueCategory.UNCERTAINTY
+                    and any(d.end <= o.start and o.end <= cue.start for o in drafts)
+                ):
+                    continue  # "opacity: pneumonia?" questions the pneumonia only
+                reach = 0 if cue.start == d.qualifier_at else _distance(cue, d, direction, rules)
+                if reach is None:
+                    continue
+                gap = reach
+                lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
+                if _blocked(tokens, lo, hi):
+                    continue
+                if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
+                    c = (
+                        Certainty.ABSENT
+                        if category is CueCategory.NEGATION
+                        else Certainty.UNCERTAIN
+                    )
+                    if certainty_cue is None or gap < certainty_cue[0]:
+                        certainty_cue = (gap, cue, c)
+                elif category in _CHANGE:
+                    if gap <= rules.modifier_scope_chars and (change is None or gap < change[0]):
+                        change = (gap, cue, _CHANGE[category])
+                elif category is CueCategory.HISTORICAL:
+                    historical = historical or cue
+                elif category is CueCategory.HYPOTHETICAL:
+                    hypothetical = hypothetical or cue
+        cues: list[str] = []
+        certainty = Certainty.PRESENT
+        if hypothetical is not None and not context_section:
+            # In the findings, "rule out pneumonia" is the radiologist's open question (an
+            # uncertainty cue too); "if", "recommend CT" stay hypothetical.
+            if any(c is CueCategory.UNCERTAINTY for c, _ in hypothetical.roles.cues):
+                hypothetical = None
+        if d.uncertain and certainty_cue is None:
+            certainty_cue = (0, tokens[0], Certainty.UNCERTAIN)
+            for t in tokens:
+                if t.start == d.qualifier_at:
+                    certainty_cue = (0, t, Certainty.UNCERTAIN)
+        if d.anchor_cue is not None:
+            certainty = Certainty.ABSENT
+            cues.append(d.anchor_cue)
+        elif certainty_cue is not None:
+            certainty = certainty_cue[2]
+            cues.append(certainty_cue[1].key)
+        if change is not None:
+            cues.append(change[1].key)
+            if change[2] is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
+                certainty = Certainty.ABSENT
+        if certainty is Certainty.PRESENT:
+            alt = _alternative(tokens, drafts, i)
+            if alt is not None:
+                certainty = Certainty.UNCERTAIN
+                cues.append(alt)
+        if historical is not None:
+            cues.append(historical.key)
+        if hypothetical is not None:
+            cues.append(hypothetical.key)
+        side = lateral.get(i)
+        laterality = side[1] if side else d.term_laterality
+        if laterality is None and i > 0 and certainty is not Certainty.ABSENT:
+            # "Left basilar atelectasis versus pneumonia": the side is said once for both.
+            prev = out[-1]
+            if (
+                prev.laterality is not None
+                and prev.certainty is not Certainty.ABSENT
+                and not _blocked(tokens, prev.span.end, d.start)
+            ):
+                laterality = prev.laterality.value
+        locations = tuple(dict.fromkeys((*d.term_locations, *locs.get(i, ()))))
+        out.append(
+            Mention(
+                finding=d.finding,
+                certainty=certainty,
+                span=Span(d.start, d.end, text[d.start : d.end]),
+                sentence=sent_span,
+                section=sentence.section,
+                laterality=Laterality(laterality) if laterality else None,
+                locations=locations,
+                severity=sev[i][1] if i in sev else None,
+                size=sizes.get(i),
+                change=change[2] if change else None,
+                historical=historical is not None,
+                hypothetical=context_section or hypothetical is not None,
+                cues=tuple(dict.fromkeys(cues)),
+            )
+        )
+    return out
+
+
+def _alternative(tokens: list[Token], drafts: list[_Draft], i: int) -> str | None:
+    """The cue when mention i is one side of "X or Y" (another finding on the other side)
+    or right beside "versus" ("cardiomegaly versus epicardial fat")."""
+    d = drafts[i]
+    for t in tokens:
+        kinds = {c for c, _ in t.roles.cues}
+        if CueCategory.DIFFERENTIAL in kinds:
+            if t.start >= d.end:
+                lo, hi = d.end, t.start
+            elif t.end <= d.start:
+                lo, hi = t.end, d.start
+            else:
+                continue
+            nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
+            if not nearer and hi - lo <= 40 and not _blocked(tokens, lo, hi):
+                return t.key
+            continue
+        if CueCategory.ALTERNATIVE not in kinds:
+            continue
+        if t.start >= d.end:
+            others = [o for o in drafts if o.start >= t.end and o.start - t.end <= 40]
+            lo, hi = d.end, t.start
+        elif t.end <= d.start:
+            others = [o for o in drafts if o.end <= t.start and t.start - o.end <= 40]
+            lo, hi = t.end, d.start
+        else:
+            continue
+        nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
+        if others and not nearer and hi - lo <= 40 and not _blocked(tokens, lo, hi):
+            return t.key
+    return None

@@ -1,0 +1,178 @@
+"""One compiled pattern for every phrase the reader knows: finding terms, anchors,
+qualifiers, ConText cues, laterality, locations and severity words.
+
+The phrases are folded into a character trie and emitted as a single regular expression,
+so that scanning a report costs one pass whatever the vocabulary size (a flat alternation
+of thousands of phrases would try each one at every position). At each position the
+longest phrase wins; a phrase may carry several roles (``"stable"`` is a change cue and a
+terminator).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from radpilot.reports.rules import CueCategory, Direction, cue_rules, modifiers
+from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term, plural_variants
+
+_SEP = " "  # one normalized space stands for any run of spaces, tabs, newlines or hyphens
+
+
+@dataclass(slots=True)
+class Roles:
+    """Everything one phrase means to the reader."""
+
+    finding: str | None = None
+    anchor_of: tuple[str, ...] = ()
+    qualifies: tuple[str, ...] = ()
+    uncertain_for: tuple[str, ...] = ()  # findings this qualifier names only as uncertain
+    cues: tuple[tuple[CueCategory, Direction], ...] = ()
+    laterality: str | None = None
+    location: str | None = None
+    severity: str | None = None
+    terminator: bool = False
+    # Where a finding term itself says where: "apical pleural thickening" -> apical.
+    term_locations: tuple[str, ...] = ()
+    term_laterality: str | None = None
+
+    def add_cue(self, category: CueCategory, direction: Direction) -> None:
+        if (category, direction) not in self.cues:
+            self.cues = (*self.cues, (category, direction))
+        if category is CueCategory.TERMINATOR:
+            self.terminator = True
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    end: int
+    key: str
+    roles: Roles
+
+
+@dataclass(slots=True)
+class Lexicon:
+    pattern: re.Pattern[str]
+    pattern_ci: re.Pattern[str]
+    roles: dict[str, Roles] = field(default_factory=dict)
+
+
+def trie_regex(keys: list[str]) -> str:
+    """One regular expression matching any of ``keys`` (normalized phrases), longest first."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for key in keys:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:  # type: ignore[type-arg]
+        end = "" in node
+        branches = []
+        for ch in sorted(k for k in node if k):
+            atom = r"[\s\-]+" if ch == _SEP else re.escape(ch)
+            branches.append(atom + emit(node[ch]))
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:
+            return f"(?:{body})?"
+        return body
+
+    return emit(trie)
+
+
+def build_lexicon(vocab: Vocabulary) -> Lexicon:
+    roles: dict[str, Roles] = {}
+
+    def at(key: str) -> Roles:
+        r = roles.get(key)
+        if r is None:
+            r = roles[key] = Roles()
+        return r
+
+    # Explicit terms first; generated plurals never take a phrase another finding owns.
+    for key, fid in vocab.terms.items():
+        at(key).finding = fid
+    for key, fid in list(vocab.terms.items()):
+        for variant in plural_variants(key)[1:]:
+            if variant not in vocab.terms and roles.get(variant, Roles()).finding is None:
+                at(variant).finding = fid
+    for f in vocab:
+        for a in f.anchors:
+            for k in plural_variants(a):
+                r = at(k)
+                if f.id not in r.anchor_of:
+                    r.anchor_of = (*r.anchor_of, f.id)
+        for q in f.qualifiers:
+            r = at(normalize_term(q))
+            if f.id not in r.qualifies:
+                r.qualifies = (*r.qualifies, f.id)
+            if q in f.uncertain_qualifiers and f.id not in r.uncertain_for:
+                r.uncertain_for = (*r.uncertain_for, f.id)
+    for cue in cue_rules().cues:
+        at(cue.phrase).add_cue(cue.category, cue.direction)
+    mods = modifiers()
+    for key, side in mods.laterality.items():
+        at(key).laterality = side
+    for key, loc in mods.locations.items():
+        r = at(key)
+        r.location = loc
+        first = key.split(" ", 1)[0]
+        if r.laterality is None and first in mods.laterality and " " in key:
+            r.laterality = mods.laterality[first]
+    for key, sev in mods.severity.items():
+        at(key).severity = sev
+    for key, r in roles.items():
+        # "mildly enlarged", "small left": a longer phrase keeps the severity it opens with.
+        first = key.split(" ", 1)[0]
+        if r.severity is None and " " in key and first in mods.severity:
+            r.severity = mods.severity[first]
+    for key, r in roles.items():
+        if r.finding is None or " " not in key:
+            continue
+        words = key.split(" ")
+        locs: list[str] = []
+        for n in (3, 2, 1):
+            for i in range(len(words) - n + 1):
+                gram = " ".join(words[i : i + n])
+                place = mods.locations.get(gram)
+                if place is not None and place not in locs and not any(gram in x for x in locs):
+                    locs.append(place)
+                if r.term_laterality is None and gram in mods.laterality:
+                    r.term_laterality = mods.laterality[gram]
+        r.term_locations = tuple(locs)
+    keys = sorted(roles)
+    body = trie_regex(keys)
+    # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge.
+    source = rf"(?<![\w])(?:{body})(?![\w])|[?;]"
+    return Lexicon(re.compile(source), re.compile(source, re.IGNORECASE), roles)
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    """The packaged vocabulary and rules, compiled once on first use."""
+    return build_lexicon(load_vocabulary())
+
+
+_NORM = re.compile(r"[\s\-]+")
+
+
+def scan(text: str, lowered: str | None = None) -> Iterator[Token]:
+    """Every known phrase in ``text``, left to right, longest first, as spans of ``text``."""
+    lex = lexicon()
+    if lowered is None:
+        lowered = text.lower()
+    if len(lowered) == len(text):
+        matches = lex.pattern.finditer(lowered)
+    else:  # a few characters change length when lowered; keep offsets exact
+        matches = lex.pattern_ci.finditer(text)
+    roles = lex.roles
+    for m in matches:
+        key = _NORM.sub(" ", m.group().lower())
+        r = roles.get(key)
+        if r is not None:
+            yield Token(m.start(), m.end(), key, r)

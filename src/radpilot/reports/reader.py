@@ -1,0 +1,63 @@
+"""``read()``: free text in, a :class:`~radpilot.reports.models.Report` out.
+
+Pipeline: sections -> sentences -> one scan for every known phrase -> ConText per
+sentence. Rules are compiled on the first call and cached; ``read`` is pure.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from radpilot.errors import InputError
+from radpilot.reports.context import mentions_in_sentence
+from radpilot.reports.matcher import Token, scan
+from radpilot.reports.models import Mention, Report
+from radpilot.reports.rules import cue_rules, modifiers, section_rules
+from radpilot.reports.sections import split_sections, split_sentences
+
+log = logging.getLogger(__name__)
+
+
+def read(text: str) -> Report:
+    """Read one free-text chest radiograph report.
+
+    >>> r = read("FINDINGS: Small left pleural effusion. No pneumothorax.")
+    >>> [(m.finding, m.certainty.value, m.laterality and m.laterality.value) for m in r.mentions]
+    [('pleural_effusion', 'present', 'left'), ('pneumothorax', 'absent', None)]
+    """
+    if not isinstance(text, str):
+        raise InputError(f"report text must be a string, got {type(text).__name__}")
+    lowered = text.lower()
+    sections = split_sections(text, lowered)
+    sentences = split_sentences(text, sections)
+    tokens = list(scan(text, lowered))
+    rules = cue_rules()
+    mods = modifiers()
+    context_sections = section_rules().context_sections
+    mentions: list[Mention] = []
+    k = 0
+    n = len(tokens)
+    for sentence in sentences:
+        while k < n and tokens[k].start < sentence.start:
+            k += 1
+        inside: list[Token] = []
+        j = k
+        while j < n and tokens[j].start < sentence.end:
+            if tokens[j].end <= sentence.end:
+                inside.append(tokens[j])
+            j += 1
+        k = j
+        if not any(t.roles.finding or t.roles.anchor_of for t in inside):
+            continue
+        mentions.extend(
+            mentions_in_sentence(
+                sentence, inside, text, rules, mods, sentence.section in context_sections
+            )
+        )
+    log.debug(
+        "read a report: %d sections, %d sentences, %d mentions",
+        len(sections),
+        len(sentences),
+        len(mentions),
+    )
+    return Report(text=text, sections=sections, sentences=sentences, mentions=tuple(mentions))

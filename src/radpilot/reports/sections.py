@@ -1,0 +1,134 @@
+"""Report structure: sections from headers, sentences within sections.
+
+Every offset indexes the original text, so a span shown to a radiologist is always the
+text they wrote. Headers are data (``data/sections.json``); text before the first header
+(or a report with none) is one ``body`` section.
+
+>>> from radpilot.reports.sections import split_sections, split_sentences
+>>> text = "FINDINGS: Heart is normal. Dr. Smith saw a 4.5 cm mass.\\nIMPRESSION: Mass."
+>>> [s.name for s in split_sections(text)]
+['findings', 'impression']
+>>> [s.text for s in split_sentences(text)]
+['Heart is normal.', 'Dr. Smith saw a 4.5 cm mass.', 'Mass.']
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from radpilot.reports.models import Section, Sentence
+from radpilot.reports.rules import section_rules
+
+
+@lru_cache(maxsize=1)
+def _header_regex() -> re.Pattern[str]:
+    from radpilot.reports.matcher import trie_regex
+
+    # Matched against the lower-cased text: a trie beats a case-insensitive alternation.
+    # A header ends with a colon, or (at a line start, in capitals) with its line.
+    alt = trie_regex(sorted(section_rules().headers))
+    return re.compile(rf"(?<![\w-])(?P<name>{alt})[ \t]*(?P<end>:|(?=[ \t]*(?:\r?\n|$)))")
+
+
+def _line_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] == "\n"
+
+
+def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]:
+    """The sections of a report, in order; text without headers is one ``body`` section."""
+    headers = section_rules().headers
+    if lowered is None:
+        lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters change length when lowered
+        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    found: list[tuple[int, int, str, str]] = []  # header start, content start, name, header
+    for m in _header_regex().finditer(lowered):
+        name_start, name_end = m.span("name")
+        header = text[name_start:name_end]
+        at_line_start = _line_start(text, name_start)
+        has_colon = m.group("end") == ":"
+        if not has_colon and not (at_line_start and header.isupper()):
+            continue
+        if not at_line_start and not header.isupper():
+            continue
+        canonical = headers[re.sub(r"[\s\-]+", " ", header.lower())]
+        found.append((name_start, m.end(), canonical, header))
+    sections: list[Section] = []
+    first = found[0][0] if found else len(text)
+    if text[:first].strip():
+        sections.append(Section("body", None, 0, first))
+    for i, (start, _content, name, header) in enumerate(found):
+        end = found[i + 1][0] if i + 1 < len(found) else len(text)
+        sections.append(Section(name, header, start, end))
+    return tuple(sections)
+
+
+def _content_start(text: str, section: Section) -> int:
+    if section.header is None:
+        return section.start
+    pos = section.start + len(section.header)
+    while pos < section.end and text[pos] in " \t":
+        pos += 1
+    if pos < section.end and text[pos] == ":":
+        pos += 1
+    return pos
+
+
+# A sentence may end at "." followed by space or the end, or at "?"/"!" before a capital
+# ("? pneumonia" is a question mark inside a sentence); at a blank line; at a line
+# break after end punctuation; or before a numbered/bulleted item starting a line.
+_BOUNDARY = re.compile(
+    r"(?P<punct>\.+[!?]*|[!?]+(?=\s*(?:$|[A-Z0-9\n])))(?=\s|$)|(?P<tight>\.(?<=[A-Za-z]{2}\.)(?=[A-Z][a-z]))|(?P<blank>\n[ \t]*\n)|(?P<item>\n(?=[ \t]*(?:\d{1,2}[.)]|[-*\u2022])[ \t]))"
+)
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*|\d+)$")
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    abbreviations = section_rules().abbreviations
+    out: list[tuple[int, int]] = []
+    cur = start
+    for m in _BOUNDARY.finditer(text, start, end):
+        if m.group("tight") is not None:
+            # "clear.In the left lung": a missing space after the period (not "Dr.Smith")
+            prev = _WORD_BEFORE.search(text, max(cur, m.start() - 12), m.start())
+            if prev is not None and prev.group(1).lower().rstrip(".") in abbreviations:
+                continue
+            cut = m.end()
+        elif m.group("punct") is not None:
+            prev = _WORD_BEFORE.search(text, max(cur, m.start() - 12), m.start())
+            if prev is not None:
+                word = prev.group(1)
+                if word.lower().rstrip(".") in abbreviations and m.group("punct") == ".":
+                    continue
+                if word.isdigit() and not text[cur : prev.start()].strip():
+                    continue  # "1." opening a numbered item
+            cut = m.end()
+        else:
+            cut = m.start() + 1
+        out.append((cur, cut))
+        cur = cut
+    out.append((cur, end))
+    bounds: list[tuple[int, int]] = []
+    for s, e in out:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if any(ch.isalnum() for ch in text[s:e]):
+            bounds.append((s, e))
+    return bounds
+
+
+def split_sentences(text: str, sections: tuple[Section, ...] | None = None) -> tuple[Sentence, ...]:
+    """Sentences of every section (computed when not given), as spans of ``text``."""
+    if sections is None:
+        sections = split_sections(text)
+    out: list[Sentence] = []
+    for section in sections:
+        for s, e in _sentence_bounds(text, _content_start(text, section), section.end):
+            out.append(Sentence(section.name, s, e, text[s:e]))
+    return tuple(out)

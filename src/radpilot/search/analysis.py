@@ -1,0 +1,116 @@
+"""What the archive keeps of the report reader's output, per report.
+
+The reader (``radpilot.reports.read``) runs once per report at ingest. Its mentions are
+flattened into rows, and each finding gets one status per report so that search can
+ask "present, not negated" with an index instead of re-reading text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+from radpilot.reports.models import Certainty, Change, Mention, Report
+from radpilot.search.config import ranking
+
+# Mentions in these sections are the question or the past, not this study's finding:
+# "INDICATION: rule out pneumothorax" must never make a report match "pneumothorax".
+CONTEXT_SECTIONS = frozenset({"indication", "history", "comparison", "technique", "examination"})
+
+
+class FindingStatus(StrEnum):
+    """A finding's status in one report (the strongest of its mentions)."""
+
+    PRESENT = "present"
+    UNCERTAIN = "uncertain"
+    ABSENT = "absent"
+    CONTEXT = "context"  # named only as indication, history or hypothesis
+
+
+_PRIORITY = {
+    FindingStatus.PRESENT: 3,
+    FindingStatus.UNCERTAIN: 2,
+    FindingStatus.ABSENT: 1,
+    FindingStatus.CONTEXT: 0,
+}
+
+
+def mention_status(m: Mention) -> FindingStatus:
+    if m.section in CONTEXT_SECTIONS or m.hypothetical:
+        return FindingStatus.CONTEXT
+    if m.certainty is Certainty.ABSENT or m.change is Change.RESOLVED:
+        return FindingStatus.ABSENT
+    if m.certainty is Certainty.UNCERTAIN:
+        return FindingStatus.UNCERTAIN
+    return FindingStatus.PRESENT
+
+
+# One stored mention: (finding, status, certainty, laterality, locations, change, section,
+# span_start, span_end, sentence_start, sentence_end, historical, span text lower-cased)
+MentionRow = tuple[str, str, str, str | None, str, str | None, str, int, int, int, int, int, str]
+# One stored per-report finding: (finding, status, score)
+FindingRow = tuple[str, str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    mentions: tuple[MentionRow, ...]
+    findings: tuple[FindingRow, ...]
+    labels_json: str
+
+
+def locations_field(locations: tuple[str, ...]) -> str:
+    """``|a|b|`` so that one location is found with ``LIKE '%|a|%'``-style matching."""
+    return "|" + "|".join(loc.lower() for loc in locations) + "|" if locations else ""
+
+
+def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
+    rows: list[MentionRow] = []
+    per_finding: dict[str, list[tuple[FindingStatus, Mention]]] = {}
+    for m in report.mentions:
+        st = mention_status(m)
+        rows.append(
+            (
+                m.finding,
+                st.value,
+                m.certainty.value,
+                m.laterality.value if m.laterality else None,
+                locations_field(m.locations),
+                m.change.value if m.change else None,
+                m.section,
+                m.span.start,
+                m.span.end,
+                m.sentence.start,
+                m.sentence.end,
+                int(m.historical),
+                m.span.text.lower(),
+            )
+        )
+        per_finding.setdefault(m.finding, []).append((st, m))
+    findings = tuple((fid, *_aggregate(items)) for fid, items in sorted(per_finding.items()))
+    return Analysis(tuple(rows), findings, json.dumps(labels, separators=(",", ":")))
+
+
+def _aggregate(items: list[tuple[FindingStatus, Mention]]) -> tuple[str, float]:
+    best = max((st for st, _ in items), key=_PRIORITY.__getitem__)
+    cfg = ranking()
+    if best not in (FindingStatus.PRESENT, FindingStatus.UNCERTAIN):
+        return best.value, 0.0
+    same = [m for st, m in items if st is best]
+    score = cfg.status_base[best.value]
+    if any(m.section == "impression" for m in same):
+        score += cfg.impression_bonus
+    score += cfg.per_extra_mention * min(len(same) - 1, cfg.max_extra_mentions)
+    if all(m.historical for m in same):
+        score -= cfg.historical_penalty
+    return best.value, round(score, 4)
+
+
+def read_and_analyse(text: str) -> Analysis:
+    """Run the report reader and the CheXpert labeler on one report's text."""
+    from radpilot.reports import read
+    from radpilot.reports.labels import chexpert
+
+    report = read(text)
+    return analyse(report, chexpert(report))

@@ -1,0 +1,414 @@
+"""Hybrid search: finding match + BM25 + (when embeddings exist) semantic similarity.
+
+    score = w_finding * finding + w_lexical * lexical + w_semantic * semantic
+
+``finding`` is the report's stored finding score (present > uncertain, bonuses for the
+impression and repeated mentions; see ``data/ranking.json``), averaged over the query's
+findings; ``lexical`` is FTS5 BM25 over the query's free words, scaled to [0, 1] among
+the candidates; ``semantic`` is the cosine of query and report embeddings. Candidates
+come from an index (findings, full text or embeddings) so the cost does not grow with
+the archive; every constraint (negation, filters, exclusions) is applied in the index
+query, never after ranking.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from radpilot.errors import InputError
+from radpilot.search.config import Ranking, ranking
+from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
+from radpilot.search.store import (
+    ArchiveStore,
+    CandidateQuery,
+    Filters,
+    FindingClause,
+    StoredMention,
+    StoredReport,
+)
+from radpilot.search.vocab import expand
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    finding: float
+    lexical: float
+    semantic: float
+
+    @classmethod
+    def default(cls) -> Weights:
+        r = ranking()
+        return cls(r.w_finding, r.w_lexical, r.w_semantic)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    report: StoredReport
+    score: float
+    parts: dict[str, float]
+    mentions: tuple[StoredMention, ...] = ()  # the evidence for the query's findings
+    text_spans: tuple[tuple[int, int], ...] = ()  # where the free words occur
+    uncertain: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.report
+        text = r.text
+        return {
+            "id": r.id,
+            "score": round(self.score, 4),
+            "uncertain": self.uncertain,
+            "patient_id": r.patient_id,
+            "study_date": r.study_date,
+            "modality": r.modality,
+            "body_part": r.body_part,
+            "version": r.version,
+            "scores": {k: round(v, 4) for k, v in self.parts.items()},
+            "findings": [
+                {
+                    "finding": m.finding,
+                    "certainty": m.certainty,
+                    "status": m.status,
+                    "laterality": m.laterality,
+                    "change": m.change,
+                    "locations": list(m.locations),
+                    "section": m.section,
+                    "historical": m.historical,
+                    "span": _span(text, *m.span),
+                    "sentence": _span(text, *m.sentence),
+                }
+                for m in self.mentions
+            ],
+            "text_matches": [_span(text, a, b) for a, b in self.text_spans],
+        }
+
+
+def _span(text: str, start: int, end: int) -> dict[str, Any]:
+    return {"start": start, "end": end, "text": text[start:end]}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: Query
+    hits: tuple[Hit, ...]
+    semantic: str  # "used", "absent" (no embeddings), "off"
+    notes: tuple[str, ...] = field(default=())
+
+
+def fts_expression(words: Sequence[str], op: str = "OR") -> str | None:
+    """An FTS5 expression of quoted words/phrases (quoting keeps user text literal)."""
+    terms = ['"' + w.replace('"', '""') + '"' for w in words if _WORD.search(w)]
+    return f" {op} ".join(terms) if terms else None
+
+
+def _statuses(t: FindingTerm) -> tuple[str, ...]:
+    base = {
+        Polarity.ANY: ("present", "uncertain"),
+        Polarity.PRESENT: ("present",),
+        Polarity.UNCERTAIN: ("uncertain",),
+        Polarity.ABSENT: ("absent",),
+    }[t.polarity]
+    if t.change is not None and t.change.value == "resolved" and t.polarity is not Polarity.ABSENT:
+        base = (*base, "absent")  # a resolved finding is stored as absent now
+    return base
+
+
+def _clause(t: FindingTerm) -> FindingClause:
+    return FindingClause(
+        findings=expand(t.finding),
+        statuses=_statuses(t),
+        laterality=t.laterality.value if t.laterality else None,
+        change=t.change.value if t.change else None,
+        location=t.location,
+    )
+
+
+def _filters(q: Query) -> Filters:
+    return Filters(q.since, q.until, q.patient, q.modality, q.body_part)
+
+
+def search(
+    store: ArchiveStore,
+    query: str | Query,
+    *,
+    limit: int = 20,
+    weights: Weights | None = None,
+    semantic: bool = True,
+) -> SearchResult:
+    """Rank the archive's reports for a query (see ``radpilot.search.query`` for syntax)."""
+    q = parse_query(query) if isinstance(query, str) else query
+    if q.is_empty:
+        raise InputError("query is empty: name a finding, words, or a filter (e.g. 'pneumothorax')")
+    if limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    cfg = ranking()
+    w = weights or Weights.default()
+    scoring = [
+        t for t in q.findings if t.polarity in (Polarity.ANY, Polarity.PRESENT, Polarity.UNCERTAIN)
+    ]
+    absent = [t for t in q.findings if t.polarity is Polarity.ABSENT]
+    excluded = tuple(
+        f for t in q.findings if t.polarity is Polarity.EXCLUDE for f in expand(t.finding)
+    )
+    fts = fts_expression(q.words)
+    drive_terms = scoring or absent
+    n_cand = max(cfg.candidates, limit * 3)
+    cq = CandidateQuery(
+        drive=_clause(drive_terms[0]) if drive_terms else None,
+        fts=None if drive_terms else fts,
+        required=tuple(_clause(t) for t in drive_terms[1:] + (absent if scoring else [])),
+        excluded_findings=excluded,
+        excluded_fts=fts_expression(q.excluded_words),
+        filters=_filters(q),
+        limit=n_cand,
+    )
+    if cq.fts and len(q.words) > 1:
+        # All words first (cheap even over common words, and what people mean); any word
+        # only to fill up. OR over a word in most reports would score most of the archive.
+        cands = dict(store.candidates(replace(cq, fts=fts_expression(q.words, "AND"))))
+        if len(cands) < limit:
+            for rid, s in store.candidates(cq):
+                cands.setdefault(rid, s)
+    else:
+        cands = dict(store.candidates(cq))
+    sem_state = "off"
+    notes: list[str] = []
+    sem_scores: dict[int, float] = {}
+    if semantic and w.semantic > 0:
+        sem_state, sem_scores, extra = _semantic(store, q, cq, cands, n_cand, cfg)
+        notes.extend(extra)
+    ids = list(cands)
+    if not ids:
+        return SearchResult(q, (), sem_state, tuple(notes))
+    f_scores: dict[int, float] = {}
+    if scoring:
+        all_f = sorted({f for t in scoring for f in expand(t.finding)})
+        f_scores = {k: v / len(scoring) for k, v in store.finding_scores(ids, all_f).items()}
+    if scoring and cfg.literal_bonus:
+        for rid, bonus in _literal(store, ids, scoring).items():
+            f_scores[rid] = f_scores.get(rid, 0.0) + cfg.literal_bonus * bonus
+    lex: dict[int, float] = {}
+    if fts:
+        if cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
+            top = max(cands.values(), default=0.0)
+            lex = {k: v / top for k, v in cands.items()} if top > 0 else {}
+        else:
+            lex = store.lexical_scores(ids, q.words)
+    scored = []
+    for rid in ids:
+        parts = {
+            "finding": f_scores.get(rid, 0.0),
+            "lexical": lex.get(rid, 0.0),
+            "semantic": sem_scores.get(rid, 0.0),
+        }
+        total = (
+            w.finding * parts["finding"]
+            + w.lexical * parts["lexical"]
+            + w.semantic * parts["semantic"]
+        )
+        scored.append((total, rid, parts))
+    scored.sort(key=lambda x: (-x[0], -x[1]))
+    top_hits = scored[:limit]
+    return SearchResult(q, _hits(store, q, top_hits, scoring + absent), sem_state, tuple(notes))
+
+
+def _head(text: str) -> str:
+    """The last written word, crudely singular: "opacities" and "opacity" share "opacit"."""
+    word = text.lower().split()[-1] if text.split() else ""
+    for suffix in ("ies", "es", "s", "y"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> dict[int, float]:
+    """Share of the query's findings that a report names in the query's own words.
+
+    The reader maps "infectious process" to pneumonia and "nodular opacity" to nodule;
+    both are right to match, but a report that says "pneumonia" is the better answer.
+    Literal evidence must be as strong as asked: an "uncertain: pulmonary nodule" does not
+    make a "nodular opacity" report a literal nodule.
+    """
+    out: dict[int, float] = {}
+    for t in terms:
+        status = "uncertain" if t.polarity is Polarity.UNCERTAIN else "present"
+        for rid in store.literal_hits(ids, expand(t.finding), status, _head(t.text)):
+            out[rid] = out.get(rid, 0.0) + 1.0 / len(terms)
+    return out
+
+
+def _semantic(
+    store: ArchiveStore,
+    q: Query,
+    cq: CandidateQuery,
+    cands: dict[int, float],
+    n_cand: int,
+    cfg: Ranking,
+) -> tuple[str, dict[int, float], list[str]]:
+    from radpilot.search import semantic as sem
+
+    n = store.embedding_count(sem.MODEL_NAME)
+    if n == 0:
+        return (
+            "absent",
+            {},
+            ["no embeddings in this archive: run `radpilot archive embed` for semantic ranking"],
+        )
+    text = " ".join(
+        [t.text for t in q.findings if t.polarity is not Polarity.EXCLUDE] + list(q.words)
+    )
+    if not text.strip():
+        return "off", {}, []
+    qv = sem.encode([text])[0]
+    notes: list[str] = []
+    constrained = (
+        cq.drive is not None or cq.excluded_findings or cq.excluded_fts or cq.filters != Filters()
+    )
+    if not constrained:
+        # Free text only: embeddings also propose candidates that share no word with the query.
+        if n <= cfg.semantic_scan_max:
+            for rid, _ in sem.scan(store, qv, n_cand):
+                cands.setdefault(rid, 0.0)
+        else:
+            notes.append(
+                f"{n} embeddings: semantic used for re-ranking only (scan limit {cfg.semantic_scan_max})"
+            )
+    vecs = store.embeddings_for(sem.MODEL_NAME, list(cands))
+    return "used", {rid: max(0.0, float(v @ qv)) for rid, v in vecs.items()}, notes
+
+
+def _hits(
+    store: ArchiveStore,
+    q: Query,
+    ranked: list[tuple[float, int, dict[str, float]]],
+    terms: Sequence[FindingTerm],
+) -> tuple[Hit, ...]:
+    ids = [rid for _, rid, _ in ranked]
+    reports = store.reports(ids)
+    wanted = sorted({f for t in terms for f in expand(t.finding)})
+    ments = store.mentions(ids, wanted) if wanted else {}
+    out = []
+    for total, rid, parts in ranked:
+        rep = reports[rid]
+        evidence: list[StoredMention] = []
+        uncertain = False
+        for t in terms:
+            fset, sts = set(expand(t.finding)), set(_statuses(t))
+            ms = [
+                m
+                for m in ments.get(rid, [])
+                if m.finding in fset and m.status in sts and _attributes_hold(t, m)
+            ]
+            if t.polarity is Polarity.ANY and ms and all(m.status == "uncertain" for m in ms):
+                uncertain = True
+            evidence.extend(sorted(ms, key=lambda m: m.span))  # the query's order of findings
+        out.append(
+            Hit(rep, total, parts, tuple(evidence), _text_spans(rep.text, q.words), uncertain)
+        )
+    return tuple(out)
+
+
+def _attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
+    return (
+        (t.laterality is None or m.laterality == t.laterality.value)
+        and (t.change is None or m.change == t.change.value)
+        and (t.location is None or any(t.location in loc for loc in m.locations))
+    )
+
+
+def _text_spans(text: str, words: Sequence[str], max_spans: int = 5) -> tuple[tuple[int, int], ...]:
+    spans: list[tuple[int, int]] = []
+    for w in words:
+        if not _WORD.search(w):
+            continue
+        pattern = r"\b" + r"\s+".join(re.escape(p) for p in w.split()) + r"\w*"
+        for m in re.finditer(pattern, text, re.IGNORECASE):
+            spans.append((m.start(), m.end()))
+            if len(spans) >= max_spans:
+                break
+    return tuple(sorted(spans)[:max_spans])
+
+
+def similar(
+    store: ArchiveStore, report_id: str, *, limit: int = 10, semantic: bool = True
+) -> SearchResult:
+    """Reports most like one report: embeddings when present, else findings + BM25."""
+    from radpilot.search import semantic as sem
+
+    src = store.get(report_id)
+    if src is None:
+        raise InputError(f"no report {report_id!r} in {store.location}")
+    cfg = ranking()
+    q = Query(raw=f"similar:{report_id}")
+    if semantic and store.embedding_count(sem.MODEL_NAME):
+        vec = store.embeddings_for(sem.MODEL_NAME, [src.rowid]).get(src.rowid)
+        if vec is not None:
+            # Embeddings propose; shared present findings re-rank (embeddings barely see
+            # "left" versus "right" or "no").
+            top = dict(sem.scan(store, vec, max(limit * 5, 50), exclude=src.rowid))
+            present = set(store.present_findings([src.rowid]).get(src.rowid, []))
+            theirs = store.present_findings(list(top))
+            ranked = []
+            for rid, cos in top.items():
+                jac = _jaccard(present, set(theirs.get(rid, [])))
+                parts = {"semantic": cos, "finding": jac}
+                ranked.append((cos + cfg.w_similar_findings * jac, rid, parts))
+            ranked.sort(key=lambda x: (-x[0], -x[1]))
+            return SearchResult(q, _hits(store, q, ranked[:limit], ()), "used")
+    present = set(store.present_findings([src.rowid]).get(src.rowid, []))
+    cands: dict[int, float] = {}
+    if present:
+        cq = CandidateQuery(
+            drive=FindingClause(tuple(sorted(present)), ("present",)), limit=cfg.candidates
+        )
+        cands.update(store.candidates(cq))
+    words = _salient_words(src.text)
+    fts = fts_expression(words)
+    if fts:
+        cands.update(
+            {rid: 0.0 for rid, _ in store.candidates(CandidateQuery(fts=fts, limit=cfg.candidates))}
+        )
+    cands.pop(src.rowid, None)
+    ids = list(cands)
+    their = store.present_findings(ids)
+    lex = store.lexical_scores(ids, words) if words else {}
+    top_lex = 1.0
+    scored = []
+    for rid in ids:
+        jac = _jaccard(present, set(their.get(rid, [])))
+        parts = {"finding": jac, "lexical": lex.get(rid, 0.0) / top_lex}
+        scored.append((parts["finding"] + cfg.w_lexical * parts["lexical"], rid, parts))
+    scored.sort(key=lambda x: (-x[0], -x[1]))
+    state = "absent" if semantic else "off"
+    return SearchResult(q, _hits(store, q, scored[:limit], ()), state)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+_STOP = frozenset(
+    "the and with without there are is of no or to in on for as at be by this that was were "
+    "has have from an a any not seen noted again since which findings impression comparison "
+    "indication".split()
+)
+
+
+def _salient_words(text: str, n: int = 12) -> list[str]:
+    counts: dict[str, int] = {}
+    for w in re.findall(r"[a-z]{4,}", text.lower()):
+        if w not in _STOP:
+            counts[w] = counts.get(w, 0) + 1
+    return [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], -len(kv[0])))[:n]]
+
+
+def hits_to_json(result: SearchResult) -> list[dict[str, Any]]:
+    """The ``--json`` output: a list, best first."""
+    return [h.to_dict() for h in result.hits]

@@ -1,0 +1,639 @@
+"""The embedded archive backend: one SQLite file in WAL mode, FTS5 for BM25.
+
+WAL lets searches run while an ingest writes. Each batch is one ``BEGIN IMMEDIATE``
+transaction, so a killed ingest leaves the archive as it was after its last whole batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radpilot.errors import InputError
+from radpilot.search.store import (
+    BatchResult,
+    CandidateQuery,
+    FindingClause,
+    IngestItem,
+    StoredMention,
+    StoredReport,
+    StoreStats,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    patient_id TEXT, study_date TEXT, modality TEXT, body_part TEXT,
+    hash TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    labels TEXT NOT NULL DEFAULT '{}',
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_patient ON reports(patient_id, study_date);
+CREATE INDEX IF NOT EXISTS reports_date ON reports(study_date);
+CREATE TABLE IF NOT EXISTS report_versions (
+    report_id TEXT NOT NULL, version INTEGER NOT NULL,
+    text TEXT NOT NULL, patient_id TEXT, study_date TEXT, modality TEXT, body_part TEXT,
+    hash TEXT NOT NULL, ingested_at TEXT NOT NULL, replaced_at TEXT NOT NULL,
+    PRIMARY KEY (report_id, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mentions (
+    report_rowid INTEGER NOT NULL, finding TEXT NOT NULL, status TEXT NOT NULL,
+    certainty TEXT NOT NULL, laterality TEXT, locations TEXT NOT NULL, change TEXT,
+    section TEXT NOT NULL, span_start INTEGER NOT NULL, span_end INTEGER NOT NULL,
+    sentence_start INTEGER NOT NULL, sentence_end INTEGER NOT NULL, historical INTEGER NOT NULL,
+    term TEXT NOT NULL,
+    PRIMARY KEY (report_rowid, finding, span_start, span_end)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mentions_attr ON mentions(finding, laterality, change, status);
+CREATE TABLE IF NOT EXISTS report_findings (
+    report_rowid INTEGER NOT NULL, finding TEXT NOT NULL, status TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (report_rowid, finding)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS findings_rank ON report_findings(finding, score DESC, report_rowid DESC, status);
+CREATE INDEX IF NOT EXISTS findings_status ON report_findings(finding, status);
+CREATE VIRTUAL TABLE IF NOT EXISTS reports_fts USING fts5(
+    text, content='reports', content_rowid='rowid', tokenize='porter unicode61'
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    report_rowid INTEGER NOT NULL, model TEXT NOT NULL, vec BLOB NOT NULL,
+    PRIMARY KEY (model, report_rowid)
+) WITHOUT ROWID;
+"""
+
+_REPORT_COLS = (
+    "rowid, id, text, patient_id, study_date, modality, body_part, version, hash, labels, "
+    "ingested_at"
+)
+_LIVE = ("present", "uncertain")
+MENTION_DRIVE_MAX = 3000  # above this many matching mentions, walk the finding index instead
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SQLiteStore:
+    """``ArchiveStore`` on one SQLite file."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.location = str(path)
+        if readonly:
+            if not path.exists():
+                raise InputError(
+                    f"{path}: no archive here (create one with `radpilot archive add`)"
+                )
+            uri = f"file:{path}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=60)
+        try:
+            self._setup(readonly)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise InputError(f"{path}: not a radpilot archive ({exc})") from None
+
+    def _setup(self, readonly: bool) -> None:
+        db = self._db
+        db.execute("PRAGMA busy_timeout = 60000")
+        db.execute("PRAGMA temp_store = MEMORY")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache
+        db.execute("PRAGMA mmap_size = 268435456")
+        if readonly:
+            return
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(
+            "PRAGMA synchronous = NORMAL"
+        )  # WAL + NORMAL: durable at checkpoints, never corrupt
+        have = db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if have:
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row and row[0] != SCHEMA_VERSION:
+                raise InputError(
+                    f"{self.location}: archive schema {row[0]}, this radpilot reads {SCHEMA_VERSION}"
+                )
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executescript(SCHEMA)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?), ('created', ?)",
+            (SCHEMA_VERSION, _now()),
+        )
+        db.execute("COMMIT")
+
+    # ---------------------------------------------------------------- ingest
+    def existing(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rid, h in self._db.execute(
+                f"SELECT id, hash FROM reports WHERE id IN ({marks})", chunk
+            ):
+                out[rid] = h
+        return out
+
+    def write_batch(self, items: Sequence[IngestItem]) -> BatchResult:
+        db = self._db
+        now = _now()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current: dict[str, tuple[int, str, str]] = {}
+            ids = [it.record.id for it in items]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for rowid, rid, h, text in db.execute(
+                    f"SELECT rowid, id, hash, text FROM reports WHERE id IN ({marks})", chunk
+                ):
+                    current[rid] = (rowid, h, text)
+            next_rowid = (db.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0) + 1
+            new_rows, upd_rows, fts_add, fts_del, stale = [], [], [], [], []
+            mention_rows: list[tuple[Any, ...]] = []
+            finding_rows: list[tuple[Any, ...]] = []
+            unchanged = 0
+            for it in items:
+                r = it.record
+                prev = current.get(r.id)
+                if prev is not None and prev[1] == it.hash:
+                    unchanged += 1
+                    continue
+                meta = (r.text, r.patient_id, r.study_date, r.modality, r.body_part, it.hash)
+                if prev is None:
+                    rowid = next_rowid
+                    next_rowid += 1
+                    new_rows.append((rowid, r.id, *meta, it.analysis.labels_json, now))
+                else:
+                    rowid = prev[0]
+                    upd_rows.append((*meta, it.analysis.labels_json, now, rowid))
+                    fts_del.append((rowid, prev[2]))
+                    stale.append((rowid,))
+                    db.execute(
+                        "INSERT INTO report_versions SELECT id, version, text, patient_id, "
+                        "study_date, modality, body_part, hash, ingested_at, ? "
+                        "FROM reports WHERE rowid = ?",
+                        (now, rowid),
+                    )
+                current[r.id] = (rowid, it.hash, r.text)
+                fts_add.append((rowid, r.text))
+                mention_rows.extend((rowid, *m) for m in it.analysis.mentions)
+                finding_rows.extend((rowid, *f) for f in it.analysis.findings)
+            if fts_del:
+                db.executemany(
+                    "INSERT INTO reports_fts(reports_fts, rowid, text) VALUES ('delete', ?, ?)",
+                    fts_del,
+                )
+                db.executemany("DELETE FROM mentions WHERE report_rowid = ?", stale)
+                db.executemany("DELETE FROM report_findings WHERE report_rowid = ?", stale)
+                db.executemany("DELETE FROM embeddings WHERE report_rowid = ?", stale)
+                db.executemany(
+                    "UPDATE reports SET text=?, patient_id=?, study_date=?, modality=?, "
+                    "body_part=?, hash=?, labels=?, ingested_at=?, version=version+1 "
+                    "WHERE rowid=?",
+                    upd_rows,
+                )
+            db.executemany(
+                "INSERT INTO reports(rowid, id, text, patient_id, study_date, modality, "
+                "body_part, hash, labels, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                new_rows,
+            )
+            db.executemany("INSERT INTO reports_fts(rowid, text) VALUES (?, ?)", fts_add)
+            db.executemany(
+                "INSERT OR IGNORE INTO mentions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", mention_rows
+            )
+            db.executemany("INSERT OR REPLACE INTO report_findings VALUES (?,?,?,?)", finding_rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return BatchResult(added=len(new_rows), updated=len(upd_rows), unchanged=unchanged)
+
+    # ---------------------------------------------------------------- search
+    def candidates(self, q: CandidateQuery) -> list[tuple[int, float]]:
+        if q.drive is not None and len(q.drive.findings) > 1:
+            # One indexed top-k per finding, merged: an IN list would sort every match.
+            best: dict[int, float] = {}
+            for fid in q.drive.findings:
+                one = replace(q, drive=replace(q.drive, findings=(fid,)))
+                for row, score in self.candidates(one):
+                    best[row] = max(score, best.get(row, score))
+            ranked = sorted(best.items(), key=lambda kv: (-kv[1], -kv[0]))
+            return ranked[: q.limit]
+        conds: list[str] = []
+        args: list[Any] = []
+        if q.drive is not None:
+            d = q.drive
+            msql, margs = _mention_rows(d)
+            if (d.laterality or d.change) and self._fewer_than(msql, margs, MENTION_DRIVE_MAX):
+                # Rare attribute combinations ("new left pneumothorax") come straight from
+                # the mention index; common ones ("stable cardiomegaly") are found sooner
+                # by walking the finding's reports best-first and checking each.
+                sql = (
+                    f"SELECT d.report_rowid, d.score FROM ({msql}) x CROSS JOIN report_findings d "
+                    "ON d.report_rowid = x.report_rowid AND d.finding = x.finding "
+                )
+                args.extend(margs)
+            else:
+                sql = "SELECT d.report_rowid, d.score FROM report_findings d "
+                conds.append("d.finding = ?")
+                args.append(d.findings[0])
+                conds.append(f"d.status IN ({','.join('?' * len(d.statuses))})")
+                args.extend(d.statuses)
+                if d.has_attributes:
+                    c, a = _mention_exists("d.report_rowid", d)
+                    conds.append(c)
+                    args.extend(a)
+            join = "JOIN reports r ON r.rowid = d.report_rowid "
+            order = "ORDER BY d.score DESC, d.report_rowid DESC"
+            rid = "d.report_rowid"
+        elif q.fts:
+            sql = "SELECT f.rowid, -bm25(reports_fts) FROM reports_fts f "
+            join = "JOIN reports r ON r.rowid = f.rowid "
+            conds.append("reports_fts MATCH ?")
+            args.append(q.fts)
+            order = "ORDER BY bm25(reports_fts)"
+            rid = "f.rowid"
+        else:
+            sql = "SELECT r.rowid, 0.0 FROM reports r "
+            join = ""
+            order = "ORDER BY r.study_date DESC, r.rowid DESC"
+            rid = "r.rowid"
+        needs_r = False
+        flt = q.filters
+        for col, op, val in (
+            ("study_date", ">=", flt.since),
+            ("study_date", "<=", flt.until),
+            ("patient_id", "=", flt.patient),
+            ("modality", "=", flt.modality),
+            ("body_part", "=", flt.body_part),
+        ):
+            if val is not None:
+                conds.append(f"r.{col} {op} ?")
+                args.append(val)
+                needs_r = True
+        for clause in q.required:
+            c, a = _finding_exists(rid, clause)
+            conds.append(c)
+            args.extend(a)
+        if q.excluded_findings:
+            marks = ",".join("?" * len(q.excluded_findings))
+            conds.append(
+                f"NOT EXISTS (SELECT 1 FROM report_findings x WHERE x.report_rowid = {rid} "
+                f"AND x.finding IN ({marks}) AND x.status IN ('present', 'uncertain'))"
+            )
+            args.extend(q.excluded_findings)
+        if q.excluded_fts:
+            conds.append(f"{rid} NOT IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?)")
+            args.append(q.excluded_fts)
+        if needs_r:
+            sql += join
+        where = ("WHERE " + " AND ".join(conds) + " ") if conds else ""
+        try:
+            rows = self._db.execute(sql + where + order + " LIMIT ?", [*args, q.limit]).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "MATCH" in str(exc):
+                raise InputError(f"search words cannot be used ({exc})") from None
+            raise
+        return [(int(a), float(b)) for a, b in rows]
+
+    def _fewer_than(self, sql: str, args: list[Any], n: int) -> bool:
+        row = self._db.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*args, n]).fetchone()
+        return bool(row[0] < n)
+
+    def lexical_scores(self, rowids: Sequence[int], words: Sequence[str]) -> dict[int, float]:
+        # FTS5's bm25() on a few hundred given rows costs ~0.3 ms a row (it loads every
+        # position list); an IDF-weighted whole-word match on the rows' own text is ~100x
+        # cheaper and ranks the same words the same way.
+        weights: list[tuple[re.Pattern[str], float]] = []
+        total = max(1, self._db.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 1)
+        for w in words:
+            expr = '"' + w.replace('"', '""') + '"'
+            try:
+                df = self._db.execute(
+                    "SELECT count(*) FROM reports_fts WHERE reports_fts MATCH ?", (expr,)
+                ).fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+            if df:
+                weights.append((word_pattern(w), math.log(1 + (total - df + 0.5) / (df + 0.5))))
+        norm = sum(wt for _, wt in weights)
+        out: dict[int, float] = {}
+        if not norm:
+            return out
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rid, text in self._db.execute(
+                f"SELECT rowid, text FROM reports WHERE rowid IN ({marks})", chunk
+            ):
+                score = sum(wt for pat, wt in weights if pat.search(text))
+                if score:
+                    out[int(rid)] = score / norm
+        return out
+
+    def literal_hits(
+        self, rowids: Sequence[int], findings: Sequence[str], status: str, head: str
+    ) -> set[int]:
+        out: set[int] = set()
+        fm = ",".join("?" * len(findings))
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for (rid,) in self._db.execute(
+                f"SELECT DISTINCT report_rowid FROM mentions WHERE report_rowid IN ({marks}) "
+                f"AND finding IN ({fm}) AND status = ? AND instr(term, ?) > 0",
+                [*chunk, *findings, status, head],
+            ):
+                out.add(int(rid))
+        return out
+
+    def finding_scores(self, rowids: Sequence[int], findings: Sequence[str]) -> dict[int, float]:
+        out: dict[int, float] = {}
+        if not findings:
+            return out
+        fm = ",".join("?" * len(findings))
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rid, s in self._db.execute(
+                f"SELECT report_rowid, sum(score) FROM report_findings WHERE report_rowid IN "
+                f"({marks}) AND finding IN ({fm}) AND status IN ('present','uncertain') "
+                "GROUP BY report_rowid",
+                [*chunk, *findings],
+            ):
+                out[int(rid)] = float(s)
+        return out
+
+    def reports(self, rowids: Sequence[int]) -> dict[int, StoredReport]:
+        out: dict[int, StoredReport] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT {_REPORT_COLS} FROM reports WHERE rowid IN ({marks})", chunk
+            ):
+                rep = _report(row)
+                out[rep.rowid] = rep
+        return out
+
+    def mentions(
+        self, rowids: Sequence[int], findings: Sequence[str] | None = None
+    ) -> dict[int, list[StoredMention]]:
+        out: dict[int, list[StoredMention]] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            sql = (
+                "SELECT report_rowid, finding, status, certainty, laterality, locations, change, "
+                "section, span_start, span_end, sentence_start, sentence_end, historical, term "
+                f"FROM mentions WHERE report_rowid IN ({','.join('?' * len(chunk))})"
+            )
+            args: list[Any] = list(chunk)
+            if findings is not None:
+                sql += f" AND finding IN ({','.join('?' * len(findings))})"
+                args.extend(findings)
+            for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
+                out.setdefault(int(row[0]), []).append(
+                    StoredMention(
+                        finding=row[1],
+                        status=row[2],
+                        certainty=row[3],
+                        laterality=row[4],
+                        locations=tuple(x for x in row[5].split("|") if x),
+                        change=row[6],
+                        section=row[7],
+                        span=(row[8], row[9]),
+                        sentence=(row[10], row[11]),
+                        historical=bool(row[12]),
+                        span_text=row[13],
+                    )
+                )
+        return out
+
+    def get(self, report_id: str) -> StoredReport | None:
+        row = self._db.execute(
+            f"SELECT {_REPORT_COLS} FROM reports WHERE id = ?", (report_id,)
+        ).fetchone()
+        return _report(row) if row else None
+
+    def versions(self, report_id: str) -> list[dict[str, Any]]:
+        cols = ("version", "text", "patient_id", "study_date", "modality", "body_part", "hash")
+        rows = self._db.execute(
+            f"SELECT {', '.join(cols)}, ingested_at, replaced_at FROM report_versions "
+            "WHERE report_id = ? ORDER BY version",
+            (report_id,),
+        )
+        return [dict(zip((*cols, "ingested_at", "replaced_at"), r, strict=True)) for r in rows]
+
+    def present_findings(self, rowids: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rid, fid in self._db.execute(
+                f"SELECT report_rowid, finding FROM report_findings WHERE report_rowid IN "
+                f"({marks}) AND status = 'present' ORDER BY report_rowid, score DESC",
+                chunk,
+            ):
+                out.setdefault(int(rid), []).append(fid)
+        return out
+
+    def stats(self) -> StoreStats:
+        db = self._db
+        one = lambda sql: db.execute(sql).fetchone()  # noqa: E731
+        emb = dict(db.execute("SELECT model, count(*) FROM embeddings GROUP BY model").fetchall())
+        present = dict(
+            db.execute(
+                "SELECT finding, count(*) FROM report_findings WHERE status = 'present' "
+                "GROUP BY finding ORDER BY count(*) DESC"
+            ).fetchall()
+        )
+        lo, hi = one("SELECT min(study_date), max(study_date) FROM reports")
+        page = one("PRAGMA page_count")[0] * one("PRAGMA page_size")[0]
+        return StoreStats(
+            reports=one("SELECT count(*) FROM reports")[0],
+            versions=one("SELECT count(*) FROM report_versions")[0],
+            mentions=one("SELECT count(*) FROM mentions")[0],
+            patients=one("SELECT count(DISTINCT patient_id) FROM reports")[0],
+            embeddings=emb,
+            findings_present=present,
+            date_range=(lo, hi),
+            size_bytes=page,
+        )
+
+    # ------------------------------------------------------------ embeddings
+    def missing_embeddings(self, model: str, limit: int) -> list[tuple[int, str]]:
+        rows = self._db.execute(
+            "SELECT r.rowid, r.text FROM reports r WHERE NOT EXISTS (SELECT 1 FROM embeddings e "
+            "WHERE e.model = ? AND e.report_rowid = r.rowid) ORDER BY r.rowid LIMIT ?",
+            (model, limit),
+        )
+        return [(int(a), str(b)) for a, b in rows]
+
+    def put_embeddings(self, model: str, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings(report_rowid, model, vec) VALUES (?, ?, ?)",
+                [(rid, model, np.asarray(v, dtype=np.float16).tobytes()) for rid, v in rows],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def embedding_count(self, model: str) -> int:
+        row = self._db.execute("SELECT count(*) FROM embeddings WHERE model = ?", (model,))
+        return int(row.fetchone()[0])
+
+    def embeddings_for(self, model: str, rowids: Sequence[int]) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rid, blob in self._db.execute(
+                f"SELECT report_rowid, vec FROM embeddings WHERE model = ? AND report_rowid IN "
+                f"({marks})",
+                [model, *chunk],
+            ):
+                out[int(rid)] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        return out
+
+    def iter_embeddings(
+        self, model: str, chunk: int = 20000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        last = -1
+        while True:
+            rows = self._db.execute(
+                "SELECT report_rowid, vec FROM embeddings WHERE model = ? AND report_rowid > ? "
+                "ORDER BY report_rowid LIMIT ?",
+                (model, last, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16)
+            yield ids, mat.reshape(len(rows), -1).astype(np.float32)
+            last = int(ids[-1])
+
+    def integrity_errors(self) -> list[str]:
+        """Cross-table consistency checks (used by tests and ``archive stats --check``)."""
+        db = self._db
+        errs = [r[0] for r in db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        try:
+            db.execute("INSERT INTO reports_fts(reports_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            errs.append(f"full-text index: {exc}")
+        for what, sql in (
+            (
+                "mentions without a report",
+                "SELECT count(*) FROM mentions m WHERE NOT EXISTS "
+                "(SELECT 1 FROM reports r WHERE r.rowid = m.report_rowid)",
+            ),
+            (
+                "findings without a report",
+                "SELECT count(*) FROM report_findings f WHERE NOT "
+                "EXISTS (SELECT 1 FROM reports r WHERE r.rowid = f.report_rowid)",
+            ),
+        ):
+            n = db.execute(sql).fetchone()[0]
+            if n:
+                errs.append(f"{n} {what}")
+        return errs
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _report(row: tuple[Any, ...]) -> StoredReport:
+    return StoredReport(
+        rowid=int(row[0]),
+        id=row[1],
+        text=row[2],
+        patient_id=row[3],
+        study_date=row[4],
+        modality=row[5],
+        body_part=row[6],
+        version=int(row[7]),
+        hash=row[8],
+        labels=json.loads(row[9]),
+        ingested_at=row[10],
+    )
+
+
+def _mention_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
+    conds = ["m.report_rowid = " + rid, f"m.finding IN ({','.join('?' * len(c.findings))})"]
+    args: list[Any] = list(c.findings)
+    conds.append(f"m.status IN ({','.join('?' * len(c.statuses))})")
+    args.extend(c.statuses)
+    if c.laterality:
+        conds.append("m.laterality = ?")
+        args.append(c.laterality)
+    if c.change:
+        conds.append("m.change = ?")
+        args.append(c.change)
+    if c.location:
+        conds.append("m.locations LIKE ?")
+        args.append(f"%{c.location.lower()}%")
+    return f"EXISTS (SELECT 1 FROM mentions m WHERE {' AND '.join(conds)})", args
+
+
+def word_pattern(word: str) -> re.Pattern[str]:
+    """A whole word or phrase, any ending ("fracture" finds "fractures", not "refracture")."""
+    parts = [re.escape(p) for p in word.lower().split()]
+    if parts and len(parts[-1]) > 4 and parts[-1].endswith(("s", "y")):
+        parts[-1] = parts[-1][:-1]
+    return re.compile(r"\b" + r"\s+".join(parts), re.IGNORECASE)
+
+
+def _mention_rows(c: FindingClause) -> tuple[str, list[Any]]:
+    """Distinct (report, finding) pairs with a mention that has the clause's attributes."""
+    conds = ["m.finding = ?"]
+    args: list[Any] = [c.findings[0]]
+    for col, val in (("laterality", c.laterality), ("change", c.change)):
+        if val is not None:
+            conds.append(f"m.{col} = ?")
+            args.append(val)
+    conds.append(f"m.status IN ({','.join('?' * len(c.statuses))})")
+    args.extend(c.statuses)
+    if c.location:
+        conds.append("m.locations LIKE ?")
+        args.append(f"%{c.location.lower()}%")
+    where = " AND ".join(conds)
+    return f"SELECT DISTINCT m.report_rowid, m.finding FROM mentions m WHERE {where}", args
+
+
+def _finding_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
+    if c.has_attributes:
+        return _mention_exists(rid, c)
+    fm = ",".join("?" * len(c.findings))
+    marks = ",".join("?" * len(c.statuses))
+    return (
+        f"EXISTS (SELECT 1 FROM report_findings y WHERE y.report_rowid = {rid} AND "
+        f"y.finding IN ({fm}) AND y.status IN ({marks}))",
+        [*c.findings, *c.statuses],
+    )

@@ -1,0 +1,110 @@
+"""Labeler scoring (per class P/R/F1) and readers (kappas, model vs average reader)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from radpilot.errors import InputError
+from radpilot.evaluate.labeler import evaluate_labeler
+from radpilot.evaluate.readers import evaluate_readers
+
+GOLD = {"Reports": ["r1", "r2", "r3", "r4", "r5", "r6"], "Edema": [1, 0, -1, "", 1, 0]}
+PRED = {"Reports": ["r1", "r2", "r3", "r4", "r5", "r6"], "Edema": [1, 1, -1, "", "", 0]}
+
+
+def test_labeler_per_class_counts_by_row_order() -> None:
+    res = evaluate_labeler(GOLD, PRED, n_resamples=100)
+    e = res.metrics["findings"]["Edema"]
+    # present: gold {r1, r5}, pred {r1, r2} -> tp 1; absent: gold {r2, r6}, pred {r6}.
+    assert (e["present"]["tp"], e["present"]["support"], e["present"]["predicted"]) == (1, 2, 2)
+    assert e["present"]["f1"] == pytest.approx(0.5)
+    assert e["absent"]["precision"] == 1.0 and e["absent"]["recall"] == 0.5
+    assert e["uncertain"]["f1"] == 1.0
+    assert res.metrics["settings"]["matched_by"] == "row order"
+
+
+def test_labeler_uncertain_as_present_and_errors() -> None:
+    res = evaluate_labeler(GOLD, PRED, uncertain="present", n_resamples=0, min_support=1)
+    e = res.metrics["findings"]["Edema"]
+    assert "uncertain" not in e and e["present"]["tp"] == 2
+    with pytest.raises(InputError, match="matched by order, so the counts must agree"):
+        evaluate_labeler(GOLD, {"Reports": ["x"], "Edema": [1]}, n_resamples=0)
+    with pytest.raises(InputError, match="not 1 / 0 / -1 or blank"):
+        evaluate_labeler(GOLD, {**PRED, "Edema": [1, 1, 2, "", "", 0]}, n_resamples=0)
+
+
+def test_labeler_agrees_with_openi_gold_scorer(shared_dir: Path) -> None:
+    from radpilot.evaluate.demo import load_gold_module
+
+    module = load_gold_module(shared_dir / "data" / "openi" / "openi_gold.py")
+    rng = np.random.default_rng(0)
+    classes = module.CLASSES
+    n = 300
+    gold_sets = {str(i): {c for c in classes if rng.random() < 0.15} for i in range(n)}
+    choices = [1.0, 0.0, -1.0, None]
+    preds = {str(i): {c: choices[rng.integers(0, 4)] for c in module.CHEXPERT14} for i in range(n)}
+    ref = module.score(gold_sets, preds)
+    gold = {"id": list(gold_sets)} | {
+        c: [1 if c in gold_sets[i] else "" for i in gold_sets] for c in classes
+    }
+    pred = {"id": list(preds)} | {
+        c: ["" if preds[i][c] is None else preds[i][c] for i in preds] for c in classes
+    }
+    ours = evaluate_labeler(gold, pred, id_column="id", uncertain="present", n_resamples=0)
+    assert ours.metrics["macro"]["present"]["f1"] == pytest.approx(ref["macro_f1"], abs=1e-12)
+    assert ours.metrics["micro"]["present"]["f1"] == pytest.approx(ref["micro_f1"], abs=1e-12)
+
+
+def _readers_data(tmp_path: Path) -> tuple[Path, list[Path], Path]:
+    rng = np.random.default_rng(4)
+    n = 300
+    y = (rng.random(n) < 0.35).astype(int)
+    ids = [f"x{i}" for i in range(n)]
+
+    def write(name: str, values: np.ndarray) -> Path:
+        p = tmp_path / name
+        with p.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "Pneumothorax"])
+            w.writerows(zip(ids, values.tolist(), strict=True))
+        return p
+
+    readers = []
+    for k, (se, sp) in enumerate([(0.8, 0.9), (0.7, 0.95), (0.85, 0.85)]):
+        lab = np.where(y == 1, rng.random(n) < se, rng.random(n) > sp).astype(int)
+        readers.append(write(f"r{k}.csv", lab))
+    score = 1 / (1 + np.exp(-(rng.normal(size=n) + 2.5 * y - 1)))
+    return write("gold.csv", y), readers, write("pred.csv", score)
+
+
+def test_readers_against_sklearn(tmp_path: Path) -> None:
+    gold, readers, pred = _readers_data(tmp_path)
+    res = evaluate_readers(gold, readers, pred, n_resamples=200)
+    e = res.metrics["findings"]["Pneumothorax"]
+    y = np.loadtxt(gold, delimiter=",", skiprows=1, usecols=1)
+    labs = [np.loadtxt(r, delimiter=",", skiprows=1, usecols=1) for r in readers]
+    r0 = e["readers"]["r0"]
+    assert r0["sensitivity"] == pytest.approx(skm.recall_score(y, labs[0]))
+    assert r0["kappa_vs_gold"] == pytest.approx(skm.cohen_kappa_score(labs[0], y))
+    assert e["cohen_kappa"]["r0 vs r1"] == pytest.approx(skm.cohen_kappa_score(labs[0], labs[1]))
+    avg = np.mean([skm.recall_score(y, lab) for lab in labs])
+    assert e["average_reader"]["sensitivity"] == pytest.approx(avg)
+    mv = e["model_vs_average_reader"]
+    assert mv["sensitivity_difference"] == pytest.approx(
+        mv["model_sensitivity_at_reader_specificity"] - avg
+    )
+    lo, hi = mv["f1_difference_ci"]
+    assert lo <= mv["f1_difference"] <= hi
+    assert -1 <= e["fleiss_kappa"] <= 1
+    assert [p[0] for p in res.points["Pneumothorax"]] == ["r0", "r1", "r2", "average reader"]
+
+
+def test_readers_need_distinct_names(tmp_path: Path) -> None:
+    gold, readers, _ = _readers_data(tmp_path)
+    with pytest.raises(InputError, match="reader names must differ"):
+        evaluate_readers(gold, [readers[0], readers[0]], n_resamples=0)

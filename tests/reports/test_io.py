@@ -1,0 +1,418 @@
+"""Reading report files: formats, encodings, bad rows; and the writers."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from radpilot.errors import InputError
+from radpilot.reports.io import (
+    MAX_REPORT_CHARS,
+    ChexpertCsvWriter,
+    InputFormat,
+    LabelledRow,
+    MentionsJsonlWriter,
+    ReportReader,
+    RowProblem,
+    Severity,
+    clean_text,
+    merge_problems,
+    open_output,
+    sniff_encoding,
+)
+
+LONG = "Large right pleural effusion. " * 4000  # 120,000 characters
+
+
+def read_all(path: Path, **kw: object) -> list[tuple[str, str, list[str]]]:
+    with ReportReader(path, **kw) as r:  # type: ignore[arg-type]
+        return [(row.id, row.text, [f"{p.severity.value}: {p}" for p in row.problems]) for row in r]
+
+
+# (name, file bytes, reader options, expected [(id, text, [problem substrings])])
+CASES = [
+    (
+        "headerless",
+        b"No pneumothorax.\nLarge right pleural effusion.\n",
+        {},
+        [("1", "No pneumothorax.", []), ("2", "Large right pleural effusion.", [])],
+    ),
+    (
+        "headerless quoted newline and comma",
+        b'"FINDINGS: Clear lungs, no effusion.\nIMPRESSION: Normal."\nEdema.\n',
+        {},
+        [
+            ("1", "FINDINGS: Clear lungs, no effusion.\nIMPRESSION: Normal.", []),
+            ("2", "Edema.", []),
+        ],
+    ),
+    (
+        "headerless unquoted comma joined back",
+        b"No effusion, no pneumothorax.\n",
+        {},
+        [("1", "No effusion, no pneumothorax.", ["warning: row 1 (line 1): 2 fields"])],
+    ),
+    (
+        "header auto-detected",
+        b"id,report\nA1,Edema.\nA2,No edema.\n",
+        {},
+        [("A1", "Edema.", []), ("A2", "No edema.", [])],
+    ),
+    (
+        "header named columns",
+        b"accession,notes,body\n7,x,Edema.\n",
+        {"text_column": "body", "id_column": "accession"},
+        [("7", "Edema.", [])],
+    ),
+    (
+        "labeler output re-read (Reports column)",
+        b"Reports,No Finding\nEdema.,\n",
+        {},
+        [("1", "Edema.", [])],
+    ),
+    (
+        "ragged rows",
+        b"id,report,site\n1,Edema.,a,EXTRA\n2\n3,Effusion.\n",
+        {},
+        [
+            ("1", "Edema.", ["warning: row 1 (line 2): 4 fields, the header has 3; extra fields"]),
+            ("2", "", ["error: row 2 (line 3): 1 fields, the header has 3; no report field"]),
+            ("3", "Effusion.", ["warning: row 3 (line 4): 2 fields, the header has 3"]),
+        ],
+    ),
+    (
+        "text column last: unquoted commas joined",
+        b"id,report\n1,Clear, no effusion.\n",
+        {},
+        [("1", "Clear, no effusion.", ["joined the extra fields"])],
+    ),
+    (
+        "empty rows",
+        b"Edema.\n\n   \nEffusion.\n",
+        {},
+        [
+            ("1", "Edema.", []),
+            ("2", "", ["error: row 2 (line 2): empty row"]),
+            ("3", "   ", ["error: row 3 (line 3): empty report"]),
+            ("4", "Effusion.", []),
+        ],
+    ),
+    (
+        "utf-8 BOM",
+        codecs.BOM_UTF8 + "report\nÉpanchement; no effusion.\n".encode(),
+        {},
+        [("1", "Épanchement; no effusion.", [])],
+    ),
+    (
+        "utf-16 BOM",
+        "report\nNo pneumothorax – stable.\n".encode("utf-16"),
+        {},
+        [("1", "No pneumothorax – stable.", [])],
+    ),
+    (
+        "utf-16-le without BOM",
+        "No pneumothorax.\nEdema.\n".encode("utf-16-le"),
+        {},
+        [("1", "No pneumothorax.", []), ("2", "Edema.", [])],
+    ),
+    (
+        "cp1252 line fallback",
+        "No effusion.\n“Mild” edema – stable.\n".encode("cp1252"),
+        {},
+        [
+            ("1", "No effusion.", []),
+            (
+                "2",
+                "“Mild” edema – stable.",
+                ["warning: row 2 (line 2): not valid UTF-8; decoded as cp1252"],
+            ),
+        ],
+    ),
+    (
+        "latin-1 last resort",
+        b"Edema \x81 noted.\n",
+        {},
+        [("1", "Edema  noted.", ["decoded as latin-1", "removed 1 control"])],
+    ),
+    (
+        "NUL bytes removed",
+        b"No pneumo\x00thorax.\n",
+        {},
+        [("1", "No pneumothorax.", ["warning: row 1 (line 1): removed 1 control/NUL"])],
+    ),
+    (
+        "binary junk row",
+        b"Edema.\n\x00\x01\x02\x03\x04\x05\x06\x07garbage\nEffusion.\n",
+        {},
+        [
+            ("1", "Edema.", []),
+            ("2", "", ["error: row 2 (line 2): looks like binary data"]),
+            ("3", "Effusion.", []),
+        ],
+    ),
+    (
+        "lone CR is a parse error, batch goes on",
+        b"Edema.\nab\rcd\nEffusion.\n",
+        {},
+        [
+            ("1", "Edema.", []),
+            ("2", "", ["error: row 2 (line 2): cannot parse as CSV"]),
+            ("3", "Effusion.", []),
+        ],
+    ),
+    (
+        "jsonl defaults",
+        b'{"id": 5, "text": "Edema."}\n{"report": "No edema.", "study_id": "s9"}\n',
+        {},
+        [("5", "Edema.", []), ("s9", "No edema.", [])],
+    ),
+    (
+        "jsonl bad lines",
+        b'{"text": "Edema."}\nnot json\n[1, 2]\n\n{"text": 3}\n{"other": "x"}\n{"text": null}\n',
+        {},
+        [
+            ("1", "Edema.", []),
+            ("2", "", ["error: row 2 (line 2): not valid JSON"]),
+            ("3", "", ["error: row 3 (line 3): expected a JSON object, got list"]),
+            ("4", "", ["error: row 4 (line 4): empty line"]),
+            ("5", "", ["error: row 5 (line 5): field 'text' is a int"]),
+            ("6", "", ["error: row 6 (line 6): no text field", "'other'"]),
+            ("7", "", ["error: row 7 (line 7): empty report"]),
+        ],
+    ),
+    (
+        "jsonl named keys",
+        b'{"acc": "x1", "body": "Edema."}\n{"body": "Effusion."}\n',
+        {"text_column": "body", "id_column": "acc"},
+        [("x1", "Edema.", []), ("2", "Effusion.", ["warning: row 2 (line 2): no id field 'acc'"])],
+    ),
+    (
+        "forced csv on a brace line",
+        b'{"text": "x"}\n',
+        {"input_format": InputFormat.CSV, "header": False},
+        [("1", '{"text": "x"}', [])],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "opts", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_reader_cases(
+    tmp_path: Path, name: str, data: bytes, opts: dict[str, object], expected: list
+) -> None:
+    path = tmp_path / "in.dat"
+    path.write_bytes(data)
+    got = read_all(path, **opts)
+    assert len(got) == len(expected), "rows out != rows in"
+    for (gid, gtext, gprobs), (eid, etext, esubs) in zip(got, expected, strict=True):
+        assert gid == eid
+        assert gtext == etext
+        joined = " | ".join(gprobs)
+        for sub in esubs:
+            assert sub in joined, (sub, joined)
+        if not esubs:
+            assert gprobs == []
+        for p in gprobs:
+            assert "\n" not in p
+
+
+def test_long_report_is_truncated_for_labelling_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerow([LONG[: MAX_REPORT_CHARS + 500]])
+        f.write("Edema.\n")
+    rows = list(ReportReader(path))
+    assert len(rows) == 2
+    assert len(rows[0].text) == MAX_REPORT_CHARS + 500
+    assert rows[0].usable
+    assert "over the 100,000 limit; labelled its first 100,000" in str(rows[0].problems[0])
+    assert rows[1].text == "Edema." and not rows[1].problems
+
+
+def test_over_csv_field_limit_is_an_error_row_and_the_batch_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("Edema.\n" + "x" * 200_000 + "\nEffusion.\n")
+    rows = list(ReportReader(path))
+    assert [r.text for r in rows] == ["Edema.", "", "Effusion."]
+    assert rows[1].problems[0].severity is Severity.ERROR
+    assert "field larger than field limit" in rows[1].problems[0].message
+
+
+def test_problems_never_contain_report_text(tmp_path: Path) -> None:
+    secret = "Patient John Q Public has a pneumothorax"
+    path = tmp_path / "in.csv"
+    path.write_bytes(
+        b"id,report,extra\n1,"
+        + secret.encode()
+        + b",a,b\n2,"
+        + secret.encode("cp1252")
+        + b"\x00\xe9\n"
+    )
+    rows = list(ReportReader(path))
+    assert len(rows) == 2
+    for r in rows:
+        assert r.problems
+        for p in r.problems:
+            assert "John" not in str(p)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: p.write_bytes(b""), "is empty"),
+        (lambda p: p.write_bytes(b"\n\n  \n"), "is empty"),
+        (lambda p: p.write_bytes(codecs.BOM_UTF8), "is empty"),
+    ],
+    ids=["missing", "directory", "empty", "blank", "bom-only"],
+)
+def test_unreadable_inputs_raise_one_line(tmp_path: Path, setup, message: str) -> None:
+    path = tmp_path / "reports.csv"
+    setup(path)
+    with pytest.raises(InputError) as exc:
+        ReportReader(path)
+    assert message in str(exc.value)
+    assert str(path) in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "opts", "message"),
+    [
+        (b"id,body\n1,x\n", {"text_column": "report"}, "no text column 'report'"),
+        (b"id,report\n1,x\n", {"id_column": "acc"}, "no id column 'acc'"),
+        (b"a,b\n1,x\n", {"header": True}, "its columns: 'a', 'b'"),
+        (b"A long report about the lungs and heart.\n", {"text_column": "r"}, "does not look like"),
+    ],
+)
+def test_bad_header_options(tmp_path: Path, data: bytes, opts: dict, message: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=message):
+        ReportReader(path, **opts)  # raised on opening, before any output is written
+
+
+@pytest.mark.parametrize(
+    ("head", "encoding"),
+    [
+        (codecs.BOM_UTF8 + b"x", "utf-8-sig"),
+        ("x".encode("utf-16"), "utf-16"),
+        ("x".encode("utf-32"), "utf-32"),
+        ("abc".encode("utf-16-le"), "utf-16-le"),
+        ("abc".encode("utf-16-be"), "utf-16-be"),
+        (b"plain", "utf-8"),
+        (b"\x93cp1252\x94", "utf-8"),
+        (b"", "utf-8"),
+    ],
+)
+def test_sniff_encoding(head: bytes, encoding: str) -> None:
+    assert sniff_encoding(head) == encoding
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned", "junk"),
+    [
+        ("Clear lungs.", "Clear lungs.", False),
+        ("Tab\tand\nnewline.", "Tab\tand\nnewline.", False),
+        ("a\x00b", "ab", False),
+        ("\x00\x01\x02\x03", "", True),
+        ("", "", False),
+    ],
+)
+def test_clean_text(text: str, cleaned: str, junk: bool) -> None:
+    out, _, is_junk = clean_text(text)
+    assert (out, is_junk) == (cleaned, junk)
+
+
+def test_streaming_reads_lazily(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("Edema.\n" * 200_000)
+    reader = ReportReader(path)
+    it = iter(reader)
+    next(it)
+    assert reader.bytes_read < 100_000  # one buffer, not the whole 1.4 MB file
+    reader.close()
+
+
+def test_csv_writer_matches_labeler_convention() -> None:
+    buf = io.StringIO()
+    w = ChexpertCsvWriter(buf, "chexpert", ["No Finding", "Edema"])
+    w.write(LabelledRow(1, "1", 'He said "no", ok\nnext', {"chexpert": (None, 1.0)}))
+    w.write(LabelledRow(2, "2", "", {}))
+    w.write(LabelledRow(3, "3", "x", {"chexpert": (0.0, -1.0)}))
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert [r["Reports"] for r in rows] == ['He said "no", ok\nnext', "", "x"]
+    assert [(r["No Finding"], r["Edema"]) for r in rows] == [
+        ("", "1.0"),
+        ("", ""),
+        ("0.0", "-1.0"),
+    ]
+
+
+def test_jsonl_writer() -> None:
+    buf = io.StringIO()
+    w = MentionsJsonlWriter(buf, "chexpert", ["Edema"])
+    w.write(LabelledRow(1, "a", "t", {"chexpert": (1.0,)}, ({"finding": "edema"},)))
+    obj = json.loads(buf.getvalue())
+    assert obj == {
+        "row": 1,
+        "id": "a",
+        "labelled": True,
+        "label_set": "chexpert",
+        "labels": {"Edema": 1.0},
+        "mentions": [{"finding": "edema"}],
+        "problems": [],
+    }
+
+
+def test_open_output_refuses_the_input(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("x\n")
+    with pytest.raises(InputError, match="is the input file"), open_output(path, input_path=path):
+        pass
+    with pytest.raises(InputError, match="cannot write"), open_output(tmp_path / "no" / "x.csv"):
+        pass
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("abc XYZ.,;:'\"\n\r\t-–é“”0123")), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(_TEXT, min_size=1, max_size=8), encoding=st.sampled_from(["utf-8", "utf-16"]))
+def test_any_csv_round_trips_row_for_row(texts: list[str], encoding: str) -> None:
+    buf = io.StringIO(newline="")
+    csv.writer(buf).writerows([t] for t in texts)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "in.csv")
+        path.write_bytes(buf.getvalue().encode(encoding))
+        if not buf.getvalue().strip(" \t\r\n"):
+            with pytest.raises(InputError, match="is empty"):
+                ReportReader(path, header=False)
+            return
+        with ReportReader(path, header=False) as reader:
+            got = list(reader)
+    assert [r.row for r in got] == list(range(1, len(texts) + 1))
+    assert [r.text for r in got] == texts
+
+
+def test_a_row_reports_each_problem_once_and_merges_to_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes('"“Mild”\nedema\x00\n“again”"\n'.encode("cp1252"))
+    (row,) = ReportReader(path)
+    messages = [p.message for p in row.problems]
+    assert messages == ["not valid UTF-8; decoded as cp1252", "removed 1 control/NUL character(s)"]
+    merged = merge_problems(row.problems)
+    assert merged.severity is Severity.WARNING
+    assert str(merged) == (
+        "row 1 (line 1): not valid UTF-8; decoded as cp1252; removed 1 control/NUL character(s)"
+    )
+    error = RowProblem(1, 1, Severity.ERROR, "empty")
+    assert merge_problems([*row.problems, error]).severity is Severity.ERROR

@@ -1,0 +1,93 @@
+"""read(): the public entry point, its input checks, and properties over arbitrary text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import radpilot.reports as reports
+from radpilot.errors import InputError
+from radpilot.reports import read
+from radpilot.reports.labels import chexpert
+
+
+def test_read_returns_a_structured_report() -> None:
+    text = "FINDINGS: Small left pleural effusion.\nIMPRESSION: Effusion."
+    report = read(text)
+    assert report.text == text
+    assert [s.name for s in report.sections] == ["findings", "impression"]
+    assert [s.text for s in report.sentences] == ["Small left pleural effusion.", "Effusion."]
+    assert [m.finding for m in report.mentions] == ["pleural_effusion", "pleural_effusion"]
+    as_dict = report.to_dict()
+    assert as_dict["mentions"][0]["certainty"] == "present"
+
+
+@pytest.mark.parametrize("bad", [None, 42, b"No effusion.", ["No effusion."]])
+def test_read_rejects_non_text(bad: object) -> None:
+    with pytest.raises(InputError, match="report text must be a string"):
+        read(bad)  # type: ignore[arg-type]
+
+
+def test_import_has_no_side_effects() -> None:
+    assert reports.__all__ == ["read"]
+
+
+def test_non_ascii_text_keeps_offsets() -> None:
+    # "İ" lower-cases to two characters; offsets must still index the original text.
+    text = "İİİ Small effusion. Pneumothorax: none."
+    report = read(text)
+    for m in report.mentions:
+        assert text[m.span.start : m.span.end] == m.span.text
+    assert [m.finding for m in report.mentions] == ["pleural_effusion", "pneumothorax"]
+
+
+_words = st.sampled_from(
+    [
+        "no",
+        "not",
+        "effusion",
+        "pneumothorax",
+        "heart",
+        "enlarged",
+        "normal",
+        "may",
+        "represent",
+        "atelectasis",
+        "or",
+        "versus",
+        "but",
+        "resolved",
+        "XXXX",
+        "4.5",
+        "cm",
+        "left",
+        "right",
+        "FINDINGS:",
+        "IMPRESSION:",
+        "Dr.",
+        "1.",
+        ".",
+        ",",
+        "?",
+        ";",
+        "\n",
+        "İ",
+        "é",
+        "😀",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_words, max_size=60).map(" ".join) | st.text(max_size=200))
+def test_read_never_crashes_and_spans_index_the_text(text: str) -> None:
+    report = read(text)
+    for m in report.mentions:
+        assert text[m.span.start : m.span.end] == m.span.text
+        assert text[m.sentence.start : m.sentence.end] == m.sentence.text
+        assert m.sentence.start <= m.span.start <= m.span.end <= m.sentence.end
+        if m.size is not None:
+            assert text[m.size.span.start : m.size.span.end] == m.size.span.text
+    labels = chexpert(report)
+    assert all(v in (1.0, 0.0, -1.0, None) for v in labels.values())

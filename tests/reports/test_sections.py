@@ -1,0 +1,134 @@
+"""Sections and sentences: headers as data, sentence ends that survive abbreviations,
+decimals, numbered lists, wrapped lines and redaction tokens; spans always index the text."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from radpilot.reports.sections import split_sections, split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("FINDINGS: Clear lungs.\nIMPRESSION: Normal.", ["findings", "impression"]),
+        ("Clear lungs. No effusion.", ["body"]),
+        ("", []),
+        ("   \n ", []),
+        (
+            "EXAM: Chest PA.\nHISTORY: Cough.\nFINDINGS: Clear.",
+            ["examination", "history", "findings"],
+        ),
+        (
+            "Reason for exam: cough\nComparison: None.\nFindings: Clear.",
+            ["indication", "comparison", "findings"],
+        ),
+        ("CONCLUSION: Normal.", ["impression"]),
+        (
+            "SUMMARY: x\nOPINION: y\nRECOMMENDATIONS: z\nADDENDUM: w",
+            ["impression", "impression", "recommendation", "addendum"],
+        ),
+        ("TECHNIQUE: PA and lateral.\nCLINICAL HISTORY: fever", ["technique", "history"]),
+        ("Preamble text.\nFINDINGS: Clear.", ["body", "findings"]),
+        ("No change. IMPRESSION: Stable.", ["body", "impression"]),  # inline capitals
+        ("The findings: clear lungs.", ["body"]),  # lower-case mid-line words are not headers
+        ("FINDINGS\nClear lungs.", ["findings"]),  # a capital header alone on its line
+        ("Findings\nClear lungs.", ["body"]),  # ... but not in lower case without a colon
+    ],
+)
+def test_section_names(text: str, names: list[str]) -> None:
+    assert [s.name for s in split_sections(text)] == names
+
+
+def test_section_offsets_cover_the_text() -> None:
+    text = "INDICATION: cough\nFINDINGS: Clear lungs.\nIMPRESSION: Normal."
+    sections = split_sections(text)
+    assert sections[0].start == 0 and sections[-1].end == len(text)
+    for a, b in itertools.pairwise(sections):
+        assert a.end == b.start
+    assert [s.header for s in sections] == ["INDICATION", "FINDINGS", "IMPRESSION"]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Heart normal. Lungs clear.", ["Heart normal.", "Lungs clear."]),
+        ("Dr. Smith was called. No effusion.", ["Dr. Smith was called.", "No effusion."]),
+        ("A 4.5 cm mass. No effusion.", ["A 4.5 cm mass.", "No effusion."]),
+        ("1. Cardiomegaly. 2. No effusion.", ["1. Cardiomegaly.", "2. No effusion."]),
+        ("IMPRESSION:\n1. Pneumonia\n2. No effusion", ["1. Pneumonia", "2. No effusion"]),
+        (
+            "No focal consolidation, pleural\neffusion, or pneumothorax.",
+            ["No focal consolidation, pleural\neffusion, or pneumothorax."],
+        ),
+        (
+            "Midline sternotomy XXXX. Inferior XXXX XXXX XXXX.",
+            ["Midline sternotomy XXXX.", "Inferior XXXX XXXX XXXX."],
+        ),
+        (
+            "Dr. XXXX was notified at XXXX p.m. today.",
+            ["Dr. XXXX was notified at XXXX p.m. today."],
+        ),
+        ("Opacity, ? pneumonia. Clear.", ["Opacity, ? pneumonia.", "Clear."]),
+        ("Normal.. Clear.", ["Normal..", "Clear."]),
+        ("Clear lungs\n\nNo effusion", ["Clear lungs", "No effusion"]),
+        ("- clear lungs\n- no effusion", ["- clear lungs", "- no effusion"]),
+        ("...", []),
+        ("", []),
+    ],
+)
+def test_sentences(text: str, sentences: list[str]) -> None:
+    assert [s.text for s in split_sentences(text)] == sentences
+
+
+def test_sentences_carry_their_section() -> None:
+    text = "INDICATION: Rule out pneumonia.\nFINDINGS: Clear. No effusion.\nIMPRESSION: Normal."
+    got = [(s.section, s.text) for s in split_sentences(text)]
+    assert got == [
+        ("indication", "Rule out pneumonia."),
+        ("findings", "Clear."),
+        ("findings", "No effusion."),
+        ("impression", "Normal."),
+    ]
+
+
+_report_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300
+) | st.lists(
+    st.sampled_from(
+        [
+            "FINDINGS:",
+            "IMPRESSION:",
+            "Dr.",
+            "4.5 cm",
+            "1.",
+            "2.",
+            "XXXX",
+            "\n",
+            "\n\n",
+            ". ",
+            "? ",
+            "no",
+            "effusion",
+            " ",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_report_text)
+def test_spans_always_index_the_original_text(text: str) -> None:
+    sections = split_sections(text)
+    for s in sections:
+        assert 0 <= s.start <= s.end <= len(text)
+    for sent in split_sentences(text, sections):
+        assert text[sent.start : sent.end] == sent.text
+        assert sent.text.strip() == sent.text and sent.text
+    starts = [s.start for s in split_sentences(text)]
+    assert starts == sorted(starts)

@@ -1,0 +1,113 @@
+"""Small real archives for the search tests (the real report reader, no mocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from radpilot.search.ingest import ingest_records
+from radpilot.search.records import ReportRecord, make_record
+from radpilot.search.store import ArchiveStore, open_store
+
+# (id, patient, date, modality, text): negations, uncertainty, laterality and change.
+REPORTS = [
+    (
+        "A1",
+        "P1",
+        "2024-03-02",
+        "CR",
+        "FINDINGS: New small left pneumothorax after central line placement.\nIMPRESSION: New left pneumothorax.",
+    ),
+    (
+        "A2",
+        "P2",
+        "2024-05-10",
+        "CR",
+        "FINDINGS: No pneumothorax. No pleural effusion. Heart size normal.\nIMPRESSION: No acute cardiopulmonary abnormality.",
+    ),
+    (
+        "A3",
+        "P3",
+        "2023-11-20",
+        "DX",
+        "FINDINGS: The heart is enlarged. Small right pleural effusion.\nIMPRESSION: Cardiomegaly with small right pleural effusion.",
+    ),
+    (
+        "A4",
+        "P4",
+        "2024-07-01",
+        "CR",
+        "FINDINGS: Cardiomegaly. No pleural effusion or pneumothorax.\nIMPRESSION: Cardiomegaly without effusion.",
+    ),
+    (
+        "A5",
+        "P1",
+        "2024-08-15",
+        "CR",
+        "FINDINGS: Left pneumothorax is smaller.\nIMPRESSION: Decreased left pneumothorax.",
+    ),
+    (
+        "A6",
+        "P5",
+        "2022-01-05",
+        "CT",
+        "FINDINGS: Possible small right pneumothorax.\nIMPRESSION: Cannot exclude small right pneumothorax.",
+    ),
+    (
+        "A7",
+        "P6",
+        "2024-02-02",
+        "CR",
+        "INDICATION: Rule out pneumothorax.\nFINDINGS: Lungs are clear. No pneumothorax.\nIMPRESSION: Normal chest.",
+    ),
+    (
+        "A8",
+        "P7",
+        "2024-09-09",
+        "CR",
+        "FINDINGS: Right lower lobe consolidation, worse since prior, with a small right pleural effusion.\nIMPRESSION: Worsening right lower lobe pneumonia.",
+    ),
+    (
+        "A9",
+        "P8",
+        "2021-06-30",
+        "DX",
+        "FINDINGS: Stable cardiomegaly. Calcified granuloma in the right upper lobe.\nIMPRESSION: Stable cardiomegaly.",
+    ),
+    (
+        "A10",
+        "P9",
+        "2024-10-01",
+        "CR",
+        "FINDINGS: Moderate bilateral pleural effusions. Mild pulmonary edema.\nIMPRESSION: Pulmonary edema and bilateral effusions.",
+    ),
+]
+
+
+def records() -> list[ReportRecord]:
+    return [
+        make_record(rid=i, patient_id=p, study_date=d, modality=m, text=t)
+        for i, p, d, m, t in REPORTS
+    ]
+
+
+@pytest.fixture
+def report_records() -> list[ReportRecord]:
+    return records()
+
+
+@pytest.fixture(scope="session")
+def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveStore]:
+    path = tmp_path_factory.mktemp("archive") / "a.db"
+    store = open_store(path)
+    summary = ingest_records(store, records(), jobs=1)
+    assert summary.added == len(REPORTS)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def small_archive_path(small_archive: ArchiveStore) -> Path:
+    return Path(small_archive.location)

@@ -1,0 +1,265 @@
+"""The archive: upsert by id with versions, transactional batches, kill -9 recovery,
+reads during an ingest, and the `radpilot archive` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from radpilot.cli import app
+from radpilot.errors import InputError
+from radpilot.search.engine import search
+from radpilot.search.ingest import ingest_files, ingest_records
+from radpilot.search.records import make_record
+from radpilot.search.sqlite_store import SQLiteStore
+from radpilot.search.store import default_db_path, open_store
+
+runner = CliRunner()
+
+SENTENCES = [
+    "No pneumothorax.",
+    "Small left pleural effusion.",
+    "The heart is enlarged.",
+    "Lungs are clear.",
+    "Possible right lower lobe pneumonia.",
+    "Mild pulmonary edema.",
+    "Stable calcified granuloma.",
+    "No focal consolidation.",
+]
+
+
+def synthetic_jsonl(path: Path, n: int, offset: int = 0) -> None:
+    with path.open("w") as fh:
+        for i in range(offset, offset + n):
+            text = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(3))
+            fh.write(json.dumps({"id": f"S{i}", "text": text, "patient_id": f"P{i % 50}"}) + "\n")
+
+
+def test_default_path_is_env_driven_and_not_created(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("RADPILOT_ARCHIVE", raising=False)
+    monkeypatch.setenv("RADPILOT_HOME", str(tmp_path / "home"))
+    assert default_db_path() == tmp_path / "home" / "archive.db"
+    assert not (tmp_path / "home").exists()
+    monkeypatch.setenv("RADPILOT_ARCHIVE", str(tmp_path / "x.db"))
+    assert default_db_path() == tmp_path / "x.db"
+
+
+def test_unknown_backend_lists_valid(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"valid: sqlite\.v1"):
+        open_store(tmp_path / "a.db", backend="postgres.v9")
+
+
+def test_readonly_missing_archive_is_clear(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no archive here"):
+        open_store(tmp_path / "none.db", readonly=True)
+
+
+def test_not_an_archive(tmp_path: Path) -> None:
+    p = tmp_path / "junk.db"
+    p.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(InputError, match="not a radpilot archive"):
+        open_store(p)
+
+
+def test_upsert_unchanged_and_versions(tmp_path: Path, report_records: list) -> None:
+    store = open_store(tmp_path / "a.db")
+    recs = report_records
+    s1 = ingest_records(store, recs, jobs=1)
+    assert (s1.added, s1.updated, s1.unchanged) == (len(recs), 0, 0)
+    s2 = ingest_records(store, recs, jobs=1)
+    assert (s2.added, s2.updated, s2.unchanged) == (0, 0, len(recs))
+    edited = make_record(
+        rid="A2",
+        patient_id="P2",
+        study_date="2024-05-10",
+        text="FINDINGS: Large right pneumothorax.",
+    )
+    s3 = ingest_records(store, [edited, make_record(rid="NEW", text="Cardiomegaly.")], jobs=1)
+    assert (s3.added, s3.updated, s3.unchanged) == (1, 1, 0)
+    cur = store.get("A2")
+    assert cur is not None and cur.version == 2 and "Large right" in cur.text
+    old = store.versions("A2")
+    assert [v["version"] for v in old] == [1] and "No pneumothorax" in old[0]["text"]
+    # The old version's findings are gone from the index; the new one's are in.
+    hits = [h.report.id for h in search(store, "pneumothorax", semantic=False).hits]
+    assert "A2" in hits
+    hits = [h.report.id for h in search(store, "absent:pneumothorax", semantic=False).hits]
+    assert "A2" not in hits
+    st = store.stats()
+    assert st.reports == len(recs) + 1 and st.versions == 1
+    assert isinstance(store, SQLiteStore) and store.integrity_errors() == []
+    store.close()
+
+
+def test_same_id_twice_in_one_file_keeps_both_versions(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "a.db")
+    a = make_record(rid="D1", text="No pneumothorax.")
+    b = make_record(rid="D1", text="Small pneumothorax.")
+    s = ingest_records(store, [a, b, a], jobs=1, batch_size=100)
+    assert (s.added, s.updated) == (1, 2)
+    assert store.get("D1").version == 3  # type: ignore[union-attr]
+    assert len(store.versions("D1")) == 2
+    store.close()
+
+
+def test_batch_is_all_or_nothing(tmp_path: Path, report_records: list) -> None:
+    store = open_store(tmp_path / "a.db")
+    ingest_records(store, report_records[:3], jobs=1)
+
+    class Boom(Exception):
+        pass
+
+    def exploding():
+        yield from report_records[3:6]
+        raise Boom
+
+    with pytest.raises(Boom):
+        ingest_records(store, exploding(), jobs=1, batch_size=2)
+    st = store.stats()
+    assert st.reports in (3, 5)  # first whole batch of 2 may be in; never a partial batch
+    assert isinstance(store, SQLiteStore) and store.integrity_errors() == []
+    store.close()
+
+
+def test_multiprocess_ingest_matches_single(tmp_path: Path) -> None:
+    src = tmp_path / "r.jsonl"
+    synthetic_jsonl(src, 300)
+    a, b = open_store(tmp_path / "a.db"), open_store(tmp_path / "b.db")
+    sa = ingest_files(a, [src], jobs=1, batch_size=64)
+    sb = ingest_files(b, [src], jobs=2, batch_size=64)
+    assert sa.added == sb.added == 300
+    assert a.stats().mentions == b.stats().mentions > 300
+    a.close()
+    b.close()
+
+
+def _count(db: Path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(con.execute("SELECT count(*) FROM reports").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_mid_ingest_then_rerun(tmp_path: Path) -> None:
+    n = 6000
+    src = tmp_path / "big.jsonl"
+    synthetic_jsonl(src, n)
+    db = tmp_path / "k.db"
+    cmd = [
+        sys.executable,
+        "-c",
+        "from radpilot.cli import main; main()",
+        "archive",
+        "add",
+        str(src),
+        "--db",
+        str(db),
+        "--batch-size",
+        "100",
+        "--jobs",
+        "1",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while _count(db) < 500 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "ingest finished before it could be killed; raise n"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = _count(db)
+    assert 0 < partial < n and partial % 100 == 0  # whole batches only
+    res = subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True)
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["added"] == n - partial and summary["unchanged"] == partial
+    assert summary["updated"] == 0 and summary["errors"] == 0
+    store = open_store(db)
+    assert isinstance(store, SQLiteStore)
+    assert store.integrity_errors() == []
+    st = store.stats()
+    assert st.reports == n and st.versions == 0
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(DISTINCT id) FROM reports").fetchone()[0] == n
+    dup = con.execute(
+        "SELECT count(*) FROM (SELECT report_rowid, span_start, finding FROM mentions "
+        "GROUP BY 1, 2, 3 HAVING count(*) > 1)"
+    ).fetchone()[0]
+    assert dup == 0
+    con.close()
+    store.close()
+
+
+def test_search_works_while_ingest_runs(tmp_path: Path, report_records: list) -> None:
+    db = tmp_path / "c.db"
+    store = open_store(db)
+    ingest_records(store, report_records, jobs=1)
+    src = tmp_path / "more.jsonl"
+    synthetic_jsonl(src, 3000)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            w = open_store(db)
+            ingest_files(w, [src], jobs=1, batch_size=50)
+            w.close()
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    reader = open_store(db, readonly=True)
+    searches = 0
+    seen_growth = set()
+    while t.is_alive():
+        hits = search(reader, "pneumothorax", semantic=False, limit=5).hits
+        assert hits and all(h.report.id != "A2" for h in hits)  # "No pneumothorax" never
+        seen_growth.add(reader.stats().reports)
+        searches += 1
+    t.join()
+    assert not errors
+    assert searches > 3 and len(seen_growth) > 1
+    reader.close()
+    store.close()
+
+
+def test_cli_add_stats_show(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    src = tmp_path / "r.csv"
+    src.write_text(
+        "id,patient_id,study_date,text\n"
+        'C1,P1,2024-01-01,"FINDINGS: Small left pleural effusion. No pneumothorax."\n'
+        "C2,P2,2024-01-02\n"
+    )
+    res = runner.invoke(app, ["archive", "add", str(src), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "added 1, updated 0, unchanged 0, errors 1" in res.stdout
+    assert f"skipped: {src}: line 3: row has 3 fields, the header has 4" in res.stderr
+    res = runner.invoke(app, ["archive", "stats", "--db", str(db), "--json", "--check"])
+    data = json.loads(res.stdout)
+    assert data["reports"] == 1 and data["integrity_errors"] == []
+    res = runner.invoke(app, ["archive", "show", "C1", "--db", str(db), "--json"])
+    shown = json.loads(res.stdout)
+    assert {(f["finding"], f["status"]) for f in shown["findings"]} == {
+        ("pleural_effusion", "present"),
+        ("pneumothorax", "absent"),
+    }
+    assert shown["labels"]["Pleural Effusion"] == 1.0
+    res = runner.invoke(app, ["archive", "show", "NOPE", "--db", str(db)])
+    assert res.exit_code != 0 and "no report 'NOPE'" in str(res.exception)
+    res = runner.invoke(app, ["archive", "stats", "--db", str(db)])
+    assert res.exit_code == 0 and "reports" in res.stdout
