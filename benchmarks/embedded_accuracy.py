@@ -31,6 +31,7 @@ from rich.table import Table
 from radpilot import samples
 from radpilot.imaging import registry
 from radpilot.imaging.model_api import ImageMeta, Radiograph
+from radpilot.imaging.model_card import load_card
 
 NAME = registry.DEFAULT_MODEL
 ANCHORS = [  # MedMNIST v2 (Yang et al. 2023), PneumoniaMNIST test split: AUC, ACC
@@ -91,15 +92,23 @@ def pixel_baseline(npz: Path, test_x: np.ndarray, test_y: np.ndarray) -> tuple[f
     return float(roc_auc_score(test_y, score)), float(np.mean((score >= 0.5) == (test_y == 1)))
 
 
-def update_card(figures: list[dict[str, Any]], training: dict[str, Any]) -> Path:
-    path = Path(str(resources.files("radpilot.imaging") / "cards" / f"{NAME}.json"))
+def card_path() -> Path:
+    return Path(str(resources.files("radpilot.imaging") / "cards" / f"{NAME}.json"))
+
+
+def update_card(training: dict[str, Any], figures: list[dict[str, Any]] | None) -> Path:
+    """Write the training run's threshold, weights digest and Grad-CAM layers (and,
+    once measured, the figures) into the model card."""
+    path = card_path()
     card = json.loads(path.read_text())
-    card["measured"] = figures
     card["thresholds"] = {"Pneumonia": training["threshold"]}
     card["weights"]["sha256"] = training["weights_sha256"]
     card["weights"]["bytes"] = training["weights_bytes"]
     card["gradcam_layers"] = [f"members.{i}.features.block3" for i in range(len(training["seeds"]))]
+    if figures is not None:
+        card["measured"] = figures
     path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    load_card.cache_clear()
     return path
 
 
@@ -122,6 +131,10 @@ def main() -> None:
         threshold = float(training["threshold"])
     else:
         training, threshold = {}, card.thresholds["Pneumonia"]
+    if args.update_card:
+        if not training:
+            raise SystemExit("--update-card needs --training-report")
+        update_card(training, None)
     probs = registry.get(NAME).predict(radiographs(images, "test-"))[:, 0]
     gold, pred = write_csvs(out, labels, probs)
 
@@ -184,9 +197,7 @@ def main() -> None:
     console.print(f"threshold {threshold:.4f} (validation split, max Youden J); {how}")
     console.print(f"gold/pred CSVs and metrics.json in {out}")
     if args.update_card:
-        if not training:
-            raise SystemExit("--update-card needs --training-report")
-        console.print(f"updated {update_card(figures, training)}")
+        console.print(f"updated {update_card(training, figures)}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,10 @@
 """Report reader accuracy on the OpenI development split, next to a naive keyword baseline.
 
+radpilot's labels are scored under both uncertainty policies of ``radpilot.reports.labels``:
+``radpilot`` (the default: a diagnosis offered only as a possible explanation of a stated
+observation is no label of its own) and ``chexpert`` (every hedge is -1.0, the CheXpert
+labeler's convention).
+
 Two gold standards, both restricted to the dev ids in ``../shared/data/openi/dev_ids.txt``:
 
 * ``openi_gold.py`` (MeSH-major codes mapped to CheXpert names): the reports it keeps
@@ -12,7 +17,9 @@ Two gold standards, both restricted to the dev ids in ``../shared/data/openi/dev
   with gold support >= 5. "No Finding" is shown (against the ``normal`` column) but not
   averaged.
 
-Usage: ``python benchmarks/reader_accuracy.py [--shared DIR] [--csv OUT.csv]``. The reports
+Usage: ``python benchmarks/reader_accuracy.py [--shared DIR] [--csv OUT.csv] [--speed]``.
+``--speed`` also times ``read()`` + ``chexpert()`` under each policy on all 3,955 reports
+(best of 3, process CPU time), against ``read()`` alone in the same run. The reports
 come from the torchxrayvision wheel (``radpilot.reports.openi.iter_reports``).
 """
 
@@ -30,7 +37,13 @@ from pathlib import Path
 from types import ModuleType
 
 from radpilot.reports import read
-from radpilot.reports.labels import CHEXPERT_LABELS, CXR14_LABELS, chestxray14, chexpert
+from radpilot.reports.labels import (
+    CHEXPERT_LABELS,
+    CXR14_LABELS,
+    UncertaintyPolicy,
+    chestxray14,
+    chexpert,
+)
 from radpilot.reports.openi import OpenIReport, iter_reports
 
 Labeler = Callable[[str], tuple[dict[str, float | None], dict[str, float | None]]]
@@ -55,9 +68,12 @@ def load_gold_module(shared: Path) -> ModuleType:
     return mod
 
 
-def radpilot_labeler(text: str) -> tuple[dict[str, float | None], dict[str, float | None]]:
-    report = read(text)
-    return chexpert(report), chestxray14(report)
+def radpilot_labeler(policy: UncertaintyPolicy) -> Labeler:
+    def label(text: str) -> tuple[dict[str, float | None], dict[str, float | None]]:
+        report = read(text)
+        return chexpert(report, policy=policy), chestxray14(report, policy=policy)
+
+    return label
 
 
 # The naive baseline: keywords per class, negated by "no"/"not"/"without"/"negative" anywhere
@@ -162,19 +178,20 @@ def load_negbio(shared: Path) -> dict[str, dict[str, bool]]:
     return gold
 
 
-Row = tuple[str, int, float, float, float, int, int, float, float, float]
+Row = tuple[str, int, float, float, float, int, int, float, float, float, int, float]
 
 
 def table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
+    print(f"{'':26s}{'radpilot policy (default)':^31s}|{'chexpert policy':^23s}| naive")
     print(
         f"{'class':20s} {'sup':>4s}  {'P':>5s} {'R':>5s} {'F1':>5s} {'FP':>4s} {'FP=-1':>5s}"
-        f" | {'naive P':>7s} {'R':>5s} {'F1':>5s}"
+        f" | {'P':>5s} {'R':>5s} {'F1':>5s} {'FP':>4s} | {'F1':>5s}"
     )
-    for name, sup, p, r, f, fp, fp_u, np_, nr, nf in rows:
+    for name, sup, p, r, f, fp, fp_u, cp, cr, cf, cfp, nf in rows:
         print(
             f"{name:20s} {sup:4d}  {p:5.3f} {r:5.3f} {f:5.3f} {fp:4d} {fp_u:5d}"
-            f" | {np_:7.3f} {nr:5.3f} {nf:5.3f}"
+            f" | {cp:5.3f} {cr:5.3f} {cf:5.3f} {cfp:4d} | {nf:5.3f}"
         )
 
 
@@ -187,21 +204,48 @@ def false_positives(gold: dict[str, bool], pred: dict[str, float | None]) -> tup
 def rows_for(
     classes: list[str] | tuple[str, ...],
     ours: dict,  # type: ignore[type-arg]
+    strict: dict,  # type: ignore[type-arg]
     naive: dict,  # type: ignore[type-arg]
     gold: dict[str, dict[str, bool]],
     pred: dict[str, dict[str, float | None]],
+    strict_pred: dict[str, dict[str, float | None]],
 ) -> list[Row]:
     out: list[Row] = []
     for c in classes:
-        fp, fp_u = false_positives(
-            {k: v[c] for k, v in gold.items()}, {k: pred[k][c] for k in gold}
-        )
-        o, n = ours[c], naive[c]
+        truth = {k: v[c] for k, v in gold.items()}
+        fp, fp_u = false_positives(truth, {k: pred[k][c] for k in gold})
+        sfp, _ = false_positives(truth, {k: strict_pred[k][c] for k in gold})
+        o, s, n = ours[c], strict[c], naive[c]
         out.append(
             (c, int(o["support"]), o["precision"], o["recall"], o["f1"], fp, fp_u,
-             n["precision"], n["recall"], n["f1"])
+             s["precision"], s["recall"], s["f1"], sfp, n["f1"])
         )  # fmt: skip
     return out
+
+
+def speed_table(repeats: int = 3) -> None:
+    texts = [r.text for r in iter_reports()]
+    chexpert(read(texts[0]))  # compile the rules outside the timing
+
+    def cpu_ms(fn: Callable[[str], object]) -> float:
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.process_time()
+            for t in texts:
+                fn(t)
+            best = min(best, time.process_time() - t0)
+        return best / len(texts) * 1e3
+
+    rows = [
+        ("read() + chexpert(policy='chexpert')", cpu_ms(lambda t: chexpert(read(t), policy="chexpert"))),
+        ("read() + chexpert() [radpilot policy]", cpu_ms(lambda t: chexpert(read(t)))),
+        ("read() only", cpu_ms(read)),
+    ]  # fmt: skip
+    base = rows[0][1]
+    print(f"speed: {len(texts)} OpenI reports, best of {repeats}, load {os.getloadavg()[0]:.1f}")
+    print(f"{'what':40s} {'CPU ms/report':>13s} {'/ chexpert policy':>18s}")
+    for name, ms in rows:
+        print(f"{name:40s} {ms:13.3f} {ms / base:17.2f}x")
 
 
 def main() -> None:
@@ -212,7 +256,10 @@ def main() -> None:
     ap.add_argument(
         "--csv", help="also write radpilot's CheXpert-style labels for openi_gold.py score"
     )
+    ap.add_argument("--speed", action="store_true", help="also time read() + chexpert() per policy")
     args = ap.parse_args()
+    if args.speed:
+        speed_table()
     shared = shared_dir(args.shared)
     og = load_gold_module(shared)
     dev = set((shared / "data" / "openi" / "dev_ids.txt").read_text().split())
@@ -235,8 +282,13 @@ def main() -> None:
         gold[r.id] = pos
 
     results: dict[str, tuple[dict, dict, float]] = {}  # type: ignore[type-arg]
-    preds: dict[str, dict[str, dict[str, float | None]]] = {}
-    for name, labeler in (("radpilot", radpilot_labeler), ("naive", naive_labeler)):
+    preds: dict[str, tuple[dict[str, dict[str, float | None]], ...]] = {}
+    labelers: tuple[tuple[str, Labeler], ...] = (
+        ("radpilot", radpilot_labeler(UncertaintyPolicy.RADPILOT)),
+        ("chexpert", radpilot_labeler(UncertaintyPolicy.CHEXPERT)),
+        ("naive", naive_labeler),
+    )
+    for name, labeler in labelers:
         t0 = time.perf_counter()
         cx_pred: dict[str, dict[str, float | None]] = {}
         c14_pred: dict[str, dict[str, float | None]] = {}
@@ -246,8 +298,7 @@ def main() -> None:
         openi = og.score(gold, cx_pred)
         nb = negbio_score({k: v for k, v in negbio.items() if k in c14_pred}, c14_pred)
         results[name] = (openi, nb, elapsed)
-        if name == "radpilot":
-            preds["cx"], preds["c14"] = cx_pred, c14_pred
+        preds[name] = (cx_pred, c14_pred)
         if name == "radpilot" and args.csv:
             with open(args.csv, "w", newline="") as fh:
                 w = csv.writer(fh)
@@ -258,29 +309,36 @@ def main() -> None:
                         [r.text, *("" if vals[c] is None else vals[c] for c in CHEXPERT_LABELS)]
                     )
 
-    rp, nv = results["radpilot"], results["naive"]
+    rp, cp, nv = results["radpilot"], results["chexpert"], results["naive"]
     cx_gold = {k: {c: c in v for c in og.CLASSES} for k, v in gold.items()}
     table(
         f"OpenI dev, openi_gold.py (MeSH -> CheXpert), {len(kept)} reports",
-        rows_for(og.CLASSES, rp[0], nv[0], cx_gold, preds["cx"]),
+        rows_for(
+            og.CLASSES, rp[0], cp[0], nv[0], cx_gold, preds["radpilot"][0], preds["chexpert"][0]
+        ),
     )
     print(
-        f"macro-F1 (support >= 5): radpilot {rp[0]['macro_f1']:.4f}   naive {nv[0]['macro_f1']:.4f}"
+        f"macro-F1 (support >= 5): radpilot policy {rp[0]['macro_f1']:.4f}   "
+        f"chexpert policy {cp[0]['macro_f1']:.4f}   naive {nv[0]['macro_f1']:.4f}"
     )
-    nb_gold = {k: v for k, v in negbio.items() if k in preds["c14"]}
+    nb_gold = {k: v for k, v in negbio.items() if k in preds["radpilot"][1]}
     table(
         f"OpenI dev, NegBio manual gold (ChestX-ray14 names), {len(nb_gold)} reports",
-        rows_for(CXR14_LABELS, rp[1], nv[1], nb_gold, preds["c14"]),
+        rows_for(
+            CXR14_LABELS, rp[1], cp[1], nv[1], nb_gold, preds["radpilot"][1], preds["chexpert"][1]
+        ),
     )
     print(
         f"macro-F1 (14 classes, support >= 5, No Finding excluded): "
-        f"radpilot {rp[1]['macro_f1']['value']:.4f}   naive {nv[1]['macro_f1']['value']:.4f}"
+        f"radpilot policy {rp[1]['macro_f1']['value']:.4f}   "
+        f"chexpert policy {cp[1]['macro_f1']['value']:.4f}   naive {nv[1]['macro_f1']['value']:.4f}"
     )
     print(
         "FP=-1: false positives that are uncertain (-1.0) labels, which both scorers count as positive."
     )
     print(
-        f"\nlabeling time for {len(reports)} reports: radpilot {rp[2]:.2f} s, naive {nv[2]:.2f} s"
+        f"\nlabeling time for {len(reports)} reports (read + both label sets): "
+        f"radpilot policy {rp[2]:.2f} s, chexpert policy {cp[2]:.2f} s, naive {nv[2]:.2f} s"
     )
 
 

@@ -51,6 +51,8 @@ COMBINED_QUERIES = [
     "cardiomegaly -effusion modality:CR",
     "right pleural effusion absent:pneumothorax until:2022",
     "stable cardiomegaly granuloma since:2018",
+    "pleural effusion patient:PT0000042",
+    "patient:PT0000007 since:2020",
 ]
 
 
@@ -139,6 +141,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--keep", action="store_true", help="keep the archive and the JSONL")
+    ap.add_argument("--embed", type=int, default=0, help="also time embedding this many reports")
     args = ap.parse_args()
     console = Console()
     tmp = tempfile.mkdtemp(prefix="radpilot-scale-")
@@ -159,6 +162,11 @@ def main() -> None:
     rate = summary.added / ingest_s
     store.close()  # checkpoints the WAL into the database file
     size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+    # Printed at once: a long run's first half is not lost if the query half fails.
+    console.print(
+        f"ingest: {summary.added:,} reports in {ingest_s:,.0f} s = {rate:,.0f} reports/s "
+        f"(bare insert baseline {base_rate:,.0f}/s); database {size / 2**20:,.0f} MiB"
+    )
 
     reader = open_store(db, readonly=True)
 
@@ -207,6 +215,17 @@ def main() -> None:
         during += latencies(run, FINDING_QUERIES + COMBINED_QUERIES, 1)
     lat["finding+combined during ingest"] = during
 
+    embed_rate = None
+    if args.embed:
+        from radpilot.search.semantic import embed_archive, load_model
+
+        load_model()
+        w = open_store(db)
+        t0 = time.perf_counter()
+        n_emb = embed_archive(w, limit=args.embed)
+        embed_rate = n_emb / (time.perf_counter() - t0)
+        w.close()
+
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     table = Table(title=f"Archive scale: {args.n:,} reports")
@@ -227,6 +246,13 @@ def main() -> None:
         f"{src.stat().st_size / 2**20:,.0f} MiB JSONL",
         f"{size / src.stat().st_size:.2f}",
     )
+    if embed_rate is not None:
+        table.add_row(
+            f"embedding rate ({args.embed:,} reports, model loaded)",
+            f"{embed_rate:,.0f} reports/s",
+            f"{rate:,.0f}/s ingest",
+            f"{embed_rate / rate:.2f}",
+        )
     kw = lat["keyword baseline (FTS5 only)"]
     for name, xs in lat.items():
         ratio = (

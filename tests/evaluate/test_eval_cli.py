@@ -66,7 +66,8 @@ def test_classification_writes_metrics_and_report(files: dict[str, Path], tmp_pa
         assert key in r
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4  # ROC, PR, calibration, forest
-    assert "<script" not in html and "http" not in html.split("<body>")[1][:20000]
+    # Self-contained: no scripts, no linked stylesheets, no remote images.
+    assert "<script" not in html and "<link" not in html and 'src="http' not in html
 
 
 @pytest.mark.parametrize("command", ["compare", "readers", "labeler"])
@@ -150,6 +151,10 @@ def test_demo_step(shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert metrics["matching"]["n_matched"] == metrics["source"]["n_reports"] > 1000
     assert (folder / "report.html").stat().st_size > 10_000
     assert "openi_gold.py says" in console.export_text()
+    cxr14 = json.loads((tmp_path / "evaluate" / "report_reader_cxr14" / "metrics.json").read_text())
+    # NegBio's gold spells findings the ChestX-ray14 way; synonyms must match all 15 columns.
+    assert len(cxr14["matching"]["findings"]) == 15
+    assert cxr14["findings"]["Pleural Effusion"]["hard_labels"] is True
 
 
 def test_demo_without_shared_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,3 +106,32 @@ def test_delong_identical_models_and_invalid_inputs() -> None:
 
     with pytest.raises(InputError, match="at least 2 positive"):
         delong_test([0, 0, 1], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "expected"),
+    [
+        (10, 10, [0.7225, 1.0]),  # all detected: not a certain sensitivity of 1
+        (0, 20, [0.0, 0.1611]),
+        (50, 100, [0.4038, 0.5962]),
+    ],
+)
+def test_wilson_interval_textbook_values(k: int, n: int, expected: list[float]) -> None:
+    assert bs.wilson_ci(k, n) == pytest.approx(expected, abs=1e-4)
+    assert bs.wilson_ci(0, 0) is None
+
+
+def test_degenerate_bootstrap_interval_is_shown_as_wilson() -> None:
+    from radpilot.evaluate.classification import evaluate
+    from radpilot.evaluate.html import shown_ci
+
+    y = [1] * 10 + [0] * 30
+    s = [0.9] * 10 + [0.1] * 25 + [0.8] * 5
+    res = evaluate(
+        {"id": list(range(40)), "x": y}, {"id": list(range(40)), "x": s}, n_resamples=100
+    )
+    r = res.metrics["findings"]["x"]
+    assert r["sensitivity_ci"] == [1.0, 1.0]
+    ci, is_wilson = shown_ci(r, "sensitivity")
+    assert is_wilson and ci == pytest.approx([0.7225, 1.0], abs=1e-4)
+    assert shown_ci(r, "specificity")[1] is False

@@ -101,6 +101,13 @@ def test_readers_against_sklearn(tmp_path: Path) -> None:
     lo, hi = mv["f1_difference_ci"]
     assert lo <= mv["f1_difference"] <= hi
     assert -1 <= e["fleiss_kappa"] <= 1
+    # The resampled kappas are the same statistics: every interval brackets its point.
+    lo, hi = e["fleiss_kappa_ci"]
+    assert lo <= e["fleiss_kappa"] <= hi
+    lo, hi = e["cohen_kappa_ci"]["r0 vs r1"]
+    assert lo <= e["cohen_kappa"]["r0 vs r1"] <= hi
+    lo, hi = r0["kappa_vs_gold_ci"]
+    assert lo <= r0["kappa_vs_gold"] <= hi
     assert [p[0] for p in res.points["Pneumothorax"]] == ["r0", "r1", "r2", "average reader"]
 
 
@@ -108,3 +115,16 @@ def test_readers_need_distinct_names(tmp_path: Path) -> None:
     gold, readers, _ = _readers_data(tmp_path)
     with pytest.raises(InputError, match="reader names must differ"):
         evaluate_readers(gold, [readers[0], readers[0]], n_resamples=0)
+
+
+def test_weighted_kappas_equal_the_plain_ones_with_unit_weights() -> None:
+    from radpilot.evaluate.agreement import fleiss_kappa_score, rating_counts
+    from radpilot.evaluate.readers import _weighted_kappas
+
+    rng = np.random.default_rng(2)
+    R = (rng.random((3, 80)) < 0.4).astype(float)
+    y = (rng.random(80) < 0.4).astype(float)
+    k = _weighted_kappas(np.ones((1, 80)), R, y)
+    assert k["pair/0/2"][0] == pytest.approx(skm.cohen_kappa_score(R[0], R[2]))
+    assert k["kappa_gold/1"][0] == pytest.approx(skm.cohen_kappa_score(R[1], y))
+    assert k["fleiss"][0] == pytest.approx(fleiss_kappa_score(rating_counts(R.T)))

@@ -31,14 +31,29 @@ def labelled_scores(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return y, s
 
 
-@settings(max_examples=60, deadline=None)
-@given(labelled_scores())
-def test_auroc_and_average_precision_match_sklearn(data: tuple[np.ndarray, np.ndarray]) -> None:
+# The metrics table: every score-type metric beside its scikit-learn reference.
+SCORE_METRICS = [
+    ("roc_auc_score", curves.roc_auc_score, skm.roc_auc_score),
+    ("average_precision_score", curves.average_precision_score, skm.average_precision_score),
+    (
+        "f1_score@0.5",
+        lambda y, s: curves.f1_score(y, s >= 0.5),
+        lambda y, s: skm.f1_score(y, s >= 0.5, zero_division=0),
+    ),
+    ("brier_loss", brier_loss, skm.brier_score_loss),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "ours", "reference"), SCORE_METRICS, ids=[m[0] for m in SCORE_METRICS]
+)
+@settings(max_examples=50, deadline=None)
+@given(data=labelled_scores())
+def test_metrics_match_sklearn(
+    name: str, ours, reference, data: tuple[np.ndarray, np.ndarray]
+) -> None:
     y, s = data
-    assert curves.roc_auc_score(y, s) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-9)
-    assert curves.average_precision_score(y, s) == pytest.approx(
-        skm.average_precision_score(y, s), abs=1e-9
-    )
+    assert ours(y, s) == pytest.approx(reference(y, s), abs=1e-9), name
 
 
 @settings(max_examples=60, deadline=None)

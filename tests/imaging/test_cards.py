@@ -77,7 +77,7 @@ def _edit(path: str, value: Any) -> dict[str, Any]:
     keys = path.split(".")
     target = data
     for k in keys[:-1]:
-        target = target[k]
+        target = target[int(k)] if k.isdigit() else target[k]
     if value is _DELETE:
         del target[keys[-1]]
     else:
@@ -94,6 +94,7 @@ _DELETE = object()
         ("colour", "blue", r"unknown key 'colour' \(allowed: name, version, task"),
         ("preprocessing.size", 28, r"unknown key 'preprocessing.size' \(allowed: input_size, crop"),
         ("weights.md5", "x", r"unknown key 'weights.md5' \(allowed: file, format"),
+        ("measured.0.p", 0.1, r"unknown key 'measured.0.p' \(allowed: metric, value"),
         ("task", "detection", "task: Input should be 'classification' or 'segmentation'"),
         ("preprocessing.normalization", "zscore", "preprocessing.normalization"),
         ("thresholds", {"Pneumonia": 1.5}, r"thresholds must lie in \[0, 1\]"),

@@ -141,3 +141,18 @@ def test_compare_table() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "stable" in result.output and "same study" in result.output
+
+
+def test_imaging_demo_step(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from radpilot.imaging import demo
+
+    console = Console(record=True, width=120)
+    demo.run(tmp_path, console)
+    text = console.export_text()
+    assert "prior comparison" in text and "Registration good" in text
+    analysis = json.loads((tmp_path / "imaging/analysis/analysis.json").read_text())
+    assert len(analysis) == len(demo.ANALYSE) and all(r["analysed"] for r in analysis)
+    assert len(list((tmp_path / "imaging/analysis").rglob("sr.dcm"))) == 3
+    assert (tmp_path / "imaging/compare/subtraction.png").is_file()

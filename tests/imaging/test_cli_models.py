@@ -23,7 +23,7 @@ def test_list_table_and_json(tmp_path: Path) -> None:
         app, ["models", "list", "--cache-dir", str(tmp_path)], env={"COLUMNS": "200"}
     )
     assert result.exit_code == 0, result.output
-    assert "pneumoniamnist-v1 (default)" in result.output and "bundled" in result.output
+    assert "pneumoniamnist-v1 *" in result.output and "bundled" in result.output
     result = runner.invoke(app, ["models", "list", "--json", "--cache-dir", str(tmp_path)])
     rows = {r["name"]: r for r in json.loads(result.output)}
     assert set(rows) == set(registry.names())

@@ -190,3 +190,35 @@ def test_image_library_when_the_source_allows_it(tmp_path: Path) -> None:
     assert len(library) == 1  # TID 1600 Image Library
     refs = [i for i in _walk(library) if i.ValueType == "IMAGE"]
     assert refs[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == result.meta.sop_uid  # type: ignore[union-attr]
+
+
+XRV_LABELS = [
+    "Atelectasis",
+    "Consolidation",
+    "Infiltration",
+    "Pneumothorax",
+    "Edema",
+    "Emphysema",
+    "Fibrosis",
+    "Effusion",
+    "Pneumonia",
+    "Pleural_Thickening",
+    "Cardiomegaly",
+    "Nodule",
+    "Mass",
+    "Hernia",
+    "Lung Lesion",
+    "Fracture",
+    "Lung Opacity",
+    "Enlarged Cardiomediastinum",
+]
+
+
+@pytest.mark.parametrize("label", XRV_LABELS)
+def test_every_model_label_gets_a_valid_code(label: str) -> None:
+    code = sr_codes().finding(label)
+    assert code.scheme in {"SCT", "DCM", "99RADPILOT"}
+    assert 0 < len(code.value) <= 16  # Code Value is SH
+    assert code.meaning
+    if code.scheme == "99RADPILOT":
+        assert code.meaning == label  # private codes never pretend to be standard ones

@@ -214,6 +214,16 @@ def _case_padding_monochrome1() -> tuple[Dataset, Callable[[np.ndarray], np.ndar
     return ds, inverted
 
 
+def _case_palette() -> tuple[Dataset, Callable[[np.ndarray], np.ndarray]]:
+    ds = uncompressed(PhotometricInterpretation="PALETTE COLOR")
+    lut = (np.arange(256, dtype=np.uint16) * 257).astype("<u2").tobytes()  # gray ramp
+    for colour in ("Red", "Green", "Blue"):
+        setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
+        ds[f"{colour}PaletteColorLookupTableDescriptor"].VR = "US"
+        setattr(ds, f"{colour}PaletteColorLookupTableData", lut)
+    return ds, lambda r: r / 255.0
+
+
 PIXEL_CASES = {
     "16-bit, BitsStored 12, rescale slope/intercept": _case_16bit_rescale,
     "window center/width": _case_window,
@@ -226,6 +236,7 @@ PIXEL_CASES = {
     "pixel padding, MONOCHROME1": _case_padding_monochrome1,
     "RGB gray": _case_rgb_gray,
     "RGB red only -> luma": _case_rgb_red_only,
+    "palette colour (gray ramp)": _case_palette,
 }
 
 

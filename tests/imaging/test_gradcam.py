@@ -52,6 +52,16 @@ def test_evidence_against_gives_empty_map() -> None:
     assert not grad_cam(_TwoChannel(), x, ["body.feat"], 1).any()
 
 
+def test_frozen_parameters_work_and_keep_no_grad() -> None:
+    net = _TwoChannel()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    x = torch.zeros(1, 1, 16, 16)
+    x[..., 0:4, 0:4] = 1.0
+    assert grad_cam(net, x, ["body.feat"], 0)[1, 1] == pytest.approx(1.0)
+    assert all(p.grad is None for p in net.parameters())
+
+
 def test_training_mode_is_restored() -> None:
     net = _TwoChannel().train()
     grad_cam(net, torch.rand(1, 1, 8, 8), ["body.feat"], 0)

@@ -154,6 +154,7 @@ def test_label_file_summary(tmp_path: Path) -> None:
     assert summary.label_counts["Pneumothorax"][0.0] == 1
     assert progress[-1] == (4, src.stat().st_size, src.stat().st_size)
     assert summary.encoding == "utf-8" and summary.input_format == "csv"
+    assert summary.layout == "csv, no header row, utf-8"
 
 
 def test_demo_step_labels_all_openi_reports(tmp_path: Path) -> None:

@@ -229,3 +229,11 @@ def test_output_is_readable_by_the_reference_scorer(tmp_path: Path, shared_dir: 
     assert pred["a"]["Pleural Effusion"] == 1.0
     assert pred["b"]["Pneumothorax"] == 0.0
     assert set(pred["c"]) == set(gold.CHEXPERT14)
+
+
+def test_stdin_input(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["label", "-", "-q"], input="Large right pleural effusion.\nEdema.\n")
+    assert res.exit_code == 0
+    rows = read_out(res.stdout)
+    assert [r["Reports"] for r in rows] == ["Large right pleural effusion.", "Edema."]
+    assert rows[0]["Pleural Effusion"] == "1.0"

@@ -67,6 +67,9 @@ def test_cue_scopes(text: str, expected: dict[str, Certainty]) -> None:
         ("Normal cardiac and mediastinal contours.", "enlarged_cardiomediastinum", A),
         ("The lungs are hyperexpanded.", "hyperinflation", P),
         ("Elevated right hemidiaphragm.", "elevated_hemidiaphragm", P),
+        ("Aorta is tortuous and calcified.", "tortuous_aorta", P),
+        ("Aorta is tortuous and calcified.", "aortic_calcification", P),
+        ("Blunting of the right costophrenic angle.", "costophrenic_blunting", P),
     ],
 )
 def test_anchored_findings(text: str, finding: str, certainty: Certainty) -> None:
@@ -107,6 +110,7 @@ def test_attributes_and_evidence() -> None:
         ("Retrocardiac opacity.", "lung_opacity", "locations", ("retrocardiac",)),
         ("8 mm nodule.", "nodule", "size", 8.0),
         ("Nodule measuring 1.2 x 0.8 cm.", "nodule", "size", 12.0),
+        ("ET tube tip 3 cm above the carina.", "endotracheal_tube", "size", None),
         ("Increasing effusion.", "pleural_effusion", "change", Change.WORSE),
         ("Improved edema.", "edema", "change", Change.BETTER),
         ("Stable cardiomegaly.", "cardiomegaly", "change", Change.STABLE),
@@ -117,6 +121,10 @@ def test_attributes_and_evidence() -> None:
         ("INDICATION: Rule out pneumonia.", "pneumonia", "hypothetical", True),
         ("FINDINGS: Pneumonia.", "pneumonia", "hypothetical", False),
         ("If symptoms persist, consider CT for nodule.", "nodule", "hypothetical", True),
+        ("Recommend CT for further evaluation of this nodule.", "nodule", "hypothetical", False),
+        ("Rule out pneumonia.", "pneumonia", "certainty", U),  # in the findings: an open question
+        ("Interval clearing of the opacity.", "lung_opacity", "change", Change.RESOLVED),
+        ("Heart size is mildly enlarged.", "cardiomegaly", "severity", "mild"),
         ("Left basilar atelectasis versus pneumonia.", "pneumonia", "laterality", Laterality.LEFT),
     ],
 )

@@ -416,3 +416,22 @@ def test_a_row_reports_each_problem_once_and_merges_to_one_line(tmp_path: Path) 
     )
     error = RowProblem(1, 1, Severity.ERROR, "empty")
     assert merge_problems([*row.problems, error]).severity is Severity.ERROR
+
+
+@pytest.mark.parametrize(
+    ("data", "layout"),
+    [
+        (b"Edema.\n", "csv, no header row, utf-8"),
+        (
+            b"ID,Report\n1,Edema.\n",
+            "csv, header row, report column 'Report', id column 'ID', utf-8",
+        ),
+        ("report\nEdema.\n".encode("utf-16"), "csv, header row, report column 'report', utf-16"),
+        (b'{"text": "Edema."}\n', "jsonl, utf-8"),
+    ],
+)
+def test_layout_says_how_the_file_was_read(tmp_path: Path, data: bytes, layout: str) -> None:
+    path = tmp_path / "in"
+    path.write_bytes(data)
+    with ReportReader(path) as reader:
+        assert reader.layout == layout

@@ -7,7 +7,7 @@ import pytest
 
 from radpilot.reports import read
 from radpilot.reports.labels import CHEXPERT_LABELS, CXR14_LABELS, chestxray14, chexpert
-from radpilot.reports.models import Certainty, Mention, Report, Span
+from radpilot.reports.models import Certainty, Hedge, Mention, Report, Span
 
 P, A, U = Certainty.PRESENT, Certainty.ABSENT, Certainty.UNCERTAIN
 
@@ -93,8 +93,8 @@ def test_end_to_end() -> None:
         "possibly with adjacent atelectasis. No pneumothorax.\n"
         "IMPRESSION: Small left effusion."
     )
-    got = chexpert(read(text))
-    assert got == {
+    report = read(text)
+    expected: dict[str, float | None] = {
         "No Finding": None,
         "Enlarged Cardiomediastinum": None,
         "Cardiomegaly": 1.0,
@@ -110,3 +110,8 @@ def test_end_to_end() -> None:
         "Fracture": None,
         "Support Devices": 1.0,
     }
+    assert chexpert(report, policy="chexpert") == expected
+    # radpilot's policy: the atelectasis is only offered as a possibility beside the stated
+    # effusion, so it is no label of its own; the mention keeps its hedge as evidence.
+    assert chexpert(report) == {**expected, "Atelectasis": None}
+    assert [m.hedge for m in report.mentions if m.finding == "atelectasis"] == [Hedge.POSSIBLE]

@@ -91,3 +91,13 @@ def test_read_never_crashes_and_spans_index_the_text(text: str) -> None:
             assert text[m.size.span.start : m.size.span.end] == m.size.span.text
     labels = chexpert(report)
     assert all(v in (1.0, 0.0, -1.0, None) for v in labels.values())
+
+
+def test_a_run_on_sentence_is_read_in_windows() -> None:
+    # 60,000 characters with no sentence end: read in bounded windows, nothing lost.
+    text = "no effusion heart enlarged left " * 1900
+    report = read(text)
+    assert len(report.sentences) == 1
+    effusions = [m for m in report.mentions if m.finding == "pleural_effusion"]
+    assert len(effusions) == 1900
+    assert all(text[m.span.start : m.span.end] == m.span.text for m in report.mentions)

@@ -77,6 +77,11 @@ def test_section_offsets_cover_the_text() -> None:
         ("Normal.. Clear.", ["Normal..", "Clear."]),
         ("Clear lungs\n\nNo effusion", ["Clear lungs", "No effusion"]),
         ("- clear lungs\n- no effusion", ["- clear lungs", "- no effusion"]),
+        (
+            "Clear lung XXXX.In the left lobe, a nodule.",
+            ["Clear lung XXXX.", "In the left lobe, a nodule."],
+        ),
+        ("Seen by Dr.Smith today.", ["Seen by Dr.Smith today."]),
         ("...", []),
         ("", []),
     ],

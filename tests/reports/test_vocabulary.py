@@ -12,6 +12,7 @@ import pytest
 from radpilot.errors import VocabularyError
 from radpilot.reports import vocabulary
 from radpilot.reports.labels import CHEXPERT_LABELS, CXR14_LABELS
+from radpilot.reports.models import Hedge
 from radpilot.reports.rules import (
     cue_rules,
     cue_rules_from_dict,
@@ -179,6 +180,10 @@ def _bad(mutate: Any) -> dict[str, Any]:
             _bad(lambda d: d["findings"][1].update(also_uncertain=["Heart"])),
             "also_uncertain 'Heart' unknown",
         ),
+        (
+            _bad(lambda d: d["findings"][1].update(role="disease")),
+            "role: 'disease' is not valid; valid: observation, diagnosis, etiology",
+        ),
         (_bad(lambda d: d["findings"].append(copy.deepcopy(d["findings"][0]))), "appears twice"),
         (_bad(lambda d: d.update(findings=[])), "'findings' must be a non-empty list"),
         ([], "top level must be a JSON object"),
@@ -204,8 +209,17 @@ def test_vocabulary_from_a_file(tmp_path: Path) -> None:
         load_vocabulary(tmp_path / "missing.json")
 
 
+def _rule(doc: dict[str, Any], category: str) -> dict[str, Any]:
+    """The first rule of a category in a cues.json document."""
+    return next(r for r in doc["rules"] if r["category"] == category)
+
+
 def test_packaged_rule_files_load() -> None:
     assert len(cue_rules().cues) > 300
+    hedges = cue_rules().hedges
+    assert hedges["likely"] is Hedge.PROBABLE and hedges["may represent"] is Hedge.POSSIBLE
+    assert hedges["or"] is Hedge.ALTERNATIVE and hedges["or possibly"] is Hedge.POSSIBLE
+    assert "no" not in hedges  # a negation is no hedge
     assert modifiers().laterality["left"] == "left"
     assert modifiers().units["cm"] == 10.0
     assert section_rules().headers["impression"] == "impression"
@@ -239,6 +253,30 @@ def test_packaged_rule_files_load() -> None:
             cue_rules_from_dict,
             lambda d: d["rules"][0].pop("phrases"),
             "missing key(s) phrases",
+        ),
+        (
+            "cues.json",
+            cue_rules_from_dict,
+            lambda d: _rule(d, "uncertainty").pop("hedge"),
+            "missing key(s) hedge",
+        ),
+        (
+            "cues.json",
+            cue_rules_from_dict,
+            lambda d: _rule(d, "alternative").update(hedge="maybe"),
+            "'maybe' is not valid; valid: probable, possible, alternative",
+        ),
+        (
+            "cues.json",
+            cue_rules_from_dict,
+            lambda d: _rule(d, "negation").update(hedge="possible"),
+            "unknown key(s) hedge",
+        ),
+        (
+            "cues.json",
+            cue_rules_from_dict,
+            lambda d: _rule(d, "uncertainty")["phrases"].append("may represent"),
+            "'may represent' is already a probable hedge; one phrase has one hedge kind",
         ),
         (
             "modifiers.json",

@@ -160,3 +160,34 @@ def test_cohort_export(small_archive_path: Path, tmp_path: Path) -> None:
     from radpilot.reports.labels import CHEXPERT_LABELS
 
     assert list(rows[0])[-14:] == list(CHEXPERT_LABELS)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pneumothorax",
+        "new left pneumothorax",
+        "cardiomegaly -effusion",
+        "cardiomegaly absent:effusion",
+        "stable cardiomegaly granuloma",
+        "right pleural effusion since:2023-01-01",
+        'loc:"upper lobe" granuloma',
+        "better pneumothorax -central",
+    ],
+)
+def test_tag_index_path_agrees_with_walk(
+    small_archive: ArchiveStore, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """Rare conjunctions go through the finding-tag index: same answers as the walk."""
+    from radpilot.search import sqlite_store
+
+    walked = ids(small_archive, query)
+    monkeypatch.setattr(sqlite_store, "WALK_ROWS", 0)
+    assert sorted(ids(small_archive, query)) == sorted(walked)
+
+
+def test_uncertain_ranks_below_present_whatever_the_words(small_archive: ArchiveStore) -> None:
+    res = search(small_archive, "pneumothorax cannot exclude", semantic=False)
+    got = [h.report.id for h in res.hits]
+    assert got[-1] == "A6" and res.hits[-1].uncertain
+    assert res.hits[-1].parts["lexical"] > max(h.parts["lexical"] for h in res.hits[:-1])

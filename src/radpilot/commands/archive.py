@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
                 TextColumn("{task.fields[n]} reports"),
                 console=err_console,
                 transient=True,
+                disable=not err_console.is_terminal,
             ) as progress:
                 task = progress.add_task("ingest", total=None, n=0)
 
@@ -95,6 +96,7 @@ def register(app: typer.Typer) -> None:
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
+                disable=not Console(stderr=True).is_terminal,
             ) as progress:
                 task = progress.add_task("embed", total=None)
 

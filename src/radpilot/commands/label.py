@@ -23,6 +23,7 @@ from radpilot.reports.batch import (
     summary_table,
 )
 from radpilot.reports.io import InputFormat, OutputFormat, RowProblem
+from radpilot.reports.labels import DEFAULT_POLICY, UncertaintyPolicy
 
 
 def print_summary(console: Console, summary: BatchSummary) -> None:
@@ -31,7 +32,7 @@ def print_summary(console: Console, summary: BatchSummary) -> None:
         f"rows read {summary.rows_read:,} · labelled {summary.labelled:,} · "
         f"errors {summary.errors:,} · warnings {summary.warnings:,} · "
         f"{summary.seconds:.1f} s · {summary.reports_per_second:,.0f} reports/s "
-        f"({summary.input_format}, {summary.encoding})",
+        f"(read as {summary.layout})",
         soft_wrap=True,
         highlight=False,
     )
@@ -41,7 +42,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def label(
         input: Path = typer.Argument(
-            ..., help="Reports: headerless CSV (one per row), CSV with a header, or JSONL."
+            ...,
+            help="Reports: headerless CSV (one per row), CSV with a header, or JSONL; '-': stdin.",
         ),
         output: str = typer.Option("-", "--output", "-o", help="Output file; '-' is stdout."),
         labels: LabelSet = typer.Option(LabelSet.CHEXPERT, "--labels", help="Label columns."),
@@ -72,6 +74,12 @@ def register(app: typer.Typer) -> None:
             DEFAULT_CHUNK_SIZE, "--chunk-size", min=1, help="Reports per worker task."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+        uncertainty: UncertaintyPolicy = typer.Option(
+            DEFAULT_POLICY,
+            "--uncertainty",
+            help="radpilot: a diagnosis offered only as a possible explanation of a stated "
+            "finding is no label; chexpert: every hedge is -1.0 (the CheXpert labeler).",
+        ),
     ) -> None:
         """Label each report: one output row per input row, in input order.
 
@@ -105,7 +113,7 @@ def register(app: typer.Typer) -> None:
             task = progress.add_task("label", total=None, rows=0)
 
             def on_progress(rows: int, done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total, rows=rows)
+                progress.update(task, completed=done, total=total or None, rows=rows)
 
             summary = label_file(
                 input,
@@ -120,6 +128,7 @@ def register(app: typer.Typer) -> None:
                 chunk_size=chunk_size,
                 on_problem=on_problem,
                 on_progress=on_progress,
+                uncertainty=uncertainty.value,
             )
         if not quiet:
             print_summary(err, summary)

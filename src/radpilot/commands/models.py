@@ -56,20 +56,19 @@ def list_models(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="radpilot image models")
-    table.add_column("name", no_wrap=True)
-    for col in ("task", "weights", "labels", "input", "runtime", "accuracy here"):
-        table.add_column(col)
+    table = Table(title="radpilot image models", caption="* default model")
+    for col in ("name", "task", "px", "labels", "runtime", "weights", "accuracy"):
+        table.add_column(col, no_wrap=True)
     for r in rows:
         colour = {"bundled": "green", "installed": "green"}.get(str(r["status"]), "yellow")
         table.add_row(
-            f"{r['name']}{' (default)' if r['default'] else ''}",
-            str(r["task"]),
-            f"[{colour}]{r['status']}[/]",
+            f"{r['name']}{' *' if r['default'] else ''}",
+            {"classification": "classify", "segmentation": "segment"}[str(r["task"])],
+            str(r["input"]).removesuffix(" px"),
             str(r["labels"]),
-            str(r["input"]),
             str(r["runtime"]),
-            "measured" if r["accuracy_measured_here"] else "NOT measured",
+            f"[{colour}]{r['status']}[/]",
+            "measured" if r["accuracy_measured_here"] else "not measured",
         )
     Console().print(table)
 

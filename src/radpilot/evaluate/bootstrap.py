@@ -81,3 +81,26 @@ def percentile_ci(samples: NDArray[np.float64], level: float = DEFAULT_LEVEL) ->
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(finite, [alpha, 1.0 - alpha])
     return [float(lo), float(hi)]
+
+
+def nanmean_rows(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Mean of each row over its defined (non-NaN) entries; NaN for a row with none."""
+    n = np.sum(~np.isnan(a), axis=1)
+    total = np.nansum(a, axis=1)
+    out = np.full(a.shape[0], np.nan)
+    np.divide(total, n, out=out, where=n > 0)
+    return out
+
+
+def wilson_ci(successes: float, n: float, level: float = DEFAULT_LEVEL) -> list[float] | None:
+    """Wilson score interval of a proportion. Unlike the bootstrap it does not collapse to a
+    point when every case agrees (10 of 10 detected is not a certain sensitivity of 1)."""
+    from scipy.stats import norm
+
+    if n <= 0:
+        return None
+    z = float(norm.ppf(0.5 + level / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]

@@ -1,12 +1,14 @@
 """Classification metrics per finding, with stratified bootstrap intervals.
 
-Plain functions usable from Python::
+Plain functions usable from Python:
 
-    from radpilot.evaluate.classification import evaluate
-    result = evaluate({"id": ["a", "b", "c", "d"], "Edema": [1, 0, 1, 0]},
-                      {"id": ["a", "b", "c", "d"], "Edema": [0.9, 0.2, 0.6, 0.7]},
-                      n_resamples=200, seed=0)
-    result.metrics["findings"]["Edema"]["auroc"]   # 0.75
+>>> from radpilot.evaluate.classification import evaluate
+>>> result = evaluate({"id": ["a", "b", "c", "d"], "Edema": [1, 0, 1, 0]},
+...                   {"id": ["a", "b", "c", "d"], "Edema": [0.9, 0.2, 0.6, 0.7]},
+...                   n_resamples=200, seed=0)
+>>> edema = result.metrics["findings"]["Edema"]
+>>> edema["auroc"], edema["sensitivity"], edema["specificity"], edema["n"]
+(0.75, 1.0, 0.5, 4)
 
 ``gold`` and ``pred`` may be CSV paths, pandas DataFrames or ``{column: values}`` dicts.
 """
@@ -71,6 +73,15 @@ class ClassificationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return self.metrics
+
+    def write(self, out: Path, *, title: str = "Classification") -> list[Path]:
+        """``metrics.json`` and the self-contained ``report.html`` under ``out``."""
+        from radpilot.evaluate.html import write_outputs
+        from radpilot.evaluate.pages import classification_page
+
+        return write_outputs(
+            out, self.metrics, classification_page(self.metrics, self.data, title=title)
+        )
 
 
 def load_thresholds(source: ThresholdSource, findings: Sequence[str]) -> dict[str, float]:
@@ -212,12 +223,15 @@ def _score_finding(
     out = summarize(point, boot, level)
     conf = curves.at_threshold(curve, curve.counts(), threshold)
     out["threshold"] = threshold
-    out["confusion"] = {
-        "tp": int(conf.tp[0]),
-        "fp": int(conf.fp[0]),
-        "tn": int(conf.tn[0]),
-        "fn": int(conf.fn[0]),
-    }
+    tp, fp, tn, fn = (int(x[0]) for x in (conf.tp, conf.fp, conf.tn, conf.fn))
+    out["confusion"] = {"tp": tp, "fp": fp, "tn": tn, "fn": fn}
+    for key, k, n in (
+        ("sensitivity", tp, tp + fn),
+        ("specificity", tn, tn + fp),
+        ("ppv", tp, tp + fp),
+        ("npv", tn, tn + fn),
+    ):
+        out[f"{key}_wilson_ci"] = bs.wilson_ci(k, n, level)
     return out
 
 

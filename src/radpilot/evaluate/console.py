@@ -8,10 +8,10 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from radpilot.evaluate.html import fmt
+from radpilot.evaluate.html import WILSON_NOTE, fmt, shown_ci
 
 
 def fmt_ci(value: Any, ci: Any) -> str:
@@ -36,7 +36,7 @@ def bootstrap_progress(
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=console,
         transient=True,
@@ -49,6 +49,16 @@ def bootstrap_progress(
         yield advance
 
 
+def _shown(r: Mapping[str, Any], key: str) -> str:
+    ci, is_wilson = shown_ci(r, key)
+    text = fmt_ci(r[key], ci)
+    return text.replace("[/]", " W[/]") if is_wilson else text
+
+
+def _name_n(name: str, r: Mapping[str, Any]) -> str:
+    return f"{name}\n[dim]{r['n_positive']}/{r['n']} pos[/]"
+
+
 def classification_table(metrics: Mapping[str, Any], title: str = "Classification") -> Table:
     level = int(metrics["settings"]["ci_level"] * 100)
     table = Table(
@@ -59,29 +69,31 @@ def classification_table(metrics: Mapping[str, Any], title: str = "Classificatio
         collapse_padding=True,
     )
     table.add_column("finding", min_width=12, overflow="fold")
-    table.add_column("n/pos", justify="right", no_wrap=True)
     for col in ("AUROC", "AUPRC", "sens", "spec", "F1"):
         table.add_column(col, justify="right", no_wrap=True, min_width=9)
     for name, r in metrics["findings"].items():
         if r.get("auroc") is None:
-            table.add_row(
-                name, str(r["n"]), str(r["n_positive"]), "[dim]not scored[/]", "", "", "", ""
-            )
+            table.add_row(_name_n(name, r), "[dim]not scored[/]", "", "", "", "")
             continue
         table.add_row(
-            name,
-            f"{r['n']}/{r['n_positive']}",
+            _name_n(name, r),
             fmt_ci(r["auroc"], r.get("auroc_ci")),
             fmt_ci(r["auprc"], r.get("auprc_ci")),
-            fmt_ci(r["sensitivity"], r.get("sensitivity_ci")),
-            fmt_ci(r["specificity"], r.get("specificity_ci")),
+            _shown(r, "sensitivity"),
+            _shown(r, "specificity"),
             fmt_ci(r["f1"], r.get("f1_ci")),
         )
+    if any(
+        shown_ci(r, k)[1]
+        for r in metrics["findings"].values()
+        for k in ("sensitivity", "specificity")
+    ):
+        table.caption = WILSON_NOTE
+        table.caption_justify = "left"
     macro = metrics.get("macro")
     if macro and macro.get("auroc") is not None:
         table.add_row(
             "[bold]macro[/]",
-            "",
             fmt(macro["auroc"]),
             fmt(macro["auprc"]),
             fmt(macro["sensitivity"]),
@@ -193,7 +205,9 @@ def readers_table(metrics: Mapping[str, Any]) -> Table:
                 fmt_ci(mv["f1_difference"], mv["f1_difference_ci"]),
             )
         if e.get("fleiss_kappa") is not None:
-            table.add_row("", f"[dim]Fleiss' kappa {e['fleiss_kappa']:.3f}[/]", "", "", "")
+            ci = e.get("fleiss_kappa_ci")
+            extra = f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
+            table.add_row("", f"[dim]Fleiss' kappa {e['fleiss_kappa']:.3f}{extra}[/]", "", "", "")
     return table
 
 

@@ -54,15 +54,18 @@ def _write_label_csv(
             )
 
 
-def label_dev_split(gold_module: ModuleType) -> tuple[list[str], list[dict[str, Any]], list[Any]]:
-    """(texts, reader labels, gold rows) of the DEV split, in openi_gold.py's order."""
+def label_dev_split(
+    gold_module: ModuleType,
+) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
+    """(texts, CheXpert labels, ChestX-ray14 labels, gold rows) of the DEV split, in
+    openi_gold.py's order."""
     from radpilot.reports import read
-    from radpilot.reports.labels import chexpert
+    from radpilot.reports.labels import chestxray14, chexpert
 
     dev = [r for r in gold_module.load() if r["split"] == "dev"]
     texts = [gold_module.report_text(r) for r in dev]
-    labels = [chexpert(read(t)) for t in texts]
-    return texts, labels, dev
+    reports = [read(t) for t in texts]
+    return texts, [chexpert(r) for r in reports], [chestxray14(r) for r in reports], dev
 
 
 def run(out: Path, console: Console) -> None:
@@ -84,7 +87,7 @@ def run(out: Path, console: Console) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     module = load_gold_module(script)
     started = time.perf_counter()
-    texts, labels, dev = label_dev_split(module)
+    texts, labels, cxr14, dev = label_dev_split(module)
     seconds = time.perf_counter() - started
     gold_rows = [{c: (1.0 if c in r["positive"] else None) for c in CHEXPERT_LABELS} for r in dev]
     _write_label_csv(folder / "gold.csv", texts, gold_rows, CHEXPERT_LABELS)
@@ -123,6 +126,7 @@ def run(out: Path, console: Console) -> None:
     )
     write_outputs(folder, metrics, page)
     console.print(labeler_table(metrics, title=f"Report reader, OpenI dev ({len(dev):,} reports)"))
+    _negbio_step(out, console, dev, cxr14)
     present = metrics["macro"]["present"]
     console.print(
         f"macro-F1 (present) {present['f1']:.3f} "
@@ -131,3 +135,40 @@ def run(out: Path, console: Console) -> None:
         f"Outputs: {folder}/",
         highlight=False,
     )
+
+
+NEGBIO_GOLD = Path("data") / "openi" / "negbio_cxr14_gold_dev.csv"
+
+
+def _negbio_step(out: Path, console: Console, dev: list[Any], cxr14: list[dict[str, Any]]) -> None:
+    """The reader's ChestX-ray14 labels against the NegBio authors' manual OpenI gold,
+    through the classification harness (hard labels; synonyms map Effusion, normal, …)."""
+    from radpilot.evaluate.classification import evaluate
+    from radpilot.evaluate.console import classification_table
+    from radpilot.reports.labels import CXR14_LABELS
+
+    gold = shared_dir() / NEGBIO_GOLD
+    if not gold.is_file():
+        console.print(f"[dim]No NegBio gold at {gold}: skipping the ChestX-ray14 check.[/]")
+        return
+    folder = out / "evaluate" / "report_reader_cxr14"
+    folder.mkdir(parents=True, exist_ok=True)
+    # A report labeler's output is a hard call: uncertain (-1) counts as a positive call,
+    # not mentioned (blank) as negative.
+    pred: dict[str, list[Any]] = {"filename": [f"CXR{r['id']}" for r in dev]}
+    for name in CXR14_LABELS:
+        pred[name] = [1 if lab.get(name) in (1.0, -1.0) else 0 for lab in cxr14]
+    with (folder / "reader_cxr14.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(list(pred))
+        w.writerows(zip(*pred.values(), strict=True))
+    result = evaluate(
+        gold, folder / "reader_cxr14.csv", id_column="filename", n_resamples=DEMO_RESAMPLES
+    )
+    title = "Report reader (ChestX-ray14 labels) vs NegBio manual OpenI gold, dev split"
+    result.write(folder, title=title)
+    from radpilot.evaluate.console import matching_lines
+
+    for line in matching_lines(result.metrics["matching"]):
+        console.print(line)
+    console.print(classification_table(result.metrics, title="Reader vs NegBio gold (hard labels)"))

@@ -48,6 +48,27 @@ def fmt_ci(value: Any, ci: Sequence[float] | None, digits: int = 3) -> str:
     return f"{fmt(value, digits)} ({ci[0]:.{digits}f}–{ci[1]:.{digits}f})"
 
 
+WILSON_NOTE = (
+    "An interval the bootstrap leaves at a single value (every resample agrees, e.g. all "
+    "positives detected) is shown as the Wilson score interval instead, marked W."
+)
+
+
+def shown_ci(r: Any, key: str) -> tuple[list[float] | None, bool]:
+    """The interval to display and whether it is the Wilson one (see WILSON_NOTE)."""
+    ci = r.get(f"{key}_ci")
+    wilson = r.get(f"{key}_wilson_ci")
+    if ci and wilson and ci[0] == ci[1]:
+        return wilson, True
+    return ci, False
+
+
+def fmt_shown(r: Any, key: str, digits: int = 3) -> str:
+    ci, is_wilson = shown_ci(r, key)
+    text = fmt_ci(r.get(key), ci, digits)
+    return text + " W" if is_wilson else text
+
+
 class Page:
     def __init__(self, title: str) -> None:
         self.title = title

@@ -143,6 +143,8 @@ def evaluate_labeler(
             entry[f"{metric}_ci"] = (
                 bs.percentile_ci(bst[metric][:, j], level) if len(boot) and not undefined else None
             )
+        entry["precision_wilson_ci"] = bs.wilson_ci(pc[j, 0], pc[j, 1], level)
+        entry["recall_wilson_ci"] = bs.wilson_ci(pc[j, 0], pc[j, 2], level)
         per[name][cls.value] = entry
 
     macro: dict[str, Any] = {}
@@ -152,7 +154,9 @@ def evaluate_labeler(
         scored = [keys[j][0] for j in idx]
 
         def macro_f1(f1: NDArray[np.float64], idx: list[int] = idx) -> NDArray[np.float64]:
-            return np.nan_to_num(f1[:, idx], nan=0.0).mean(axis=1)
+            # A resample can lose every case of a rare finding: its F1 is then undefined
+            # and left out of that resample's mean rather than counted as 0.
+            return bs.nanmean_rows(f1[:, idx])
 
         def micro_f1(counts: NDArray[np.float64], idx: list[int] = idx) -> NDArray[np.float64]:
             c = counts.reshape(counts.shape[0], len(keys), 3)[:, idx, :].sum(axis=1)

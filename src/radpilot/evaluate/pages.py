@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from radpilot.evaluate import plots
-from radpilot.evaluate.html import Page, fmt_ci
+from radpilot.evaluate.html import WILSON_NOTE, Page, fmt_ci, fmt_shown
 
 
 def _matching_notes(page: Page, m: Mapping[str, Any]) -> None:
@@ -50,8 +50,8 @@ def classification_page(
                 fmt_ci(r.get("auroc"), r.get("auroc_ci")),
                 fmt_ci(r.get("auprc"), r.get("auprc_ci")),
                 r.get("threshold"),
-                fmt_ci(r.get("sensitivity"), r.get("sensitivity_ci")),
-                fmt_ci(r.get("specificity"), r.get("specificity_ci")),
+                fmt_shown(r, "sensitivity"),
+                fmt_shown(r, "specificity"),
                 fmt_ci(r.get("f1"), r.get("f1_ci")),
             ]
             for name, r in findings.items()
@@ -63,8 +63,8 @@ def classification_page(
             [
                 name,
                 r.get("prevalence"),
-                fmt_ci(r.get("ppv"), r.get("ppv_ci")),
-                fmt_ci(r.get("npv"), r.get("npv_ci")),
+                fmt_shown(r, "ppv"),
+                fmt_shown(r, "npv"),
                 r.get("brier_loss"),
                 r.get("ece_loss"),
                 r.get("n_excluded_gold", 0) + r.get("n_missing_pred", 0),
@@ -79,6 +79,7 @@ def classification_page(
         f"AUROC {fmt_ci(macro.get('auroc'), None)}, AUPRC {fmt_ci(macro.get('auprc'), None)}, "
         f"F1 {fmt_ci(macro.get('f1'), None)} (point estimates)."
     )
+    page.note(WILSON_NOTE)
     _operating_points(page, findings, "at_sensitivity", "sensitivity")
     _operating_points(page, findings, "at_specificity", "specificity")
 
@@ -140,7 +141,7 @@ def classification_page(
         page.image(plots.calibration_grid(rel), "reliability diagrams")
     subgroups = metrics.get("subgroups")
     if subgroups:
-        _subgroups(page, subgroups)
+        _subgroups(page, subgroups, findings)
     return page
 
 
@@ -170,7 +171,7 @@ def _operating_points(page: Page, findings: Mapping[str, Any], key: str, fixed: 
     page.table(["finding", f"target {fixed}", "thr", "sens", "spec", "PPV", "NPV", "F1"], rows)
 
 
-def _subgroups(page: Page, subgroups: Mapping[str, Any]) -> None:
+def _subgroups(page: Page, subgroups: Mapping[str, Any], overall: Mapping[str, Any]) -> None:
     page.h2("Subgroups")
     table_rows = []
     forest_rows: list[tuple[str, float, list[float] | None]] = []
@@ -194,7 +195,11 @@ def _subgroups(page: Page, subgroups: Mapping[str, Any]) -> None:
                         (f"{finding} · {col}={value}", e["auroc"], e.get("auroc_ci"))
                     )
     table_rows.sort(key=lambda r: (r[0], r[1]))
-    forest_rows.sort(key=lambda r: r[0])
+    # Each finding's whole-population AUROC first, as the reference for its subgroups.
+    for finding, r in overall.items():
+        if r.get("auroc") is not None:
+            forest_rows.append((f"{finding} · all", r["auroc"], r.get("auroc_ci")))
+    forest_rows.sort(key=lambda r: (r[0].split(" · ")[0], not r[0].endswith(" · all"), r[0]))
     page.table(["finding", "subgroup", "n", "pos", "AUROC", "sens", "spec", "note"], table_rows)
     if forest_rows:
         page.image(plots.forest(forest_rows[:60], title="Subgroup AUROC (95% CI)"), "forest plot")
@@ -236,14 +241,15 @@ def labeler_page(
                     name,
                     e["support"],
                     e["predicted"],
-                    fmt_ci(e["precision"], e["precision_ci"]),
-                    fmt_ci(e["recall"], e["recall_ci"]),
+                    fmt_shown(e, "precision"),
+                    fmt_shown(e, "recall"),
                     fmt_ci(e["f1"], e["f1_ci"]),
                 ]
             )
             if e["support"] >= s["min_support"]:
                 bar_values.setdefault(name, {})[cls] = e["f1"]
         page.table(["finding", "gold", "predicted", "precision", "recall", "F1"], rows)
+        page.note(WILSON_NOTE)
         mac, mic = metrics["macro"][cls], metrics["micro"][cls]
         page.note(
             f"Macro F1 {fmt_ci(mac['f1'], mac['f1_ci'])} over {len(mac['findings'])} findings; "
@@ -286,7 +292,7 @@ def readers_page(
                 fmt_ci(r["sensitivity"], r["sensitivity_ci"]),
                 fmt_ci(r["specificity"], r["specificity_ci"]),
                 fmt_ci(r["f1"], r["f1_ci"]),
-                r["kappa_vs_gold"],
+                fmt_ci(r["kappa_vs_gold"], r.get("kappa_vs_gold_ci")),
             ]
             for name, r in e["readers"].items()
         ]
@@ -301,14 +307,15 @@ def readers_page(
             ]
         )
         page.table(["reader", "sensitivity", "specificity", "F1", "kappa vs gold"], rows)
-        kappas = "; ".join(f"{k}: {v:.3f}" for k, v in e["cohen_kappa"].items() if v is not None)
-        fleiss = e.get("fleiss_kappa")
-        page.note(
-            f"Cohen's kappa between readers: {kappas or '—'}. "
-            f"Fleiss' kappa over all readers: {fleiss:.3f}."
-            if fleiss is not None
-            else f"Cohen's kappa between readers: {kappas or '—'}."
+        cis = e.get("cohen_kappa_ci", {})
+        kappas = "; ".join(
+            f"{k}: {fmt_ci(v, cis.get(k))}" for k, v in e["cohen_kappa"].items() if v is not None
         )
+        text = f"Cohen's kappa between readers: {kappas or '—'}."
+        if e.get("fleiss_kappa") is not None:
+            fleiss = fmt_ci(e["fleiss_kappa"], e.get("fleiss_kappa_ci"))
+            text += f" Fleiss' kappa over all readers: {fleiss}."
+        page.note(text)
         mv = e.get("model_vs_average_reader")
         if mv:
             page.table(

@@ -17,6 +17,16 @@ from numpy.typing import NDArray
 
 MAX_PANELS = 16
 COLS = 4
+# More points than pixels only slow the drawing down.
+MAX_POINTS = 1500
+
+
+def _thin(*arrays: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    n = len(arrays[0])
+    if n <= MAX_POINTS:
+        return arrays
+    idx = np.unique(np.linspace(0, n - 1, MAX_POINTS).astype(int))
+    return tuple(a[idx] for a in arrays)
 
 
 def _png(fig: Any) -> str:
@@ -31,7 +41,7 @@ def _grid(n: int, *, size: float = 3.0) -> tuple[Any, list[Any]]:
     n = max(1, min(n, MAX_PANELS))
     cols = min(COLS, n)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(size * cols, size * rows))
+    fig = Figure(figsize=(size * cols, size * rows), layout="constrained")
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
     return fig, axes
 
@@ -52,12 +62,12 @@ def roc_grid(
     fig, axes = _grid(len(names))
     for ax, name in zip(axes, names, strict=False):
         y, s = curves[name]
-        fpr, tpr, _ = roc_curve(y, s)
+        fpr, tpr = _thin(*roc_curve(y, s)[:2])
         auc = aurocs.get(name)
         label = f"model (AUROC {auc:.3f})" if auc is not None else "model"
         ax.plot(fpr, tpr, color="#1f5fa8", lw=1.5, label=label)
         if second and name in second:
-            fb, tb, _ = roc_curve(*second[name])
+            fb, tb = _thin(*roc_curve(*second[name])[:2])
             ax.plot(fb, tb, color="#c2571a", lw=1.2, label="model B")
         if operating and name in operating:
             ax.plot(*operating[name], "o", color="#1f5fa8", ms=6, label="operating point")
@@ -85,7 +95,7 @@ def pr_grid(
     fig, axes = _grid(len(names))
     for ax, name in zip(axes, names, strict=False):
         y, s = curves[name]
-        prec, rec, _ = precision_recall_curve(y, s)
+        prec, rec = _thin(*precision_recall_curve(y, s)[:2])
         ap = auprcs.get(name)
         ax.step(
             rec,

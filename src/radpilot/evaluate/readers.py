@@ -156,6 +156,9 @@ def evaluate_readers(
             continue
         yb = y == 1
         pos_idx, neg_idx = np.flatnonzero(yb), np.flatnonzero(~yb)
+        # Cases in the order the stratified counts come in: positives, then negatives.
+        order_pn = np.concatenate([pos_idx, neg_idx])
+        R_sorted, y_sorted = R[:, order_pn], y[order_pn]
         r_pos, r_neg = R[:, pos_idx], R[:, neg_idx]
         eye_p, eye_n = np.ones((1, len(pos_idx))), np.ones((1, len(neg_idx)))
         point = _reader_stats(eye_p, eye_n, r_pos, r_neg)
@@ -168,6 +171,7 @@ def evaluate_readers(
             nc = curves._row_bincount(nd_, len(neg_idx)).astype(np.float64)
             st = _reader_stats(pc, nc, r_pos, r_neg)
             part = dict(st)
+            part.update(_weighted_kappas(np.hstack([pc, nc]), R_sorted, y_sorted))
             if curve is not None:
                 part.update(_model_vs_average(curve, curve.resample_counts(pd_, nd_), st, thr[f]))
             boot_parts.append(part)
@@ -176,6 +180,9 @@ def evaluate_readers(
             if boot_parts
             else {}
         )
+        for i, j in combinations(range(len(reader_labels)), 2):
+            if f"pair/{i}/{j}" in boot:
+                boot[f"kappa/{reader_labels[i]} vs {reader_labels[j]}"] = boot.pop(f"pair/{i}/{j}")
 
         per_reader: dict[str, dict[str, Any]] = {}
         for j, name in enumerate(reader_labels):
@@ -196,9 +203,20 @@ def evaluate_readers(
             f"{a} vs {b}": _num(cohen_kappa_score(R[i], R[j]))
             for (i, a), (j, b) in combinations(enumerate(reader_labels), 2)
         }
+        entry["cohen_kappa_ci"] = {
+            pair: _ci(boot[f"kappa/{pair}"], level) if boot else None
+            for pair in entry["cohen_kappa"]
+        }
         entry["fleiss_kappa"] = (
             _num(fleiss_kappa_score(rating_counts(R.T))) if len(reader_labels) >= 2 else None
         )
+        entry["fleiss_kappa_ci"] = (
+            _ci(boot["fleiss"], level) if boot and len(reader_labels) >= 2 else None
+        )
+        for j, name in enumerate(reader_labels):
+            per_reader[name]["kappa_vs_gold_ci"] = (
+                _ci(boot[f"kappa_gold/{j}"], level) if boot else None
+            )
         points[f] = [
             (n, 1 - float(point["specificity"][0, j]), float(point["sensitivity"][0, j]))
             for j, n in enumerate(reader_labels)
@@ -249,6 +267,34 @@ def evaluate_readers(
         "findings": results,
     }
     return ReadersResult(metrics=metrics, data=data, points=points)
+
+
+def _kappa2(w: Array, a: Array, b: Array) -> Array:
+    """Cohen's kappa of two binary raters under case weights (one value per row of w)."""
+    n = w.sum(axis=1)
+    pa, pb = (w @ a) / n, (w @ b) / n
+    agree = (w @ (a * b) + w @ ((1 - a) * (1 - b))) / n
+    chance = pa * pb + (1 - pa) * (1 - pb)
+    return _ratio(agree - chance, 1 - chance)
+
+
+def _weighted_kappas(w: Array, R: Array, y: Array) -> dict[str, Array]:
+    """Each reader's kappa against the gold, each pair's Cohen's kappa (keys
+    ``pair/i/j``) and Fleiss' kappa, for each row of case weights. Every term is a weighted
+    sum over cases, so a resample costs a few matrix products."""
+    out = {f"kappa_gold/{j}": _kappa2(w, R[j], y) for j in range(R.shape[0])}
+    for i, j in combinations(range(R.shape[0]), 2):
+        out[f"pair/{i}/{j}"] = _kappa2(w, R[i], R[j])
+    r = R.shape[0]
+    if r >= 2:
+        n1 = R.sum(axis=0)
+        p_item = (n1**2 + (r - n1) ** 2 - r) / (r * (r - 1))
+        n = w.sum(axis=1)
+        p_bar = (w @ p_item) / n
+        p1 = (w @ n1) / (n * r)
+        p_e = p1**2 + (1 - p1) ** 2
+        out["fleiss"] = _ratio(p_bar - p_e, 1 - p_e)
+    return out
 
 
 def _model_vs_average(

@@ -95,7 +95,7 @@ class Table:
 
 def _frame_like(source: Any) -> dict[str, list[Any]] | None:
     if hasattr(source, "to_dict") and hasattr(source, "columns"):
-        return {str(c): list(source[c]) for c in source.columns}
+        return {str(c): source[c].tolist() for c in source.columns}
     if isinstance(source, Mapping):
         return {str(k): list(v) for k, v in source.items()}
     return None
@@ -117,7 +117,7 @@ def _read_csv(path: Path) -> dict[str, list[str]]:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a readable CSV ({first})") from None
-    return {str(c): list(frame[c]) for c in frame.columns}
+    return {str(c): frame[c].tolist() for c in frame.columns}
 
 
 def read_table(
@@ -130,6 +130,8 @@ def read_table(
     """
     raw = _frame_like(source)
     label = name
+    # CSV cells arrive as strings already; in-memory values (numbers, None, NaN) are converted.
+    convert = raw is not None
     if raw is None:
         path = Path(str(source))
         raw = _read_csv(path)
@@ -176,7 +178,7 @@ def read_table(
             raise InputError(
                 f"{label}: columns '{original[canon]}' and '{col}' both mean '{canon}'; keep one"
             )
-        columns[canon] = [_cell(v) for v in values]
+        columns[canon] = [_cell(v) for v in values] if convert else values
         original[canon] = col
     return Table(name=label, ids=ids, columns=columns, original=original, id_column=id_col)
 

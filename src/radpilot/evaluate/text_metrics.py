@@ -199,8 +199,8 @@ def evaluate_reports(
         c = np.einsum("bn,nlk->blk", w, ce)
         tp, fp, fn = c[:, :, 0], c[:, :, 1], c[:, :, 2]
         out["ce_micro_f1"] = _f1(tp.sum(1), fp.sum(1), fn.sum(1))
-        per = np.nan_to_num(_f1(tp, fp, fn)[:, ref_has], nan=0.0)
-        out["ce_macro_f1"] = per.mean(axis=1) if per.shape[1] else np.full(len(w), np.nan)
+        # Labels a resample leaves without any case have no F1 there: left out of the mean.
+        out["ce_macro_f1"] = bs.nanmean_rows(_f1(tp, fp, fn)[:, ref_has])
         out["ce_micro_f1_5"] = _f1(tp[:, five].sum(1), fp[:, five].sum(1), fn[:, five].sum(1))
         fs = w @ finding
         out["finding_precision"] = np.where(

@@ -44,7 +44,6 @@ def grad_cam(
     acts: list[torch.Tensor] = []
 
     def keep(_m: nn.Module, _inp: object, out: torch.Tensor) -> None:
-        out.retain_grad()
         acts.append(out)
 
     handles = [layer.register_forward_hook(keep) for layer in layers]
@@ -52,19 +51,21 @@ def grad_cam(
     net.eval()
     try:
         with torch.enable_grad():
-            net.zero_grad(set_to_none=True)
+            # Gradients w.r.t. the hooked activations only: parameters' .grad stay
+            # untouched, and a network whose parameters are frozen still works.
+            x = x.detach().requires_grad_(True)
             out = (forward or net)(x)
-            out[0, output_index].backward()
+            grads = torch.autograd.grad(out[0, output_index], acts, allow_unused=True)
     finally:
         for h in handles:
             h.remove()
         net.train(was_training)
     h, w = x.shape[-2:]
     total = torch.zeros((h, w))
-    for a in acts:
-        if a.grad is None:
+    for a, g in zip(acts, grads, strict=True):
+        if g is None:
             continue
-        weights = a.grad.mean(dim=(2, 3), keepdim=True)
+        weights = g.mean(dim=(2, 3), keepdim=True)
         cam = F.relu((weights * a).sum(dim=1, keepdim=True)).detach()
         total += F.interpolate(cam, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
     peak = float(total.max())

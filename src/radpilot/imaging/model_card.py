@@ -7,7 +7,7 @@ import json
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -142,7 +142,6 @@ class ModelCard(_Strict):
             raise ValueError("weights that are not bundled need a url")
         return self
 
-
     @property
     def output_labels(self) -> list[str]:
         """The network's outputs, in order (``outputs``, else ``labels``)."""
@@ -156,8 +155,12 @@ def _format_error(name: str, exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             parent: type[BaseModel] = ModelCard
             for p in err["loc"][:-1]:
+                if isinstance(p, int):  # an index into a list field
+                    continue
                 field = parent.model_fields.get(str(p))
                 ann = field.annotation if field is not None else None
+                if get_origin(ann) is list:
+                    (ann,) = get_args(ann)
                 if isinstance(ann, type) and issubclass(ann, BaseModel):
                     parent = ann
             allowed = ", ".join(parent.model_fields)

@@ -109,7 +109,9 @@ class OnnxImageModel:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         (logits,) = self.session.run(["logits"], {"image": np.ascontiguousarray(x, np.float32)})
         logits = logits[:, self.torch_model.columns]
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        # Stable sigmoid: exp of a large negative logit would overflow.
+        z = np.exp(-np.abs(logits))
+        return np.where(logits >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(np.float32)
 
     def predict(self, images: Sequence[Radiograph]) -> np.ndarray:
         batch = preprocess.to_batch(images, self.card.preprocessing).numpy()

@@ -11,6 +11,7 @@ meaningful on PA frontal views only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,10 @@ class _ChestXDet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = (x.repeat(1, 3, 1, 1) + 1024.0) / 2048.0
-        out: torch.Tensor = self.model((x - self.mean) / self.std)
+        with warnings.catch_warnings():
+            # ptsemseg calls the deprecated F.upsample; nothing for a user to act on.
+            warnings.simplefilter("ignore", UserWarning)
+            out: torch.Tensor = self.model((x - self.mean) / self.std)
         return out
 
 

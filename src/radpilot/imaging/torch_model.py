@@ -5,6 +5,7 @@ classifiers are both served by this class. Imports torch: load lazily."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,8 +38,8 @@ class TorchImageModel:
         self.net = net.eval()
         outputs = card.output_labels
         self.columns = [outputs.index(label) for label in card.labels]
-        for p in self.net.parameters():
-            p.requires_grad_(True)
+        # Grad-CAM hooks the shared network: one saliency computation at a time.
+        self._cam_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -91,10 +92,11 @@ class TorchImageModel:
         prep = self.card.preprocessing
         x = preprocess.to_input(image, prep)[None]
         layers = self.card.gradcam_layers
-        cam = grad_cam(self.net, x, layers, index)
-        if prep.tta_flip:
-            mirrored = grad_cam(self.net, torch.flip(x, dims=[3]), layers, index)
-            cam = (cam + mirrored[:, ::-1]) / 2
-            peak = float(cam.max())
-            cam = cam / peak if peak > 0 else cam
+        with self._cam_lock:
+            cam = grad_cam(self.net, x, layers, index)
+            if prep.tta_flip:
+                mirrored = grad_cam(self.net, torch.flip(x, dims=[3]), layers, index)
+                cam = (cam + mirrored[:, ::-1]) / 2
+                peak = float(cam.max())
+                cam = cam / peak if peak > 0 else cam
         return preprocess.to_image_shape(cam, image.pixels.shape, prep.crop)

@@ -11,6 +11,7 @@ exactly which layer classes it may rebuild (``_SAFE_MODULES``), nothing else.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,18 @@ def _tensors_of(module: nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
+def _why(exc: Exception) -> str:
+    """One line from torch's multi-paragraph load error: the unpickler's verdict
+    (e.g. which global it refused) when there is one."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in str(exc).splitlines()]
+    lines = [ln for ln in lines if ln]
+    for ln in lines:
+        if ln.startswith("WeightsUnpickler error:"):
+            verdict = ln.removeprefix("WeightsUnpickler error:").strip().split(". Please")[0]
+            return f"refused by the weights-only unpickler: {verdict}"
+    return lines[0][:200] if lines else type(exc).__name__
+
+
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from a weights file: a plain state dict (optionally with a
     ``state_dict`` wrapper or DataParallel ``module.`` prefixes) or a pickled
@@ -64,8 +77,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         with torch.serialization.safe_globals(_safe_modules()):
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a foreign or corrupt file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelNotAvailableError(f"{path}: not a loadable weights file ({first})") from None
+        raise ModelNotAvailableError(f"{path}: not a loadable weights file ({_why(exc)})") from None
     if isinstance(obj, nn.Module):
         return _tensors_of(obj)
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):

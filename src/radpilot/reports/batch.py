@@ -73,10 +73,50 @@ def get_label_set(name: LabelSet | str) -> LabelSet:
 
 
 @cache
-def _labelers() -> dict[LabelSet, Callable[[Any], dict[str, float | None]]]:
+def _labelers() -> dict[LabelSet, Callable[..., dict[str, float | None]]]:
     import radpilot.reports.labels as labels
 
     return {LabelSet.CHEXPERT: labels.chexpert, LabelSet.CHESTXRAY14: labels.chestxray14}
+
+
+# What a worker sends back for one report: label values per set, mention dicts, and the
+# name of the exception the reader raised (None when it did not). Plain tuples and dicts:
+# they pickle in C, so IPC stays a small part of the cost.
+_Outcome = tuple[dict[str, tuple[float | None, ...]], tuple[dict[str, Any], ...] | None, str | None]
+
+
+def _label_text(
+    text: str,
+    label_sets: Sequence[LabelSet],
+    with_mentions: bool,
+    max_chars: int,
+    uncertainty: str = "radpilot",
+) -> _Outcome:
+    from radpilot.reports import read
+
+    try:
+        report = read(text[:max_chars])
+        labelers = _labelers()
+        values: dict[str, tuple[float | None, ...]] = {}
+        for ls in label_sets:
+            got = labelers[ls](report, policy=uncertainty)
+            values[ls.value] = tuple(got.get(n) for n in label_names(ls))
+        mentions = tuple(m.to_dict() for m in report.mentions) if with_mentions else None
+    except Exception as exc:  # one bad report must never end a batch
+        logger.debug("reader failed on a report", exc_info=True)
+        return {}, None, type(exc).__name__
+    return values, mentions, None
+
+
+def _combine(row: InputRow, outcome: _Outcome | None) -> LabelledRow:
+    if outcome is None:  # unusable row: never sent to the reader
+        return LabelledRow(row.row, row.id, row.text, {}, None, row.problems)
+    values, mentions, failure = outcome
+    if failure is None:
+        return LabelledRow(row.row, row.id, row.text, values, mentions, row.problems)
+    message = f"the report reader failed ({failure}); left unlabelled"
+    problem = RowProblem(row.row, row.line, Severity.ERROR, message)
+    return LabelledRow(row.row, row.id, row.text, {}, None, (*row.problems, problem))
 
 
 def label_one(
@@ -84,36 +124,26 @@ def label_one(
     label_sets: Sequence[LabelSet],
     with_mentions: bool,
     max_chars: int = MAX_REPORT_CHARS,
+    uncertainty: str = "radpilot",
 ) -> LabelledRow:
     """Read one row's report and label it; a report the reader fails on is an error row."""
     if not row.usable:
-        return LabelledRow(row.row, row.id, row.text, {}, None, row.problems)
-    from radpilot.reports import read
-
-    try:
-        report = read(row.text[:max_chars])
-        labelers = _labelers()
-        values: dict[str, tuple[float | None, ...]] = {}
-        for ls in label_sets:
-            got = labelers[ls](report)
-            values[ls.value] = tuple(got.get(n) for n in label_names(ls))
-        mentions = tuple(m.to_dict() for m in report.mentions) if with_mentions else None
-    except Exception as exc:  # one bad report must never end a batch
-        logger.debug("reader failed on row %d", row.row, exc_info=True)
-        problem = RowProblem(
-            row.row,
-            row.line,
-            Severity.ERROR,
-            f"the report reader failed ({type(exc).__name__}); left unlabelled",
-        )
-        return LabelledRow(row.row, row.id, row.text, {}, None, (*row.problems, problem))
-    return LabelledRow(row.row, row.id, row.text, values, mentions, row.problems)
+        return _combine(row, None)
+    outcome = _label_text(row.text, label_sets, with_mentions, max_chars, uncertainty)
+    return _combine(row, outcome)
 
 
-def _label_chunk(
-    rows: list[InputRow], label_sets: tuple[LabelSet, ...], with_mentions: bool, max_chars: int
-) -> list[LabelledRow]:
-    return [label_one(r, label_sets, with_mentions, max_chars) for r in rows]
+def _label_texts(
+    texts: list[str | None],
+    label_sets: tuple[LabelSet, ...],
+    with_mentions: bool,
+    max_chars: int,
+    uncertainty: str = "radpilot",
+) -> list[_Outcome | None]:
+    return [
+        None if t is None else _label_text(t, label_sets, with_mentions, max_chars, uncertainty)
+        for t in texts
+    ]
 
 
 def _chunks(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -130,9 +160,14 @@ def label_rows(
     jobs: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     max_chars: int = MAX_REPORT_CHARS,
+    uncertainty: str = "radpilot",
 ) -> Iterator[LabelledRow]:
     """Label rows one for one, in input order. ``jobs > 1`` uses worker processes with at
-    most ``3 * jobs`` chunks in flight (flat memory on any input size)."""
+    most ``3 * jobs`` chunks in flight (flat memory on any input size). ``uncertainty``: the
+    label policy for hedged mentions (``radpilot.reports.labels.UncertaintyPolicy``)."""
+    from radpilot.reports.labels import uncertainty_policy
+
+    uncertainty = uncertainty_policy(uncertainty).value  # an unknown name fails before any row
     if jobs < 1:
         raise InputError(f"--jobs must be 1 or more, got {jobs}")
     if chunk_size < 1:
@@ -140,20 +175,29 @@ def label_rows(
     sets = tuple(get_label_set(s) for s in label_sets)
     if jobs == 1:
         for row in rows:
-            yield label_one(row, sets, with_mentions, max_chars)
+            yield label_one(row, sets, with_mentions, max_chars, uncertainty)
         return
     # forkserver: never fork a parent that runs threads (the progress bar has one).
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    pending: deque[Future[list[LabelledRow]]] = deque()
+    pending: deque[tuple[list[InputRow], Future[list[_Outcome | None]]]] = deque()
+
+    def finish() -> Iterator[LabelledRow]:
+        chunk, future = pending.popleft()
+        return map(_combine, chunk, future.result())
+
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             for chunk in _chunks(rows, chunk_size):
-                pending.append(pool.submit(_label_chunk, chunk, sets, with_mentions, max_chars))
+                texts = [r.text if r.usable else None for r in chunk]
+                future = pool.submit(
+                    _label_texts, texts, sets, with_mentions, max_chars, uncertainty
+                )
+                pending.append((chunk, future))
                 if len(pending) >= _IN_FLIGHT_PER_JOB * jobs:
-                    yield from pending.popleft().result()
+                    yield from finish()
             while pending:
-                yield from pending.popleft().result()
+                yield from finish()
     except BrokenProcessPool as exc:
         # Killed by the OS (memory) or unable to start (no importable __main__, e.g. stdin).
         raise RadpilotError(
@@ -181,6 +225,7 @@ class BatchSummary:
     seconds: float = 0.0
     encoding: str = ""
     input_format: str = ""
+    layout: str = ""  # how the input was read (format, header, columns, encoding)
     label_counts: dict[str, dict[float, int]] = field(default_factory=dict)
 
     @property
@@ -239,6 +284,7 @@ def label_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_progress: Callable[[int, int, int], None] | None = None,
+    uncertainty: str = "radpilot",
 ) -> BatchSummary:
     """Label every report of ``input_path`` into ``output`` (``-``: stdout).
 
@@ -263,6 +309,7 @@ def label_file(
         header=header,
     ) as reader:
         summary.encoding, summary.input_format = reader.encoding, reader.format.value
+        summary.layout = reader.layout
         rows = iter(reader)
         with open_output(output, input_path=Path(input_path)) as fh:
             writer = make_writer(fh, fmt, ls)
@@ -272,6 +319,7 @@ def label_file(
                 with_mentions=fmt is OutputFormat.JSONL,
                 jobs=jobs,
                 chunk_size=chunk_size,
+                uncertainty=uncertainty,
             )
             for row in labelled:
                 writer.write(row)

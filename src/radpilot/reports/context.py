@@ -8,23 +8,36 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   end, or a character limit. Pseudo-cues (``no change``, ``not only``) are matched as
   whole phrases, so the shorter cue inside them never fires.
 * Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
-  (a change cue) makes a finding absent now. ``or`` between two findings makes both
-  uncertain unless a negation covers them ("no effusion or pneumothorax").
+  (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
+  "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
+  the finding right before it ("opacity: pneumonia?").
+* ``or`` between two findings makes both uncertain unless a negation covers them ("no
+  effusion or pneumothorax"); ``versus`` hedges the findings right beside it.
+* An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
+  probable, possible, alternative; see ``data/README.md``), so that a label policy can
+  tell "likely atelectasis" from "may represent atelectasis" without losing either.
+* Hypothetical cues ("if", "evaluate for") flag a mention hypothetical (kept out of the
+  labels); "rule out"/"evaluate for" in the findings or impression are the radiologist's
+  open question and make it uncertain instead. Every mention in a context section
+  (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
   only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor.
 * Attribute words (laterality, location, severity, measurements) go to the nearest
-  mention in the same clause.
+  mention in the same clause; a mention with no side of its own takes the side of the one
+  before it in the clause ("left basilar atelectasis versus pneumonia").
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from radpilot.reports.matcher import Token
 from radpilot.reports.models import (
     Certainty,
     Change,
+    Hedge,
     Laterality,
     Measurement,
     Mention,
@@ -58,7 +71,6 @@ class _Draft:
     uncertain: bool = False  # named by an uncertain qualifier ("heart size is stable")
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
-    cues: list[str] = field(default_factory=list)
 
 
 def _blocked(tokens: list[Token], lo: int, hi: int) -> bool:
@@ -83,12 +95,15 @@ def _distance(cue: Token, d: _Draft, direction: Direction, rules: CueRules) -> i
 
 
 def _anchored(tokens: list[Token], rules: CueRules) -> list[_Draft]:
+    """Findings named by an anchor and a nearby qualifier, one per qualified finding
+    ("aorta is tortuous and calcified" names two); a nearer "normal" cue wins instead."""
     drafts: list[_Draft] = []
     for i, anchor in enumerate(tokens):
         r = anchor.roles
         if not r.anchor_of or r.finding is not None:
             continue
-        best: tuple[int, _Draft] | None = None
+        best: dict[str, tuple[int, _Draft]] = {}  # finding -> nearest qualifier
+        normal: tuple[int, _Draft] | None = None
         for j, other in enumerate(tokens):
             if j == i or other.roles.finding is not None:
                 continue
@@ -99,25 +114,21 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[_Draft]:
             between = tokens[min(i, j) + 1 : max(i, j)]
             if any(t.roles.terminator or t.roles.finding for t in between):
                 continue
-            qual = [f for f in r.anchor_of if f in other.roles.qualifies]
-            normal = any(c is CueCategory.NORMAL for c, _ in other.roles.cues)
-            if not qual and not normal:
-                continue
             start, end = min(anchor.start, other.start), max(anchor.end, other.end)
-            if qual:
-                draft = _Draft(
-                    qual[0],
-                    start,
-                    end,
-                    qualifier_at=other.start,
-                    uncertain=qual[0] in other.roles.uncertain_for,
-                )
-            else:
-                draft = _Draft(r.anchor_of[0], start, end, anchor_cue=other.key)
-            if best is None or gap < best[0]:
-                best = (gap, draft)
-        if best is not None:
-            drafts.append(best[1])
+            for f in r.anchor_of:
+                if f in other.roles.qualifies and (f not in best or gap < best[f][0]):
+                    unsure = f in other.roles.uncertain_for
+                    best[f] = (
+                        gap,
+                        _Draft(f, start, end, qualifier_at=other.start, uncertain=unsure),
+                    )
+            if any(c is CueCategory.NORMAL for c, _ in other.roles.cues):
+                if normal is None or gap < normal[0]:
+                    normal = (gap, _Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
+        if normal is not None and all(normal[0] < gap for gap, _ in best.values()):
+            drafts.append(normal[1])
+        else:
+            drafts.extend(d for _, d in best.values())
     return drafts
 
 
@@ -146,8 +157,12 @@ def mentions_in_sentence(
     rules: CueRules,
     mods: Modifiers,
     context_section: bool,
+    unsized: frozenset[str] = frozenset(),
 ) -> list[Mention]:
-    """Every mention of a finding in one sentence, with its attributes and evidence."""
+    """Every mention of a finding in one sentence, with its attributes and evidence.
+
+    ``unsized``: findings a measurement never sizes (a tube "4 cm above the carina" is a
+    position, not a size)."""
     drafts = [
         _Draft(
             t.roles.finding,
@@ -209,7 +224,10 @@ def mentions_in_sentence(
                 i,
             )
             for i, d in enumerate(drafts)
+            if d.finding not in unsized
         ]
+        if not gaps:
+            continue
         gap, i = min(gaps)
         if gap <= rules.modifier_scope_chars and i not in sizes:
             sizes[i] = meas
@@ -241,11 +259,10 @@ def mentions_in_sentence(
                     continue
                 if category in (CueCategory.ALTERNATIVE, CueCategory.DIFFERENTIAL):
                     continue
-                if category in _CHANGE:
-                    pass
-                elif direction is Direction.BACKWARD and cue.start in looks_ahead:
-                    continue
-                elif (
+                if category not in _CHANGE and direction is Direction.BACKWARD:
+                    if cue.start in looks_ahead:
+                        continue
+                if (
                     direction is Direction.BACKWARD
                     and category is CueCategory.UNCERTAINTY
                     and any(d.end <= o.start and o.end <= cue.start for o in drafts)
@@ -275,6 +292,7 @@ def mentions_in_sentence(
                     hypothetical = hypothetical or cue
         cues: list[str] = []
         certainty = Certainty.PRESENT
+        hedge: Hedge | None = None
         if hypothetical is not None and not context_section:
             # In the findings, "rule out pneumonia" is the radiologist's open question (an
             # uncertainty cue too); "if", "recommend CT" stay hypothetical.
@@ -291,15 +309,18 @@ def mentions_in_sentence(
         elif certainty_cue is not None:
             certainty = certainty_cue[2]
             cues.append(certainty_cue[1].key)
+            if certainty is Certainty.UNCERTAIN:
+                hedge = _hedge_of(certainty_cue[1].key, rules.hedges)
         if change is not None:
             cues.append(change[1].key)
             if change[2] is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
                 certainty = Certainty.ABSENT
         if certainty is Certainty.PRESENT:
-            alt = _alternative(tokens, drafts, i)
+            alt = _alternative(tokens, drafts, i, rules.hedges)
             if alt is not None:
                 certainty = Certainty.UNCERTAIN
-                cues.append(alt)
+                cues.append(alt[0])
+                hedge = alt[1]
         if historical is not None:
             cues.append(historical.key)
         if hypothetical is not None:
@@ -331,14 +352,31 @@ def mentions_in_sentence(
                 historical=historical is not None,
                 hypothetical=context_section or hypothetical is not None,
                 cues=tuple(dict.fromkeys(cues)),
+                hedge=hedge if certainty is Certainty.UNCERTAIN else None,
             )
         )
     return out
 
 
-def _alternative(tokens: list[Token], drafts: list[_Draft], i: int) -> str | None:
-    """The cue when mention i is one side of "X or Y" (another finding on the other side)
-    or right beside "versus" ("cardiomegaly versus epicardial fat")."""
+def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
+    """The hedge kind of a cue or uncertain qualifier: a qualifier that opens with a hedge
+    ("borderline enlarged") is that hedge; one that is none ("heart size is stable") leaves
+    the finding open either way, a possibility rather than a leaning."""
+    words = key.split(" ")
+    for n in range(len(words), 0, -1):
+        hit = hedges.get(" ".join(words[:n]))
+        if hit is not None:
+            return hit
+    return Hedge.POSSIBLE
+
+
+def _alternative(
+    tokens: list[Token], drafts: list[_Draft], i: int, hedges: Mapping[str, Hedge]
+) -> tuple[str, Hedge] | None:
+    """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
+    other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
+    differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
+    makes Y a possibility and leaves X the leading alternative."""
     d = drafts[i]
     for t in tokens:
         kinds = {c for c, _ in t.roles.cues}
@@ -351,7 +389,8 @@ def _alternative(tokens: list[Token], drafts: list[_Draft], i: int) -> str | Non
                 continue
             nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
             if not nearer and hi - lo <= 40 and not _blocked(tokens, lo, hi):
-                return t.key
+                after = t.end <= d.start
+                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE) if after else Hedge.ALTERNATIVE
             continue
         if CueCategory.ALTERNATIVE not in kinds:
             continue
@@ -365,5 +404,5 @@ def _alternative(tokens: list[Token], drafts: list[_Draft], i: int) -> str | Non
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
         if others and not nearer and hi - lo <= 40 and not _blocked(tokens, lo, hi):
-            return t.key
+            return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
     return None

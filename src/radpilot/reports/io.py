@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from radpilot.errors import InputError
 
@@ -224,42 +224,60 @@ class ReportReader:
         self.header = header
         self.max_chars = max_chars
         self.rows_read = 0
-        if not self.path.exists():
+        self._owns_fh = str(path) != "-"
+        self.size = 0  # unknown (a pipe)
+        if not self._owns_fh:
+            self.path = Path("<stdin>")
+            raw = sys.stdin.buffer
+            # peek() needs a buffered stream; test harnesses hand over a bare BytesIO
+            self._fh = cast(
+                io.BufferedReader,
+                raw if hasattr(raw, "peek") else io.BufferedReader(raw),  # type: ignore[arg-type]
+            )
+        elif not self.path.exists():
             raise InputError(f"{self.path}: no such file")
-        if self.path.is_dir():
+        elif self.path.is_dir():
             raise InputError(f"{self.path}: is a directory, expected a CSV or JSONL file")
         try:
-            self._fh: IO[bytes] = open(self.path, "rb")
-            head = self._fh.read(_SNIFF_BYTES)
-            self._fh.seek(0)
+            if self._owns_fh:
+                self._fh = cast(io.BufferedReader, open(self.path, "rb", buffering=_SNIFF_BYTES))
+                self.size = os.fstat(self._fh.fileno()).st_size
+            # peek, not read+seek: pipes (stdin, /dev/fd/N) cannot seek
+            head = self._fh.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
-        self.size = os.fstat(self._fh.fileno()).st_size
         self.encoding = sniff_encoding(head)
         sample = head.decode(self.encoding, errors="replace") if head else ""
         sample = sample.lstrip("\ufeff\x00 \t\r\n")
         if not sample:
-            self._fh.close()
+            self.close()
             raise InputError(f"{self.path}: is empty, expected one report per row")
         if input_format is InputFormat.AUTO:
             input_format = InputFormat.JSONL if sample.startswith("{") else InputFormat.CSV
         self.format = input_format
         self._lines = _Lines(self._fh, self.encoding)
         self.columns: list[str] | None = None
+        self._layout = "jsonl" if input_format is InputFormat.JSONL else "csv, no header row"
         try:
             self._rows = (
                 self._jsonl_rows() if input_format is InputFormat.JSONL else self._csv_rows()
             )
         except BaseException:
-            self._fh.close()
+            self.close()
             raise
+
+    @property
+    def layout(self) -> str:
+        """How the file was read, e.g. "csv, header row, report column 'report'"."""
+        return f"{self._layout}, {self.encoding}"
 
     @property
     def bytes_read(self) -> int:
         return self._lines.bytes_read
 
     def close(self) -> None:
-        self._fh.close()
+        if self._owns_fh:
+            self._fh.close()
 
     def __enter__(self) -> ReportReader:
         return self
@@ -329,6 +347,9 @@ class ReportReader:
         self._lines.notes.clear()
         text_i, id_i = self._header_indexes(fields)
         self.columns = list(fields)
+        self._layout = f"csv, header row, report column {fields[text_i]!r}" + (
+            f", id column {fields[id_i]!r}" if id_i is not None else ""
+        )
         return self._csv_body(reader, self._next_record(reader), True, text_i, id_i, len(fields))
 
     def _csv_body(

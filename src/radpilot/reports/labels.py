@@ -17,7 +17,28 @@ Aggregation rule (the CheXpert labeler's conventions):
    labels ("congestive heart failure": Edema 1.0 and Cardiomegaly -1.0).
    Across the mentions of one label, positive beats uncertain beats negative; a label no
    mention names is blank (``None``).
-4. "No Finding" is 1.0 when no label other than "Support Devices" (and "No Finding") is
+4. The uncertainty policy (``policy=``) decides what a hedged diagnosis counts as:
+
+   * ``"chexpert"`` (the CheXpert labeler's convention): every hedge is -1.0.
+   * ``"radpilot"`` (the default): a diagnosis offered as a possible explanation of an
+     observation the report states is not a label of its own. A mention of a finding
+     whose vocabulary ``role`` is ``diagnosis`` and whose hedge is ``possible`` ("opacity,
+     may represent pneumonia", "concerning for", "cannot exclude", "differential includes",
+     "correlate clinically for"), or of an ``etiology`` ("consistent with infection"), adds
+     nothing to the labels when the report states an abnormal observation (a counted,
+     non-absent mention of an abnormal ``observation`` finding) that it would explain. A
+     ``possible`` observation offered as a reading of another stated observation, in its
+     sentence or the one after it ("nodular density, could represent a true nodule"), adds
+     nothing either. The mention itself is unchanged: it stays UNCERTAIN, with its hedge
+     and cue as evidence.
+     Hedged observations ("borderline cardiomegaly", "possible small effusion"), diagnoses
+     the radiologist leans towards ("likely atelectasis", "compatible with pneumonia") or
+     names as one of two alternatives ("atelectasis or pneumonia"), and a possibility stated
+     with no observation to explain ("possible pneumonia." alone) stay -1.0. Why: expert
+     coders (the OpenI MeSH indexers, the NegBio gold) code the observation a radiologist
+     states and a diagnosis the radiologist commits to, not each differential offered.
+
+5. "No Finding" is 1.0 when no label other than "Support Devices" (and "No Finding") is
    positive or uncertain, and no other abnormal finding of the vocabulary (emphysema,
    granuloma, scoliosis, hernia, ...) is present or uncertain either; otherwise blank.
    For ChestX-ray14, "No Finding" follows the same rule over its 14 labels.
@@ -27,11 +48,31 @@ Aggregation rule (the CheXpert labeler's conventions):
 >>> labels = chexpert(read("IMPRESSION: Possible right lower lobe pneumonia. No effusion."))
 >>> labels["Pneumonia"], labels["Pleural Effusion"], labels["Pneumothorax"], labels["No Finding"]
 (-1.0, 0.0, None, None)
+>>> report = read("IMPRESSION: Right basilar opacity, may represent pneumonia.")
+>>> chexpert(report)["Pneumonia"], chexpert(report, policy="chexpert")["Pneumonia"]
+(None, -1.0)
 """
 
 from __future__ import annotations
 
-from radpilot.reports.models import Certainty, Mention, Report
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from radpilot.errors import InputError
+from radpilot.reports.models import Certainty, Hedge, Mention, Report
+
+if TYPE_CHECKING:
+    from radpilot.reports.vocabulary import Finding, Vocabulary
+
+
+class UncertaintyPolicy(StrEnum):
+    """How hedged mentions become labels (rule 4 above)."""
+
+    RADPILOT = "radpilot"
+    CHEXPERT = "chexpert"
+
+
+DEFAULT_POLICY = UncertaintyPolicy.RADPILOT
 
 CHEXPERT_LABELS: tuple[str, ...] = (
     "No Finding",
@@ -77,6 +118,70 @@ def counted(report: Report) -> list[Mention]:
     return [m for m in report.mentions if not m.hypothetical]
 
 
+def uncertainty_policy(policy: str | UncertaintyPolicy) -> UncertaintyPolicy:
+    """A policy by name; an unknown name lists the valid ones."""
+    try:
+        return UncertaintyPolicy(policy)
+    except ValueError:
+        valid = ", ".join(p.value for p in UncertaintyPolicy)
+        raise InputError(f"unknown uncertainty policy {policy!r}; valid: {valid}") from None
+
+
+def _possible(m: Mention) -> bool:
+    return m.certainty is Certainty.UNCERTAIN and m.hedge is Hedge.POSSIBLE
+
+
+def _stated_observation(m: Mention, f: Finding) -> bool:
+    from radpilot.reports.vocabulary import FindingRole
+
+    return (
+        f.role is FindingRole.OBSERVATION
+        and f.abnormal
+        and m.certainty is not Certainty.ABSENT
+        and not _possible(m)
+    )
+
+
+def _policy_mentions(
+    report: Report, mentions: list[Mention], vocab: Vocabulary, policy: str | UncertaintyPolicy
+) -> list[Mention]:
+    """The mentions that set labels under ``policy`` (rule 4): under ``radpilot``, drop the
+    possibilities offered only to explain an observation the report states."""
+    from radpilot.reports.vocabulary import FindingRole
+
+    if uncertainty_policy(policy) is UncertaintyPolicy.CHEXPERT:
+        return mentions
+    found = vocab.findings
+    if not any(_possible(m) or found[m.finding].role is FindingRole.ETIOLOGY for m in mentions):
+        return mentions  # most reports: nothing the policy could drop
+    stated = [m for m in mentions if _stated_observation(m, found[m.finding])]
+    if not stated:
+        return mentions
+    # A possibility offered for an observation sits in its sentence or refers back to the
+    # one before ("Nodular density at the right apex. This may represent a true nodule.").
+    starts = sorted({x.start for x in report.sentences} | {m.sentence.start for m in mentions})
+    index = {start: i for i, start in enumerate(starts)}
+    observed: dict[int, set[str]] = {}
+    for o in stated:
+        observed.setdefault(index[o.sentence.start], set()).add(o.finding)
+
+    def explains_a_nearby_observation(m: Mention) -> bool:
+        i = index[m.sentence.start]
+        return bool((observed.get(i, set()) | observed.get(i - 1, set())) - {m.finding})
+
+    kept: list[Mention] = []
+    for m in mentions:
+        role = found[m.finding].role
+        if role is FindingRole.ETIOLOGY and m.certainty is not Certainty.ABSENT:
+            continue  # "consistent with infection": a cause, not which disease is seen
+        if role is FindingRole.DIAGNOSIS and _possible(m):
+            continue  # inferred from what is seen: it explains the observations stated
+        if role is FindingRole.OBSERVATION and _possible(m) and explains_a_nearby_observation(m):
+            continue  # "nodular density, could represent a nodule": a reading of the density
+        kept.append(m)
+    return kept
+
+
 def _merge(out: dict[str, float | None], label: str, value: float) -> None:
     if _RANK[value] > _RANK[out[label]]:
         out[label] = value
@@ -93,17 +198,22 @@ def _other_abnormal(mentions: list[Mention], field: str) -> bool:
     return False
 
 
-def chexpert(report: Report) -> dict[str, float | None]:
-    """CheXpert's 14 labels (1.0 / 0.0 / -1.0 / None), in the labeler's column order."""
+def chexpert(
+    report: Report, *, policy: str | UncertaintyPolicy = DEFAULT_POLICY
+) -> dict[str, float | None]:
+    """CheXpert's 14 labels (1.0 / 0.0 / -1.0 / None), in the labeler's column order.
+
+    ``policy``: ``"radpilot"`` (default) or ``"chexpert"`` (every hedge is -1.0); see rule 4.
+    """
     from radpilot.reports.vocabulary import load_vocabulary
 
     vocab = load_vocabulary()
     out: dict[str, float | None] = dict.fromkeys(CHEXPERT_LABELS)
     mentions = counted(report)
-    for m in mentions:
+    for m in _policy_mentions(report, mentions, vocab, policy):
         f = vocab.findings[m.finding]
         value = _VALUE[m.certainty]
-        if value == 1.0 and f.label_certainty == "uncertain":
+        if value == 1.0 and f.label_certainty is Certainty.UNCERTAIN:
             value = -1.0
         if f.chexpert is not None:
             _merge(out, f.chexpert, value)
@@ -118,17 +228,20 @@ def chexpert(report: Report) -> dict[str, float | None]:
     return out
 
 
-def chestxray14(report: Report) -> dict[str, float | None]:
-    """ChestX-ray14's 14 labels + No Finding (1.0 / 0.0 / -1.0 / None)."""
+def chestxray14(
+    report: Report, *, policy: str | UncertaintyPolicy = DEFAULT_POLICY
+) -> dict[str, float | None]:
+    """ChestX-ray14's 14 labels + No Finding (1.0 / 0.0 / -1.0 / None); ``policy`` as for
+    :func:`chexpert`."""
     from radpilot.reports.vocabulary import load_vocabulary
 
     vocab = load_vocabulary()
     out: dict[str, float | None] = dict.fromkeys(CXR14_LABELS)
     mentions = counted(report)
-    for m in mentions:
+    for m in _policy_mentions(report, mentions, vocab, policy):
         f = vocab.findings[m.finding]
         value = _VALUE[m.certainty]
-        if value == 1.0 and f.label_certainty == "uncertain":
+        if value == 1.0 and f.label_certainty is Certainty.UNCERTAIN:
             value = -1.0
         if f.cxr14 is not None:
             _merge(out, f.cxr14, value)

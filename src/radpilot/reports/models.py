@@ -7,23 +7,23 @@ other's output. Offsets are character offsets into ``Report.text``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Certainty(str, Enum):
+class Certainty(StrEnum):
     PRESENT = "present"
     ABSENT = "absent"
     UNCERTAIN = "uncertain"
 
 
-class Laterality(str, Enum):
+class Laterality(StrEnum):
     LEFT = "left"
     RIGHT = "right"
     BILATERAL = "bilateral"
 
 
-class Change(str, Enum):
+class Change(StrEnum):
     """Change since the prior study. RESOLVED means the finding is absent now."""
 
     NEW = "new"
@@ -31,6 +31,20 @@ class Change(str, Enum):
     BETTER = "better"
     STABLE = "stable"
     RESOLVED = "resolved"
+
+
+class Hedge(StrEnum):
+    """The kind of hedge that made a mention uncertain (a label policy may treat them apart).
+
+    PROBABLE: the radiologist leans towards the finding ("likely", "probable", "suspicious
+    for", "compatible with", "borderline"). POSSIBLE: a possibility is raised, not endorsed
+    ("may represent", "could be", "possible", "concerning for", "cannot exclude",
+    "differential includes", "correlate clinically for"). ALTERNATIVE: one side of "X or Y",
+    "X versus Y"."""
+
+    PROBABLE = "probable"
+    POSSIBLE = "possible"
+    ALTERNATIVE = "alternative"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +106,7 @@ class Mention:
     historical: bool = False
     hypothetical: bool = False
     cues: tuple[str, ...] = ()  # the cue phrases that decided certainty/change
+    hedge: Hedge | None = None  # for an uncertain mention: the kind of hedge that decided it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +123,7 @@ class Mention:
             "historical": self.historical,
             "hypothetical": self.hypothetical,
             "cues": list(self.cues),
+            "hedge": self.hedge.value if self.hedge else None,
         }
 
 

@@ -7,6 +7,7 @@ sentence. Rules are compiled on the first call and cached; ``read`` is pure.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from radpilot.errors import InputError
 from radpilot.reports.context import mentions_in_sentence
@@ -14,8 +15,17 @@ from radpilot.reports.matcher import Token, scan
 from radpilot.reports.models import Mention, Report
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
 from radpilot.reports.sections import split_sections, split_sentences
+from radpilot.reports.vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
+
+MAX_TOKENS_PER_WINDOW = 96  # far above a real sentence (OpenI's longest has ~30 phrases)
+
+
+@lru_cache(maxsize=1)
+def _unsized() -> frozenset[str]:
+    """Devices: a measurement beside them is where they sit, not how big they are."""
+    return frozenset(f.id for f in load_vocabulary() if f.chexpert == "Support Devices")
 
 
 def read(text: str) -> Report:
@@ -34,6 +44,7 @@ def read(text: str) -> Report:
     rules = cue_rules()
     mods = modifiers()
     context_sections = section_rules().context_sections
+    unsized = _unsized()
     mentions: list[Mention] = []
     k = 0
     n = len(tokens)
@@ -49,11 +60,20 @@ def read(text: str) -> Report:
         k = j
         if not any(t.roles.finding or t.roles.anchor_of for t in inside):
             continue
-        mentions.extend(
-            mentions_in_sentence(
-                sentence, inside, text, rules, mods, sentence.section in context_sections
+        # Cue scopes are pairwise within a sentence; a run-on "sentence" (a pasted table,
+        # a corrupt file) is read in windows so that one row can never stall a batch.
+        for w in range(0, len(inside), MAX_TOKENS_PER_WINDOW):
+            mentions.extend(
+                mentions_in_sentence(
+                    sentence,
+                    inside[w : w + MAX_TOKENS_PER_WINDOW],
+                    text,
+                    rules,
+                    mods,
+                    sentence.section in context_sections,
+                    unsized,
+                )
             )
-        )
     log.debug(
         "read a report: %d sections, %d sentences, %d mentions",
         len(sections),

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from radpilot.errors import VocabularyError
+from radpilot.reports.models import Hedge
 from radpilot.reports.vocabulary import load_json, normalize_term
 
 CUES_FILE = "cues.json"
@@ -37,6 +38,12 @@ class CueCategory(StrEnum):
     NORMAL = "normal"  # "heart size is normal": decides an anchored finding is absent
 
 
+# Categories whose rules say which kind of hedge they are (``"hedge"`` in cues.json).
+HEDGE_CATEGORIES = frozenset(
+    {CueCategory.UNCERTAINTY, CueCategory.ALTERNATIVE, CueCategory.DIFFERENTIAL}
+)
+
+
 class Direction(StrEnum):
     FORWARD = "forward"
     BACKWARD = "backward"
@@ -55,6 +62,7 @@ class Cue:
 class CueRules:
     version: str
     cues: tuple[Cue, ...]
+    hedges: Mapping[str, Hedge]  # normalized hedge phrase -> its kind
     forward_scope_chars: int
     backward_scope_chars: int
     modifier_scope_chars: int
@@ -127,16 +135,28 @@ def cue_rules_from_dict(raw: Any, where: str = CUES_FILE) -> CueRules:
     if not isinstance(doc["rules"], list):
         raise VocabularyError(f"{where}: 'rules' must be a list")
     cues: list[Cue] = []
+    hedges: dict[str, Hedge] = {}
     for i, rule in enumerate(doc["rules"]):
         at = f"{where}: rules[{i}]"
-        rule = _check_keys(rule, {"category", "direction", "phrases"}, at)
+        keys = {"category", "direction", "phrases"}
+        if isinstance(rule, dict) and rule.get("category") in HEDGE_CATEGORIES:
+            keys.add("hedge")  # a hedge rule must say which kind of hedge it is
+        rule = _check_keys(rule, keys, at)
         category = _enum(CueCategory, rule["category"], f"{at}.category")
         direction = _enum(Direction, rule["direction"], f"{at}.direction")
+        hedge = _enum(Hedge, rule["hedge"], f"{at}.hedge") if "hedge" in rule else None
         for phrase in _phrases(rule["phrases"], f"{at}.phrases"):
             cues.append(Cue(phrase, category, direction))
+            if hedge is not None:
+                if hedges.setdefault(phrase, hedge) is not hedge:
+                    raise VocabularyError(
+                        f"{at}.phrases: {phrase!r} is already a {hedges[phrase].value} hedge;"
+                        " one phrase has one hedge kind"
+                    )
     return CueRules(
         version=str(doc["version"]),
         cues=tuple(cues),
+        hedges=hedges,
         forward_scope_chars=_positive_int(settings["forward_scope_chars"], f"{where}: settings"),
         backward_scope_chars=_positive_int(settings["backward_scope_chars"], f"{where}: settings"),
         modifier_scope_chars=_positive_int(settings["modifier_scope_chars"], f"{where}: settings"),

@@ -17,14 +17,16 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from radpilot.errors import VocabularyError
+from radpilot.reports.models import Certainty
 
-DATA_PACKAGE = "radpilot.reports.data"
+DATA_PACKAGE = "radpilot.reports"  # files live in its data/ folder (no __init__ needed)
 FINDINGS_FILE = "findings.json"
 
 _TOP_KEYS = {"version", "description", "findings"}
@@ -36,11 +38,25 @@ _OPTIONAL = (
     "abnormal",
     "label_certainty",
     "also_uncertain",
+    "role",
 )
-_LABEL_CERTAINTY = ("present", "uncertain")
+_LABEL_CERTAINTY = (Certainty.PRESENT, Certainty.UNCERTAIN)
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _RADLEX_RE = re.compile(r"^RID\d+$")
 _SPACES = re.compile(r"[\s\-]+")
+
+
+class FindingRole(StrEnum):
+    """What a finding term names; the label policy of ``labels`` weighs hedges by it.
+
+    OBSERVATION: what is seen on the image (opacity, effusion, nodule, enlarged heart, a tube).
+    DIAGNOSIS: a disease inferred from what is seen (pneumonia, atelectasis, edema).
+    ETIOLOGY: a cause named without a radiographic disease ("infection", "infectious
+    process"): it may explain a finding but does not itself say which disease is there."""
+
+    OBSERVATION = "observation"
+    DIAGNOSIS = "diagnosis"
+    ETIOLOGY = "etiology"
 
 
 def normalize_term(term: str) -> str:
@@ -64,8 +80,9 @@ class Finding:
     uncertain_qualifiers: tuple[str, ...] = ()  # "heart size is stable": named, but uncertain
     abnormal: bool = True  # False for devices: they do not break "No Finding"
     # A present mention counts as this in labels ("vascular congestion" is uncertain edema).
-    label_certainty: str = "present"
+    label_certainty: Certainty = Certainty.PRESENT
     also_uncertain: tuple[str, ...] = ()  # CheXpert labels a mention also makes uncertain
+    role: FindingRole = FindingRole.OBSERVATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +150,20 @@ def finding_from_dict(raw: Any, where: str) -> Finding:
     uncertain_q = _str_list(raw.get("uncertain_qualifiers", []), f"{where}.uncertain_qualifiers")
     if not set(uncertain_q) <= set(qualifiers):
         raise VocabularyError(f"{where}.uncertain_qualifiers: each must also be a qualifier")
-    label_certainty = raw.get("label_certainty", "present")
-    if label_certainty not in _LABEL_CERTAINTY:
+    raw_certainty = raw.get("label_certainty", "present")
+    if raw_certainty not in [c.value for c in _LABEL_CERTAINTY]:
+        valid = ", ".join(c.value for c in _LABEL_CERTAINTY)
         raise VocabularyError(
-            f"{where}.label_certainty: {label_certainty!r} is not valid; valid: {', '.join(_LABEL_CERTAINTY)}"
+            f"{where}.label_certainty: {raw_certainty!r} is not valid; valid: {valid}"
         )
+    label_certainty = Certainty(raw_certainty)
     abnormal = raw.get("abnormal", True)
     if not isinstance(abnormal, bool):
         raise VocabularyError(f"{where}.abnormal: must be true or false")
+    raw_role = raw.get("role", FindingRole.OBSERVATION.value)
+    if raw_role not in [r.value for r in FindingRole]:
+        valid = ", ".join(r.value for r in FindingRole)
+        raise VocabularyError(f"{where}.role: {raw_role!r} is not valid; valid: {valid}")
     return Finding(
         id=fid,
         name=name,
@@ -155,6 +178,7 @@ def finding_from_dict(raw: Any, where: str) -> Finding:
         abnormal=abnormal,
         label_certainty=label_certainty,
         also_uncertain=_str_list(raw.get("also_uncertain", []), f"{where}.also_uncertain"),
+        role=FindingRole(raw_role),
     )
 
 
@@ -219,7 +243,7 @@ def vocabulary_from_dict(raw: Any, where: str = FINDINGS_FILE) -> Vocabulary:
 def load_json(filename: str) -> Any:
     """Parse one packaged data file, naming it in any error."""
     try:
-        text = resources.files(DATA_PACKAGE).joinpath(filename).read_text(encoding="utf-8")
+        text = resources.files(DATA_PACKAGE).joinpath("data", filename).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise VocabularyError(f"{filename}: packaged data file is missing") from None
     try:

@@ -58,6 +58,7 @@ class Analysis:
     mentions: tuple[MentionRow, ...]
     findings: tuple[FindingRow, ...]
     labels_json: str
+    tags: str = ""  # finding tokens for the conjunctive index, see ``finding_tags``
 
 
 def locations_field(locations: tuple[str, ...]) -> str:
@@ -89,7 +90,29 @@ def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
         )
         per_finding.setdefault(m.finding, []).append((st, m))
     findings = tuple((fid, *_aggregate(items)) for fid, items in sorted(per_finding.items()))
-    return Analysis(tuple(rows), findings, json.dumps(labels, separators=(",", ":")))
+    labels_json = json.dumps(labels, separators=(",", ":"))
+    return Analysis(tuple(rows), findings, labels_json, finding_tags(findings, rows))
+
+
+def tag(finding: str, status: str, *attrs: str) -> str:
+    """One token of the finding index: ``pneumothorax__present__left__new``."""
+    return "__".join((finding, status, *attrs))
+
+
+def finding_tags(findings: tuple[FindingRow, ...], mentions: list[MentionRow]) -> str:
+    """Tokens that let a full-text index intersect findings ("stable cardiomegaly AND
+    granuloma NOT effusion") without touching rows: one per finding with its report-level
+    status, and one per mention attribute combination with the mention's status."""
+    out = {tag(fid, status) for fid, status, _ in findings}
+    for m in mentions:
+        fid, status, lat, chg = m[0], m[1], m[3], m[5]
+        if lat:
+            out.add(tag(fid, status, lat))
+        if chg:
+            out.add(tag(fid, status, chg))
+        if lat and chg:
+            out.add(tag(fid, status, lat, chg))
+    return " ".join(sorted(out))
 
 
 def _aggregate(items: list[tuple[FindingStatus, Mention]]) -> tuple[str, float]:
@@ -99,6 +122,9 @@ def _aggregate(items: list[tuple[FindingStatus, Mention]]) -> tuple[str, float]:
         return best.value, 0.0
     same = [m for st, m in items if st is best]
     score = cfg.status_base[best.value]
+    if best is FindingStatus.UNCERTAIN:
+        # "likely pneumonia" before "cannot exclude pneumonia": the strongest hedge counts.
+        score += max(cfg.hedge_bonus.get(m.hedge.value if m.hedge else "", 0.0) for m in same)
     if any(m.section == "impression" for m in same):
         score += cfg.impression_bonus
     score += cfg.per_extra_mention * min(len(same) - 1, cfg.max_extra_mentions)

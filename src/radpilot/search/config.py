@@ -79,13 +79,16 @@ class Ranking:
     candidates: int
     semantic_scan_max: int
     literal_bonus: float
+    hedge_bonus: dict[str, float]
 
 
 @lru_cache(maxsize=1)
 def ranking() -> Ranking:
     data = _load("ranking.json")
     where = "radpilot/search/data/ranking.json"
-    _check_keys(where, data, {"weights", "status_base", "bonus", "candidates", "semantic_scan_max"})
+    _check_keys(
+        where, data, {"weights", "status_base", "bonus", "hedge", "candidates", "semantic_scan_max"}
+    )
     w, b, s = data["weights"], data["bonus"], data["status_base"]
     _check_keys(f"{where}: weights", w, {"finding", "lexical", "semantic", "similar_findings"})
     _check_keys(
@@ -94,6 +97,7 @@ def ranking() -> Ranking:
         {"impression", "per_extra_mention", "max_extra_mentions", "historical_penalty", "literal"},
     )
     _check_keys(f"{where}: status_base", s, {"present", "uncertain"})
+    _check_keys(f"{where}: hedge", data["hedge"], {"probable", "possible", "alternative"})
     return Ranking(
         w_finding=float(w["finding"]),
         w_lexical=float(w["lexical"]),
@@ -107,4 +111,5 @@ def ranking() -> Ranking:
         candidates=int(data["candidates"]),
         semantic_scan_max=int(data["semantic_scan_max"]),
         literal_bonus=float(b["literal"]),
+        hedge_bonus={k: float(v) for k, v in data["hedge"].items()},
     )

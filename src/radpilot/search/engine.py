@@ -188,17 +188,27 @@ def search(
     if not ids:
         return SearchResult(q, (), sem_state, tuple(notes))
     f_scores: dict[int, float] = {}
+    tier: dict[int, int] = {}  # 1: a finding asked for matched only as uncertain
     if scoring:
         all_f = sorted({f for t in scoring for f in expand(t.finding)})
-        f_scores = {k: v / len(scoring) for k, v in store.finding_scores(ids, all_f).items()}
+        status = store.finding_status(ids, all_f)
+        for rid in ids:
+            found = status.get(rid, {})
+            total = 0.0
+            for t in scoring:
+                live = [found[f] for f in expand(t.finding) if f in found]
+                total += sum(sc for st, sc in live if st in ("present", "uncertain"))
+                if t.polarity is Polarity.ANY and not any(st == "present" for st, _ in live):
+                    tier[rid] = 1
+            f_scores[rid] = total / len(scoring)
     if scoring and cfg.literal_bonus:
         for rid, bonus in _literal(store, ids, scoring).items():
             f_scores[rid] = f_scores.get(rid, 0.0) + cfg.literal_bonus * bonus
     lex: dict[int, float] = {}
     if fts:
-        if cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
-            top = max(cands.values(), default=0.0)
-            lex = {k: v / top for k, v in cands.items()} if top > 0 else {}
+        top = max(cands.values(), default=0.0) if cq.fts else 0.0
+        if top > 0:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
+            lex = {k: v / top for k, v in cands.items()}
         else:
             lex = store.lexical_scores(ids, q.words)
     scored = []
@@ -214,7 +224,8 @@ def search(
             + w.semantic * parts["semantic"]
         )
         scored.append((total, rid, parts))
-    scored.sort(key=lambda x: (-x[0], -x[1]))
+    # Uncertain matches always rank below certain ones, whatever their other scores.
+    scored.sort(key=lambda x: (tier.get(x[1], 0), -x[0], -x[1]))
     top_hits = scored[:limit]
     return SearchResult(q, _hits(store, q, top_hits, scoring + absent), sem_state, tuple(notes))
 

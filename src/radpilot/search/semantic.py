@@ -75,10 +75,14 @@ def embed_archive(
     if limit is not None:
         total_missing = min(total_missing, limit)
     done = 0
+    last = 0  # a cursor: each chunk starts where the last ended, not at the first report
     while done < total_missing:
-        rows = store.missing_embeddings(MODEL_NAME, min(batch_size, total_missing - done))
+        rows = store.missing_embeddings(
+            MODEL_NAME, min(batch_size, total_missing - done), after=last
+        )
         if not rows:
             break
+        last = rows[-1][0]
         vecs = encode([t for _, t in rows])
         store.put_embeddings(MODEL_NAME, [(rid, v) for (rid, _), v in zip(rows, vecs, strict=True)])
         done += len(rows)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from radpilot.errors import InputError
+from radpilot.search.analysis import tag
 from radpilot.search.store import (
     BatchResult,
     CandidateQuery,
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS reports (
     hash TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 1,
     labels TEXT NOT NULL DEFAULT '{}',
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS reports_patient ON reports(patient_id, study_date);
 CREATE INDEX IF NOT EXISTS reports_date ON reports(study_date);
@@ -61,16 +63,17 @@ CREATE TABLE IF NOT EXISTS mentions (
     term TEXT NOT NULL,
     PRIMARY KEY (report_rowid, finding, span_start, span_end)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS mentions_attr ON mentions(finding, laterality, change, status);
 CREATE TABLE IF NOT EXISTS report_findings (
     report_rowid INTEGER NOT NULL, finding TEXT NOT NULL, status TEXT NOT NULL,
     score REAL NOT NULL,
     PRIMARY KEY (report_rowid, finding)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS findings_rank ON report_findings(finding, score DESC, report_rowid DESC, status);
-CREATE INDEX IF NOT EXISTS findings_status ON report_findings(finding, status);
 CREATE VIRTUAL TABLE IF NOT EXISTS reports_fts USING fts5(
     text, content='reports', content_rowid='rowid', tokenize='porter unicode61'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS finding_tags USING fts5(
+    tags, content='reports', content_rowid='rowid', tokenize="unicode61 tokenchars '_'"
 );
 CREATE TABLE IF NOT EXISTS embeddings (
     report_rowid INTEGER NOT NULL, model TEXT NOT NULL, vec BLOB NOT NULL,
@@ -83,7 +86,7 @@ _REPORT_COLS = (
     "ingested_at"
 )
 _LIVE = ("present", "uncertain")
-MENTION_DRIVE_MAX = 3000  # above this many matching mentions, walk the finding index instead
+WALK_ROWS = 2000  # rows of a finding walked best-first before the tag index takes over
 
 
 def _now() -> str:
@@ -163,16 +166,20 @@ class SQLiteStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             current: dict[str, tuple[int, str, str]] = {}
+            old_tags: dict[int, str] = {}
             ids = [it.record.id for it in items]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for rowid, rid, h, text in db.execute(
-                    f"SELECT rowid, id, hash, text FROM reports WHERE id IN ({marks})", chunk
+                for rowid, rid, h, text, tags in db.execute(
+                    f"SELECT rowid, id, hash, text, tags FROM reports WHERE id IN ({marks})", chunk
                 ):
                     current[rid] = (rowid, h, text)
+                    old_tags[rowid] = tags
             next_rowid = (db.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0) + 1
             new_rows, upd_rows, fts_add, fts_del, stale = [], [], [], [], []
+            tags_add: list[tuple[int, str]] = []
+            tags_del: list[tuple[int, str]] = []
             mention_rows: list[tuple[Any, ...]] = []
             finding_rows: list[tuple[Any, ...]] = []
             unchanged = 0
@@ -186,11 +193,14 @@ class SQLiteStore:
                 if prev is None:
                     rowid = next_rowid
                     next_rowid += 1
-                    new_rows.append((rowid, r.id, *meta, it.analysis.labels_json, now))
+                    new_rows.append(
+                        (rowid, r.id, *meta, it.analysis.labels_json, now, it.analysis.tags)
+                    )
                 else:
                     rowid = prev[0]
-                    upd_rows.append((*meta, it.analysis.labels_json, now, rowid))
+                    upd_rows.append((*meta, it.analysis.labels_json, now, it.analysis.tags, rowid))
                     fts_del.append((rowid, prev[2]))
+                    tags_del.append((rowid, old_tags.get(rowid, "")))
                     stale.append((rowid,))
                     db.execute(
                         "INSERT INTO report_versions SELECT id, version, text, patient_id, "
@@ -200,6 +210,8 @@ class SQLiteStore:
                     )
                 current[r.id] = (rowid, it.hash, r.text)
                 fts_add.append((rowid, r.text))
+                tags_add.append((rowid, it.analysis.tags))
+                old_tags[rowid] = it.analysis.tags
                 mention_rows.extend((rowid, *m) for m in it.analysis.mentions)
                 finding_rows.extend((rowid, *f) for f in it.analysis.findings)
             if fts_del:
@@ -207,21 +219,26 @@ class SQLiteStore:
                     "INSERT INTO reports_fts(reports_fts, rowid, text) VALUES ('delete', ?, ?)",
                     fts_del,
                 )
+                db.executemany(
+                    "INSERT INTO finding_tags(finding_tags, rowid, tags) VALUES ('delete', ?, ?)",
+                    tags_del,
+                )
                 db.executemany("DELETE FROM mentions WHERE report_rowid = ?", stale)
                 db.executemany("DELETE FROM report_findings WHERE report_rowid = ?", stale)
                 db.executemany("DELETE FROM embeddings WHERE report_rowid = ?", stale)
                 db.executemany(
                     "UPDATE reports SET text=?, patient_id=?, study_date=?, modality=?, "
-                    "body_part=?, hash=?, labels=?, ingested_at=?, version=version+1 "
+                    "body_part=?, hash=?, labels=?, ingested_at=?, tags=?, version=version+1 "
                     "WHERE rowid=?",
                     upd_rows,
                 )
             db.executemany(
                 "INSERT INTO reports(rowid, id, text, patient_id, study_date, modality, "
-                "body_part, hash, labels, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "body_part, hash, labels, ingested_at, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 new_rows,
             )
             db.executemany("INSERT INTO reports_fts(rowid, text) VALUES (?, ?)", fts_add)
+            db.executemany("INSERT INTO finding_tags(rowid, tags) VALUES (?, ?)", tags_add)
             db.executemany(
                 "INSERT OR IGNORE INTO mentions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", mention_rows
             )
@@ -234,6 +251,11 @@ class SQLiteStore:
 
     # ---------------------------------------------------------------- search
     def candidates(self, q: CandidateQuery) -> list[tuple[int, float]]:
+        if q.filters.patient is not None and (q.drive is not None or q.fts):
+            # One patient has few reports: start from them (patient index), check the rest.
+            required = (q.drive, *q.required) if q.drive is not None else q.required
+            scoped = replace(q, drive=None, fts=None, required=required)
+            return self._drive(scoped, None, [], order="r.study_date DESC, r.rowid DESC", fts=q.fts)
         if q.drive is not None and len(q.drive.findings) > 1:
             # One indexed top-k per finding, merged: an IN list would sort every match.
             best: dict[int, float] = {}
@@ -243,46 +265,58 @@ class SQLiteStore:
                     best[row] = max(score, best.get(row, score))
             ranked = sorted(best.items(), key=lambda kv: (-kv[1], -kv[0]))
             return ranked[: q.limit]
-        conds: list[str] = []
-        args: list[Any] = []
         if q.drive is not None:
+            # Walk the finding's reports best-first for a bounded number of rows, checking
+            # every constraint on each: right when the constraints are common. When they
+            # are rare, the walk ends short, and the finding-tag index intersects instead.
             d = q.drive
-            msql, margs = _mention_rows(d)
-            if (d.laterality or d.change) and self._fewer_than(msql, margs, MENTION_DRIVE_MAX):
-                # Rare attribute combinations ("new left pneumothorax") come straight from
-                # the mention index; common ones ("stable cardiomegaly") are found sooner
-                # by walking the finding's reports best-first and checking each.
-                sql = (
-                    f"SELECT d.report_rowid, d.score FROM ({msql}) x CROSS JOIN report_findings d "
-                    "ON d.report_rowid = x.report_rowid AND d.finding = x.finding "
-                )
-                args.extend(margs)
-            else:
-                sql = "SELECT d.report_rowid, d.score FROM report_findings d "
-                conds.append("d.finding = ?")
-                args.append(d.findings[0])
-                conds.append(f"d.status IN ({','.join('?' * len(d.statuses))})")
-                args.extend(d.statuses)
-                if d.has_attributes:
-                    c, a = _mention_exists("d.report_rowid", d)
-                    conds.append(c)
-                    args.extend(a)
-            join = "JOIN reports r ON r.rowid = d.report_rowid "
-            order = "ORDER BY d.score DESC, d.report_rowid DESC"
-            rid = "d.report_rowid"
-        elif q.fts:
-            sql = "SELECT f.rowid, -bm25(reports_fts) FROM reports_fts f "
-            join = "JOIN reports r ON r.rowid = f.rowid "
-            conds.append("reports_fts MATCH ?")
-            args.append(q.fts)
-            order = "ORDER BY bm25(reports_fts)"
-            rid = "f.rowid"
-        else:
-            sql = "SELECT r.rowid, 0.0 FROM reports r "
-            join = ""
-            order = "ORDER BY r.study_date DESC, r.rowid DESC"
-            rid = "r.rowid"
-        needs_r = False
+            walk = (
+                "(SELECT report_rowid, score FROM report_findings WHERE finding = ? AND status "
+                f"IN ({_marks(d.statuses)}) ORDER BY score DESC, report_rowid DESC LIMIT ?) d "
+            )
+            rows = self._drive(q, walk, [d.findings[0], *d.statuses, WALK_ROWS])
+            if len(rows) >= q.limit or not self._walk_truncated(d):
+                return rows
+            tags = (
+                "(SELECT f.report_rowid, f.score FROM report_findings f WHERE f.report_rowid IN "
+                "(SELECT rowid FROM finding_tags WHERE finding_tags MATCH ?) AND f.finding = ?) d "
+            )
+            return self._drive(q, tags, [_tag_query(q), d.findings[0]])
+        if q.fts:
+            src = (
+                "(SELECT rowid AS report_rowid, -bm25(reports_fts) AS score FROM reports_fts "
+                "WHERE reports_fts MATCH ? ORDER BY bm25(reports_fts) LIMIT ?) d "
+            )
+            # Constraints after a bounded BM25 top-k: a lexical query asks for words first.
+            return self._drive(q, src, [q.fts, max(q.limit * 10, 2000)])
+        # Filters only: newest first, straight from the reports table and its indexes.
+        return self._drive(q, None, [], order="r.study_date DESC, r.rowid DESC")
+
+    def _walk_truncated(self, d: FindingClause) -> bool:
+        row = self._db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM report_findings WHERE finding = ? AND status "
+            f"IN ({_marks(d.statuses)}) LIMIT ?)",
+            [d.findings[0], *d.statuses, WALK_ROWS + 1],
+        ).fetchone()
+        return bool(row[0] > WALK_ROWS)
+
+    def _drive(
+        self,
+        q: CandidateQuery,
+        src: str | None,
+        args: list[Any],
+        order: str | None = None,
+        fts: str | None = None,
+    ) -> list[tuple[int, float]]:
+        conds: list[str] = []
+        rid = "d.report_rowid" if src is not None else "r.rowid"
+        if fts:
+            conds.append(f"{rid} IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?)")
+            args = [*args, fts]
+        if q.drive is not None and q.drive.has_attributes:
+            c, a = _mention_exists(rid, q.drive)
+            conds.append(c)
+            args = [*args, *a]
         flt = q.filters
         for col, op, val in (
             ("study_date", ">=", flt.since),
@@ -293,36 +327,35 @@ class SQLiteStore:
         ):
             if val is not None:
                 conds.append(f"r.{col} {op} ?")
-                args.append(val)
-                needs_r = True
+                args = [*args, val]
         for clause in q.required:
             c, a = _finding_exists(rid, clause)
             conds.append(c)
-            args.extend(a)
+            args = [*args, *a]
         if q.excluded_findings:
-            marks = ",".join("?" * len(q.excluded_findings))
             conds.append(
                 f"NOT EXISTS (SELECT 1 FROM report_findings x WHERE x.report_rowid = {rid} "
-                f"AND x.finding IN ({marks}) AND x.status IN ('present', 'uncertain'))"
+                f"AND x.finding IN ({_marks(q.excluded_findings)}) "
+                "AND x.status IN ('present', 'uncertain'))"
             )
-            args.extend(q.excluded_findings)
+            args = [*args, *q.excluded_findings]
         if q.excluded_fts:
             conds.append(f"{rid} NOT IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?)")
-            args.append(q.excluded_fts)
-        if needs_r:
-            sql += join
-        where = ("WHERE " + " AND ".join(conds) + " ") if conds else ""
+            args = [*args, q.excluded_fts]
+        if src is None:
+            sql = "SELECT r.rowid, 0.0 FROM reports r "
+        else:
+            sql = f"SELECT d.report_rowid, d.score FROM {src} CROSS JOIN reports r ON r.rowid = {rid} "
+        if conds:
+            sql += "WHERE " + " AND ".join(conds) + " "
+        sql += "ORDER BY " + (order or "d.score DESC, d.report_rowid DESC") + " LIMIT ?"
         try:
-            rows = self._db.execute(sql + where + order + " LIMIT ?", [*args, q.limit]).fetchall()
+            rows = self._db.execute(sql, [*args, q.limit]).fetchall()
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "MATCH" in str(exc):
                 raise InputError(f"search words cannot be used ({exc})") from None
             raise
         return [(int(a), float(b)) for a, b in rows]
-
-    def _fewer_than(self, sql: str, args: list[Any], n: int) -> bool:
-        row = self._db.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*args, n]).fetchone()
-        return bool(row[0] < n)
 
     def lexical_scores(self, rowids: Sequence[int], words: Sequence[str]) -> dict[int, float]:
         # FTS5's bm25() on a few hundred given rows costs ~0.3 ms a row (it loads every
@@ -371,21 +404,20 @@ class SQLiteStore:
                 out.add(int(rid))
         return out
 
-    def finding_scores(self, rowids: Sequence[int], findings: Sequence[str]) -> dict[int, float]:
-        out: dict[int, float] = {}
+    def finding_status(
+        self, rowids: Sequence[int], findings: Sequence[str]
+    ) -> dict[int, dict[str, tuple[str, float]]]:
+        out: dict[int, dict[str, tuple[str, float]]] = {}
         if not findings:
             return out
-        fm = ",".join("?" * len(findings))
         for start in range(0, len(rowids), 500):
             chunk = list(rowids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for rid, s in self._db.execute(
-                f"SELECT report_rowid, sum(score) FROM report_findings WHERE report_rowid IN "
-                f"({marks}) AND finding IN ({fm}) AND status IN ('present','uncertain') "
-                "GROUP BY report_rowid",
+            for rid, fid, status, score in self._db.execute(
+                "SELECT report_rowid, finding, status, score FROM report_findings WHERE "
+                f"report_rowid IN ({_marks(chunk)}) AND finding IN ({_marks(findings)})",
                 [*chunk, *findings],
             ):
-                out[int(rid)] = float(s)
+                out.setdefault(int(rid), {})[fid] = (status, float(score))
         return out
 
     def reports(self, rowids: Sequence[int]) -> dict[int, StoredReport]:
@@ -485,11 +517,12 @@ class SQLiteStore:
         )
 
     # ------------------------------------------------------------ embeddings
-    def missing_embeddings(self, model: str, limit: int) -> list[tuple[int, str]]:
+    def missing_embeddings(self, model: str, limit: int, after: int = 0) -> list[tuple[int, str]]:
         rows = self._db.execute(
-            "SELECT r.rowid, r.text FROM reports r WHERE NOT EXISTS (SELECT 1 FROM embeddings e "
-            "WHERE e.model = ? AND e.report_rowid = r.rowid) ORDER BY r.rowid LIMIT ?",
-            (model, limit),
+            "SELECT r.rowid, r.text FROM reports r WHERE r.rowid > ? AND NOT EXISTS (SELECT 1 "
+            "FROM embeddings e WHERE e.model = ? AND e.report_rowid = r.rowid) "
+            "ORDER BY r.rowid LIMIT ?",
+            (after, model, limit),
         )
         return [(int(a), str(b)) for a, b in rows]
 
@@ -544,10 +577,11 @@ class SQLiteStore:
         """Cross-table consistency checks (used by tests and ``archive stats --check``)."""
         db = self._db
         errs = [r[0] for r in db.execute("PRAGMA integrity_check") if r[0] != "ok"]
-        try:
-            db.execute("INSERT INTO reports_fts(reports_fts, rank) VALUES ('integrity-check', 1)")
-        except sqlite3.DatabaseError as exc:
-            errs.append(f"full-text index: {exc}")
+        for fts in ("reports_fts", "finding_tags"):
+            try:
+                db.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                errs.append(f"{fts}: {exc}")
         for what, sql in (
             (
                 "mentions without a report",
@@ -591,10 +625,10 @@ def _mention_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
     conds.append(f"m.status IN ({','.join('?' * len(c.statuses))})")
     args.extend(c.statuses)
     if c.laterality:
-        conds.append("m.laterality = ?")
+        conds.append("+m.laterality = ?")  # unary +: probe by report, not by attribute
         args.append(c.laterality)
     if c.change:
-        conds.append("m.change = ?")
+        conds.append("+m.change = ?")
         args.append(c.change)
     if c.location:
         conds.append("m.locations LIKE ?")
@@ -610,21 +644,26 @@ def word_pattern(word: str) -> re.Pattern[str]:
     return re.compile(r"\b" + r"\s+".join(parts), re.IGNORECASE)
 
 
-def _mention_rows(c: FindingClause) -> tuple[str, list[Any]]:
-    """Distinct (report, finding) pairs with a mention that has the clause's attributes."""
-    conds = ["m.finding = ?"]
-    args: list[Any] = [c.findings[0]]
-    for col, val in (("laterality", c.laterality), ("change", c.change)):
-        if val is not None:
-            conds.append(f"m.{col} = ?")
-            args.append(val)
-    conds.append(f"m.status IN ({','.join('?' * len(c.statuses))})")
-    args.extend(c.statuses)
-    if c.location:
-        conds.append("m.locations LIKE ?")
-        args.append(f"%{c.location.lower()}%")
-    where = " AND ".join(conds)
-    return f"SELECT DISTINCT m.report_rowid, m.finding FROM mentions m WHERE {where}", args
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _clause_tags(c: FindingClause) -> str:
+    """FTS5 expression for one clause over the finding-tag index."""
+    attrs = tuple(v for v in (c.laterality, c.change) if v)
+    toks = [tag(f, s, *attrs) for f in c.findings for s in c.statuses]
+    return "(" + " OR ".join(f'"{t}"' for t in toks) + ")"
+
+
+def _tag_query(q: CandidateQuery) -> str:
+    """Every finding constraint of a query as one FTS5 expression (locations excepted:
+    they are checked on the rows)."""
+    assert q.drive is not None
+    expr = " AND ".join(_clause_tags(c) for c in (q.drive, *q.required))
+    if q.excluded_findings:
+        toks = [tag(f, s) for f in q.excluded_findings for s in _LIVE]
+        expr += " NOT (" + " OR ".join(f'"{t}"' for t in toks) + ")"
+    return expr
 
 
 def _finding_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:

@@ -155,8 +155,10 @@ class ArchiveStore(Protocol):
         """Rows with a ``status`` mention of one of ``findings`` whose words contain ``head``."""
         ...
 
-    def finding_scores(self, rowids: Sequence[int], findings: Sequence[str]) -> dict[int, float]:
-        """rowid -> summed finding score over ``findings`` (present/uncertain only)."""
+    def finding_status(
+        self, rowids: Sequence[int], findings: Sequence[str]
+    ) -> dict[int, dict[str, tuple[str, float]]]:
+        """rowid -> finding -> (report-level status, finding score), for stored pairs."""
         ...
 
     def reports(self, rowids: Sequence[int]) -> dict[int, StoredReport]: ...
@@ -177,7 +179,9 @@ class ArchiveStore(Protocol):
 
     def stats(self) -> StoreStats: ...
 
-    def missing_embeddings(self, model: str, limit: int) -> list[tuple[int, str]]: ...
+    def missing_embeddings(self, model: str, limit: int, after: int = 0) -> list[tuple[int, str]]:
+        """Up to ``limit`` (rowid, text) without a ``model`` vector, rowid > ``after``."""
+        ...
 
     def put_embeddings(self, model: str, rows: Sequence[tuple[int, np.ndarray]]) -> None: ...
 
