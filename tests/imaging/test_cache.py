@@ -54,7 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         body = PAYLOAD[start:]
-        self.send_header("Content-Length", str(len(body)))
+        if self.path != "/nolength.pt":  # HTTP/1.0 without a length: body ends at close
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.path == "/cut.pt" and self.cut_once and self.cut_once.pop():
             # Promise the whole body, send a third, drop the connection.
@@ -104,6 +105,19 @@ def test_pull_installs_and_pins_first_digest(server: tuple[str, type], tmp_path:
     pins = json.loads((tmp_path / cache.PIN_FILE).read_text())
     assert pins["densenet121-res224-all"]["sha256"] == SHA
     assert cache.require(_card(), tmp_path) == path
+
+
+def test_pull_without_content_length(server: tuple[str, type], tmp_path: Path) -> None:
+    url, _ = server
+    seen: list[tuple[int, int | None]] = []
+    path = cache.pull(
+        _card(SHA),
+        url=f"{url}/nolength.pt",
+        cache_dir=tmp_path,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert path.read_bytes() == PAYLOAD
+    assert seen[-1] == (len(PAYLOAD), None)
 
 
 def test_local_pin_rejects_a_different_file_later(server: tuple[str, type], tmp_path: Path) -> None:

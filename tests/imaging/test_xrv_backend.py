@@ -138,6 +138,8 @@ def test_resnet_reports_only_trained_outputs() -> None:
     assert "Lung Lesion" not in model.labels
     for j, label in enumerate(model.labels):  # each reported column is its own output
         assert probs[0, j] == pytest.approx(raw[0, card.output_labels.index(label)], abs=1e-5)
+    heat = model.heatmap(image, "Pneumothorax")  # Grad-CAM on the card's layer4
+    assert heat.shape == (512, 512) and 0.0 <= heat.min() and heat.max() <= 1.0
 
 
 # --- anatomy segmentation and cardiothoracic ratio -------------------------------------

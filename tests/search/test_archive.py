@@ -263,3 +263,41 @@ def test_cli_add_stats_show(tmp_path: Path) -> None:
     assert res.exit_code != 0 and "no report 'NOPE'" in str(res.exception)
     res = runner.invoke(app, ["archive", "stats", "--db", str(db)])
     assert res.exit_code == 0 and "reports" in res.stdout
+
+
+def test_reader_failure_on_one_report_is_an_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report_records: list
+) -> None:
+    from radpilot.search import ingest
+
+    real = ingest.read_and_analyse
+
+    def flaky(text: str):  # type: ignore[no-untyped-def]
+        if "Cardiomegaly." in text:
+            raise ValueError("boom")
+        return real(text)
+
+    monkeypatch.setattr(ingest, "read_and_analyse", flaky)
+    errors: list = []
+    store = open_store(tmp_path / "a.db")
+    s = ingest_records(store, report_records, jobs=1, on_error=errors.append)
+    assert s.errors == len(errors) == 1 and s.added == len(report_records) - 1
+    assert "report 'A4': report reader failed (ValueError: boom)" in str(errors[0])
+    store.close()
+
+
+def test_broken_vocabulary_stops_the_ingest_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report_records: list
+) -> None:
+    from radpilot.errors import VocabularyError
+    from radpilot.search import ingest
+
+    def broken(text: str):  # type: ignore[no-untyped-def]
+        raise VocabularyError("findings.json: bad entry")
+
+    monkeypatch.setattr(ingest, "read_and_analyse", broken)
+    store = open_store(tmp_path / "a.db")
+    with pytest.raises(VocabularyError, match="bad entry"):
+        ingest_records(store, report_records, jobs=1)
+    assert store.stats().reports == 0
+    store.close()

@@ -92,7 +92,7 @@ def info(
     console.print(f"[bold]Weights:[/] {c.weights.file} ({_status(name, cache_dir)})")
     console.print(f"[bold]Preprocessing:[/] {c.preprocessing.description}")
     console.print(f"[bold]Operating points:[/] {c.threshold_method}")
-    table = Table(title="labels and operating points")
+    table = Table()
     table.add_column("label")
     table.add_column("threshold", justify="right")
     for label in c.labels:

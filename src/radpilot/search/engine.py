@@ -372,7 +372,7 @@ def similar(
                 parts = {"semantic": cos, "finding": jac}
                 ranked.append((cos + cfg.w_similar_findings * jac, rid, parts))
             ranked.sort(key=lambda x: (-x[0], -x[1]))
-            return SearchResult(q, _hits(store, q, ranked[:limit], ()), "used")
+            return SearchResult(q, _hits(store, q, ranked[:limit], _shared(present)), "used")
     present = set(store.present_findings([src.rowid]).get(src.rowid, []))
     cands: dict[int, float] = {}
     if present:
@@ -398,7 +398,12 @@ def similar(
         scored.append((parts["finding"] + cfg.w_lexical * parts["lexical"], rid, parts))
     scored.sort(key=lambda x: (-x[0], -x[1]))
     state = "absent" if semantic else "off"
-    return SearchResult(q, _hits(store, q, scored[:limit], ()), state)
+    return SearchResult(q, _hits(store, q, scored[:limit], _shared(present)), state)
+
+
+def _shared(present: set[str]) -> list[FindingTerm]:
+    """The source report's present findings, as the evidence to show on each hit."""
+    return [FindingTerm(f, Polarity.PRESENT, text=f.replace("_", " ")) for f in sorted(present)]
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

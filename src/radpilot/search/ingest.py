@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 
+from radpilot.errors import RadpilotError
 from radpilot.search.analysis import Analysis, read_and_analyse
 from radpilot.search.records import RecordError, ReportRecord
 from radpilot.search.sources import SourceFormat, iter_file
@@ -53,7 +54,9 @@ def safe_analyse(text: str) -> Analysis | str:
     """The reader's output, or its error message: one bad report never stops a batch."""
     try:
         return read_and_analyse(text)
-    except Exception as exc:  # the reader is another team's code; report, never crash
+    except RadpilotError:
+        raise  # a broken vocabulary or rules file fails every report: stop, say why once
+    except Exception as exc:  # one report the reader cannot handle: report it, go on
         return f"report reader failed ({type(exc).__name__}: {exc})"
 
 
