@@ -39,9 +39,9 @@ def test_labeler_uncertain_as_present_and_errors() -> None:
 
 
 def test_labeler_agrees_with_openi_gold_scorer(shared_dir: Path) -> None:
-    from radpilot.evaluate.demo import load_gold_module
+    from radpilot.devdata import load_script
 
-    module = load_gold_module(shared_dir / "data" / "openi" / "openi_gold.py")
+    module = load_script(shared_dir / "data" / "openi" / "openi_gold.py", "openi_gold_t")
     rng = np.random.default_rng(0)
     classes = module.CLASSES
     n = 300

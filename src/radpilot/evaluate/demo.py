@@ -10,9 +10,7 @@ predicted label CSVs (CheXpert labeler format), ``metrics.json`` and ``report.ht
 from __future__ import annotations
 
 import csv
-import importlib.util
 import logging
-import os
 import time
 from pathlib import Path
 from types import ModuleType
@@ -20,26 +18,11 @@ from typing import Any
 
 from rich.console import Console
 
+from radpilot.devdata import OPENI_GOLD_SCRIPT, load_script, shared_dir
+
 log = logging.getLogger(__name__)
 
-GOLD_SCRIPT = Path("data") / "openi" / "openi_gold.py"
 DEMO_RESAMPLES = 1000
-
-
-def shared_dir() -> Path:
-    """The development data beside the project: $RADPILOT_SHARED, else ../shared."""
-    env = os.environ.get("RADPILOT_SHARED")
-    return Path(env) if env else Path.cwd().parent / "shared"
-
-
-def load_gold_module(script: Path) -> ModuleType:
-    # The gold builder lives beside the data, not in the package: import it by path.
-    spec = importlib.util.spec_from_file_location("radpilot_openi_gold_eval", script)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {script}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write_label_csv(
@@ -76,7 +59,7 @@ def run(out: Path, console: Console) -> None:
     from radpilot.reports.labels import CHEXPERT_LABELS
 
     console.rule("[bold]Evaluate: the report reader against the OpenI dev gold")
-    script = shared_dir() / GOLD_SCRIPT
+    script = shared_dir() / OPENI_GOLD_SCRIPT
     if not script.is_file():
         console.print(
             f"[yellow]No development data at {script.parent} (set RADPILOT_SHARED):[/] "
@@ -85,7 +68,7 @@ def run(out: Path, console: Console) -> None:
         return
     folder = out / "evaluate" / "report_reader"
     folder.mkdir(parents=True, exist_ok=True)
-    module = load_gold_module(script)
+    module = load_script(script, "radpilot_openi_gold_eval")
     started = time.perf_counter()
     texts, labels, cxr14, dev = label_dev_split(module)
     seconds = time.perf_counter() - started

@@ -8,10 +8,8 @@ CheXpert labeler's output convention, rows in OpenI id order), ``openi_mentions.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from types import ModuleType
@@ -20,28 +18,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from radpilot.devdata import OPENI_GOLD_SCRIPT, load_script, shared_dir
 from radpilot.reports.batch import BatchSummary, LabelSet, label_names, label_rows, summary_table
 from radpilot.reports.io import ChexpertCsvWriter, InputRow, LabelledRow, MentionsJsonlWriter
 
 logger = logging.getLogger(__name__)
-
-GOLD_SCRIPT = Path("data") / "openi" / "openi_gold.py"
-
-
-def shared_dir() -> Path:
-    """The development data beside the project: $RADPILOT_SHARED, else ../shared."""
-    env = os.environ.get("RADPILOT_SHARED")
-    return Path(env) if env else Path.cwd().parent / "shared"
-
-
-def _load_gold_module(script: Path) -> ModuleType:
-    # The scorer lives beside the data, not in the package: import it by path.
-    spec = importlib.util.spec_from_file_location("radpilot_openi_gold", script)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {script}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def score_dev(
@@ -117,14 +98,14 @@ def _as_dict(row: LabelledRow, ls: LabelSet, names: tuple[str, ...]) -> dict[str
 def _dev_scores(
     folder: Path, console: Console, chexpert: dict[str, dict[str, float | None]]
 ) -> None:
-    script = shared_dir() / GOLD_SCRIPT
+    script = shared_dir() / OPENI_GOLD_SCRIPT
     if not script.is_file():
         console.print(
             f"[dim]No development data at {script.parent} (set RADPILOT_SHARED): "
             "skipping the dev-split scores.[/]"
         )
         return
-    res = score_dev(_load_gold_module(script), chexpert)
+    res = score_dev(load_script(script, "radpilot_openi_gold"), chexpert)
     table = Table(
         title=f"OpenI DEV split ({res['n_reports']:,} reports) vs MeSH gold",
         title_justify="left",

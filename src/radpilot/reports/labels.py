@@ -24,17 +24,18 @@ Aggregation rule (the CheXpert labeler's conventions):
      observation the report states is not a label of its own. A mention of a finding
      whose vocabulary ``role`` is ``diagnosis`` and whose hedge is ``possible`` ("opacity,
      may represent pneumonia", "concerning for", "cannot exclude", "differential includes",
-     "correlate clinically for"), or of an ``etiology`` ("consistent with infection"), adds
-     nothing to the labels when the report states an abnormal observation (a counted,
-     non-absent mention of an abnormal ``observation`` finding) that it would explain. A
-     ``possible`` observation offered as a reading of another stated observation, in its
-     sentence or the one after it ("nodular density, could represent a true nodule"), adds
-     nothing either. The mention itself is unchanged: it stays UNCERTAIN, with its hedge
+     "correlate clinically for") adds nothing to the labels when the report states an
+     abnormal observation (a counted, non-absent mention of an abnormal ``observation``
+     finding) in the same sentence or the one before, which it would explain. A ``possible``
+     observation offered that way as a reading of another stated observation ("nodular
+     density, could represent a true nodule") adds nothing either, nor does an ``etiology``
+     ("consistent with infection") anywhere in a report that states an abnormal
+     observation. The mention itself is unchanged: it stays UNCERTAIN, with its hedge
      and cue as evidence.
      Hedged observations ("borderline cardiomegaly", "possible small effusion"), diagnoses
      the radiologist leans towards ("likely atelectasis", "compatible with pneumonia") or
      names as one of two alternatives ("atelectasis or pneumonia"), and a possibility stated
-     with no observation to explain ("possible pneumonia." alone) stay -1.0. Why: expert
+     with no stated observation nearby to explain ("possible pneumonia." alone) stay -1.0. Why: expert
      coders (the OpenI MeSH indexers, the NegBio gold) code the observation a radiologist
      states and a diagnosis the radiologist commits to, not each differential offered.
 
@@ -174,8 +175,8 @@ def _policy_mentions(
         role = found[m.finding].role
         if role is FindingRole.ETIOLOGY and m.certainty is not Certainty.ABSENT:
             continue  # "consistent with infection": a cause, not which disease is seen
-        if role is FindingRole.DIAGNOSIS and _possible(m):
-            continue  # inferred from what is seen: it explains the observations stated
+        if role is FindingRole.DIAGNOSIS and _possible(m) and explains_a_nearby_observation(m):
+            continue  # inferred from what is seen: it explains the observation stated
         if role is FindingRole.OBSERVATION and _possible(m) and explains_a_nearby_observation(m):
             continue  # "nodular density, could represent a nodule": a reading of the density
         kept.append(m)

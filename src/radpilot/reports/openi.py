@@ -63,7 +63,8 @@ def default_tgz() -> Path:
     return Path(spec.origin).parent.joinpath(*TGZ_IN_WHEEL)
 
 
-def _parse(xml_bytes: bytes, rid: str, where: str) -> OpenIReport:
+def parse_xml(xml_bytes: bytes, rid: str, where: str) -> OpenIReport:
+    """One OpenI XML document; a broken one raises ``InputError`` naming ``where``."""
     try:
         root = ET.fromstring(xml_bytes)
     except ET.ParseError as exc:
@@ -80,28 +81,35 @@ def _parse(xml_bytes: bytes, rid: str, where: str) -> OpenIReport:
     )
 
 
-def iter_reports(source: Path | None = None) -> Iterator[OpenIReport]:
-    """Every report in a ``.tgz`` or a folder of OpenI XML files, sorted by numeric id.
-
-    Reports with neither FINDINGS nor IMPRESSION are kept; callers decide.
-    """
-    path = source or default_tgz()
-    items: list[OpenIReport] = []
+def iter_xml_files(path: Path) -> Iterator[tuple[bytes, str, str]]:
+    """``(xml_bytes, report_id, where)`` for each XML in a folder, one ``.xml`` file or a
+    ``.tgz``, in archive order; callers parse each one so a broken file stays one error."""
     if path.is_dir():
-        for xml in path.rglob("*.xml"):
-            items.append(_parse(xml.read_bytes(), xml.stem, str(xml)))
-    else:
-        try:
-            tf = tarfile.open(path)
-        except (OSError, tarfile.TarError) as exc:
-            raise InputError(f"{path}: cannot open as a tar archive ({exc})") from None
-        with tf:
-            for member in tf.getmembers():
-                if not member.name.endswith(".xml"):
-                    continue
-                fh = tf.extractfile(member)
-                if fh is None:
-                    continue
-                items.append(_parse(fh.read(), Path(member.name).stem, f"{path}:{member.name}"))
+        for xml in sorted(path.rglob("*.xml")):
+            yield xml.read_bytes(), xml.stem, str(xml)
+        return
+    if path.name.lower().endswith(".xml"):
+        yield path.read_bytes(), path.stem, str(path)
+        return
+    try:
+        tf = tarfile.open(path)
+    except (OSError, tarfile.TarError) as exc:
+        raise InputError(f"{path}: cannot open as a tar archive ({exc})") from None
+    with tf:
+        for member in tf.getmembers():
+            if not member.name.endswith(".xml"):
+                continue
+            fh = tf.extractfile(member)
+            if fh is not None:
+                yield fh.read(), Path(member.name).stem, f"{path}:{member.name}"
+
+
+def iter_reports(source: Path | None = None) -> Iterator[OpenIReport]:
+    """Every report in a ``.tgz``, a folder or one OpenI XML file, sorted by numeric id.
+
+    Reports with neither FINDINGS nor IMPRESSION are kept; callers decide. A broken
+    file raises ``InputError``; use ``iter_xml_files`` + ``parse_xml`` to skip it instead.
+    """
+    items = [parse_xml(*item) for item in iter_xml_files(source or default_tgz())]
     items.sort(key=lambda r: (0, int(r.id), "") if r.id.isdigit() else (1, 0, r.id))
     yield from items

@@ -71,9 +71,10 @@ def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
     per_finding: dict[str, list[tuple[FindingStatus, Mention]]] = {}
     for m in report.mentions:
         st = mention_status(m)
+        fid = specialise(m.finding, m.locations)
         rows.append(
             (
-                m.finding,
+                fid,
                 st.value,
                 m.certainty.value,
                 m.laterality.value if m.laterality else None,
@@ -88,8 +89,11 @@ def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
                 m.span.text.lower(),
             )
         )
-        per_finding.setdefault(m.finding, []).append((st, m))
-    findings = tuple((fid, *_aggregate(items)) for fid, items in sorted(per_finding.items()))
+        per_finding.setdefault(fid, []).append((st, m))
+    findings = tuple(
+        (fid, *_aggregate(items, _hypothesis_only(fid, labels)))
+        for fid, items in sorted(per_finding.items())
+    )
     labels_json = json.dumps(labels, separators=(",", ":"))
     return Analysis(tuple(rows), findings, labels_json, finding_tags(findings, rows))
 
@@ -115,7 +119,33 @@ def finding_tags(findings: tuple[FindingRow, ...], mentions: list[MentionRow]) -
     return " ".join(sorted(out))
 
 
-def _aggregate(items: list[tuple[FindingStatus, Mention]]) -> tuple[str, float]:
+def specialise(finding: str, locations: tuple[str, ...]) -> str:
+    """The site child a general finding's mention names by its location: "fracture" at
+    "rib" is "rib_fracture", so a query for rib fracture finds it. Two sites ("clavicle
+    and rib fractures") keep the general finding."""
+    from radpilot.search.vocab import site_children
+
+    children = site_children().get(finding)
+    if not children or not locations:
+        return finding
+    locs = {loc.lower() for loc in locations}
+    hits = {child for site, child in children if site in locs}
+    return hits.pop() if len(hits) == 1 else finding
+
+
+def _hypothesis_only(finding: str, labels: dict[str, float | None]) -> bool:
+    """The report's label policy dropped every hedged mention of this finding's label as
+    a possibility offered to explain another observation ("opacity, may represent
+    pneumonia"): such a report ranks below the ones that lean towards the finding."""
+    from radpilot.reports import vocabulary
+
+    f = vocabulary.load_vocabulary().findings.get(finding)
+    return f is not None and f.chexpert is not None and labels.get(f.chexpert, 0.0) is None
+
+
+def _aggregate(
+    items: list[tuple[FindingStatus, Mention]], hypothesis: bool = False
+) -> tuple[str, float]:
     best = max((st for st, _ in items), key=_PRIORITY.__getitem__)
     cfg = ranking()
     if best not in (FindingStatus.PRESENT, FindingStatus.UNCERTAIN):
@@ -125,6 +155,8 @@ def _aggregate(items: list[tuple[FindingStatus, Mention]]) -> tuple[str, float]:
     if best is FindingStatus.UNCERTAIN:
         # "likely pneumonia" before "cannot exclude pneumonia": the strongest hedge counts.
         score += max(cfg.hedge_bonus.get(m.hedge.value if m.hedge else "", 0.0) for m in same)
+        if hypothesis:
+            score += cfg.hedge_bonus.get("hypothesis", 0.0)
     if any(m.section == "impression" for m in same):
         score += cfg.impression_bonus
     score += cfg.per_extra_mention * min(len(same) - 1, cfg.max_extra_mentions)

@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-minilm-l6-v2"
 DIM = 384
+# Measured on 2 CPU cores (benchmarks/search_embed.py): 64 texts a forward pass were no
+# faster than 32 (the model sorts a call's texts by length, so padding is already low);
+# 1,024 reports a commit give the duplicate-text check a wider window and still lose
+# little to a crash.
+ENCODE_BATCH = 32
+COMMIT_BATCH = 1024
 
 
 @lru_cache(maxsize=1)
@@ -47,29 +53,36 @@ def load_model() -> Any:
     return SentenceTransformer(str(path), device="cpu")
 
 
-def encode(texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
-    """Unit-length float32 vectors, one row per text."""
+def encode(texts: Sequence[str], *, batch_size: int = ENCODE_BATCH) -> np.ndarray:
+    """Unit-length float32 vectors, one row per text (the model sorts a call's texts by
+    length before batching, so a batch pads little)."""
+    import torch
+
     model = load_model()
-    vecs = model.encode(
-        list(texts),
-        batch_size=batch_size,
-        convert_to_numpy=True,
-        normalize_embeddings=True,
-        show_progress_bar=False,
-    )
+    with torch.inference_mode():
+        vecs = model.encode(
+            list(texts),
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
     return np.asarray(vecs, dtype=np.float32)
 
 
 def embed_archive(
     store: ArchiveStore,
     *,
-    batch_size: int = 256,
+    batch_size: int = COMMIT_BATCH,
+    encode_batch_size: int = ENCODE_BATCH,
+    dedupe: bool = True,
     limit: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Embed every report that has no vector yet; resumable (each chunk is committed).
-
-    ``on_progress(done, total)`` is called after each chunk. Returns how many were added.
+    """Embed every report that has no vector yet; resumable (each chunk of ``batch_size``
+    reports is committed). Identical texts in a chunk (template normal reports) are
+    encoded once. ``on_progress(done, total)`` is called after each chunk. Returns how
+    many were added.
     """
     total_missing = store.stats().reports - store.embedding_count(MODEL_NAME)
     if limit is not None:
@@ -83,7 +96,14 @@ def embed_archive(
         if not rows:
             break
         last = rows[-1][0]
-        vecs = encode([t for _, t in rows])
+        texts = [t for _, t in rows]
+        if dedupe:
+            distinct = list(dict.fromkeys(texts))
+            where = {t: i for i, t in enumerate(distinct)}
+            unique_vecs = encode(distinct, batch_size=encode_batch_size)
+            vecs = unique_vecs[[where[t] for t in texts]]
+        else:
+            vecs = encode(texts, batch_size=encode_batch_size)
         store.put_embeddings(MODEL_NAME, [(rid, v) for (rid, _), v in zip(rows, vecs, strict=True)])
         done += len(rows)
         if on_progress is not None:

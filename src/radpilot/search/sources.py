@@ -78,6 +78,8 @@ def iter_file(path: Path, fmt: SourceFormat | None = None) -> Iterator[Item]:
         yield from reader(path)
     except (OSError, UnicodeDecodeError, csv.Error, tarfile.TarError) as exc:
         yield RecordError(str(path), "file", f"cannot be read ({exc})")
+    except InputError as exc:
+        yield RecordError(str(path), "file", f"cannot be read ({str(exc).split(': ', 1)[-1]})")
 
 
 def record_from_fields(fields: Mapping[str, object], source: str) -> ReportRecord:
@@ -155,28 +157,15 @@ def _iter_jsonl(path: Path) -> Iterator[Item]:
 
 def _iter_openi(path: Path) -> Iterator[Item]:
     # Per-file parsing so one broken XML is one error, not the end of the archive.
-    from radpilot.reports.openi import _parse
+    from radpilot.reports.openi import iter_xml_files, parse_xml
 
-    def one(data: bytes, stem: str, where: str) -> Item:
+    for data, stem, where in iter_xml_files(path):
         try:
-            rep = _parse(data, stem, where)
-            return make_record(rid=rep.id, text=rep.full_text, body_part="CHEST", source=where)
+            rep = parse_xml(data, stem, where)
         except InputError as exc:
-            return RecordError(where, "xml", str(exc).split(": ", 1)[-1])
-
-    if path.is_dir():
-        for xml in sorted(path.rglob("*.xml")):
-            yield one(xml.read_bytes(), xml.stem, str(xml))
-    elif path.name.lower().endswith(".xml"):
-        yield one(path.read_bytes(), path.stem, str(path))
-    else:
-        with tarfile.open(path) as tf:
-            for member in tf.getmembers():
-                if not member.name.endswith(".xml"):
-                    continue
-                fh = tf.extractfile(member)
-                if fh is not None:
-                    yield one(fh.read(), Path(member.name).stem, f"{path}:{member.name}")
+            yield RecordError(where, "xml", str(exc).split(": ", 1)[-1])
+            continue
+        yield make_record(rid=rep.id, text=rep.full_text, body_part="CHEST", source=where)
 
 
 def _iter_fhir(path: Path) -> Iterator[Item]:
