@@ -20,26 +20,36 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 # As `radpilot archive embed` does, before torch's OpenMP runtime starts: idle threads
 # wait passively (it changes nothing for the 1-thread baseline).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import torch
+from rich.console import Console
+from rich.table import Table
 
-from radpilot.reports.openi import iter_reports  # noqa: E402
-from radpilot.search.ingest import ingest_records  # noqa: E402
-from radpilot.search.records import make_record  # noqa: E402
-from radpilot.search.semantic import MODEL_NAME, embed_archive, encode  # noqa: E402
-from radpilot.search.store import open_store  # noqa: E402
+from radpilot.reports.openi import iter_reports
+from radpilot.search.ingest import ingest_records
+from radpilot.search.records import make_record
+from radpilot.search.semantic import MODEL_NAME, embed_archive, encode
+from radpilot.search.store import open_store
+
+
+@dataclass(frozen=True)
+class Setting:
+    commit: int
+    encode_batch: int
+    dedupe: bool
+    threads: int | None  # None: as the environment sets them
+
 
 SETTINGS = {
-    "old": {"batch_size": 256, "encode_batch_size": 32, "dedupe": False, "threads": None},
-    "new, 1 thread": {"batch_size": 1024, "encode_batch_size": 32, "dedupe": True, "threads": 1},
-    "new": {"batch_size": 1024, "encode_batch_size": 32, "dedupe": True, "threads": os.cpu_count()},
+    "old": Setting(256, 32, False, None),
+    "new, 1 thread": Setting(1024, 32, True, 1),
+    "new": Setting(1024, 32, True, os.cpu_count()),
 }
 
 
@@ -59,16 +69,16 @@ def main() -> None:
         best: dict[str, float] = {}
         for rep in range(args.repeats):
             for name, cfg in SETTINGS.items():
-                torch.set_num_threads(int(cfg["threads"] or env_threads))  # type: ignore[call-overload]
+                torch.set_num_threads(cfg.threads or env_threads)
                 db = Path(tmp) / f"{name}{rep}.db"
                 shutil.copy(src, db)
                 store = open_store(db)
                 t0 = time.perf_counter()
                 n = embed_archive(
                     store,
-                    batch_size=int(cfg["batch_size"]),  # type: ignore[call-overload]
-                    encode_batch_size=int(cfg["encode_batch_size"]),  # type: ignore[call-overload]
-                    dedupe=bool(cfg["dedupe"]),
+                    batch_size=cfg.commit,
+                    encode_batch_size=cfg.encode_batch,
+                    dedupe=cfg.dedupe,
                 )
                 rate = n / (time.perf_counter() - t0)
                 assert store.embedding_count(MODEL_NAME) == len(texts)
@@ -80,7 +90,7 @@ def main() -> None:
     for name, cfg in SETTINGS.items():
         table.add_row(
             name,
-            str(cfg["threads"] or env_threads),
+            str(cfg.threads or env_threads),
             f"{best[name]:.1f}",
             f"{best[name] / best['old']:.2f}",
         )

@@ -29,6 +29,9 @@ REPORTS = {
     "IMPRESSION: No acute disease.",
     "F3": "FINDINGS: Acute displaced fracture of the right 5th rib.\nIMPRESSION: Right 5th rib fracture.",
     "F4": "FINDINGS: No rib fracture. Lungs are clear.\nIMPRESSION: No acute disease.",
+    # "Age-indeterminate" doubts the age, not the fracture; "indeterminate nodule" doubts it.
+    "F5": "IMPRESSION: Multiple age-indeterminate left-sided rib fractures.",
+    "N1": "IMPRESSION: Indeterminate nodule in the right upper lobe.",
 }
 
 
@@ -54,10 +57,14 @@ def ids(store: ArchiveStore, query: str) -> list[str]:
         ("infection", ["P2"]),
         ("+pneumonia", ["P1"]),
         # "fracture ... of the right 8th rib" is a rib fracture; a clavicle one is not.
-        ("rib fracture", ["F3", "F1"]),
+        # Stated twice (findings and impression) before once; current before old.
+        ("rib fracture", ["F3", "F5", "F1"]),
+        ('+"rib fracture"', ["F3", "F5", "F1"]),
+        ("left rib fracture", ["F5"]),
+        ("uncertain:nodule", ["N1"]),
+        ("+nodule", []),
         ("clavicle fracture", ["F2"]),
         ('absent:"rib fracture"', ["F4"]),
-        ("left rib fracture", []),
     ],
 )
 def test_plain_finding_queries(archive: ArchiveStore, query: str, expected: list[str]) -> None:
@@ -65,7 +72,7 @@ def test_plain_finding_queries(archive: ArchiveStore, query: str, expected: list
 
 
 def test_fracture_finds_every_site(archive: ArchiveStore) -> None:
-    assert sorted(ids(archive, "fracture")) == ["F1", "F2", "F3"]
+    assert sorted(ids(archive, "fracture")) == ["F1", "F2", "F3", "F5"]
 
 
 def test_hypothesis_only_scores_below_a_leaning_hedge(archive: ArchiveStore) -> None:

@@ -48,3 +48,35 @@ def test_embed_resumable_and_semantic_ranking(
     out = runner.invoke(app, ["similar", "A1", "--db", str(db), "--json", "-n", "1"])
     assert json.loads(out.stdout)[0]["id"] == "A5"
     store.close()
+
+
+def test_identical_texts_encoded_once_get_the_same_vector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from radpilot.search import semantic
+    from radpilot.search.records import make_record
+
+    store = open_store(tmp_path / "d.db")
+    normal = "FINDINGS: The lungs are clear. No pleural effusion.\nIMPRESSION: Normal chest."
+    recs = [make_record(rid=f"N{i}", text=normal) for i in range(3)]
+    recs.append(make_record(rid="E1", text="IMPRESSION: Large left pleural effusion."))
+    ingest_records(store, recs, jobs=1)
+    encoded: list[int] = []
+    real = semantic.encode
+
+    def counting(texts: list[str], **kw: int) -> object:
+        encoded.append(len(texts))
+        return real(texts, **kw)
+
+    monkeypatch.setattr(semantic, "encode", counting)
+    assert semantic.embed_archive(store, batch_size=10) == 4
+    assert encoded == [2]  # three identical normals encoded once
+    vecs = store.embeddings_for(MODEL_NAME, [1, 2, 3, 4])
+    assert all((vecs[1] == vecs[i]).all() for i in (2, 3)) and not (vecs[1] == vecs[4]).all()
+    store.close()
+
+
+@pytest.mark.parametrize("args", [["--threads", "0"], ["--batch-size", "0"], ["--limit", "0"]])
+def test_embed_rejects_bad_options(tmp_path: Path, args: list[str]) -> None:
+    res = CliRunner().invoke(app, ["archive", "embed", "--db", str(tmp_path / "x.db"), *args])
+    assert res.exit_code == 2 and "Invalid value" in res.output

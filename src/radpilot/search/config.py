@@ -97,7 +97,9 @@ def ranking() -> Ranking:
         {"impression", "per_extra_mention", "max_extra_mentions", "historical_penalty", "literal"},
     )
     _check_keys(f"{where}: status_base", s, {"present", "uncertain"})
-    _check_keys(f"{where}: hedge", data["hedge"], {"probable", "possible", "alternative", "hypothesis"})
+    _check_keys(
+        f"{where}: hedge", data["hedge"], {"probable", "possible", "alternative", "hypothesis"}
+    )
     return Ranking(
         w_finding=float(w["finding"]),
         w_lexical=float(w["lexical"]),

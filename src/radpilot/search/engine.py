@@ -242,8 +242,8 @@ def _head(text: str) -> str:
 def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> dict[int, float]:
     """Share of the query's findings that a report names in the query's own words.
 
-    The reader maps "infectious process" to pneumonia and "nodular opacity" to nodule;
-    both are right to match, but a report that says "pneumonia" is the better answer.
+    The reader maps "pneumonitis" to pneumonia and "dense nodule" to nodule; both are
+    right to match, but a report that says "pneumonia" is the better answer.
     Literal evidence must be as strong as asked: an "uncertain: pulmonary nodule" does not
     make a "nodular opacity" report a literal nodule.
     """
