@@ -166,4 +166,21 @@ def test_demo_without_shared_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     console = Console(record=True, width=100)
     demo.run(tmp_path, console)
     assert "skipping" in console.export_text()
-    assert not (tmp_path / "evaluate").exists()
+    assert not (tmp_path / "evaluate" / "report_reader").exists()
+    # The embedded image model needs no development data: it is scored on the test split
+    # shipped in the package, and the harness must reproduce its model card's figure.
+    from radpilot.imaging import registry
+
+    metrics = json.loads(
+        (tmp_path / "evaluate" / registry.DEFAULT_MODEL / "metrics.json").read_text()
+    )
+    (card_auc,) = [
+        f.value
+        for f in registry.card(registry.DEFAULT_MODEL).measured
+        if f.metric == "auc" and f.split == "test"
+    ]
+    pneumonia = metrics["findings"]["Pneumonia"]
+    assert pneumonia["n"] == 624
+    assert abs(pneumonia["auroc"] - card_auc) < 1e-3
+    assert pneumonia["auroc_ci"][0] < pneumonia["auroc"] < pneumonia["auroc_ci"][1]
+    assert (tmp_path / "evaluate" / registry.DEFAULT_MODEL / "report.html").is_file()

@@ -52,6 +52,11 @@ def label_dev_split(
 
 
 def run(out: Path, console: Console) -> None:
+    _report_reader_step(out, console)
+    _image_model_step(out, console)
+
+
+def _report_reader_step(out: Path, console: Console) -> None:
     from radpilot.evaluate.console import labeler_table
     from radpilot.evaluate.html import write_outputs
     from radpilot.evaluate.labeler import LabelerUncertain, evaluate_labeler
@@ -155,3 +160,45 @@ def _negbio_step(out: Path, console: Console, dev: list[Any], cxr14: list[dict[s
     for line in matching_lines(result.metrics["matching"]):
         console.print(line)
     console.print(classification_table(result.metrics, title="Reader vs NegBio gold (hard labels)"))
+
+
+def _image_model_step(out: Path, console: Console) -> None:
+    """The embedded image model on the PneumoniaMNIST test split shipped with radpilot,
+    at the operating point in its model card (chosen on the validation split)."""
+    import numpy as np
+
+    from radpilot import samples
+    from radpilot.evaluate.classification import evaluate
+    from radpilot.evaluate.console import classification_table
+    from radpilot.imaging import registry
+    from radpilot.imaging.model_api import ImageMeta, Radiograph
+
+    name = registry.DEFAULT_MODEL
+    console.rule(f"[bold]Evaluate: the embedded image model {name} on its test split")
+    model = registry.get(name)
+    with np.load(samples.get("pneumoniamnist_test.npz")) as data:
+        images, labels = data["test_images"], data["test_labels"].reshape(-1)
+    ids = [f"test-{i:03d}" for i in range(len(images))]
+    started = time.perf_counter()
+    probs = model.predict(
+        [
+            Radiograph(im.astype(np.float32) / 255.0, ImageMeta(i, "npz"))
+            for im, i in zip(images, ids, strict=True)
+        ]
+    )[:, list(model.labels).index("Pneumonia")]
+    seconds = time.perf_counter() - started
+    result = evaluate(
+        {"id": ids, "Pneumonia": [int(y) for y in labels]},
+        {"id": ids, "Pneumonia": [float(p) for p in probs]},
+        thresholds={"Pneumonia": model.thresholds["Pneumonia"]},
+        n_resamples=DEMO_RESAMPLES,
+        seed=0,
+    )
+    folder = out / "evaluate" / name
+    result.write(folder, title=f"{name} on the PneumoniaMNIST test split (demonstration model)")
+    console.print(classification_table(result.metrics, title=f"{name}, {len(ids)} test images"))
+    console.print(
+        f"Predicted {len(ids)} images in {seconds:.1f} s. A demonstration model for pipeline "
+        f"testing (pediatric, 28x28), not for clinical use. Outputs: {folder}/",
+        highlight=False,
+    )
