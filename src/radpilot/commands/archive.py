@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
-        """Ingest reports: upsert by id, keep earlier versions, skip bad records (listed on stderr)."""
+        """Ingest reports: upsert by id, keep earlier versions, skip bad records (listed on
+        stderr). Exit 1 when nothing at all could be read."""
         from radpilot.search.ingest import IngestSummary, ingest_files
         from radpilot.search.store import open_store
 
@@ -72,6 +73,9 @@ def register(app: typer.Typer) -> None:
                 f"errors {summary.errors} ({summary.records} reports in {summary.seconds:.1f} s) -> "
                 f"{store.location}"
             )
+        if summary.records == 0 and summary.errors:
+            # Nothing could be read at all: say so in the exit status, as `label` does.
+            raise typer.Exit(1)
 
     @archive.command("embed")
     def embed(
