@@ -7,7 +7,8 @@ certainty, laterality, location, change, span) are stored and indexed, so a quer
 - ``sources`` (+ ``hl7``, ``fhir``): CSV, JSONL, OpenI XML, FHIR R4 DiagnosticReport and
   HL7 v2 ORU^R01 into ``ReportRecord`` values (bad records become ``RecordError`` values).
 - ``store``: the ``ArchiveStore`` interface and named backends (``sqlite.v1``, in
-  ``sqlite_store``); ``ingest``: transactional, resumable batches.
+  ``sqlite_store``, with ``sqlite_schema`` and ``sqlite_write``); ``ingest``:
+  transactional, resumable batches.
 - ``query``: the query language; ``engine``: hybrid ranking, ``search`` and ``similar``;
   ``semantic``: optional embeddings; ``cohort``: CSV export with CheXpert labels.
 

@@ -2,6 +2,8 @@
 
 WAL lets searches run while an ingest writes. Each batch is one ``BEGIN IMMEDIATE``
 transaction, so a killed ingest leaves the archive as it was after its last whole batch.
+The schema lives in ``sqlite_schema`` and the batch write in ``sqlite_write``; this
+module holds the store itself and its read and query path.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from radpilot.errors import InputError
+from radpilot.search import sqlite_write
 from radpilot.search.analysis import tag
+from radpilot.search.sqlite_schema import prepare
 from radpilot.search.store import (
     BatchResult,
     CandidateQuery,
@@ -33,64 +36,12 @@ from radpilot.search.store import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reports (
-    rowid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    text TEXT NOT NULL,
-    patient_id TEXT, study_date TEXT, modality TEXT, body_part TEXT,
-    hash TEXT NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1,
-    labels TEXT NOT NULL DEFAULT '{}',
-    ingested_at TEXT NOT NULL,
-    tags TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS reports_patient ON reports(patient_id, study_date);
-CREATE INDEX IF NOT EXISTS reports_date ON reports(study_date);
-CREATE TABLE IF NOT EXISTS report_versions (
-    report_id TEXT NOT NULL, version INTEGER NOT NULL,
-    text TEXT NOT NULL, patient_id TEXT, study_date TEXT, modality TEXT, body_part TEXT,
-    hash TEXT NOT NULL, ingested_at TEXT NOT NULL, replaced_at TEXT NOT NULL,
-    PRIMARY KEY (report_id, version)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS mentions (
-    report_rowid INTEGER NOT NULL, finding TEXT NOT NULL, status TEXT NOT NULL,
-    certainty TEXT NOT NULL, laterality TEXT, locations TEXT NOT NULL, change TEXT,
-    section TEXT NOT NULL, span_start INTEGER NOT NULL, span_end INTEGER NOT NULL,
-    sentence_start INTEGER NOT NULL, sentence_end INTEGER NOT NULL, historical INTEGER NOT NULL,
-    term TEXT NOT NULL,
-    PRIMARY KEY (report_rowid, finding, span_start, span_end)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS report_findings (
-    report_rowid INTEGER NOT NULL, finding TEXT NOT NULL, status TEXT NOT NULL,
-    score REAL NOT NULL,
-    PRIMARY KEY (report_rowid, finding)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS findings_rank ON report_findings(finding, score DESC, report_rowid DESC, status);
-CREATE VIRTUAL TABLE IF NOT EXISTS reports_fts USING fts5(
-    text, content='reports', content_rowid='rowid', tokenize='porter unicode61'
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS finding_tags USING fts5(
-    tags, content='reports', content_rowid='rowid', tokenize="unicode61 tokenchars '_'"
-);
-CREATE TABLE IF NOT EXISTS embeddings (
-    report_rowid INTEGER NOT NULL, model TEXT NOT NULL, vec BLOB NOT NULL,
-    PRIMARY KEY (model, report_rowid)
-) WITHOUT ROWID;
-"""
-
 _REPORT_COLS = (
     "rowid, id, text, patient_id, study_date, modality, body_part, version, hash, labels, "
     "ingested_at"
 )
 _LIVE = ("present", "uncertain")
 WALK_ROWS = 2000  # rows of a finding walked best-first before the tag index takes over
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class SQLiteStore:
@@ -109,44 +60,10 @@ class SQLiteStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), isolation_level=None, timeout=60)
         try:
-            self._setup(readonly)
+            prepare(self._db, self.location, readonly=readonly)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise InputError(f"{path}: not a radpilot archive ({exc})") from None
-
-    def _setup(self, readonly: bool) -> None:
-        db = self._db
-        db.execute("PRAGMA busy_timeout = 60000")
-        db.execute("PRAGMA temp_store = MEMORY")
-        db.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache
-        db.execute("PRAGMA mmap_size = 268435456")
-        if readonly:
-            return
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute(
-            "PRAGMA synchronous = NORMAL"
-        )  # WAL + NORMAL: durable at checkpoints, never corrupt
-        have = db.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if have:
-            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row and row[0] != SCHEMA_VERSION:
-                raise InputError(
-                    f"{self.location}: archive schema {row[0]}, this radpilot reads {SCHEMA_VERSION}"
-                )
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executescript(SCHEMA)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("BEGIN IMMEDIATE")
-        db.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?), ('created', ?)",
-            (SCHEMA_VERSION, _now()),
-        )
-        db.execute("COMMIT")
 
     # ---------------------------------------------------------------- ingest
     def existing(self, ids: Sequence[str]) -> dict[str, str]:
@@ -161,93 +78,7 @@ class SQLiteStore:
         return out
 
     def write_batch(self, items: Sequence[IngestItem]) -> BatchResult:
-        db = self._db
-        now = _now()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            current: dict[str, tuple[int, str, str]] = {}
-            old_tags: dict[int, str] = {}
-            ids = [it.record.id for it in items]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for rowid, rid, h, text, tags in db.execute(
-                    f"SELECT rowid, id, hash, text, tags FROM reports WHERE id IN ({marks})", chunk
-                ):
-                    current[rid] = (rowid, h, text)
-                    old_tags[rowid] = tags
-            next_rowid = (db.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0) + 1
-            new_rows, upd_rows, fts_add, fts_del, stale = [], [], [], [], []
-            tags_add: list[tuple[int, str]] = []
-            tags_del: list[tuple[int, str]] = []
-            mention_rows: list[tuple[Any, ...]] = []
-            finding_rows: list[tuple[Any, ...]] = []
-            unchanged = 0
-            for it in items:
-                r = it.record
-                prev = current.get(r.id)
-                if prev is not None and prev[1] == it.hash:
-                    unchanged += 1
-                    continue
-                meta = (r.text, r.patient_id, r.study_date, r.modality, r.body_part, it.hash)
-                if prev is None:
-                    rowid = next_rowid
-                    next_rowid += 1
-                    new_rows.append(
-                        (rowid, r.id, *meta, it.analysis.labels_json, now, it.analysis.tags)
-                    )
-                else:
-                    rowid = prev[0]
-                    upd_rows.append((*meta, it.analysis.labels_json, now, it.analysis.tags, rowid))
-                    fts_del.append((rowid, prev[2]))
-                    tags_del.append((rowid, old_tags.get(rowid, "")))
-                    stale.append((rowid,))
-                    db.execute(
-                        "INSERT INTO report_versions SELECT id, version, text, patient_id, "
-                        "study_date, modality, body_part, hash, ingested_at, ? "
-                        "FROM reports WHERE rowid = ?",
-                        (now, rowid),
-                    )
-                current[r.id] = (rowid, it.hash, r.text)
-                fts_add.append((rowid, r.text))
-                tags_add.append((rowid, it.analysis.tags))
-                old_tags[rowid] = it.analysis.tags
-                mention_rows.extend((rowid, *m) for m in it.analysis.mentions)
-                finding_rows.extend((rowid, *f) for f in it.analysis.findings)
-            if fts_del:
-                db.executemany(
-                    "INSERT INTO reports_fts(reports_fts, rowid, text) VALUES ('delete', ?, ?)",
-                    fts_del,
-                )
-                db.executemany(
-                    "INSERT INTO finding_tags(finding_tags, rowid, tags) VALUES ('delete', ?, ?)",
-                    tags_del,
-                )
-                db.executemany("DELETE FROM mentions WHERE report_rowid = ?", stale)
-                db.executemany("DELETE FROM report_findings WHERE report_rowid = ?", stale)
-                db.executemany("DELETE FROM embeddings WHERE report_rowid = ?", stale)
-                db.executemany(
-                    "UPDATE reports SET text=?, patient_id=?, study_date=?, modality=?, "
-                    "body_part=?, hash=?, labels=?, ingested_at=?, tags=?, version=version+1 "
-                    "WHERE rowid=?",
-                    upd_rows,
-                )
-            db.executemany(
-                "INSERT INTO reports(rowid, id, text, patient_id, study_date, modality, "
-                "body_part, hash, labels, ingested_at, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                new_rows,
-            )
-            db.executemany("INSERT INTO reports_fts(rowid, text) VALUES (?, ?)", fts_add)
-            db.executemany("INSERT INTO finding_tags(rowid, tags) VALUES (?, ?)", tags_add)
-            db.executemany(
-                "INSERT OR IGNORE INTO mentions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", mention_rows
-            )
-            db.executemany("INSERT OR REPLACE INTO report_findings VALUES (?,?,?,?)", finding_rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return BatchResult(added=len(new_rows), updated=len(upd_rows), unchanged=unchanged)
+        return sqlite_write.write_batch(self._db, items)
 
     # ---------------------------------------------------------------- search
     def candidates(self, q: CandidateQuery) -> list[tuple[int, float]]:
