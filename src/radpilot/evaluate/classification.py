@@ -43,6 +43,7 @@ from radpilot.evaluate.tables import (
     common_findings,
     enum_value,
     gold_labels,
+    gold_pred_matching,
     match_ids,
     read_table,
 )
@@ -280,16 +281,7 @@ def evaluate(
     cols = common_findings(g, p, exclude=subgroups, wanted=findings)
     match = match_ids(g, p)
     rows_g, rows_p = match.left_rows, match.right_rows
-    matching: dict[str, Any] = {
-        "gold": g.name,
-        "pred": p.name,
-        "n_gold": len(g.ids),
-        "n_pred": len(p.ids),
-        **match.summary("gold", "pred"),
-        "findings": cols.findings,
-        "gold_only_columns": cols.only_left,
-        "pred_only_columns": cols.only_right,
-    }
+    matching = gold_pred_matching(g, p, match, cols)
     pb: Table | None = None
     rows_b: NDArray[np.intp] | None = None
     if pred_b is not None:

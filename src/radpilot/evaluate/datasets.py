@@ -9,11 +9,11 @@ names, e.g. NIH "Effusion" -> "Pleural Effusion"), then subgroup columns (``sex`
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
 
+from radpilot import xrvdata
 from radpilot.errors import InputError
 from radpilot.evaluate.vocab import (
     DatasetSpec,
@@ -30,13 +30,7 @@ _SEX = {"m": "M", "male": "M", "f": "F", "female": "F"}
 
 
 def wheel_data_dir() -> Path:
-    spec = importlib.util.find_spec("torchxrayvision")
-    if spec is None or not spec.origin:
-        raise InputError(
-            "the dataset label tables come inside the torchxrayvision wheel, which is not "
-            "installed: pip install 'radpilot[imaging]' (or pass --table PATH)"
-        )
-    return Path(spec.origin).parent / "data"
+    return xrvdata.wheel_data_dir("the dataset label tables", "pass --table PATH")
 
 
 def table_path(spec: DatasetSpec, path: Path | None = None) -> Path:

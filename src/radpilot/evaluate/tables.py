@@ -286,6 +286,23 @@ def common_findings(
     return FindingColumns(shared, only_left, only_right)
 
 
+def gold_pred_matching(
+    gold: Table, pred: Table, match: IdMatch, cols: FindingColumns
+) -> dict[str, Any]:
+    """The ``matching`` block of a gold-vs-prediction ``metrics.json``: what was paired,
+    what was left out on either side, and which columns only one table had."""
+    return {
+        "gold": gold.name,
+        "pred": pred.name,
+        "n_gold": len(gold.ids),
+        "n_pred": len(pred.ids),
+        **match.summary("gold", "pred"),
+        "findings": cols.findings,
+        "gold_only_columns": cols.only_left,
+        "pred_only_columns": cols.only_right,
+    }
+
+
 def gold_labels(
     values: NDArray[np.float64],
     *,

@@ -132,12 +132,16 @@ def warp(
     return np.where(mask, out, 0.0), mask
 
 
-def ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Normalised cross-correlation (Pearson r) over ``mask``; 0 for a flat input."""
+def _paired(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The two images' values under ``mask`` (all when None), flattened, as float64."""
     if mask is not None:
         a, b = a[mask], b[mask]
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
+    return np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+
+
+def ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Normalised cross-correlation (Pearson r) over ``mask``; 0 for a flat input."""
+    a, b = _paired(a, b, mask)
     if a.size < 2:
         return 0.0
     a = a - a.mean()
@@ -150,10 +154,7 @@ def mutual_information(
     a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, bins: int = 32
 ) -> float:
     """Mutual information (nats) of the joint histogram over ``mask``."""
-    if mask is not None:
-        a, b = a[mask], b[mask]
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
+    a, b = _paired(a, b, mask)
     if a.size < 2:
         return 0.0
     joint, _, _ = np.histogram2d(a, b, bins=bins)

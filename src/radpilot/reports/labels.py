@@ -206,27 +206,7 @@ def chexpert(
 
     ``policy``: ``"radpilot"`` (default) or ``"chexpert"`` (every hedge is -1.0); see rule 4.
     """
-    from radpilot.reports.vocabulary import load_vocabulary
-
-    vocab = load_vocabulary()
-    out: dict[str, float | None] = dict.fromkeys(CHEXPERT_LABELS)
-    mentions = counted(report)
-    for m in _policy_mentions(report, mentions, vocab, policy):
-        f = vocab.findings[m.finding]
-        value = _VALUE[m.certainty]
-        if value == 1.0 and f.label_certainty is Certainty.UNCERTAIN:
-            value = -1.0
-        if f.chexpert is not None:
-            _merge(out, f.chexpert, value)
-        if value != 0.0:
-            for extra in f.also_uncertain:
-                _merge(out, extra, -1.0)
-    pathology = any(
-        out[k] in (1.0, -1.0) for k in CHEXPERT_LABELS if k not in ("No Finding", "Support Devices")
-    )
-    if not pathology and not _other_abnormal(mentions, "chexpert"):
-        out["No Finding"] = 1.0
-    return out
+    return _aggregate(report, policy, "chexpert", CHEXPERT_LABELS, ("Support Devices",))
 
 
 def chestxray14(
@@ -234,19 +214,37 @@ def chestxray14(
 ) -> dict[str, float | None]:
     """ChestX-ray14's 14 labels + No Finding (1.0 / 0.0 / -1.0 / None); ``policy`` as for
     :func:`chexpert`."""
+    return _aggregate(report, policy, "cxr14", CXR14_LABELS, ())
+
+
+def _aggregate(
+    report: Report,
+    policy: str | UncertaintyPolicy,
+    field: str,
+    names: tuple[str, ...],
+    not_pathology: tuple[str, ...],
+) -> dict[str, float | None]:
+    """Rules 2-5 for one label set: ``field`` names the vocabulary's roll-up to it;
+    ``not_pathology`` lists the labels that do not block "No Finding"."""
     from radpilot.reports.vocabulary import load_vocabulary
 
     vocab = load_vocabulary()
-    out: dict[str, float | None] = dict.fromkeys(CXR14_LABELS)
+    out: dict[str, float | None] = dict.fromkeys(names)
     mentions = counted(report)
     for m in _policy_mentions(report, mentions, vocab, policy):
         f = vocab.findings[m.finding]
         value = _VALUE[m.certainty]
         if value == 1.0 and f.label_certainty is Certainty.UNCERTAIN:
             value = -1.0
-        if f.cxr14 is not None:
-            _merge(out, f.cxr14, value)
-    pathology = any(out[k] in (1.0, -1.0) for k in CXR14_LABELS if k != "No Finding")
-    if not pathology and not _other_abnormal(mentions, "cxr14"):
+        label = getattr(f, field)
+        if label is not None:
+            _merge(out, label, value)
+        if value != 0.0:
+            # ``also_uncertain`` names CheXpert labels ("heart failure" -> Cardiomegaly -1.0).
+            for extra in f.also_uncertain if field == "chexpert" else ():
+                _merge(out, extra, -1.0)
+    skip = {"No Finding", *not_pathology}
+    pathology = any(out[k] in (1.0, -1.0) for k in names if k not in skip)
+    if not pathology and not _other_abnormal(mentions, field):
         out["No Finding"] = 1.0
     return out

@@ -6,7 +6,6 @@ Read straight from the tarball; torchxrayvision (and so torch) is never imported
 
 from __future__ import annotations
 
-import importlib.util
 import tarfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -14,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radpilot.errors import InputError
+from radpilot.xrvdata import wheel_data_dir
 
-TGZ_IN_WHEEL = ("data", "NLMCXR_reports.tgz")
+TGZ_NAME = "NLMCXR_reports.tgz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +54,8 @@ class OpenIReport:
 
 def default_tgz() -> Path:
     """Where the installed torchxrayvision wheel keeps the reports."""
-    spec = importlib.util.find_spec("torchxrayvision")
-    if spec is None or not spec.origin:
-        raise InputError(
-            "the OpenI reports come inside the torchxrayvision wheel, which is not installed: "
-            "pip install 'radpilot[imaging]' or pass the path of NLMCXR_reports.tgz"
-        )
-    return Path(spec.origin).parent.joinpath(*TGZ_IN_WHEEL)
+    data = wheel_data_dir("the OpenI reports", "pass the path of NLMCXR_reports.tgz")
+    return data / TGZ_NAME
 
 
 def parse_xml(xml_bytes: bytes, rid: str, where: str) -> OpenIReport:
