@@ -18,7 +18,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test lint typecheck imports pytest bench clean
 
 install: $(STAMP)
 
@@ -39,10 +39,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Imports flow one way and no cycles (contracts in .importlinter).
+imports: $(STAMP)
+	$(VENV)/bin/lint-imports
+
 pytest: $(STAMP)
 	$(VENV)/bin/pytest -q -n 2
 
-test: lint typecheck pytest
+test: lint typecheck imports pytest
 
 bench: $(STAMP)
 	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -14,6 +14,10 @@ class VocabularyError(RadpilotError):
     """A vocabulary or rules data file is malformed."""
 
 
+class RegistryError(RadpilotError):
+    """An unknown or badly registered name in :mod:`radpilot.registry`."""
+
+
 class ModelNotAvailableError(RadpilotError):
     """A model's weights are not installed locally (radpilot never downloads implicitly)."""
 

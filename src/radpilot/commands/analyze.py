@@ -9,49 +9,46 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+app = typer.Typer()
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def analyze(
-        paths: list[Path] = typer.Argument(
-            ..., help="DICOM, PNG or JPEG files, or folders (searched recursively)."
-        ),
-        model: str = typer.Option(
-            None, "--model", "-m", help="Image model name (see `radpilot models list`)."
-        ),
-        as_json: bool = typer.Option(
-            False, "--json", help="Print a JSON list, one object per file."
-        ),
-        out: Path = typer.Option(
-            None, "--out", help="Folder for heatmap overlays, analysis.json and DICOM SR/SC."
-        ),
-        sr: bool = typer.Option(
-            True, "--sr/--no-sr", help="With --out and DICOM input, write a DICOM SR and SC."
-        ),
-        all_heatmaps: bool = typer.Option(
-            False, "--all-heatmaps", help="Heatmaps and boxes for every finding, not only positive."
-        ),
-    ) -> None:
-        """Analyse chest radiographs: each finding's probability, the decision at the
-        model's operating point, a heatmap and box for positive findings, an urgency tier.
-        An AI-assist result for a radiologist, not a diagnosis."""
-        from radpilot.imaging.analyze import analyze as run_analysis
-        from radpilot.imaging.analyze import write_json
 
-        results = run_analysis(paths, model=model, out=out, sr=sr, all_heatmaps=all_heatmaps)
+@app.command()
+def analyze(
+    paths: list[Path] = typer.Argument(
+        ..., help="DICOM, PNG or JPEG files, or folders (searched recursively)."
+    ),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Image model name (see `radpilot models list`)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list, one object per file."),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for heatmap overlays, analysis.json and DICOM SR/SC."
+    ),
+    sr: bool = typer.Option(
+        True, "--sr/--no-sr", help="With --out and DICOM input, write a DICOM SR and SC."
+    ),
+    all_heatmaps: bool = typer.Option(
+        False, "--all-heatmaps", help="Heatmaps and boxes for every finding, not only positive."
+    ),
+) -> None:
+    """Analyse chest radiographs: each finding's probability, the decision at the
+    model's operating point, a heatmap and box for positive findings, an urgency tier.
+    An AI-assist result for a radiologist, not a diagnosis."""
+    from radpilot.imaging.analyze import analyze as run_analysis
+    from radpilot.imaging.analyze import write_json
+
+    results = run_analysis(paths, model=model, out=out, sr=sr, all_heatmaps=all_heatmaps)
+    if out is not None:
+        write_json(results, out / "analysis.json")
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        console = Console()
+        console.print(results_table(results, compact=console.width < 110))
         if out is not None:
-            write_json(results, out / "analysis.json")
-        if as_json:
-            typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
-        else:
-            console = Console()
-            console.print(results_table(results, compact=console.width < 110))
-            if out is not None:
-                console.print(
-                    f"Outputs written under {out}/ (analysis.json, overlays, DICOM SR/SC)."
-                )
-        if not any(r.analysed for r in results):
-            raise typer.Exit(code=1)
+            console.print(f"Outputs written under {out}/ (analysis.json, overlays, DICOM SR/SC).")
+    if not any(r.analysed for r in results):
+        raise typer.Exit(code=1)
 
 
 def results_table(results: list, *, compact: bool = False) -> Table:  # type: ignore[type-arg]

@@ -9,54 +9,53 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+app = typer.Typer()
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def compare(
-        current: Path = typer.Argument(
-            ..., help="The current image (DICOM, PNG, JPEG) or a folder holding one study."
-        ),
-        prior: Path = typer.Argument(
-            ..., help="The prior image, or study folder, of the same patient."
-        ),
-        model: str = typer.Option(None, "--model", "-m", help="Image model name."),
-        as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-        out: Path = typer.Option(
-            None, "--out", help="Folder for subtraction.png, prior_registered.png, comparison.json."
-        ),
-        transform: str = typer.Option(
-            "affine", "--transform", help="Registration transform: rigid, similarity or affine."
-        ),
-    ) -> None:
-        """Compare CURRENT with PRIOR: register the prior onto the current, save a
-        subtraction image, and say per finding whether it is new, increased, decreased,
-        resolved or stable. An AI-assist result, not a diagnosis."""
-        from radpilot.errors import InputError
-        from radpilot.imaging.compare import compare as run_compare
-        from radpilot.imaging.registration import TransformKind
 
-        valid = [k.value for k in TransformKind]
-        if transform not in valid:
-            raise InputError(
-                f"--transform {transform!r} is not valid; use one of {', '.join(valid)}"
-            )
-        result = run_compare(current, prior, model=model, out=out, kind=transform)
-        data = result.to_dict()
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", "utf-8")
-        if as_json:
-            typer.echo(json.dumps(data, indent=2))
-            return
-        console = Console()
-        console.print(comparison_table(result))
-        console.print(result.summary())
-        for note in result.notes:
-            console.print(f"note: {note}")
-        for warning in result.warnings:
-            console.print(f"[yellow]warning:[/] {warning}")
-        if out is not None:
-            console.print(f"Outputs written under {out}/")
+@app.command()
+def compare(
+    current: Path = typer.Argument(
+        ..., help="The current image (DICOM, PNG, JPEG) or a folder holding one study."
+    ),
+    prior: Path = typer.Argument(
+        ..., help="The prior image, or study folder, of the same patient."
+    ),
+    model: str = typer.Option(None, "--model", "-m", help="Image model name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for subtraction.png, prior_registered.png, comparison.json."
+    ),
+    transform: str = typer.Option(
+        "affine", "--transform", help="Registration transform: rigid, similarity or affine."
+    ),
+) -> None:
+    """Compare CURRENT with PRIOR: register the prior onto the current, save a
+    subtraction image, and say per finding whether it is new, increased, decreased,
+    resolved or stable. An AI-assist result, not a diagnosis."""
+    from radpilot.errors import InputError
+    from radpilot.imaging.compare import compare as run_compare
+    from radpilot.imaging.registration import TransformKind
+
+    valid = [k.value for k in TransformKind]
+    if transform not in valid:
+        raise InputError(f"--transform {transform!r} is not valid; use one of {', '.join(valid)}")
+    result = run_compare(current, prior, model=model, out=out, kind=transform)
+    data = result.to_dict()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console = Console()
+    console.print(comparison_table(result))
+    console.print(result.summary())
+    for note in result.notes:
+        console.print(f"note: {note}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if out is not None:
+        console.print(f"Outputs written under {out}/")
 
 
 def comparison_table(result: object) -> Table:

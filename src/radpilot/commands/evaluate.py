@@ -10,7 +10,7 @@ from rich.console import Console
 from radpilot.evaluate.labeler import LabelerUncertain
 from radpilot.evaluate.tables import BlankPolicy, UncertainPolicy
 
-evaluate_app = typer.Typer(
+app = typer.Typer(
     name="evaluate",
     help="Measure a model, a report labeler or report drafts against gold labels, with CIs.",
     no_args_is_help=True,
@@ -95,7 +95,7 @@ def _classification(
     _write(console, out, result.metrics, page)
 
 
-@evaluate_app.command("classification")
+@app.command("classification")
 def classification_cmd(
     gold: Path = typer.Option(..., "--gold", help="Gold CSV: id column + one column per finding."),
     pred: Path = typer.Option(..., "--pred", help="Predictions CSV: probabilities or 0/1."),
@@ -127,7 +127,7 @@ def classification_cmd(
     _classification(**locals(), title="Classification")
 
 
-@evaluate_app.command("compare")
+@app.command("compare")
 def compare_cmd(
     gold: Path = typer.Option(..., "--gold", help="Gold CSV."),
     pred: Path = typer.Option(..., "--pred", help="Model A predictions."),
@@ -152,7 +152,7 @@ def compare_cmd(
     )
 
 
-@evaluate_app.command("labeler")
+@app.command("labeler")
 def labeler_cmd(
     gold: Path = typer.Option(..., "--gold", help="Gold labels, CheXpert labeler CSV format."),
     pred: Path = typer.Option(..., "--pred", help="The labeler's output, same format."),
@@ -196,7 +196,7 @@ def labeler_cmd(
     _write(console, out, result.metrics, labeler_page(result.metrics) if out else None)
 
 
-@evaluate_app.command("readers")
+@app.command("readers")
 def readers_cmd(
     gold: Path = typer.Option(..., "--gold", help="Consensus gold CSV."),
     reader: list[Path] = typer.Option(..., "--reader", help="One radiologist's labels (repeat)."),
@@ -241,7 +241,7 @@ def readers_cmd(
     _write(console, out, result.metrics, page)
 
 
-@evaluate_app.command("reports")
+@app.command("reports")
 def reports_cmd(
     ref: Path = typer.Option(..., "--ref", help="Reference reports: CSV or JSONL with id + text."),
     hyp: Path = typer.Option(..., "--hyp", help="Generated reports, same format."),
@@ -277,7 +277,7 @@ def reports_cmd(
     _write(console, out, result.metrics, reports_page(result.metrics) if out else None)
 
 
-@evaluate_app.command("dataset")
+@app.command("dataset")
 def dataset_cmd(
     name: str | None = typer.Argument(None, help="Dataset name; leave out to list them."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Gold CSV to write."),
@@ -308,7 +308,3 @@ def dataset_cmd(
         + f"; subgroup columns: {', '.join(summary['subgroups'])}. Licence: {summary['licence']}.",
         highlight=False,
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(evaluate_app, name="evaluate")

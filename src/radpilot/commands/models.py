@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-models_app = typer.Typer(
+app = typer.Typer(
     name="models",
     help="Image models: list them, show a model card, install weights (pull or import).",
     no_args_is_help=True,
@@ -29,7 +29,7 @@ def _status(name: str, cache_dir: Path | None) -> str:
     return "installed" if registry.is_installed(name, cache_dir) else "not installed"
 
 
-@models_app.command("list")
+@app.command("list")
 def list_models(
     cache_dir: Path = typer.Option(None, "--cache-dir", help=_CACHE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
@@ -73,7 +73,7 @@ def list_models(
     Console().print(table)
 
 
-@models_app.command("info")
+@app.command("info")
 def info(
     name: str = typer.Argument(..., help="Model name (see `radpilot models list`)."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole model card as JSON."),
@@ -113,7 +113,7 @@ def info(
         console.print(f" • {lim}")
 
 
-@models_app.command("pull")
+@app.command("pull")
 def pull(
     name: str = typer.Argument(..., help="Model name (see `radpilot models list`)."),
     url: str = typer.Option(None, "--url", help="Download from this URL instead of the card's."),
@@ -158,7 +158,7 @@ def pull(
     typer.echo(f"installed {name}: {path} (sha256 {cache.sha256_of(path)})")
 
 
-@models_app.command("import")
+@app.command("import")
 def import_(
     name: str = typer.Argument(..., help="Model name (see `radpilot models list`)."),
     file: Path = typer.Argument(..., help="The weights file, copied in by hand."),
@@ -172,7 +172,3 @@ def import_(
     path = cache.import_file(c, file, cache_dir=cache_dir, validate=registry.validator(name))
     registry.clear_loaded()
     typer.echo(f"installed {name}: {path} (sha256 {cache.sha256_of(path)})")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(models_app, name="models")

@@ -1,13 +1,13 @@
-"""Data files of the evaluation harness: finding-name synonyms and the dataset registry.
+"""The evaluation harness's dataset registry (finding-name synonyms are
+:mod:`radpilot.reports.labelnames`).
 
-Both are JSON inside the package, read lazily and checked strictly: an unknown key is an
+It is JSON inside the package, read lazily and checked strictly: an unknown key is an
 error that lists the allowed ones, so a typo in a data file never passes silently.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -15,6 +15,9 @@ from importlib import resources
 from typing import Any
 
 from radpilot.errors import InputError, VocabularyError
+from radpilot.reports.labelnames import canonical_finding, normalize_name
+
+__all__ = ["canonical_finding", "normalize_name"]
 
 _DATA = "radpilot.evaluate.data"
 
@@ -60,39 +63,6 @@ def _check_keys(where: str, obj: dict[str, Any], allowed: set[str], required: se
     missing = required - set(obj)
     if missing:
         raise VocabularyError(f"{where}: missing key(s) {sorted(missing)}")
-
-
-def normalize_name(name: str) -> str:
-    """Case, spaces, underscores, hyphens and slashes do not distinguish finding names."""
-    return re.sub(r"[\s_\-/]+", " ", name.strip().lower()).strip()
-
-
-@lru_cache(maxsize=1)
-def synonym_table() -> dict[str, str]:
-    """Normalized spelling -> canonical finding name."""
-    data = _load("label_synonyms.json")
-    _check_keys("label_synonyms.json", data, {"_about", "labels"}, {"labels"})
-    labels = data["labels"]
-    if not isinstance(labels, dict):
-        raise VocabularyError("label_synonyms.json: 'labels' must map names to lists")
-    table: dict[str, str] = {}
-    for canonical, synonyms in labels.items():
-        if not isinstance(synonyms, list) or not all(isinstance(s, str) for s in synonyms):
-            raise VocabularyError(f"label_synonyms.json: '{canonical}' must map to a list of names")
-        for spelling in (canonical, *synonyms):
-            key = normalize_name(spelling)
-            if table.get(key, canonical) != canonical:
-                raise VocabularyError(
-                    f"label_synonyms.json: '{spelling}' is listed under both "
-                    f"'{table[key]}' and '{canonical}'"
-                )
-            table[key] = canonical
-    return table
-
-
-def canonical_finding(name: str) -> str:
-    """The canonical spelling of a finding name, or the name itself (stripped) when unknown."""
-    return synonym_table().get(normalize_name(name), name.strip())
 
 
 _DATASET_KEYS = {

@@ -1,0 +1,1 @@
+"""The steps of ``radpilot demo``, one module per capability (see ``commands.demo``)."""

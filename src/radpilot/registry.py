@@ -1,0 +1,254 @@
+"""One registry for every swappable part, in the manner of spaCy's ``catalogue``.
+
+Each namespace (``label_sets``, ``uncertainty_policies``, ``archive_backends``,
+``image_models``, ``image_runtimes``, ``demo_steps``, ``commands``, ``llm_backends``, ...)
+maps versioned names (``"sqlite.v1"``) to objects. A built-in registers itself in the module
+that defines it; a heavy one registers lazily as ``"module:attribute"``, imported on first
+use. Third-party packages register through the entry-point group ``radpilot.<namespace>``
+(``[project.entry-points."radpilot.archive_backends"] "postgres.v1" = "pkg.mod:open"``).
+
+A name is ``base.vN``. Asking for ``base`` alone gets its highest version, so a user types
+``--uncertainty radpilot`` and code pins ``"radpilot.v1"``. An unknown name lists the
+valid ones.
+
+>>> from radpilot.registry import Registry
+>>> colours = Registry("colours")
+>>> @colours.register("red.v1")
+... def red() -> str:
+...     return "#f00"
+>>> colours.get("red")()
+'#f00'
+>>> colours.get("blue")
+Traceback (most recent call last):
+...
+radpilot.errors.RegistryError: no colours named 'blue'; valid: red.v1
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import threading
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from typing import Any, Generic, TypeVar, overload
+
+from radpilot.errors import RegistryError
+
+T = TypeVar("T")
+F = TypeVar("F")
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*\.v(\d+)$")
+_LAZY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def split_version(name: str) -> tuple[str, int]:
+    """``"sqlite.v1"`` -> ``("sqlite", 1)``; a name without a version is an error."""
+    m = NAME_RE.match(name)
+    if m is None:
+        raise RegistryError(
+            f"registry name {name!r} must be lower case and end in a version, e.g. 'name.v1'"
+        )
+    return name[: m.start(2) - 2], int(m.group(2))
+
+
+def resolve_reference(ref: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module_name, _, attr = ref.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class Registry(Generic[T]):
+    """Versioned names -> objects, for one kind of swappable part."""
+
+    def __init__(self, namespace: str, *, what: str | None = None) -> None:
+        self.namespace = namespace
+        self.what = what or namespace.replace("_", " ")
+        self._items: dict[str, T] = {}
+        self._lazy: dict[str, str] = {}
+        self._entry_points_read = False
+        self._lock = threading.Lock()
+
+    @property
+    def entry_point_group(self) -> str:
+        return f"radpilot.{self.namespace}"
+
+    @overload
+    def register(self, name: str) -> Callable[[F], F]: ...
+
+    @overload
+    def register(self, name: str, obj: T) -> T: ...
+
+    def register(self, name: str, obj: Any = None) -> Any:
+        """Register ``obj`` under ``name``; without ``obj``, a decorator."""
+        split_version(name)
+        if obj is None:
+
+            def decorator(fn: F) -> F:
+                self._add(name, fn)
+                return fn
+
+            return decorator
+        self._add(name, obj)
+        return obj
+
+    def register_lazy(self, name: str, reference: str) -> None:
+        """Register ``"module:attribute"``, imported only when ``name`` is first asked for."""
+        split_version(name)
+        if not _LAZY_RE.match(reference):
+            raise RegistryError(f"{self.namespace}: {reference!r} is not 'module:attribute'")
+        with self._lock:
+            if name in self._items or self._lazy.get(name, reference) != reference:
+                raise RegistryError(f"{self.namespace}: {name!r} is registered twice")
+            self._lazy[name] = reference
+
+    def _add(self, name: str, obj: Any) -> None:
+        with self._lock:
+            current = self._items.get(name)
+            if current is not None and current is not obj:
+                raise RegistryError(f"{self.namespace}: {name!r} is registered twice")
+            self._items[name] = obj
+            self._lazy.pop(name, None)
+
+    def _read_entry_points(self) -> None:
+        if self._entry_points_read:
+            return
+        self._entry_points_read = True
+        for ep in metadata.entry_points(group=self.entry_point_group):
+            if ep.name not in self._items and ep.name not in self._lazy:
+                try:
+                    split_version(ep.name)
+                except RegistryError as exc:
+                    raise RegistryError(f"entry point {ep.value!r}: {exc}") from None
+                self._lazy[ep.name] = ep.value
+
+    def names(self) -> list[str]:
+        """Every registered name (built-ins and entry points), sorted."""
+        self._read_entry_points()
+        return sorted({*self._items, *self._lazy})
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._full_name(name, fail=False) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def _full_name(self, name: str, *, fail: bool = True) -> str | None:
+        for attempt in range(2):
+            known = {*self._items, *self._lazy}
+            if name in known:
+                return name
+            versions = [n for n in known if NAME_RE.match(n) and split_version(n)[0] == name]
+            if versions:
+                return max(versions, key=lambda n: split_version(n)[1])
+            if attempt == 0:
+                self._read_entry_points()
+        if fail:
+            valid = ", ".join(self.names()) or "none registered"
+            raise RegistryError(f"no {self.what} named {name!r}; valid: {valid}")
+        return None
+
+    def resolve(self, name: str) -> str:
+        """The full versioned name ``name`` stands for (``"sqlite"`` -> ``"sqlite.v1"``)."""
+        full = self._full_name(name)
+        assert full is not None
+        return full
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name`` (or its highest version when unversioned)."""
+        full = self.resolve(name)
+        with self._lock:
+            if full in self._items:
+                return self._items[full]
+            reference = self._lazy[full]
+        try:
+            obj = resolve_reference(reference)
+        except (ImportError, AttributeError) as exc:
+            raise RegistryError(
+                f"{self.what} {full!r} cannot be loaded from {reference!r}: {exc}"
+            ) from None
+        self._add(full, obj)
+        return obj  # type: ignore[no-any-return]
+
+
+# -- the namespaces ----------------------------------------------------------------------
+# Built-ins are listed here as "module:attribute" references, so that this one file shows
+# every swappable part, nothing heavy is imported before it is used, and the layers below
+# never import the layers above. Entry points add to these.
+
+_BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
+    "commands": (
+        "command",
+        {
+            "label.v1": "radpilot.commands.label:app",
+            "archive.v1": "radpilot.commands.archive:app",
+            "search.v1": "radpilot.commands.search:app",
+            "evaluate.v1": "radpilot.commands.evaluate:app",
+            "analyze.v1": "radpilot.commands.analyze:app",
+            "compare.v1": "radpilot.commands.compare:app",
+            "models.v1": "radpilot.commands.models:app",
+            "demo.v1": "radpilot.commands.demo:app",
+        },
+    ),
+    "demo_steps": (
+        "demo step",
+        {
+            "reports.v1": "radpilot.commands.demos.reports:run",
+            "evaluate.v1": "radpilot.commands.demos.evaluate:run",
+            "search.v1": "radpilot.commands.demos.search:run",
+            "imaging.v1": "radpilot.commands.demos.imaging:run",
+        },
+    ),
+    "label_sets": ("label set", {}),
+    "uncertainty_policies": ("uncertainty policy", {}),
+    "archive_backends": ("archive backend", {}),
+    "image_backends": ("image model backend", {}),
+    "image_runtimes": ("image runtime", {}),
+    "llm_backends": ("language-model backend", {}),
+    "data_files": (
+        "packaged data file",
+        {
+            "reports.label_names.v1": "radpilot.reports.labelnames:LABEL_NAMES",
+        },
+    ),
+}
+
+
+def _namespace(namespace: str) -> Registry[Any]:
+    what, builtins = _BUILTINS[namespace]
+    reg: Registry[Any] = Registry(namespace, what=what)
+    for name, reference in builtins.items():
+        reg.register_lazy(name, reference)
+    return reg
+
+
+commands = _namespace("commands")
+demo_steps = _namespace("demo_steps")
+label_sets = _namespace("label_sets")
+uncertainty_policies = _namespace("uncertainty_policies")
+archive_backends = _namespace("archive_backends")
+image_backends = _namespace("image_backends")
+image_runtimes = _namespace("image_runtimes")
+llm_backends = _namespace("llm_backends")
+data_files = _namespace("data_files")
+
+
+def namespaces() -> dict[str, Registry[Any]]:
+    """Every namespace by name (for ``radpilot --registry``-style listings and tests)."""
+    return {
+        r.namespace: r
+        for r in (
+            commands,
+            demo_steps,
+            label_sets,
+            uncertainty_policies,
+            archive_backends,
+            image_backends,
+            image_runtimes,
+            llm_backends,
+            data_files,
+        )
+    }
