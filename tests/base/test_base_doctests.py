@@ -1,0 +1,22 @@
+"""Every docstring example in radpilot runs, in every module (no whitelist)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import radpilot
+
+MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(radpilot.__path__, prefix="radpilot.") if not m.ispkg
+) + ["radpilot"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed"
