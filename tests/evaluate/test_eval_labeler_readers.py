@@ -165,3 +165,16 @@ def test_weighted_kappas_equal_the_plain_ones_with_unit_weights() -> None:
     assert k["pair/0/2"][0] == pytest.approx(skm.cohen_kappa_score(R[0], R[2]))
     assert k["kappa_gold/1"][0] == pytest.approx(skm.cohen_kappa_score(R[1], y))
     assert k["fleiss"][0] == pytest.approx(fleiss_kappa_score(rating_counts(R.T)))
+
+
+def test_labeler_reads_reports_longer_than_the_csv_default_limit(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Reports", "Edema"])
+        w.writerows([["x" * 200_000, "1.0"], ["short", ""]])
+    limit = csv.field_size_limit()
+    res = evaluate_labeler(path, path, n_resamples=0, min_support=1)
+    assert csv.field_size_limit() == limit  # process-wide: put back, not left raised
+    assert res.metrics["matching"]["n_matched"] == 2
+    assert res.metrics["findings"]["Edema"]["present"]["f1"] == 1.0

@@ -16,7 +16,8 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ _BOMS = (
 # A header cell shown in messages must look like a column name: a headerless file's first
 # row is a report, and its text must never reach the terminal.
 _NAME_LIKE = re.compile(r"[\w#%().+/-]{1,32}( [\w#%().+/-]{1,32})?")
+# A labeler's CSV holds whole reports; the csv module's default limit (131,072 characters)
+# would refuse a long one that `radpilot label` itself accepts.
+MAX_FIELD_CHARS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -97,30 +101,36 @@ def decode(data: bytes, where: str) -> str:
     return text
 
 
-def read_csv(path: Path) -> Records:
-    """A CSV file with a header row; blank lines are skipped."""
-    where = str(path)
-    text = decode(read_bytes(path), where)
-    if not text.strip():
-        raise InputError(f"{where}: the file is empty")
+@contextmanager
+def _field_limit() -> Iterator[None]:
+    """Long fields allowed while one file is read. The csv module's limit is process-wide,
+    so it is put back afterwards rather than left changed for every other reader."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, MAX_FIELD_CHARS))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _csv_records(text: str, where: str) -> tuple[list[str], list[list[str]], list[int]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
+    header: list[str] = []
     rows: list[list[str]] = []
     lines: list[int] = []
     start = 1
     try:
         for record in reader:
-            if record:
-                if header is None:
-                    header = record
-                elif len(record) != len(header):
-                    raise InputError(
-                        f"{where}: line {start} has {len(record)} field(s), the header has "
-                        f"{len(header)}"
-                    )
-                else:
-                    rows.append(record)
-                    lines.append(start)
+            if record and not header:
+                header = record
+            elif record and len(record) != len(header):
+                raise InputError(
+                    f"{where}: line {start} has {len(record)} field(s), the header has "
+                    f"{len(header)}"
+                )
+            elif record:
+                rows.append(record)
+                lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
@@ -128,7 +138,17 @@ def read_csv(path: Path) -> Records:
                 f"{where}: line {start}: a quoted field opened here is never closed"
             ) from None
         raise InputError(f"{where}: line {reader.line_num}: not valid CSV ({exc})") from None
-    assert header is not None  # the text is not blank, so some record was read
+    return header, rows, lines
+
+
+def read_csv(path: Path) -> Records:
+    """A CSV file with a header row; blank lines are skipped."""
+    where = str(path)
+    text = decode(read_bytes(path), where)
+    if not text.strip():
+        raise InputError(f"{where}: the file is empty")
+    with _field_limit():
+        header, rows, lines = _csv_records(text, where)
     return Records(name=where, header=header, rows=rows, lines=lines)
 
 
