@@ -212,6 +212,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         "packaged data file",
         {
             "reports.label_names.v1": "radpilot.reports.labelnames:LABEL_NAMES",
+            "evaluate.datasets.v1": "radpilot.evaluate.datasets:DATASETS",
         },
     ),
 }

@@ -82,7 +82,8 @@ def test_other_commands_run(command: str, files: dict[str, Path], tmp_path: Path
         app, ["evaluate", command, *map(str, args), "--bootstrap", "50", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "metrics.json").read_text())["task"] in {command, "classification"}
+    task = {"compare": "classification", "readers": "readers", "labeler": "labeler"}[command]
+    assert json.loads((out / "metrics.json").read_text())["task"] == task
 
 
 def test_reports_and_dataset_commands(tmp_path: Path) -> None:
@@ -135,45 +136,98 @@ def test_main_prints_errors_on_one_line(
     assert err == "error: nope.csv: no such file"
 
 
-def test_demo_step(shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rich.console import Console
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from radpilot.commands.main import run
 
-    from radpilot.evaluate import demo
+    code = run(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
-    monkeypatch.setenv("RADPILOT_SHARED", str(shared_dir))
-    console = Console(record=True, width=100)
-    demo.run(tmp_path, console)
-    folder = tmp_path / "evaluate" / "report_reader"
-    metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics["macro"]["present"]["f1"] == pytest.approx(
-        metrics["source"]["openi_gold_py_macro_f1"], abs=1e-9
+
+def test_exit_codes_for_missing_predictions(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = files["pred"].read_text().splitlines()
+    pred = tmp_path / "holes.csv"
+    # Two cases have no prediction: one row gone, one cell blank.
+    pred.write_text("\n".join([lines[0], f"{lines[1].split(',')[0]},", *lines[3:]]) + "\n")
+    base = ["evaluate", "classification", "--gold", str(files["gold"]), "--pred", str(pred)]
+    code, out, err = _run([*base, "--bootstrap", "0"], capsys)
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: {pred}: 2 gold case(s) have no prediction for 'Pleural Effusion' (first: "
+        f"{pred} line 2 is blank); allow missing predictions to score without them "
+        "(--allow-missing)\n"
     )
-    assert metrics["matching"]["n_matched"] == metrics["source"]["n_reports"] > 1000
-    assert (folder / "report.html").stat().st_size > 10_000
-    assert "openi_gold.py says" in console.export_text()
-    cxr14 = json.loads((tmp_path / "evaluate" / "report_reader_cxr14" / "metrics.json").read_text())
-    # NegBio's gold spells findings the ChestX-ray14 way; synonyms must match all 15 columns.
-    assert len(cxr14["matching"]["findings"]) == 15
-    assert cxr14["findings"]["Pleural Effusion"]["hard_labels"] is True
+    code, out, err = _run(
+        [*base, "--bootstrap", "0", "--allow-missing", "-o", str(tmp_path / "o")], capsys
+    )
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"warning: {pred}: 2 gold case(s) without a prediction left out of 'Pleural Effusion' "
+        f"(1 without a row, 1 blank; first: {pred} line 2 is blank)"
+    )
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["findings"]["Pleural Effusion"]["n"] == 118
+    assert metrics["missing"]["n_values"] == 2
 
 
-def test_demo_without_shared_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rich.console import Console
+def test_exit_codes_for_unusable_inputs_and_outputs(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,Effusion\nc0,0.2\nc1,7\n")
+    base = ["evaluate", "classification", "--gold", str(files["gold"]), "--bootstrap", "0"]
+    code, _, err = _run([*base, "--pred", str(bad)], capsys)
+    assert (code, err) == (2, f"error: {bad}: line 3, column 'Effusion': outside [0, 1]\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = _run([*base, "--pred", str(files["pred"]), "-o", str(blocker / "out")], capsys)
+    assert code == 2 and err.startswith(f"error: {blocker / 'out'}: cannot create the output")
+    code, _, err = _run([*base, "--pred", str(files["pred"]), "--bootstrap", "-3"], capsys)
+    assert code == 2 and "--bootstrap" in err
 
-    from radpilot.evaluate import demo
 
-    monkeypatch.setenv("RADPILOT_SHARED", str(tmp_path / "absent"))
-    console = Console(record=True, width=100)
-    demo.run(tmp_path, console)
-    assert "skipping" in console.export_text()
-    assert not (tmp_path / "evaluate" / "report_reader").exists()
+def test_problem_lines_are_capped(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header, *rows = files["pred"].read_text().splitlines()
+    pred = tmp_path / "pred.csv"
+    # Three notes: a row the gold lacks, a gold column and a prediction column not scored.
+    pred.write_text("\n".join([f"{header},Extra", *(f"{r},1" for r in rows), "zz,0.5,1"]) + "\n")
+    argv = ["evaluate", "classification", "--gold", str(files["gold"]), "--pred", str(pred)]
+    code, _, err = _run([*argv, "--bootstrap", "0", "--max-errors", "1"], capsys)
+    assert code == 0
+    assert err.splitlines() == [
+        f"note: {pred}: 1 row(s) whose id is not in {files['gold']}, not scored (first at line 122)",
+        "... and 2 more problem line(s) not shown (--max-errors N shows more)",
+    ]
+
+
+def test_dataset_command_needs_an_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["evaluate", "dataset", "nih"], capsys)
+    assert (code, err) == (2, "error: give -o FILE to write the 'nih' gold CSV\n")
+    code, _, err = _run(["evaluate", "dataset", "mimic"], capsys)
+    assert code == 2 and "unknown dataset 'mimic'; valid names:" in err
+
+
+def _openi_reference(shared_dir: Path, folder: Path) -> dict:
+    from radpilot.devdata import load_script
+
+    module = load_script(shared_dir / "data" / "openi" / "openi_gold.py", "openi_gold_cli_t")
+    dev = [r for r in module.load() if r["split"] == "dev"]
+    ids = [r["id"] for r in dev]
+    pred = module.read_chexpert_csv(folder / "reader.csv", ids)
+    return module.score({r["id"]: set(r["positive"]) for r in dev}, pred) | {"n": len(dev)}
+
+
+def _check_image_model(out: Path) -> None:
     # The embedded image model needs no development data: it is scored on the test split
     # shipped in the package, and the harness must reproduce its model card's figure.
     from radpilot.imaging import registry
 
-    metrics = json.loads(
-        (tmp_path / "evaluate" / registry.DEFAULT_MODEL / "metrics.json").read_text()
-    )
+    folder = out / "evaluate" / registry.DEFAULT_MODEL
+    metrics = json.loads((folder / "metrics.json").read_text())
     (card_auc,) = [
         f.value
         for f in registry.card(registry.DEFAULT_MODEL).measured
@@ -183,4 +237,57 @@ def test_demo_without_shared_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert pneumonia["n"] == 624
     assert abs(pneumonia["auroc"] - card_auc) < 1e-3
     assert pneumonia["auroc_ci"][0] < pneumonia["auroc"] < pneumonia["auroc_ci"][1]
-    assert (tmp_path / "evaluate" / registry.DEFAULT_MODEL / "report.html").is_file()
+    assert pneumonia["threshold"] == registry.get(registry.DEFAULT_MODEL).thresholds["Pneumonia"]
+    assert (folder / "report.html").is_file()
+
+
+def test_demo_step(
+    shared_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rich.console import Console
+
+    from radpilot.commands.demo import run_demo
+
+    monkeypatch.setenv("RADPILOT_SHARED", str(shared_dir))
+    console = Console(record=True, width=100)
+    run_demo(tmp_path, console, ["evaluate"])
+    shown = console.export_text()
+    # The step runs the commands a user would type, through the CLI.
+    for command in (
+        "$ radpilot label",
+        "$ radpilot evaluate labeler",
+        "$ radpilot evaluate classification",
+    ):
+        assert command in shown
+    folder = tmp_path / "evaluate" / "report_reader"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    reference = _openi_reference(shared_dir, folder)
+    assert metrics["macro"]["present"]["f1"] == pytest.approx(reference["macro_f1"], abs=1e-9)
+    assert metrics["micro"]["present"]["f1"] == pytest.approx(reference["micro_f1"], abs=1e-9)
+    assert metrics["matching"]["n_matched"] == reference["n"] == 1430
+    assert (folder / "report.html").stat().st_size > 10_000
+    assert f"scorer on the same labels says {reference['macro_f1']:.3f}" in shown
+    cxr14 = json.loads((tmp_path / "evaluate" / "report_reader_cxr14" / "metrics.json").read_text())
+    # NegBio's gold spells findings the ChestX-ray14 way; synonyms must match all 15 columns.
+    assert len(cxr14["matching"]["findings"]) == 15
+    assert cxr14["findings"]["Pleural Effusion"]["hard_labels"] is True
+    assert cxr14["matching"]["n_matched"] == 1387
+    _check_image_model(tmp_path)
+
+
+def test_demo_without_shared_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rich.console import Console
+
+    from radpilot.commands.demo import run_demo
+
+    monkeypatch.setenv("RADPILOT_SHARED", str(tmp_path / "absent"))
+    console = Console(record=True, width=100)
+    run_demo(tmp_path, console, ["evaluate"])
+    assert "skipping the report-reader evaluation" in console.export_text()
+    assert not (tmp_path / "evaluate" / "report_reader").exists()
+    _check_image_model(tmp_path)

@@ -10,7 +10,9 @@ import pytest
 from sklearn import metrics as skm
 
 from radpilot.errors import InputError
+from radpilot.evaluate.agreement import fleiss_kappa_score, rating_counts
 from radpilot.evaluate.labeler import evaluate_labeler
+from radpilot.evaluate.matching import MissingValuesError
 from radpilot.evaluate.readers import evaluate_readers
 
 GOLD = {"Reports": ["r1", "r2", "r3", "r4", "r5", "r6"], "Edema": [1, 0, -1, "", 1, 0]}
@@ -32,10 +34,25 @@ def test_labeler_uncertain_as_present_and_errors() -> None:
     res = evaluate_labeler(GOLD, PRED, uncertain="present", n_resamples=0, min_support=1)
     e = res.metrics["findings"]["Edema"]
     assert "uncertain" not in e and e["present"]["tp"] == 2
-    with pytest.raises(InputError, match="matched by order, so the counts must agree"):
+    with pytest.raises(InputError, match="paired by order, so the counts must agree"):
         evaluate_labeler(GOLD, {"Reports": ["x"], "Edema": [1]}, n_resamples=0)
-    with pytest.raises(InputError, match="not 1 / 0 / -1 or blank"):
+    with pytest.raises(InputError, match="pred: row 3, column 'Edema': not one of 1, 0, -1"):
         evaluate_labeler(GOLD, {**PRED, "Edema": [1, 1, 2, "", "", 0]}, n_resamples=0)
+
+
+def test_labeler_by_id_accounts_for_every_gold_report() -> None:
+    gold = {"id": ["a", "b", "c", "d"], "Edema": [1, 0, 1, ""]}
+    pred = {"id": ["a", "c", "x"], "Edema": [1, "", 1]}
+    with pytest.raises(MissingValuesError, match=r"2 gold case.*first: gold row 2 has no row"):
+        evaluate_labeler(gold, pred, id_column="id", n_resamples=0)
+    res = evaluate_labeler(gold, pred, id_column="id", n_resamples=0, allow_missing=True)
+    assert res.metrics["matching"]["n_matched"] == 2
+    assert res.metrics["missing"]["values"][0]["no_row"] == 2
+    assert res.metrics["notes"] == [
+        "pred: 1 row(s) whose id is not in gold, not scored (first at row 3)"
+    ]
+    # Matched: a (1 vs 1) and c (1 vs blank): one of two gold positives found.
+    assert res.metrics["findings"]["Edema"]["present"]["recall"] == 0.5
 
 
 def test_labeler_agrees_with_openi_gold_scorer(shared_dir: Path) -> None:
@@ -100,7 +117,7 @@ def test_readers_against_sklearn(tmp_path: Path) -> None:
     )
     lo, hi = mv["f1_difference_ci"]
     assert lo <= mv["f1_difference"] <= hi
-    assert -1 <= e["fleiss_kappa"] <= 1
+    assert e["fleiss_kappa"] == pytest.approx(fleiss_kappa_score(rating_counts(np.vstack(labs).T)))
     # The resampled kappas are the same statistics: every interval brackets its point.
     lo, hi = e["fleiss_kappa_ci"]
     assert lo <= e["fleiss_kappa"] <= hi
@@ -117,6 +134,26 @@ def test_readers_need_distinct_names(tmp_path: Path) -> None:
         evaluate_readers(gold, [readers[0], readers[0]], n_resamples=0)
 
 
+def test_readers_account_for_missing_reads_and_predictions(tmp_path: Path) -> None:
+    gold, readers, pred = _readers_data(tmp_path)
+    lines = readers[1].read_text().splitlines()
+    readers[1].write_text("\n".join(lines[:5] + lines[8:]) + "\n")  # 3 cases unread
+    lines = pred.read_text().splitlines()
+    lines[10] = lines[10].split(",")[0] + ","  # one blank prediction
+    pred.write_text("\n".join(lines) + "\n")
+    with pytest.raises(MissingValuesError, match=r"r1.csv: 3 gold case.*first: .*gold.csv line 6"):
+        evaluate_readers(gold, readers, pred, n_resamples=0)
+    res = evaluate_readers(gold, readers, pred, n_resamples=0, allow_missing=True)
+    assert res.metrics["findings"]["Pneumothorax"]["n"] == 296
+    assert res.metrics["matching"]["missing"]["r1"]["count"] == 3
+    counts = [(Path(v["table"]).name, v["count"]) for v in res.metrics["missing"]["values"]]
+    assert counts == [("r1.csv", 3), ("pred.csv", 1)]
+    bad = tmp_path / "bad_pred.csv"
+    bad.write_text("id,Pneumothorax\nx0,3\n")
+    with pytest.raises(InputError, match=r"bad_pred.csv: line 2, column 'Pneumothorax': outside"):
+        evaluate_readers(gold, readers, bad, n_resamples=0)
+
+
 def test_weighted_kappas_equal_the_plain_ones_with_unit_weights() -> None:
     from radpilot.evaluate.agreement import fleiss_kappa_score, rating_counts
     from radpilot.evaluate.readers import _weighted_kappas
@@ -128,3 +165,16 @@ def test_weighted_kappas_equal_the_plain_ones_with_unit_weights() -> None:
     assert k["pair/0/2"][0] == pytest.approx(skm.cohen_kappa_score(R[0], R[2]))
     assert k["kappa_gold/1"][0] == pytest.approx(skm.cohen_kappa_score(R[1], y))
     assert k["fleiss"][0] == pytest.approx(fleiss_kappa_score(rating_counts(R.T)))
+
+
+def test_labeler_reads_reports_longer_than_the_csv_default_limit(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Reports", "Edema"])
+        w.writerows([["x" * 200_000, "1.0"], ["short", ""]])
+    limit = csv.field_size_limit()
+    res = evaluate_labeler(path, path, n_resamples=0, min_support=1)
+    assert csv.field_size_limit() == limit  # process-wide: put back, not left raised
+    assert res.metrics["matching"]["n_matched"] == 2
+    assert res.metrics["findings"]["Edema"]["present"]["f1"] == 1.0

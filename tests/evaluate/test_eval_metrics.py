@@ -152,13 +152,18 @@ def test_fleiss_kappa_textbook_example() -> None:
     assert fleiss_kappa_score(table) == pytest.approx(0.20993, abs=5e-5)
 
 
-def test_fleiss_equals_scott_pi_for_two_raters_in_the_limit() -> None:
+def test_fleiss_equals_scott_pi_for_two_raters() -> None:
+    # With two raters Fleiss' kappa is Scott's pi: observed agreement against the chance
+    # agreement of the pooled category rates.
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, size=(400, 3))
-    labels[:, 1] = np.where(rng.random(400) < 0.8, labels[:, 0], labels[:, 1])
-    counts = rating_counts(labels)
-    assert counts.sum(axis=1).tolist() == [3] * 400
-    assert -1.0 <= fleiss_kappa_score(counts) <= 1.0
+    a = rng.integers(0, 3, size=400)
+    b = np.where(rng.random(400) < 0.7, a, rng.integers(0, 3, size=400))
+    observed = np.mean(a == b)
+    pooled = np.bincount(np.r_[a, b], minlength=3) / 800
+    scott_pi = (observed - np.sum(pooled**2)) / (1 - np.sum(pooled**2))
+    counts = rating_counts(np.c_[a, b])
+    assert counts.sum(axis=1).tolist() == [2] * 400
+    assert fleiss_kappa_score(counts) == pytest.approx(scott_pi, abs=1e-12)
     with pytest.raises(InputError, match="same number"):
         fleiss_kappa_score([[1, 1], [2, 1]])
 

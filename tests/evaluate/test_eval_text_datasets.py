@@ -11,6 +11,7 @@ import pytest
 
 from radpilot.errors import InputError
 from radpilot.evaluate import datasets
+from radpilot.evaluate.matching import MissingValuesError
 from radpilot.evaluate.text_metrics import (
     bleu_from_statistics,
     bleu_statistics,
@@ -66,14 +67,33 @@ def test_report_metrics(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ('{"id": "1", "text": "a"}\nnot json\n', "line 2 is not valid JSON"),
-        ('{"id": "1"}\n', "line 1 needs the keys 'id' and 'text'"),
+        ('{"id": "1"}\n', "line 1: 'text' must be a string, got nothing"),
+        ('{"id": "1", "text": null}\n', "line 1: 'text' must be a string, got null"),
+        ('{"id": {"a": 1}, "text": "x"}\n', "line 1: 'id' must be a string, got an object"),
+        ("[1, 2]\n", "line 1 is not a JSON object"),
+        ("[" * 5000 + "]" * 5000 + "\n", "line 1 is nested too deeply"),
+        ("\n\n", "the file has no records"),
+        (
+            '{"id": "1", "text": "a"}\n{"id": "1", "text": "b"}\n',
+            "line 2 has the same id as line 1",
+        ),
     ],
 )
 def test_bad_jsonl(tmp_path: Path, content: str, message: str) -> None:
     p = tmp_path / "hyp.jsonl"
     p.write_text(content)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=message) as info:
         evaluate_reports(p, p, n_resamples=0)
+    assert "\n" not in str(info.value)
+
+
+def test_every_reference_needs_a_hypothesis(tmp_path: Path) -> None:
+    ref = {"id": ["a", "b", "c"], "text": REF}
+    hyp = {"id": ["a", "c"], "text": HYP[:2]}
+    with pytest.raises(MissingValuesError, match=r"1 gold case.* no generated report"):
+        evaluate_reports(ref, hyp, n_resamples=0)
+    res = evaluate_reports(ref, hyp, n_resamples=0, allow_missing=True)
+    assert res.metrics["n"] == 2 and res.metrics["missing"]["n_values"] == 1
 
 
 def test_tokenizer() -> None:
@@ -102,7 +122,7 @@ def test_dataset_adapters_on_small_tables(tmp_path: Path) -> None:
         "Airspace opacity,Nodule or mass,Set Id\na.png,1,50,F,PA,NO,YES,MAYBE,NO,test\n",
     )
     with pytest.raises(
-        InputError, match=r"line 2 column 'Airspace opacity': 'MAYBE' is not YES / NO"
+        InputError, match=r"line 2, column 'Airspace opacity': not YES, NO or blank \(1 such"
     ):
         datasets.load_gold("nih-google2019", path=google)
     with pytest.raises(InputError, match="missing column"):
@@ -124,7 +144,10 @@ def test_dataset_from_the_wheel_scores_end_to_end(tmp_path: Path) -> None:
     gold = pd.read_csv(tmp_path / "gold.csv", dtype=str, keep_default_na=False)
     rng = np.random.default_rng(0)
     y = gold["Pneumothorax"].astype(int).to_numpy()
-    pred = {"id": gold["id"].tolist(), "Pneumothorax": (0.3 * y + rng.random(len(y))).tolist()}
+    pred = {
+        "id": gold["id"].tolist(),
+        "Pneumothorax": (0.3 * y + 0.7 * rng.random(len(y))).tolist(),
+    }
     res = evaluate(tmp_path / "gold.csv", pred, subgroups=["sex", "view"], n_resamples=50)
     assert res.metrics["findings"]["Pneumothorax"]["n"] == 4376
     assert set(res.metrics["subgroups"]["view"]) == {"AP", "PA"}

@@ -32,7 +32,7 @@ def rng_for(seed: int, key: str) -> np.random.Generator:
 
 def check_settings(*, n_resamples: int, level: float) -> None:
     if n_resamples < 0:
-        raise InputError(f"--bootstrap must be 0 (no intervals) or more, got {n_resamples}")
+        raise InputError(f"n_resamples must be 0 (no intervals) or more, got {n_resamples}")
     if not 0.5 <= level < 1.0:
         raise InputError(f"the confidence level must be in [0.5, 1), got {level}")
 

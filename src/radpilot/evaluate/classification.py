@@ -15,7 +15,6 @@ Plain functions usable from Python:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,25 +34,34 @@ from radpilot.evaluate.calibration import (
     reliability_curve,
 )
 from radpilot.evaluate.delong import delong_test
+from radpilot.evaluate.matching import (
+    Accounting,
+    Alignment,
+    FindingColumns,
+    align,
+    column_notes,
+    common_findings,
+    find_missing,
+    gold_pred_matching,
+)
 from radpilot.evaluate.tables import (
+    FIRST_FEW,
+    LABEL_CODES,
+    PROBABILITY,
     BlankPolicy,
     Table,
     TableSource,
     UncertainPolicy,
-    common_findings,
     enum_value,
     gold_labels,
-    gold_pred_matching,
-    match_ids,
     read_table,
 )
-from radpilot.evaluate.vocab import canonical_finding
+from radpilot.evaluate.thresholds import ThresholdSource, load_thresholds
+from radpilot.reports.labelnames import canonical_finding
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.5
 Stats = dict[str, NDArray[np.float64]]
-ThresholdSource = float | Mapping[str, float] | str | Path | None
 
 
 @dataclass
@@ -83,54 +91,6 @@ class ClassificationResult:
         return write_outputs(
             out, self.metrics, classification_page(self.metrics, self.data, title=title)
         )
-
-
-def load_thresholds(source: ThresholdSource, findings: Sequence[str]) -> dict[str, float]:
-    """One threshold per finding from a number, a mapping, or a JSON file (a flat
-    ``{finding: threshold}`` object or a model card holding one under ``"thresholds"``)."""
-    if source is None or isinstance(source, int | float):
-        value = DEFAULT_THRESHOLD if source is None else float(source)
-        return dict.fromkeys(findings, value)
-    where = "thresholds"
-    card = False
-    if isinstance(source, str | Path):
-        where = str(source)
-        try:
-            raw = json.loads(Path(source).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{where}: no such file") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{where}: not valid JSON ({exc})") from None
-        if isinstance(raw, dict) and isinstance(raw.get("thresholds"), dict):
-            # A model card lists every output; scoring a few of them is normal.
-            raw = raw["thresholds"]
-            card = True
-    else:
-        raw = dict(source)
-    if not isinstance(raw, dict):
-        raise InputError(f"{where}: expected an object mapping finding names to thresholds")
-    out = dict.fromkeys(findings, DEFAULT_THRESHOLD)
-    for name, value in raw.items():
-        canon = canonical_finding(name)
-        if canon not in out and card:
-            continue
-        if canon not in out:
-            raise InputError(
-                f"{where}: '{name}' is not an evaluated finding; valid names: {', '.join(findings)}"
-            )
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"{where}: threshold of '{name}' must be a number, got {value!r}")
-        out[canon] = float(value)
-    return out
-
-
-def _check_targets(values: Iterable[float], option: str) -> list[float]:
-    out = []
-    for v in values:
-        if not 0.0 < float(v) <= 1.0:
-            raise InputError(f"{option} must be in (0, 1], got {v}")
-        out.append(float(v))
-    return out
 
 
 def _key(v: float) -> str:
@@ -236,18 +196,200 @@ def _score_finding(
     return out
 
 
-def _subgroup_values(gold: Table, rows: NDArray[np.intp], columns: Sequence[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Options:
+    uncertain: UncertainPolicy
+    blank: BlankPolicy
+    at_sensitivity: list[float]
+    at_specificity: list[float]
+    n_resamples: int
+    seed: int
+    level: float
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    gold: Table
+    pred: Alignment
+    pred_b: Alignment | None
+    cols: FindingColumns
+    thresholds: dict[str, float]
+    subgroups: dict[str, NDArray[np.str_]]  # each subgroup column over every gold row
+
+
+@dataclass(frozen=True)
+class FindingCases:
+    """One finding over every gold row: gold after the policies and the scores, with NaN
+    where a case is not usable (left out by a policy, or a missing value)."""
+
+    name: str
+    y: NDArray[np.float64]
+    score: NDArray[np.float64]
+    score_b: NDArray[np.float64] | None
+    policy_counts: dict[str, int]
+
+    @property
+    def keep(self) -> NDArray[np.bool_]:
+        keep = ~np.isnan(self.y) & ~np.isnan(self.score)
+        return keep & ~np.isnan(self.score_b) if self.score_b is not None else keep
+
+
+def _check_targets(values: Iterable[float], what: str) -> list[float]:
+    out = []
+    for v in values:
+        if not 0.0 < float(v) <= 1.0:
+            raise InputError(f"{what} must be in (0, 1], got {v}")
+        out.append(float(v))
+    return out
+
+
+def _subgroup_values(gold: Table, columns: Sequence[str]) -> dict[str, NDArray[np.str_]]:
     out = {}
     for col in columns:
         canon = canonical_finding(col)
         if canon not in gold.columns:
             raise InputError(
-                f"{gold.name}: no subgroup column '{col}'; columns are "
-                f"{', '.join(gold.original.values())}"
+                f"{gold.name}: no subgroup column '{col}'; its columns are {gold.shown_columns()}"
             )
-        values = np.asarray(gold.columns[canon], dtype=str)[rows]
-        out[col] = np.where(np.char.strip(values) == "", "(blank)", values)
+        values = np.char.strip(np.asarray(gold.columns[canon], dtype=str))
+        out[col] = np.where(values == "", "(blank)", values)
     return out
+
+
+def _read_inputs(
+    gold: TableSource,
+    pred: TableSource,
+    pred_b: TableSource | None,
+    *,
+    id_column: str,
+    findings: Sequence[str] | None,
+    subgroups: Sequence[str],
+    thresholds: ThresholdSource,
+) -> _Inputs:
+    g = read_table(gold, name="gold", id_column=id_column)
+    p = read_table(pred, name="pred", id_column=id_column)
+    cols = common_findings(g, p, exclude=subgroups, wanted=findings)
+    al_b = None
+    if pred_b is not None:
+        pb = read_table(pred_b, name="pred_b", id_column=id_column)
+        common_findings(g, pb, exclude=subgroups, wanted=cols.findings)
+        al_b = align(g, pb)
+    return _Inputs(
+        gold=g,
+        pred=align(g, p),
+        pred_b=al_b,
+        cols=cols,
+        thresholds=load_thresholds(thresholds, cols.findings),
+        subgroups=_subgroup_values(g, subgroups),
+    )
+
+
+def _finding_cases(inputs: _Inputs, name: str, opts: _Options, acct: Accounting) -> FindingCases:
+    """Gold and scores of one finding; every usable gold case without a score is counted."""
+    raw = inputs.gold.numeric(name, valid=LABEL_CODES)
+    y, policy_counts = gold_labels(raw, uncertain=opts.uncertain, blank=opts.blank)
+    usable = ~np.isnan(y)
+    scores = []
+    for al in (inputs.pred, inputs.pred_b):
+        if al is not None:
+            s = al.take(al.other.numeric(name, valid=PROBABILITY))
+            acct.add(find_missing(al, usable, s, finding=name))
+            scores.append(s)
+    return FindingCases(name, y, scores[0], scores[1] if len(scores) > 1 else None, policy_counts)
+
+
+def _case_counts(c: FindingCases) -> dict[str, Any]:
+    keep = c.keep
+    usable = ~np.isnan(c.y)
+    n_positive = int(np.sum(c.y[keep] == 1))
+    out: dict[str, Any] = {
+        "n": int(keep.sum()),
+        "n_positive": n_positive,
+        "prevalence": _num(float(np.mean(c.y[keep]))) if keep.any() else None,
+        "n_excluded_gold": int((~usable).sum()),
+        "n_missing_pred": int(np.sum(usable & np.isnan(c.score))),
+    }
+    if c.score_b is not None:
+        out["n_missing_pred_b"] = int(np.sum(usable & np.isnan(c.score_b)))
+    out.update(c.policy_counts)
+    out["hard_labels"] = bool(np.isin(c.score[keep], (0.0, 1.0)).all())
+    return out
+
+
+def _score_case(
+    c: FindingCases, inputs: _Inputs, opts: _Options, tick: bs.Progress | None
+) -> tuple[dict[str, Any], FindingData | None]:
+    """The metrics of one finding, and its matched cases for the plots."""
+    info = _case_counts(c)
+    if info["n_positive"] == 0 or info["n_positive"] == info["n"]:
+        info["note"] = "needs both positive and negative cases; not scored"
+        return info, None
+    keep = c.keep
+    yk, sk, thr = c.y[keep], c.score[keep], inputs.thresholds[c.name]
+    info.update(
+        _score_finding(
+            yk,
+            sk,
+            name=c.name,
+            threshold=thr,
+            at_sensitivity=opts.at_sensitivity,
+            at_specificity=opts.at_specificity,
+            n_resamples=opts.n_resamples,
+            seed=opts.seed,
+            level=opts.level,
+            progress=tick,
+        )
+    )
+    if is_probability(sk) and not info["hard_labels"]:
+        info["brier_loss"] = brier_loss(yk, sk)
+        info["ece_loss"] = expected_calibration_loss(yk, sk)
+        info["reliability"] = reliability_curve(yk, sk).to_dict()
+    fd = FindingData(
+        y=yk, score=sk, threshold=thr, subgroups={k: v[keep] for k, v in inputs.subgroups.items()}
+    )
+    if c.score_b is not None:
+        fd.score_b = c.score_b[keep]
+        info["comparison"] = compare_scores(
+            yk,
+            sk,
+            fd.score_b,
+            name=c.name,
+            n_resamples=opts.n_resamples,
+            seed=opts.seed,
+            level=opts.level,
+        )
+    return info, fd
+
+
+def _matching(inputs: _Inputs) -> dict[str, Any]:
+    out = gold_pred_matching(inputs.pred, inputs.cols)
+    al_b = inputs.pred_b
+    if al_b is not None:
+        absent = al_b.absent_rows()
+        out["pred_b"] = al_b.other.name
+        out["missing_in_pred_b"] = {
+            "count": len(absent),
+            "first_at": [inputs.gold.where(i) for i in absent[:FIRST_FEW]],
+        }
+        out["n_matched"] = int((inputs.pred.present & al_b.present).sum())
+    return out
+
+
+def _notes(inputs: _Inputs) -> list[str]:
+    notes = [al.extra_note() for al in (inputs.pred, inputs.pred_b) if al is not None]
+    return [n for n in notes if n] + column_notes(inputs.gold, inputs.pred.other, inputs.cols)
+
+
+def _scaled(progress: bs.Progress | None, total: int) -> bs.Progress | None:
+    """Progress over every finding's resamples, not one finding's."""
+    if progress is None:
+        return None
+    report = progress
+
+    def tick(n: int, _: int) -> None:
+        report(n, total)
+
+    return tick
 
 
 def evaluate(
@@ -263,122 +405,80 @@ def evaluate(
     blank: BlankPolicy | str = BlankPolicy.ZEROS,
     subgroups: Sequence[str] = (),
     pred_b: TableSource | None = None,
+    allow_missing: bool = False,
     n_resamples: int = bs.DEFAULT_RESAMPLES,
     seed: int = 0,
     level: float = bs.DEFAULT_LEVEL,
     min_subgroup_cases: int = 10,
     progress: bs.Progress | None = None,
 ) -> ClassificationResult:
-    """Score predictions against gold labels, finding by finding (see the module docstring)."""
+    """Score predictions against gold labels, finding by finding (see the module docstring).
+
+    A gold case that the predictions have no value for (no row with its id, or a blank
+    cell) is an error (:class:`~radpilot.evaluate.matching.MissingValuesError`) unless
+    ``allow_missing``: then it is left out and counted in ``metrics["missing"]``.
+    """
     bs.check_settings(n_resamples=n_resamples, level=level)
-    unc = enum_value(UncertainPolicy, uncertain, option="--uncertain")
-    blk = enum_value(BlankPolicy, blank, option="--blank")
-    sens_t = _check_targets(at_sensitivity, "--at-sensitivity")
-    spec_t = _check_targets(at_specificity, "--at-specificity")
-
-    g = read_table(gold, name="gold", id_column=id_column)
-    p = read_table(pred, name="pred", id_column=id_column)
-    cols = common_findings(g, p, exclude=subgroups, wanted=findings)
-    match = match_ids(g, p)
-    rows_g, rows_p = match.left_rows, match.right_rows
-    matching = gold_pred_matching(g, p, match, cols)
-    pb: Table | None = None
-    rows_b: NDArray[np.intp] | None = None
-    if pred_b is not None:
-        pb = read_table(pred_b, name="pred_b", id_column=id_column)
-        common_findings(g, pb, exclude=subgroups, wanted=cols.findings)
-        pos_b = {rid: i for i, rid in enumerate(pb.ids)}
-        keep = np.asarray([rid in pos_b for rid in match.ids], dtype=bool)
-        missing_b = [rid for rid, k in zip(match.ids, keep, strict=True) if not k]
-        rows_g, rows_p = rows_g[keep], rows_p[keep]
-        rows_b = np.asarray([pos_b[g.ids[i]] for i in rows_g], dtype=np.intp)
-        matching["missing_in_pred_b"] = {"count": len(missing_b), "first": missing_b[:5]}
-        matching["n_matched"] = len(rows_g)
-
-    thr = load_thresholds(thresholds, cols.findings)
-    tick: bs.Progress | None = None
-    if progress is not None:
-        total = n_resamples * len(cols.findings)
-        report = progress
-
-        def tick(n: int, _: int) -> None:
-            report(n, total)
-
-    groups = _subgroup_values(g, rows_g, subgroups)
+    opts = _Options(
+        uncertain=enum_value(UncertainPolicy, uncertain, option="uncertain"),
+        blank=enum_value(BlankPolicy, blank, option="blank"),
+        at_sensitivity=_check_targets(at_sensitivity, "at_sensitivity"),
+        at_specificity=_check_targets(at_specificity, "at_specificity"),
+        n_resamples=n_resamples,
+        seed=seed,
+        level=level,
+    )
+    inputs = _read_inputs(
+        gold,
+        pred,
+        pred_b,
+        id_column=id_column,
+        findings=findings,
+        subgroups=subgroups,
+        thresholds=thresholds,
+    )
+    acct = Accounting("prediction", allow=allow_missing)
+    cases = [_finding_cases(inputs, name, opts, acct) for name in inputs.cols.findings]
+    acct.check()
+    tick = _scaled(progress, n_resamples * len(cases))
     results: dict[str, Any] = {}
     data: dict[str, FindingData] = {}
-    for name in cols.findings:
-        raw = g.numeric(name, allowed=(1.0, 0.0, -1.0))[rows_g]
-        y, policy_counts = gold_labels(raw, uncertain=unc, blank=blk)
-        s = p.numeric(name)[rows_p]
-        keep = ~np.isnan(y) & ~np.isnan(s)
-        sb = None
-        if pb is not None and rows_b is not None:
-            sb = pb.numeric(name)[rows_b]
-            keep &= ~np.isnan(sb)
-        info: dict[str, Any] = {
-            "n": int(keep.sum()),
-            "n_positive": int(np.sum(y[keep] == 1)),
-            "prevalence": _num(float(np.mean(y[keep]))) if keep.any() else None,
-            "n_excluded_gold": int(np.sum(np.isnan(y))),
-            "n_missing_pred": int(np.sum(np.isnan(s))),
-            **policy_counts,
-        }
-        yk, sk = y[keep], s[keep]
-        info["hard_labels"] = bool(np.isin(sk, (0.0, 1.0)).all())
-        if info["n_positive"] == 0 or info["n_positive"] == info["n"]:
-            info["note"] = "needs both positive and negative cases; not scored"
-            results[name] = info
-            continue
-        kw: dict[str, Any] = {
-            "at_sensitivity": sens_t,
-            "at_specificity": spec_t,
-            "n_resamples": n_resamples,
-            "seed": seed,
-            "level": level,
-            "progress": tick,
-        }
-        info.update(_score_finding(yk, sk, name=name, threshold=thr[name], **kw))
-        if is_probability(sk) and not info["hard_labels"]:
-            info["brier_loss"] = brier_loss(yk, sk)
-            info["ece_loss"] = expected_calibration_loss(yk, sk)
-            info["reliability"] = reliability_curve(yk, sk).to_dict()
-        fd = FindingData(
-            y=yk,
-            score=sk,
-            threshold=thr[name],
-            subgroups={c: v[keep] for c, v in groups.items()},
-        )
-        if sb is not None:
-            fd.score_b = sb[keep]
-            info["comparison"] = compare_scores(
-                yk, sk, sb[keep], name=name, n_resamples=n_resamples, seed=seed, level=level
-            )
-        results[name] = info
-        data[name] = fd
-
-    metrics: dict[str, Any] = {
-        "task": "classification",
-        "settings": {
-            "uncertain": unc.value,
-            "blank": blk.value,
-            "bootstrap_resamples": n_resamples,
-            "bootstrap": "stratified by gold label, percentile intervals",
-            "seed": seed,
-            "ci_level": level,
-            "at_sensitivity": sens_t,
-            "at_specificity": spec_t,
-            "thresholds": thr,
-        },
-        "matching": matching,
-        "findings": results,
-        "macro": macro_average(results),
-    }
+    for c in cases:
+        results[c.name], fd = _score_case(c, inputs, opts, tick)
+        if fd is not None:
+            data[c.name] = fd
+    metrics = _metrics(inputs, opts, results, acct)
     if subgroups:
         metrics["subgroups"] = subgroup_metrics(
             data, n_resamples=n_resamples, seed=seed, level=level, min_cases=min_subgroup_cases
         )
-    return ClassificationResult(metrics=metrics, data=data)
+    return ClassificationResult(metrics, data)
+
+
+def _metrics(
+    inputs: _Inputs, opts: _Options, results: dict[str, Any], acct: Accounting
+) -> dict[str, Any]:
+    return {
+        "task": "classification",
+        "settings": {
+            "uncertain": opts.uncertain.value,
+            "blank": opts.blank.value,
+            "allow_missing": acct.allow,
+            "bootstrap_resamples": opts.n_resamples,
+            "bootstrap": "stratified by gold label, percentile intervals",
+            "seed": opts.seed,
+            "ci_level": opts.level,
+            "at_sensitivity": opts.at_sensitivity,
+            "at_specificity": opts.at_specificity,
+            "thresholds": inputs.thresholds,
+        },
+        "matching": _matching(inputs),
+        "missing": acct.to_dict(),
+        "warnings": acct.warnings(),
+        "notes": _notes(inputs),
+        "findings": results,
+        "macro": macro_average(results),
+    }
 
 
 def macro_average(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

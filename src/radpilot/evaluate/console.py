@@ -121,20 +121,6 @@ def comparison_table(metrics: Mapping[str, Any]) -> Table | None:
     return table
 
 
-def matching_lines(matching: Mapping[str, Any]) -> list[str]:
-    lines = []
-    for key, val in matching.items():
-        if key.startswith("missing_in_") and isinstance(val, dict) and val["count"]:
-            lines.append(
-                f"[yellow]{val['count']} id(s) {key.replace('_', ' ')}, excluded[/] "
-                f"(first: {', '.join(val['first'])})"
-            )
-    for key in ("gold_only_columns", "pred_only_columns"):
-        if matching.get(key):
-            lines.append(f"[dim]{key.replace('_', ' ')}, not scored: {', '.join(matching[key])}[/]")
-    return lines
-
-
 def labeler_table(metrics: Mapping[str, Any], title: str = "Report labeler") -> Table:
     """F1 per finding for each class that the gold uses at all."""
     findings = metrics["findings"]

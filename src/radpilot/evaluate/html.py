@@ -6,6 +6,7 @@ import html
 import json
 import logging
 import math
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,16 +119,32 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def check_output_folder(out: Path) -> None:
+    """Refuse an output folder that cannot be made before any work is done: a file in its
+    place or above it, or a parent that cannot be written."""
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise InputError(f"{out}: cannot create the output folder ({folder} is a file)")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise InputError(f"{out}: cannot write the output folder ({folder} is read-only)")
+            return
+
+
 def write_outputs(out: Path, metrics: dict[str, Any], page: Page | None) -> list[Path]:
     """``metrics.json`` (strict JSON: NaN written as null) and ``report.html`` under ``out``."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    check_output_folder(out)
     written = [out / "metrics.json"]
-    written[0].write_text(json.dumps(_jsonable(metrics), indent=2, allow_nan=False) + "\n")
     if page is not None:
         written.append(out / "report.html")
-        written[1].write_text(page.render(), encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(_jsonable(metrics), indent=2, allow_nan=False) + "\n"
+        written[0].write_text(text, encoding="utf-8")
+        if page is not None:
+            written[1].write_text(page.render(), encoding="utf-8")
+    except OSError as exc:
+        where = exc.filename or out
+        raise InputError(f"{where}: cannot write ({exc.strerror or type(exc).__name__})") from None
     log.info("wrote %s", ", ".join(str(p) for p in written))
     return written

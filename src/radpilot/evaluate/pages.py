@@ -9,36 +9,24 @@ from radpilot.evaluate import plots
 from radpilot.evaluate.html import WILSON_NOTE, Page, fmt_ci, fmt_shown
 
 
-def _matching_notes(page: Page, m: Mapping[str, Any]) -> None:
-    for key, val in m.items():
-        if key.startswith("missing_in_") and isinstance(val, dict) and val["count"]:
-            page.note(
-                f"{val['count']} id(s) {key.replace('_', ' ')} were excluded "
-                f"(first: {', '.join(val['first'])})."
-            )
-    for key in ("gold_only_columns", "pred_only_columns"):
-        if m.get(key):
-            page.note(f"{key.replace('_', ' ')} (not scored): {', '.join(m[key])}")
+def _problem_notes(page: Page, metrics: Mapping[str, Any]) -> None:
+    """What was left out and why: the same lines the command printed on stderr."""
+    for text in (*metrics.get("warnings", ()), *metrics.get("notes", ())):
+        page.note(text)
 
 
-def classification_page(
-    metrics: Mapping[str, Any],
-    data: Mapping[str, Any],
-    *,
-    title: str = "Classification",
-    readers: Mapping[str, Sequence[tuple[str, float, float]]] | None = None,
-) -> Page:
-    page = Page(title)
-    s = metrics["settings"]
-    m = metrics["matching"]
+def _intro(page: Page, metrics: Mapping[str, Any]) -> None:
+    s, m = metrics["settings"], metrics["matching"]
     page.note(
         f"{m['n_matched']} cases matched by id ({m['n_gold']} gold, {m['n_pred']} predicted). "
         f"Uncertain gold: {s['uncertain']}; blank gold: {s['blank']}. "
         f"{int(s['ci_level'] * 100)}% intervals from {s['bootstrap_resamples']} {s['bootstrap']} "
         f"(seed {s['seed']})."
     )
-    _matching_notes(page, m)
-    findings = metrics["findings"]
+    _problem_notes(page, metrics)
+
+
+def _finding_tables(page: Page, findings: Mapping[str, Any], macro: Mapping[str, Any]) -> None:
     page.h2("Per finding")
     page.table(
         ["finding", "n", "pos", "AUROC", "AUPRC", "thr", "sensitivity", "specificity", "F1"],
@@ -73,16 +61,15 @@ def classification_page(
             for name, r in findings.items()
         ],
     )
-    macro = metrics.get("macro", {})
     page.note(
         f"Macro average over {macro.get('n_findings', 0)} scored findings: "
         f"AUROC {fmt_ci(macro.get('auroc'), None)}, AUPRC {fmt_ci(macro.get('auprc'), None)}, "
         f"F1 {fmt_ci(macro.get('f1'), None)} (point estimates)."
     )
     page.note(WILSON_NOTE)
-    _operating_points(page, findings, "at_sensitivity", "sensitivity")
-    _operating_points(page, findings, "at_specificity", "specificity")
 
+
+def _confusion_and_comparison(page: Page, findings: Mapping[str, Any]) -> None:
     page.h2("Confusion at the operating threshold")
     page.table(
         ["finding", "threshold", "TP", "FP", "TN", "FN"],
@@ -93,48 +80,74 @@ def classification_page(
         ],
     )
     comps = {n: r["comparison"] for n, r in findings.items() if "comparison" in r}
-    if comps:
-        page.h2("Model A vs model B (DeLong's test, paired bootstrap)")
-        page.table(
-            ["finding", "AUROC A", "AUROC B", "A − B", "DeLong 95% CI", "p", "bootstrap CI"],
+    if not comps:
+        return
+    page.h2("Model A vs model B (DeLong's test, paired bootstrap)")
+    page.table(
+        ["finding", "AUROC A", "AUROC B", "A − B", "DeLong 95% CI", "p", "bootstrap CI"],
+        [
             [
-                [
-                    n,
-                    c["auroc_a"],
-                    c["auroc_b"],
-                    c["difference"],
-                    fmt_ci(c["difference"], c["difference_ci"]),
-                    f"{c['p_value']:.3g}",
-                    fmt_ci(c["difference"], c.get("bootstrap_difference_ci")),
-                ]
-                for n, c in comps.items()
-            ],
-        )
+                n,
+                c["auroc_a"],
+                c["auroc_b"],
+                c["difference"],
+                fmt_ci(c["difference"], c["difference_ci"]),
+                f"{c['p_value']:.3g}",
+                fmt_ci(c["difference"], c.get("bootstrap_difference_ci")),
+            ]
+            for n, c in comps.items()
+        ],
+    )
+
+
+def _curves(
+    page: Page,
+    findings: Mapping[str, Any],
+    data: Mapping[str, Any],
+    readers: Mapping[str, Sequence[tuple[str, float, float]]] | None,
+) -> None:
+    curves_ = {n: (fd.y, fd.score) for n, fd in data.items()}
+    operating = {
+        n: (1 - findings[n]["specificity"], findings[n]["sensitivity"])
+        for n in data
+        if findings[n].get("specificity") is not None
+    }
+    second = {n: (fd.y, fd.score_b) for n, fd in data.items() if fd.score_b is not None}
+    page.h2("ROC curves")
+    if readers:
+        page.note("Triangles: individual readers' sensitivity and specificity.")
+    page.image(
+        plots.roc_grid(
+            curves_,
+            aurocs={n: findings[n].get("auroc") for n in data},
+            readers=readers,
+            operating=operating,
+            second=second or None,
+        ),
+        "ROC curves",
+    )
+    page.h2("Precision-recall curves")
+    page.image(
+        plots.pr_grid(curves_, auprcs={n: findings[n].get("auprc") for n in data}), "PR curves"
+    )
+
+
+def classification_page(
+    metrics: Mapping[str, Any],
+    data: Mapping[str, Any],
+    *,
+    title: str = "Classification",
+    readers: Mapping[str, Sequence[tuple[str, float, float]]] | None = None,
+) -> Page:
+    page = Page(title)
+    _intro(page, metrics)
+    findings = metrics["findings"]
+    _finding_tables(page, findings, metrics.get("macro", {}))
+    _operating_points(page, findings, "at_sensitivity", "sensitivity")
+    _operating_points(page, findings, "at_specificity", "specificity")
+    _confusion_and_comparison(page, findings)
     if data:
-        curves_ = {n: (fd.y, fd.score) for n, fd in data.items()}
-        operating = {
-            n: (1 - findings[n]["specificity"], findings[n]["sensitivity"])
-            for n in data
-            if findings[n].get("specificity") is not None
-        }
-        second = {n: (fd.y, fd.score_b) for n, fd in data.items() if fd.score_b is not None}
-        page.h2("ROC curves")
-        if readers:
-            page.note("Triangles: individual readers' sensitivity and specificity.")
-        page.image(
-            plots.roc_grid(
-                curves_,
-                aurocs={n: findings[n].get("auroc") for n in data},
-                readers=readers,
-                operating=operating,
-                second=second or None,
-            ),
-            "ROC curves",
-        )
-        page.h2("Precision-recall curves")
-        page.image(
-            plots.pr_grid(curves_, auprcs={n: findings[n].get("auprc") for n in data}), "PR curves"
-        )
+        _curves(page, findings, data, readers)
     rel = {n: r["reliability"] for n, r in findings.items() if "reliability" in r}
     if rel:
         page.h2("Calibration (reliability diagrams, 10 equal-width bins)")
@@ -218,7 +231,7 @@ def labeler_page(
         f"{s['bootstrap_resamples']} bootstrap resamples of reports (seed {s['seed']}). "
         f"Macro averages over findings with at least {s['min_support']} gold cases."
     )
-    _matching_notes(page, m)
+    _problem_notes(page, metrics)
     classes = list(metrics["macro"])
     bar_values: dict[str, dict[str, float | None]] = {}
     for cls in classes:
@@ -261,6 +274,69 @@ def labeler_page(
     return page
 
 
+def _reader_section(page: Page, finding: str, e: Mapping[str, Any]) -> None:
+    page.h2(f"{finding} (n={e['n']}, {e['n_positive']} positive)")
+    if "readers" not in e:
+        page.note(e.get("note", ""))
+        return
+    rows = [
+        [
+            name,
+            fmt_ci(r["sensitivity"], r["sensitivity_ci"]),
+            fmt_ci(r["specificity"], r["specificity_ci"]),
+            fmt_ci(r["f1"], r["f1_ci"]),
+            fmt_ci(r["kappa_vs_gold"], r.get("kappa_vs_gold_ci")),
+        ]
+        for name, r in e["readers"].items()
+    ]
+    a = e["average_reader"]
+    rows.append(
+        [
+            "average reader",
+            fmt_ci(a["sensitivity"], a["sensitivity_ci"]),
+            fmt_ci(a["specificity"], a["specificity_ci"]),
+            fmt_ci(a["f1"], a["f1_ci"]),
+            None,
+        ]
+    )
+    page.table(["reader", "sensitivity", "specificity", "F1", "kappa vs gold"], rows)
+    cis = e.get("cohen_kappa_ci", {})
+    kappas = "; ".join(
+        f"{k}: {fmt_ci(v, cis.get(k))}" for k, v in e["cohen_kappa"].items() if v is not None
+    )
+    text = f"Cohen's kappa between readers: {kappas or '—'}."
+    if e.get("fleiss_kappa") is not None:
+        text += f" Fleiss' kappa over all readers: {fmt_ci(e['fleiss_kappa'], e.get('fleiss_kappa_ci'))}."
+    page.note(text)
+    mv = e.get("model_vs_average_reader")
+    if mv:
+        _model_vs_readers(page, e, mv)
+
+
+def _model_vs_readers(page: Page, e: Mapping[str, Any], mv: Mapping[str, Any]) -> None:
+    page.table(
+        ["model vs average reader", "model", "difference (model − readers)"],
+        [
+            [
+                "sensitivity at the readers' specificity",
+                mv["model_sensitivity_at_reader_specificity"],
+                fmt_ci(mv["sensitivity_difference"], mv["sensitivity_difference_ci"]),
+            ],
+            [
+                "specificity at the readers' sensitivity",
+                mv["model_specificity_at_reader_sensitivity"],
+                fmt_ci(mv["specificity_difference"], mv["specificity_difference_ci"]),
+            ],
+            [
+                f"F1 at threshold {e['model']['threshold']:g}",
+                mv["model_f1"],
+                fmt_ci(mv["f1_difference"], mv["f1_difference_ci"]),
+            ],
+            ["AUROC", fmt_ci(e["model"]["auroc"], e["model"]["auroc_ci"]), ""],
+        ],
+    )
+
+
 def readers_page(
     metrics: Mapping[str, Any],
     data: Mapping[str, Any],
@@ -276,69 +352,9 @@ def readers_page(
         f"Uncertain labels: {s['uncertain']}. {int(s['ci_level'] * 100)}% intervals from "
         f"{s['bootstrap_resamples']} resamples, {s['bootstrap']} (seed {s['seed']})."
     )
-    for name, miss in m["missing"].items():
-        if miss["count"]:
-            page.note(
-                f"{miss['count']} gold id(s) missing in {name} (first: {', '.join(miss['first'])})."
-            )
+    _problem_notes(page, metrics)
     for finding, e in metrics["findings"].items():
-        page.h2(f"{finding} (n={e['n']}, {e['n_positive']} positive)")
-        if "readers" not in e:
-            page.note(e.get("note", ""))
-            continue
-        rows = [
-            [
-                name,
-                fmt_ci(r["sensitivity"], r["sensitivity_ci"]),
-                fmt_ci(r["specificity"], r["specificity_ci"]),
-                fmt_ci(r["f1"], r["f1_ci"]),
-                fmt_ci(r["kappa_vs_gold"], r.get("kappa_vs_gold_ci")),
-            ]
-            for name, r in e["readers"].items()
-        ]
-        a = e["average_reader"]
-        rows.append(
-            [
-                "average reader",
-                fmt_ci(a["sensitivity"], a["sensitivity_ci"]),
-                fmt_ci(a["specificity"], a["specificity_ci"]),
-                fmt_ci(a["f1"], a["f1_ci"]),
-                None,
-            ]
-        )
-        page.table(["reader", "sensitivity", "specificity", "F1", "kappa vs gold"], rows)
-        cis = e.get("cohen_kappa_ci", {})
-        kappas = "; ".join(
-            f"{k}: {fmt_ci(v, cis.get(k))}" for k, v in e["cohen_kappa"].items() if v is not None
-        )
-        text = f"Cohen's kappa between readers: {kappas or '—'}."
-        if e.get("fleiss_kappa") is not None:
-            fleiss = fmt_ci(e["fleiss_kappa"], e.get("fleiss_kappa_ci"))
-            text += f" Fleiss' kappa over all readers: {fleiss}."
-        page.note(text)
-        mv = e.get("model_vs_average_reader")
-        if mv:
-            page.table(
-                ["model vs average reader", "model", "difference (model − readers)"],
-                [
-                    [
-                        "sensitivity at the readers' specificity",
-                        mv["model_sensitivity_at_reader_specificity"],
-                        fmt_ci(mv["sensitivity_difference"], mv["sensitivity_difference_ci"]),
-                    ],
-                    [
-                        "specificity at the readers' sensitivity",
-                        mv["model_specificity_at_reader_sensitivity"],
-                        fmt_ci(mv["specificity_difference"], mv["specificity_difference_ci"]),
-                    ],
-                    [
-                        f"F1 at threshold {e['model']['threshold']:g}",
-                        mv["model_f1"],
-                        fmt_ci(mv["f1_difference"], mv["f1_difference_ci"]),
-                    ],
-                    ["AUROC", fmt_ci(e["model"]["auroc"], e["model"]["auroc_ci"]), ""],
-                ],
-            )
+        _reader_section(page, finding, e)
     if data:
         page.h2("ROC curves with the readers")
         page.image(
@@ -374,12 +390,12 @@ def text_rows(metrics: Mapping[str, Any]) -> list[list[Any]]:
 
 def reports_page(metrics: Mapping[str, Any], *, title: str = "Report text") -> Page:
     page = Page(title)
-    s, m = metrics["settings"], metrics["matching"]
+    s = metrics["settings"]
     page.note(
         f"{metrics['n']} report pairs matched by id. {int(s['ci_level'] * 100)}% intervals from "
         f"{s['bootstrap_resamples']} bootstrap resamples of reports (seed {s['seed']})."
     )
-    _matching_notes(page, m)
+    _problem_notes(page, metrics)
     page.h2("Metrics")
     page.table(["metric", "value (95% CI)"], text_rows(metrics))
     page.h2("How each is computed")

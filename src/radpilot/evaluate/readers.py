@@ -24,15 +24,20 @@ from radpilot.errors import InputError
 from radpilot.evaluate import bootstrap as bs
 from radpilot.evaluate import curves
 from radpilot.evaluate.agreement import cohen_kappa_score, fleiss_kappa_score, rating_counts
-from radpilot.evaluate.classification import FindingData, load_thresholds
+from radpilot.evaluate.classification import FindingData
+from radpilot.evaluate.matching import Accounting, Alignment, align, common_findings, find_missing
 from radpilot.evaluate.tables import (
+    FIRST_FEW,
+    LABEL_CODES,
+    PROBABILITY,
+    Table,
     TableSource,
     UncertainPolicy,
-    common_findings,
     enum_value,
     gold_labels,
     read_table,
 )
+from radpilot.evaluate.thresholds import ThresholdSource, load_thresholds
 
 Array = NDArray[np.float64]
 
@@ -77,6 +82,236 @@ def _num(x: float) -> float | None:
     return None if not np.isfinite(x) else float(x)
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    gold: Table
+    names: list[str]  # the readers' labels
+    readers: list[Alignment]
+    pred: Alignment | None
+    findings: list[str]
+    thresholds: dict[str, float]
+
+    @property
+    def others(self) -> list[tuple[str, Alignment]]:
+        out = list(zip(self.names, self.readers, strict=True))
+        return out + ([("pred", self.pred)] if self.pred is not None else [])
+
+
+def _read_inputs(
+    gold: TableSource,
+    readers: Sequence[TableSource],
+    pred: TableSource | None,
+    *,
+    reader_names: Sequence[str] | None,
+    id_column: str,
+    findings: Sequence[str] | None,
+    thresholds: ThresholdSource,
+) -> _Inputs:
+    if len(readers) < 1:
+        raise InputError("readers: give at least one reader's table")
+    g = read_table(gold, name="gold", id_column=id_column)
+    given = list(reader_names or [])
+    names, tables = [], []
+    for i, src in enumerate(readers):
+        default = Path(str(src)).stem if isinstance(src, str | Path) else f"reader {i + 1}"
+        names.append(given[i] if i < len(given) else default)
+        tables.append(read_table(src, name=names[-1], id_column=id_column))
+    if len(set(names)) != len(names):
+        raise InputError(f"reader names must differ, got {names}")
+    p = read_table(pred, name="pred", id_column=id_column) if pred is not None else None
+    shared = common_findings(g, tables[0], wanted=findings).findings
+    for t in tables[1:] + ([p] if p is not None else []):
+        shared = common_findings(g, t, wanted=shared).findings
+    return _Inputs(
+        gold=g,
+        names=names,
+        readers=[align(g, t) for t in tables],
+        pred=align(g, p) if p is not None else None,
+        findings=shared,
+        thresholds=load_thresholds(thresholds, shared),
+    )
+
+
+def _cases(
+    inputs: _Inputs, f: str, unc: UncertainPolicy, acct: Accounting
+) -> tuple[Array, Array, Array | None]:
+    """Gold, readers (readers x cases) and model scores of the cases every table has."""
+    y, _ = gold_labels(inputs.gold.numeric(f, valid=LABEL_CODES), uncertain=unc)
+    usable = ~np.isnan(y)
+    rows = []
+    for al in inputs.readers:
+        acct.add(find_missing(al, usable, finding=f))
+        v, _ = gold_labels(al.other.numeric(f, valid=LABEL_CODES), uncertain=unc)
+        rows.append(al.take(v))
+    R = np.vstack(rows)
+    keep = usable & ~np.isnan(R).any(axis=0)
+    s = None
+    if inputs.pred is not None:
+        s = inputs.pred.take(inputs.pred.other.numeric(f, valid=PROBABILITY))
+        acct.add(find_missing(inputs.pred, usable, s, finding=f))
+        keep &= ~np.isnan(s)
+    return y[keep], R[:, keep], (s[keep] if s is not None else None)
+
+
+def _bootstrap(
+    y: Array,
+    R: Array,
+    curve: curves.BinaryCurve | None,
+    threshold: float,
+    *,
+    rng: np.random.Generator,
+    n_resamples: int,
+    names: Sequence[str],
+) -> dict[str, Array]:
+    """One stratified bootstrap shared by every reader and the model (paired differences)."""
+    yb = y == 1
+    pos_idx, neg_idx = np.flatnonzero(yb), np.flatnonzero(~yb)
+    # Cases in the order the stratified counts come in: positives, then negatives.
+    order_pn = np.concatenate([pos_idx, neg_idx])
+    R_sorted, y_sorted = R[:, order_pn], y[order_pn]
+    r_pos, r_neg = R[:, pos_idx], R[:, neg_idx]
+    parts: list[dict[str, Array]] = []
+    for size in bs.chunk_sizes(n_resamples, len(y)):
+        pd_, nd_ = bs.stratified_draws(rng, len(pos_idx), len(neg_idx), size)
+        pc = curves._row_bincount(pd_, len(pos_idx)).astype(np.float64)
+        nc = curves._row_bincount(nd_, len(neg_idx)).astype(np.float64)
+        st = _reader_stats(pc, nc, r_pos, r_neg)
+        part = dict(st)
+        part.update(_weighted_kappas(np.hstack([pc, nc]), R_sorted, y_sorted))
+        if curve is not None:
+            part.update(_model_vs_average(curve, curve.resample_counts(pd_, nd_), st, threshold))
+        parts.append(part)
+    boot = {k: np.concatenate([b[k] for b in parts]) for k in parts[0]} if parts else {}
+    for i, j in combinations(range(len(names)), 2):
+        if f"pair/{i}/{j}" in boot:
+            boot[f"kappa/{names[i]} vs {names[j]}"] = boot.pop(f"pair/{i}/{j}")
+    return boot
+
+
+def _reader_summary(
+    point: dict[str, Array],
+    boot: dict[str, Array],
+    R: Array,
+    y: Array,
+    names: Sequence[str],
+    level: float,
+) -> dict[str, Any]:
+    """Each reader, the average reader, and the kappas, with their intervals."""
+    per_reader: dict[str, dict[str, Any]] = {}
+    for j, name in enumerate(names):
+        one: dict[str, Any] = {}
+        for k in ("sensitivity", "specificity", "f1"):
+            one[k] = _num(point[k][0, j])
+            one[f"{k}_ci"] = _ci(boot[k][:, j], level) if boot else None
+        one["kappa_vs_gold"] = _num(cohen_kappa_score(R[j], y))
+        one["kappa_vs_gold_ci"] = _ci(boot[f"kappa_gold/{j}"], level) if boot else None
+        per_reader[name] = one
+    avg: dict[str, Any] = {}
+    for k in ("sensitivity", "specificity", "f1"):
+        avg[k] = _num(float(point[k][0].mean()))
+    for k in ("sensitivity", "specificity", "f1"):
+        avg[f"{k}_ci"] = _ci(boot[k].mean(axis=1), level) if boot else None
+    kappas = {
+        f"{a} vs {b}": _num(cohen_kappa_score(R[i], R[j]))
+        for (i, a), (j, b) in combinations(enumerate(names), 2)
+    }
+    several = len(names) >= 2
+    return {
+        "readers": per_reader,
+        "average_reader": avg,
+        "cohen_kappa": kappas,
+        "cohen_kappa_ci": {
+            pair: _ci(boot[f"kappa/{pair}"], level) if boot else None for pair in kappas
+        },
+        "fleiss_kappa": _num(fleiss_kappa_score(rating_counts(R.T))) if several else None,
+        "fleiss_kappa_ci": _ci(boot["fleiss"], level) if boot and several else None,
+    }
+
+
+_MODEL_KEYS = (
+    "model_sensitivity_at_reader_specificity",
+    "sensitivity_difference",
+    "model_specificity_at_reader_sensitivity",
+    "specificity_difference",
+    "model_f1",
+    "f1_difference",
+)
+
+
+def _model_summary(
+    curve: curves.BinaryCurve,
+    point: dict[str, Array],
+    boot: dict[str, Array],
+    threshold: float,
+    level: float,
+) -> dict[str, Any]:
+    mp = _model_vs_average(curve, curve.counts(), point, threshold)
+    versus: dict[str, Any] = {key: _num(mp[key][0]) for key in _MODEL_KEYS}
+    for key in ("sensitivity_difference", "specificity_difference", "f1_difference"):
+        versus[f"{key}_ci"] = _ci(boot[key], level) if boot else None
+    return {
+        "model": {
+            "auroc": _num(mp["model_auroc"][0]),
+            "auroc_ci": _ci(boot["model_auroc"], level) if boot else None,
+            "threshold": threshold,
+        },
+        "model_vs_average_reader": versus,
+    }
+
+
+def _score_finding(
+    f: str, y: Array, R: Array, s: Array | None, inputs: _Inputs, opts: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, float, float]] | None]:
+    """One finding's entry, and its readers' points on the ROC plot."""
+    entry: dict[str, Any] = {"n": len(y), "n_positive": int(np.sum(y == 1))}
+    if entry["n_positive"] in (0, entry["n"]):
+        entry["note"] = "needs both positive and negative cases; not scored"
+        return entry, None
+    yb = y == 1
+    eye_p, eye_n = np.ones((1, int(yb.sum()))), np.ones((1, int((~yb).sum())))
+    point = _reader_stats(eye_p, eye_n, R[:, yb], R[:, ~yb])
+    thr = inputs.thresholds[f]
+    curve = curves.BinaryCurve(y, s, thresholds=[thr]) if s is not None else None
+    rng = bs.rng_for(opts["seed"], "readers/" + f)
+    boot = _bootstrap(
+        y, R, curve, thr, rng=rng, n_resamples=opts["n_resamples"], names=inputs.names
+    )
+    entry.update(_reader_summary(point, boot, R, y, inputs.names, opts["level"]))
+    if curve is not None:
+        entry.update(_model_summary(curve, point, boot, thr, opts["level"]))
+    points = [
+        (n, 1 - float(point["specificity"][0, j]), float(point["sensitivity"][0, j]))
+        for j, n in enumerate(inputs.names)
+    ]
+    avg = entry["average_reader"]
+    if avg["specificity"] is not None and avg["sensitivity"] is not None:
+        points.append(("average reader", 1 - avg["specificity"], avg["sensitivity"]))
+    return entry, points
+
+
+def _matching(inputs: _Inputs) -> dict[str, Any]:
+    everywhere = np.ones(len(inputs.gold.ids), dtype=bool)
+    missing = {}
+    for name, al in inputs.others:
+        everywhere &= al.present
+        absent = al.absent_rows()
+        missing[name] = {
+            "count": len(absent),
+            "first_at": [inputs.gold.where(i) for i in absent[:FIRST_FEW]],
+        }
+    if not everywhere.any():
+        raise InputError(
+            f"no case of {inputs.gold.name} is in every reader's table"
+            + (" and the predictions" if inputs.pred is not None else "")
+        )
+    return {
+        "gold": inputs.gold.name,
+        "n_gold": len(inputs.gold.ids),
+        "n_matched": int(everywhere.sum()),
+        "missing": missing,
+    }
+
+
 def evaluate_readers(
     gold: TableSource,
     readers: Sequence[TableSource],
@@ -86,184 +321,55 @@ def evaluate_readers(
     id_column: str = "id",
     findings: Sequence[str] | None = None,
     uncertain: UncertainPolicy | str = UncertainPolicy.IGNORE,
-    thresholds: float | str | Path | dict[str, float] | None = None,
+    thresholds: ThresholdSource = None,
+    allow_missing: bool = False,
     n_resamples: int = bs.DEFAULT_RESAMPLES,
     seed: int = 0,
     level: float = bs.DEFAULT_LEVEL,
 ) -> ReadersResult:
+    """Readers and a model against the gold (see the module docstring). A gold case with no
+    row in a reader's table, or no prediction, is an error unless ``allow_missing``."""
     bs.check_settings(n_resamples=n_resamples, level=level)
-    unc = enum_value(UncertainPolicy, uncertain, option="--uncertain")
-    if len(readers) < 1:
-        raise InputError("give at least one --reader file")
-    g = read_table(gold, name="gold", id_column=id_column)
-    names = list(reader_names or [])
-    rtabs = []
-    for i, src in enumerate(readers):
-        default = Path(str(src)).stem if isinstance(src, str | Path) else f"reader {i + 1}"
-        name = names[i] if i < len(names) else default
-        rtabs.append((name, read_table(src, name=name, id_column=id_column)))
-    if len({n for n, _ in rtabs}) != len(rtabs):
-        raise InputError(f"reader names must differ, got {[n for n, _ in rtabs]}")
-    p = read_table(pred, name="pred", id_column=id_column) if pred is not None else None
-
-    shared = common_findings(g, rtabs[0][1], wanted=findings).findings
-    for _, t in rtabs[1:] + ([("pred", p)] if p is not None else []):
-        shared = common_findings(g, t, wanted=shared).findings
-    # Cases every table has; each table's missing ids are counted, never dropped silently.
-    ids = set(g.ids)
-    missing: dict[str, dict[str, Any]] = {}
-    for name, t in rtabs + ([("pred", p)] if p is not None else []):
-        tid = set(t.ids)
-        lost = [i for i in g.ids if i not in tid]
-        missing[name] = {"count": len(lost), "first": lost[:5]}
-        ids &= tid
-    order = [i for i in g.ids if i in ids]
-    if not order:
-        raise InputError("no id is present in the gold, every reader and the predictions")
-    thr = load_thresholds(thresholds, shared)
-    allowed = (1.0, 0.0, -1.0)
-
-    def rows(t: Any) -> NDArray[np.intp]:
-        pos = {rid: k for k, rid in enumerate(t.ids)}
-        return np.asarray([pos[i] for i in order], dtype=np.intp)
-
-    g_rows = rows(g)
-    r_rows = [rows(t) for _, t in rtabs]
-    p_rows = rows(p) if p is not None else None
+    unc = enum_value(UncertainPolicy, uncertain, option="uncertain")
+    inputs = _read_inputs(
+        gold,
+        readers,
+        pred,
+        reader_names=reader_names,
+        id_column=id_column,
+        findings=findings,
+        thresholds=thresholds,
+    )
+    acct = Accounting("label or prediction", allow=allow_missing)
+    cases = {f: _cases(inputs, f, unc, acct) for f in inputs.findings}
+    acct.check()
+    matching = _matching(inputs)
+    opts = {"seed": seed, "n_resamples": n_resamples, "level": level}
     results: dict[str, Any] = {}
     data: dict[str, FindingData] = {}
     points: dict[str, list[tuple[str, float, float]]] = {}
-    reader_labels = [n for n, _ in rtabs]
-    for f in shared:
-        y, _ = gold_labels(g.numeric(f, allowed=allowed)[g_rows], uncertain=unc)
-        rl = []
-        for (_name, t), rr in zip(rtabs, r_rows, strict=True):
-            v, _ = gold_labels(t.numeric(f, allowed=allowed)[rr], uncertain=unc)
-            rl.append(v)
-        R = np.vstack(rl)  # (readers, cases)
-        keep = ~np.isnan(y) & ~np.isnan(R).any(axis=0)
-        s = None
-        if p is not None and p_rows is not None:
-            s = p.numeric(f)[p_rows]
-            keep &= ~np.isnan(s)
-        y, R = y[keep], R[:, keep]
-        if s is not None:
-            s = s[keep]
-        entry: dict[str, Any] = {"n": int(keep.sum()), "n_positive": int(np.sum(y == 1))}
-        if entry["n_positive"] in (0, entry["n"]):
-            entry["note"] = "needs both positive and negative cases; not scored"
-            results[f] = entry
-            continue
-        yb = y == 1
-        pos_idx, neg_idx = np.flatnonzero(yb), np.flatnonzero(~yb)
-        # Cases in the order the stratified counts come in: positives, then negatives.
-        order_pn = np.concatenate([pos_idx, neg_idx])
-        R_sorted, y_sorted = R[:, order_pn], y[order_pn]
-        r_pos, r_neg = R[:, pos_idx], R[:, neg_idx]
-        eye_p, eye_n = np.ones((1, len(pos_idx))), np.ones((1, len(neg_idx)))
-        point = _reader_stats(eye_p, eye_n, r_pos, r_neg)
-        curve = curves.BinaryCurve(y, s, thresholds=[thr[f]]) if s is not None else None
-        rng = bs.rng_for(seed, "readers/" + f)
-        boot_parts: list[dict[str, Array]] = []
-        for size in bs.chunk_sizes(n_resamples, len(y)):
-            pd_, nd_ = bs.stratified_draws(rng, len(pos_idx), len(neg_idx), size)
-            pc = curves._row_bincount(pd_, len(pos_idx)).astype(np.float64)
-            nc = curves._row_bincount(nd_, len(neg_idx)).astype(np.float64)
-            st = _reader_stats(pc, nc, r_pos, r_neg)
-            part = dict(st)
-            part.update(_weighted_kappas(np.hstack([pc, nc]), R_sorted, y_sorted))
-            if curve is not None:
-                part.update(_model_vs_average(curve, curve.resample_counts(pd_, nd_), st, thr[f]))
-            boot_parts.append(part)
-        boot = (
-            {k: np.concatenate([b[k] for b in boot_parts]) for k in boot_parts[0]}
-            if boot_parts
-            else {}
-        )
-        for i, j in combinations(range(len(reader_labels)), 2):
-            if f"pair/{i}/{j}" in boot:
-                boot[f"kappa/{reader_labels[i]} vs {reader_labels[j]}"] = boot.pop(f"pair/{i}/{j}")
-
-        per_reader: dict[str, dict[str, Any]] = {}
-        for j, name in enumerate(reader_labels):
-            one: dict[str, Any] = {}
-            for k in ("sensitivity", "specificity", "f1"):
-                one[k] = _num(point[k][0, j])
-                one[f"{k}_ci"] = _ci(boot[k][:, j], level) if boot else None
-            one["kappa_vs_gold"] = _num(cohen_kappa_score(R[j], y))
-            per_reader[name] = one
-        avg: dict[str, Any] = {
-            k: _num(float(point[k][0].mean())) for k in ("sensitivity", "specificity", "f1")
-        }
-        for k in ("sensitivity", "specificity", "f1"):
-            avg[f"{k}_ci"] = _ci(boot[k].mean(axis=1), level) if boot else None
-        entry["readers"] = per_reader
-        entry["average_reader"] = avg
-        entry["cohen_kappa"] = {
-            f"{a} vs {b}": _num(cohen_kappa_score(R[i], R[j]))
-            for (i, a), (j, b) in combinations(enumerate(reader_labels), 2)
-        }
-        entry["cohen_kappa_ci"] = {
-            pair: _ci(boot[f"kappa/{pair}"], level) if boot else None
-            for pair in entry["cohen_kappa"]
-        }
-        entry["fleiss_kappa"] = (
-            _num(fleiss_kappa_score(rating_counts(R.T))) if len(reader_labels) >= 2 else None
-        )
-        entry["fleiss_kappa_ci"] = (
-            _ci(boot["fleiss"], level) if boot and len(reader_labels) >= 2 else None
-        )
-        for j, name in enumerate(reader_labels):
-            per_reader[name]["kappa_vs_gold_ci"] = (
-                _ci(boot[f"kappa_gold/{j}"], level) if boot else None
-            )
-        points[f] = [
-            (n, 1 - float(point["specificity"][0, j]), float(point["sensitivity"][0, j]))
-            for j, n in enumerate(reader_labels)
-        ]
-        if avg["specificity"] is not None and avg["sensitivity"] is not None:
-            points[f].append(("average reader", 1 - avg["specificity"], avg["sensitivity"]))
-        if curve is not None and s is not None:
-            mp = _model_vs_average(curve, curve.counts(), point, thr[f])
-            entry["model"] = {
-                "auroc": _num(mp["model_auroc"][0]),
-                "auroc_ci": _ci(boot["model_auroc"], level) if boot else None,
-                "threshold": thr[f],
-            }
-            entry["model_vs_average_reader"] = {
-                key: _num(mp[key][0])
-                for key in (
-                    "model_sensitivity_at_reader_specificity",
-                    "sensitivity_difference",
-                    "model_specificity_at_reader_sensitivity",
-                    "specificity_difference",
-                    "model_f1",
-                    "f1_difference",
-                )
-            }
-            for key in ("sensitivity_difference", "specificity_difference", "f1_difference"):
-                entry["model_vs_average_reader"][f"{key}_ci"] = (
-                    _ci(boot[key], level) if boot else None
-                )
-            data[f] = FindingData(y=y, score=s, threshold=thr[f])
-        results[f] = entry
-
+    for f, (y, R, s) in cases.items():
+        results[f], pts = _score_finding(f, y, R, s, inputs, opts)
+        if pts is not None:
+            points[f] = pts
+            if s is not None:
+                data[f] = FindingData(y=y, score=s, threshold=inputs.thresholds[f])
+    notes = [al.extra_note() for _, al in inputs.others]
     metrics = {
         "task": "readers",
         "settings": {
             "uncertain": unc.value,
+            "allow_missing": allow_missing,
             "bootstrap_resamples": n_resamples,
             "bootstrap": "stratified by gold label, shared by the model and every reader",
             "seed": seed,
             "ci_level": level,
-            "readers": reader_labels,
+            "readers": inputs.names,
         },
-        "matching": {
-            "gold": g.name,
-            "n_gold": len(g.ids),
-            "n_matched": len(order),
-            "missing": missing,
-        },
+        "matching": matching,
+        "missing": acct.to_dict(),
+        "warnings": acct.warnings(),
+        "notes": [n for n in notes if n],
         "findings": results,
     }
     return ReadersResult(metrics=metrics, data=data, points=points)

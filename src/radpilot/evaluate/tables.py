@@ -1,18 +1,18 @@
-"""Reading gold and prediction tables: the one input validator of the harness.
+"""Gold and prediction tables: the one input validator of the harness.
 
 A table comes from a CSV path, a pandas DataFrame or a plain ``{column: values}`` dict.
-Finding columns are matched across tables through the synonym data file (Effusion and
-Pleural Effusion are one finding); rows are matched by id. Whatever cannot be matched is
-reported (count and first few), never dropped silently. A bad cell is a one-line error that
-names the file, the row, the column and the value.
+Finding columns are canonical names (Effusion and Pleural Effusion are one finding, see
+:mod:`radpilot.reports.labelnames`). A bad cell is a one-line error naming the file, the
+line (or, in memory, the row), the column and what is wrong with it, never its content:
+gold and labeler files hold report text, and ids may be accession numbers. How rows of
+two tables are paired is :mod:`radpilot.evaluate.matching`.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from radpilot.errors import InputError
-from radpilot.evaluate.vocab import canonical_finding
-
-log = logging.getLogger(__name__)
+from radpilot.evaluate.inputs import Records, column_label, read_csv, safe_name, where
+from radpilot.reports.labelnames import canonical_finding
 
 BLANKS = frozenset({"", "nan", "na", "n/a", "none", "null"})
 # Columns that hold text in a labeler's CSV, never a finding.
@@ -51,6 +50,24 @@ TableSource = str | Path | Mapping[str, Sequence[Any]] | Any  # Any: a pandas Da
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a numeric column may hold: a set of codes, or an interval."""
+
+    allowed: tuple[float, ...] = ()
+    low: float = -math.inf
+    high: float = math.inf
+
+    def describe(self) -> str:
+        if self.allowed:
+            return "not one of " + ", ".join(f"{v:g}" for v in self.allowed) + " or blank"
+        return f"outside [{self.low:g}, {self.high:g}]"
+
+
+LABEL_CODES = Range(allowed=(1.0, 0.0, -1.0))
+PROBABILITY = Range(low=0.0, high=1.0)
+
+
+@dataclass(frozen=True)
 class Table:
     """A validated table: ids in file order and every other column as raw strings."""
 
@@ -58,39 +75,61 @@ class Table:
     ids: list[str]
     columns: dict[str, list[str]]  # canonical column name -> raw cell strings
     original: dict[str, str]  # canonical column name -> the name as written
+    safe: dict[str, str]  # canonical column name -> the name as output shows it
     id_column: str | None
-    line_offset: int = 2  # file line of data row 0 (header is line 1)
+    lines: list[int] | None = None  # the file line of each row; None: rows in memory
 
-    def numeric(
-        self, column: str, *, allowed: Iterable[float] | None = None
-    ) -> NDArray[np.float64]:
-        """The column as floats with NaN for blanks; a bad cell names its row and column."""
+    def where(self, row: int) -> str:
+        """``line 7`` of a file, ``row 6`` of in-memory data (``row`` counts from 0)."""
+        return where(self.lines, row)
+
+    def label(self, column: str) -> str:
+        """How a message names a column (see :func:`~radpilot.evaluate.inputs.safe_name`)."""
+        safe = self.safe[column]
+        return f"'{safe}'" if safe == self.original[column] else safe
+
+    def shown_columns(self, columns: Iterable[str] | None = None) -> str:
+        return ", ".join(self.label(c) for c in (self.columns if columns is None else columns))
+
+    def numeric(self, column: str, *, valid: Range | None = None) -> NDArray[np.float64]:
+        """The column as floats with NaN for blanks; the first bad cell is named."""
         import pandas as pd
 
         raw = pd.Series(self.columns[column], dtype=str).str.strip()
         blank = raw.str.lower().isin(BLANKS).to_numpy()
         out = np.array(pd.to_numeric(raw.where(~blank, "nan"), errors="coerce"), dtype=np.float64)
-        allowed_set = None if allowed is None else set(allowed)
-        ok = np.isfinite(out) | blank
-        if allowed_set is not None:
-            ok &= np.isin(out, list(allowed_set)) | blank
+        problems = {
+            "not a number": np.isnan(out) & ~blank,
+            "infinite": np.isinf(out),
+        }
+        finite = np.isfinite(out)
+        if valid is not None and valid.allowed:
+            problems[valid.describe()] = finite & ~np.isin(out, valid.allowed)
+        elif valid is not None:
+            problems[valid.describe()] = finite & ((out < valid.low) | (out > valid.high))
+        self._refuse(column, problems, out)
         out[blank] = np.nan
-        bad = [
-            f"line {i + self.line_offset} ('{self.columns[column][i]}')"
-            for i in np.flatnonzero(~ok)[:3]
-        ]
-        n_bad = int(np.sum(~ok))
-        if bad:
-            expect = (
-                "a finite number"
-                if allowed_set is None
-                else " / ".join(f"{v:g}" for v in sorted(allowed_set, reverse=True)) + " or blank"
-            )
-            raise InputError(
-                f"{self.name}: column '{self.original[column]}' has {n_bad} value(s) that are "
-                f"not {expect}, first at {', '.join(bad[:3])}"
-            )
         return out
+
+    def _refuse(
+        self, column: str, problems: Mapping[str, NDArray[np.bool_]], values: NDArray[np.float64]
+    ) -> None:
+        bad = np.zeros(len(values), dtype=bool)
+        for mask in problems.values():
+            bad |= mask
+        if not bad.any():
+            return
+        first = int(np.flatnonzero(bad)[0])
+        kind = next(k for k, mask in problems.items() if mask[first])
+        more = int(bad.sum()) - 1
+        hint = ""
+        if kind.startswith("outside") and np.all(values[bad] == -1.0):
+            hint = " (-1 is a labeler's 'uncertain': convert labels to 0/1 calls first)"
+        raise InputError(
+            f"{self.name}: {self.where(first)}, column {self.label(column)}: {kind}"
+            + (f" ({more:,} more such cell(s) in the column)" if more else "")
+            + hint
+        )
 
 
 def _frame_like(source: Any) -> dict[str, list[Any]] | None:
@@ -107,17 +146,12 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _read_csv(path: Path) -> dict[str, list[str]]:
-    import pandas as pd
-
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: not a readable CSV ({first})") from None
-    return {str(c): frame[c].tolist() for c in frame.columns}
+def _in_memory(raw: dict[str, list[Any]], name: str) -> Records:
+    lengths = {len(v) for v in raw.values()}
+    if len(lengths) > 1:
+        raise InputError(f"{name}: columns have different lengths {sorted(lengths)}")
+    rows = [[_cell(v) for v in row] for row in zip(*raw.values(), strict=True)]
+    return Records(name=name, header=list(raw), rows=rows, lines=None)
 
 
 def read_table(
@@ -129,178 +163,82 @@ def read_table(
     (the CheXpert labeler's convention, one output row per input report).
     """
     raw = _frame_like(source)
-    label = name
-    # CSV cells arrive as strings already; in-memory values (numbers, None, NaN) are converted.
-    convert = raw is not None
-    if raw is None:
-        path = Path(str(source))
-        raw = _read_csv(path)
-        label = str(path)
-    if not raw:
-        raise InputError(f"{label}: the table has no columns")
-    lengths = {len(v) for v in raw.values()}
-    if len(lengths) != 1:
-        raise InputError(f"{label}: columns have different lengths {sorted(lengths)}")
-    n_rows = lengths.pop()
-    if n_rows == 0:
-        raise InputError(f"{label}: the table has no rows")
+    records = read_csv(Path(str(source))) if raw is None else _in_memory(raw, name)
+    return table_from_records(records, id_column=id_column, by_order=by_order)
 
-    id_col = None
-    if id_column is not None and id_column in raw:
-        id_col = id_column
-        ids = [_cell(v).strip() for v in raw[id_col]]
-        blank = [i for i, v in enumerate(ids) if not v]
-        if blank:
-            raise InputError(f"{label}: column '{id_col}' is blank at line {blank[0] + 2}")
-        seen: dict[str, int] = {}
-        for i, v in enumerate(ids):
-            if v in seen:
-                raise InputError(
-                    f"{label}: id '{v}' appears twice (lines {seen[v] + 2} and {i + 2}); "
-                    "ids must be unique"
-                )
-            seen[v] = i
+
+def _header_labels(records: Records) -> list[str]:
+    labels = [column_label(h, i + 1) for i, h in enumerate(records.header)]
+    seen: dict[str, int] = {}
+    for i, h in enumerate(records.header):
+        if h.strip() in seen:
+            raise InputError(
+                f"{records.name}: the header names columns {seen[h.strip()] + 1} and {i + 1} "
+                f"the same ({labels[i]})"
+            )
+        seen[h.strip()] = i
+    return labels
+
+
+def _ids(records: Records, index: int) -> list[str]:
+    ids = [row[index].strip() for row in records.rows]
+    seen: dict[str, int] = {}
+    for i, v in enumerate(ids):
+        at = where(records.lines, i)
+        if not v:
+            raise InputError(f"{records.name}: {at}: the id is blank")
+        if v in seen:
+            raise InputError(
+                f"{records.name}: {at} has the same id as {where(records.lines, seen[v])}; "
+                "ids must be unique"
+            )
+        seen[v] = i
+    return ids
+
+
+def table_from_records(records: Records, *, id_column: str | None, by_order: bool) -> Table:
+    """Check the header and the ids; keep every other column as strings."""
+    name = records.name
+    if not records.header:
+        raise InputError(f"{name}: the table has no columns")
+    if not records.rows:
+        raise InputError(f"{name}: the table has no rows")
+    labels = _header_labels(records)
+    header = [h.strip() for h in records.header]
+    id_index = header.index(id_column) if id_column is not None and id_column in header else None
+    if id_index is not None:
+        ids = _ids(records, id_index)
     elif by_order:
-        ids = [str(i) for i in range(n_rows)]
+        ids = [str(i) for i in range(len(records.rows))]
     else:
         raise InputError(
-            f"{label}: no id column '{id_column}'; columns are {list(raw)[:20]} "
-            "(name the id column with --id-column)"
+            f"{name}: no id column '{id_column}'; its columns are {', '.join(labels[:20])}"
+            + (" …" if len(labels) > 20 else "")
+            + " (name the id column)"
         )
-
     columns: dict[str, list[str]] = {}
     original: dict[str, str] = {}
-    for col, values in raw.items():
-        if col == id_col:
+    safe: dict[str, str] = {}
+    for j, col in enumerate(header):
+        if j == id_index:
             continue
         canon = canonical_finding(col)
         if canon in columns:
             raise InputError(
-                f"{label}: columns '{original[canon]}' and '{col}' both mean '{canon}'; keep one"
+                f"{name}: columns {labels[header.index(original[canon])]} and {labels[j]} both "
+                f"mean '{canon}'; keep one"
             )
-        columns[canon] = [_cell(v) for v in values] if convert else values
-        original[canon] = col
-    return Table(name=label, ids=ids, columns=columns, original=original, id_column=id_col)
-
-
-@dataclass(frozen=True)
-class IdMatch:
-    """How two tables' rows were paired."""
-
-    ids: list[str]  # matched ids, in the first table's order
-    left_rows: NDArray[np.intp]
-    right_rows: NDArray[np.intp]
-    missing_in_right: list[str]
-    missing_in_left: list[str]
-
-    def summary(self, left: str, right: str) -> dict[str, Any]:
-        return {
-            "n_matched": len(self.ids),
-            f"missing_in_{right}": {
-                "count": len(self.missing_in_right),
-                "first": self.missing_in_right[:FIRST_FEW],
-            },
-            f"missing_in_{left}": {
-                "count": len(self.missing_in_left),
-                "first": self.missing_in_left[:FIRST_FEW],
-            },
-        }
-
-
-def match_ids(left: Table, right: Table) -> IdMatch:
-    pos = {rid: i for i, rid in enumerate(right.ids)}
-    lrows: list[int] = []
-    rrows: list[int] = []
-    missing_right: list[str] = []
-    for i, rid in enumerate(left.ids):
-        j = pos.get(rid)
-        if j is None:
-            missing_right.append(rid)
-        else:
-            lrows.append(i)
-            rrows.append(j)
-    left_set = set(left.ids)
-    missing_left = [rid for rid in right.ids if rid not in left_set]
-    if not lrows:
-        raise InputError(
-            f"{left.name} and {right.name} share no ids (first ids: {left.ids[:3]} vs "
-            f"{right.ids[:3]}); check --id-column"
-        )
-    if missing_right or missing_left:
-        log.info(
-            "%d id(s) of %s are not in %s and %d of %s are not in %s; they are excluded",
-            len(missing_right),
-            left.name,
-            right.name,
-            len(missing_left),
-            right.name,
-            left.name,
-        )
-    return IdMatch(
-        ids=[left.ids[i] for i in lrows],
-        left_rows=np.asarray(lrows, dtype=np.intp),
-        right_rows=np.asarray(rrows, dtype=np.intp),
-        missing_in_right=missing_right,
-        missing_in_left=missing_left,
+        columns[canon] = [row[j] for row in records.rows]
+        original[canon], safe[canon] = col, safe_name(col, j + 1)
+    return Table(
+        name=name,
+        ids=ids,
+        columns=columns,
+        original=original,
+        safe=safe,
+        id_column=None if id_index is None else header[id_index],
+        lines=records.lines,
     )
-
-
-@dataclass(frozen=True)
-class FindingColumns:
-    findings: list[str]
-    only_left: list[str] = field(default_factory=list)
-    only_right: list[str] = field(default_factory=list)
-
-
-def common_findings(
-    left: Table,
-    right: Table,
-    *,
-    exclude: Iterable[str] = (),
-    wanted: Sequence[str] | None = None,
-) -> FindingColumns:
-    """Columns present in both tables (after synonyms), in the left table's order."""
-    skip = {canonical_finding(c) for c in exclude} | {
-        c for c in left.columns if c.lower() in TEXT_COLUMNS
-    }
-    shared = [c for c in left.columns if c in right.columns and c not in skip]
-    if wanted:
-        chosen = []
-        for w in wanted:
-            canon = canonical_finding(w)
-            if canon not in shared:
-                raise InputError(
-                    f"finding '{w}' is not a column of both tables; shared findings: "
-                    f"{', '.join(shared) or 'none'}"
-                )
-            chosen.append(canon)
-        shared = chosen
-    if not shared:
-        raise InputError(
-            f"{left.name} and {right.name} have no finding column in common "
-            f"({left.name}: {list(left.original.values())[:15]}; "
-            f"{right.name}: {list(right.original.values())[:15]})"
-        )
-    only_left = [left.original[c] for c in left.columns if c not in right.columns and c not in skip]
-    only_right = [right.original[c] for c in right.columns if c not in left.columns]
-    return FindingColumns(shared, only_left, only_right)
-
-
-def gold_pred_matching(
-    gold: Table, pred: Table, match: IdMatch, cols: FindingColumns
-) -> dict[str, Any]:
-    """The ``matching`` block of a gold-vs-prediction ``metrics.json``: what was paired,
-    what was left out on either side, and which columns only one table had."""
-    return {
-        "gold": gold.name,
-        "pred": pred.name,
-        "n_gold": len(gold.ids),
-        "n_pred": len(pred.ids),
-        **match.summary("gold", "pred"),
-        "findings": cols.findings,
-        "gold_only_columns": cols.only_left,
-        "pred_only_columns": cols.only_right,
-    }
 
 
 def gold_labels(

@@ -19,7 +19,6 @@ Intervals: reports resampled with replacement (percentile).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -32,7 +31,9 @@ from numpy.typing import NDArray
 
 from radpilot.errors import InputError
 from radpilot.evaluate import bootstrap as bs
-from radpilot.evaluate.tables import Table, TableSource, match_ids, read_table
+from radpilot.evaluate.inputs import read_jsonl
+from radpilot.evaluate.matching import Accounting, align, find_missing
+from radpilot.evaluate.tables import Table, TableSource, read_table, table_from_records
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 BLEU_EPSILON = 0.1  # nltk SmoothingFunction().method1's default
@@ -55,31 +56,14 @@ def tokenize(text: str) -> list[str]:
 def read_texts(source: TableSource, *, name: str, id_column: str, text_column: str) -> Table:
     """A CSV (or DataFrame / dict) or a JSONL file of id + text."""
     if isinstance(source, str | Path) and str(source).endswith((".jsonl", ".ndjson")):
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
-        ids: list[str] = []
-        texts: list[str] = []
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}: line {i} is not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or id_column not in obj or text_column not in obj:
-                raise InputError(
-                    f"{path}: line {i} needs the keys '{id_column}' and '{text_column}'"
-                )
-            ids.append(str(obj[id_column]))
-            texts.append("" if obj[text_column] is None else str(obj[text_column]))
-        source = {id_column: ids, text_column: texts}
-        name = str(path)
-    table = read_table(source, name=name, id_column=id_column)
+        records = read_jsonl(Path(source), (id_column, text_column))
+        table = table_from_records(records, id_column=id_column, by_order=False)
+    else:
+        table = read_table(source, name=name, id_column=id_column)
     if text_column not in table.columns:
         raise InputError(
-            f"{table.name}: no text column '{text_column}'; columns are "
-            f"{list(table.original.values())} (name it with --text-column)"
+            f"{table.name}: no text column '{text_column}'; its columns are "
+            f"{table.shown_columns()} (name the text column)"
         )
     return table
 
@@ -142,41 +126,61 @@ def _f1(tp: Array, fp: Array, fn: Array) -> Array:
     return out
 
 
-def evaluate_reports(
-    ref: TableSource,
-    hyp: TableSource,
-    *,
-    id_column: str = "id",
-    text_column: str = "text",
-    uncertain_as_positive: bool = False,
-    n_resamples: int = bs.DEFAULT_RESAMPLES,
-    seed: int = 0,
-    level: float = bs.DEFAULT_LEVEL,
-) -> TextResult:
+@dataclass(frozen=True)
+class _PerReport:
+    """What every metric sums over reports, one row per report pair."""
+
+    bleu: Array  # (n, 10): see bleu_statistics
+    rouge: Array  # (n,) ROUGE-L F-measure
+    ce: Array  # (n, labels, 3): tp, fp, fn of each clinical label
+    finding: Array  # (n, 3): matched tuples, hypothesis tuples, reference tuples
+    ref_has: NDArray[np.bool_]  # labels the references contain at all
+
+    def stats(self, w: Array) -> dict[str, Array]:
+        """All metrics for rows of case weights w (B x n)."""
+        out: dict[str, Array] = {}
+        sums = w @ self.bleu
+        for k in range(1, 5):
+            out[f"bleu_{k}"] = bleu_from_statistics(sums, k)
+        out["rouge_l"] = (w @ self.rouge) / w.sum(axis=1)
+        c = np.einsum("bn,nlk->blk", w, self.ce)
+        tp, fp, fn = c[:, :, 0], c[:, :, 1], c[:, :, 2]
+        five = [_labels().index(x) for x in COMPETITION_5]
+        out["ce_micro_f1"] = _f1(tp.sum(1), fp.sum(1), fn.sum(1))
+        # Labels a resample leaves without any case have no F1 there: left out of the mean.
+        out["ce_macro_f1"] = bs.nanmean_rows(_f1(tp, fp, fn)[:, self.ref_has])
+        out["ce_micro_f1_5"] = _f1(tp[:, five].sum(1), fp[:, five].sum(1), fn[:, five].sum(1))
+        fs = w @ self.finding
+        out["finding_precision"] = np.where(
+            fs[:, 1] > 0, fs[:, 0] / np.maximum(fs[:, 1], 1), np.nan
+        )
+        out["finding_recall"] = np.where(fs[:, 2] > 0, fs[:, 0] / np.maximum(fs[:, 2], 1), np.nan)
+        out["finding_f1"] = _f1(fs[:, 0], fs[:, 1] - fs[:, 0], fs[:, 2] - fs[:, 0])
+        return out
+
+
+def _labels() -> list[str]:
+    from radpilot.reports.labels import CHEXPERT_LABELS
+
+    return list(CHEXPERT_LABELS)
+
+
+def _per_report(
+    refs: Sequence[str], hyps: Sequence[str], *, uncertain_as_positive: bool
+) -> _PerReport:
     from rouge_score import rouge_scorer
 
     from radpilot.reports import read
-    from radpilot.reports.labels import CHEXPERT_LABELS, chexpert
+    from radpilot.reports.labels import chexpert
 
-    bs.check_settings(n_resamples=n_resamples, level=level)
-    rt = read_texts(ref, name="ref", id_column=id_column, text_column=text_column)
-    ht = read_texts(hyp, name="hyp", id_column=id_column, text_column=text_column)
-    match = match_ids(rt, ht)
-    refs = [rt.columns[text_column][i] for i in match.left_rows]
-    hyps = [ht.columns[text_column][i] for i in match.right_rows]
-    n = len(refs)
-    ref_tok, hyp_tok = [tokenize(t) for t in refs], [tokenize(t) for t in hyps]
-
-    bleu_stats = bleu_statistics(ref_tok, hyp_tok)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     rouge = np.array(
         [scorer.score(r, h)["rougeL"].fmeasure for r, h in zip(refs, hyps, strict=True)]
     )
-
     positive = {1.0, -1.0} if uncertain_as_positive else {1.0}
-    labels = list(CHEXPERT_LABELS)
-    ce = np.zeros((n, len(labels), 3))  # tp, fp, fn per report and label
-    finding = np.zeros((n, 3))  # tp, hyp count, ref count per report
+    labels = _labels()
+    ce = np.zeros((len(refs), len(labels), 3))
+    finding = np.zeros((len(refs), 3))
     for i, (r, h) in enumerate(zip(refs, hyps, strict=True)):
         rr, hr = read(r), read(h)
         rl, hl = chexpert(rr), chexpert(hr)
@@ -185,53 +189,69 @@ def evaluate_reports(
             ce[i, j] = (a and b, b and not a, a and not b)
         rset, hset = _mention_tuples(rr), _mention_tuples(hr)
         finding[i] = (len(rset & hset), len(hset), len(rset))
-
-    five = [labels.index(x) for x in COMPETITION_5]
     ref_has = ce[:, :, 0].sum(axis=0) + ce[:, :, 2].sum(axis=0) > 0
+    bleu = bleu_statistics([tokenize(t) for t in refs], [tokenize(t) for t in hyps])
+    return _PerReport(bleu=bleu, rouge=rouge, ce=ce, finding=finding, ref_has=ref_has)
 
-    def stats(w: Array) -> dict[str, Array]:
-        """All metrics for rows of case weights w (B x n)."""
-        out: dict[str, Array] = {}
-        sums = w @ bleu_stats
-        for k in range(1, 5):
-            out[f"bleu_{k}"] = bleu_from_statistics(sums, k)
-        out["rouge_l"] = (w @ rouge) / w.sum(axis=1)
-        c = np.einsum("bn,nlk->blk", w, ce)
-        tp, fp, fn = c[:, :, 0], c[:, :, 1], c[:, :, 2]
-        out["ce_micro_f1"] = _f1(tp.sum(1), fp.sum(1), fn.sum(1))
-        # Labels a resample leaves without any case have no F1 there: left out of the mean.
-        out["ce_macro_f1"] = bs.nanmean_rows(_f1(tp, fp, fn)[:, ref_has])
-        out["ce_micro_f1_5"] = _f1(tp[:, five].sum(1), fp[:, five].sum(1), fn[:, five].sum(1))
-        fs = w @ finding
-        out["finding_precision"] = np.where(
-            fs[:, 1] > 0, fs[:, 0] / np.maximum(fs[:, 1], 1), np.nan
-        )
-        out["finding_recall"] = np.where(fs[:, 2] > 0, fs[:, 0] / np.maximum(fs[:, 2], 1), np.nan)
-        out["finding_f1"] = _f1(fs[:, 0], fs[:, 1] - fs[:, 0], fs[:, 2] - fs[:, 0])
-        return out
 
-    point = {k: v[0] for k, v in stats(np.ones((1, n))).items()}
+def _summary(
+    per: _PerReport, *, n_resamples: int, seed: int, level: float
+) -> dict[str, float | list[float] | None]:
+    n = len(per.rouge)
+    point = {k: v[0] for k, v in per.stats(np.ones((1, n))).items()}
     rng = bs.rng_for(seed, "reports")
-    parts = [stats(w) for w in bs.case_weight_chunks(rng, n, n_resamples)]
+    parts = [per.stats(w) for w in bs.case_weight_chunks(rng, n, n_resamples)]
     summary: dict[str, Any] = {}
     for key, value in point.items():
         summary[key] = None if not np.isfinite(value) else float(value)
         if parts:
             boot = np.concatenate([p[key] for p in parts])
             summary[f"{key}_ci"] = bs.percentile_ci(boot, level)
-    # The point BLEU is nltk's own; the statistics route must give the same number.
-    for key, value in nltk_bleu(ref_tok, hyp_tok).items():
-        summary[key] = value
-    per_label = {}
-    for j, lab in enumerate(labels):
+    return summary
+
+
+def _per_label(ce: Array) -> dict[str, dict[str, Any]]:
+    out = {}
+    for j, lab in enumerate(_labels()):
         tp, fp, fn = ce[:, j].sum(axis=0)
         f1 = _f1(np.array(tp), np.array(fp), np.array(fn))
-        per_label[lab] = {
+        out[lab] = {
             "tp": int(tp),
             "fp": int(fp),
             "fn": int(fn),
             "f1": None if np.isnan(f1) else float(f1),
         }
+    return out
+
+
+def evaluate_reports(
+    ref: TableSource,
+    hyp: TableSource,
+    *,
+    id_column: str = "id",
+    text_column: str = "text",
+    uncertain_as_positive: bool = False,
+    allow_missing: bool = False,
+    n_resamples: int = bs.DEFAULT_RESAMPLES,
+    seed: int = 0,
+    level: float = bs.DEFAULT_LEVEL,
+) -> TextResult:
+    """Score generated reports against references (see the module docstring). A reference
+    without a hypothesis of the same id is an error unless ``allow_missing``."""
+    bs.check_settings(n_resamples=n_resamples, level=level)
+    rt = read_texts(ref, name="ref", id_column=id_column, text_column=text_column)
+    ht = read_texts(hyp, name="hyp", id_column=id_column, text_column=text_column)
+    al = align(rt, ht)
+    acct = Accounting("generated report", allow=allow_missing)
+    acct.add(find_missing(al, np.ones(len(rt.ids), dtype=bool)))
+    acct.check()
+    refs = [rt.columns[text_column][i] for i in np.flatnonzero(al.present)]
+    hyps = [ht.columns[text_column][i] for i in al.rows[al.present]]
+    per = _per_report(refs, hyps, uncertain_as_positive=uncertain_as_positive)
+    summary = _summary(per, n_resamples=n_resamples, seed=seed, level=level)
+    # The point BLEU is nltk's own; the statistics route must give the same number.
+    summary.update(nltk_bleu([tokenize(t) for t in refs], [tokenize(t) for t in hyps]))
+    labels = _labels()
     metrics = {
         "task": "reports",
         "settings": {
@@ -240,8 +260,9 @@ def evaluate_reports(
             "rouge": "rouge-score rougeL F-measure, no stemming, mean over reports",
             "clinical_labels": "radpilot.reports.read + labels.chexpert, 14 CheXpert labels",
             "uncertain": "positive" if uncertain_as_positive else "negative",
-            "macro_f1_over": [lab for lab, h in zip(labels, ref_has, strict=True) if h],
+            "macro_f1_over": [lab for lab, h in zip(labels, per.ref_has, strict=True) if h],
             "finding_f1": "(finding id, certainty, laterality) tuples, hypothetical left out",
+            "allow_missing": allow_missing,
             "bootstrap_resamples": n_resamples,
             "seed": seed,
             "ci_level": level,
@@ -251,10 +272,13 @@ def evaluate_reports(
             "hyp": ht.name,
             "n_ref": len(rt.ids),
             "n_hyp": len(ht.ids),
-            **match.summary("ref", "hyp"),
+            **al.summary("ref", "hyp"),
         },
-        "n": n,
+        "missing": acct.to_dict(),
+        "warnings": acct.warnings(),
+        "notes": [n for n in (al.extra_note(),) if n],
+        "n": len(refs),
         "metrics": summary,
-        "clinical_labels": per_label,
+        "clinical_labels": _per_label(per.ce),
     }
     return TextResult(metrics)
