@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from radpilot.errors import VocabularyError
+from radpilot.reports.labelsets import CHEXPERT_LABELS, CXR14_LABELS
 from radpilot.reports.models import Certainty
 
 DATA_PACKAGE = "radpilot.reports"  # files live in its data/ folder (no __init__ needed)
@@ -184,9 +185,6 @@ def finding_from_dict(raw: Any, where: str) -> Finding:
 
 def vocabulary_from_dict(raw: Any, where: str = FINDINGS_FILE) -> Vocabulary:
     """Validate a whole vocabulary document (as parsed from JSON)."""
-    # Imported here: labels imports this module, and the label names are its contract.
-    from radpilot.reports.labels import CHEXPERT_LABELS, CXR14_LABELS
-
     if not isinstance(raw, dict):
         raise VocabularyError(f"{where}: top level must be a JSON object")
     unknown = sorted(set(raw) - _TOP_KEYS)
