@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radpilot.errors import InputError
-from radpilot.reports.io import (
+from radpilot.reports.readers import ReportReader
+from radpilot.reports.rows import (
     MAX_REPORT_CHARS,
-    ChexpertCsvWriter,
     InputFormat,
     LabelledRow,
-    MentionsJsonlWriter,
-    ReportReader,
     RowProblem,
     Severity,
-    clean_text,
     merge_problems,
-    open_output,
-    sniff_encoding,
 )
+from radpilot.reports.textfile import clean_text, sniff_encoding
+from radpilot.reports.writers import ChexpertCsvWriter, MentionsJsonlWriter, open_output
 
 LONG = "Large right pleural effusion. " * 4000  # 120,000 characters
 
@@ -181,10 +179,10 @@ CASES = [
         [
             ("1", "Edema.", []),
             ("2", "", ["error: row 2 (line 2): not valid JSON"]),
-            ("3", "", ["error: row 3 (line 3): expected a JSON object, got list"]),
+            ("3", "", ["error: row 3 (line 3): expected a JSON object, got array"]),
             ("4", "", ["error: row 4 (line 4): empty line"]),
-            ("5", "", ["error: row 5 (line 5): field 'text' is a int"]),
-            ("6", "", ["error: row 6 (line 6): no text field", "'other'"]),
+            ("5", "", ["error: row 5 (line 5): field 'text' is a number"]),
+            ("6", "", ["error: row 6 (line 6): no text field", "has 1 key(s)"]),
             ("7", "", ["error: row 7 (line 7): empty report"]),
         ],
     ),
@@ -236,13 +234,62 @@ def test_long_report_is_truncated_for_labelling_and_reported(tmp_path: Path) -> 
     assert rows[1].text == "Edema." and not rows[1].problems
 
 
-def test_over_csv_field_limit_is_an_error_row_and_the_batch_goes_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_field_over_the_csv_default_limit_is_labelled_on_its_prefix(
+    tmp_path: Path, quoted: bool
+) -> None:
+    """Python's csv default (131,072 characters) is no limit on a report: --help promises
+    the first 100,000 of any field."""
     path = tmp_path / "huge.csv"
-    path.write_text("Edema.\n" + "x" * 200_000 + "\nEffusion.\n")
+    big = "Large right pleural effusion. " * 7_000  # 210,000 characters
+    path.write_text("Edema.\n" + (f'"{big}, x"' if quoted else big) + "\nEffusion.\n")
+    rows = list(ReportReader(path))
+    assert [r.text[:6] for r in rows] == ["Edema.", "Large ", "Effusi"]
+    assert rows[1].usable and len(rows[1].text) >= 210_000
+    (problem,) = rows[1].problems
+    assert problem.severity is Severity.WARNING
+    assert str(problem).startswith("row 2 (line 2): report has 2")
+    assert "labelled its first 100,000" in problem.message
+
+
+@pytest.fixture
+def small_field_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    import radpilot.reports.csvrecords as csvrecords
+
+    before = csv.field_size_limit()
+    monkeypatch.setattr(csvrecords, "MAX_FIELD_CHARS", 1_000)
+    monkeypatch.setattr(csvrecords, "MAX_RECORD_CHARS", 2_000)
+    csv.field_size_limit(1_000)
+    yield 1_000
+    csv.field_size_limit(before)
+
+
+def test_over_the_field_limit_is_an_error_row_and_the_batch_goes_on(
+    tmp_path: Path, small_field_limit: int
+) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("Edema.\n" + "x" * (small_field_limit + 1) + "\nEffusion.\n")
     rows = list(ReportReader(path))
     assert [r.text for r in rows] == ["Edema.", "", "Effusion."]
     assert rows[1].problems[0].severity is Severity.ERROR
-    assert "field larger than field limit" in rows[1].problems[0].message
+    assert str(rows[1].problems[0]) == (
+        "row 2 (line 2): a field over the 1,000-character limit; left unlabelled"
+    )
+
+
+def test_a_quoted_field_running_past_the_limit_is_read_as_a_broken_quote(
+    tmp_path: Path, small_field_limit: int
+) -> None:
+    lines = [f"Report {i} about the lungs, {'x' * 90}" for i in range(40)]  # 4,000+ chars
+    path = tmp_path / "runaway.csv"
+    path.write_text('Edema.\n"' + "\n".join(lines) + "\n")
+    rows = list(ReportReader(path, header=False))
+    assert rows[0].text == "Edema."
+    assert "a quote opened on line 2 runs over 1,000 characters" in str(rows[1].problems[0])
+    assert rows[1].usable and rows[1].text.startswith("Report 0 about")
+    # the lines after it are rows again, each once, in order
+    assert [r.line for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[-1].text.startswith("Report 39 about")
 
 
 def test_problems_never_contain_report_text(tmp_path: Path) -> None:
@@ -289,15 +336,19 @@ def test_unreadable_inputs_raise_one_line(tmp_path: Path, setup, message: str) -
     [
         (b"id,body\n1,x\n", {"text_column": "report"}, "no text column 'report'"),
         (b"id,report\n1,x\n", {"id_column": "acc"}, "no id column 'acc'"),
-        (b"a,b\n1,x\n", {"header": True}, "its columns: 'a', 'b'"),
-        (b"A long report about the lungs and heart.\n", {"text_column": "r"}, "does not look like"),
+        (b"id,report\n1,x\n", {"id_column": "acc"}, "its columns: 'id', 'report'"),
+        (b"a,b\n1,x\n", {"header": True}, r"the first row has 2 field\(s\), not shown"),
+        (b"Edema.,ACC123\n", {"text_column": "r"}, r"no text column 'r' \(text_column\)"),
     ],
 )
 def test_bad_header_options(tmp_path: Path, data: bytes, opts: dict, message: str) -> None:
     path = tmp_path / "in.csv"
     path.write_bytes(data)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=message) as info:
         ReportReader(path, **opts)  # raised on opening, before any output is written
+    # A first row that names no known text column may be a report: never echoed.
+    said = str(info.value).removeprefix(str(path))
+    assert "Edema" not in said and "ACC123" not in said
 
 
 @pytest.mark.parametrize(
