@@ -225,6 +225,10 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         {
             "reports.label_names.v1": "radpilot.reports.labelnames:LABEL_NAMES",
             "reports.explanations.v1": "radpilot.reports.policy:EXPLANATIONS",
+            "reports.findings.v1": "radpilot.reports.vocabulary:FINDINGS",
+            "reports.cues.v1": "radpilot.reports.rules:CUES",
+            "reports.modifiers.v1": "radpilot.reports.rules:MODIFIERS",
+            "reports.sections.v1": "radpilot.reports.rules:SECTIONS",
         },
     ),
 }

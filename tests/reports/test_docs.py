@@ -15,6 +15,10 @@ import pytest
         "radpilot.reports.sections",
         "radpilot.reports.reader",
         "radpilot.reports.labels",
+        "radpilot.reports.labelsets",
+        "radpilot.reports.policy",
+        "radpilot.reports.rules",
+        "radpilot.reports.morphology",
     ],
 )
 def test_docstring_examples(module: str) -> None:
