@@ -8,8 +8,9 @@ and the lines of the record being read are kept, so that such a record is read a
 
 * one line (``"Heart normal, lungs clear`` as the last line, ``"Large" effusion``): read
   again leniently, as the default mode would, with a warning when its quote never closes;
-* several lines, ending at the end of the file, or at a line that opens with a quote (the
-  next report's opening quote closed the broken one), or past ``MAX_FIELD_CHARS``: the
+* several lines, ending at the end of the file, or at a line where a field opens with a
+  quote (the next report's opening quote closed the broken one), or past
+  ``MAX_FIELD_CHARS``: the
   quote that opened on the record's first line is never closed. That line is read alone
   (a warning names it) and the lines after it are read again as records of their own, so
   rows out == rows in;
@@ -146,7 +147,10 @@ class CsvRecords:
             warning = "a quote opened on this line is never closed" if unclosed else None
             return self._lenient_record(first, first_line, warning)
         last_line = items[-1][1]
-        broken = too_long or error == "unexpected end of data" or last_line.startswith('"')
+        # The quote that "closed" the broken field opened a field of a later row: it starts
+        # the line or follows a comma. A real closing quote follows text ('lines" x').
+        opens_a_field = last_line.startswith('"') or ',"' in last_line
+        broken = too_long or error == "unexpected end of data" or opens_a_field
         if not broken:  # text after a closing quote: read leniently, as one record
             return self._lenient_record("".join(t for _, t in items), first_line, None)
         self._feed.read_again(items[1:])

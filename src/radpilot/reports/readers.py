@@ -370,7 +370,7 @@ class ReportReader:
             notes.append(
                 (
                     Severity.ERROR,
-                    f"field {key!r} is a {_json_type(value)}, expected a string; left unlabelled",
+                    f"field {key!r} is {_json_type(value)}, expected a string; left unlabelled",
                 )
             )
             return self._make_row(line_no, rid, "", notes)
@@ -427,7 +427,7 @@ class ReportReader:
             notes.append(
                 (
                     Severity.WARNING,
-                    f"id field {key!r} is a {_json_type(value)}; used the row number",
+                    f"id field {key!r} is {_json_type(value)}; used the row number",
                 )
             )
             return None
@@ -435,6 +435,6 @@ class ReportReader:
 
 
 def _json_type(value: Any) -> str:
-    """The JSON name of a value's type (``dict`` -> "object"), for messages."""
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
-    return names.get(type(value), "number")
+    """The JSON name of a value's type with its article (``dict`` -> "an object")."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "null" if value is None else "a number")
