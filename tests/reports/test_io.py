@@ -520,8 +520,9 @@ def test_an_unclosed_quote_never_swallows_the_rest_of_the_file(tmp_path: Path) -
     rows = list(ReportReader(path))
     assert len(rows) == 50  # rows out == rows in
     assert rows[3].text == "Report 3: no pneumothorax."
-    assert "a quote opened on line 4 is never closed (it would take in lines 5-50)" in str(
-        rows[3].problems[0]
+    assert (
+        "a quote opened on line 4 is never closed (it would swallow lines 5-50); read line 4 alone"
+        in str(rows[3].problems[0])
     )
     assert [r.text for r in rows[4:]] == lines[4:]
     assert all(not r.problems for i, r in enumerate(rows) if i != 3)
@@ -532,9 +533,7 @@ def test_an_unclosed_quote_on_the_last_line(tmp_path: Path) -> None:
     path.write_text('Edema.\n"Large right effusion')
     rows = list(ReportReader(path))
     assert [r.text for r in rows] == ["Edema.", "Large right effusion"]
-    assert str(rows[1].problems[0]) == (
-        "row 2 (line 2): a quote opened on this line is never closed"
-    )
+    assert str(rows[1].problems[0]) == ("row 2 (line 2): a quote opened on line 2 is never closed")
 
 
 def test_a_legitimate_multi_line_report_is_still_one_row(tmp_path: Path) -> None:

@@ -144,7 +144,7 @@ class CsvRecords:
                     error=f"a field over the {MAX_FIELD_CHARS:,}-character limit",
                 )
             unclosed = error == "unexpected end of data"
-            warning = "a quote opened on this line is never closed" if unclosed else None
+            warning = f"a quote opened on line {first_line} is never closed" if unclosed else None
             return self._lenient_record(first, first_line, warning)
         last_line = items[-1][1]
         # The quote that "closed" the broken field opened a field of a later row: it starts
@@ -157,13 +157,12 @@ class CsvRecords:
         why = (
             f"runs over {MAX_FIELD_CHARS:,} characters"
             if too_long
-            else f"is never closed (it would take in {_lines(first_line + 1, items[-1][0])})"
+            else f"is never closed (it would swallow {_lines(first_line + 1, items[-1][0])})"
         )
         return self._lenient_record(
             first,
             first_line,
-            f"a quote opened on line {first_line} {why}; read this line alone and "
-            "the next lines as rows of their own",
+            f"a quote opened on line {first_line} {why}; read line {first_line} alone",
         )
 
     @staticmethod
