@@ -43,6 +43,7 @@ from radpilot.reports.labels import (
     UncertaintyPolicy,
     chestxray14,
     chexpert,
+    uncertainty_policy,
 )
 from radpilot.reports.openi import OpenIReport, iter_reports
 
@@ -284,8 +285,8 @@ def main() -> None:
     results: dict[str, tuple[dict, dict, float]] = {}  # type: ignore[type-arg]
     preds: dict[str, tuple[dict[str, dict[str, float | None]], ...]] = {}
     labelers: tuple[tuple[str, Labeler], ...] = (
-        ("radpilot", radpilot_labeler(UncertaintyPolicy.RADPILOT)),
-        ("chexpert", radpilot_labeler(UncertaintyPolicy.CHEXPERT)),
+        ("radpilot", radpilot_labeler(uncertainty_policy("radpilot"))),
+        ("chexpert", radpilot_labeler(uncertainty_policy("chexpert"))),
         ("naive", naive_labeler),
     )
     for name, labeler in labelers:

@@ -134,8 +134,8 @@ def _location(loc: Sequence[int | str]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif str(part).startswith(("function-", "union[", "list[", "dict[")):
-            continue  # pydantic's names for validator steps, not keys
+        elif str(part).startswith(("function-", "union[", "list[", "dict[")) or part == "[key]":
+            continue  # pydantic's names for validator steps (and for "the key itself"), not keys
         elif _PLAIN_KEY.match(part):
             out += f".{part}" if out else part
         else:  # a key with spaces, line breaks or odd characters: quoted, shortened

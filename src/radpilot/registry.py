@@ -202,8 +202,20 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.v1": "radpilot.commands.demos.imaging:run",
         },
     ),
-    "label_sets": ("label set", {}),
-    "uncertainty_policies": ("uncertainty policy", {}),
+    "label_sets": (
+        "label set",
+        {
+            "chexpert.v1": "radpilot.reports.labelsets:CHEXPERT",
+            "chestxray14.v1": "radpilot.reports.labelsets:CHESTXRAY14",
+        },
+    ),
+    "uncertainty_policies": (
+        "uncertainty policy",
+        {
+            "radpilot.v1": "radpilot.reports.policy:RADPILOT",
+            "chexpert.v1": "radpilot.reports.policy:CHEXPERT",
+        },
+    ),
     "archive_backends": ("archive backend", {}),
     "image_backends": ("image model backend", {}),
     "image_runtimes": ("image runtime", {}),
@@ -213,6 +225,11 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         {
             "reports.label_names.v1": "radpilot.reports.labelnames:LABEL_NAMES",
             "evaluate.datasets.v1": "radpilot.evaluate.datasets:DATASETS",
+            "reports.explanations.v1": "radpilot.reports.policy:EXPLANATIONS",
+            "reports.findings.v1": "radpilot.reports.vocabulary:FINDINGS",
+            "reports.cues.v1": "radpilot.reports.rules:CUES",
+            "reports.modifiers.v1": "radpilot.reports.rules:MODIFIERS",
+            "reports.sections.v1": "radpilot.reports.rules:SECTIONS",
         },
     ),
 }

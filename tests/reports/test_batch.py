@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from radpilot import registry
 from radpilot.errors import InputError
-from radpilot.reports.batch import LabelSet, label_file, label_names, label_rows
-from radpilot.reports.io import InputRow, RowProblem, Severity
+from radpilot.reports.batch import label_file, label_rows
+from radpilot.reports.labelsets import CHESTXRAY14, CHEXPERT, LabelSet
+from radpilot.reports.policy import CHEXPERT as CHEXPERT_POLICY
+from radpilot.reports.rows import InputRow, RowProblem, Severity
 
 TEXTS = [
     "Large right pleural effusion.",
@@ -32,8 +36,8 @@ def make_rows(n: int) -> list[InputRow]:
     return rows
 
 
-def column(name: str, label_set: LabelSet = LabelSet.CHEXPERT) -> int:
-    return label_names(label_set).index(name)
+def column(name: str, label_set: LabelSet = CHEXPERT) -> int:
+    return label_set.labels.index(name)
 
 
 @pytest.mark.parametrize(
@@ -49,20 +53,19 @@ def test_unambiguous_values(text: str, label: str, value: float) -> None:
     assert out.labels["chexpert"][column(label)] == value
 
 
-def test_label_set_columns() -> None:
-    assert label_names("chexpert")[:3] == (
-        "No Finding",
-        "Enlarged Cardiomediastinum",
-        "Cardiomegaly",
-    )
-    assert len(label_names("chexpert")) == 14
-    assert label_names("chestxray14")[-1] == "No Finding"
-    assert len(label_names("chestxray14")) == 15
+def test_label_sets_are_registered_with_their_columns() -> None:
+    assert registry.label_sets.names() == ["chestxray14.v1", "chexpert.v1"]
+    assert registry.label_sets.get("chexpert") is CHEXPERT
+    assert registry.label_sets.get("chestxray14.v1") is CHESTXRAY14
+    assert CHEXPERT.labels[:3] == ("No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly")
+    assert len(CHEXPERT.labels) == 14
+    assert CHESTXRAY14.labels[-1] == "No Finding"
+    assert len(CHESTXRAY14.labels) == 15
 
 
 def test_rows_out_equal_rows_in_and_keep_order() -> None:
     rows = make_rows(40)
-    out = list(label_rows(rows, label_sets=("chexpert", "chestxray14"), with_mentions=True))
+    out = list(label_rows(rows, label_sets=(CHEXPERT, CHESTXRAY14), with_mentions=True))
     assert [r.row for r in out] == list(range(1, 41))
     assert [r.id for r in out] == [r.id for r in rows]
     for src, got in zip(rows, out, strict=True):
@@ -127,14 +130,23 @@ def test_long_reports_are_labelled_on_a_prefix() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"jobs": 0}, "--jobs must be 1 or more"),
-        ({"chunk_size": 0}, "--chunk-size must be 1 or more"),
-        ({"label_sets": ("mimic",)}, "unknown label set 'mimic'; valid: chexpert, chestxray14"),
+        ({"jobs": 0}, "^jobs must be 1 or more, got 0$"),
+        ({"chunk_size": 0}, "^chunk_size must be 1 or more, got 0$"),
     ],
 )
-def test_invalid_options(kwargs: dict, message: str) -> None:
+def test_invalid_options_name_the_parameter(kwargs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         list(label_rows(make_rows(2), **kwargs))
+
+
+def test_the_policy_is_an_object_passed_through() -> None:
+    row = InputRow(1, "1", "Right basilar opacity, may represent pneumonia.")
+    (default,) = label_rows([row])
+    (strict,) = label_rows([row], policy=CHEXPERT_POLICY)
+    assert default.labels["chexpert"][column("Pneumonia")] is None
+    assert strict.labels["chexpert"][column("Pneumonia")] == -1.0
+    (two,) = label_rows([row], jobs=2, policy=CHEXPERT_POLICY)  # the object crosses to workers
+    assert two == strict
 
 
 def test_label_file_summary(tmp_path: Path) -> None:
@@ -157,15 +169,17 @@ def test_label_file_summary(tmp_path: Path) -> None:
     assert summary.layout == "csv, no header row, utf-8"
 
 
-def test_demo_step_labels_all_openi_reports(tmp_path: Path) -> None:
+def test_demo_step_labels_all_openi_reports_through_the_cli(tmp_path: Path) -> None:
     import io as _io
 
     from rich.console import Console
 
-    from radpilot.reports import demo
+    from radpilot.commands.demo import run_demo
 
     buf = _io.StringIO()
-    demo.run(tmp_path, Console(file=buf, width=120))
+    run_demo(tmp_path, Console(file=buf, width=120), ["reports"])
+    shown = buf.getvalue()
+    assert shown.count("$ radpilot label ") == 3
     folder = tmp_path / "reports"
     with (folder / "openi_chexpert.csv").open(newline="") as f:
         rows = list(csv.reader(f))
@@ -175,4 +189,7 @@ def test_demo_step_labels_all_openi_reports(tmp_path: Path) -> None:
         assert sum(1 for _ in csv.reader(f)) == 1 + 3955
     lines = (folder / "openi_mentions.jsonl").read_text().splitlines()
     assert len(lines) == 3955
-    assert "reports/s" in buf.getvalue()
+    objs = [json.loads(x) for x in lines]
+    assert [o["id"] for o in objs[:3]] == ["1", "2", "3"]  # report-id order
+    assert sum(not o["labelled"] for o in objs) == 28  # no FINDINGS or IMPRESSION
+    assert "macro-F1" in shown  # the dev-split scores, from the JSONL the command wrote

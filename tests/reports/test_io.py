@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radpilot.errors import InputError
-from radpilot.reports.io import (
+from radpilot.reports.readers import ReportReader
+from radpilot.reports.rows import (
     MAX_REPORT_CHARS,
-    ChexpertCsvWriter,
     InputFormat,
     LabelledRow,
-    MentionsJsonlWriter,
-    ReportReader,
     RowProblem,
     Severity,
-    clean_text,
     merge_problems,
-    open_output,
-    sniff_encoding,
 )
+from radpilot.reports.textfile import clean_text, sniff_encoding
+from radpilot.reports.writers import ChexpertCsvWriter, MentionsJsonlWriter, open_output
 
 LONG = "Large right pleural effusion. " * 4000  # 120,000 characters
 
@@ -181,10 +179,10 @@ CASES = [
         [
             ("1", "Edema.", []),
             ("2", "", ["error: row 2 (line 2): not valid JSON"]),
-            ("3", "", ["error: row 3 (line 3): expected a JSON object, got list"]),
+            ("3", "", ["error: row 3 (line 3): expected a JSON object, got an array"]),
             ("4", "", ["error: row 4 (line 4): empty line"]),
-            ("5", "", ["error: row 5 (line 5): field 'text' is a int"]),
-            ("6", "", ["error: row 6 (line 6): no text field", "'other'"]),
+            ("5", "", ["error: row 5 (line 5): field 'text' is a number, expected a string"]),
+            ("6", "", ["error: row 6 (line 6): no text field", "has 1 key(s)"]),
             ("7", "", ["error: row 7 (line 7): empty report"]),
         ],
     ),
@@ -236,13 +234,62 @@ def test_long_report_is_truncated_for_labelling_and_reported(tmp_path: Path) -> 
     assert rows[1].text == "Edema." and not rows[1].problems
 
 
-def test_over_csv_field_limit_is_an_error_row_and_the_batch_goes_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_field_over_the_csv_default_limit_is_labelled_on_its_prefix(
+    tmp_path: Path, quoted: bool
+) -> None:
+    """Python's csv default (131,072 characters) is no limit on a report: --help promises
+    the first 100,000 of any field."""
     path = tmp_path / "huge.csv"
-    path.write_text("Edema.\n" + "x" * 200_000 + "\nEffusion.\n")
+    big = "Large right pleural effusion. " * 7_000  # 210,000 characters
+    path.write_text("Edema.\n" + (f'"{big}, x"' if quoted else big) + "\nEffusion.\n")
+    rows = list(ReportReader(path))
+    assert [r.text[:6] for r in rows] == ["Edema.", "Large ", "Effusi"]
+    assert rows[1].usable and len(rows[1].text) >= 210_000
+    (problem,) = rows[1].problems
+    assert problem.severity is Severity.WARNING
+    assert str(problem).startswith("row 2 (line 2): report has 2")
+    assert "labelled its first 100,000" in problem.message
+
+
+@pytest.fixture
+def small_field_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    import radpilot.reports.csvrecords as csvrecords
+
+    before = csv.field_size_limit()
+    monkeypatch.setattr(csvrecords, "MAX_FIELD_CHARS", 1_000)
+    monkeypatch.setattr(csvrecords, "MAX_RECORD_CHARS", 2_000)
+    csv.field_size_limit(1_000)
+    yield 1_000
+    csv.field_size_limit(before)
+
+
+def test_over_the_field_limit_is_an_error_row_and_the_batch_goes_on(
+    tmp_path: Path, small_field_limit: int
+) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("Edema.\n" + "x" * (small_field_limit + 1) + "\nEffusion.\n")
     rows = list(ReportReader(path))
     assert [r.text for r in rows] == ["Edema.", "", "Effusion."]
     assert rows[1].problems[0].severity is Severity.ERROR
-    assert "field larger than field limit" in rows[1].problems[0].message
+    assert str(rows[1].problems[0]) == (
+        "row 2 (line 2): a field over the 1,000-character limit; left unlabelled"
+    )
+
+
+def test_a_quoted_field_running_past_the_limit_is_read_as_a_broken_quote(
+    tmp_path: Path, small_field_limit: int
+) -> None:
+    lines = [f"Report {i} about the lungs, {'x' * 90}" for i in range(40)]  # 4,000+ chars
+    path = tmp_path / "runaway.csv"
+    path.write_text('Edema.\n"' + "\n".join(lines) + "\n")
+    rows = list(ReportReader(path, header=False))
+    assert rows[0].text == "Edema."
+    assert "a quote opened on line 2 runs over 1,000 characters" in str(rows[1].problems[0])
+    assert rows[1].usable and rows[1].text.startswith("Report 0 about")
+    # the lines after it are rows again, each once, in order
+    assert [r.line for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[-1].text.startswith("Report 39 about")
 
 
 def test_problems_never_contain_report_text(tmp_path: Path) -> None:
@@ -289,15 +336,19 @@ def test_unreadable_inputs_raise_one_line(tmp_path: Path, setup, message: str) -
     [
         (b"id,body\n1,x\n", {"text_column": "report"}, "no text column 'report'"),
         (b"id,report\n1,x\n", {"id_column": "acc"}, "no id column 'acc'"),
-        (b"a,b\n1,x\n", {"header": True}, "its columns: 'a', 'b'"),
-        (b"A long report about the lungs and heart.\n", {"text_column": "r"}, "does not look like"),
+        (b"id,report\n1,x\n", {"id_column": "acc"}, "its columns: 'id', 'report'"),
+        (b"a,b\n1,x\n", {"header": True}, r"the first row has 2 field\(s\), not shown"),
+        (b"Edema.,ACC123\n", {"text_column": "r"}, r"no text column 'r' \(text_column\)"),
     ],
 )
 def test_bad_header_options(tmp_path: Path, data: bytes, opts: dict, message: str) -> None:
     path = tmp_path / "in.csv"
     path.write_bytes(data)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=message) as info:
         ReportReader(path, **opts)  # raised on opening, before any output is written
+    # A first row that names no known text column may be a report: never echoed.
+    said = str(info.value).removeprefix(str(path))
+    assert "Edema" not in said and "ACC123" not in said
 
 
 @pytest.mark.parametrize(
@@ -435,3 +486,199 @@ def test_layout_says_how_the_file_was_read(tmp_path: Path, data: bytes, layout: 
     path.write_bytes(data)
     with ReportReader(path) as reader:
         assert reader.layout == layout
+
+
+# -- 8.11: a quote that is never closed ------------------------------------------------
+
+
+def test_an_unclosed_quote_is_named_and_the_quoted_reports_after_it_stay_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        '"Edema."\n"Small left effusion, no pneumothorax.\n"Cardiomegaly."\n"No acute disease."\n'
+    )
+    rows = list(ReportReader(path))
+    assert [r.text for r in rows] == [
+        "Edema.",
+        "Small left effusion, no pneumothorax.",
+        "Cardiomegaly.",
+        "No acute disease.",
+    ]
+    assert [r.line for r in rows] == [1, 2, 3, 4]
+    (problem,) = rows[1].problems
+    assert problem.severity is Severity.WARNING
+    assert str(problem).startswith("row 2 (line 2): a quote opened on line 2 is never closed")
+    assert not rows[2].problems and not rows[3].problems
+
+
+def test_an_unclosed_quote_never_swallows_the_rest_of_the_file(tmp_path: Path) -> None:
+    lines = [f"Report {i}: no pneumothorax." for i in range(50)]
+    lines[3] = '"' + lines[3]
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join(lines) + "\n")
+    rows = list(ReportReader(path))
+    assert len(rows) == 50  # rows out == rows in
+    assert rows[3].text == "Report 3: no pneumothorax."
+    assert (
+        "a quote opened on line 4 is never closed (it would swallow lines 5-50); read line 4 alone"
+        in str(rows[3].problems[0])
+    )
+    assert [r.text for r in rows[4:]] == lines[4:]
+    assert all(not r.problems for i, r in enumerate(rows) if i != 3)
+
+
+def test_an_unclosed_quote_on_the_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "last.csv"
+    path.write_text('Edema.\n"Large right effusion')
+    rows = list(ReportReader(path))
+    assert [r.text for r in rows] == ["Edema.", "Large right effusion"]
+    assert str(rows[1].problems[0]) == ("row 2 (line 2): a quote opened on line 2 is never closed")
+
+
+def test_a_legitimate_multi_line_report_is_still_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_text('"FINDINGS: Clear.\nIMPRESSION: Normal." \nEdema.\n')  # a space after it
+    rows = list(ReportReader(path))
+    assert [r.text for r in rows] == ["FINDINGS: Clear.\nIMPRESSION: Normal. ", "Edema."]
+    assert not any(r.problems for r in rows)
+
+
+def test_a_header_file_with_an_unclosed_quote_keeps_its_ids(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text('id,report\nA1,"Edema.\nA2,"No effusion."\nA3,Clear lungs.\n')
+    rows = list(ReportReader(path))
+    assert [(r.id, r.text) for r in rows] == [
+        ("A1", "Edema."),
+        ("A2", "No effusion."),
+        ("A3", "Clear lungs."),
+    ]
+    assert "a quote opened on line 2" in str(rows[0].problems[0])
+
+
+# -- 8.2: JSON nested too deeply -------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [500, 1_000, 100_000])
+def test_deeply_nested_json_is_one_error_row(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.jsonl"
+    deep = '{"text": ' + "[" * depth + "]" * depth + "}"
+    nested_id = '{"id": ' + "[" * depth + "]" * depth + ', "text": "Edema."}'
+    path.write_text('{"text": "Edema."}\n' + deep + "\n" + nested_id + '\n{"text": "x"}\n')
+    rows = list(ReportReader(path))
+    assert len(rows) == 4
+    assert rows[0].usable and rows[3].usable
+    assert not rows[1].usable
+    assert str(rows[1].problems[0]).startswith("row 2 (line 2): ")
+    if depth >= 1_000:  # beyond the decoder's recursion limit
+        assert "nested too deeply" in str(rows[1].problems[0])
+        assert "nested too deeply" in str(rows[2].problems[0])
+    else:
+        assert "field 'text' is an array, expected a string" in str(rows[1].problems[0])
+        assert rows[2].usable and rows[2].id == "3"  # an array id: the row number
+        assert "id field 'id' is an array; used the row number" in str(rows[2].problems[0])
+
+
+def test_a_number_too_long_to_read_is_an_error_row(tmp_path: Path) -> None:
+    path = tmp_path / "n.jsonl"
+    path.write_text('{"id": ' + "9" * 5_000 + ', "text": "Edema."}\n{"text": "Edema."}\n')
+    rows = list(ReportReader(path))
+    assert [r.usable for r in rows] == [False, True]
+    assert "not readable JSON (ValueError)" in str(rows[0].problems[0])
+
+
+# -- OpenI XML input ---------------------------------------------------------------------
+
+
+def openi_xml(findings: str | None, impression: str | None) -> bytes:
+    parts = []
+    for label, body in (("FINDINGS", findings), ("IMPRESSION", impression)):
+        if body is not None:
+            parts.append(f'<AbstractText Label="{label}">{body}</AbstractText>')
+    return (
+        "<eCitation><MedlineCitation><Article><Abstract>"
+        + "".join(parts)
+        + "</Abstract></Article></MedlineCitation><MeSH><major>normal</major></MeSH></eCitation>"
+    ).encode()
+
+
+def test_an_openi_folder_is_one_row_per_file_in_id_order(tmp_path: Path) -> None:
+    folder = tmp_path / "openi"
+    folder.mkdir()
+    (folder / "10.xml").write_bytes(openi_xml("Heart normal.", "No pneumothorax."))
+    (folder / "2.xml").write_bytes(openi_xml(None, "Small left effusion."))
+    (folder / "3.xml").write_bytes(b"<eCitation><unclosed>")
+    (folder / "7.xml").write_bytes(openi_xml(None, None))
+    with ReportReader(folder) as reader:
+        rows = list(reader)
+        assert reader.format is InputFormat.OPENI
+        assert reader.layout == "openi xml, 4 files"
+    assert [r.id for r in rows] == ["2", "3", "7", "10"]
+    assert rows[0].text == "IMPRESSION: Small left effusion."
+    assert rows[3].text == "FINDINGS: Heart normal.\nIMPRESSION: No pneumothorax."
+    assert [r.usable for r in rows] == [True, False, False, True]
+    assert str(rows[1].problems[0]).startswith(f"row 2 ({folder / '3.xml'}): not well-formed XML")
+    assert str(rows[2].problems[0]) == (
+        f"row 3 ({folder / '7.xml'}): no FINDINGS or IMPRESSION section; left unlabelled"
+    )
+
+
+def test_one_openi_xml_and_a_truncated_archive(tmp_path: Path) -> None:
+    import tarfile
+
+    one = tmp_path / "5.xml"
+    one.write_bytes(openi_xml("Clear lungs.", None))
+    assert [(r.id, r.text) for r in ReportReader(one)] == [("5", "FINDINGS: Clear lungs.")]
+    tgz = tmp_path / "reports.tgz"
+    with tarfile.open(tgz, "w:gz") as tf:
+        for i in range(300):
+            data = openi_xml(f"Report {i} " + "x" * 2_000, None)
+            info = tarfile.TarInfo(f"ecgen-radiology/{i}.xml")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    full = list(ReportReader(tgz))
+    assert len(full) == 300 and all(r.usable for r in full)
+    cut = tmp_path / "cut.tgz"
+    cut.write_bytes(tgz.read_bytes()[: tgz.stat().st_size // 2])
+    try:
+        rows = list(ReportReader(cut))
+    except InputError as exc:
+        # iter_xml_files lists the whole archive before it yields a file: nothing is read.
+        assert str(exc) == f"{cut}: cannot read (EOFError)"
+        return
+    assert all(r.usable for r in rows[:-1])  # a streaming reader: what came before stays
+    assert str(rows[-1].problems[0]).startswith(f"row {len(rows)} ({cut}): cannot read on")
+
+
+def test_an_archive_that_breaks_off_keeps_what_came_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import radpilot.reports.openiinput as openiinput
+
+    def two_then_broken(path: Path) -> Iterator[tuple[bytes, str, str]]:
+        yield openi_xml("Clear lungs.", None), "1", f"{path}:1.xml"
+        yield openi_xml(None, "Edema."), "2", f"{path}:2.xml"
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+
+    monkeypatch.setattr(openiinput, "iter_xml_files", two_then_broken)
+    path = tmp_path / "reports.tgz"
+    path.write_bytes(b"")
+    rows = list(ReportReader(path))
+    assert [r.usable for r in rows] == [True, True, False]
+    assert str(rows[2].problems[0]) == (
+        f"row 3 ({path}): cannot read on after 2 files (EOFError); left unlabelled"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p.mkdir(), "is a directory with no .xml files"),
+        (lambda p: p.write_bytes(b"not an archive"), "cannot open as a tar archive"),
+    ],
+)
+def test_unusable_openi_input_raises_one_line(tmp_path: Path, setup, message: str) -> None:
+    path = tmp_path / "reports.tgz"
+    setup(path)
+    with pytest.raises(InputError, match=message):
+        ReportReader(path)

@@ -9,11 +9,15 @@ from typing import Any
 
 import pytest
 
+from radpilot import registry
 from radpilot.errors import VocabularyError
 from radpilot.reports import vocabulary
 from radpilot.reports.labels import CHEXPERT_LABELS, CXR14_LABELS
-from radpilot.reports.models import Hedge
+from radpilot.reports.models import Hedge, Laterality
 from radpilot.reports.rules import (
+    CUES,
+    MODIFIERS,
+    SECTIONS,
     cue_rules,
     cue_rules_from_dict,
     modifiers,
@@ -21,7 +25,7 @@ from radpilot.reports.rules import (
     section_rules,
     section_rules_from_dict,
 )
-from radpilot.reports.vocabulary import load_json, load_vocabulary, vocabulary_from_dict
+from radpilot.reports.vocabulary import FINDINGS, load_vocabulary, vocabulary_from_dict
 
 GOOD: dict[str, Any] = {
     "version": "0.0.1",
@@ -137,17 +141,20 @@ def _bad(mutate: Any) -> dict[str, Any]:
     [
         (
             _bad(lambda d: d.update(extra=1)),
-            "unknown key(s) extra; allowed: description, findings, version",
+            "extra: unknown key; allowed: $schema, description, findings, version",
         ),
         (
             _bad(lambda d: d["findings"][0].update(colour="red")),
-            "unknown key(s) colour; allowed: id, name",
+            "findings[0].colour: unknown key; allowed: abnormal, also_uncertain, anchors",
         ),
-        (_bad(lambda d: d["findings"][0].pop("radlex")), "missing key(s) radlex"),
-        (_bad(lambda d: d["findings"][0].update(id="Bad Id")), "must be lower_snake_case"),
+        (_bad(lambda d: d["findings"][0].pop("radlex")), "findings[0].radlex: missing key"),
+        (
+            _bad(lambda d: d["findings"][0].update(id="Bad Id")),
+            "findings[0].id: 'Bad Id' is not lower_snake_case",
+        ),
         (
             _bad(lambda d: d["findings"][1].update(parent="nowhere")),
-            "parent 'nowhere' is not a finding id",
+            "atelectasis.parent 'nowhere' is not a finding id",
         ),
         (_bad(lambda d: d["findings"][0].update(parent="atelectasis")), "cycle"),
         (
@@ -156,17 +163,27 @@ def _bad(mutate: Any) -> dict[str, Any]:
         ),
         (
             _bad(lambda d: d["findings"][0].update(chexpert="Lung Thing")),
-            "chexpert 'Lung Thing' unknown; valid: No Finding",
+            "findings[0].chexpert: 'Lung Thing' unknown; valid: No Finding",
         ),
-        (_bad(lambda d: d["findings"][0].update(cxr14="Effusions")), "cxr14 'Effusions' unknown"),
-        (_bad(lambda d: d["findings"][0].update(radlex="12345")), "is not a RadLex ID"),
+        (
+            _bad(lambda d: d["findings"][0].update(cxr14="Effusions")),
+            "findings[0].cxr14: 'Effusions' unknown",
+        ),
+        (
+            _bad(lambda d: d["findings"][0].update(radlex="12345")),
+            "findings[0].radlex: '12345' is not a RadLex ID",
+        ),
         (
             _bad(lambda d: d["findings"][0].update(synonyms="opacity")),
-            "must be a list of non-empty strings",
+            "findings[0].synonyms: Input should be a valid list",
+        ),
+        (
+            _bad(lambda d: d["findings"][0].update(synonyms=["  "])),
+            "findings[0].synonyms[0]: must not be blank",
         ),
         (
             _bad(lambda d: d["findings"][1].pop("qualifiers")),
-            "anchors and qualifiers must be given together",
+            "findings[1]: atelectasis: anchors and qualifiers must be given together",
         ),
         (
             _bad(lambda d: d["findings"][1].update(uncertain_qualifiers=["x"])),
@@ -174,19 +191,23 @@ def _bad(mutate: Any) -> dict[str, Any]:
         ),
         (
             _bad(lambda d: d["findings"][1].update(label_certainty="maybe")),
-            "label_certainty: 'maybe' is not valid",
+            "findings[1].label_certainty: Input should be 'present' or 'uncertain'",
         ),
         (
             _bad(lambda d: d["findings"][1].update(also_uncertain=["Heart"])),
-            "also_uncertain 'Heart' unknown",
+            "findings[1].also_uncertain: 'Heart' unknown",
         ),
         (
             _bad(lambda d: d["findings"][1].update(role="disease")),
-            "role: 'disease' is not valid; valid: observation, diagnosis, etiology",
+            "findings[1].role: Input should be 'observation', 'diagnosis' or 'etiology'",
+        ),
+        (
+            _bad(lambda d: d["findings"][0].update(abnormal="yes")),
+            "findings[0].abnormal: Input should be a valid boolean",
         ),
         (_bad(lambda d: d["findings"].append(copy.deepcopy(d["findings"][0]))), "appears twice"),
-        (_bad(lambda d: d.update(findings=[])), "'findings' must be a non-empty list"),
-        ([], "top level must be a JSON object"),
+        (_bad(lambda d: d.update(findings=[])), "findings: List should have at least 1 item"),
+        ([], "Input should be a valid dictionary"),
     ],
 )
 def test_vocabulary_loader_rejects(doc: Any, message: str) -> None:
@@ -205,8 +226,20 @@ def test_vocabulary_from_a_file(tmp_path: Path) -> None:
     broken.write_text("{not json", encoding="utf-8")
     with pytest.raises(VocabularyError, match=r"broken\.json: not valid JSON"):
         load_vocabulary(broken)
-    with pytest.raises(VocabularyError, match=r"missing\.json: cannot read"):
+    with pytest.raises(VocabularyError, match=r"missing\.json: no such file"):
         load_vocabulary(tmp_path / "missing.json")
+    yaml_file = tmp_path / "good.yaml"
+    yaml_file.write_text(json.dumps(GOOD), encoding="utf-8")  # JSON is YAML
+    assert set(load_vocabulary(yaml_file).findings) == {"lung_opacity", "atelectasis"}
+
+
+def test_every_reader_data_file_is_registered_with_a_schema() -> None:
+    names = set(registry.data_files.names())
+    for name in ("findings", "cues", "modifiers", "sections", "explanations"):
+        assert f"reports.{name}.v1" in names
+    for spec in (FINDINGS, CUES, MODIFIERS, SECTIONS):
+        assert spec.raw()["$schema"] == f"./{spec.schema_file.rsplit('/', 1)[-1]}"
+        assert spec.schema_on_disk().is_file()
 
 
 def _rule(doc: dict[str, Any], category: str) -> dict[str, Any]:
@@ -220,94 +253,107 @@ def test_packaged_rule_files_load() -> None:
     assert hedges["likely"] is Hedge.PROBABLE and hedges["may represent"] is Hedge.POSSIBLE
     assert hedges["or"] is Hedge.ALTERNATIVE and hedges["or possibly"] is Hedge.POSSIBLE
     assert "no" not in hedges  # a negation is no hedge
-    assert modifiers().laterality["left"] == "left"
+    assert modifiers().laterality["left"] is Laterality.LEFT
+    assert modifiers().laterality["bilat"] is Laterality.BILATERAL
+    assert modifiers().laterality_words[Laterality.RIGHT][:2] == ("right", "right sided")
+    assert set(modifiers().laterality_words) == set(Laterality)
+    assert cue_rules().alternative_scope_chars == 40
     assert modifiers().units["cm"] == 10.0
     assert section_rules().headers["impression"] == "impression"
     assert "indication" in section_rules().context_sections
 
 
 @pytest.mark.parametrize(
-    ("filename", "loader", "mutate", "message"),
+    ("spec", "loader", "mutate", "message"),
     [
-        ("cues.json", cue_rules_from_dict, lambda d: d.update(extra=1), "unknown key(s) extra"),
+        (CUES, cue_rules_from_dict, lambda d: d.update(extra=1), "extra: unknown key; allowed"),
         (
-            "cues.json",
+            CUES,
             cue_rules_from_dict,
             lambda d: d["rules"][0].update(category="denial"),
-            "'denial' is not valid; valid: negation, uncertainty",
+            "rules[0].category: Input should be 'negation', 'uncertainty'",
         ),
         (
-            "cues.json",
+            CUES,
             cue_rules_from_dict,
             lambda d: d["rules"][0].update(direction="up"),
-            "'up' is not valid; valid: forward, backward",
+            "rules[0].direction: Input should be 'forward', 'backward'",
         ),
         (
-            "cues.json",
+            CUES,
             cue_rules_from_dict,
             lambda d: d["settings"].update(forward_scope_chars=0),
-            "must be a positive integer",
+            "settings.forward_scope_chars: Input should be greater than 0",
         ),
         (
-            "cues.json",
+            CUES,
             cue_rules_from_dict,
-            lambda d: d["rules"][0].pop("phrases"),
-            "missing key(s) phrases",
+            lambda d: d["settings"].update(alternative_scope_chars=True),
+            "settings.alternative_scope_chars: Input should be a valid integer",
         ),
         (
-            "cues.json",
+            CUES,
+            cue_rules_from_dict,
+            lambda d: d["settings"].pop("alternative_scope_chars"),
+            "settings.alternative_scope_chars: missing key",
+        ),
+        (CUES, cue_rules_from_dict, lambda d: d["rules"][0].pop("phrases"), "phrases: missing key"),
+        (
+            CUES,
             cue_rules_from_dict,
             lambda d: _rule(d, "uncertainty").pop("hedge"),
-            "missing key(s) hedge",
+            "hedge: missing key (uncertainty rules name their hedge kind)",
         ),
         (
-            "cues.json",
+            CUES,
             cue_rules_from_dict,
             lambda d: _rule(d, "alternative").update(hedge="maybe"),
-            "'maybe' is not valid; valid: probable, possible, alternative",
+            "hedge: Input should be 'probable', 'possible' or 'alternative'",
         ),
         (
-            "cues.json",
+            CUES,
             cue_rules_from_dict,
             lambda d: _rule(d, "negation").update(hedge="possible"),
-            "unknown key(s) hedge",
+            "hedge: negation rules are no hedge",
         ),
         (
-            "cues.json",
+            CUES,
             cue_rules_from_dict,
             lambda d: _rule(d, "uncertainty")["phrases"].append("may represent"),
             "'may represent' is already a probable hedge; one phrase has one hedge kind",
         ),
         (
-            "modifiers.json",
+            MODIFIERS,
             modifiers_from_dict,
             lambda d: d["laterality"].update(both=["x"]),
-            "'both' is not valid; valid: bilateral, left, right",
+            "laterality.both: Input should be 'left', 'right' or 'bilateral'",
         ),
         (
-            "modifiers.json",
+            MODIFIERS,
             modifiers_from_dict,
             lambda d: d["units"].update(mm=-1),
-            "positive millimetre",
+            "units.mm: Input should be greater than 0",
         ),
         (
-            "sections.json",
+            SECTIONS,
             section_rules_from_dict,
             lambda d: d["headers"].update(garbage=["x"]),
-            "'garbage' is not valid",
+            "headers.garbage: Input should be 'findings'",
         ),
         (
-            "sections.json",
+            SECTIONS,
             section_rules_from_dict,
             lambda d: d.update(context_sections=["nope"]),
-            "context_sections: 'nope' is not valid",
+            "context_sections[0]: Input should be 'findings'",
         ),
     ],
 )
-def test_rule_loaders_reject(filename: str, loader: Any, mutate: Any, message: str) -> None:
-    doc = copy.deepcopy(load_json(filename))
+def test_rule_loaders_reject(spec: Any, loader: Any, mutate: Any, message: str) -> None:
+    doc = spec.raw()
     mutate(doc)
+    filename = spec.path.rsplit("/", 1)[-1]
     with pytest.raises(VocabularyError) as info:
         loader(doc, filename)
     assert message in str(info.value)
-    assert str(info.value).startswith(filename)
+    assert str(info.value).startswith(f"{filename}: ")
+    assert "\n" not in str(info.value)

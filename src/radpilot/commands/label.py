@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,16 +16,205 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
-from radpilot.reports.batch import (
-    DEFAULT_CHUNK_SIZE,
-    BatchSummary,
-    LabelSet,
-    label_file,
-    summary_table,
+from radpilot import registry
+from radpilot.commands.common import (
+    DEFAULT_MAX_PROBLEMS,
+    MAX_ERRORS_OPTION_HELP,
+    ProblemLines,
+    batch_exit,
+    exit_with,
 )
-from radpilot.reports.io import InputFormat, OutputFormat, RowProblem
-from radpilot.reports.labels import DEFAULT_POLICY, UncertaintyPolicy
+from radpilot.errors import RegistryError
+from radpilot.reports.batch import DEFAULT_CHUNK_SIZE, BatchSummary, label_file
+from radpilot.reports.labelsets import LabelSet
+from radpilot.reports.policy import UncertaintyPolicy
+from radpilot.reports.rows import InputFormat, OutputFormat, RowProblem
+
+T = TypeVar("T")
+
+
+def _from_registry(names: registry.Registry[Any], kind: type[T]) -> Callable[[str | T], T]:
+    """A typer parser: a registered name (--labels chexpert, --uncertainty radpilot) ->
+    its object, converted once, here; an unknown name is a usage error listing the valid
+    ones."""
+
+    def parse(value: str | T) -> T:
+        if isinstance(value, kind):
+            return value
+        try:
+            found: T = names.get(str(value))
+        except RegistryError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return found
+
+    return parse
+
+
+_label_set = _from_registry(registry.label_sets, LabelSet)
+_policy = _from_registry(registry.uncertainty_policies, UncertaintyPolicy)
+
+
+InputArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Reports: headerless CSV (one per row), CSV with a header, JSONL, or OpenI XML "
+        "(a folder, an .xml, or NLMCXR_reports.tgz); '-': stdin.",
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output file; '-' is stdout.")]
+LabelsOpt = Annotated[
+    LabelSet,
+    typer.Option(
+        "--labels",
+        parser=_label_set,
+        metavar="NAME",
+        help="Label columns: chexpert (CheXpert's 14) or chestxray14 (ChestX-ray14's 14 + No "
+        "Finding); any registered label set.",
+    ),
+]
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format", help="csv: the CheXpert labeler's output; jsonl: labels + every mention."
+    ),
+]
+InputFormatOpt = Annotated[
+    InputFormat,
+    typer.Option(
+        "--input-format",
+        help="auto: OpenI for a folder/.xml/.tgz, JSONL when the first line starts with '{', "
+        "else CSV.",
+    ),
+]
+TextColumnOpt = Annotated[
+    str | None,
+    typer.Option("--text-column", help="CSV header column / JSONL key holding the report."),
+]
+IdColumnOpt = Annotated[
+    str | None, typer.Option("--id-column", help="CSV header column / JSONL key holding the id.")
+]
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Whether the CSV has a header row (default: detect).",
+        show_default=False,
+    ),
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")]
+ChunkOpt = Annotated[int, typer.Option("--chunk-size", min=1, help="Reports per worker task.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+PolicyOpt = Annotated[
+    UncertaintyPolicy,
+    typer.Option(
+        "--uncertainty",
+        parser=_policy,
+        metavar="POLICY",
+        help="radpilot: a possibility offered to explain a finding the report states (one it "
+        "can explain) is no label; chexpert: every hedge is -1.0 (the CheXpert labeler).",
+    ),
+]
+MaxErrorsOpt = Annotated[int, typer.Option("--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP)]
+
+app = typer.Typer()
+
+
+@app.command()
+def label(
+    input: InputArg,
+    output: OutputOpt = "-",
+    labels: LabelsOpt = "chexpert",  # type: ignore[assignment]  # parsed by _label_set
+    output_format: FormatOpt = OutputFormat.CSV,
+    input_format: InputFormatOpt = InputFormat.AUTO,
+    text_column: TextColumnOpt = None,
+    id_column: IdColumnOpt = None,
+    header: HeaderOpt = None,
+    jobs: JobsOpt = 1,
+    chunk_size: ChunkOpt = DEFAULT_CHUNK_SIZE,
+    quiet: QuietOpt = False,
+    uncertainty: PolicyOpt = "radpilot",  # type: ignore[assignment]  # parsed by _policy
+    max_errors: MaxErrorsOpt = DEFAULT_MAX_PROBLEMS,
+) -> None:
+    """Label each report: one output row per input row, in input order.
+
+    INPUT is OpenI XML when it is a folder, an .xml or a .tgz/.tar (one row per XML file,
+    in report-id order, text = FINDINGS + IMPRESSION); JSONL when its first line starts
+    with '{'; else CSV. A CSV has a header when --header, --text-column or --id-column is
+    given, or when a first-row cell is a known text name (report, reports, text,
+    report_text, findings_impression, note); otherwise each row is one report. Reports
+    over 100,000 characters are labelled on their first 100,000 (a warning names the row);
+    a CSV field may hold up to 10,000,000 characters. A quote that is never closed is
+    named (its line) and the lines after it are read as rows of their own. A row that
+    cannot be read gets an empty labels row. Row problems go to stderr as one line each
+    (row and line or file, never the text), at most --max-errors of them; the summary also
+    goes to stderr, so `-o -` stays clean.
+
+    Exit status: 0 every row labelled (warnings allowed); 1 some rows left unlabelled,
+    each named on stderr, the rest labelled and written; 2 nothing done: a usage error,
+    an input that cannot be read or an output that cannot be written, or no row could be
+    labelled; 130 interrupted.
+    """
+    err = Console(stderr=True)
+    problems = ProblemLines(max_errors, console=err)
+
+    def on_problem(p: RowProblem) -> None:
+        problems(f"{p.severity.value}: {p}", p.severity.value)
+
+    with _progress(err, quiet) as progress:
+        task = progress.add_task("label", total=None, rows=0)
+
+        def on_progress(rows: int, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total or None, rows=rows)
+
+        with problems:
+            summary = label_file(
+                input,
+                output,
+                label_set=labels,
+                output_format=output_format,
+                input_format=input_format,
+                text_column=text_column,
+                id_column=id_column,
+                header=header,
+                jobs=jobs,
+                chunk_size=chunk_size,
+                on_problem=on_problem,
+                on_progress=on_progress,
+                policy=uncertainty,
+            )
+    if not quiet:
+        print_summary(err, summary)
+    exit_with(batch_exit(summary.labelled, summary.errors))
+
+
+def _progress(err: Console, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("labelling"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    )
+
+
+def summary_table(summary: BatchSummary) -> Table:
+    """Label counts per column: present / absent / uncertain."""
+    table = Table(title=f"{summary.label_set} labels", title_justify="left")
+    table.add_column("label")
+    table.add_column("present (1.0)", justify="right")
+    table.add_column("absent (0.0)", justify="right")
+    table.add_column("uncertain (-1.0)", justify="right")
+    for name in summary.label_names:
+        c = summary.label_counts.get(name, {})
+        table.add_row(name, *(f"{c.get(v, 0):,}" for v in (1.0, 0.0, -1.0)))
+    return table
 
 
 def print_summary(console: Console, summary: BatchSummary) -> None:
@@ -36,101 +227,3 @@ def print_summary(console: Console, summary: BatchSummary) -> None:
         soft_wrap=True,
         highlight=False,
     )
-
-
-app = typer.Typer()
-
-
-@app.command()
-def label(
-    input: Path = typer.Argument(
-        ...,
-        help="Reports: headerless CSV (one per row), CSV with a header, or JSONL; '-': stdin.",
-    ),
-    output: str = typer.Option("-", "--output", "-o", help="Output file; '-' is stdout."),
-    labels: LabelSet = typer.Option(LabelSet.CHEXPERT, "--labels", help="Label columns."),
-    output_format: OutputFormat = typer.Option(
-        OutputFormat.CSV,
-        "--format",
-        help="csv: the CheXpert labeler's output; jsonl: labels + every mention.",
-    ),
-    input_format: InputFormat = typer.Option(
-        InputFormat.AUTO,
-        "--input-format",
-        help="auto: JSONL when the first line starts with '{', else CSV.",
-    ),
-    text_column: str | None = typer.Option(
-        None, "--text-column", help="CSV header column / JSONL key holding the report."
-    ),
-    id_column: str | None = typer.Option(
-        None, "--id-column", help="CSV header column / JSONL key holding the id."
-    ),
-    header: bool | None = typer.Option(
-        None,
-        "--header/--no-header",
-        help="Whether the CSV has a header row (default: detect).",
-        show_default=False,
-    ),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
-    chunk_size: int = typer.Option(
-        DEFAULT_CHUNK_SIZE, "--chunk-size", min=1, help="Reports per worker task."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
-    uncertainty: UncertaintyPolicy = typer.Option(
-        DEFAULT_POLICY,
-        "--uncertainty",
-        help="radpilot: a diagnosis offered only as a possible explanation of a stated "
-        "finding is no label; chexpert: every hedge is -1.0 (the CheXpert labeler).",
-    ),
-) -> None:
-    """Label each report: one output row per input row, in input order.
-
-    INPUT is JSONL when its first line starts with '{', else CSV. A CSV has a header
-    when --header, --text-column or --id-column is given, or when a first-row cell is
-    a known text name (report, reports, text, report_text, findings_impression, note);
-    otherwise each row is one report. Reports over 100,000 characters are labelled on
-    their first 100,000. A row that cannot be read gets an empty labels row. Row
-    problems go to stderr as one line each (row and line number, never the text); the
-    summary also goes to stderr, so `-o -` stays clean. Exit 2 only when nothing can be
-    read.
-    """
-    err = Console(stderr=True)
-
-    def on_problem(p: RowProblem) -> None:
-        err.print(f"{p.severity.value}: {p}", soft_wrap=True, highlight=False, markup=False)
-
-    show_bar = err.is_terminal and not quiet
-    progress = Progress(
-        TextColumn("labelling"),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not show_bar,
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("label", total=None, rows=0)
-
-        def on_progress(rows: int, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total or None, rows=rows)
-
-        summary = label_file(
-            input,
-            output,
-            label_set=labels,
-            output_format=output_format,
-            input_format=input_format,
-            text_column=text_column,
-            id_column=id_column,
-            header=header,
-            jobs=jobs,
-            chunk_size=chunk_size,
-            on_problem=on_problem,
-            on_progress=on_progress,
-            uncertainty=uncertainty.value,
-        )
-    if not quiet:
-        print_summary(err, summary)

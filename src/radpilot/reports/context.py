@@ -163,6 +163,48 @@ def mentions_in_sentence(
 
     ``unsized``: findings a measurement never sizes (a tube "4 cm above the carina" is a
     position, not a size)."""
+    drafts = _drafts(tokens, rules)
+    if not drafts:
+        return []
+    attrs = _attributes(tokens, drafts, rules)
+    sizes = _sizes(sentence, drafts, mods, unsized, rules)
+    cue_tokens = [t for t in tokens if t.roles.cues]
+    ahead = _looks_ahead(tokens, cue_tokens, drafts, rules)
+    sent_span = Span(sentence.start, sentence.end, sentence.text)
+    out: list[Mention] = []
+    for i, d in enumerate(drafts):
+        found = _cues_of(d, tokens, cue_tokens, drafts, ahead, rules)
+        certainty, hedge, cues, change = _decide(
+            d, i, found, tokens, drafts, rules, context_section
+        )
+        side = attrs.lateral.get(i)
+        laterality = side[1] if side else d.term_laterality
+        if laterality is None and out and certainty is not Certainty.ABSENT:
+            laterality = _shared_side(out[-1], d, tokens)
+        out.append(
+            Mention(
+                finding=d.finding,
+                certainty=certainty,
+                span=Span(d.start, d.end, text[d.start : d.end]),
+                sentence=sent_span,
+                section=sentence.section,
+                laterality=Laterality(laterality) if laterality else None,
+                locations=tuple(dict.fromkeys((*d.term_locations, *attrs.locs.get(i, ())))),
+                severity=attrs.sev[i][1] if i in attrs.sev else None,
+                size=sizes.get(i),
+                change=change,
+                historical=found.historical is not None,
+                hypothetical=context_section or found.hypothetical is not None,
+                cues=tuple(dict.fromkeys(cues)),
+                hedge=hedge if certainty is Certainty.UNCERTAIN else None,
+            )
+        )
+    return out
+
+
+def _drafts(tokens: list[Token], rules: CueRules) -> list[_Draft]:
+    """The findings a sentence names (terms, then anchored findings not already named),
+    in text order."""
     drafts = [
         _Draft(
             t.roles.finding,
@@ -177,14 +219,20 @@ def mentions_in_sentence(
     for a in _anchored(tokens, rules):
         if not any(d.finding == a.finding and d.start < a.end and a.start < d.end for d in drafts):
             drafts.append(a)
-    if not drafts:
-        return []
     drafts.sort(key=lambda d: d.start)
+    return drafts
 
-    # Attribute words go to the nearest mention in the same clause.
-    lateral: dict[int, tuple[int, str]] = {}
-    locs: dict[int, list[str]] = {}
-    sev: dict[int, tuple[int, str]] = {}
+
+@dataclass(slots=True)
+class _Attributes:
+    lateral: dict[int, tuple[int, str]]  # draft index -> (gap, side)
+    locs: dict[int, list[str]]
+    sev: dict[int, tuple[int, str]]
+
+
+def _attributes(tokens: list[Token], drafts: list[_Draft], rules: CueRules) -> _Attributes:
+    """Attribute words go to the nearest mention in the same clause."""
+    out = _Attributes({}, {}, {})
     for t in tokens:
         r = t.roles
         if r.laterality is None and r.location is None and r.severity is None:
@@ -205,15 +253,27 @@ def mentions_in_sentence(
                     best_i, best_gap = i, gap
         if best_i < 0:
             continue
-        if r.laterality is not None and (best_i not in lateral or lateral[best_i][0] > best_gap):
-            lateral[best_i] = (best_gap, r.laterality)
+        if r.laterality is not None and (
+            best_i not in out.lateral or out.lateral[best_i][0] > best_gap
+        ):
+            out.lateral[best_i] = (best_gap, r.laterality)
         if r.location is not None:
-            locs.setdefault(best_i, [])
-            if r.location not in locs[best_i]:
-                locs[best_i].append(r.location)
-        if r.severity is not None and (best_i not in sev or sev[best_i][0] > best_gap):
-            sev[best_i] = (best_gap, r.severity)
+            places = out.locs.setdefault(best_i, [])
+            if r.location not in places:
+                places.append(r.location)
+        if r.severity is not None and (best_i not in out.sev or out.sev[best_i][0] > best_gap):
+            out.sev[best_i] = (best_gap, r.severity)
+    return out
 
+
+def _sizes(
+    sentence: Sentence,
+    drafts: list[_Draft],
+    mods: Modifiers,
+    unsized: frozenset[str],
+    rules: CueRules,
+) -> dict[int, Measurement]:
+    """Each measurement sizes the nearest finding a measurement can size."""
     sizes: dict[int, Measurement] = {}
     for meas in _measurements(sentence, mods):
         gaps = [
@@ -231,131 +291,155 @@ def mentions_in_sentence(
         gap, i = min(gaps)
         if gap <= rules.modifier_scope_chars and i not in sizes:
             sizes[i] = meas
+    return sizes
 
-    cue_tokens = [t for t in tokens if t.roles.cues]
-    # A cue that can look both ways ("likely", "?") looks forward when a finding follows it
-    # in its clause: "opacities, likely atelectasis" hedges the atelectasis only.
-    looks_ahead: set[int] = set()
+
+def _looks_ahead(
+    tokens: list[Token], cue_tokens: list[Token], drafts: list[_Draft], rules: CueRules
+) -> set[int]:
+    """Starts of the cues that can look both ways ("likely", "?") and look forward here: a
+    finding follows them in their clause ("opacities, likely atelectasis" hedges the
+    atelectasis only)."""
+    ahead: set[int] = set()
     for cue in cue_tokens:
         directions = {d for c, d in cue.roles.cues if c in _CERTAINTY_CUES}
         if Direction.FORWARD in directions and Direction.BACKWARD in directions:
             for d in drafts:
                 if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
                     if not _blocked(tokens, cue.end, d.start):
-                        looks_ahead.add(cue.start)
+                        ahead.add(cue.start)
                     break
-    sent_span = Span(sentence.start, sentence.end, sentence.text)
-    out: list[Mention] = []
-    for i, d in enumerate(drafts):
-        certainty_cue: tuple[int, Token, Certainty] | None = None
-        change: tuple[int, Token, Change] | None = None
-        historical: Token | None = None
-        hypothetical: Token | None = None
-        for cue in cue_tokens:
-            if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
-                continue
-            for category, direction in cue.roles.cues:
-                if category in (CueCategory.TERMINATOR, CueCategory.PSEUDO, CueCategory.NORMAL):
+    return ahead
+
+
+@dataclass(slots=True)
+class _Found:
+    """The cues that reach one draft: the nearest certainty and change cues, and the first
+    historical and hypothetical ones."""
+
+    certainty: tuple[int, Token, Certainty] | None = None
+    change: tuple[int, Token, Change] | None = None
+    historical: Token | None = None
+    hypothetical: Token | None = None
+
+
+_SKIPPED = frozenset(
+    {
+        CueCategory.TERMINATOR,
+        CueCategory.PSEUDO,
+        CueCategory.NORMAL,
+        CueCategory.ALTERNATIVE,
+        CueCategory.DIFFERENTIAL,
+    }
+)
+
+
+def _cues_of(
+    d: _Draft,
+    tokens: list[Token],
+    cue_tokens: list[Token],
+    drafts: list[_Draft],
+    ahead: set[int],
+    rules: CueRules,
+) -> _Found:
+    found = _Found()
+    for cue in cue_tokens:
+        if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+            continue
+        for category, direction in cue.roles.cues:
+            if category in _SKIPPED:
+                continue  # "or"/"versus" are read by _alternative
+            if category not in _CHANGE and direction is Direction.BACKWARD:
+                if cue.start in ahead:
                     continue
-                if category in (CueCategory.ALTERNATIVE, CueCategory.DIFFERENTIAL):
-                    continue
-                if category not in _CHANGE and direction is Direction.BACKWARD:
-                    if cue.start in looks_ahead:
-                        continue
-                if (
-                    direction is Direction.BACKWARD
-                    and category is CueCategory.UNCERTAINTY
-                    and any(d.end <= o.start and o.end <= cue.start for o in drafts)
-                ):
-                    continue  # "opacity: pneumonia?" questions the pneumonia only
-                reach = 0 if cue.start == d.qualifier_at else _distance(cue, d, direction, rules)
-                if reach is None:
-                    continue
-                gap = reach
-                lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
-                if _blocked(tokens, lo, hi):
-                    continue
-                if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
-                    c = (
-                        Certainty.ABSENT
-                        if category is CueCategory.NEGATION
-                        else Certainty.UNCERTAIN
-                    )
-                    if certainty_cue is None or gap < certainty_cue[0]:
-                        certainty_cue = (gap, cue, c)
-                elif category in _CHANGE:
-                    if gap <= rules.modifier_scope_chars and (change is None or gap < change[0]):
-                        change = (gap, cue, _CHANGE[category])
-                elif category is CueCategory.HISTORICAL:
-                    historical = historical or cue
-                elif category is CueCategory.HYPOTHETICAL:
-                    hypothetical = hypothetical or cue
-        cues: list[str] = []
-        certainty = Certainty.PRESENT
-        hedge: Hedge | None = None
-        if hypothetical is not None and not context_section:
-            # In the findings, "rule out pneumonia" is the radiologist's open question (an
-            # uncertainty cue too); "if", "recommend CT" stay hypothetical.
-            if any(c is CueCategory.UNCERTAINTY for c, _ in hypothetical.roles.cues):
-                hypothetical = None
-        if d.uncertain and certainty_cue is None:
-            certainty_cue = (0, tokens[0], Certainty.UNCERTAIN)
-            for t in tokens:
-                if t.start == d.qualifier_at:
-                    certainty_cue = (0, t, Certainty.UNCERTAIN)
-        if d.anchor_cue is not None:
-            certainty = Certainty.ABSENT
-            cues.append(d.anchor_cue)
-        elif certainty_cue is not None:
-            certainty = certainty_cue[2]
-            cues.append(certainty_cue[1].key)
-            if certainty is Certainty.UNCERTAIN:
-                hedge = _hedge_of(certainty_cue[1].key, rules.hedges)
-        if change is not None:
-            cues.append(change[1].key)
-            if change[2] is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
-                certainty = Certainty.ABSENT
-        if certainty is Certainty.PRESENT:
-            alt = _alternative(tokens, drafts, i, rules.hedges)
-            if alt is not None:
-                certainty = Certainty.UNCERTAIN
-                cues.append(alt[0])
-                hedge = alt[1]
-        if historical is not None:
-            cues.append(historical.key)
-        if hypothetical is not None:
-            cues.append(hypothetical.key)
-        side = lateral.get(i)
-        laterality = side[1] if side else d.term_laterality
-        if laterality is None and i > 0 and certainty is not Certainty.ABSENT:
-            # "Left basilar atelectasis versus pneumonia": the side is said once for both.
-            prev = out[-1]
             if (
-                prev.laterality is not None
-                and prev.certainty is not Certainty.ABSENT
-                and not _blocked(tokens, prev.span.end, d.start)
+                direction is Direction.BACKWARD
+                and category is CueCategory.UNCERTAINTY
+                and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
-                laterality = prev.laterality.value
-        locations = tuple(dict.fromkeys((*d.term_locations, *locs.get(i, ()))))
-        out.append(
-            Mention(
-                finding=d.finding,
-                certainty=certainty,
-                span=Span(d.start, d.end, text[d.start : d.end]),
-                sentence=sent_span,
-                section=sentence.section,
-                laterality=Laterality(laterality) if laterality else None,
-                locations=locations,
-                severity=sev[i][1] if i in sev else None,
-                size=sizes.get(i),
-                change=change[2] if change else None,
-                historical=historical is not None,
-                hypothetical=context_section or hypothetical is not None,
-                cues=tuple(dict.fromkeys(cues)),
-                hedge=hedge if certainty is Certainty.UNCERTAIN else None,
-            )
-        )
-    return out
+                continue  # "opacity: pneumonia?" questions the pneumonia only
+            gap = 0 if cue.start == d.qualifier_at else _distance(cue, d, direction, rules)
+            if gap is None:
+                continue
+            lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
+            if _blocked(tokens, lo, hi):
+                continue
+            if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
+                c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
+                if found.certainty is None or gap < found.certainty[0]:
+                    found.certainty = (gap, cue, c)
+            elif category in _CHANGE:
+                if gap <= rules.modifier_scope_chars and (
+                    found.change is None or gap < found.change[0]
+                ):
+                    found.change = (gap, cue, _CHANGE[category])
+            elif category is CueCategory.HISTORICAL:
+                found.historical = found.historical or cue
+            elif category is CueCategory.HYPOTHETICAL:
+                found.hypothetical = found.hypothetical or cue
+    return found
+
+
+def _decide(
+    d: _Draft,
+    i: int,
+    found: _Found,
+    tokens: list[Token],
+    drafts: list[_Draft],
+    rules: CueRules,
+    context_section: bool,
+) -> tuple[Certainty, Hedge | None, list[str], Change | None]:
+    """Certainty, hedge kind, the deciding cue phrases and the change of one mention.
+    ``found.hypothetical`` is cleared where the cue is the radiologist's open question."""
+    cues: list[str] = []
+    certainty = Certainty.PRESENT
+    hedge: Hedge | None = None
+    if found.hypothetical is not None and not context_section:
+        # In the findings, "rule out pneumonia" is the radiologist's open question (an
+        # uncertainty cue too); "if", "recommend CT" stay hypothetical.
+        if any(c is CueCategory.UNCERTAINTY for c, _ in found.hypothetical.roles.cues):
+            found.hypothetical = None
+    certainty_cue = found.certainty
+    if d.uncertain and certainty_cue is None:
+        certainty_cue = (0, tokens[0], Certainty.UNCERTAIN)
+        for t in tokens:
+            if t.start == d.qualifier_at:
+                certainty_cue = (0, t, Certainty.UNCERTAIN)
+    if d.anchor_cue is not None:
+        certainty = Certainty.ABSENT
+        cues.append(d.anchor_cue)
+    elif certainty_cue is not None:
+        certainty = certainty_cue[2]
+        cues.append(certainty_cue[1].key)
+        if certainty is Certainty.UNCERTAIN:
+            hedge = _hedge_of(certainty_cue[1].key, rules.hedges)
+    change = found.change[2] if found.change else None
+    if found.change is not None:
+        cues.append(found.change[1].key)
+        if change is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
+            certainty = Certainty.ABSENT
+    if certainty is Certainty.PRESENT:
+        alt = _alternative(tokens, drafts, i, rules)
+        if alt is not None:
+            certainty = Certainty.UNCERTAIN
+            cues.append(alt[0])
+            hedge = alt[1]
+    if found.historical is not None:
+        cues.append(found.historical.key)
+    if found.hypothetical is not None:
+        cues.append(found.hypothetical.key)
+    return certainty, hedge, cues, change
+
+
+def _shared_side(prev: Mention, d: _Draft, tokens: list[Token]) -> str | None:
+    """ "Left basilar atelectasis versus pneumonia": the side is said once for both."""
+    if (
+        prev.laterality is not None
+        and prev.certainty is not Certainty.ABSENT
+        and not _blocked(tokens, prev.span.end, d.start)
+    ):
+        return prev.laterality.value
+    return None
 
 
 def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
@@ -371,13 +455,15 @@ def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
 
 
 def _alternative(
-    tokens: list[Token], drafts: list[_Draft], i: int, hedges: Mapping[str, Hedge]
+    tokens: list[Token], drafts: list[_Draft], i: int, rules: CueRules
 ) -> tuple[str, Hedge] | None:
     """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
     other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
     differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
     makes Y a possibility and leaves X the leading alternative."""
     d = drafts[i]
+    hedges = rules.hedges
+    reach = rules.alternative_scope_chars
     for t in tokens:
         kinds = {c for c, _ in t.roles.cues}
         if CueCategory.DIFFERENTIAL in kinds:
@@ -388,21 +474,21 @@ def _alternative(
             else:
                 continue
             nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
-            if not nearer and hi - lo <= 40 and not _blocked(tokens, lo, hi):
+            if not nearer and hi - lo <= reach and not _blocked(tokens, lo, hi):
                 after = t.end <= d.start
                 return t.key, hedges.get(t.key, Hedge.ALTERNATIVE) if after else Hedge.ALTERNATIVE
             continue
         if CueCategory.ALTERNATIVE not in kinds:
             continue
         if t.start >= d.end:
-            others = [o for o in drafts if o.start >= t.end and o.start - t.end <= 40]
+            others = [o for o in drafts if o.start >= t.end and o.start - t.end <= reach]
             lo, hi = d.end, t.start
         elif t.end <= d.start:
-            others = [o for o in drafts if o.end <= t.start and t.start - o.end <= 40]
+            others = [o for o in drafts if o.end <= t.start and t.start - o.end <= reach]
             lo, hi = t.end, d.start
         else:
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
-        if others and not nearer and hi - lo <= 40 and not _blocked(tokens, lo, hi):
+        if others and not nearer and hi - lo <= reach and not _blocked(tokens, lo, hi):
             return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
     return None

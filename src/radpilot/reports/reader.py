@@ -19,7 +19,11 @@ from radpilot.reports.vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
 
-MAX_TOKENS_PER_WINDOW = 96  # far above a real sentence (OpenI's longest has ~30 phrases)
+# A guard, not a reading rule (so it stays in code, unlike the cue scopes in cues.json):
+# cue scopes are pairwise within a sentence, and a run-on "sentence" (a pasted table, a
+# corrupt file) must not stall a batch. 96 phrases is far above a real sentence (OpenI's
+# longest has ~30), so no real report is read differently for it.
+MAX_TOKENS_PER_WINDOW = 96
 
 
 @lru_cache(maxsize=1)
@@ -60,8 +64,7 @@ def read(text: str) -> Report:
         k = j
         if not any(t.roles.finding or t.roles.anchor_of for t in inside):
             continue
-        # Cue scopes are pairwise within a sentence; a run-on "sentence" (a pasted table,
-        # a corrupt file) is read in windows so that one row can never stall a batch.
+        # A run-on "sentence" is read in windows (MAX_TOKENS_PER_WINDOW).
         for w in range(0, len(inside), MAX_TOKENS_PER_WINDOW):
             mentions.extend(
                 mentions_in_sentence(

@@ -1,24 +1,33 @@
 """Strict loaders for the reader's rule data: ConText cues, attribute words, section headers.
 
-Each file lives in ``radpilot/reports/data/`` and is parsed once, on first use. Unknown
-keys and unknown categories are rejected with the file name and the allowed values.
+Each file lives in ``radpilot/reports/data/`` with its JSON Schema beside it, is described
+by a :mod:`radpilot.datafiles` model (unknown keys and values are rejected with the file,
+the key path and the allowed values) and is parsed once, on first use, into the frozen
+tables the reader uses per report. Numbers that are rules (scope windows) are settings in
+``cues.json``, as medspaCy's ``max_scope``.
+
+>>> cue_rules().alternative_scope_chars
+40
+>>> modifiers().laterality["bibasilar"]
+<Laterality.BILATERAL: 'bilateral'>
+>>> modifiers().laterality_words[Laterality.LEFT][:3]
+('left', 'left sided', 'lt')
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum, StrEnum
-from functools import lru_cache
-from typing import Any
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, StrictInt, model_validator
+
+from radpilot.datafiles import DataDocument, DataFile, DataModel, parse
 from radpilot.errors import VocabularyError
-from radpilot.reports.models import Hedge
-from radpilot.reports.vocabulary import load_json, normalize_term
-
-CUES_FILE = "cues.json"
-MODIFIERS_FILE = "modifiers.json"
-SECTIONS_FILE = "sections.json"
+from radpilot.reports.models import Hedge, Laterality
+from radpilot.reports.vocabulary import Phrase, normalize_term
 
 
 class CueCategory(StrEnum):
@@ -51,6 +60,93 @@ class Direction(StrEnum):
     NONE = "none"
 
 
+SectionName = Literal[
+    "findings",
+    "impression",
+    "indication",
+    "history",
+    "comparison",
+    "technique",
+    "examination",
+    "recommendation",
+    "addendum",
+    "body",
+]
+SECTION_NAMES = frozenset(SectionName.__args__)  # type: ignore[attr-defined]
+
+Chars = Annotated[StrictInt, Field(gt=0)]
+
+
+# -- the files as written ----------------------------------------------------------------
+
+
+class CueSettings(DataModel):
+    forward_scope_chars: Chars = Field(description="A forward cue reaches this far.")
+    backward_scope_chars: Chars = Field(description="A backward cue reaches this far back.")
+    modifier_scope_chars: Chars = Field(
+        description="Laterality, location, severity and size words attach this far away."
+    )
+    anchor_scope_chars: Chars = Field(
+        description="An anchor ('heart') and its qualifier ('enlarged') stand this close."
+    )
+    alternative_scope_chars: Chars = Field(
+        description="'or' / 'versus' join findings this close to them."
+    )
+
+
+class CueRule(DataModel):
+    category: CueCategory
+    direction: Direction
+    phrases: list[Phrase]
+    hedge: Hedge | None = Field(
+        None, description="The hedge kind: required for uncertainty, alternative, differential."
+    )
+
+    @model_validator(mode="after")
+    def _hedge_iff_hedging(self) -> CueRule:
+        if self.category in HEDGE_CATEGORIES and self.hedge is None:
+            raise ValueError(
+                f"hedge: missing key ({self.category.value} rules name their hedge kind)"
+            )
+        if self.category not in HEDGE_CATEGORIES and self.hedge is not None:
+            raise ValueError(
+                f"hedge: {self.category.value} rules are no hedge (only uncertainty, "
+                "alternative and differential rules have one)"
+            )
+        return self
+
+
+class CueFile(DataDocument):
+    version: str
+    settings: CueSettings
+    rules: list[CueRule]
+
+
+class ModifierFile(DataDocument):
+    version: str
+    laterality: dict[Laterality, list[Phrase]]
+    locations: dict[str, list[Phrase]]
+    severity: dict[str, list[Phrase]]
+    units: dict[str, Annotated[float, Field(gt=0, strict=True)]] = Field(
+        description="Unit -> millimetres per unit."
+    )
+
+
+class SectionFile(DataDocument):
+    version: str
+    headers: dict[SectionName, list[Phrase]]
+    context_sections: list[SectionName]
+    abbreviations: list[Phrase]
+
+
+CUES = DataFile("radpilot.reports", "data/cues.json", CueFile)
+MODIFIERS = DataFile("radpilot.reports", "data/modifiers.json", ModifierFile)
+SECTIONS = DataFile("radpilot.reports", "data/sections.json", SectionFile)
+
+
+# -- what the reader uses ----------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
     phrase: str  # normalized
@@ -67,12 +163,15 @@ class CueRules:
     backward_scope_chars: int
     modifier_scope_chars: int
     anchor_scope_chars: int
+    alternative_scope_chars: int
 
 
 @dataclass(frozen=True, slots=True)
 class Modifiers:
     version: str
-    laterality: Mapping[str, str]  # normalized phrase -> Laterality value
+    laterality: Mapping[str, Laterality]  # normalized phrase -> side
+    # side -> its phrases, normalized (a space stands for spaces or hyphens), in file order
+    laterality_words: Mapping[Laterality, tuple[str, ...]]
     locations: Mapping[str, str]  # normalized phrase -> canonical location
     severity: Mapping[str, str]  # normalized phrase -> canonical severity
     units: Mapping[str, float]  # unit -> millimetres per unit
@@ -86,167 +185,89 @@ class SectionRules:
     abbreviations: frozenset[str]
 
 
-def _check_keys(raw: Any, allowed: set[str], where: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise VocabularyError(f"{where}: must be a JSON object")
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise VocabularyError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
-    missing = sorted(k for k in allowed - {"description"} if k not in raw)
-    if missing:
-        raise VocabularyError(f"{where}: missing key(s) {', '.join(missing)}")
-    return raw
-
-
-def _enum(cls: type[Enum], value: Any, where: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        valid = ", ".join(m.value for m in cls)  # type: ignore[attr-defined]
-        raise VocabularyError(f"{where}: {value!r} is not valid; valid: {valid}") from None
-
-
-def _phrases(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise VocabularyError(f"{where}: must be a list of non-empty strings")
-    return [normalize_term(v) for v in value]
-
-
-def _positive_int(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise VocabularyError(f"{where}: must be a positive integer")
-    return value
-
-
-def cue_rules_from_dict(raw: Any, where: str = CUES_FILE) -> CueRules:
-    doc = _check_keys(raw, {"version", "description", "settings", "rules"}, where)
-    settings = _check_keys(
-        doc["settings"],
-        {
-            "forward_scope_chars",
-            "backward_scope_chars",
-            "modifier_scope_chars",
-            "anchor_scope_chars",
-        },
-        f"{where}: settings",
-    )
-    if not isinstance(doc["rules"], list):
-        raise VocabularyError(f"{where}: 'rules' must be a list")
-    cues: list[Cue] = []
-    hedges: dict[str, Hedge] = {}
-    for i, rule in enumerate(doc["rules"]):
-        at = f"{where}: rules[{i}]"
-        keys = {"category", "direction", "phrases"}
-        if isinstance(rule, dict) and rule.get("category") in HEDGE_CATEGORIES:
-            keys.add("hedge")  # a hedge rule must say which kind of hedge it is
-        rule = _check_keys(rule, keys, at)
-        category = _enum(CueCategory, rule["category"], f"{at}.category")
-        direction = _enum(Direction, rule["direction"], f"{at}.direction")
-        hedge = _enum(Hedge, rule["hedge"], f"{at}.hedge") if "hedge" in rule else None
-        for phrase in _phrases(rule["phrases"], f"{at}.phrases"):
-            cues.append(Cue(phrase, category, direction))
-            if hedge is not None:
-                if hedges.setdefault(phrase, hedge) is not hedge:
-                    raise VocabularyError(
-                        f"{at}.phrases: {phrase!r} is already a {hedges[phrase].value} hedge;"
-                        " one phrase has one hedge kind"
-                    )
-    return CueRules(
-        version=str(doc["version"]),
-        cues=tuple(cues),
-        hedges=hedges,
-        forward_scope_chars=_positive_int(settings["forward_scope_chars"], f"{where}: settings"),
-        backward_scope_chars=_positive_int(settings["backward_scope_chars"], f"{where}: settings"),
-        modifier_scope_chars=_positive_int(settings["modifier_scope_chars"], f"{where}: settings"),
-        anchor_scope_chars=_positive_int(settings["anchor_scope_chars"], f"{where}: settings"),
-    )
-
-
-def _phrase_table(raw: Any, where: str, valid: set[str] | None = None) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        raise VocabularyError(f"{where}: must be a JSON object")
-    table: dict[str, str] = {}
+def _phrase_table(raw: Mapping[Any, list[str]]) -> dict[str, Any]:
+    """Normalized phrase -> the name it is listed under (the first, if listed twice)."""
+    table: dict[str, Any] = {}
     for name, phrases in raw.items():
-        if valid is not None and name not in valid:
-            raise VocabularyError(
-                f"{where}: {name!r} is not valid; valid: {', '.join(sorted(valid))}"
-            )
-        for p in _phrases(phrases, f"{where}.{name}"):
-            table.setdefault(p, name)
+        for p in phrases:
+            table.setdefault(normalize_term(p), name)
     return table
 
 
-def modifiers_from_dict(raw: Any, where: str = MODIFIERS_FILE) -> Modifiers:
-    from radpilot.reports.models import Laterality
-
-    doc = _check_keys(
-        raw, {"version", "description", "laterality", "locations", "severity", "units"}, where
+def build_cue_rules(doc: CueFile, where: str) -> CueRules:
+    """The reader's cue table; a phrase named as two different hedge kinds is an error."""
+    cues: list[Cue] = []
+    hedges: dict[str, Hedge] = {}
+    for i, rule in enumerate(doc.rules):
+        for phrase in (normalize_term(p) for p in rule.phrases):
+            cues.append(Cue(phrase, rule.category, rule.direction))
+            if rule.hedge is not None and hedges.setdefault(phrase, rule.hedge) is not rule.hedge:
+                raise VocabularyError(
+                    f"{where}: rules[{i}].phrases: {phrase!r} is already a "
+                    f"{hedges[phrase].value} hedge; one phrase has one hedge kind"
+                )
+    s = doc.settings
+    return CueRules(
+        version=doc.version,
+        cues=tuple(cues),
+        hedges=hedges,
+        forward_scope_chars=s.forward_scope_chars,
+        backward_scope_chars=s.backward_scope_chars,
+        modifier_scope_chars=s.modifier_scope_chars,
+        anchor_scope_chars=s.anchor_scope_chars,
+        alternative_scope_chars=s.alternative_scope_chars,
     )
-    units = doc["units"]
-    if not isinstance(units, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in units.values()
-    ):
-        raise VocabularyError(f"{where}: units must map unit names to positive millimetre factors")
-    return Modifiers(
-        version=str(doc["version"]),
-        laterality=_phrase_table(
-            doc["laterality"], f"{where}: laterality", {m.value for m in Laterality}
-        ),
-        locations=_phrase_table(doc["locations"], f"{where}: locations"),
-        severity=_phrase_table(doc["severity"], f"{where}: severity"),
-        units={normalize_term(k): float(v) for k, v in units.items()},
-    )
 
 
-SECTION_NAMES = frozenset(
-    {
-        "findings",
-        "impression",
-        "indication",
-        "history",
-        "comparison",
-        "technique",
-        "examination",
-        "recommendation",
-        "addendum",
-        "body",
+def build_modifiers(doc: ModifierFile) -> Modifiers:
+    words = {
+        side: tuple(dict.fromkeys(normalize_term(p) for p in doc.laterality.get(side, ())))
+        for side in Laterality
     }
-)
-
-
-def section_rules_from_dict(raw: Any, where: str = SECTIONS_FILE) -> SectionRules:
-    doc = _check_keys(
-        raw, {"version", "description", "headers", "context_sections", "abbreviations"}, where
+    return Modifiers(
+        version=doc.version,
+        laterality=_phrase_table(doc.laterality),
+        laterality_words=words,
+        locations=_phrase_table(doc.locations),
+        severity=_phrase_table(doc.severity),
+        units={normalize_term(k): float(v) for k, v in doc.units.items()},
     )
-    headers = _phrase_table(doc["headers"], f"{where}: headers", set(SECTION_NAMES))
-    context = _phrases(doc["context_sections"], f"{where}: context_sections")
-    for name in context:
-        if name not in SECTION_NAMES:
-            raise VocabularyError(
-                f"{where}: context_sections: {name!r} is not valid; valid: {', '.join(sorted(SECTION_NAMES))}"
-            )
+
+
+def build_section_rules(doc: SectionFile) -> SectionRules:
     return SectionRules(
-        version=str(doc["version"]),
-        headers=headers,
-        context_sections=frozenset(context),
-        abbreviations=frozenset(
-            a.lower() for a in _phrases(doc["abbreviations"], f"{where}: abbreviations")
-        ),
+        version=doc.version,
+        headers=_phrase_table(doc.headers),
+        context_sections=frozenset(doc.context_sections),
+        abbreviations=frozenset(normalize_term(a) for a in doc.abbreviations),
     )
 
 
-@lru_cache(maxsize=1)
+def cue_rules_from_dict(raw: Any, where: str = CUES.where) -> CueRules:
+    return build_cue_rules(parse(raw, CueFile, where), where)
+
+
+def modifiers_from_dict(raw: Any, where: str = MODIFIERS.where) -> Modifiers:
+    return build_modifiers(parse(raw, ModifierFile, where))
+
+
+def section_rules_from_dict(raw: Any, where: str = SECTIONS.where) -> SectionRules:
+    return build_section_rules(parse(raw, SectionFile, where))
+
+
+@cache
 def cue_rules() -> CueRules:
-    return cue_rules_from_dict(load_json(CUES_FILE))
+    return build_cue_rules(CUES.load(), CUES.where)
 
 
-@lru_cache(maxsize=1)
+@cache
 def modifiers() -> Modifiers:
-    return modifiers_from_dict(load_json(MODIFIERS_FILE))
+    """Laterality, location, severity words and units. ``laterality`` (phrase -> side) and
+    ``laterality_words`` (side -> phrases) are radpilot's one laterality vocabulary: the
+    search query language reads its side words from here too."""
+    return build_modifiers(MODIFIERS.load())
 
 
-@lru_cache(maxsize=1)
+@cache
 def section_rules() -> SectionRules:
-    return section_rules_from_dict(load_json(SECTIONS_FILE))
+    return build_section_rules(SECTIONS.load())

@@ -13,37 +13,54 @@ findings is a :class:`~radpilot.errors.VocabularyError` naming the file and the 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import AfterValidator, Field, StrictBool, field_validator, model_validator
+
+from radpilot.datafiles import DataDocument, DataFile, DataModel, load_path, parse
 from radpilot.errors import VocabularyError
+from radpilot.reports import morphology
+from radpilot.reports.labelsets import CHEXPERT_LABELS, CXR14_LABELS
 from radpilot.reports.models import Certainty
 
-DATA_PACKAGE = "radpilot.reports"  # files live in its data/ folder (no __init__ needed)
-FINDINGS_FILE = "findings.json"
-
-_TOP_KEYS = {"version", "description", "findings"}
-_REQUIRED = ("id", "name", "synonyms", "parent", "chexpert", "cxr14", "radlex")
-_OPTIONAL = (
-    "anchors",
-    "qualifiers",
-    "uncertain_qualifiers",
-    "abnormal",
-    "label_certainty",
-    "also_uncertain",
-    "role",
-)
-_LABEL_CERTAINTY = (Certainty.PRESENT, Certainty.UNCERTAIN)
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_RADLEX_RE = re.compile(r"^RID\d+$")
 _SPACES = re.compile(r"[\s\-]+")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _matches(pattern: str, what: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+# A phrase or name in a data file: a string with something in it.
+Phrase = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+FindingId = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": "^[a-z][a-z0-9_]*$"}),
+    _matches(r"[a-z][a-z0-9_]*", "lower_snake_case"),
+]
+RadlexId = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": "^RID[0-9]+$"}),
+    _matches(r"RID[0-9]+", "a RadLex ID (RID followed by digits)"),
+]
 
 
 class FindingRole(StrEnum):
@@ -57,6 +74,66 @@ class FindingRole(StrEnum):
     OBSERVATION = "observation"
     DIAGNOSIS = "diagnosis"
     ETIOLOGY = "etiology"
+
+
+def _one_of(value: str | None, valid: tuple[str, ...]) -> str | None:
+    if value is not None and value not in valid:
+        raise ValueError(f"{value!r} unknown; valid: {', '.join(valid)}")
+    return value
+
+
+class FindingEntry(DataModel):
+    """One finding of ``findings.json`` as written (see ``data/README.md``)."""
+
+    id: FindingId
+    name: Phrase
+    synonyms: list[Phrase]
+    parent: Phrase | None
+    chexpert: str | None = Field(description="The CheXpert label it rolls up to, or null.")
+    cxr14: str | None = Field(description="The ChestX-ray14 label it rolls up to, or null.")
+    radlex: RadlexId | None = Field(description="RadLex ID, only where certain.")
+    anchors: list[Phrase] = Field(default_factory=list)
+    qualifiers: list[Phrase] = Field(default_factory=list)
+    uncertain_qualifiers: list[Phrase] = Field(default_factory=list)
+    abnormal: StrictBool = True
+    label_certainty: Literal["present", "uncertain"] = "present"
+    also_uncertain: list[str] = Field(default_factory=list)
+    role: FindingRole = FindingRole.OBSERVATION
+
+    @field_validator("chexpert")
+    @classmethod
+    def _chexpert(cls, v: str | None) -> str | None:
+        return _one_of(v, CHEXPERT_LABELS)
+
+    @field_validator("cxr14")
+    @classmethod
+    def _cxr14(cls, v: str | None) -> str | None:
+        return _one_of(v, CXR14_LABELS)
+
+    @field_validator("also_uncertain")
+    @classmethod
+    def _also(cls, v: list[str]) -> list[str]:
+        for label in v:
+            _one_of(label, CHEXPERT_LABELS)
+        return v
+
+    @model_validator(mode="after")
+    def _qualified(self) -> FindingEntry:
+        if bool(self.anchors) != bool(self.qualifiers):
+            raise ValueError(f"{self.id}: anchors and qualifiers must be given together")
+        if not set(self.uncertain_qualifiers) <= set(self.qualifiers):
+            raise ValueError(f"{self.id}: each uncertain_qualifiers entry must also be a qualifier")
+        return self
+
+
+class FindingsFile(DataDocument):
+    """``findings.json``: the chest finding vocabulary."""
+
+    version: str
+    findings: list[FindingEntry] = Field(min_length=1)
+
+
+FINDINGS = DataFile("radpilot.reports", "data/findings.json", FindingsFile)
 
 
 def normalize_term(term: str) -> str:
@@ -107,117 +184,34 @@ class Vocabulary:
         return tuple(out)
 
 
-def _str_list(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise VocabularyError(f"{where}: must be a list of non-empty strings")
-    return tuple(value)
-
-
-def _opt_str(value: Any, where: str) -> str | None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise VocabularyError(f"{where}: must be a non-empty string or null")
-    return value
-
-
-def finding_from_dict(raw: Any, where: str) -> Finding:
-    """Build one :class:`Finding`, rejecting unknown or missing keys."""
-    if not isinstance(raw, dict):
-        raise VocabularyError(f"{where}: each finding must be a JSON object")
-    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
-    if unknown:
-        raise VocabularyError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
-        )
-    missing = [k for k in _REQUIRED if k not in raw]
-    if missing:
-        raise VocabularyError(f"{where}: missing key(s) {', '.join(missing)}")
-    fid = raw["id"]
-    if not isinstance(fid, str) or not _ID_RE.match(fid):
-        raise VocabularyError(f"{where}: id {fid!r} must be lower_snake_case")
-    where = f"{where} ({fid})"
-    name = _opt_str(raw["name"], f"{where}.name")
-    if name is None:
-        raise VocabularyError(f"{where}.name: must be a non-empty string")
-    radlex = _opt_str(raw["radlex"], f"{where}.radlex")
-    if radlex is not None and not _RADLEX_RE.match(radlex):
-        raise VocabularyError(
-            f"{where}.radlex: {radlex!r} is not a RadLex ID (RID followed by digits)"
-        )
-    anchors = _str_list(raw.get("anchors", []), f"{where}.anchors")
-    qualifiers = _str_list(raw.get("qualifiers", []), f"{where}.qualifiers")
-    if bool(anchors) != bool(qualifiers):
-        raise VocabularyError(f"{where}: anchors and qualifiers must be given together")
-    uncertain_q = _str_list(raw.get("uncertain_qualifiers", []), f"{where}.uncertain_qualifiers")
-    if not set(uncertain_q) <= set(qualifiers):
-        raise VocabularyError(f"{where}.uncertain_qualifiers: each must also be a qualifier")
-    raw_certainty = raw.get("label_certainty", "present")
-    if raw_certainty not in [c.value for c in _LABEL_CERTAINTY]:
-        valid = ", ".join(c.value for c in _LABEL_CERTAINTY)
-        raise VocabularyError(
-            f"{where}.label_certainty: {raw_certainty!r} is not valid; valid: {valid}"
-        )
-    label_certainty = Certainty(raw_certainty)
-    abnormal = raw.get("abnormal", True)
-    if not isinstance(abnormal, bool):
-        raise VocabularyError(f"{where}.abnormal: must be true or false")
-    raw_role = raw.get("role", FindingRole.OBSERVATION.value)
-    if raw_role not in [r.value for r in FindingRole]:
-        valid = ", ".join(r.value for r in FindingRole)
-        raise VocabularyError(f"{where}.role: {raw_role!r} is not valid; valid: {valid}")
+def _finding(entry: FindingEntry) -> Finding:
     return Finding(
-        id=fid,
-        name=name,
-        synonyms=_str_list(raw["synonyms"], f"{where}.synonyms"),
-        parent=_opt_str(raw["parent"], f"{where}.parent"),
-        chexpert=_opt_str(raw["chexpert"], f"{where}.chexpert"),
-        cxr14=_opt_str(raw["cxr14"], f"{where}.cxr14"),
-        radlex=radlex,
-        anchors=anchors,
-        qualifiers=qualifiers,
-        uncertain_qualifiers=uncertain_q,
-        abnormal=abnormal,
-        label_certainty=label_certainty,
-        also_uncertain=_str_list(raw.get("also_uncertain", []), f"{where}.also_uncertain"),
-        role=FindingRole(raw_role),
+        id=entry.id,
+        name=entry.name,
+        synonyms=tuple(entry.synonyms),
+        parent=entry.parent,
+        chexpert=entry.chexpert,
+        cxr14=entry.cxr14,
+        radlex=entry.radlex,
+        anchors=tuple(entry.anchors),
+        qualifiers=tuple(entry.qualifiers),
+        uncertain_qualifiers=tuple(entry.uncertain_qualifiers),
+        abnormal=entry.abnormal,
+        label_certainty=Certainty(entry.label_certainty),
+        also_uncertain=tuple(entry.also_uncertain),
+        role=entry.role,
     )
 
 
-def vocabulary_from_dict(raw: Any, where: str = FINDINGS_FILE) -> Vocabulary:
-    """Validate a whole vocabulary document (as parsed from JSON)."""
-    # Imported here: labels imports this module, and the label names are its contract.
-    from radpilot.reports.labels import CHEXPERT_LABELS, CXR14_LABELS
-
-    if not isinstance(raw, dict):
-        raise VocabularyError(f"{where}: top level must be a JSON object")
-    unknown = sorted(set(raw) - _TOP_KEYS)
-    if unknown:
-        raise VocabularyError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TOP_KEYS))}"
-        )
-    if not isinstance(raw.get("version"), str):
-        raise VocabularyError(f"{where}: 'version' must be a string")
-    items = raw.get("findings")
-    if not isinstance(items, list) or not items:
-        raise VocabularyError(f"{where}: 'findings' must be a non-empty list")
+def build_vocabulary(doc: FindingsFile, where: str) -> Vocabulary:
+    """The runtime vocabulary of a validated file, after the checks across entries: an id
+    appears once, a term belongs to one finding, a parent exists, no parent chain cycles."""
     findings: dict[str, Finding] = {}
     terms: dict[str, str] = {}
-    for i, item in enumerate(items):
-        f = finding_from_dict(item, f"{where}: findings[{i}]")
+    for entry in doc.findings:
+        f = _finding(entry)
         if f.id in findings:
             raise VocabularyError(f"{where}: finding id {f.id!r} appears twice")
-        if f.chexpert is not None and f.chexpert not in CHEXPERT_LABELS:
-            raise VocabularyError(
-                f"{where}: {f.id}.chexpert {f.chexpert!r} unknown; valid: {', '.join(CHEXPERT_LABELS)}"
-            )
-        if f.cxr14 is not None and f.cxr14 not in CXR14_LABELS:
-            raise VocabularyError(
-                f"{where}: {f.id}.cxr14 {f.cxr14!r} unknown; valid: {', '.join(CXR14_LABELS)}"
-            )
-        for extra in f.also_uncertain:
-            if extra not in CHEXPERT_LABELS:
-                raise VocabularyError(
-                    f"{where}: {f.id}.also_uncertain {extra!r} unknown; valid: {', '.join(CHEXPERT_LABELS)}"
-                )
         findings[f.id] = f
         for term in (f.name, *f.synonyms):
             key = normalize_term(term)
@@ -237,37 +231,25 @@ def vocabulary_from_dict(raw: Any, where: str = FINDINGS_FILE) -> Vocabulary:
                 )
             seen.add(parent)
             parent = findings[parent].parent
-    return Vocabulary(version=raw["version"], findings=findings, terms=terms)
+    return Vocabulary(version=doc.version, findings=findings, terms=terms)
 
 
-def load_json(filename: str) -> Any:
-    """Parse one packaged data file, naming it in any error."""
-    try:
-        text = resources.files(DATA_PACKAGE).joinpath("data", filename).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VocabularyError(f"{filename}: packaged data file is missing") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise VocabularyError(f"{filename}: not valid JSON ({exc})") from None
+def vocabulary_from_dict(raw: Any, where: str = FINDINGS.where) -> Vocabulary:
+    """Validate a whole vocabulary document (as parsed from JSON)."""
+    return build_vocabulary(parse(raw, FindingsFile, where), where)
 
 
-def load_vocabulary(path: Path | None = None) -> Vocabulary:
-    """Load and validate a vocabulary file (default: the packaged one, cached)."""
+def load_vocabulary(path: Path | str | None = None) -> Vocabulary:
+    """Load and validate a vocabulary file (JSON or YAML; default: the packaged one,
+    cached)."""
     if path is None:
         return _packaged()
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise VocabularyError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise VocabularyError(f"{path}: not valid JSON ({exc})") from None
-    return vocabulary_from_dict(raw, str(path))
+    return build_vocabulary(load_path(path, FindingsFile), str(path))
 
 
-@lru_cache(maxsize=1)
+@cache
 def _packaged() -> Vocabulary:
-    return vocabulary_from_dict(load_json(FINDINGS_FILE), FINDINGS_FILE)
+    return build_vocabulary(FINDINGS.load(), FINDINGS.where)
 
 
 def findings() -> tuple[Finding, ...]:
@@ -292,30 +274,14 @@ def lookup(term: str) -> str | None:
     key = normalize_term(term)
     hit = terms.get(key)
     if hit is None and len(key) > 3:
-        for stem in _singulars(key):
+        for stem in morphology.singular_candidates(key):
             hit = terms.get(stem)
             if hit is not None:
                 break
     return hit
 
 
-def _singulars(key: str) -> Iterator[str]:
-    if key.endswith("ies"):
-        yield key[:-3] + "y"
-    if key.endswith("es"):
-        yield key[:-2]
-    if key.endswith("s"):
-        yield key[:-1]
-
-
 def plural_variants(term: str) -> tuple[str, ...]:
-    """A term and its regular plural, so that "opacity" also matches "opacities"."""
-    key = normalize_term(term)
-    last = key.rsplit(" ", 1)[-1]
-    if not last.isalpha() or len(last) < 4 or last.endswith("s"):
-        return (key,)
-    if last.endswith("y") and last[-2] not in "aeiou":
-        return (key, key[:-1] + "ies")
-    if last.endswith(("x", "ch", "sh")):
-        return (key, key + "es")
-    return (key, key + "s")
+    """A term and its regular plural, so that "opacity" also matches "opacities"
+    (:func:`radpilot.reports.morphology.plural_variants` of the normalized term)."""
+    return morphology.plural_variants(normalize_term(term))

@@ -1,0 +1,222 @@
+"""Uncertainty policies: which hedged mentions set report-level labels (rule 4 of
+:mod:`radpilot.reports.labels`).
+
+A policy never changes a mention (it stays UNCERTAIN, with its hedge and cue as evidence);
+it only picks the mentions that become labels. Two are registered in
+``radpilot.registry.uncertainty_policies``:
+
+* ``chexpert.v1``: every hedge is -1.0, as the CheXpert labeler does.
+* ``radpilot.v1`` (the default): a possibility offered to explain what the report states
+  is no label of its own. Which findings can explain which observations is data
+  (``data/explanations.json``): a pneumonia explains an opacity or a consolidation,
+  an atelectasis an opacity or volume loss, an edema interstitial markings or vascular
+  congestion; a pneumothorax explains nothing, so "Stable cardiomegaly. Cannot exclude
+  pneumothorax." keeps Pneumothorax -1.0.
+
+>>> from radpilot.reports import read
+>>> from radpilot.reports.labels import chexpert
+>>> chexpert(read("Stable cardiomegaly. Cannot exclude pneumothorax."))["Pneumothorax"]
+-1.0
+>>> chexpert(read("Right basilar opacity, may represent pneumonia."))["Pneumonia"] is None
+True
+>>> uncertainty_policy("radpilot").name
+'radpilot.v1'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from pydantic import Field
+
+from radpilot.datafiles import DataDocument, DataFile, DataModel
+from radpilot.errors import VocabularyError
+from radpilot.reports.models import Certainty, Hedge, Mention, Report
+from radpilot.reports.vocabulary import FindingRole, Vocabulary, load_vocabulary
+
+
+class ExplanationSettings(DataModel):
+    sentences_before: int = Field(
+        ge=0,
+        description="A possibility explains observations stated in its own sentence and in "
+        "this many sentences before it (1: 'Nodular density. This may represent a nodule.').",
+    )
+    sections_explained: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Section name -> the sections whose stated observations a possibility "
+        "in it also explains, wherever they are ({'impression': ['findings']}: the "
+        "impression's 'possible pneumonia' is offered for the opacity the findings describe).",
+    )
+
+
+class ExplanationsFile(DataDocument):
+    """``explanations.json``: finding id -> the observation ids it can explain."""
+
+    version: str
+    settings: ExplanationSettings
+    explains: dict[str, list[str]] = Field(
+        description="A finding id (a diagnosis, an etiology or an observation) -> the "
+        "observation ids it can explain, exactly (no hierarchy expansion)."
+    )
+
+
+EXPLANATIONS = DataFile("radpilot.reports", "data/explanations.json", ExplanationsFile)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanations:
+    """The checked table: what each finding can explain, and the sentence window."""
+
+    explains: Mapping[str, frozenset[str]]
+    sentences_before: int
+    sections_explained: Mapping[str, frozenset[str]]
+
+
+def check_explanations(doc: ExplanationsFile, vocab: Vocabulary, where: str) -> Explanations:
+    """Cross-check the table against the vocabulary: every key is a finding, every listed
+    id an abnormal observation other than the key, and every diagnosis and etiology has an
+    entry (an empty list says it explains nothing), so a new one cannot be forgotten."""
+    found = vocab.findings
+    table: dict[str, frozenset[str]] = {}
+    for key, observations in doc.explains.items():
+        if key not in found:
+            raise VocabularyError(f"{where}: explains.{key}: not a finding id of the vocabulary")
+        for i, obs in enumerate(observations):
+            at = f"{where}: explains.{key}[{i}]"
+            f = found.get(obs)
+            if f is None:
+                raise VocabularyError(f"{at}: {obs!r} is not a finding id of the vocabulary")
+            if f.role is not FindingRole.OBSERVATION or not f.abnormal:
+                raise VocabularyError(
+                    f"{at}: {obs!r} is not an abnormal observation (only a stated "
+                    "abnormal observation can be explained)"
+                )
+            if obs == key:
+                raise VocabularyError(f"{at}: a finding does not explain itself")
+        if len(set(observations)) != len(observations):
+            raise VocabularyError(f"{where}: explains.{key}: an id is listed twice")
+        table[key] = frozenset(observations)
+    missing = [f.id for f in vocab if f.role is not FindingRole.OBSERVATION and f.id not in table]
+    if missing:
+        raise VocabularyError(
+            f"{where}: explains: no entry for {', '.join(missing)} (every diagnosis and "
+            "etiology needs one; [] if it explains nothing)"
+        )
+    sections = {k: frozenset(v) for k, v in doc.settings.sections_explained.items()}
+    return Explanations(table, doc.settings.sentences_before, sections)
+
+
+@cache
+def explanations() -> Explanations:
+    """The packaged table, loaded and checked once."""
+    return check_explanations(EXPLANATIONS.load(), load_vocabulary(), EXPLANATIONS.where)
+
+
+@dataclass(frozen=True)
+class UncertaintyPolicy:
+    """How hedged mentions become labels. ``select`` returns the mentions that set labels."""
+
+    name: str  # the registry name, "chexpert.v1"
+    summary: str
+
+    @property
+    def base_name(self) -> str:
+        """The name without its version ("chexpert"), as typed on the command line."""
+        return self.name.rsplit(".v", 1)[0]
+
+    def select(self, report: Report, mentions: list[Mention], vocab: Vocabulary) -> list[Mention]:
+        return mentions
+
+
+def _possible(m: Mention) -> bool:
+    return m.certainty is Certainty.UNCERTAIN and m.hedge is Hedge.POSSIBLE
+
+
+@dataclass(frozen=True)
+class ExplainingPolicy(UncertaintyPolicy):
+    """radpilot's policy: a possibility offered to explain a stated observation (one it can
+    explain, per ``explanations.json``) sets no label; see the module docstring."""
+
+    def select(self, report: Report, mentions: list[Mention], vocab: Vocabulary) -> list[Mention]:
+        found = vocab.findings
+        if not any(_possible(m) or found[m.finding].role is FindingRole.ETIOLOGY for m in mentions):
+            return mentions  # most reports: nothing the policy could drop
+        stated = [m for m in mentions if _stated_observation(m, vocab)]
+        if not stated:
+            return mentions
+        table = explanations()
+        # A possibility offered for an observation sits in its sentence or refers back
+        # ("Nodular density at the right apex. This may represent a true nodule.").
+        starts = sorted({x.start for x in report.sentences} | {m.sentence.start for m in mentions})
+        index = {start: i for i, start in enumerate(starts)}
+        observed: dict[int, set[str]] = {}
+        in_section: dict[str, set[str]] = {}
+        for o in stated:
+            observed.setdefault(index[o.sentence.start], set()).add(o.finding)
+            in_section.setdefault(o.section, set()).add(o.finding)
+        everywhere = {o.finding for o in stated}
+
+        def explains_nearby(m: Mention) -> bool:
+            can = table.explains.get(m.finding)
+            if not can:
+                return False
+            i = index[m.sentence.start]
+            if any(
+                not can.isdisjoint(observed.get(j, ()))
+                for j in range(i - table.sentences_before, i + 1)
+            ):
+                return True
+            return any(
+                not can.isdisjoint(in_section.get(s, ()))
+                for s in table.sections_explained.get(m.section, ())
+            )
+
+        kept: list[Mention] = []
+        for m in mentions:
+            role = found[m.finding].role
+            if role is FindingRole.ETIOLOGY and m.certainty is not Certainty.ABSENT:
+                if not table.explains.get(m.finding, frozenset()).isdisjoint(everywhere):
+                    continue  # "consistent with infection": a cause of what is seen
+            elif _possible(m) and explains_nearby(m):
+                continue  # offered to explain the observation stated beside it
+            kept.append(m)
+        return kept
+
+
+def _stated_observation(m: Mention, vocab: Vocabulary) -> bool:
+    f = vocab.findings[m.finding]
+    return (
+        f.role is FindingRole.OBSERVATION
+        and f.abnormal
+        and m.certainty is not Certainty.ABSENT
+        and not _possible(m)
+    )
+
+
+CHEXPERT = UncertaintyPolicy("chexpert.v1", "every hedge is -1.0 (the CheXpert labeler)")
+RADPILOT = ExplainingPolicy(
+    "radpilot.v1",
+    "a possibility offered to explain a stated observation is no label (data: "
+    "explanations.json); every other hedge is -1.0",
+)
+DEFAULT_POLICY: UncertaintyPolicy = RADPILOT
+
+
+def uncertainty_policy(policy: str | UncertaintyPolicy) -> UncertaintyPolicy:
+    """A policy object, or one by registry name ("radpilot" gets its highest version); an
+    unknown name lists the valid ones (``RegistryError``)."""
+    if isinstance(policy, UncertaintyPolicy):
+        return policy
+    from radpilot import registry
+
+    found: UncertaintyPolicy = registry.uncertainty_policies.get(policy)
+    return found
+
+
+def policy_names() -> Sequence[str]:
+    """Every registered policy name, versioned."""
+    from radpilot import registry
+
+    return registry.uncertainty_policies.names()

@@ -1,0 +1,89 @@
+"""The typed rows the batch labeller passes on: input rows, their problems, labelled rows.
+
+A leaf module shared by the readers (``readers``), the labeller (``batch``) and the writers
+(``writers``). A problem names the row and the line (or, for a file per report such as an
+OpenI XML, the file): never the report text, never an identifier from inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+# Labelling a longer text is slow and never clinically useful in one report; the prefix
+# keeps the findings and impression of any real report.
+MAX_REPORT_CHARS = 100_000
+
+
+class InputFormat(StrEnum):
+    AUTO = "auto"  # OpenI for a folder, .xml, .tgz/.tar.gz/.tar; JSONL for '{'; else CSV
+    CSV = "csv"
+    JSONL = "jsonl"
+    OPENI = "openi"  # OpenI XML: a folder of them, one file, or a .tgz (NLMCXR_reports.tgz)
+
+
+class OutputFormat(StrEnum):
+    CSV = "csv"  # the CheXpert labeler's output: Reports + one column per label
+    JSONL = "jsonl"  # per row: id, labels, every mention with its evidence
+
+
+class Severity(StrEnum):
+    WARNING = "warning"  # the row was labelled anyway
+    ERROR = "error"  # the row was left unlabelled
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    row: int
+    line: int
+    severity: Severity
+    message: str  # never the report text
+    source: str | None = None  # the file a row came from, where that says more than a line
+
+    def __str__(self) -> str:
+        where = self.source if self.source is not None else f"line {self.line}"
+        return f"row {self.row} ({where}): {self.message}"
+
+
+def merge_problems(problems: Sequence[RowProblem]) -> RowProblem:
+    """A row's problems as one (for one stderr line per row): the worst severity, the
+    messages joined by '; '."""
+    worst = (
+        Severity.ERROR if any(p.severity is Severity.ERROR for p in problems) else Severity.WARNING
+    )
+    message = "; ".join(p.message for p in problems)
+    first = problems[0]
+    return RowProblem(first.row, first.line, worst, message, first.source)
+
+
+@dataclass(frozen=True, slots=True)
+class InputRow:
+    row: int  # 1-based, the row's position in the output
+    id: str
+    text: str  # as read (control characters removed); "" when unusable
+    problems: tuple[RowProblem, ...] = ()
+    line: int = 0  # the file line the row starts on
+    source: str | None = None  # the file it came from (OpenI XML), else None
+
+    @property
+    def usable(self) -> bool:
+        return not any(p.severity is Severity.ERROR for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledRow:
+    """One output row. ``labels`` maps a label-set name to values in its column order
+    (1.0 present, 0.0 absent, -1.0 uncertain, None not mentioned)."""
+
+    row: int
+    id: str
+    text: str
+    labels: dict[str, tuple[float | None, ...]]
+    mentions: tuple[dict[str, Any], ...] | None = None
+    problems: tuple[RowProblem, ...] = ()
+
+    @property
+    def labelled(self) -> bool:
+        return not any(p.severity is Severity.ERROR for p in self.problems)
