@@ -204,7 +204,12 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "label_sets": ("label set", {}),
     "uncertainty_policies": ("uncertainty policy", {}),
-    "archive_backends": ("archive backend", {}),
+    "archive_backends": (
+        "archive backend",
+        {
+            "sqlite.v1": "radpilot.search.sqlite_store:open_sqlite",
+        },
+    ),
     "image_backends": ("image model backend", {}),
     "image_runtimes": ("image runtime", {}),
     "llm_backends": ("language-model backend", {}),
@@ -212,6 +217,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         "packaged data file",
         {
             "reports.label_names.v1": "radpilot.reports.labelnames:LABEL_NAMES",
+            "interop.hl7_charsets.v1": "radpilot.interop.hl7:CHARSETS",
+            "search.query_words.v1": "radpilot.search.config:QUERY_WORDS",
+            "search.ranking.v1": "radpilot.search.config:RANKING",
         },
     ),
 }
