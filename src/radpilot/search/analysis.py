@@ -182,27 +182,57 @@ UNSTATED = frozenset({FindingStatus.ABSENT.value, FindingStatus.CONTEXT.value})
 
 
 def asserted_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
-    """The report without what it negates or only asks about, for ranking by words and
-    by embeddings: "No pneumothorax." must not make a report look like "collapsed lung".
+    """The report without what it negates or only asks about, for embeddings: "No
+    pneumothorax." must not make a report look like "collapsed lung".
 
     ``mentions`` are ``(status, span, sentence)``. A sentence whose mentions are all absent
     or context ("No pneumothorax or effusion.", "INDICATION: rule out pneumonia.") is left
     out whole; in a sentence that also states a finding, only the negated finding's words
-    are ("No pneumothorax, but a small effusion." keeps "a small effusion").
+    are ("No pneumothorax, but a small effusion." keeps "but a small effusion").
 
     >>> asserted_text("No pneumothorax. Small effusion.",
     ...               [("absent", (3, 15), (0, 16)), ("present", (23, 31), (17, 32))])
     'Small effusion.'
     """
-    by_sentence: dict[Span, list[tuple[str, Span]]] = {}
-    for status, span, sentence in mentions:
-        by_sentence.setdefault(sentence, []).append((status, span))
     cuts: list[Span] = []
-    for sentence, items in by_sentence.items():
+    for sentence, items in _by_sentence(mentions).items():
         if all(st in UNSTATED for st, _ in items):
             cuts.append(sentence)
         else:
             cuts.extend(span for st, span in items if st in UNSTATED)
+    return _without(text, cuts)
+
+
+def stated_words_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
+    """The report's words that free query words may match: a sentence whose mentions are
+    all absent or context keeps only the words of those mentions ("No apical opacity."
+    keeps "opacity", so "apical" does not match it; "Heart size is normal." is all one
+    mention and keeps the words "heart size"); every other sentence stays whole.
+
+    >>> stated_words_text("No apical opacity. Heart size is normal.",
+    ...                   [("absent", (10, 17), (0, 18)), ("absent", (19, 39), (19, 40))])
+    'opacity Heart size is normal'
+    """
+    cuts: list[Span] = []
+    for (start, end), items in _by_sentence(mentions).items():
+        if all(st in UNSTATED for st, _ in items):
+            pos = start
+            for a, b in sorted(span for _, span in items):
+                cuts.append((pos, max(pos, a)))
+                pos = max(pos, b)
+            cuts.append((pos, end))
+    return _without(text, cuts)
+
+
+def _by_sentence(mentions: Iterable[tuple[str, Span, Span]]) -> dict[Span, list[tuple[str, Span]]]:
+    out: dict[Span, list[tuple[str, Span]]] = {}
+    for status, span, sentence in mentions:
+        out.setdefault(sentence, []).append((status, span))
+    return out
+
+
+def _without(text: str, cuts: list[Span]) -> str:
+    cuts = [c for c in cuts if c[1] > c[0]]
     if not cuts:
         return text
     out: list[str] = []

@@ -269,11 +269,11 @@ def _lexical(
     """The free words' score per candidate, from what each report states."""
     if not fts_expression(q.words):
         return {}
-    stated = store.lexical_scores(list(cands), q.words)
     top = max(cands.values(), default=0.0) if cq.fts else 0.0
-    if top > 0:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
+    if top > 0 and cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
+        stated = store.stated_matches([k for k, v in cands.items() if v > 0], cq.fts)
         return {k: v / top for k, v in cands.items() if k in stated}
-    return stated
+    return store.lexical_scores(list(cands), q.words)
 
 
 def _head(text: str) -> str:

@@ -78,7 +78,8 @@ def _without_embeddings(store: ArchiveStore, rowid: int, present: set[str]) -> R
     cands.pop(rowid, None)
     ids = list(cands)
     their = store.present_findings(ids)
-    lex = store.lexical_scores(ids, words) if words else {}  # already in [0, 1]
+    # In [0, 1] already; asserted: a word of a negated finding is no likeness.
+    lex = store.lexical_scores(ids, words, asserted=True) if words else {}
     scored = []
     for rid in ids:
         parts = {

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from radpilot.search import sqlite_query, sqlite_write
-from radpilot.search.analysis import asserted_text
+from radpilot.search.analysis import asserted_text, stated_words_text
 from radpilot.search.models import (
     ArchiveError,
     AuditEntry,
@@ -55,6 +55,7 @@ _HINTS = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+_MentionSpans = tuple[str, tuple[int, int], tuple[int, int]]  # status, span, sentence
 
 
 def _reason(exc: sqlite3.Error) -> str:
@@ -125,7 +126,9 @@ class SQLiteStore:
         return sqlite_query.candidates(self._db, q)
 
     @_guarded
-    def lexical_scores(self, rowids: Sequence[int], words: Sequence[str]) -> dict[int, float]:
+    def lexical_scores(
+        self, rowids: Sequence[int], words: Sequence[str], *, asserted: bool = False
+    ) -> dict[int, float]:
         # FTS5's bm25() on a few hundred given rows costs ~0.3 ms a row (it loads every
         # position list); an IDF-weighted whole-word match on the rows' own text is ~100x
         # cheaper and ranks the same words the same way.
@@ -145,16 +148,43 @@ class SQLiteStore:
         out: dict[int, float] = {}
         if not norm:
             return out
-        for rid, text in self.asserted_texts(rowids).items():
+        mask = asserted_text if asserted else stated_words_text
+        for rid, text in self._masked(rowids, mask).items():
             score = sum(wt for pat, wt in weights if pat.search(text))
             if score:
                 out[rid] = score / norm
         return out
 
     @_guarded
+    def stated_matches(self, rowids: Sequence[int], fts: str) -> set[int]:
+        # The same FTS5 expression over what each row states, in an in-memory index with
+        # the archive's own tokenizer: the match means what it means in the archive
+        # (stems included), only negated and context sentences no longer count.
+        db = self._db
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stated "
+            "USING fts5(text, tokenize='porter unicode61')"
+        )
+        texts = self._masked(rowids, stated_words_text)
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT INTO temp.stated(rowid, text) VALUES (?, ?)", texts.items())
+            rows = db.execute("SELECT rowid FROM temp.stated WHERE stated MATCH ?", (fts,))
+            out = {int(r[0]) for r in rows}
+        finally:
+            db.execute("DELETE FROM temp.stated")
+            db.execute("COMMIT")
+        return out
+
+    @_guarded
     def asserted_texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        return self._masked(rowids, asserted_text)
+
+    def _masked(
+        self, rowids: Sequence[int], mask: Callable[[str, list[_MentionSpans]], str]
+    ) -> dict[int, str]:
         texts: dict[int, str] = {}
-        unstated: dict[int, list[tuple[str, tuple[int, int], tuple[int, int]]]] = {}
+        spans: dict[int, list[_MentionSpans]] = {}
         for chunk in _chunks(rowids):
             marks = _marks(chunk)
             for rid, text in self._db.execute(
@@ -166,8 +196,8 @@ class SQLiteStore:
                 f"sentence_end FROM mentions WHERE report_rowid IN ({marks})",
                 chunk,
             ):
-                unstated.setdefault(int(rid), []).append((st, (a, b), (c, d)))
-        return {rid: asserted_text(t, unstated.get(rid, ())) for rid, t in texts.items()}
+                spans.setdefault(int(rid), []).append((st, (a, b), (c, d)))
+        return {rid: mask(t, spans.get(rid, [])) for rid, t in texts.items()}
 
     @_guarded
     def literal_hits(

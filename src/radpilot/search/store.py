@@ -60,14 +60,22 @@ class ArchiveStore(Protocol):
         """(rowid, drive score) best first: finding score, or -bm25 for a lexical drive."""
         ...
 
-    def lexical_scores(self, rowids: Sequence[int], words: Sequence[str]) -> dict[int, float]:
-        """rowid -> IDF-weighted share of ``words`` in the row's asserted text (what it
-        states: negated and context statements left out, see ``analysis.asserted_text``),
-        in [0, 1]; rows that state none of the words are left out."""
+    def lexical_scores(
+        self, rowids: Sequence[int], words: Sequence[str], *, asserted: bool = False
+    ) -> dict[int, float]:
+        """rowid -> IDF-weighted share of ``words`` in what the row states (a negated or
+        context sentence keeps only its mentions' own words: ``analysis.stated_words_text``;
+        with ``asserted``, not even those: ``analysis.asserted_text``), in [0, 1]; rows
+        that state none of the words are left out."""
+        ...
+
+    def stated_matches(self, rowids: Sequence[int], fts: str) -> set[int]:
+        """The rows whose stated words (``lexical_scores``) match the FTS5 expression."""
         ...
 
     def asserted_texts(self, rowids: Sequence[int]) -> dict[int, str]:
-        """rowid -> the report text without its negated and context statements."""
+        """rowid -> the report text without its negated and context statements
+        (``analysis.asserted_text``): what embeddings and ``similar`` are made of."""
         ...
 
     def literal_hits(
