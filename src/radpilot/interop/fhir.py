@@ -30,7 +30,7 @@ FHIR_FIELDS = MappingProxyType(
         "study_date": "effectiveDateTime (or issued)",
     }
 )
-_TYPE_NAME = re.compile(r"^[A-Za-z]{1,64}$")  # a resource type, safe to print
+_TYPE_NAME = re.compile(r"^[A-Z][a-z]+(?:[A-Z][a-z]+){0,5}$")  # a resource type name, safe to print
 # pydantic error types whose message may quote the value it rejected
 _VALUE_QUOTING = frozenset({"value_error", "assertion_error"})
 

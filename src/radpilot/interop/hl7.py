@@ -29,8 +29,9 @@ from radpilot.interop.records import FieldError, RecordError, RecordNote, Report
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 _TEXT_TYPES = frozenset({"TX", "FT", "ST", "CE", "CWE", ""})
 _FRAMING = b"\x0b\x1c"  # MLLP start and end bytes
-_CHARSET_NAME = re.compile(r"^[A-Za-z0-9 /_.-]{1,32}$")  # a character set name, safe to print
-_MESSAGE_TYPE = re.compile(r"^[A-Z0-9]{3}(\^[A-Z0-9_]{1,7}){0,2}$")  # a code, safe to print
+# A message type and trigger event ("ADT^A01^ADT_A01"): a code, safe to print. Nothing
+# else from a message is ever printed: a damaged message can shift any field anywhere.
+_MESSAGE_TYPE = re.compile(r"^[A-Z]{3}(\^[A-Z][0-9]{2}(\^[A-Z]{3}_[A-Z][0-9]{2})?)?$")
 # The record fields as an ORU message holds them, for messages.
 HL7_FIELDS = MappingProxyType({"id": "OBR-3 (or OBR-2)", "text": "OBX-5", "study_date": "OBR-7"})
 
@@ -146,8 +147,7 @@ def decode_message(segments: list[bytes]) -> tuple[list[str], str | None]:
         except UnicodeDecodeError:
             why = [f"not valid {declared} as MSH-18 declares"]
     elif declared:
-        shown = repr(declared) if _CHARSET_NAME.match(declared) else "its value"
-        why = [f"MSH-18 {shown} is not a character set radpilot knows"]
+        why = ["MSH-18 names a character set radpilot does not know"]
     else:
         why = ["MSH-18 is empty"]
     for n, fallback in enumerate(cfg.fallbacks):

@@ -135,10 +135,15 @@ def _iter_tar(path: Path) -> Iterator[XmlFile]:
                 data = fh.read() if fh is not None else b""
                 yield XmlFile(Path(member.name).stem, str(path), member.name, data)
                 count, last = count + 1, member.name
+            # tar stops at its first zero block: read on to the end of the compressed
+            # stream, so a cut or damaged tail (the gzip length and CRC) is seen too.
+            while tf.fileobj is not None and tf.fileobj.read(1 << 20):
+                pass
         except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:
             after = f" (the last whole one: {last})" if last else ""
             raise InputError(
-                f"{path}: the archive breaks off after {count} XML file(s){after}: {_why(exc)}"
+                f"{path}: the archive breaks off or is damaged after {count} XML file(s)"
+                f"{after}: {_why(exc)}"
             ) from None
 
 
