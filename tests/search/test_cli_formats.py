@@ -62,8 +62,10 @@ def test_demo_step_runs_cli_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     buf = io.StringIO()
     run_demo(tmp_path, Console(file=buf, width=120), ["search"])
-    out = buf.getvalue() + capsys.readouterr().out  # the commands print to stdout
-    assert "$ radpilot archive add " in out and "NLMCXR_reports.tgz --db" in out
+    printed = capsys.readouterr()  # the commands print to stdout and stderr
+    out = buf.getvalue() + printed.out + printed.err
+    assert "$ radpilot archive add " in out and "NLMCXR_reports.tgz --max-errors 3 --db" in out
+    assert "... and 25 more problem line(s) not shown" in out
     assert "added 3927, updated 0, unchanged 0, errors 28" in out
     assert "$ radpilot search pneumothorax -n 5 --no-semantic --db" in out
     assert "$ radpilot archive check --db" in out and "integrity: ok" in out

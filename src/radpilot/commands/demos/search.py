@@ -30,9 +30,10 @@ def run(ctx: Context) -> Iterator[Command | Note]:
     archive = ("--db", str(db))
     yield Note(
         "OpenI ships 28 reports with no text at all: `archive add` names each XML it skips "
-        "and exits 1 (partly done); the other 3,927 are stored."
+        "(3 lines here, then a count) and exits 1 (partly done); the other 3,927 are stored."
     )
-    yield Command(("archive", "add", str(default_tgz()), *archive), ok=(ExitCode.PARTLY_DONE,))
+    add = ("archive", "add", str(default_tgz()), "--max-errors", "3", *archive)
+    yield Command(add, ok=(ExitCode.PARTLY_DONE,))
     yield Command(("archive", "check", *archive))
     for query, *options in SEARCHES:
         yield Command(("search", query, *options, "--no-semantic", *archive))
