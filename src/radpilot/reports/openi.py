@@ -94,9 +94,21 @@ class XmlFile:
         return f"{self.container}:{self.member}"
 
 
-def iter_xml_files(path: Path) -> Iterator[XmlFile]:
-    """Each XML in a folder, one ``.xml`` file or a ``.tgz``, in archive order; callers parse
-    each one so a broken file stays one error.
+def iter_xml_files(path: Path) -> Iterator[tuple[bytes, str, str]]:
+    """``(xml_bytes, report_id, where)`` for each XML in a folder, one ``.xml`` file or a
+    ``.tgz``, in archive order; callers parse each one so a broken file stays one error.
+    A file that cannot be read, or a tarball that breaks off, raises ``InputError`` naming
+    it after the files before it (``iter_xml_members`` reports an unreadable file of a
+    folder and goes on)."""
+    for f in iter_xml_members(path):
+        if f.data is None:
+            raise InputError(f"{f.where}: {f.problem}")
+        yield f.data, f.id, f.where
+
+
+def iter_xml_members(path: Path) -> Iterator[XmlFile]:
+    """Each XML in a folder, one ``.xml`` file or a ``.tgz``, in archive order, as an
+    ``XmlFile``: its bytes, or why that one file cannot be read.
 
     A tarball is streamed member by member (never listed first), so a truncated one gives
     every file before the break and then raises ``InputError`` naming where it broke."""
@@ -159,12 +171,6 @@ def iter_reports(source: Path | None = None) -> Iterator[OpenIReport]:
     Reports with neither FINDINGS nor IMPRESSION are kept; callers decide. A broken
     file raises ``InputError``; use ``iter_xml_files`` + ``parse_xml`` to skip it instead.
     """
-    items = [_parsed(f) for f in iter_xml_files(source or default_tgz())]
+    items = [parse_xml(*f) for f in iter_xml_files(source or default_tgz())]
     items.sort(key=lambda r: (0, int(r.id), "") if r.id.isdigit() else (1, 0, r.id))
     yield from items
-
-
-def _parsed(f: XmlFile) -> OpenIReport:
-    if f.data is None:
-        raise InputError(f"{f.where}: {f.problem}")
-    return parse_xml(f.data, f.id, f.where)

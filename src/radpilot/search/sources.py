@@ -254,9 +254,9 @@ def _iter_jsonl(path: Path) -> Iterator[Item]:
 
 def _iter_openi(path: Path) -> Iterator[Item]:
     # Per-file parsing so one broken or empty XML is one error, not the end of the archive.
-    from radpilot.reports.openi import iter_xml_files, parse_xml
+    from radpilot.reports.openi import iter_xml_members, parse_xml
 
-    for f in iter_xml_files(path):
+    for f in iter_xml_members(path):
         if f.data is None:
             yield RecordError(f.container, f.member, str(f.problem))
             continue
