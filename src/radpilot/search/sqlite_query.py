@@ -125,7 +125,9 @@ def _drive(
         rows = db.execute(sql, [*args, q.limit]).fetchall()
     except sqlite3.OperationalError as exc:
         if "fts5" in str(exc) or "MATCH" in str(exc):
-            raise InputError(f"search words cannot be used ({exc})") from None
+            # fts_expression quotes every word, so this is a bug in radpilot, not the
+            # user's query; the message may quote the query, so it is not passed on.
+            raise InputError("search words cannot be used (a full-text syntax error)") from None
         raise
     return [(int(a), float(b)) for a, b in rows]
 
