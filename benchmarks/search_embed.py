@@ -31,9 +31,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from radpilot.interop.records import make_record
 from radpilot.reports.openi import iter_reports
 from radpilot.search.ingest import ingest_records
-from radpilot.search.records import make_record
 from radpilot.search.semantic import MODEL_NAME, embed_archive, encode
 from radpilot.search.store import open_store
 

@@ -29,9 +29,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from radpilot.interop.records import make_record
 from radpilot.search.engine import search
 from radpilot.search.ingest import ingest_records
-from radpilot.search.records import make_record
 from radpilot.search.store import open_store
 
 QUERIES = {

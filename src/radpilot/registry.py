@@ -216,7 +216,12 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "chexpert.v1": "radpilot.reports.policy:CHEXPERT",
         },
     ),
-    "archive_backends": ("archive backend", {}),
+    "archive_backends": (
+        "archive backend",
+        {
+            "sqlite.v1": "radpilot.search.sqlite_store:open_sqlite",
+        },
+    ),
     "image_backends": ("image model backend", {}),
     "image_runtimes": ("image runtime", {}),
     "llm_backends": ("language-model backend", {}),
@@ -230,6 +235,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "reports.cues.v1": "radpilot.reports.rules:CUES",
             "reports.modifiers.v1": "radpilot.reports.rules:MODIFIERS",
             "reports.sections.v1": "radpilot.reports.rules:SECTIONS",
+            "interop.hl7_charsets.v1": "radpilot.interop.hl7:CHARSETS",
+            "search.query_words.v1": "radpilot.search.config:QUERY_WORDS",
+            "search.ranking.v1": "radpilot.search.config:RANKING",
         },
     ),
 }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from radpilot.commands.main import run
+from radpilot.interop.records import ReportRecord, make_record
 from radpilot.search.ingest import ingest_records
-from radpilot.search.records import ReportRecord, make_record
 from radpilot.search.store import ArchiveStore, open_store
 
 # (id, patient, date, modality, text): negations, uncertainty, laterality and change.
@@ -94,6 +95,12 @@ def records() -> list[ReportRecord]:
 
 
 @pytest.fixture
+def report_table() -> list[tuple[str, str, str, str, str]]:
+    """``REPORTS``: (id, patient, date, modality, text)."""
+    return list(REPORTS)
+
+
+@pytest.fixture
 def report_records() -> list[ReportRecord]:
     return records()
 
@@ -111,3 +118,20 @@ def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveS
 @pytest.fixture(scope="session")
 def small_archive_path(small_archive: ArchiveStore) -> Path:
     return Path(small_archive.location)
+
+
+CliRun = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRun:
+    """Run ``radpilot ARGS`` in-process through the real entry point (exit-code handling
+    included): ``(exit code, stdout, stderr)``."""
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = run(list(argv))
+        got = capsys.readouterr()
+        return code, got.out, got.err
+
+    return invoke

@@ -1,18 +1,17 @@
-"""`radpilot archive add` over every format at once, and the demo step."""
+"""`radpilot archive add` over every format at once, and the demo step (CLI commands)."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from radpilot.cli import app
-
-runner = CliRunner()
+CliRun = Callable[..., tuple[int, str, str]]
 
 HL7 = (
     "MSH|^~\\&|RIS|H|EMR|H|202401010000||ORU^R01|1|P|2.5\r"
@@ -22,7 +21,7 @@ HL7 = (
 )
 
 
-def test_add_every_format(tmp_path: Path) -> None:
+def test_add_every_format(tmp_path: Path, cli: CliRun) -> None:
     (tmp_path / "a.csv").write_text("id,text\nC1,Cardiomegaly.\n")
     (tmp_path / "b.jsonl").write_text(json.dumps({"id": "J1", "text": "No pneumothorax."}) + "\n")
     (tmp_path / "c.hl7").write_text(HL7)
@@ -43,28 +42,46 @@ def test_add_every_format(tmp_path: Path) -> None:
     )
     files = [str(tmp_path / n) for n in ("a.csv", "b.jsonl", "c.hl7", "d.ndjson", "openi")]
     db = str(tmp_path / "all.db")
-    res = runner.invoke(app, ["archive", "add", *files, "--db", db, "--json"])
-    assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout.strip().splitlines()[-1])["added"] == 5
-    assert "c.hl7: message 2, line 8: malformed segment" in res.stderr
-    res = runner.invoke(app, ["search", "pneumothorax", "--db", db, "--json"])
-    assert [h["id"] for h in json.loads(res.stdout)] == ["H1"]
-    # Nothing readable at all is a failed run; some bad records among good ones are not.
-    res = runner.invoke(app, ["archive", "add", str(tmp_path / "x.pdf"), "--db", db])
-    assert res.exit_code == 1 and "does not exist" in res.stderr
+    code, out, err = cli("archive", "add", *files, "--db", db, "--json")
+    assert code == 1  # one HL7 message is malformed: partly done
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert (summary["added"], summary["errors"]) == (5, 1)
+    assert err.strip() == (
+        f"skipped: {tmp_path / 'c.hl7'}: message 2, line 8: malformed segment "
+        "(a 3-character segment id, then the field separator)"
+    )
+    code, out, _ = cli("search", "pneumothorax", "--db", db, "--json", "--no-semantic")
+    assert [h["id"] for h in json.loads(out)] == ["H1"]
+    # Nothing readable at all: nothing done.
+    code, _, err = cli("archive", "add", str(tmp_path / "x.pdf"), "--db", db)
+    assert code == 2 and err.strip() == f"skipped: {tmp_path / 'x.pdf'}: file: does not exist"
 
 
-def test_demo_step(tmp_path: Path) -> None:
-    from radpilot.search.demo import run
+def test_demo_step_runs_cli_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from radpilot.commands.demo import Command, run_demo
 
     buf = io.StringIO()
-    run(tmp_path, Console(file=buf, width=120))
-    out = buf.getvalue()
-    assert "added 39" in out and "radpilot search 'pneumothorax'" in out
-    hits = json.loads((tmp_path / "search" / "pneumothorax.json").read_text())
-    assert len(hits) == 5
-    for h in hits:
-        assert any(
-            f["finding"] == "pneumothorax" and f["certainty"] != "absent" for f in h["findings"]
-        )
-    assert (tmp_path / "search" / "cohort_cardiomegaly_no_effusion.csv").stat().st_size > 1000
+    run_demo(tmp_path, Console(file=buf, width=120), ["search"])
+    printed = capsys.readouterr()  # the commands print to stdout and stderr
+    out = buf.getvalue() + printed.out + printed.err
+    assert "$ radpilot archive add " in out and "NLMCXR_reports.tgz --max-errors 3 --db" in out
+    assert "... and 25 more problem line(s) not shown" in out
+    assert "added 3927, updated 0, unchanged 0, errors 28" in out
+    assert "$ radpilot search pneumothorax -n 5 --no-semantic --db" in out
+    assert "$ radpilot archive check --db" in out and "integrity: ok" in out
+    assert "unchanged 3927, errors 0" in out  # the export added back changes nothing
+    cohort = tmp_path / "search" / "cohort_cardiomegaly_no_effusion.csv"
+    assert cohort.stat().st_size > 1000
+    export = (tmp_path / "search" / "archive.jsonl").read_text().splitlines()
+    assert len(export) == 3927
+    from radpilot.commands.demos.search import run
+
+    steps = list(run(_context(tmp_path)))
+    add = next(s for s in steps if isinstance(s, Command))
+    assert add.argv[:2] == ("archive", "add") and add.ok == (1,)
+
+
+def _context(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from radpilot.commands.demo import Context
+
+    return Context(out=tmp_path / "again", shared=None, console=Console(file=io.StringIO()))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from radpilot.interop.records import make_record
 from radpilot.search.analysis import specialise
 from radpilot.search.engine import search
 from radpilot.search.ingest import ingest_records
-from radpilot.search.records import make_record
 from radpilot.search.store import ArchiveStore, open_store
 from radpilot.search.vocab import expand, site_children
 

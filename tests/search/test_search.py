@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from radpilot.cli import app
 from radpilot.errors import InputError
-from radpilot.search.engine import fts_expression, hits_to_json, search, similar
-from radpilot.search.store import ArchiveStore
+from radpilot.interop.records import make_record
+from radpilot.search.engine import fts_expression, hits_to_json, search
+from radpilot.search.ingest import ingest_records
+from radpilot.search.similar import similar
+from radpilot.search.store import ArchiveStore, open_store
 
-runner = CliRunner()
+CliRun = Callable[..., tuple[int, str, str]]
 
 
 def ids(store: ArchiveStore, query: str, **kw: object) -> list[str]:
@@ -120,37 +122,153 @@ def test_similar_without_embeddings(small_archive: ArchiveStore) -> None:
     res = similar(small_archive, "A1", limit=3, semantic=False)
     got = [h.report.id for h in res.hits]
     assert "A1" not in got and got[0] == "A5"  # the other left pneumothorax
-    with pytest.raises(InputError, match="no report 'ZZ'"):
+    with pytest.raises(InputError, match=r"^no report with that id in ") as exc:
         similar(small_archive, "ZZ")
+    assert "ZZ" not in str(exc.value)
 
 
-def test_cli_search_json_and_table(small_archive_path: Path) -> None:
+def test_cli_search_json_and_table(small_archive_path: Path, cli: CliRun) -> None:
     db = str(small_archive_path)
-    res = runner.invoke(
-        app, ["search", "pneumothorax", "--db", db, "--json", "--since", "2024-01-01"]
+    code, out, err = cli("search", "pneumothorax", "--db", db, "--json", "--since", "2024-01-01")
+    assert code == 0, err
+    assert sorted(h["id"] for h in json.loads(out)) == ["A1", "A5"]
+    assert "no embeddings" in err  # notes go to stderr with --json, so stdout stays JSON
+    code, out, _ = cli("search", "right pleural effusion -cardiomegaly", "--db", db)
+    assert code == 0 and "1 results" in out and "A8" in out
+    code, out, _ = cli("search", "pneumothorax", "--db", db, "-n", "2")
+    assert code == 0 and "no embeddings" in out
+    assert "A1" in out and "A5" in out and "A6" not in out
+    code, out, _ = cli("search", "azygos", "--db", db)
+    assert (code, out.strip()) == (
+        0,
+        "note: no embeddings in this archive: run `radpilot archive embed` for semantic ranking\nno reports match 'azygos'",
     )
-    assert res.exit_code == 0, res.output
-    assert sorted(h["id"] for h in json.loads(res.stdout)) == ["A1", "A5"]
-    res = runner.invoke(app, ["search", "left pleural effusion -cardiomegaly", "--db", db])
-    assert res.exit_code == 0
-    res = runner.invoke(app, ["search", "pneumothorax", "--db", db, "-n", "2"])
-    assert res.exit_code == 0 and "no embeddings" in res.stdout
-    assert "A1" in res.stdout and "A5" in res.stdout and "A6" not in res.stdout
-    res = runner.invoke(app, ["search", "azygos", "--db", db])
-    assert "no reports match" in res.stdout
-    res = runner.invoke(app, ["similar", "A1", "--db", db, "--json"])
-    assert res.exit_code == 0 and json.loads(res.stdout)[0]["id"] == "A5"
-    res = runner.invoke(app, ["search", "since:soon", "--db", db])
-    assert res.exit_code != 0 and "is not a date" in str(res.exception)
+    code, out, _ = cli("similar", "A1", "--db", db, "--json")
+    assert code == 0 and json.loads(out)[0]["id"] == "A5"
+    code, _, err = cli("search", "since:soon", "--db", db)
+    assert (
+        code == 2
+        and err == "error: query: since:'soon' is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)\n"
+    )
 
 
-def test_cohort_export(small_archive_path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["search", "-cardiomegaly", "effusion"],
+        ["search", "-cardiomegaly effusion"],
+        ["search", "--db", "DB", "--json", "--no-semantic", "--", "-cardiomegaly", "effusion"],
+        ["search", "-n", "20", "-cardiomegaly", "effusion"],
+        ["search", "-cardiomegaly", "-n20", "effusion"],
+        ["search", "effusion", "-cardiomegaly", "--limit=20"],
+    ],
+)
+def test_query_may_start_with_a_minus(
+    small_archive_path: Path, cli: CliRun, argv: list[str]
+) -> None:
+    db = str(small_archive_path)
+    if "DB" in argv:
+        code, out, err = cli(*[db if a == "DB" else a for a in argv])
+    else:
+        code, out, err = cli(*argv, "--db", db, "--json", "--no-semantic")
+    assert code == 0, err
+    assert sorted(h["id"] for h in json.loads(out)) == ["A10", "A8"]  # not A3: cardiomegaly
+
+
+def test_cohort_query_may_start_with_a_minus(
+    small_archive_path: Path, cli: CliRun, tmp_path: Path
+) -> None:
+    out_csv = tmp_path / "c.csv"
+    code, out, err = cli(
+        "cohort", "-cardiomegaly", "effusion", "-o", str(out_csv), "--db", str(small_archive_path)
+    )
+    assert code == 0, err
+    assert out == f"2 reports (0 uncertain) -> {out_csv}\n"
+    assert sorted(r["id"] for r in csv.DictReader(out_csv.open())) == ["A10", "A8"]
+
+
+@pytest.mark.parametrize("query", ["!!!", "?", "...", "(*)", "- + --", '"" ??'])
+def test_punctuation_only_query_is_a_clear_error(
+    small_archive: ArchiveStore, small_archive_path: Path, cli: CliRun, query: str
+) -> None:
+    with pytest.raises(InputError, match=r"^query has no letter or digit to search for"):
+        search(small_archive, query, semantic=False)
+    code, out, err = cli("search", "--db", str(small_archive_path), "--", query)
+    assert (code, out) == (2, "") and err.startswith("error: query has no letter or digit")
+
+
+def test_punctuation_among_words_is_ignored_with_a_note(small_archive: ArchiveStore) -> None:
+    res = search(small_archive, "pneumothorax ??? !", semantic=False)
+    assert sorted(h.report.id for h in res.hits) == ["A1", "A5", "A6"]
+    assert res.notes == ("ignored '???', '!': no letter or digit to search for",)
+
+
+def test_apostrophe_is_a_letter(
+    small_archive: ArchiveStore, small_archive_path: Path, cli: CliRun
+) -> None:
+    assert ids(small_archive, "patient's pneumothorax") == ids(small_archive, "pneumothorax")
+    code, out, err = cli("search", "Morgagni's hernia", "--db", str(small_archive_path))
+    assert code == 0 and err == "" and "no reports match" in out
+    assert ids(small_archive, "O'Brien") == []
+
+
+NEGATED = {
+    "N1": "FINDINGS: No pneumothorax. No apical opacity.\nIMPRESSION: No acute disease.",
+    "N2": "INDICATION: Evaluate for apical opacity.\nFINDINGS: Lungs are clear.",
+    "S1": "FINDINGS: Small apical opacity on the right.\nIMPRESSION: Apical opacity.",
+    "S2": "FINDINGS: No pneumothorax, but an apical opacity is seen.",
+    "H1": "FINDINGS: Heart size is normal.",
+}
+
+
+@pytest.fixture(scope="module")
+def negation_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveStore]:
+    store = open_store(tmp_path_factory.mktemp("neg") / "n.db")
+    recs = [make_record(rid=k, text=v) for k, v in NEGATED.items()]
+    ingest_records(store, recs, jobs=1)
+    yield store
+    store.close()
+
+
+def test_free_words_count_only_where_stated(negation_archive: ArchiveStore) -> None:
+    """ "apical" is no finding: BM25 finds it in all four raw texts; only the reports that
+    state it are answers ("No apical opacity" and "Evaluate for apical opacity" are not)."""
+    assert sorted(ids(negation_archive, "apical")) == ["S1", "S2"]
+    assert sorted(ids(negation_archive, "apical -zzz")) == ["S1", "S2"]
+    # "Heart size is normal." is all one (absent) mention: its own words still count.
+    assert ids(negation_archive, "heart size") == ["H1"]
+    lex = {
+        h.report.id: h.parts["lexical"]
+        for h in search(negation_archive, "opacity apical", semantic=False).hits
+    }
+    assert set(lex) >= {"S1", "S2"} and lex.get("N1", 0.0) == 0.0 and lex.get("N2", 0.0) == 0.0
+
+
+def test_asserted_text_leaves_out_negated_and_context_sentences(
+    negation_archive: ArchiveStore,
+) -> None:
+    rowid = {k: r.rowid for k in NEGATED if (r := negation_archive.get(k)) is not None}
+    texts = negation_archive.asserted_texts(list(rowid.values()))
+    got = {k: texts[rowid[k]] for k in NEGATED}
+    assert "pneumothorax" not in got["N1"] and "apical" not in got["N1"]
+    assert "apical" not in got["N2"] and "Lungs are clear" in got["N2"]
+    assert got["S1"] == NEGATED["S1"] and got["H1"] == "FINDINGS:"
+    # A sentence that also states a finding keeps it, without the negated finding's words.
+    assert "pneumothorax" not in got["S2"] and "apical opacity is seen" in got["S2"]
+
+
+def test_similar_without_embeddings_holds_negation(negation_archive: ArchiveStore) -> None:
+    got = [h.report.id for h in similar(negation_archive, "S1", semantic=False).hits]
+    assert got == ["S2"]  # N1 and N2 share only words they negate or ask about
+
+
+def test_cohort_export(small_archive_path: Path, tmp_path: Path, cli: CliRun) -> None:
     out = tmp_path / "c" / "cohort.csv"
-    res = runner.invoke(
-        app, ["cohort", "cardiomegaly -effusion", "--db", str(small_archive_path), "-o", str(out)]
+    code, stdout, err = cli(
+        "cohort", "cardiomegaly -effusion", "--db", str(small_archive_path), "-o", str(out)
     )
-    assert res.exit_code == 0, res.output
-    assert "2 reports (0 uncertain)" in res.stdout
+    assert code == 0, err
+    assert stdout == f"2 reports (0 uncertain) -> {out}\n"
     rows = list(csv.DictReader(out.open()))
     assert sorted(r["id"] for r in rows) == ["A4", "A9"]
     a4 = next(r for r in rows if r["id"] == "A4")
@@ -179,10 +297,10 @@ def test_tag_index_path_agrees_with_walk(
     small_archive: ArchiveStore, monkeypatch: pytest.MonkeyPatch, query: str
 ) -> None:
     """Rare conjunctions go through the finding-tag index: same answers as the walk."""
-    from radpilot.search import sqlite_store
+    from radpilot.search import sqlite_query
 
     walked = ids(small_archive, query)
-    monkeypatch.setattr(sqlite_store, "WALK_ROWS", 0)
+    monkeypatch.setattr(sqlite_query, "WALK_ROWS", 0)
     assert sorted(ids(small_archive, query)) == sorted(walked)
 
 

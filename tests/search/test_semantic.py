@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from radpilot.cli import app
-from radpilot.search.engine import search, similar
+from radpilot.interop.records import ReportRecord
+from radpilot.search.engine import search
 from radpilot.search.ingest import ingest_records
-from radpilot.search.records import ReportRecord
 from radpilot.search.semantic import MODEL_NAME
+from radpilot.search.similar import similar
 from radpilot.search.store import open_store
 
 pytest.importorskip("sentence_transformers")
@@ -53,8 +54,8 @@ def test_embed_resumable_and_semantic_ranking(
 def test_identical_texts_encoded_once_get_the_same_vector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from radpilot.interop.records import make_record
     from radpilot.search import semantic
-    from radpilot.search.records import make_record
 
     store = open_store(tmp_path / "d.db")
     normal = "FINDINGS: The lungs are clear. No pleural effusion.\nIMPRESSION: Normal chest."
@@ -80,3 +81,31 @@ def test_identical_texts_encoded_once_get_the_same_vector(
 def test_embed_rejects_bad_options(tmp_path: Path, args: list[str]) -> None:
     res = CliRunner().invoke(app, ["archive", "embed", "--db", str(tmp_path / "x.db"), *args])
     assert res.exit_code == 2 and "Invalid value" in res.output
+
+
+def test_semantic_ranking_and_similar_hold_negation(tmp_path: Path) -> None:
+    """The model puts "No pneumothorax." next to "collapsed lung" (cosine 0.44, as near as
+    "Small left pneumothorax." at 0.46) and next to a real pneumothorax (0.77): reports are
+    embedded as they assert, so a negation cannot make a report look like its finding."""
+    from radpilot.interop.records import make_record
+
+    texts = {
+        "P": "Small left pneumothorax.",
+        "N": "No pneumothorax.",
+        "H": "Heart size is normal.",
+        "P2": "Moderate right pneumothorax.",
+        "E": "Moderate left pleural effusion.",
+    }
+    store = open_store(tmp_path / "n.db")
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in texts.items()], jobs=1)
+    CliRunner().invoke(app, ["archive", "embed", "--db", str(tmp_path / "n.db")])
+    assert store.embedding_count(MODEL_NAME) == len(texts)
+    res = search(store, "collapsed lung")  # no finding the reader knows: words + semantic
+    sem = {h.report.id: h.parts["semantic"] for h in res.hits}
+    assert res.semantic == "used" and res.hits[0].report.id == "P"
+    assert sem.get("N", 0.0) < sem["P"] / 2
+    got = [h.report.id for h in similar(store, "P").hits]
+    assert got[0] == "P2" and got[-1] == "N"
+    sims = {h.report.id: h.parts["semantic"] for h in similar(store, "P").hits}
+    assert sims["N"] < 0.3 < sims["E"]
+    store.close()

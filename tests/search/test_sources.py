@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from radpilot.errors import InputError
-from radpilot.search.hl7 import iter_hl7
-from radpilot.search.records import RecordError, ReportRecord, normalise_date
+from radpilot.interop.hl7 import iter_hl7
+from radpilot.interop.records import RecordError, RecordNote, ReportRecord, normalise_date
 from radpilot.search.sources import SourceFormat, detect_format, iter_file
 
 
@@ -89,9 +89,9 @@ def test_csv_text_and_sections_with_bad_rows(tmp_path: Path) -> None:
     assert recs[0].modality == "CR" and recs[0].study_date == "2024-01-02"
     assert [e.position for e in errs] == ["line 3", "line 4", "line 5", "line 6"]
     assert "5 fields, the header has 7" in errs[0].message
-    assert "missing report id" in errs[1].message
+    assert errs[1].message == "field 'id': empty (every report needs an id)"
     assert "not a date" in errs[2].message
-    assert "no text" in errs[3].message
+    assert errs[3].message == "field 'text (or a section column)': empty (no report text)"
     assert all(str(e).startswith(str(p)) for e in errs)
 
 
@@ -131,7 +131,8 @@ def test_openi_folder_and_tgz_with_broken_xml(tmp_path: Path) -> None:
     recs, errs = split(list(iter_file(folder)))
     assert [r.id for r in recs] == ["1"]
     assert recs[0].text == "FINDINGS: No pneumothorax.\nIMPRESSION: Normal chest."
-    assert len(errs) == 1 and "2.xml" in errs[0].file and "not well-formed" in errs[0].message
+    assert len(errs) == 1 and (errs[0].file, errs[0].position) == (str(folder), "2.xml")
+    assert errs[0].message.startswith("not well-formed XML")
     tgz = tmp_path / "r.tgz"
     with tarfile.open(tgz, "w:gz") as tf:
         tf.add(folder / "1.xml", arcname="ecgen/1.xml")
@@ -144,7 +145,7 @@ def test_openi_corrupt_tgz_is_one_error(tmp_path: Path) -> None:
     p = tmp_path / "r.tgz"
     p.write_bytes(b"not a tar file at all")
     _, errs = split(list(iter_file(p)))
-    assert len(errs) == 1 and "cannot be read" in errs[0].message
+    assert len(errs) == 1 and errs[0].message == "not a tar archive (plain, gzip, bzip2 or xz)"
 
 
 def _dr(rid: str, text: str | None = None, conclusion: str | None = None) -> dict:
@@ -171,7 +172,7 @@ def test_fhir_bundle(tmp_path: Path) -> None:
         "entry": [
             {"resource": _dr("F1", text="FINDINGS: Left pleural effusion.")},
             {"resource": _dr("F2", conclusion="No pneumothorax.")},
-            {"resource": {"resourceType": "Patient", "id": "P9"}},  # not a report: skipped
+            {"resource": {"resourceType": "Patient", "id": "P9"}},  # not a report: an error
             {"resource": {**_dr("F3", text="x"), "subject": 12}},  # invalid
             {"resource": _dr("F4")},  # no text
         ],
@@ -185,9 +186,10 @@ def test_fhir_bundle(tmp_path: Path) -> None:
     ]
     assert recs[0].text == "FINDINGS: Left pleural effusion."
     assert recs[1].text == "No pneumothorax."
-    assert [e.position for e in errs] == ["entry 3", "entry 4"]
-    assert "invalid DiagnosticReport: subject" in errs[0].message
-    assert "no text" in errs[1].message
+    assert [e.position for e in errs] == ["entry 2", "entry 3", "entry 4"]
+    assert errs[0].message == "resourceType 'Patient' is not DiagnosticReport; not stored"
+    assert "invalid DiagnosticReport: subject" in errs[1].message
+    assert "empty (no report text)" in errs[2].message
 
 
 def test_fhir_ndjson_and_broken_json(tmp_path: Path) -> None:
@@ -237,7 +239,10 @@ def test_hl7_messages(tmp_path: Path) -> None:
     assert len(errs) == 3
     assert "ADT^A01" in errs[0].message and errs[0].position.startswith("message 2")
     assert "malformed segment" in errs[1].message and errs[1].position == "message 3, line 13"
-    assert "no accession" in errs[2].message
+    assert errs[2].message == (
+        "field 'OBR-3 (or OBR-2)': empty in every OBR segment (or no OBR segment)"
+    )
+    assert all("PAT" not in str(e) and "Cardiomegaly" not in str(e) for e in errs)
 
 
 def test_hl7_custom_separators_and_placer_id(tmp_path: Path) -> None:
@@ -261,3 +266,145 @@ def test_hl7_mllp_framing(tmp_path: Path) -> None:
     p.write_text("\x0b" + HL7.split("MSH|^~\\&|RIS|HOSP|EMR|HOSP|202403020831")[0] + "\x1c\r")
     recs, _ = split(list(iter_file(p)))
     assert [r.id for r in recs] == ["ACC1"]
+
+
+def test_hl7_decodes_by_msh18_else_falls_back(tmp_path: Path) -> None:
+    msh = "MSH|^~\\&|RIS|H|EMR|H|20240101||ORU^R01|{n}|P|2.5{tail}\r"
+    body = "PID|1||P{n}\rOBR|1||H{n}||||20240101\rOBX|1|TX|X||{text}\r"
+    cases = [
+        ("||||||8859/1", "Épanchement pleural gauche.", "latin-1", None),  # declared
+        (
+            "",
+            "Épanchement pleural gauche.",
+            "latin-1",
+            "MSH-18 is empty; not valid UTF-8: decoded as cp1252",
+        ),
+        ("", "Épanchement pleural gauche.", "utf-8", None),  # UTF-8, nothing declared
+        ("||||||UNICODE UTF-8", "Épanchement pleural gauche.", "latin-1", "decoded as cp1252"),
+        (
+            "||||||KLINGON",
+            "Épanchement pleural gauche.",
+            "latin-1",
+            "MSH-18 names a character set radpilot does not know; not valid UTF-8: decoded as cp1252",
+        ),
+    ]
+    raw = b"".join(
+        (msh.format(n=n, tail=tail) + body.format(n=n, text=text)).encode(enc)
+        for n, (tail, text, enc, _) in enumerate(cases)
+    )
+    p = tmp_path / "latin1.hl7"
+    p.write_bytes(raw)
+    items = list(iter_file(p))
+    recs = [i for i in items if isinstance(i, ReportRecord)]
+    notes = [i for i in items if isinstance(i, RecordNote)]
+    assert [r.text for r in recs] == [c[1] for c in cases]  # every message, decoded right
+    assert not [i for i in items if isinstance(i, RecordError)]
+    expected = [(f"message {n + 1}", c[3]) for n, c in enumerate(cases) if c[3]]
+    assert len(notes) == len(expected)
+    for note, (where, text) in zip(notes, expected, strict=True):
+        assert note.position.startswith(where) and text in note.message
+
+
+def test_fhir_every_resource_is_accounted_for(tmp_path: Path) -> None:
+    p = tmp_path / "mixed.ndjson"
+    lines = [
+        json.dumps(_dr("N1", text="Cardiomegaly.")),
+        json.dumps({"resourceType": "Observation", "id": "O1"}),
+        json.dumps({"resourceType": 7}),
+        json.dumps(
+            {"resourceType": "Bundle", "entry": [{"resource": _dr("N2", text="Effusion.")}]}
+        ),
+        json.dumps([1, 2]),
+    ]
+    p.write_text("\n".join(lines) + "\n")
+    recs, errs = split(list(iter_file(p)))
+    assert [r.id for r in recs] == ["N1", "N2"]
+    assert [(e.position, e.message) for e in errs] == [
+        ("line 2", "resourceType 'Observation' is not DiagnosticReport; not stored"),
+        ("line 3", "resourceType unknown is not DiagnosticReport; not stored"),
+        ("line 5", "not a FHIR resource (no resourceType)"),
+    ]
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("r.jsonl", '{"id": "G1", "text": "Cardiomegaly."}\n{"id": "D", "x": ' + DEEP + "}\n"),
+        ("r.ndjson", json.dumps(_dr("G1", text="Cardiomegaly.")) + "\n" + DEEP + "\n"),
+    ],
+)
+def test_deeply_nested_json_is_one_error(tmp_path: Path, name: str, content: str) -> None:
+    p = tmp_path / name
+    p.write_text(content)
+    recs, errs = split(list(iter_file(p)))
+    assert [r.id for r in recs] == ["G1"]
+    assert [(e.position, e.message) for e in errs] == [("line 2", "JSON nested too deeply to read")]
+    q = tmp_path / "deep.json"
+    q.write_text(DEEP)
+    _, errs = split(list(iter_file(q)))
+    assert [(e.position, e.message) for e in errs] == [
+        ("resource", "JSON nested too deeply to read")
+    ]
+
+
+def test_truncated_tgz_keeps_what_was_read(tmp_path: Path) -> None:
+    folder = tmp_path / "xml"
+    folder.mkdir()
+    big = OPENI_XML.replace("Normal chest.", "Normal chest. " + "Lungs are clear. " * 400)
+    for i in range(1, 41):
+        (folder / f"{i}.xml").write_text(big.replace("No pneumothorax", f"No pneumothorax {i}"))
+    tgz = tmp_path / "r.tgz"
+    with tarfile.open(tgz, "w:gz") as tf:
+        for i in range(1, 41):
+            tf.add(folder / f"{i}.xml", arcname=f"ecgen/{i}.xml")
+    cut = tmp_path / "cut.tgz"
+    cut.write_bytes(tgz.read_bytes()[: tgz.stat().st_size * 2 // 3])
+    recs, errs = split(list(iter_file(cut)))
+    assert 0 < len(recs) < 40 and [r.id for r in recs] == [str(i) for i in range(1, len(recs) + 1)]
+    (err,) = errs
+    assert err.file == str(cut) and err.position == f"after {len(recs)} record(s)"
+    assert err.message.startswith(
+        f"the archive breaks off or is damaged after {len(recs)} XML file(s)"
+    )
+    assert f"(the last whole one: ecgen/{len(recs)}.xml)" in err.message
+
+
+def test_csv_unterminated_quote_and_long_field(tmp_path: Path) -> None:
+    p = tmp_path / "q.csv"
+    p.write_text(
+        "id,text\nA1,Cardiomegaly.\n"
+        f'A2,"{"x" * 140_000}"\n'
+        'A3,ab"c stray quote\n'
+        'A4,"never closed\nA5,lost\nA6,lost\n'
+    )
+    recs, errs = split(list(iter_file(p)))
+    assert [r.id for r in recs] == ["A1", "A3"]
+    assert [(e.position, e.message) for e in errs] == [
+        ("line 3", "not valid CSV (field larger than field limit (131072))"),
+        (
+            "line 5",
+            "a quoted field opened on this line is never closed; lines 5-7 were not stored",
+        ),
+    ]
+
+
+def test_csv_and_jsonl_lines_not_utf8_are_decoded_with_a_note(tmp_path: Path) -> None:
+    p = tmp_path / "r.csv"
+    p.write_bytes("id,text\nA1,Épanchement.\nA2,Normal.\n".encode("cp1252"))
+    items = list(iter_file(p))
+    recs = [i for i in items if isinstance(i, ReportRecord)]
+    assert [r.text for r in recs] == ["Épanchement.", "Normal."]
+    (note,) = [i for i in items if isinstance(i, RecordNote)]
+    assert note.message == "1 line(s) not valid UTF-8; decoded as cp1252"
+    q = tmp_path / "r.jsonl"
+    q.write_bytes(
+        b'{"id": "J1", "text": "\xc9panchement."}\n{"id": "J2", "n": 1' + b"1" * 5000 + b"}\n"
+    )
+    items = list(iter_file(q))
+    assert [i.text for i in items if isinstance(i, ReportRecord)] == ["Épanchement."]
+    assert [str(i) for i in items if isinstance(i, RecordError)] == [
+        f"{q}: line 2: not valid JSON (a number too long)"
+    ]

@@ -1,8 +1,9 @@
-"""`radpilot archive add|embed|stats|show`: the report archive."""
+"""`radpilot archive add|embed|stats|check|show|remove|export`: the report archive."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +11,32 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from radpilot.commands.common import (
+    DEFAULT_MAX_PROBLEMS,
+    MAX_ERRORS_OPTION_HELP,
+    ExitCode,
+    ProblemLines,
+    batch_exit,
+    exit_with,
+)
 from radpilot.errors import InputError
+from radpilot.search.export import ExportFormat
 
 DB_HELP = "Archive database (default: $RADPILOT_ARCHIVE, $RADPILOT_HOME/archive.db or ~/.local/share/radpilot/archive.db)."
 
 
 app = typer.Typer(
     name="archive",
-    help="The report archive: ingest reports (read once), embed, inspect.",
+    help="The report archive: ingest reports (read once), embed, check, inspect, remove, export.",
     no_args_is_help=True,
 )
+
+
+def _progress(label: str, *columns: Any) -> Progress:
+    err = Console(stderr=True)
+    return Progress(
+        TextColumn(label), *columns, console=err, transient=True, disable=not err.is_terminal
+    )
 
 
 @app.command("add")
@@ -34,33 +51,43 @@ def add(
         None, "--jobs", min=1, help="Reader processes (default: CPU count)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    max_errors: int = typer.Option(
+        DEFAULT_MAX_PROBLEMS, "--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP
+    ),
 ) -> None:
-    """Ingest reports: upsert by id, keep earlier versions, skip bad records (listed on
-    stderr). Exit 1 when nothing at all could be read."""
-    from radpilot.search.ingest import IngestSummary, ingest_files
+    """Ingest reports: upsert by id, keep earlier versions, skip bad records.
+
+    Each record that cannot be stored is one `skipped:` line on stderr naming its file
+    and line, message, entry or XML (never its text); `note:` lines say how a file was
+    decoded when it was not UTF-8. A damaged archive is refused before anything is
+    written. Exit 0: every record stored or unchanged; 1: some records skipped; 2:
+    nothing could be stored (or the archive cannot be used).
+    """
+    from radpilot.interop.records import RecordError
+    from radpilot.search.ingest import IngestSummary, Problem, ingest_files
     from radpilot.search.store import open_store
 
-    err_console = Console(stderr=True)
     store = open_store(db)
     try:
-        with Progress(
-            TextColumn("ingesting"),
-            TextColumn("{task.fields[n]} reports"),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
-        ) as progress:
+        with (
+            ProblemLines(max_errors) as lines,
+            _progress("ingesting", TextColumn("{task.fields[n]} reports")) as progress,
+        ):
             task = progress.add_task("ingest", total=None, n=0)
 
             def on_progress(s: IngestSummary) -> None:
                 progress.update(task, n=s.records)
+
+            def on_problem(p: Problem) -> None:
+                bad = isinstance(p, RecordError)
+                lines(f"{'skipped' if bad else 'note'}: {p}", "error" if bad else "note")
 
             summary = ingest_files(
                 store,
                 files,
                 batch_size=batch_size,
                 jobs=jobs,
-                on_error=lambda e: typer.echo(f"skipped: {e}", err=True),
+                on_problem=on_problem,
                 on_progress=on_progress,
             )
     finally:
@@ -68,14 +95,13 @@ def add(
     if as_json:
         typer.echo(json.dumps(summary.as_dict()))
     else:
+        notes = f", notes {summary.notes}" if summary.notes else ""
         typer.echo(
             f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
-            f"errors {summary.errors} ({summary.records} reports in {summary.seconds:.1f} s) -> "
-            f"{store.location}"
+            f"errors {summary.errors}{notes} ({summary.records} reports in "
+            f"{summary.seconds:.1f} s) -> {store.location}"
         )
-    if summary.records == 0 and summary.errors:
-        # Nothing could be read at all: say so in the exit status, as `label` does.
-        raise typer.Exit(1)
+    exit_with(batch_exit(summary.records, summary.errors))
 
 
 @app.command("embed")
@@ -89,9 +115,9 @@ def embed(
         None, "--threads", min=1, help="Torch threads (default: CPU count)."
     ),
 ) -> None:
-    """Compute sentence embeddings for semantic search (resumable: only missing ones)."""
-    import os
-
+    """Compute sentence embeddings for semantic search (resumable: only missing ones).
+    Each report is embedded as it states its findings: negated and context sentences
+    are left out, so semantic ranking holds negation."""
     # Threads that spin while waiting for a busy core slow a shared machine down
     # (measured: 2 spinning threads ran at 0.67x of 1 under load); passive waiting
     # only matters before torch's OpenMP runtime starts, so set it first.
@@ -103,21 +129,13 @@ def embed(
 
     # The one long CPU-bound job: use every core, whatever OMP_NUM_THREADS says.
     torch.set_num_threads(threads or os.cpu_count() or 1)
-    store = open_store(db)
+    store = open_store(db, create=False)
     try:
-        with Progress(
-            TextColumn("embedding"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            disable=not Console(stderr=True).is_terminal,
-        ) as progress:
-            task = progress.add_task("embed", total=None)
+        with _progress("embedding", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as p:
+            task = p.add_task("embed", total=None)
 
             def on_progress(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+                p.update(task, completed=done, total=total)
 
             n = embed_archive(store, batch_size=batch_size, limit=limit, on_progress=on_progress)
         have = store.embedding_count(MODEL_NAME)
@@ -126,36 +144,91 @@ def embed(
     typer.echo(f"embedded {n} reports ({have} with {MODEL_NAME} vectors) -> {store.location}")
 
 
+def _check_lines(problems: list[str]) -> None:
+    if not problems:
+        typer.echo("integrity: ok")
+        return
+    typer.echo(f"integrity: {len(problems)} problem(s)")
+    for line in problems:
+        typer.echo(f"  {line}")
+
+
+def _open_for_check(db: Path | None) -> Any:
+    """Writable (the full-text checks write nothing but need it), never created, without
+    the check on open: this command is where a damaged archive's problems are listed."""
+    from radpilot.search.models import ArchiveError
+    from radpilot.search.store import open_store
+
+    try:
+        return open_store(db, create=False, verify=False)
+    except ArchiveError as exc:
+        if not exc.damaged:
+            raise
+        typer.echo(f"integrity: 1 problem(s)\n  {exc}")
+        exit_with(ExitCode.CHECK_FAILED)
+
+
+@app.command("check")
+def check(
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Check the archive's integrity: SQLite's integrity check, the full-text indexes
+    against the reports, and mentions, findings and vectors that point at no report.
+    Exit 0: sound; 3: problems found (listed); 2: not an archive."""
+    store = _open_for_check(db)
+    try:
+        problems = store.check()
+        reports = store.stats().reports if not problems else None
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(
+            json.dumps({"archive": store.location, "reports": reports, "problems": problems})
+        )
+    else:
+        _check_lines(problems)
+    exit_with(ExitCode.CHECK_FAILED if problems else ExitCode.DONE)
+
+
 @app.command("stats")
 def stats(
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
-    check: bool = typer.Option(False, "--check", help="Also run the integrity checks."),
+    check: bool = typer.Option(
+        False, "--check", help="Also run `archive check` (exit 3 on problems)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Counts, dates, size and the most frequent findings of an archive."""
     from dataclasses import asdict
 
+    from radpilot.search.models import ArchiveError
     from radpilot.search.render import stats_table
-    from radpilot.search.sqlite_store import SQLiteStore
     from radpilot.search.store import open_store
 
-    store = open_store(db, readonly=not check)
+    store = _open_for_check(db) if check else open_store(db, readonly=True)
     try:
-        st = store.stats()
-        problems = store.integrity_errors() if check and isinstance(store, SQLiteStore) else []
+        problems = store.check() if check else []
+        try:
+            st, removed = store.stats(), len(store.audit())
+        except ArchiveError:
+            if not problems:
+                raise
+            st, removed = None, 0  # too damaged to count: the problems say why
     finally:
         store.close()
     if as_json:
-        out = asdict(st)
+        out: dict[str, Any] = {**asdict(st), "removed": removed} if st is not None else {}
         if check:
             out["integrity_errors"] = problems
         typer.echo(json.dumps(out))
-        return
-    Console().print(stats_table(st, store.location))
-    if check:
-        typer.echo("integrity: ok" if not problems else "integrity: " + "; ".join(problems))
-        if problems:
-            raise typer.Exit(1)
+    else:
+        if st is not None:
+            Console().print(stats_table(st, store.location, removed=removed))
+        if check:
+            _check_lines(problems)
+    if problems:
+        exit_with(ExitCode.CHECK_FAILED)
 
 
 @app.command("show")
@@ -171,7 +244,7 @@ def show(
     try:
         rep = store.get(report_id)
         if rep is None:
-            raise InputError(f"no report {report_id!r} in {store.location}")
+            raise InputError(f"no report with that id in {store.location}")
         ments = store.mentions([rep.rowid]).get(rep.rowid, [])
         versions = store.versions(report_id)
     finally:
@@ -185,11 +258,7 @@ def show(
             "change": m.change,
             "locations": list(m.locations),
             "section": m.section,
-            "span": {
-                "start": m.span[0],
-                "end": m.span[1],
-                "text": rep.text[m.span[0] : m.span[1]],
-            },
+            "span": {"start": m.span[0], "end": m.span[1], "text": rep.text[m.span[0] : m.span[1]]},
         }
         for m in ments
     ]
@@ -209,13 +278,18 @@ def show(
     if as_json:
         typer.echo(json.dumps(data))
         return
+    _print_report(data, versions)
+
+
+def _print_report(data: dict[str, Any], versions: list[dict[str, Any]]) -> None:
     console = Console()
     console.print(
-        f"[bold]{rep.id}[/] v{rep.version}  patient {rep.patient_id or '-'}  "
-        f"date {rep.study_date or '-'}  {rep.modality or ''} {rep.body_part or ''}"
+        f"[bold]{data['id']}[/] v{data['version']}  patient {data['patient_id'] or '-'}  "
+        f"date {data['study_date'] or '-'}  {data['modality'] or ''} {data['body_part'] or ''}",
+        highlight=False,
     )
-    console.print(rep.text, markup=False, highlight=False)
-    for f in findings:
+    console.print(data["text"], markup=False, highlight=False)
+    for f in data["findings"]:
         console.print(
             f"  {f['status']:9s} {f['finding']}  [dim]{f['span']['text']!r} ({f['section']})[/]"
         )
@@ -225,3 +299,60 @@ def show(
             + ", ".join(f"v{v['version']} {v['ingested_at']}" for v in versions)
             + "[/]"
         )
+
+
+def os_user() -> str:
+    """Who runs this command, as the operating system knows them."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers)
+        return f"uid {os.getuid()}"
+
+
+@app.command("remove")
+def remove(
+    report_id: str = typer.Argument(..., help="Report id (accession) to remove."),
+    reason: str = typer.Option(..., "--reason", help="Why it is removed (kept in the audit)."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Remove one report with its earlier versions, findings and vectors. The archive
+    keeps an audit record: who (OS user), when (UTC), which id and why. Exit 0:
+    removed; 2: no such report (nothing changed)."""
+    from radpilot.search.store import open_store
+
+    if not reason.strip():
+        raise InputError("--reason must say why the report is removed")
+    store = open_store(db, create=False)
+    try:
+        removed = store.remove(report_id, user=os_user(), reason=reason.strip())
+    finally:
+        store.close()
+    if not removed:
+        raise InputError(f"no report with that id in {store.location}; nothing removed")
+    typer.echo(f"removed 1 report (audit recorded) -> {store.location}")
+
+
+@app.command("export")
+def export(
+    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    fmt: ExportFormat = typer.Option(ExportFormat.JSONL, "--format", help="File format."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Export every current report (id, text, patient, date, modality, body part) as JSONL
+    or CSV, in the fields `archive add` reads: adding the export back changes nothing.
+    Nothing is de-identified."""
+    from radpilot.search.export import export_archive
+    from radpilot.search.store import open_store
+
+    store = open_store(db, readonly=True)
+    try:
+        with _progress("exporting", TextColumn("{task.completed} reports")) as p:
+            task = p.add_task("export", total=None)
+            n = export_archive(
+                store, out, fmt=fmt, on_progress=lambda k: p.update(task, completed=k)
+            )
+    finally:
+        store.close()
+    typer.echo(f"exported {n} reports ({fmt.value}) -> {out}")

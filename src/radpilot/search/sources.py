@@ -1,8 +1,10 @@
 """Input formats for ``radpilot archive add``: CSV, JSONL, OpenI XML, FHIR R4, HL7 v2.
 
-``iter_file(path)`` yields ReportRecord or RecordError values and never raises for a
-bad record: one bad row, message or XML file is reported and the rest goes on. A file
-that cannot be read at all yields one RecordError for the whole file.
+``iter_file(path)`` yields a ``ReportRecord`` or a ``RecordError`` for every record it
+finds, plus ``RecordNote`` lines (a fallback decoding), and never raises: one bad row,
+message or XML file is one error and the rest goes on; a file that cannot be read at all,
+or that breaks off part way (a truncated ``.tgz``), is one error naming where, after the
+records read before it. Messages name file, line, entry and field, never their content.
 """
 
 from __future__ import annotations
@@ -11,16 +13,15 @@ import csv
 import json
 import logging
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 
-from radpilot.errors import InputError
-from radpilot.search.records import RecordError, ReportRecord, make_record
+from radpilot.errors import InputError, RadpilotError
+from radpilot.interop.records import Item, RecordError, RecordNote, ReportRecord, make_record
 
 log = logging.getLogger(__name__)
-
-Item = ReportRecord | RecordError
 
 # Sectioned columns, in the order a report reads; the header is what the reader sees.
 SECTION_FIELDS = (
@@ -34,6 +35,10 @@ SECTION_FIELDS = (
 META_FIELDS = ("patient_id", "study_date", "modality", "body_part")
 ID_FIELDS = ("id", "accession")
 KNOWN_FIELDS = frozenset((*ID_FIELDS, "text", *META_FIELDS, *(f for f, _ in SECTION_FIELDS)))
+RECORD_FIELDS = {"id": "id", "text": "text (or a section column)", "study_date": "study_date"}
+OPENI_FIELDS = {"id": "file name", "text": "AbstractText", "study_date": "date"}
+# A file that breaks off part way: a short gzip stream, a cut tar, a damaged block.
+_BROKEN = (OSError, EOFError, zlib.error, tarfile.TarError, UnicodeDecodeError, csv.Error)
 
 
 class SourceFormat(StrEnum):
@@ -45,7 +50,7 @@ class SourceFormat(StrEnum):
 
 
 def detect_format(path: Path) -> SourceFormat:
-    """The format from the name (and, for ``.json``/``.ndjson``, FHIR by content)."""
+    """The format from the name (``.json``/``.ndjson`` are FHIR)."""
     name = path.name.lower()
     if path.is_dir() or name.endswith((".tgz", ".tar.gz", ".xml")):
         return SourceFormat.OPENI
@@ -73,13 +78,32 @@ def iter_file(path: Path, fmt: SourceFormat | None = None) -> Iterator[Item]:
     except InputError as exc:
         yield RecordError(str(path), "file", str(exc).split(": ", 1)[-1])
         return
-    reader = _READERS[fmt]
+    read = 0
     try:
-        yield from reader(path)
-    except (OSError, UnicodeDecodeError, csv.Error, tarfile.TarError) as exc:
-        yield RecordError(str(path), "file", f"cannot be read ({exc})")
-    except InputError as exc:
-        yield RecordError(str(path), "file", f"cannot be read ({str(exc).split(': ', 1)[-1]})")
+        for item in _READERS[fmt](path):
+            read += isinstance(item, ReportRecord | RecordError)
+            yield item
+    except RadpilotError as exc:
+        yield RecordError(str(path), _after(read), str(exc).removeprefix(f"{path}: "))
+    except _BROKEN as exc:
+        yield RecordError(str(path), _after(read), f"cannot be read further ({_why(exc)})")
+    except RecursionError:
+        yield RecordError(str(path), _after(read), "nested too deeply to read")
+    except Exception as exc:  # a kind of damage not foreseen: the file, not the run
+        log.debug("%s: reading failed", path, exc_info=True)
+        yield RecordError(str(path), _after(read), f"cannot be read ({type(exc).__name__})")
+
+
+def _after(read: int) -> str:
+    return f"after {read} record(s)" if read else "file"
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not {exc.encoding} text at byte {exc.start}"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def record_from_fields(fields: Mapping[str, object], source: str) -> ReportRecord:
@@ -101,81 +125,162 @@ def record_from_fields(fields: Mapping[str, object], source: str) -> ReportRecor
         modality=fields.get("modality"),
         body_part=fields.get("body_part"),
         source=source,
+        fields=RECORD_FIELDS,
     )
 
 
+def _decoded_lines(path: Path) -> Iterator[str | RecordNote]:
+    """The file's lines as text, by BOM or as UTF-8 with a cp1252 / latin-1 fallback per
+    line (the same decoding as ``radpilot label``); then a note if any line needed it."""
+    from radpilot.reports.textfile import DecodedLines, sniff_encoding
+
+    with path.open("rb") as fh:
+        lines = DecodedLines(fh, sniff_encoding(fh.read(4096)))
+        fh.seek(0)
+        yield from lines
+    if lines.notes:
+        kinds = sorted(set(lines.notes))
+        yield RecordNote(str(path), "file", f"{len(lines.notes)} line(s) {'; '.join(kinds)}")
+
+
 def _iter_csv(path: Path) -> Iterator[Item]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = csv.reader(fh)
-        header = next(rows, None)
-        if header is None:
-            yield RecordError(str(path), "line 1", "empty file (a header row is needed)")
+    notes: list[RecordNote] = []
+    quotes = [0]  # quote characters in the lines of the row being read
+
+    def lines() -> Iterator[str]:
+        for line in _decoded_lines(path):
+            if isinstance(line, RecordNote):
+                notes.append(line)
+                continue
+            quotes[0] += line.count('"')
+            yield line
+
+    yield from _csv_records(path, _csv_rows(csv.reader(lines()), quotes))
+    yield from notes
+
+
+# One CSV row as read: (first line, last line, the fields or the csv error, whether its
+# lines hold an odd number of quote characters).
+_Row = tuple[int, int, list[str] | csv.Error, bool]
+
+
+def _csv_rows(reader: Iterator[list[str]], quotes: list[int]) -> Iterator[_Row]:
+    while True:
+        start = reader.line_num + 1  # type: ignore[attr-defined]
+        quotes[0] = 0
+        try:
+            row: list[str] | csv.Error = next(reader)
+        except StopIteration:
             return
-        cols = [h.strip().lower() for h in header]
-        if not any(c in cols for c in ID_FIELDS):
+        except csv.Error as exc:
+            row = exc
+        yield start, reader.line_num, row, bool(quotes[0] % 2)  # type: ignore[attr-defined]
+
+
+def _csv_records(path: Path, rows: Iterator[_Row]) -> Iterator[Item]:
+    first = next(rows, None)
+    if first is None or isinstance(first[2], csv.Error):
+        problem = "empty file" if first is None else "not valid CSV"
+        yield RecordError(str(path), "line 1", f"{problem} (a header row is needed)")
+        return
+    cols = [h.strip().lower() for h in first[2]]
+    if not any(c in cols for c in ID_FIELDS):
+        # Never list the row: in a file without a header it is a report.
+        yield RecordError(
+            str(path),
+            "line 1",
+            f"the first row has no 'id' or 'accession' column ({len(cols)} field(s)); the "
+            "first row must name the columns, e.g. id,text (every report needs an id)",
+        )
+        return
+    if set(cols) - KNOWN_FIELDS:
+        log.debug("%s: ignoring %d unknown column(s)", path, len(set(cols) - KNOWN_FIELDS))
+    held = next(rows, None)
+    while held is not None:
+        start, end, row, odd = held
+        held = next(rows, None)
+        where = f"line {start}"
+        if isinstance(row, csv.Error):
+            yield RecordError(str(path), where, f"not valid CSV ({row})")
+        elif held is None and odd and end > start:
+            # The last row spans lines and holds an odd number of quotes: a quoted field
+            # opened on its first line never closed, and took the rest of the file in.
             yield RecordError(
-                str(path), "line 1", f"no 'id' or 'accession' column (columns: {', '.join(cols)})"
+                str(path),
+                where,
+                f"a quoted field opened on this line is never closed; lines {start}-{end} "
+                "were not stored",
             )
-            return
-        unknown = sorted(set(cols) - KNOWN_FIELDS)
-        if unknown:
-            log.debug("%s: ignoring columns %s", path, unknown)
-        for row in rows:
-            where = f"line {rows.line_num}"
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(cols):
-                yield RecordError(
-                    str(path), where, f"row has {len(row)} fields, the header has {len(cols)}"
-                )
-                continue
-            try:
-                yield record_from_fields(dict(zip(cols, row, strict=True)), f"{path}:{where}")
-            except InputError as exc:
-                yield RecordError(str(path), where, str(exc))
+        elif any(c.strip() for c in row):
+            yield _csv_record(path, where, cols, row)
+
+
+def _csv_record(path: Path, where: str, cols: list[str], row: list[str]) -> Item:
+    if len(row) != len(cols):
+        return RecordError(
+            str(path), where, f"row has {len(row)} fields, the header has {len(cols)}"
+        )
+    try:
+        return record_from_fields(dict(zip(cols, row, strict=True)), f"{path}:{where}")
+    except InputError as exc:
+        return RecordError(str(path), where, str(exc))
 
 
 def _iter_jsonl(path: Path) -> Iterator[Item]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            where = f"line {lineno}"
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RecordError(str(path), where, f"not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(obj, dict):
-                yield RecordError(str(path), where, "a JSON object is needed")
-                continue
-            try:
-                yield record_from_fields(obj, f"{path}:{where}")
-            except InputError as exc:
-                yield RecordError(str(path), where, str(exc))
+    for lineno, line in enumerate(_decoded_lines(path), 1):
+        if isinstance(line, RecordNote):
+            yield line
+            continue
+        where = f"line {lineno}"
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except RecursionError:
+            yield RecordError(str(path), where, "JSON nested too deeply to read")
+            continue
+        except ValueError as exc:  # JSONDecodeError, or an integer over Python's digit limit
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "a number too long"
+            yield RecordError(str(path), where, f"not valid JSON ({msg})")
+            continue
+        if not isinstance(obj, dict):
+            yield RecordError(str(path), where, "a JSON object is needed")
+            continue
+        try:
+            yield record_from_fields(obj, f"{path}:{where}")
+        except InputError as exc:
+            yield RecordError(str(path), where, str(exc))
 
 
 def _iter_openi(path: Path) -> Iterator[Item]:
-    # Per-file parsing so one broken XML is one error, not the end of the archive.
-    from radpilot.reports.openi import iter_xml_files, parse_xml
+    # Per-file parsing so one broken or empty XML is one error, not the end of the archive.
+    from radpilot.reports.openi import iter_xml_members, parse_xml
 
-    for data, stem, where in iter_xml_files(path):
-        try:
-            rep = parse_xml(data, stem, where)
-        except InputError as exc:
-            yield RecordError(where, "xml", str(exc).split(": ", 1)[-1])
+    for f in iter_xml_members(path):
+        if f.data is None:
+            yield RecordError(f.container, f.member, str(f.problem))
             continue
-        yield make_record(rid=rep.id, text=rep.full_text, body_part="CHEST", source=where)
+        try:
+            rep = parse_xml(f.data, f.id, f.where)
+            yield make_record(
+                rid=rep.id,
+                text=rep.full_text,
+                body_part="CHEST",
+                source=f.where,
+                fields=OPENI_FIELDS,
+            )
+        except InputError as exc:
+            yield RecordError(f.container, f.member, str(exc).removeprefix(f"{f.where}: "))
 
 
 def _iter_fhir(path: Path) -> Iterator[Item]:
-    from radpilot.search.fhir import iter_fhir
+    from radpilot.interop.fhir import iter_fhir
 
     yield from iter_fhir(path)
 
 
 def _iter_hl7(path: Path) -> Iterator[Item]:
-    from radpilot.search.hl7 import iter_hl7
+    from radpilot.interop.hl7 import iter_hl7
 
     yield from iter_hl7(path)
 

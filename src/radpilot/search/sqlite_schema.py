@@ -1,15 +1,23 @@
-"""The SQLite archive's tables, indexes and connection settings.
+"""The SQLite archive's tables, indexes, and how a connection is opened and checked.
 
 An archive written by another schema version is refused, never read: its columns or
-indexes may mean something else.
+indexes may mean something else. A file that is not an SQLite database, an SQLite
+database of another application, and a damaged archive are each refused with one line
+before anything is read or written: the header is checked on every open, and a writable
+open runs ``PRAGMA quick_check`` first, so ``archive add`` never writes into a damaged
+file (``archive check`` opens without it, to report what is wrong).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 from radpilot.errors import InputError
+from radpilot.search.models import ArchiveError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 SCHEMA_VERSION = "1"
 SCHEMA = """
@@ -57,6 +65,10 @@ CREATE TABLE IF NOT EXISTS embeddings (
     report_rowid INTEGER NOT NULL, model TEXT NOT NULL, vec BLOB NOT NULL,
     PRIMARY KEY (model, report_rowid)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (
+    at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL,
+    report_id TEXT NOT NULL, reason TEXT NOT NULL
+);
 """
 
 
@@ -64,34 +76,97 @@ def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def connect(path: Path, *, readonly: bool, create: bool, verify: bool) -> sqlite3.Connection:
+    """An open, tuned connection to the archive at ``path``; ``ArchiveError`` (one line)
+    for a path that cannot hold an archive, a file that is not one, or a damaged one."""
+    _check_path(path, must_exist=readonly or not create)
+    try:
+        if readonly:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+        else:
+            db = sqlite3.connect(str(path), isolation_level=None, timeout=60)
+    except sqlite3.Error as exc:
+        raise ArchiveError(f"{path}: cannot open the archive ({exc})") from None
+    try:
+        prepare(db, str(path), readonly=readonly)
+        if verify and not readonly:
+            problems = quick_check(db)
+            if problems:
+                raise ArchiveError(
+                    f"{path}: the archive is damaged ({problems[0]}); nothing was written. "
+                    "`radpilot archive check` lists the problems; restore it from a backup",
+                    damaged=True,
+                )
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise ArchiveError(
+            f"{path}: the archive is damaged or not an archive ({exc}); nothing was written",
+            damaged=True,
+        ) from None
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _check_path(path: Path, *, must_exist: bool) -> None:
+    if path.is_dir():
+        raise ArchiveError(f"{path}: is a folder; name the archive file (e.g. {path}/archive.db)")
+    if not path.exists():
+        if must_exist:
+            raise ArchiveError(f"{path}: no archive here (create one with `radpilot archive add`)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(
+                f"{path}: cannot create the archive's folder ({exc.strerror or exc})"
+            ) from None
+        return
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot read the archive ({exc.strerror or exc})") from None
+    if head and head != SQLITE_HEADER:
+        raise ArchiveError(f"{path}: not a radpilot archive (not an SQLite database)")
+
+
+def quick_check(db: sqlite3.Connection) -> list[str]:
+    """SQLite's structural check of every page (not index contents); [] when sound."""
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [str(r[0]) for r in rows if r[0] != "ok"]
+
+
 def prepare(db: sqlite3.Connection, location: str, *, readonly: bool) -> None:
-    """Tune a fresh connection; when writable, also create the schema or check its version."""
+    """Tune a fresh connection; check that it is a radpilot archive of this schema version
+    and, when writable, create the schema in a new file."""
     db.execute("PRAGMA busy_timeout = 60000")
     db.execute("PRAGMA temp_store = MEMORY")
     db.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache
     db.execute("PRAGMA mmap_size = 268435456")
-    if readonly:
-        return
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
-    have = db.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
-    ).fetchone()
-    if have:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if tables and "meta" not in tables:
+        raise ArchiveError(
+            f"{location}: not a radpilot archive (an SQLite database of another kind)"
+        )
+    if "meta" in tables:
         row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if row and row[0] != SCHEMA_VERSION:
             raise InputError(
                 f"{location}: archive schema {row[0]}, this radpilot reads {SCHEMA_VERSION}"
             )
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.executescript(SCHEMA)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("BEGIN IMMEDIATE")
-    db.execute(
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?), ('created', ?)",
-        (SCHEMA_VERSION, timestamp()),
+    if readonly:
+        if not tables:
+            raise ArchiveError(f"{location}: not a radpilot archive (an empty file)")
+        return
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
+    # One script, one transaction: a new archive gets every table or none. (executescript
+    # takes no parameters; the timestamp is ISO digits and punctuation only.)
+    db.executescript(
+        f"BEGIN IMMEDIATE;\n{SCHEMA}\nINSERT OR IGNORE INTO meta(key, value) VALUES "
+        f"('schema', '{SCHEMA_VERSION}'), ('created', '{timestamp()}');\nCOMMIT;"
     )
-    db.execute("COMMIT")

@@ -2,37 +2,39 @@
 
 WAL lets searches run while an ingest writes. Each batch is one ``BEGIN IMMEDIATE``
 transaction, so a killed ingest leaves the archive as it was after its last whole batch.
-The schema lives in ``sqlite_schema`` and the batch write in ``sqlite_write``; this
-module holds the store itself and its read and query path.
+The schema and the checks on open live in ``sqlite_schema``, the batch write and removal
+in ``sqlite_write``, the candidate queries in ``sqlite_query``; this module holds the
+store itself, its read path and its integrity check. Every SQLite error becomes one
+``ArchiveError`` line naming the archive (``_guarded``), never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from radpilot.errors import InputError
-from radpilot.search import sqlite_write
-from radpilot.search.analysis import tag
-from radpilot.search.sqlite_schema import prepare
-from radpilot.search.store import (
+from radpilot.search import sqlite_query, sqlite_write
+from radpilot.search.analysis import asserted_text, stated_words_text
+from radpilot.search.models import (
+    ArchiveError,
+    AuditEntry,
     BatchResult,
     CandidateQuery,
-    FindingClause,
     IngestItem,
     StoredMention,
     StoredReport,
     StoreStats,
 )
+from radpilot.search.sqlite_schema import connect, quick_check
 
 log = logging.getLogger(__name__)
 
@@ -40,155 +42,93 @@ _REPORT_COLS = (
     "rowid, id, text, patient_id, study_date, modality, body_part, version, hash, labels, "
     "ingested_at"
 )
-_LIVE = ("present", "uncertain")
-WALK_ROWS = 2000  # rows of a finding walked best-first before the tag index takes over
+_MENTION_COLS = (
+    "report_rowid, finding, status, certainty, laterality, locations, change, section, "
+    "span_start, span_end, sentence_start, sentence_end, historical, term"
+)
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
+_HINTS = {
+    "database is locked": "busy: another process holds the write lock (waited 60 s)",
+    "malformed": "damaged; `radpilot archive check` lists the problems",
+    "readonly": "read-only here (no permission to write the file or its folder)",
+    "disk is full": "the disk is full",
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MentionSpans = tuple[str, tuple[int, int], tuple[int, int]]  # status, span, sentence
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    return next((f"{text}: {hint}" for key, hint in _HINTS.items() if key in text), text)
+
+
+def _guarded(method: F) -> F:
+    """SQLite errors (locked, damaged, disk full) as one line naming the archive."""
+
+    @functools.wraps(method)
+    def wrapper(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            damaged = "malformed" in str(exc) or "not a database" in str(exc)
+            raise ArchiveError(f"{self.location}: {_reason(exc)}", damaged=damaged) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+def open_sqlite(
+    location: str, *, readonly: bool = False, create: bool = True, verify: bool = True
+) -> SQLiteStore:
+    """The ``sqlite.v1`` archive backend (registered in ``radpilot.registry``)."""
+    return SQLiteStore(Path(location), readonly=readonly, create=create, verify=verify)
 
 
 class SQLiteStore:
     """``ArchiveStore`` on one SQLite file."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, readonly: bool = False, create: bool = True, verify: bool = True
+    ) -> None:
         self.location = str(path)
-        if readonly:
-            if not path.exists():
-                raise InputError(
-                    f"{path}: no archive here (create one with `radpilot archive add`)"
-                )
-            uri = f"file:{path}?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=60)
-        try:
-            prepare(self._db, self.location, readonly=readonly)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise InputError(f"{path}: not a radpilot archive ({exc})") from None
+        self.readonly = readonly
+        self._db = connect(path, readonly=readonly, create=create, verify=verify)
 
     # ---------------------------------------------------------------- ingest
+    @_guarded
     def existing(self, ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for rid, h in self._db.execute(
-                f"SELECT id, hash FROM reports WHERE id IN ({marks})", chunk
-            ):
-                out[rid] = h
+        for chunk in _chunks(ids):
+            sql = f"SELECT id, hash FROM reports WHERE id IN ({_marks(chunk)})"
+            out.update(self._db.execute(sql, chunk))
         return out
 
+    @_guarded
     def write_batch(self, items: Sequence[IngestItem]) -> BatchResult:
         return sqlite_write.write_batch(self._db, items)
 
+    @_guarded
+    def remove(self, report_id: str, *, user: str, reason: str) -> bool:
+        return sqlite_write.remove_report(self._db, report_id, user=user, reason=reason)
+
     # ---------------------------------------------------------------- search
+    @_guarded
     def candidates(self, q: CandidateQuery) -> list[tuple[int, float]]:
-        if q.filters.patient is not None and (q.drive is not None or q.fts):
-            # One patient has few reports: start from them (patient index), check the rest.
-            required = (q.drive, *q.required) if q.drive is not None else q.required
-            scoped = replace(q, drive=None, fts=None, required=required)
-            return self._drive(scoped, None, [], order="r.study_date DESC, r.rowid DESC", fts=q.fts)
-        if q.drive is not None and len(q.drive.findings) > 1:
-            # One indexed top-k per finding, merged: an IN list would sort every match.
-            best: dict[int, float] = {}
-            for fid in q.drive.findings:
-                one = replace(q, drive=replace(q.drive, findings=(fid,)))
-                for row, score in self.candidates(one):
-                    best[row] = max(score, best.get(row, score))
-            ranked = sorted(best.items(), key=lambda kv: (-kv[1], -kv[0]))
-            return ranked[: q.limit]
-        if q.drive is not None:
-            # Walk the finding's reports best-first for a bounded number of rows, checking
-            # every constraint on each: right when the constraints are common. When they
-            # are rare, the walk ends short, and the finding-tag index intersects instead.
-            d = q.drive
-            walk = (
-                "(SELECT report_rowid, score FROM report_findings WHERE finding = ? AND status "
-                f"IN ({_marks(d.statuses)}) ORDER BY score DESC, report_rowid DESC LIMIT ?) d "
-            )
-            rows = self._drive(q, walk, [d.findings[0], *d.statuses, WALK_ROWS])
-            if len(rows) >= q.limit or not self._walk_truncated(d):
-                return rows
-            tags = (
-                "(SELECT f.report_rowid, f.score FROM report_findings f WHERE f.report_rowid IN "
-                "(SELECT rowid FROM finding_tags WHERE finding_tags MATCH ?) AND f.finding = ?) d "
-            )
-            return self._drive(q, tags, [_tag_query(q), d.findings[0]])
-        if q.fts:
-            src = (
-                "(SELECT rowid AS report_rowid, -bm25(reports_fts) AS score FROM reports_fts "
-                "WHERE reports_fts MATCH ? ORDER BY bm25(reports_fts) LIMIT ?) d "
-            )
-            # Constraints after a bounded BM25 top-k: a lexical query asks for words first.
-            return self._drive(q, src, [q.fts, max(q.limit * 10, 2000)])
-        # Filters only: newest first, straight from the reports table and its indexes.
-        return self._drive(q, None, [], order="r.study_date DESC, r.rowid DESC")
+        return sqlite_query.candidates(self._db, q)
 
-    def _walk_truncated(self, d: FindingClause) -> bool:
-        row = self._db.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM report_findings WHERE finding = ? AND status "
-            f"IN ({_marks(d.statuses)}) LIMIT ?)",
-            [d.findings[0], *d.statuses, WALK_ROWS + 1],
-        ).fetchone()
-        return bool(row[0] > WALK_ROWS)
-
-    def _drive(
-        self,
-        q: CandidateQuery,
-        src: str | None,
-        args: list[Any],
-        order: str | None = None,
-        fts: str | None = None,
-    ) -> list[tuple[int, float]]:
-        conds: list[str] = []
-        rid = "d.report_rowid" if src is not None else "r.rowid"
-        if fts:
-            conds.append(f"{rid} IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?)")
-            args = [*args, fts]
-        if q.drive is not None and q.drive.has_attributes:
-            c, a = _mention_exists(rid, q.drive)
-            conds.append(c)
-            args = [*args, *a]
-        flt = q.filters
-        for col, op, val in (
-            ("study_date", ">=", flt.since),
-            ("study_date", "<=", flt.until),
-            ("patient_id", "=", flt.patient),
-            ("modality", "=", flt.modality),
-            ("body_part", "=", flt.body_part),
-        ):
-            if val is not None:
-                conds.append(f"r.{col} {op} ?")
-                args = [*args, val]
-        for clause in q.required:
-            c, a = _finding_exists(rid, clause)
-            conds.append(c)
-            args = [*args, *a]
-        if q.excluded_findings:
-            conds.append(
-                f"NOT EXISTS (SELECT 1 FROM report_findings x WHERE x.report_rowid = {rid} "
-                f"AND x.finding IN ({_marks(q.excluded_findings)}) "
-                "AND x.status IN ('present', 'uncertain'))"
-            )
-            args = [*args, *q.excluded_findings]
-        if q.excluded_fts:
-            conds.append(f"{rid} NOT IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?)")
-            args = [*args, q.excluded_fts]
-        if src is None:
-            sql = "SELECT r.rowid, 0.0 FROM reports r "
-        else:
-            sql = f"SELECT d.report_rowid, d.score FROM {src} CROSS JOIN reports r ON r.rowid = {rid} "
-        if conds:
-            sql += "WHERE " + " AND ".join(conds) + " "
-        sql += "ORDER BY " + (order or "d.score DESC, d.report_rowid DESC") + " LIMIT ?"
-        try:
-            rows = self._db.execute(sql, [*args, q.limit]).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "MATCH" in str(exc):
-                raise InputError(f"search words cannot be used ({exc})") from None
-            raise
-        return [(int(a), float(b)) for a, b in rows]
-
-    def lexical_scores(self, rowids: Sequence[int], words: Sequence[str]) -> dict[int, float]:
+    @_guarded
+    def lexical_scores(
+        self, rowids: Sequence[int], words: Sequence[str], *, asserted: bool = False
+    ) -> dict[int, float]:
         # FTS5's bm25() on a few hundred given rows costs ~0.3 ms a row (it loads every
         # position list); an IDF-weighted whole-word match on the rows' own text is ~100x
         # cheaper and ranks the same words the same way.
@@ -208,41 +148,80 @@ class SQLiteStore:
         out: dict[int, float] = {}
         if not norm:
             return out
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
+        mask = asserted_text if asserted else stated_words_text
+        for rid, text in self._masked(rowids, mask).items():
+            score = sum(wt for pat, wt in weights if pat.search(text))
+            if score:
+                out[rid] = score / norm
+        return out
+
+    @_guarded
+    def stated_matches(self, rowids: Sequence[int], fts: str) -> set[int]:
+        # The same FTS5 expression over what each row states, in an in-memory index with
+        # the archive's own tokenizer: the match means what it means in the archive
+        # (stems included), only negated and context sentences no longer count.
+        db = self._db
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stated "
+            "USING fts5(text, tokenize='porter unicode61')"
+        )
+        texts = self._masked(rowids, stated_words_text)
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT INTO temp.stated(rowid, text) VALUES (?, ?)", texts.items())
+            rows = db.execute("SELECT rowid FROM temp.stated WHERE stated MATCH ?", (fts,))
+            out = {int(r[0]) for r in rows}
+        finally:
+            db.execute("DELETE FROM temp.stated")
+            db.execute("COMMIT")
+        return out
+
+    @_guarded
+    def asserted_texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        return self._masked(rowids, asserted_text)
+
+    def _masked(
+        self, rowids: Sequence[int], mask: Callable[[str, list[_MentionSpans]], str]
+    ) -> dict[int, str]:
+        texts: dict[int, str] = {}
+        spans: dict[int, list[_MentionSpans]] = {}
+        for chunk in _chunks(rowids):
+            marks = _marks(chunk)
             for rid, text in self._db.execute(
                 f"SELECT rowid, text FROM reports WHERE rowid IN ({marks})", chunk
             ):
-                score = sum(wt for pat, wt in weights if pat.search(text))
-                if score:
-                    out[int(rid)] = score / norm
-        return out
+                texts[int(rid)] = text
+            for rid, st, a, b, c, d in self._db.execute(
+                "SELECT report_rowid, status, span_start, span_end, sentence_start, "
+                f"sentence_end FROM mentions WHERE report_rowid IN ({marks})",
+                chunk,
+            ):
+                spans.setdefault(int(rid), []).append((st, (a, b), (c, d)))
+        return {rid: mask(t, spans.get(rid, [])) for rid, t in texts.items()}
 
+    @_guarded
     def literal_hits(
         self, rowids: Sequence[int], findings: Sequence[str], status: str, head: str
     ) -> set[int]:
         out: set[int] = set()
-        fm = ",".join("?" * len(findings))
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunks(rowids):
             for (rid,) in self._db.execute(
-                f"SELECT DISTINCT report_rowid FROM mentions WHERE report_rowid IN ({marks}) "
-                f"AND finding IN ({fm}) AND status = ? AND instr(term, ?) > 0",
+                f"SELECT DISTINCT report_rowid FROM mentions WHERE report_rowid IN "
+                f"({_marks(chunk)}) AND finding IN ({_marks(findings)}) AND status = ? "
+                "AND instr(term, ?) > 0",
                 [*chunk, *findings, status, head],
             ):
                 out.add(int(rid))
         return out
 
+    @_guarded
     def finding_status(
         self, rowids: Sequence[int], findings: Sequence[str]
     ) -> dict[int, dict[str, tuple[str, float]]]:
         out: dict[int, dict[str, tuple[str, float]]] = {}
         if not findings:
             return out
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
+        for chunk in _chunks(rowids):
             for rid, fid, status, score in self._db.execute(
                 "SELECT report_rowid, finding, status, score FROM report_findings WHERE "
                 f"report_rowid IN ({_marks(chunk)}) AND finding IN ({_marks(findings)})",
@@ -251,57 +230,39 @@ class SQLiteStore:
                 out.setdefault(int(rid), {})[fid] = (status, float(score))
         return out
 
+    @_guarded
     def reports(self, rowids: Sequence[int]) -> dict[int, StoredReport]:
         out: dict[int, StoredReport] = {}
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                f"SELECT {_REPORT_COLS} FROM reports WHERE rowid IN ({marks})", chunk
-            ):
+        for chunk in _chunks(rowids):
+            sql = f"SELECT {_REPORT_COLS} FROM reports WHERE rowid IN ({_marks(chunk)})"
+            for row in self._db.execute(sql, chunk):
                 rep = _report(row)
                 out[rep.rowid] = rep
         return out
 
+    @_guarded
     def mentions(
         self, rowids: Sequence[int], findings: Sequence[str] | None = None
     ) -> dict[int, list[StoredMention]]:
         out: dict[int, list[StoredMention]] = {}
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            sql = (
-                "SELECT report_rowid, finding, status, certainty, laterality, locations, change, "
-                "section, span_start, span_end, sentence_start, sentence_end, historical, term "
-                f"FROM mentions WHERE report_rowid IN ({','.join('?' * len(chunk))})"
-            )
+        for chunk in _chunks(rowids):
+            sql = f"SELECT {_MENTION_COLS} FROM mentions WHERE report_rowid IN ({_marks(chunk)})"
             args: list[Any] = list(chunk)
             if findings is not None:
-                sql += f" AND finding IN ({','.join('?' * len(findings))})"
+                sql += f" AND finding IN ({_marks(findings)})"
                 args.extend(findings)
             for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
-                out.setdefault(int(row[0]), []).append(
-                    StoredMention(
-                        finding=row[1],
-                        status=row[2],
-                        certainty=row[3],
-                        laterality=row[4],
-                        locations=tuple(x for x in row[5].split("|") if x),
-                        change=row[6],
-                        section=row[7],
-                        span=(row[8], row[9]),
-                        sentence=(row[10], row[11]),
-                        historical=bool(row[12]),
-                        span_text=row[13],
-                    )
-                )
+                out.setdefault(int(row[0]), []).append(_mention(row))
         return out
 
+    @_guarded
     def get(self, report_id: str) -> StoredReport | None:
         row = self._db.execute(
             f"SELECT {_REPORT_COLS} FROM reports WHERE id = ?", (report_id,)
         ).fetchone()
         return _report(row) if row else None
 
+    @_guarded
     def versions(self, report_id: str) -> list[dict[str, Any]]:
         cols = ("version", "text", "patient_id", "study_date", "modality", "body_part", "hash")
         rows = self._db.execute(
@@ -311,19 +272,35 @@ class SQLiteStore:
         )
         return [dict(zip((*cols, "ingested_at", "replaced_at"), r, strict=True)) for r in rows]
 
+    @_guarded
     def present_findings(self, rowids: Sequence[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunks(rowids):
             for rid, fid in self._db.execute(
                 f"SELECT report_rowid, finding FROM report_findings WHERE report_rowid IN "
-                f"({marks}) AND status = 'present' ORDER BY report_rowid, score DESC",
+                f"({_marks(chunk)}) AND status = 'present' ORDER BY report_rowid, score DESC",
                 chunk,
             ):
                 out.setdefault(int(rid), []).append(fid)
         return out
 
+    def iter_reports(self, chunk: int = 1000) -> Iterator[StoredReport]:
+        last = 0
+        while True:
+            rows = self._fetch(
+                f"SELECT {_REPORT_COLS} FROM reports WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, chunk),
+            )
+            if not rows:
+                return
+            yield from (_report(r) for r in rows)
+            last = int(rows[-1][0])
+
+    @_guarded
+    def _fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        return self._db.execute(sql, args).fetchall()
+
+    @_guarded
     def stats(self) -> StoreStats:
         db = self._db
         one = lambda sql: db.execute(sql).fetchone()  # noqa: E731
@@ -347,7 +324,18 @@ class SQLiteStore:
             size_bytes=page,
         )
 
+    @_guarded
+    def audit(self) -> list[AuditEntry]:
+        has = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit'").fetchone()
+        if not has:  # an archive from before the audit table that nothing has written to
+            return []
+        rows = self._db.execute(
+            "SELECT at, user, action, report_id, reason FROM audit ORDER BY rowid"
+        )
+        return [AuditEntry(*r) for r in rows]
+
     # ------------------------------------------------------------ embeddings
+    @_guarded
     def missing_embeddings(self, model: str, limit: int, after: int = 0) -> list[tuple[int, str]]:
         rows = self._db.execute(
             "SELECT r.rowid, r.text FROM reports r WHERE r.rowid > ? AND NOT EXISTS (SELECT 1 "
@@ -357,6 +345,7 @@ class SQLiteStore:
         )
         return [(int(a), str(b)) for a, b in rows]
 
+    @_guarded
     def put_embeddings(self, model: str, rows: Sequence[tuple[int, np.ndarray]]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -370,18 +359,18 @@ class SQLiteStore:
             db.execute("ROLLBACK")
             raise
 
+    @_guarded
     def embedding_count(self, model: str) -> int:
         row = self._db.execute("SELECT count(*) FROM embeddings WHERE model = ?", (model,))
         return int(row.fetchone()[0])
 
+    @_guarded
     def embeddings_for(self, model: str, rowids: Sequence[int]) -> dict[int, np.ndarray]:
         out: dict[int, np.ndarray] = {}
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunks(rowids):
             for rid, blob in self._db.execute(
                 f"SELECT report_rowid, vec FROM embeddings WHERE model = ? AND report_rowid IN "
-                f"({marks})",
+                f"({_marks(chunk)})",
                 [model, *chunk],
             ):
                 out[int(rid)] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
@@ -392,11 +381,11 @@ class SQLiteStore:
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         last = -1
         while True:
-            rows = self._db.execute(
+            rows = self._fetch(
                 "SELECT report_rowid, vec FROM embeddings WHERE model = ? AND report_rowid > ? "
                 "ORDER BY report_rowid LIMIT ?",
                 (model, last, chunk),
-            ).fetchall()
+            )
             if not rows:
                 return
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -404,30 +393,37 @@ class SQLiteStore:
             yield ids, mat.reshape(len(rows), -1).astype(np.float32)
             last = int(ids[-1])
 
-    def integrity_errors(self) -> list[str]:
-        """Cross-table consistency checks (used by tests and ``archive stats --check``)."""
-        db = self._db
-        errs = [r[0] for r in db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+    # ------------------------------------------------------------- integrity
+    def check(self) -> list[str]:
+        """SQLite's full integrity check, both full-text indexes against the reports, and
+        rows of the derived tables that point at no report; one line per problem."""
+        try:
+            errs = [str(r[0]) for r in self._db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        except sqlite3.DatabaseError as exc:
+            return [f"integrity_check: {exc}", *quick_check(self._db)[:1]]
         for fts in ("reports_fts", "finding_tags"):
+            if self.readonly:
+                errs.append(f"{fts}: not checked (the archive is open read-only)")
+                continue
             try:
-                db.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)")
+                self._db.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)")
             except sqlite3.DatabaseError as exc:
-                errs.append(f"{fts}: {exc}")
-        for what, sql in (
-            (
-                "mentions without a report",
-                "SELECT count(*) FROM mentions m WHERE NOT EXISTS "
-                "(SELECT 1 FROM reports r WHERE r.rowid = m.report_rowid)",
-            ),
-            (
-                "findings without a report",
-                "SELECT count(*) FROM report_findings f WHERE NOT "
-                "EXISTS (SELECT 1 FROM reports r WHERE r.rowid = f.report_rowid)",
-            ),
+                errs.append(f"{fts}: out of step with the reports ({exc})")
+        for table, what in (
+            ("mentions", "mentions"),
+            ("report_findings", "per-report findings"),
+            ("embeddings", "embeddings"),
         ):
-            n = db.execute(sql).fetchone()[0]
+            try:
+                n = self._db.execute(
+                    f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "
+                    "(SELECT 1 FROM reports r WHERE r.rowid = t.report_rowid)"
+                ).fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                errs.append(f"{table}: cannot be read ({exc})")
+                continue
             if n:
-                errs.append(f"{n} {what}")
+                errs.append(f"{n} {what} without a report")
         return errs
 
     def close(self) -> None:
@@ -450,60 +446,26 @@ def _report(row: tuple[Any, ...]) -> StoredReport:
     )
 
 
-def _mention_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
-    conds = ["m.report_rowid = " + rid, f"m.finding IN ({','.join('?' * len(c.findings))})"]
-    args: list[Any] = list(c.findings)
-    conds.append(f"m.status IN ({','.join('?' * len(c.statuses))})")
-    args.extend(c.statuses)
-    if c.laterality:
-        conds.append("+m.laterality = ?")  # unary +: probe by report, not by attribute
-        args.append(c.laterality)
-    if c.change:
-        conds.append("+m.change = ?")
-        args.append(c.change)
-    if c.location:
-        conds.append("m.locations LIKE ?")
-        args.append(f"%{c.location.lower()}%")
-    return f"EXISTS (SELECT 1 FROM mentions m WHERE {' AND '.join(conds)})", args
+def _mention(row: tuple[Any, ...]) -> StoredMention:
+    return StoredMention(
+        finding=row[1],
+        status=row[2],
+        certainty=row[3],
+        laterality=row[4],
+        locations=tuple(x for x in row[5].split("|") if x),
+        change=row[6],
+        section=row[7],
+        span=(row[8], row[9]),
+        sentence=(row[10], row[11]),
+        historical=bool(row[12]),
+        span_text=row[13],
+    )
 
 
 def word_pattern(word: str) -> re.Pattern[str]:
     """A whole word or phrase, any ending ("fracture" finds "fractures", not "refracture")."""
     parts = [re.escape(p) for p in word.lower().split()]
+    # TODO(morphology): a crude plural rule; use radpilot.reports.morphology once it lands.
     if parts and len(parts[-1]) > 4 and parts[-1].endswith(("s", "y")):
         parts[-1] = parts[-1][:-1]
     return re.compile(r"\b" + r"\s+".join(parts), re.IGNORECASE)
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
-
-
-def _clause_tags(c: FindingClause) -> str:
-    """FTS5 expression for one clause over the finding-tag index."""
-    attrs = tuple(v for v in (c.laterality, c.change) if v)
-    toks = [tag(f, s, *attrs) for f in c.findings for s in c.statuses]
-    return "(" + " OR ".join(f'"{t}"' for t in toks) + ")"
-
-
-def _tag_query(q: CandidateQuery) -> str:
-    """Every finding constraint of a query as one FTS5 expression (locations excepted:
-    they are checked on the rows)."""
-    assert q.drive is not None
-    expr = " AND ".join(_clause_tags(c) for c in (q.drive, *q.required))
-    if q.excluded_findings:
-        toks = [tag(f, s) for f in q.excluded_findings for s in _LIVE]
-        expr += " NOT (" + " OR ".join(f'"{t}"' for t in toks) + ")"
-    return expr
-
-
-def _finding_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
-    if c.has_attributes:
-        return _mention_exists(rid, c)
-    fm = ",".join("?" * len(c.findings))
-    marks = ",".join("?" * len(c.statuses))
-    return (
-        f"EXISTS (SELECT 1 FROM report_findings y WHERE y.report_rowid = {rid} AND "
-        f"y.finding IN ({fm}) AND y.status IN ({marks}))",
-        [*c.findings, *c.statuses],
-    )

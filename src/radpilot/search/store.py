@@ -1,23 +1,32 @@
-"""The archive's storage interface, its value types, and the named backends.
+"""The archive's storage interface and how a named backend is opened.
 
 Callers (ingest, search, CLI) talk to an ``ArchiveStore`` only, so a PostgreSQL backend
-can be added under a new name without touching them. The embedded default is SQLite
-(``sqlite.v1``) at ``default_db_path()``, which is never created on import.
+can be added under a new name without touching them: backends are registered in
+``radpilot.registry.archive_backends`` (built-in: ``sqlite.v1``; others through the
+``radpilot.archive_backends`` entry-point group). The embedded default is SQLite at
+``default_db_path()``, which is never created on import. The value types are in
+``radpilot.search.models``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from radpilot.errors import InputError
-from radpilot.search.analysis import Analysis
-from radpilot.search.records import ReportRecord
+from radpilot import registry
+from radpilot.search.models import (
+    AuditEntry,
+    BatchResult,
+    CandidateQuery,
+    IngestItem,
+    StoredMention,
+    StoredReport,
+    StoreStats,
+)
 
 ENV_DB = "RADPILOT_ARCHIVE"
 ENV_HOME = "RADPILOT_HOME"
@@ -32,100 +41,6 @@ def default_db_path() -> Path:
         return Path(os.environ[ENV_HOME]).expanduser() / "archive.db"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base).expanduser() / "radpilot" / "archive.db"
-
-
-@dataclass(frozen=True, slots=True)
-class IngestItem:
-    record: ReportRecord
-    hash: str
-    analysis: Analysis
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReport:
-    rowid: int
-    id: str
-    text: str
-    patient_id: str | None
-    study_date: str | None
-    modality: str | None
-    body_part: str | None
-    version: int
-    hash: str
-    labels: dict[str, float | None]
-    ingested_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMention:
-    finding: str
-    status: str
-    certainty: str
-    laterality: str | None
-    locations: tuple[str, ...]
-    change: str | None
-    section: str
-    span: tuple[int, int]
-    sentence: tuple[int, int]
-    historical: bool
-    span_text: str = ""  # lower-cased words that named the finding
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    since: str | None = None  # ISO dates, inclusive
-    until: str | None = None
-    patient: str | None = None
-    modality: str | None = None
-    body_part: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FindingClause:
-    """Reports where one of ``findings`` has one of ``statuses``; the attributes, when
-    set, must hold on one mention with such a status."""
-
-    findings: tuple[str, ...]
-    statuses: tuple[str, ...]
-    laterality: str | None = None
-    change: str | None = None
-    location: str | None = None
-
-    @property
-    def has_attributes(self) -> bool:
-        return bool(self.laterality or self.change or self.location)
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateQuery:
-    """What to fetch: a driving clause (finding, lexical, or neither) plus constraints."""
-
-    drive: FindingClause | None = None
-    fts: str | None = None  # FTS5 MATCH expression for a lexical drive
-    required: tuple[FindingClause, ...] = ()
-    excluded_findings: tuple[str, ...] = ()  # present or uncertain anywhere -> excluded
-    excluded_fts: str | None = None
-    filters: Filters = field(default_factory=Filters)
-    limit: int = 400
-
-
-@dataclass(frozen=True, slots=True)
-class StoreStats:
-    reports: int
-    versions: int
-    mentions: int
-    patients: int
-    embeddings: dict[str, int]
-    findings_present: dict[str, int]
-    date_range: tuple[str | None, str | None]
-    size_bytes: int
 
 
 class ArchiveStore(Protocol):
@@ -145,8 +60,22 @@ class ArchiveStore(Protocol):
         """(rowid, drive score) best first: finding score, or -bm25 for a lexical drive."""
         ...
 
-    def lexical_scores(self, rowids: Sequence[int], words: Sequence[str]) -> dict[int, float]:
-        """rowid -> IDF-weighted share of ``words`` in the row's text, in [0, 1]."""
+    def lexical_scores(
+        self, rowids: Sequence[int], words: Sequence[str], *, asserted: bool = False
+    ) -> dict[int, float]:
+        """rowid -> IDF-weighted share of ``words`` in what the row states (a negated or
+        context sentence keeps only its mentions' own words: ``analysis.stated_words_text``;
+        with ``asserted``, not even those: ``analysis.asserted_text``), in [0, 1]; rows
+        that state none of the words are left out."""
+        ...
+
+    def stated_matches(self, rowids: Sequence[int], fts: str) -> set[int]:
+        """The rows whose stated words (``lexical_scores``) match the FTS5 expression."""
+        ...
+
+    def asserted_texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        """rowid -> the report text without its negated and context statements
+        (``analysis.asserted_text``): what embeddings and ``similar`` are made of."""
         ...
 
     def literal_hits(
@@ -179,6 +108,23 @@ class ArchiveStore(Protocol):
 
     def stats(self) -> StoreStats: ...
 
+    def check(self) -> list[str]:
+        """Integrity problems, one line each (an empty list: the archive is sound)."""
+        ...
+
+    def remove(self, report_id: str, *, user: str, reason: str) -> bool:
+        """Delete a report with its versions, mentions and vectors, and record who removed
+        it, when and why in the audit table; False when no such report is stored."""
+        ...
+
+    def audit(self) -> list[AuditEntry]:
+        """The audit records (removals), oldest first."""
+        ...
+
+    def iter_reports(self, chunk: int = 1000) -> Iterator[StoredReport]:
+        """Every current report, in the order they were first stored."""
+        ...
+
     def missing_embeddings(self, model: str, limit: int, after: int = 0) -> list[tuple[int, str]]:
         """Up to ``limit`` (rowid, text) without a ``model`` vector, rowid > ``after``."""
         ...
@@ -198,26 +144,26 @@ class ArchiveStore(Protocol):
     def close(self) -> None: ...
 
 
-def _open_sqlite(location: str, *, readonly: bool = False) -> ArchiveStore:
-    from radpilot.search.sqlite_store import SQLiteStore
-
-    return SQLiteStore(Path(location), readonly=readonly)
-
-
-BACKENDS: dict[str, Callable[..., ArchiveStore]] = {"sqlite.v1": _open_sqlite}
+BackendOpener = Callable[..., ArchiveStore]
 
 
 def backend_names() -> list[str]:
-    return sorted(BACKENDS)
+    """Every registered archive backend (``sqlite.v1``, and any from entry points)."""
+    return registry.archive_backends.names()
 
 
 def open_store(
-    location: str | Path | None = None, *, backend: str = "sqlite.v1", readonly: bool = False
+    location: str | Path | None = None,
+    *,
+    backend: str = "sqlite",
+    readonly: bool = False,
+    create: bool = True,
+    verify: bool = True,
 ) -> ArchiveStore:
-    """Open (creating when writable and absent) the archive at ``location``."""
-    if backend not in BACKENDS:
-        raise InputError(
-            f"unknown archive backend {backend!r}; valid: {', '.join(backend_names())}"
-        )
+    """Open the archive at ``location`` (default: ``default_db_path()``). Writable opens
+    create it when absent unless ``create`` is False, and first check that it is sound
+    unless ``verify`` is False (``archive check`` opens without, to list the problems);
+    an unknown ``backend`` lists the registered ones."""
+    opener: BackendOpener = registry.archive_backends.get(backend)
     loc = str(location) if location is not None else str(default_db_path())
-    return BACKENDS[backend](loc, readonly=readonly)
+    return opener(loc, readonly=readonly, create=create, verify=verify)

@@ -86,7 +86,7 @@ def test_location_modifier() -> None:
         ("side:up pneumothorax", "side:'up'; valid: left, right, bilateral"),
         ("change:sideways effusion", "valid: new, worse, better, stable, resolved"),
         ("side:left", "constrain a finding"),
-        ('"unclosed pneumothorax', "close the double quote"),
+        ('"unclosed pneumothorax', "a double quote is not closed"),
         ("patient:", "needs a value"),
     ],
 )

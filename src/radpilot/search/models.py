@@ -1,0 +1,128 @@
+"""The archive's value types: what ingest hands the store and what the store hands back.
+
+A leaf module (it imports no other archive module), so the store interface, its backends
+and the search engine all import these without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from radpilot.errors import InputError
+from radpilot.interop.records import ReportRecord
+from radpilot.search.analysis import Analysis
+
+
+class ArchiveError(InputError):
+    """The archive cannot be used as asked: missing, damaged, busy, not an archive, or a
+    path that cannot hold one. The message names the archive, never report content;
+    ``damaged`` tells a damaged archive from one that is not there or not an archive."""
+
+    def __init__(self, message: str, *, damaged: bool = False) -> None:
+        super().__init__(message)
+        self.damaged = damaged
+
+
+@dataclass(frozen=True, slots=True)
+class IngestItem:
+    record: ReportRecord
+    hash: str
+    analysis: Analysis
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    rowid: int
+    id: str
+    text: str
+    patient_id: str | None
+    study_date: str | None
+    modality: str | None
+    body_part: str | None
+    version: int
+    hash: str
+    labels: dict[str, float | None]
+    ingested_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    finding: str
+    status: str
+    certainty: str
+    laterality: str | None
+    locations: tuple[str, ...]
+    change: str | None
+    section: str
+    span: tuple[int, int]
+    sentence: tuple[int, int]
+    historical: bool
+    span_text: str = ""  # lower-cased words that named the finding
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    since: str | None = None  # ISO dates, inclusive
+    until: str | None = None
+    patient: str | None = None
+    modality: str | None = None
+    body_part: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingClause:
+    """Reports where one of ``findings`` has one of ``statuses``; the attributes, when
+    set, must hold on one mention with such a status."""
+
+    findings: tuple[str, ...]
+    statuses: tuple[str, ...]
+    laterality: str | None = None
+    change: str | None = None
+    location: str | None = None
+
+    @property
+    def has_attributes(self) -> bool:
+        return bool(self.laterality or self.change or self.location)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateQuery:
+    """What to fetch: a driving clause (finding, lexical, or neither) plus constraints."""
+
+    drive: FindingClause | None = None
+    fts: str | None = None  # FTS5 MATCH expression for a lexical drive
+    required: tuple[FindingClause, ...] = ()
+    excluded_findings: tuple[str, ...] = ()  # present or uncertain anywhere -> excluded
+    excluded_fts: str | None = None
+    filters: Filters = field(default_factory=Filters)
+    limit: int = 400
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    reports: int
+    versions: int
+    mentions: int
+    patients: int
+    embeddings: dict[str, int]
+    findings_present: dict[str, int]
+    date_range: tuple[str | None, str | None]
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One action recorded in the archive: who (OS user), when (UTC), what, which id, why."""
+
+    at: str
+    user: str
+    action: str
+    report_id: str
+    reason: str
