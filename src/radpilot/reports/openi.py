@@ -91,6 +91,11 @@ class XmlFile:
 
     @property
     def where(self) -> str:
+        """A file of a folder by its path, a member of a tarball as ``archive.tgz:member``."""
+        if self.member == "document":
+            return self.container
+        if Path(self.container).is_dir():
+            return str(Path(self.container) / self.member)
         return f"{self.container}:{self.member}"
 
 

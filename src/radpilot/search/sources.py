@@ -20,6 +20,7 @@ from pathlib import Path
 
 from radpilot.errors import InputError, RadpilotError
 from radpilot.interop.records import Item, RecordError, RecordNote, ReportRecord, make_record
+from radpilot.reports.csvrecords import CsvRecords, Record
 
 log = logging.getLogger(__name__)
 
@@ -144,46 +145,27 @@ def _decoded_lines(path: Path) -> Iterator[str | RecordNote]:
 
 
 def _iter_csv(path: Path) -> Iterator[Item]:
+    # The same CSV records as `radpilot label` reads (a broken quote loses no row).
     notes: list[RecordNote] = []
-    quotes = [0]  # quote characters in the lines of the row being read
 
     def lines() -> Iterator[str]:
         for line in _decoded_lines(path):
             if isinstance(line, RecordNote):
                 notes.append(line)
-                continue
-            quotes[0] += line.count('"')
-            yield line
+            else:
+                yield line
 
-    yield from _csv_records(path, _csv_rows(csv.reader(lines()), quotes))
+    yield from _csv_records(path, iter(CsvRecords(lines())))
     yield from notes
 
 
-# One CSV row as read: (first line, last line, the fields or the csv error, whether its
-# lines hold an odd number of quote characters).
-_Row = tuple[int, int, list[str] | csv.Error, bool]
-
-
-def _csv_rows(reader: Iterator[list[str]], quotes: list[int]) -> Iterator[_Row]:
-    while True:
-        start = reader.line_num + 1  # type: ignore[attr-defined]
-        quotes[0] = 0
-        try:
-            row: list[str] | csv.Error = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            row = exc
-        yield start, reader.line_num, row, bool(quotes[0] % 2)  # type: ignore[attr-defined]
-
-
-def _csv_records(path: Path, rows: Iterator[_Row]) -> Iterator[Item]:
-    first = next(rows, None)
-    if first is None or isinstance(first[2], csv.Error):
+def _csv_records(path: Path, records: Iterator[Record]) -> Iterator[Item]:
+    first = next(records, None)
+    if first is None or first.error is not None:
         problem = "empty file" if first is None else "not valid CSV"
         yield RecordError(str(path), "line 1", f"{problem} (a header row is needed)")
         return
-    cols = [h.strip().lower() for h in first[2]]
+    cols = [h.strip().lower() for h in first.fields]
     if not any(c in cols for c in ID_FIELDS):
         # Never list the row: in a file without a header it is a report.
         yield RecordError(
@@ -195,24 +177,14 @@ def _csv_records(path: Path, rows: Iterator[_Row]) -> Iterator[Item]:
         return
     if set(cols) - KNOWN_FIELDS:
         log.debug("%s: ignoring %d unknown column(s)", path, len(set(cols) - KNOWN_FIELDS))
-    held = next(rows, None)
-    while held is not None:
-        start, end, row, odd = held
-        held = next(rows, None)
-        where = f"line {start}"
-        if isinstance(row, csv.Error):
-            yield RecordError(str(path), where, f"not valid CSV ({row})")
-        elif held is None and odd and end > start:
-            # The last row spans lines and holds an odd number of quotes: a quoted field
-            # opened on its first line never closed, and took the rest of the file in.
-            yield RecordError(
-                str(path),
-                where,
-                f"a quoted field opened on this line is never closed; lines {start}-{end} "
-                "were not stored",
-            )
-        elif any(c.strip() for c in row):
-            yield _csv_record(path, where, cols, row)
+    for rec in records:
+        where = f"line {rec.line}"
+        if rec.warning is not None:
+            yield RecordNote(str(path), where, rec.warning)
+        if rec.error is not None:
+            yield RecordError(str(path), where, rec.error)
+        elif any(c.strip() for c in rec.fields):
+            yield _csv_record(path, where, cols, rec.fields)
 
 
 def _csv_record(path: Path, where: str, cols: list[str], row: list[str]) -> Item:
