@@ -67,7 +67,11 @@ def model_for(name: str) -> TorchImageModel:
         return model
     card = registry.card(name)
     torch.manual_seed(0)
-    return TorchImageModel(card, xrv_backend.build_network(card).eval())
+    build = {
+        "xrv-densenet.v1": xrv_backend.build_densenet,
+        "xrv-resnet.v1": xrv_backend.build_resnet,
+    }
+    return TorchImageModel(card, build[card.backend](card).eval())
 
 
 def main() -> None:

@@ -222,8 +222,24 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "sqlite.v1": "radpilot.search.sqlite_store:open_sqlite",
         },
     ),
-    "image_backends": ("image model backend", {}),
-    "image_runtimes": ("image runtime", {}),
+    "image_backends": (
+        "image model backend",
+        {
+            # (card, weights path) -> a loaded model; model cards name these.
+            "embedded-cnn.v1": "radpilot.imaging.embedded:load",
+            "xrv-densenet.v1": "radpilot.imaging.xrv_backend:load_densenet",
+            "xrv-resnet.v1": "radpilot.imaging.xrv_backend:load_resnet",
+            "xrv-pspnet.v1": "radpilot.imaging.segmentation:load",
+        },
+    ),
+    "image_runtimes": (
+        "image runtime",
+        {
+            # a loaded torch classifier -> the model that serves predictions
+            "torch.v1": "radpilot.imaging.torch_model:as_torch",
+            "onnx.v1": "radpilot.imaging.onnx_backend:from_torch",
+        },
+    ),
     "llm_backends": ("language-model backend", {}),
     "data_files": (
         "packaged data file",
@@ -238,6 +254,12 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "interop.hl7_charsets.v1": "radpilot.interop.hl7:CHARSETS",
             "search.query_words.v1": "radpilot.search.config:QUERY_WORDS",
             "search.ranking.v1": "radpilot.search.config:RANKING",
+            "imaging.acquisition.v1": "radpilot.imaging.rules:ACQUISITION",
+            "imaging.change.v1": "radpilot.imaging.rules:CHANGE",
+            "imaging.urgency.v1": "radpilot.imaging.rules:URGENCY",
+            "imaging.quality.v1": "radpilot.imaging.rules:QUALITY",
+            "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
+            "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
         },
     ),
 }

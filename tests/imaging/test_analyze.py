@@ -12,11 +12,14 @@ from imaging_io_cases import BrightRegionModel, save, uncompressed
 from PIL import Image
 
 from radpilot import samples
+from radpilot.datafiles import parse
 from radpilot.errors import InputError, VocabularyError
-from radpilot.imaging.analyze import analyze, write_json
+from radpilot.imaging.analyze import analyze
 from radpilot.imaging.model_api import ImageModel, Radiograph
+from radpilot.imaging.outputs import ImageOutputs, write_json
 from radpilot.imaging.overlay import Box, box_from_heatmap, jet, render_overlay
-from radpilot.imaging.urgency import UrgencyRule, UrgencyTier, default_rule, score_urgency
+from radpilot.imaging.rules import UrgencyRule
+from radpilot.imaging.urgency import UrgencyTier, default_rule, score_urgency
 
 
 def test_fake_model_follows_the_protocol() -> None:
@@ -41,7 +44,7 @@ def test_rows_out_equal_rows_in_and_bad_files_do_not_stop_the_batch(
     batch: list[Path], tmp_path: Path
 ) -> None:
     model = BrightRegionModel()
-    results = analyze(batch, model=model, out=tmp_path / "out", sr=False)
+    results = analyze(batch, model=model, writer=ImageOutputs(tmp_path / "out"))
     assert [r.path for r in results] == [str(p) for p in batch]
     by_name = {Path(r.path).name: r for r in results}
     assert by_name["siim_monochrome2.dcm"].analysed
@@ -59,12 +62,16 @@ def test_rows_out_equal_rows_in_and_bad_files_do_not_stop_the_batch(
 
 
 def test_positive_finding_gets_heatmap_box_and_overlay(tmp_path: Path) -> None:
-    [result] = analyze([samples.get("nih_normal.png")], model=BrightRegionModel(), out=tmp_path)
+    [result] = analyze(
+        [samples.get("nih_normal.png")], model=BrightRegionModel(), writer=ImageOutputs(tmp_path)
+    )
     pneumonia, pneumothorax = result.findings
     assert pneumonia.positive and pneumonia.probability >= pneumonia.threshold == 0.3
     assert pneumonia.box is not None and pneumonia.heatmap is not None
     overlay = np.asarray(Image.open(pneumonia.heatmap))
-    assert overlay.shape == (512, 512, 3)
+    # The image (512 x 512) under a caption band; the band's first row is black.
+    assert overlay.shape[1:] == (512, 3) and 512 < overlay.shape[0] < 512 + 80
+    assert not overlay[0].any()
     assert not pneumothorax.positive and pneumothorax.box is None and pneumothorax.heatmap is None
     assert result.urgency is not None and result.urgency.tier is UrgencyTier.ROUTINE
 
@@ -144,13 +151,15 @@ def test_overlay_and_colormap() -> None:
         render_overlay(gray, np.zeros((4, 4)))
 
 
-RULE = UrgencyRule.from_dict(
+RULE = parse(
     {
         "default_weight": 0.5,
         "urgent_score": 0.7,
         "critical": ["Pneumothorax"],
-        "weights": {"Pneumothorax": 1.0, "Pneumonia": 0.8},
-    }
+        "weights": {"Pneumothorax": 1.0, "Pneumonia": 0.8, "Pleural Effusion": 0.9},
+    },
+    UrgencyRule,
+    "urgency.json",
 )
 
 URGENCY_CASES = [
@@ -159,6 +168,9 @@ URGENCY_CASES = [
     ({"Pneumonia": 0.9}, {"Pneumonia": True}, UrgencyTier.URGENT, "0.72 >= 0.70"),
     ({"Pneumonia": 0.8}, {"Pneumonia": True}, UrgencyTier.ROUTINE, "0.64 < 0.70"),
     ({"Other": 1.0}, {"Other": True}, UrgencyTier.ROUTINE, "highest: Other"),
+    # A model's spelling is the canonical finding's: "Effusion" weighs as "Pleural Effusion"
+    # (0.9 x 0.9 = 0.81: urgent; with the default weight it would be 0.45, routine).
+    ({"Effusion": 0.9}, {"Effusion": False}, UrgencyTier.URGENT, "(weight 0.90 x p 0.90)"),
     ({}, {}, UrgencyTier.ROUTINE, "no findings"),
 ]
 
@@ -177,18 +189,43 @@ def test_urgency_rule(
     [
         (
             {"default_weight": 1, "urgent_score": 1, "critical": [], "weights": {}, "x": 1},
-            "unknown key",
+            "x: unknown key; allowed: $schema, critical, default_weight",
         ),
-        ({"default_weight": 1, "urgent_score": 1, "critical": []}, "missing key"),
+        ({"default_weight": 1, "urgent_score": 1, "critical": []}, "weights: missing key"),
         (
-            {"default_weight": 1, "urgent_score": 1, "critical": [], "weights": {"A": -1}},
-            "weight of 'A'",
+            {"default_weight": 1, "urgent_score": 1, "critical": [], "weights": {"Mass": -1}},
+            "weights.Mass: Input should be greater than or equal to 0",
+        ),
+        (
+            {"default_weight": 1, "urgent_score": 1, "critical": ["Effusion"], "weights": {}},
+            "'Effusion' must be spelled 'Pleural Effusion'",
+        ),
+        (
+            {"default_weight": 1, "urgent_score": 1, "critical": [], "weights": {"Bogus": 1}},
+            "'Bogus' is not a known finding label",
         ),
     ],
 )
 def test_urgency_rule_file_is_strict(data: dict[str, object], message: str) -> None:
-    with pytest.raises(VocabularyError, match=message):
-        UrgencyRule.from_dict(data)
+    with pytest.raises(VocabularyError) as info:
+        parse(data, UrgencyRule, "urgency.json")
+    assert str(info.value).startswith("urgency.json: ") and message in str(info.value)
+
+
+def test_urgency_names_only_findings_a_registered_model_outputs() -> None:
+    from radpilot.imaging import registry
+    from radpilot.imaging.model_card import Task
+    from radpilot.reports.labelnames import canonical_finding
+
+    outputs = {
+        canonical_finding(label)
+        for name in registry.names(Task.CLASSIFICATION)
+        for label in registry.card(name).labels
+    }
+    rule = default_rule()
+    named = set(rule.weights) | set(rule.critical)
+    assert named <= outputs, sorted(named - outputs)
+    assert "Pneumothorax" in rule.critical
 
 
 def test_shipped_urgency_rule_loads() -> None:
@@ -199,12 +236,14 @@ def test_shipped_urgency_rule_loads() -> None:
 def test_embedded_model_end_to_end(tmp_path: Path) -> None:
     """The real bundled model: MONOCHROME1/2 agree, the negative differs."""
     names = ["siim_monochrome2.dcm", "siim_true_monochrome1.dcm", "Fake_MONOHR1.dcm"]
-    results = analyze([samples.get(n) for n in names], out=tmp_path, sr=False)
+    results = analyze([samples.get(n) for n in names], writer=ImageOutputs(tmp_path))
     assert all(r.analysed and r.model == "pneumoniamnist-v1" for r in results)
     p = [r.findings[0].probability for r in results]
     assert [f.name for f in results[0].findings] == ["Pneumonia"]
     assert abs(p[0] - p[1]) < 1e-3
-    assert all(0.0 <= x <= 1.0 for x in p)
+    # The negative (a MONOCHROME1 tag on MONOCHROME2 values) is read, flagged, not blocked.
+    assert [f.code.value for f in results[2].flags] == ["inverted"]
+    assert not results[0].flags and not results[2].flags[0].blocking
 
 
 class _BrokenHeatmap(BrightRegionModel):
@@ -213,10 +252,12 @@ class _BrokenHeatmap(BrightRegionModel):
 
 
 def test_heatmap_failure_keeps_the_finding(tmp_path: Path) -> None:
-    [result] = analyze([samples.get("nih_normal.png")], model=_BrokenHeatmap(), out=tmp_path)
+    [result] = analyze(
+        [samples.get("nih_normal.png")], model=_BrokenHeatmap(), writer=ImageOutputs(tmp_path)
+    )
     assert result.analysed and result.findings[0].positive
     assert result.findings[0].heatmap is None and result.findings[0].box is None
-    assert "no heatmap for Pneumonia: ValueError" in result.warnings[0]
+    assert result.warnings[0].startswith("no heatmap for Pneumonia: ValueError: heatmap shape")
 
 
 def test_large_batches_are_chunked_and_studies_span_chunks(tmp_path: Path) -> None:

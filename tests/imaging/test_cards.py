@@ -91,28 +91,40 @@ _DELETE = object()
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("colour", "blue", r"unknown key 'colour' \(allowed: name, version, task"),
-        ("preprocessing.size", 28, r"unknown key 'preprocessing.size' \(allowed: input_size, crop"),
-        ("weights.md5", "x", r"unknown key 'weights.md5' \(allowed: file, format"),
-        ("measured.0.p", 0.1, r"unknown key 'measured.0.p' \(allowed: metric, value"),
+        ("colour", "blue", "colour: unknown key; allowed: $schema, accuracy_measured_here"),
+        ("preprocessing.size", 28, "preprocessing.size: unknown key; allowed: crop, description"),
+        ("weights.md5", "x", "weights.md5: unknown key; allowed: bundled, bytes, file, format"),
+        ("measured.0.p", 0.1, "measured[0].p: unknown key; allowed: ci_high, ci_low, dataset"),
         ("task", "detection", "task: Input should be 'classification' or 'segmentation'"),
-        ("preprocessing.normalization", "zscore", "preprocessing.normalization"),
-        ("thresholds", {"Pneumonia": 1.5}, r"thresholds must lie in \[0, 1\]"),
+        ("preprocessing.normalization", "zscore", "preprocessing.normalization: Input should be"),
+        ("backend", "xrv-vit", "backend: 'xrv-vit' is not registered; registered: embedded-cnn.v1"),
+        ("runtime", "tensorrt", "runtime: 'tensorrt' is not registered; registered: onnx.v1"),
+        ("thresholds", {"Pneumonia": 1.5}, "thresholds must lie in [0, 1]"),
         ("thresholds", {"Edema": 0.5}, "thresholds for labels not in 'labels'"),
-        ("thresholds", {}, "every label needs a threshold; missing: .'Pneumonia'"),
+        ("thresholds", {}, "every label needs a threshold; missing: ['Pneumonia']"),
         ("outputs", ["Edema"], "'outputs' must be unique and hold every label"),
         ("labels", ["Pneumonia", "Pneumonia"], "labels must be unique"),
         ("weights.sha256", "abc", "64 lowercase hex"),
         ("weights.sha256", None, "bundled weights must pin"),
-        ("name", "other", "its 'name' is 'other'"),
-        ("labels", _DELETE, "labels: Field required"),
+        ("name", "other", "name: is 'other', the file says 'pneumoniamnist-v1'"),
+        ("labels", _DELETE, "labels: missing key"),
     ],
 )
 def test_invalid_cards_are_rejected(path: str, value: Any, message: str) -> None:
-    with pytest.raises(VocabularyError, match=message) as info:
+    with pytest.raises(VocabularyError) as info:
         parse_card(registry.DEFAULT_MODEL, _edit(path, value))
-    assert str(info.value).startswith(f"model card '{registry.DEFAULT_MODEL}' is invalid")
+    where = f"radpilot/imaging/cards/{registry.DEFAULT_MODEL}.json: "
+    assert str(info.value).startswith(where) and message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_card_names_its_backend_and_runtime_by_registry_name() -> None:
+    from radpilot import registry as parts
+
+    for name in card_names():
+        card = registry.card(name)
+        assert card.backend in parts.image_backends.names()
+        assert card.runtime in parts.image_runtimes.names()
 
 
 def test_downloadable_weights_need_a_url() -> None:

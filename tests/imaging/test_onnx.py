@@ -8,7 +8,6 @@ import pytest
 from radpilot import samples
 from radpilot.imaging import registry
 from radpilot.imaging.model_api import ImageMeta, ImageModel, Radiograph
-from radpilot.imaging.model_card import Runtime
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +19,7 @@ def images() -> list[Radiograph]:
 
 
 def test_onnx_matches_torch(images: list[Radiograph]) -> None:
-    torch_model = registry.get(registry.DEFAULT_MODEL, runtime=Runtime.TORCH)
+    torch_model = registry.get(registry.DEFAULT_MODEL, runtime="torch")
     onnx_model = registry.get(registry.DEFAULT_MODEL, runtime="onnx")
     assert isinstance(onnx_model, ImageModel)
     assert onnx_model is not torch_model
@@ -36,5 +35,8 @@ def test_onnx_matches_torch(images: list[Radiograph]) -> None:
 
 
 def test_unknown_runtime_is_refused() -> None:
-    with pytest.raises(ValueError, match="tensorrt"):
+    from radpilot.errors import RegistryError
+
+    with pytest.raises(RegistryError) as info:
         registry.get(registry.DEFAULT_MODEL, runtime="tensorrt")
+    assert str(info.value) == "no image runtime named 'tensorrt'; valid: onnx.v1, torch.v1"

@@ -9,10 +9,8 @@ import pytest
 from imaging_io_cases import save, uncompressed
 from pydicom.uid import generate_uid
 
-from radpilot.errors import VocabularyError
 from radpilot.imaging.dicomio import read_image
 from radpilot.imaging.model_api import ImageMeta
-from radpilot.imaging.rulefiles import check_rules
 from radpilot.imaging.studies import (
     FlagCode,
     ViewKind,
@@ -128,20 +126,12 @@ def test_real_files_grouped_by_study_uid(tmp_path: Path) -> None:
     assert studies[0].primary_meta.path.endswith("pa.dcm")
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"a": 1, "b": [1], "zzz": 2}, "unknown key\\(s\\) zzz; allowed: a, b"),
-        ({"a": 1}, "missing key\\(s\\) b"),
-        ({"a": "1", "b": []}, "'a' has type str, expected int"),
-        ({"a": True, "b": []}, "'a' must not be a boolean"),
-        ([1, 2], "expected a JSON object"),
-    ],
-)
-def test_rule_files_are_strict(data: object, message: str) -> None:
-    with pytest.raises(VocabularyError, match=message):
-        check_rules("x.json", data, {"a": int, "b": list})
-
-
-def test_rule_file_doc_keys_are_ignored() -> None:
-    assert check_rules("x.json", {"_about": "doc", "a": 1}, {"a": int}) == {"a": 1}
+def test_a_blocked_image_is_never_the_primary() -> None:
+    metas = [
+        meta("pa.dcm", study_uid="1.2", view_position="PA"),
+        meta("ap.dcm", study_uid="1.2", view_position="AP"),
+    ]
+    [study] = group_studies(metas, blocked={"pa.dcm"})
+    assert study.primary_meta is not None and study.primary_meta.path == "ap.dcm"
+    [study] = group_studies(metas, blocked={"pa.dcm", "ap.dcm"})
+    assert study.primary is None

@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from radpilot.commands.common import (
+    DEFAULT_MAX_PROBLEMS,
+    MAX_ERRORS_OPTION_HELP,
+    ProblemLines,
+    batch_exit,
+    exit_with,
+)
+from radpilot.imaging.pixels import DEFAULT_MAX_PIXELS
+
+if TYPE_CHECKING:
+    from radpilot.imaging.results import ImageResult
+
 app = typer.Typer()
+
+MAX_PIXELS_HELP = (
+    "Refuse images above N decoded pixels (default 100,000,000 = 10,000 x 10,000); larger "
+    "sides than 4,096 px are reduced while decoding."
+)
 
 
 @app.command()
@@ -30,16 +49,36 @@ def analyze(
     all_heatmaps: bool = typer.Option(
         False, "--all-heatmaps", help="Heatmaps and boxes for every finding, not only positive."
     ),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, help=MAX_PIXELS_HELP),
+    max_errors: int = typer.Option(
+        DEFAULT_MAX_PROBLEMS, "--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP
+    ),
 ) -> None:
     """Analyse chest radiographs: each finding's probability, the decision at the
     model's operating point, a heatmap and box for positive findings, an urgency tier.
-    An AI-assist result for a radiologist, not a diagnosis."""
-    from radpilot.imaging.analyze import analyze as run_analysis
-    from radpilot.imaging.analyze import write_json
+    An AI-assist result for a radiologist, not a diagnosis.
 
-    results = run_analysis(paths, model=model, out=out, sr=sr, all_heatmaps=all_heatmaps)
-    if out is not None:
-        write_json(results, out / "analysis.json")
+    Every image first passes a quality gate (readable exposure, not noise, grey, chest-like,
+    upright; header checks for lateral, non-chest, non-radiograph): an image that fails a
+    blocking check is not read by the model and is never urgent.
+
+    Each file that could not be read, or was not read because it failed a check, gets one
+    line on stderr. Exit status: 0 every file analysed; 1 some files analysed and some not
+    (each named on stderr); 2 no file analysed, or a usage error.
+    """
+    from radpilot.imaging.analyze import analyze as run_analysis
+    from radpilot.imaging.outputs import ImageOutputs
+    from radpilot.imaging.pixels import ReadLimits
+    from radpilot.interop.dicom_outputs import DicomOutputs
+
+    writer = None if out is None else ImageOutputs(out, dicom=DicomOutputs() if sr else None)
+    results = run_analysis(
+        paths,
+        model=model,
+        all_heatmaps=all_heatmaps,
+        limits=ReadLimits(max_pixels=max_pixels),
+        writer=writer,
+    )
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -47,14 +86,35 @@ def analyze(
         console.print(results_table(results, compact=console.width < 110))
         if out is not None:
             console.print(f"Outputs written under {out}/ (analysis.json, overlays, DICOM SR/SC).")
-    if not any(r.analysed for r in results):
-        raise typer.Exit(code=1)
+    with ProblemLines(max_errors) as problems:
+        for line in problem_lines(results):
+            problems(line)
+    done = sum(r.analysed for r in results)
+    exit_with(batch_exit(done, len(results) - done))
 
 
-def results_table(results: list, *, compact: bool = False) -> Table:  # type: ignore[type-arg]
-    """A rich table: one row per finding of each file; errors and flag codes in place
-    (the full flag messages are in the JSON). ``compact`` drops the threshold and box
-    columns for narrow terminals."""
+def problem_lines(results: Sequence[ImageResult]) -> list[str]:
+    """One line per file not analysed (why), and the warnings of those that were. The
+    lines name files and checks, never a header value or a patient identifier."""
+    lines = []
+    for r in results:
+        if r.error is not None:
+            lines.append(f"error: {r.error}")
+        elif r.blocked:
+            blocking = [f for f in r.flags if f.blocking]
+            codes = ", ".join(f.code.value for f in blocking)
+            lines.append(f"not analysed: {r.path}: {codes}: {blocking[0].message}")
+        for flag in r.flags:
+            if not flag.blocking and flag.check.value == "quality":
+                lines.append(f"warning: {r.path}: {flag.code.value}: {flag.message}")
+        lines.extend(f"warning: {r.path}: {w}" for w in r.warnings)
+    return lines
+
+
+def results_table(results: Sequence[ImageResult], *, compact: bool = False) -> Table:
+    """A rich table: one row per finding of each file, a row for each file not analysed
+    (its flag codes; the messages are on stderr and in the JSON). ``compact`` drops the
+    threshold and box columns for narrow terminals."""
     table = Table(title="radpilot analyze (AI assist, not a diagnosis)")
     table.add_column("file", overflow="fold", max_width=28)
     table.add_column("finding", overflow="fold")
@@ -77,12 +137,12 @@ def results_table(results: list, *, compact: bool = False) -> Table:  # type: ig
     for r in results:
         name = Path(r.path).name
         if r.error is not None:
-            row(name, "[red]error[/]", "", "", "", r.error)
+            row(name, "[red]error[/]", "", "", "", "see stderr")
             continue
-        notes = ", ".join([f.code.value for f in r.flags] + list(r.warnings))
+        notes = ", ".join(f.code.value for f in r.flags)
         if not r.findings:
-            reason = "; ".join(f.message for f in r.flags if f.blocking) or "not analysed"
-            row(name, "[yellow]skipped[/]", "", "", "", reason)
+            tier = r.urgency.tier.value if r.urgency is not None else ""
+            row(name, "[yellow]not analysed[/]", "", "", tier, notes)
             continue
         for i, f in enumerate(r.findings):
             first = i == 0

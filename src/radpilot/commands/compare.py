@@ -9,6 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from radpilot.commands.analyze import MAX_PIXELS_HELP
+from radpilot.imaging.pixels import DEFAULT_MAX_PIXELS
+from radpilot.imaging.registration import TransformKind
+
 app = typer.Typer()
 
 
@@ -25,27 +29,34 @@ def compare(
     out: Path = typer.Option(
         None, "--out", help="Folder for subtraction.png, prior_registered.png, comparison.json."
     ),
-    transform: str = typer.Option(
-        "affine", "--transform", help="Registration transform: rigid, similarity or affine."
+    transform: TransformKind = typer.Option(
+        TransformKind.AFFINE, "--transform", help="Registration transform."
     ),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, help=MAX_PIXELS_HELP),
 ) -> None:
     """Compare CURRENT with PRIOR: register the prior onto the current, save a
     subtraction image, and say per finding whether it is new, increased, decreased,
-    resolved or stable. An AI-assist result, not a diagnosis."""
-    from radpilot.errors import InputError
-    from radpilot.imaging.compare import compare as run_compare
-    from radpilot.imaging.registration import TransformKind
+    resolved or stable. An AI-assist result, not a diagnosis.
 
-    valid = [k.value for k in TransformKind]
-    if transform not in valid:
-        raise InputError(f"--transform {transform!r} is not valid; use one of {', '.join(valid)}")
-    result = run_compare(current, prior, model=model, out=out, kind=transform)
-    data = result.to_dict()
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    Both images pass the quality gate first (as in `radpilot analyze`); a comparison with
+    an image that fails it is refused. Exit status: 0 compared; 2 not compared (an image
+    unreadable or failing the gate, or a usage error).
+    """
+    from radpilot.imaging.compare import compare as run_compare
+    from radpilot.imaging.outputs import ComparisonOutputs
+    from radpilot.imaging.pixels import ReadLimits
+
+    writer = None if out is None else ComparisonOutputs(out)
+    result = run_compare(
+        current,
+        prior,
+        model=model,
+        kind=transform,
+        limits=ReadLimits(max_pixels=max_pixels),
+        writer=writer,
+    )
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     console = Console()
     console.print(comparison_table(result))

@@ -36,6 +36,7 @@ def list_models(
 ) -> None:
     """Every registered model, whether its weights are here, and its card summary."""
     from radpilot.imaging import registry
+    from radpilot.registry import split_version
 
     rows = []
     for name in registry.names():
@@ -48,7 +49,7 @@ def list_models(
                 "default": name == registry.DEFAULT_MODEL,
                 "labels": len(c.labels),
                 "input": f"{c.preprocessing.input_size} px",
-                "runtime": c.runtime.value,
+                "runtime": split_version(c.runtime)[0],
                 "accuracy_measured_here": c.accuracy_measured_here,
                 "architecture": c.architecture.split(" (")[0],
             }

@@ -1,112 +1,80 @@
 """The analysis pipeline behind ``radpilot analyze``: files -> findings with evidence.
 
-For every input file: read it (DICOM/PNG/JPEG), check the acquisition (lateral,
-non-chest, non-radiograph images are flagged and not analysed), run the model, decide
-each finding at the model's operating point, and for positive findings compute the
-model's heatmap, a box from it (``overlay.box_from_heatmap``) and an overlay PNG. An
-urgency tier comes from the rule in ``imaging/data/urgency.json``. With an output
-folder and DICOM input, a DICOM SR and a Secondary Capture are written too.
+One way, stage by stage, a window of ``BATCH_SIZE`` files at a time (so a large folder
+never holds more than a window's pixels):
 
-A file that cannot be read gets an ``error`` and the batch goes on: results come back
-in input order, one per file (rows out == rows in).
+1. **read** each file once (DICOM/PNG/JPEG; the DICOM dataset is kept for the outputs);
+2. **check** it: acquisition flags from the header (lateral, non-chest, not a
+   radiograph) and the quality gate on the pixels (``imaging/quality.py``); a blocking
+   flag keeps the image from the model, so it is never urgent;
+3. **group** the images into studies (a blocked image is never a study's primary);
+4. **predict** the images that passed, in batches;
+5. **explain** each positive finding (every finding with ``all_heatmaps``): the heatmap
+   once, a box from it, one overlay with the caption burned in;
+6. hand each image's :class:`~radpilot.imaging.results.ImageAnalysis` to the one
+   outputs writer, if any (``imaging.outputs.ImageOutputs``: PNG, DICOM SR/SC), and the
+   final results to it once studies are complete (``analysis.json``).
+
+An urgency tier comes from the rule in ``imaging/data/urgency.json``. A file that cannot
+be read gets an ``error`` and the batch goes on: results come back in input order, one
+per file (rows out == rows in).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
 from radpilot.errors import InputError, RadpilotError
-from radpilot.imaging.dicomio import iter_image_files, read_image
-from radpilot.imaging.model_api import ImageMeta, ImageModel, Radiograph
-from radpilot.imaging.overlay import Box, box_from_heatmap, render_overlay, save_png
-from radpilot.imaging.studies import Flag, check_acquisition, group_studies
-from radpilot.imaging.urgency import Urgency, score_urgency
+from radpilot.imaging import quality
+from radpilot.imaging.dicomio import ImageFile, NotAnImage, iter_candidates, read_image
+from radpilot.imaging.model_api import ImageModel, Radiograph
+from radpilot.imaging.overlay import box_from_heatmap, burn_in, caption, render_overlay
+from radpilot.imaging.pixels import ReadLimits, one_line
+from radpilot.imaging.results import (
+    Explanation,
+    FindingResult,
+    Flag,
+    ImageAnalysis,
+    ImageResult,
+)
+from radpilot.imaging.studies import check_acquisition, group_studies
+from radpilot.imaging.urgency import not_assessed, score_urgency
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 8
-DISCLAIMER = "AI-assist result for a radiologist's review; not a diagnosis."
 
 
-@dataclass(frozen=True)
-class FindingResult:
-    name: str
-    probability: float
-    threshold: float
-    positive: bool
-    box: Box | None = None
-    heatmap: str | None = None  # path of the overlay PNG, when written
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "probability": round(self.probability, 4),
-            "positive": self.positive,
-            "threshold": round(self.threshold, 4),
-            "box": None if self.box is None else self.box.to_dict(),
-            "heatmap": self.heatmap,
-        }
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    path: str
-    model: str
-    findings: tuple[FindingResult, ...] = ()
-    urgency: Urgency | None = None
-    meta: ImageMeta | None = None
-    flags: tuple[Flag, ...] = ()
-    study: str | None = None
-    primary: bool = False
-    outputs: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
+class OutputsWriter(Protocol):
+    """What the pipeline hands its results to (``imaging.outputs.ImageOutputs``)."""
 
     @property
-    def analysed(self) -> bool:
-        return self.error is None and bool(self.findings)
+    def renders(self) -> bool:
+        """Whether overlays are wanted (they are rendered only for a writer that does)."""
+        ...
 
-    def to_dict(self) -> dict[str, Any]:
-        meta = None
-        if self.meta is not None:
-            m = self.meta
-            meta = {
-                "format": m.source_format,
-                "patient_id": m.patient_id,
-                "study_uid": m.study_uid,
-                "series_uid": m.series_uid,
-                "sop_uid": m.sop_uid,
-                "study_date": m.study_date,
-                "modality": m.modality,
-                "view_position": m.view_position,
-                "body_part": m.body_part,
-                "photometric": m.photometric,
-                "rows": m.extra.get("rows"),
-                "columns": m.extra.get("columns"),
-            }
-        return {
-            "path": self.path,
-            "model": self.model,
-            "analysed": self.analysed,
-            "findings": [f.to_dict() for f in self.findings],
-            "urgency": None if self.urgency is None else self.urgency.to_dict(),
-            "study": self.study,
-            "primary_view": self.primary,
-            "flags": [f.to_dict() for f in self.flags],
-            "metadata": meta,
-            "outputs": dict(self.outputs),
-            "error": self.error,
-            "warnings": list(self.warnings),
-            "note": DISCLAIMER,
-        }
+    def write_image(self, analysis: ImageAnalysis) -> ImageResult: ...
+
+    def finish(self, results: Sequence[ImageResult]) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Read:
+    index: int
+    path: Path
+    image: Radiograph | None = None
+    error: str | None = None
+    flags: tuple[Flag, ...] = ()
+
+    @property
+    def runnable(self) -> bool:
+        return self.image is not None and not any(f.blocking for f in self.flags)
 
 
 def resolve_model(model: ImageModel | str | None) -> ImageModel:
@@ -122,182 +90,187 @@ def analyze(
     paths: Iterable[str | Path],
     *,
     model: ImageModel | str | None = None,
-    out: Path | None = None,
-    sr: bool = True,
     all_heatmaps: bool = False,
+    limits: ReadLimits | None = None,
+    writer: OutputsWriter | None = None,
 ) -> list[ImageResult]:
-    """Analyse every image under ``paths``; one result per file, in order.
+    """Analyse every image under ``paths``; one result per file, in input order.
 
-    ``out``: folder for overlays (and SR/SC for DICOM input when ``sr``).
     ``all_heatmaps``: heatmaps and boxes for every finding, not only positive ones.
+    ``limits``: the largest image accepted and the working size (``ReadLimits``).
+    ``writer``: gets each image's analysis as it is done and the final results.
     """
-    files = list(iter_image_files(paths))
+    files = list(iter_candidates(paths))
     if not files:
         raise InputError("no image files found in the given paths")
     net = resolve_model(model)
-    labels = list(net.labels)
-    thresholds = {label: float(net.thresholds.get(label, 0.5)) for label in labels}
-
+    limits = limits or ReadLimits()
+    render = writer is not None and writer.renders
     results: list[ImageResult] = []
-    # Chunk by chunk, so a large folder never holds more than BATCH_SIZE images' pixels.
+    seen: list[_Read] = []
     for start in range(0, len(files), BATCH_SIZE):
-        chunk = files[start : start + BATCH_SIZE]
-        results.extend(_analyze_chunk(net, chunk, start, labels, thresholds, out, sr, all_heatmaps))
-    # Studies are known only once every header is read; they label, never gate, results.
-    studies = group_studies([r.meta for r in results if r.meta is not None and r.error is None])
-    primary_paths = {s.primary_meta.path for s in studies if s.primary_meta is not None}
+        read = [_read(f, limits) for f in files[start : start + BATCH_SIZE]]
+        kept = [r for r in read if r is not None]  # suffix-less non-DICOM files are not inputs
+        checked = [_check(replace(r, index=len(seen) + i)) for i, r in enumerate(kept)]
+        seen.extend(checked)
+        probs = _predict(net, checked)
+        for item in checked:
+            analysis = _explain(net, item, probs.get(item.index), all_heatmaps, render)
+            results.append(writer.write_image(analysis) if writer is not None else analysis.result)
+    results = _label_studies(results, seen)
+    if writer is not None:
+        writer.finish(results)
+    log.info(
+        "analysed %d of %d files with %s", sum(r.analysed for r in results), len(results), net.name
+    )
+    return results
+
+
+def _read(file: ImageFile, limits: ReadLimits) -> _Read | None:
+    try:
+        image = read_image(file.path, limits=limits, optional=file.optional)
+        return _Read(0, file.path, image=image)
+    except NotAnImage:
+        return None  # a suffix-less non-DICOM file in a folder: not an input
+    except RadpilotError as exc:
+        return _Read(0, file.path, error=str(exc))
+    except Exception as exc:  # a decoder bug on one file must not end the batch
+        log.debug("unexpected error reading %s", file.path, exc_info=True)
+        error = f"{file.path}: unexpected {type(exc).__name__}: {one_line(exc)}"
+        return _Read(0, file.path, error=error)
+
+
+def _check(item: _Read) -> _Read:
+    """Acquisition flags from the header, then the quality gate on the pixels."""
+    if item.image is None:
+        return item
+    flags = list(check_acquisition(item.image.meta))
+    if not any(f.blocking for f in flags):
+        try:
+            flags += quality.check(item.image)
+        except RadpilotError:
+            raise  # a broken rules or weights file fails every image alike
+        except Exception as exc:
+            log.debug("quality gate failed on %s", item.path, exc_info=True)
+            return replace(item, error=f"{item.path}: quality gate failed: {type(exc).__name__}")
+    flags.sort(key=lambda f: not f.blocking)
+    return replace(item, flags=tuple(flags))
+
+
+def _label_studies(results: list[ImageResult], seen: Sequence[_Read]) -> list[ImageResult]:
+    """Studies over the whole batch (an image may join a study from an earlier window):
+    each result gets its study key and whether it is the study's primary image."""
+    metas = [r.image.meta for r in seen if r.image is not None and r.error is None]
+    blocked = {r.image.meta.path for r in seen if r.image is not None and not r.runnable}
+    studies = group_studies(metas, blocked)
+    primary = {s.primary_meta.path for s in studies if s.primary_meta is not None}
     study_of = {m.path: s.key for s in studies for m in s.metas}
-    results = [
+    return [
         r
         if r.meta is None or r.error is not None
-        else replace(r, study=study_of.get(r.meta.path), primary=r.meta.path in primary_paths)
+        else replace(r, study=study_of.get(r.meta.path), primary=r.meta.path in primary)
         for r in results
     ]
-    analysed = sum(r.analysed for r in results)
-    log.info("analysed %d of %d files with %s", analysed, len(results), net.name)
-    return results
 
 
-def _analyze_chunk(
-    net: ImageModel,
-    files: Sequence[Path],
-    offset: int,
-    labels: list[str],
-    thresholds: dict[str, float],
-    out: Path | None,
-    sr: bool,
-    all_heatmaps: bool,
-) -> list[ImageResult]:
-    images: list[Radiograph | None] = []
-    errors: list[str | None] = []
-    for path in files:
-        try:
-            images.append(read_image(path))
-            errors.append(None)
-        except RadpilotError as exc:
-            images.append(None)
-            errors.append(str(exc))
-        except Exception as exc:  # a decoder bug on one file must not end the batch
-            log.debug("unexpected error reading %s", path, exc_info=True)
-            images.append(None)
-            errors.append(f"{path}: unexpected {type(exc).__name__}: {exc}")
-    flags = [tuple(check_acquisition(img.meta)) if img else () for img in images]
-    runnable = [
-        i
-        for i, img in enumerate(images)
-        if img is not None and not any(f.blocking for f in flags[i])
-    ]
-    probs = _predict(net, images, runnable, errors, files)
-    results: list[ImageResult] = []
-    for i, path in enumerate(files):
-        img = images[i]
-        if img is None or errors[i] is not None:
-            meta = None if img is None else img.meta
-            results.append(ImageResult(path=str(path), model=net.name, error=errors[i], meta=meta))
-            continue
-        base = ImageResult(path=str(path), model=net.name, meta=img.meta, flags=flags[i])
-        if i not in probs:
-            results.append(base)
-            continue
-        folder = None if out is None else out / _folder_name(offset + i, path)
-        results.append(
-            _finish_one(net, img, labels, thresholds, probs[i], base, folder, sr, all_heatmaps)
-        )
-    return results
-
-
-def _predict(
-    net: ImageModel,
-    images: Sequence[Radiograph | None],
-    runnable: list[int],
-    errors: list[str | None],
-    files: Sequence[Path],
-) -> dict[int, np.ndarray]:
-    out: dict[int, np.ndarray] = {}
+def _predict(net: ImageModel, items: Sequence[_Read]) -> dict[int, np.ndarray | str]:
+    """Probabilities per image index, or the error line of an image the model failed on."""
+    runnable = [r for r in items if r.runnable and r.image is not None]
+    out: dict[int, np.ndarray | str] = {}
     for start in range(0, len(runnable), BATCH_SIZE):
         chunk = runnable[start : start + BATCH_SIZE]
-        batch = [images[i] for i in chunk]
         try:
-            p = np.asarray(net.predict([b for b in batch if b is not None]), dtype=np.float64)
-            for row, i in enumerate(chunk):
-                out[i] = p[row]
+            p = np.asarray(net.predict([r.image for r in chunk if r.image is not None]), np.float64)
+            out.update({r.index: p[row] for row, r in enumerate(chunk)})
         except Exception:
             # One bad image must not cost its batch: retry one by one to find it.
-            for i in chunk:
-                img = images[i]
-                assert img is not None
+            for r in chunk:
+                assert r.image is not None
                 try:
-                    out[i] = np.asarray(net.predict([img]), dtype=np.float64)[0]
+                    out[r.index] = np.asarray(net.predict([r.image]), dtype=np.float64)[0]
                 except Exception as exc:
-                    log.debug("model failed on %s", files[i], exc_info=True)
-                    errors[i] = f"{files[i]}: model {net.name} failed: {type(exc).__name__}: {exc}"
+                    log.debug("model failed on %s", r.path, exc_info=True)
+                    out[r.index] = (
+                        f"{r.path}: model {net.name} failed: {type(exc).__name__}: {one_line(exc)}"
+                    )
     return out
 
 
-def _finish_one(
+def _explain(
     net: ImageModel,
-    img: Radiograph,
-    labels: list[str],
-    thresholds: dict[str, float],
-    p: np.ndarray,
-    base: ImageResult,
-    folder: Path | None,
-    sr: bool,
+    item: _Read,
+    probs: np.ndarray | str | None,
     all_heatmaps: bool,
-) -> ImageResult:
+    render: bool,
+) -> ImageAnalysis:
+    """Findings at the operating points, a heatmap (once) and box per positive finding,
+    the overlay rendered once when a writer wants it, and the urgency tier."""
+    base = ImageResult(
+        path=str(item.path),
+        model=net.name,
+        meta=None if item.image is None else item.image.meta,
+        flags=item.flags,
+        error=probs if isinstance(probs, str) else item.error,
+        notes=() if item.image is None else reading_notes(item.image),
+    )
+    if item.image is None or base.error is not None:
+        return ImageAnalysis(base, item.image, index=item.index)
+    if probs is None:  # a blocking flag kept it from the model
+        return ImageAnalysis(
+            replace(base, urgency=not_assessed(item.flags)), item.image, index=item.index
+        )
+    image = item.image
     findings: list[FindingResult] = []
-    heatmaps: dict[str, np.ndarray] = {}
+    explanations: list[Explanation] = []
     warnings: list[str] = []
-    for j, label in enumerate(labels):
-        prob = float(np.clip(p[j], 0.0, 1.0))
-        positive = prob >= thresholds[label]
-        box = None
-        overlay_path = None
-        if positive or all_heatmaps:
+    for j, label in enumerate(net.labels):
+        threshold = float(net.thresholds.get(label, 0.5))
+        prob = float(np.clip(probs[j], 0.0, 1.0))
+        finding = FindingResult(label, prob, threshold, prob >= threshold)
+        if finding.positive or all_heatmaps:
             try:
-                heat = np.asarray(net.heatmap(img, label), dtype=np.float32)
-                box = box_from_heatmap(heat)
-                if folder is not None:
-                    overlay = render_overlay(img.pixels, heat, box)
-                    overlay_path = str(save_png(overlay, folder / f"{_slug(label)}_overlay.png"))
-                heatmaps[label] = heat
+                finding, explanation = _localise(net, image, finding, render)
+                explanations.extend([explanation] if explanation is not None else [])
             except Exception as exc:  # the finding stands; only its localisation is lost
-                log.debug("heatmap failed for %s", img.meta.path, exc_info=True)
-                warnings.append(f"no heatmap for {label}: {type(exc).__name__}: {exc}")
-                box, overlay_path = None, None
-        findings.append(FindingResult(label, prob, thresholds[label], positive, box, overlay_path))
+                log.debug("heatmap failed for %s", item.path, exc_info=True)
+                warnings.append(f"no heatmap for {label}: {type(exc).__name__}: {one_line(exc)}")
+        findings.append(finding)
     urgency = score_urgency(
         {f.name: f.probability for f in findings}, {f.name: f.positive for f in findings}
     )
     result = replace(base, findings=tuple(findings), urgency=urgency, warnings=tuple(warnings))
-    outputs: dict[str, str] = {}
-    if folder is not None and sr and img.meta.source_format == "dicom":
-        from radpilot.imaging import dicom_out
-
-        try:
-            outputs.update(dicom_out.write_outputs(result, img, heatmaps, folder))
-        except (RadpilotError, OSError) as exc:
-            return _with(result, outputs, f"DICOM output not written: {exc}")
-    return _with(result, outputs, None)
+    return ImageAnalysis(result, image, tuple(explanations), index=item.index)
 
 
-def _with(result: ImageResult, outputs: dict[str, str], warning: str | None) -> ImageResult:
-    return replace(
-        result,
-        outputs={**result.outputs, **outputs},
-        warnings=result.warnings + ((warning,) if warning else ()),
-    )
+def _localise(
+    net: ImageModel, image: Radiograph, finding: FindingResult, render: bool
+) -> tuple[FindingResult, Explanation | None]:
+    heat = np.asarray(net.heatmap(image, finding.name), dtype=np.float32)
+    if heat.shape != image.pixels.shape:
+        raise ValueError(f"heatmap shape {heat.shape} differs from image {image.pixels.shape}")
+    box = box_from_heatmap(heat)
+    explanation = None
+    if render:
+        lines = caption(finding.name, finding.probability, finding.threshold, finding.positive)
+        overlay = burn_in(render_overlay(image.pixels, heat, box), lines)
+        explanation = Explanation(finding.name, heat, overlay)
+    rows, cols = image.pixels.shape
+    sy = float(image.meta.extra.get("rows") or rows) / rows
+    sx = float(image.meta.extra.get("columns") or cols) / cols
+    return replace(finding, box=None if box is None else box.scaled(sx, sy)), explanation
 
 
-def _folder_name(index: int, path: Path) -> str:
-    return f"{index + 1:03d}_{_slug(path.stem)}"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "image"
-
-
-def write_json(results: Sequence[ImageResult], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n", "utf-8")
-    return path
+def reading_notes(image: Radiograph) -> tuple[str, ...]:
+    """What the user should know about how the pixels were read."""
+    extra = image.meta.extra
+    notes = []
+    scaling = str(extra.get("scaling") or "")
+    if "16-bit" in scaling:
+        notes.append(f"intensity scaling: {scaling}")
+    factor = extra.get("downsampled", 1) or 1
+    if factor != 1:
+        notes.append(
+            f"read at 1/{factor:g} size ({extra.get('columns')}x{extra.get('rows')} px source); "
+            "boxes are in source pixels"
+        )
+    return tuple(notes)

@@ -27,7 +27,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from radpilot.errors import ChecksumError, DownloadError, InputError, ModelNotAvailableError
+from radpilot.errors import (
+    ChecksumError,
+    DownloadError,
+    InputError,
+    ModelNotAvailableError,
+    RadpilotError,
+)
 from radpilot.imaging.model_card import ModelCard
 
 log = logging.getLogger(__name__)
@@ -149,6 +155,10 @@ def _finish(
     if validate is not None:
         try:
             validate(part)
+        except RadpilotError as exc:
+            part.unlink(missing_ok=True)
+            # The check read the temporary copy; the error names what the user gave.
+            raise type(exc)(str(exc).replace(str(part), origin)) from None
         except Exception:
             part.unlink(missing_ok=True)
             raise

@@ -15,29 +15,33 @@ brighter = denser now than before (e.g. new opacity), darker = less dense now.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from radpilot.errors import InputError
-from radpilot.imaging.dicomio import read_image
+from radpilot.errors import InputError, RadpilotError
+from radpilot.imaging import quality
+from radpilot.imaging.dicomio import NotAnImage, iter_candidates, read_image
 from radpilot.imaging.model_api import ImageMeta, ImageModel, Radiograph
-from radpilot.imaging.overlay import save_png, to_uint8
+from radpilot.imaging.pixels import ReadLimits
 from radpilot.imaging.registration import Registration, TransformKind, register
-from radpilot.imaging.rulefiles import check_rules, load_rules
-from radpilot.imaging.studies import check_acquisition
+from radpilot.imaging.results import Flag
+from radpilot.imaging.rules import CHANGE, ChangeRule
+from radpilot.imaging.studies import check_acquisition, group_studies
 from radpilot.reports.models import Change
 
 log = logging.getLogger(__name__)
 
-_SCHEMA: dict[str, type | tuple[type, ...]] = {
-    "min_delta": (int, float),
-    "min_registration_ncc": (int, float),
-}
+
+class ComparisonWriter(Protocol):
+    """Where a comparison's images and JSON go (``imaging.outputs.ComparisonOutputs``)."""
+
+    def write(
+        self, comparison: Comparison, current: Radiograph, reg: Registration
+    ) -> Comparison: ...
 
 
 class ProbabilityChange(StrEnum):
@@ -58,35 +62,22 @@ class ProbabilityChange(StrEnum):
         }[self]
 
 
-@dataclass(frozen=True)
-class ChangeRule:
-    min_delta: float
-    min_registration_ncc: float
-
-    @classmethod
-    def from_dict(cls, data: object, source: str = "change.json") -> ChangeRule:
-        body = check_rules(source, data, _SCHEMA)
-        delta = float(body["min_delta"])
-        if not 0.0 < delta < 1.0:
-            raise InputError(f"imaging/data/{source}: min_delta must be in (0, 1), got {delta}")
-        return cls(min_delta=delta, min_registration_ncc=float(body["min_registration_ncc"]))
-
-    def classify(self, prior: float, current: float, threshold: float) -> ProbabilityChange:
-        was, now = prior >= threshold, current >= threshold
-        if now and not was:
-            return ProbabilityChange.NEW
-        if was and not now:
-            return ProbabilityChange.RESOLVED
-        if current - prior >= self.min_delta:
-            return ProbabilityChange.INCREASED
-        if prior - current >= self.min_delta:
-            return ProbabilityChange.DECREASED
-        return ProbabilityChange.STABLE
+def classify(rule: ChangeRule, prior: float, current: float, threshold: float) -> ProbabilityChange:
+    """The change rule (``change.json``) for one finding."""
+    was, now = prior >= threshold, current >= threshold
+    if now and not was:
+        return ProbabilityChange.NEW
+    if was and not now:
+        return ProbabilityChange.RESOLVED
+    if current - prior >= rule.min_delta:
+        return ProbabilityChange.INCREASED
+    if prior - current >= rule.min_delta:
+        return ProbabilityChange.DECREASED
+    return ProbabilityChange.STABLE
 
 
-@lru_cache(maxsize=1)
 def default_change_rule() -> ChangeRule:
-    return ChangeRule.from_dict(load_rules("change.json", _SCHEMA))
+    return CHANGE.load()
 
 
 @dataclass(frozen=True)
@@ -143,8 +134,8 @@ class Comparison:
         """Plain-language change summary, one sentence per finding."""
         parts = [f.sentence() for f in self.findings]
         reg = self.registration
-        quality = "good" if self.registration_ok else "POOR (do not trust the subtraction image)"
-        parts.append(f"Registration {quality}: NCC {reg.ncc_before:.2f} -> {reg.ncc_after:.2f}.")
+        verdict = "good" if self.registration_ok else "POOR (do not trust the subtraction image)"
+        parts.append(f"Registration {verdict}: NCC {reg.ncc_before:.2f} -> {reg.ncc_after:.2f}.")
         return " ".join(p if p.endswith(".") else p + "." for p in parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,15 +197,16 @@ def compare_images(
     *,
     rule: ChangeRule | None = None,
     kind: TransformKind | str = TransformKind.AFFINE,
-    out: Path | None = None,
 ) -> Comparison:
+    """Predict both images, register the prior onto the current, classify each
+    finding's change and check the pair."""
     rule = rule or default_change_rule()
     probs = np.asarray(model.predict([current, prior]), dtype=np.float64)
     findings = []
     for j, label in enumerate(model.labels):
         threshold = float(model.thresholds.get(label, 0.5))
         c, p = float(probs[0, j]), float(probs[1, j])
-        findings.append(FindingChange(label, p, c, threshold, rule.classify(p, c, threshold)))
+        findings.append(FindingChange(label, p, c, threshold, classify(rule, p, c, threshold)))
     reg = register(current.pixels, prior.pixels, kind=kind)
     warnings = check_pair(current.meta, prior.meta)
     if reg.ncc_after < rule.min_registration_ncc:
@@ -222,9 +214,6 @@ def compare_images(
             f"registration quality is poor (NCC {reg.ncc_after:.2f} < "
             f"{rule.min_registration_ncc:.2f}); the subtraction image is unreliable"
         )
-    outputs: dict[str, str] = {}
-    if out is not None:
-        outputs = write_images(current, reg, out)
     return Comparison(
         current=current.meta,
         prior=prior.meta,
@@ -233,7 +222,6 @@ def compare_images(
         registration=reg,
         rule=rule,
         warnings=tuple(warnings),
-        outputs=outputs,
     )
 
 
@@ -252,42 +240,48 @@ def subtraction(current: np.ndarray, reg: Registration) -> np.ndarray:
     return np.clip(diff, -1.0, 1.0)
 
 
-def write_images(current: Radiograph, reg: Registration, out: Path) -> dict[str, str]:
-    from radpilot.imaging.registration import resize
-
-    out.mkdir(parents=True, exist_ok=True)
-    diff = subtraction(current.pixels, reg)
-    cur = resize(current.pixels, reg.warped.shape)
-    return {
-        "subtraction": str(save_png(to_uint8(0.5 + diff / 2.0), out / "subtraction.png")),
-        "prior_registered": str(save_png(to_uint8(reg.warped), out / "prior_registered.png")),
-        "current": str(save_png(to_uint8(cur), out / "current.png")),
-    }
+def _gate(image: Radiograph, role: str) -> None:
+    """A comparison with an image the quality gate blocks would be noise: refuse it."""
+    blocking = [f for f in quality.check(image) if f.blocking]
+    if blocking:
+        codes = ", ".join(f.code.value for f in blocking)
+        raise InputError(
+            f"{image.meta.path}: the {role} image failed the quality gate ({codes}): {blocking[0].message}"
+        )
 
 
-def load_study_image(path: str | Path) -> tuple[Radiograph, list[str]]:
+def load_study_image(
+    path: str | Path, *, role: str = "current", limits: ReadLimits | None = None
+) -> tuple[Radiograph, list[str]]:
     """A file gives that image. A folder must hold one study: its preferred frontal
-    image is chosen (PA before AP; laterals and non-chest images never), and the notes
-    say which one and why others were left out."""
-    from radpilot.errors import RadpilotError
-    from radpilot.imaging.dicomio import iter_image_files
-    from radpilot.imaging.studies import group_studies
-
+    image is chosen (PA before AP; laterals, non-chest images and images the quality
+    gate blocks never), and the notes say which one and why others were left out. Each
+    file is read once."""
     path = Path(path)
     if not path.is_dir():
-        return read_image(path), []
+        image = read_image(path, limits=limits)
+        _gate(image, role)
+        return image, []
     images: dict[str, Radiograph] = {}
+    blocked: set[str] = set()
     notes: list[str] = []
-    for file in iter_image_files([path]):
+    for file in iter_candidates([path]):
         try:
-            image = read_image(file)
+            image = read_image(file.path, limits=limits, optional=file.optional)
+        except NotAnImage:
+            continue
         except RadpilotError as exc:
             notes.append(f"skipped unreadable {exc}")
             continue
         images[image.meta.path] = image
+        flags: list[Flag] = [*check_acquisition(image.meta)]
+        if not any(f.blocking for f in flags):
+            flags += quality.check(image)
+        if any(f.blocking for f in flags):
+            blocked.add(image.meta.path)
     if not images:
         raise InputError(f"{path}: no readable image in this folder")
-    studies = group_studies([img.meta for img in images.values()])
+    studies = group_studies([img.meta for img in images.values()], blocked)
     if len(studies) > 1:
         keys = ", ".join(s.key for s in studies[:5])
         raise InputError(
@@ -297,11 +291,13 @@ def load_study_image(path: str | Path) -> tuple[Radiograph, list[str]]:
     chosen = study.primary_meta
     if chosen is None:
         raise InputError(
-            f"{path}: no image a frontal chest model can read (lateral or non-chest only)"
+            f"{path}: no image a frontal chest model can read (lateral, non-chest or "
+            "failing the quality gate only)"
         )
     view = chosen.view_position or "unknown view"
     notes.append(
-        f"{path}: chose {Path(chosen.path).name} ({view}) of {len(study.metas)} image(s) in the study"
+        f"{path}: chose {Path(chosen.path).name} ({view[:16]}) of {len(study.metas)} image(s) "
+        "in the study"
     )
     return images[chosen.path], notes
 
@@ -311,28 +307,20 @@ def compare(
     prior: str | Path,
     *,
     model: ImageModel | str | None = None,
-    out: Path | None = None,
     kind: TransformKind | str = TransformKind.AFFINE,
+    limits: ReadLimits | None = None,
+    writer: ComparisonWriter | None = None,
 ) -> Comparison:
-    """Read both (a file, or a folder holding one study), then :func:`compare_images`
-    with a registry model by name."""
+    """One way: read both (a file, or a folder holding one study; each file once) ->
+    check (quality gate) -> choose each study's image -> predict and register
+    (:func:`compare_images`) -> the writer, if any (images and ``comparison.json``)."""
     from radpilot.imaging.analyze import resolve_model
 
-    current_image, current_notes = load_study_image(current)
-    prior_image, prior_notes = load_study_image(prior)
-    result = compare_images(current_image, prior_image, resolve_model(model), kind=kind, out=out)
+    current_image, current_notes = load_study_image(current, role="current", limits=limits)
+    prior_image, prior_notes = load_study_image(prior, role="prior", limits=limits)
+    result = compare_images(current_image, prior_image, resolve_model(model), kind=kind)
+    result = replace(result, notes=tuple(current_notes + prior_notes))
     log.info("compared two images: %d findings", len(result.findings))
-    notes = tuple(current_notes + prior_notes)
-    if not notes:
-        return result
-    return Comparison(
-        current=result.current,
-        prior=result.prior,
-        model=result.model,
-        findings=result.findings,
-        registration=result.registration,
-        rule=result.rule,
-        warnings=result.warnings,
-        outputs=result.outputs,
-        notes=notes,
-    )
+    if writer is not None:
+        result = writer.write(result, current_image, result.registration)
+    return result

@@ -33,10 +33,14 @@ class ImageMeta:
 @dataclass(frozen=True)
 class Radiograph:
     """Display-ready pixels: float32, 2-D, values in [0, 1], 1 = white (bone bright),
-    after MONOCHROME1 inversion, rescale and VOI windowing."""
+    after MONOCHROME1 inversion, rescale and VOI windowing; reduced by an integer factor
+    when the source is larger than the working size (``meta.extra["downsampled"]``)."""
 
     pixels: np.ndarray
     meta: ImageMeta
+    # The DICOM dataset as read, without its pixel data (None for other formats): the
+    # DICOM outputs reference it, so a file is never read twice.
+    dataset: Any = None
 
 
 @runtime_checkable

@@ -1,36 +1,32 @@
-"""Model cards: one JSON file per registered model under ``imaging/cards/``,
-validated strictly (unknown keys are rejected and the allowed ones listed)."""
+"""Model cards: one JSON file per registered model under ``imaging/cards/``, validated
+by the shared strict loader (:mod:`radpilot.datafiles`: unknown keys are rejected and the
+allowed ones listed), with one JSON Schema for all of them (``model_card.schema.json``).
+
+A card names the code that builds its network (``backend``, a name in
+``radpilot.registry.image_backends``) and the runtime that serves it (``runtime``, a
+name in ``radpilot.registry.image_runtimes``); a name that is not registered does not
+load, and the error lists the registered ones."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Any, get_args, get_origin
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, model_validator
 
+from radpilot.datafiles import DataDocument, DataModel, parse, parse_text
 from radpilot.errors import VocabularyError
 
 
 class Task(StrEnum):
     CLASSIFICATION = "classification"
     SEGMENTATION = "segmentation"
-
-
-class Backend(StrEnum):
-    """Which code builds the network and reads its weights."""
-
-    EMBEDDED_CNN = "embedded-cnn"  # radpilot.imaging.nets.PneumoniaNet ensemble
-    XRV_DENSENET = "xrv-densenet"  # torchxrayvision DenseNet-121
-    XRV_RESNET = "xrv-resnet"  # torchxrayvision ResNet-50
-    XRV_PSPNET = "xrv-pspnet"  # torchxrayvision chest anatomy PSPNet
-
-
-class Runtime(StrEnum):
-    TORCH = "torch"
-    ONNX = "onnx"
 
 
 class Crop(StrEnum):
@@ -55,11 +51,23 @@ class WeightsFormat(StrEnum):
     TORCH_MODULE = "torch-module"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+def _registered(namespace: str) -> Callable[[str], str]:
+    def check(name: str) -> str:
+        from radpilot import registry
+
+        parts = registry.namespaces()[namespace]
+        if name not in parts:
+            raise ValueError(f"{name!r} is not registered; registered: {', '.join(parts.names())}")
+        return parts.resolve(name)
+
+    return check
 
 
-class Preprocessing(_Strict):
+BackendName = Annotated[str, AfterValidator(_registered("image_backends"))]
+RuntimeName = Annotated[str, AfterValidator(_registered("image_runtimes"))]
+
+
+class Preprocessing(DataModel):
     input_size: int
     crop: Crop
     resize: Resize
@@ -70,7 +78,7 @@ class Preprocessing(_Strict):
     description: str
 
 
-class Weights(_Strict):
+class Weights(DataModel):
     file: str
     format: WeightsFormat
     bundled: bool  # shipped inside the package (imaging/weights/)
@@ -79,7 +87,7 @@ class Weights(_Strict):
     bytes: int | None = None
 
 
-class Figure(_Strict):
+class Figure(DataModel):
     metric: str
     value: float
     ci_low: float | None = None
@@ -90,12 +98,12 @@ class Figure(_Strict):
     note: str = ""
 
 
-class ModelCard(_Strict):
+class ModelCard(DataDocument):
     name: str
     version: str
     task: Task
-    backend: Backend
-    runtime: Runtime = Runtime.TORCH
+    backend: BackendName
+    runtime: RuntimeName = "torch.v1"
     architecture: str
     labels: list[str]
     # The network's output order when it has outputs radpilot does not report
@@ -148,51 +156,61 @@ class ModelCard(_Strict):
         return list(self.outputs) if self.outputs is not None else list(self.labels)
 
 
-def _format_error(name: str, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(card)"
-        if err["type"] == "extra_forbidden":
-            parent: type[BaseModel] = ModelCard
-            for p in err["loc"][:-1]:
-                if isinstance(p, int):  # an index into a list field
-                    continue
-                field = parent.model_fields.get(str(p))
-                ann = field.annotation if field is not None else None
-                if get_origin(ann) is list:
-                    (ann,) = get_args(ann)
-                if isinstance(ann, type) and issubclass(ann, BaseModel):
-                    parent = ann
-            allowed = ", ".join(parent.model_fields)
-            parts.append(f"unknown key {loc!r} (allowed: {allowed})")
-        else:
-            parts.append(f"{loc}: {err['msg']}")
-    return f"model card {name!r} is invalid: " + "; ".join(parts)
+CARD_SCHEMA = "model_card.schema.json"
+
+
+def card_where(name: str) -> str:
+    return f"radpilot/imaging/cards/{name}.json"
 
 
 def parse_card(name: str, data: Any) -> ModelCard:
     """Validate one card's decoded JSON; a bad card raises ``VocabularyError``
-    naming the field (and, for unknown keys, the allowed ones)."""
-    try:
-        card = ModelCard.model_validate(data)
-    except ValidationError as exc:
-        raise VocabularyError(_format_error(name, exc)) from None
+    naming the file and the key path (and, for unknown keys, the allowed ones)."""
+    card = parse(data, ModelCard, card_where(name))
     if card.name != name:
-        raise VocabularyError(f"model card {name!r} is invalid: its 'name' is {card.name!r}")
+        raise VocabularyError(f"{card_where(name)}: name: is {card.name!r}, the file says {name!r}")
     return card
 
 
 def card_names() -> list[str]:
     """Every card shipped in ``imaging/cards/``, sorted."""
     root = resources.files("radpilot.imaging") / "cards"
-    return sorted(p.name[: -len(".json")] for p in root.iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name[: -len(".json")]
+        for p in root.iterdir()
+        if p.name.endswith(".json") and not p.name.endswith(".schema.json")
+    )
 
 
 @cache
 def load_card(name: str) -> ModelCard:
     path = resources.files("radpilot.imaging") / "cards" / f"{name}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise VocabularyError(f"model card {name!r} is not valid JSON: {exc}") from None
-    return parse_card(name, data)
+    return parse_card(name, parse_text(path.read_text(encoding="utf-8"), card_where(name)))
+
+
+@dataclass(frozen=True)
+class CardFolder:
+    """Every model card, as one entry of ``radpilot.registry.data_files``: loading it
+    validates each card, and its schema (shared by all cards) is published once."""
+
+    package: str = "radpilot.imaging"
+    folder: str = "cards"
+
+    @property
+    def where(self) -> str:
+        return f"{self.package.replace('.', '/')}/{self.folder}/*.json"
+
+    def load(self) -> dict[str, ModelCard]:
+        return {name: load_card(name) for name in card_names()}
+
+    def schema(self) -> dict[str, Any]:
+        return ModelCard.model_json_schema(by_alias=True)
+
+    def schema_text(self) -> str:
+        return json.dumps(self.schema(), indent=2, sort_keys=True) + "\n"
+
+    def schema_on_disk(self) -> Path:
+        return Path(str(resources.files(self.package) / self.folder / CARD_SCHEMA))
+
+
+CARDS = CardFolder()

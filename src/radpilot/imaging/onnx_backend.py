@@ -119,3 +119,9 @@ class OnnxImageModel:
 
     def heatmap(self, image: Radiograph, label: str) -> np.ndarray:
         return self.torch_model.heatmap(image, label)
+
+
+def from_torch(model: TorchImageModel) -> OnnxImageModel:
+    """The ``onnx.v1`` image runtime: the network exported to ONNX Runtime (scores);
+    Grad-CAM still runs on the torch network."""
+    return OnnxImageModel.from_torch(model)

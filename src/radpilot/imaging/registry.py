@@ -1,5 +1,8 @@
-"""Registered image models, by versioned name. Each has a JSON model card in
-``imaging/cards/``; networks and weights load only when ``get`` is called.
+"""Registered image models, by name. Each has a JSON model card in ``imaging/cards/``;
+networks and weights load only when ``get`` is called. The card names its backend (the
+code that builds the network from the weights) and runtime, both looked up in
+``radpilot.registry`` (``image_backends``, ``image_runtimes``), so a third-party package
+can add either through an entry point.
 
 >>> from radpilot.imaging import registry
 >>> registry.DEFAULT_MODEL
@@ -16,10 +19,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from radpilot import registry as parts
 from radpilot.errors import ChecksumError, InputError
 from radpilot.imaging import cache
 from radpilot.imaging.model_api import ImageModel
-from radpilot.imaging.model_card import Backend, ModelCard, Runtime, Task, card_names, load_card
+from radpilot.imaging.model_card import ModelCard, Task, card_names, load_card
 
 if TYPE_CHECKING:
     from radpilot.imaging.segmentation import AnatomySegmenter
@@ -75,19 +79,9 @@ def weights_path(name: str, cache_dir: Path | None = None) -> Path:
 
 
 def _loader(c: ModelCard) -> Callable[[ModelCard, Path], Any]:
-    if c.backend is Backend.EMBEDDED_CNN:
-        from radpilot.imaging import embedded
-
-        return embedded.load
-    if c.backend in (Backend.XRV_DENSENET, Backend.XRV_RESNET):
-        from radpilot.imaging import xrv_backend
-
-        return xrv_backend.load_classifier
-    if c.backend is Backend.XRV_PSPNET:
-        from radpilot.imaging import segmentation
-
-        return segmentation.load
-    raise InputError(f"model {c.name!r}: unsupported backend {c.backend.value!r}")
+    """The card's backend: (card, weights path) -> a loaded model."""
+    loader: Callable[[ModelCard, Path], Any] = parts.image_backends.get(c.backend)
+    return loader
 
 
 def validator(name: str) -> Callable[[Path], None]:
@@ -101,34 +95,32 @@ def validator(name: str) -> Callable[[Path], None]:
     return check
 
 
-def _load(name: str, runtime: Runtime | None, cache_dir: Path | None) -> Any:
+def _load(name: str, runtime: str | None, cache_dir: Path | None) -> Any:
     c = card(name)
-    rt = runtime or c.runtime
+    rt = parts.image_runtimes.resolve(runtime or c.runtime)
     path = weights_path(name, cache_dir)
-    key = (name, rt.value, str(path))
+    key = (name, rt, str(path))
     with _lock:
         if key not in _loaded:
             model = _loader(c)(c, path)
-            if rt is Runtime.ONNX:
-                from radpilot.imaging import onnx_backend
-
-                model = onnx_backend.OnnxImageModel.from_torch(model)
+            if c.task is Task.CLASSIFICATION:
+                model = parts.image_runtimes.get(rt)(model)
             _loaded[key] = model
         return _loaded[key]
 
 
-def get(
-    name: str, *, runtime: Runtime | str | None = None, cache_dir: Path | None = None
-) -> ImageModel:
-    """A loaded classifier (cached per process). Unknown name → ``InputError``
-    listing the valid ones; weights not installed → ``ModelNotAvailableError``."""
+def get(name: str, *, runtime: str | None = None, cache_dir: Path | None = None) -> ImageModel:
+    """A loaded classifier (cached per process), served by ``runtime`` (a name in
+    ``radpilot.registry.image_runtimes``; default: the card's). Unknown name →
+    ``InputError`` listing the valid ones; weights not installed →
+    ``ModelNotAvailableError``."""
     c = card(name)
     if c.task is not Task.CLASSIFICATION:
         raise InputError(
             f"{name!r} is a {c.task.value} model; use registry.segmenter({name!r}); "
             f"classifiers: {', '.join(names(Task.CLASSIFICATION))}"
         )
-    model: ImageModel = _load(name, Runtime(runtime) if runtime else None, cache_dir)
+    model: ImageModel = _load(name, runtime, cache_dir)
     return model
 
 
@@ -140,7 +132,7 @@ def segmenter(name: str, *, cache_dir: Path | None = None) -> AnatomySegmenter:
             f"{name!r} is not a segmentation model; segmentation models: "
             f"{', '.join(names(Task.SEGMENTATION))}"
         )
-    seg: AnatomySegmenter = _load(name, Runtime.TORCH, cache_dir)
+    seg: AnatomySegmenter = _load(name, None, cache_dir)
     return seg
 
 

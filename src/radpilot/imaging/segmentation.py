@@ -155,13 +155,14 @@ def build_network(card: ModelCard) -> nn.Module:
 
 
 def load(card: ModelCard, path: Path) -> AnatomySegmenter:
+    """The ``xrv-pspnet`` image backend."""
     net = build_network(card)
-    state = read_state_dict(path)
+    state = read_state_dict(path, what=card.name)
     try:
         net.model.load_state_dict(state, strict=True)  # type: ignore[operator]
     except RuntimeError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         raise ModelNotAvailableError(
-            f"{path}: weights do not fit the ChestX-Det PSPNet ({lines[-1][:200]})"
+            f"{path}: weights do not fit {card.name} (ChestX-Det PSPNet: {lines[-1][:160]})"
         ) from None
     return AnatomySegmenter(card, net)

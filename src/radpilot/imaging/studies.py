@@ -10,13 +10,14 @@ views, body parts and modalities are data (``imaging/data/acquisition.json``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
 from radpilot.imaging.model_api import ImageMeta
-from radpilot.imaging.rulefiles import load_rules
+from radpilot.imaging.pixels import shown
+from radpilot.imaging.results import CheckKind, Flag, FlagCode
+from radpilot.imaging.rules import ACQUISITION, AcquisitionRules
 
 
 class ViewKind(StrEnum):
@@ -25,68 +26,12 @@ class ViewKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-class FlagCode(StrEnum):
-    """Why an image is flagged. Blocking codes mean the image is not analysed."""
-
-    LATERAL_VIEW = "lateral_view"
-    NON_CHEST = "non_chest"
-    NOT_RADIOGRAPH = "not_radiograph"
-    VIEW_UNKNOWN = "view_unknown"
-    UNRECOGNISED_VIEW = "unrecognised_view"
-
-    @property
-    def blocking(self) -> bool:
-        return self in _BLOCKING
-
-
-_BLOCKING = frozenset({FlagCode.LATERAL_VIEW, FlagCode.NON_CHEST, FlagCode.NOT_RADIOGRAPH})
-
-
-@dataclass(frozen=True)
-class Flag:
-    code: FlagCode
-    message: str
-
-    @property
-    def blocking(self) -> bool:
-        return self.code.blocking
-
-    def to_dict(self) -> dict[str, object]:
-        return {"code": self.code.value, "message": self.message, "blocking": self.blocking}
-
-
-@dataclass(frozen=True)
-class AcquisitionRules:
-    frontal_views: frozenset[str]
-    lateral_views: frozenset[str]
-    view_preference: tuple[str, ...]
-    chest_body_parts: frozenset[str]
-    radiograph_modalities: frozenset[str]
-
-
-@lru_cache(maxsize=1)
 def acquisition_rules() -> AcquisitionRules:
-    body = load_rules(
-        "acquisition.json",
-        {
-            "frontal_views": list,
-            "lateral_views": list,
-            "view_preference": list,
-            "chest_body_parts": list,
-            "radiograph_modalities": list,
-        },
-    )
+    return ACQUISITION.load()
 
-    def upper(key: str) -> list[str]:
-        return [str(v).strip().upper() for v in body[key]]
 
-    return AcquisitionRules(
-        frontal_views=frozenset(upper("frontal_views")),
-        lateral_views=frozenset(upper("lateral_views")),
-        view_preference=tuple(upper("view_preference")),
-        chest_body_parts=frozenset(upper("chest_body_parts")),
-        radiograph_modalities=frozenset(upper("radiograph_modalities")),
-    )
+def _flag(code: FlagCode, message: str, *, blocking: bool) -> Flag:
+    return Flag(code, message, blocking=blocking, check=CheckKind.ACQUISITION)
 
 
 def view_kind(meta: ImageMeta) -> ViewKind:
@@ -107,39 +52,49 @@ def check_acquisition(meta: ImageMeta) -> list[Flag]:
     kind = view_kind(meta)
     if kind is ViewKind.LATERAL:
         flags.append(
-            Flag(
+            _flag(
                 FlagCode.LATERAL_VIEW,
-                f"lateral view (ViewPosition {view}); the chest models read frontal views only",
+                f"lateral view (ViewPosition {shown(view)}); the chest models read frontal views only",
+                blocking=True,
             )
         )
     body = (meta.body_part or "").strip().upper()
     if body and body not in rules.chest_body_parts:
         flags.append(
-            Flag(
+            _flag(
                 FlagCode.NON_CHEST,
-                f"body part {body!r} is not a chest; the models read chest radiographs only",
+                f"body part {shown(body)} is not a chest; the models read chest radiographs only",
+                blocking=True,
             )
         )
     modality = (meta.modality or "").strip().upper()
     if modality and modality not in rules.radiograph_modalities:
         flags.append(
-            Flag(
+            _flag(
                 FlagCode.NOT_RADIOGRAPH,
-                f"modality {modality!r} is not a projection radiograph "
+                f"modality {shown(modality)} is not a projection radiograph "
                 f"(expected one of {', '.join(sorted(rules.radiograph_modalities))})",
+                blocking=True,
             )
         )
     if kind is ViewKind.UNKNOWN:
         if view:
             flags.append(
-                Flag(
+                _flag(
                     FlagCode.UNRECOGNISED_VIEW,
-                    f"view position {view!r} is not a known frontal or lateral view; read as frontal",
+                    f"view position {shown(view)} is not a known frontal or lateral view; read as frontal",
+                    blocking=False,
                 )
             )
         else:
             source = "no ViewPosition" if meta.source_format == "dicom" else "not DICOM"
-            flags.append(Flag(FlagCode.VIEW_UNKNOWN, f"view unknown ({source}); assumed frontal"))
+            flags.append(
+                _flag(
+                    FlagCode.VIEW_UNKNOWN,
+                    f"view unknown ({source}); assumed frontal (the quality gate checks the pixels)",
+                    blocking=False,
+                )
+            )
     flags.sort(key=lambda f: not f.blocking)
     return flags
 
@@ -159,13 +114,18 @@ class Study:
         return None if self.primary is None else self.metas[self.primary]
 
 
-def choose_primary(metas: Sequence[ImageMeta]) -> int | None:
+def choose_primary(
+    metas: Sequence[ImageMeta], blocked: Collection[str] | None = None
+) -> int | None:
     """Index of the image a frontal-only model should read: the most preferred frontal
-    view (PA before AP...), then an image of unknown view; never a blocked image."""
+    view (PA before AP...), then an image of unknown view; never a blocked image (by its
+    acquisition, or by path in ``blocked``: those the quality gate stopped)."""
     rules = acquisition_rules()
     rank = {view: i for i, view in enumerate(rules.view_preference)}
     best: tuple[int, int] | None = None
     for i, meta in enumerate(metas):
+        if blocked is not None and meta.path in blocked:
+            continue
         if any(f.blocking for f in check_acquisition(meta)):
             continue
         view = (meta.view_position or "").strip().upper()
@@ -177,8 +137,11 @@ def choose_primary(metas: Sequence[ImageMeta]) -> int | None:
     return None if best is None else best[1]
 
 
-def group_studies(metas: Sequence[ImageMeta]) -> list[Study]:
-    """Group by StudyInstanceUID, in order of first appearance."""
+def group_studies(
+    metas: Sequence[ImageMeta], blocked: Collection[str] | None = None
+) -> list[Study]:
+    """Group by StudyInstanceUID, in order of first appearance; ``blocked``: paths of
+    images that must not be a study's primary image."""
     groups: dict[str, list[ImageMeta]] = {}
     for meta in metas:
         key = meta.study_uid or f"file:{meta.path}"
@@ -192,7 +155,7 @@ def group_studies(metas: Sequence[ImageMeta]) -> list[Study]:
                 patient_id=first.patient_id,
                 study_date=first.study_date,
                 metas=tuple(members),
-                primary=choose_primary(members),
+                primary=choose_primary(members, blocked),
             )
         )
     return studies

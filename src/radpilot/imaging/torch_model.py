@@ -100,3 +100,8 @@ class TorchImageModel:
                 peak = float(cam.max())
                 cam = cam / peak if peak > 0 else cam
         return preprocess.to_image_shape(cam, image.pixels.shape, prep.crop)
+
+
+def as_torch(model: TorchImageModel) -> TorchImageModel:
+    """The ``torch.v1`` image runtime: the torch network serves its own predictions."""
+    return model

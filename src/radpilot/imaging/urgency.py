@@ -2,77 +2,32 @@
 
 score = max over findings of weight(finding) x probability; tier "urgent" when a
 critical finding is positive at its operating point or score >= urgent_score, else
-"routine". The reasons name the findings that decided it. A triage aid, not a diagnosis.
+"routine". The reasons name the findings that decided it. An image the gate blocked is
+never scored: its tier is "not_assessed", with the flags that stopped it as the reason,
+so a blank, noisy or rotated image can never be urgent on a model's say-so. A triage
+aid, not a diagnosis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
 
-from radpilot.errors import VocabularyError
-from radpilot.imaging.rulefiles import check_rules, load_rules
-
-_SCHEMA: dict[str, type | tuple[type, ...]] = {
-    "default_weight": (int, float),
-    "urgent_score": (int, float),
-    "critical": list,
-    "weights": dict,
-}
+from radpilot.imaging.results import Flag, Urgency, UrgencyTier
+from radpilot.imaging.rules import URGENCY, UrgencyRule
 
 
-class UrgencyTier(StrEnum):
-    URGENT = "urgent"
-    ROUTINE = "routine"
-
-
-@dataclass(frozen=True)
-class UrgencyRule:
-    weights: Mapping[str, float]
-    default_weight: float
-    urgent_score: float
-    critical: frozenset[str]
-
-    @classmethod
-    def from_dict(cls, data: object, source: str = "urgency.json") -> UrgencyRule:
-        body = check_rules(source, data, _SCHEMA)
-        weights: dict[str, float] = {}
-        for name, value in body["weights"].items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise VocabularyError(
-                    f"imaging/data/{source}: weight of {name!r} must be a number >= 0"
-                )
-            weights[str(name)] = float(value)
-        return cls(
-            weights=weights,
-            default_weight=float(body["default_weight"]),
-            urgent_score=float(body["urgent_score"]),
-            critical=frozenset(str(c) for c in body["critical"]),
-        )
-
-    def weight(self, finding: str) -> float:
-        return self.weights.get(finding, self.default_weight)
-
-
-@lru_cache(maxsize=1)
 def default_rule() -> UrgencyRule:
-    return UrgencyRule.from_dict(load_rules("urgency.json", _SCHEMA))
+    return URGENCY.load()
 
 
-@dataclass(frozen=True)
-class Urgency:
-    tier: UrgencyTier
-    score: float
-    reasons: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "tier": self.tier.value,
-            "score": round(self.score, 4),
-            "reasons": list(self.reasons),
-        }
+def not_assessed(flags: Sequence[Flag]) -> Urgency:
+    """The urgency of an image the model did not read (it failed a blocking check)."""
+    codes = ", ".join(f.code.value for f in flags if f.blocking) or "not read"
+    return Urgency(
+        UrgencyTier.NOT_ASSESSED,
+        0.0,
+        (f"not scored: the image failed the gate ({codes}); a radiologist must read it",),
+    )
 
 
 def score_urgency(
@@ -88,7 +43,7 @@ def score_urgency(
     top = max(weighted, key=lambda n: weighted[n])
     score = weighted[top]
     reasons: list[str] = []
-    critical = sorted(n for n in probabilities if n in rule.critical and positives.get(n, False))
+    critical = sorted(n for n in probabilities if rule.is_critical(n) and positives.get(n, False))
     for name in critical:
         reasons.append(f"critical finding {name} positive (p={probabilities[name]:.2f})")
     if score >= rule.urgent_score:

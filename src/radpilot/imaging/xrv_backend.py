@@ -11,7 +11,7 @@ exactly which layer classes it may rebuild (``_SAFE_MODULES``), nothing else.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from radpilot.errors import ModelNotAvailableError
-from radpilot.imaging.model_card import Backend, ModelCard
+from radpilot.imaging.model_card import ModelCard
 from radpilot.imaging.torch_model import TorchImageModel
+from radpilot.imaging.weightsfile import torch_load
 
 
 def _safe_modules() -> list[Any]:
@@ -57,62 +58,46 @@ def _tensors_of(module: nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
-def _why(exc: Exception) -> str:
-    """One line from torch's multi-paragraph load error: the unpickler's verdict
-    (e.g. which global it refused) when there is one."""
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in str(exc).splitlines()]
-    lines = [ln for ln in lines if ln]
-    for ln in lines:
-        if ln.startswith("WeightsUnpickler error:"):
-            verdict = ln.removeprefix("WeightsUnpickler error:").strip().split(". Please")[0]
-            return f"refused by the weights-only unpickler: {verdict}"
-    return lines[0][:200] if lines else type(exc).__name__
-
-
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: Path, *, what: str) -> dict[str, torch.Tensor]:
     """A state dict from a weights file: a plain state dict (optionally with a
     ``state_dict`` wrapper or DataParallel ``module.`` prefixes) or a pickled
-    torchxrayvision module."""
-    try:
-        with torch.serialization.safe_globals(_safe_modules()):
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a foreign or corrupt file
-        raise ModelNotAvailableError(f"{path}: not a loadable weights file ({_why(exc)})") from None
+    torchxrayvision module. ``what``: the model's name, for the error line."""
+    obj = torch_load(path, what=what, safe=_safe_modules())
     if isinstance(obj, nn.Module):
         return _tensors_of(obj)
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ModelNotAvailableError(f"{path}: not a torch state dict or module")
+        raise ModelNotAvailableError(
+            f"{path}: not a valid weights file for {what} (not a torch state dict or module)"
+        )
     if obj and all(k.startswith("module.") for k in obj):
         obj = {k[len("module.") :]: v for k, v in obj.items()}
     return dict(obj)
 
 
-def build_network(card: ModelCard) -> nn.Module:
-    """The untrained architecture for a card (no weights, no network access)."""
-    n = len(card.output_labels)
-    if card.backend is Backend.XRV_DENSENET:
-        import torchxrayvision as xrv
+def build_densenet(card: ModelCard) -> nn.Module:
+    """torchxrayvision's DenseNet-121, untrained (no weights, no network access)."""
+    import torchxrayvision as xrv
 
-        # weights=None: torchxrayvision neither downloads nor adds its resize hook.
-        return xrv.models.DenseNet(weights=None, num_classes=n, op_threshs=None)
-    if card.backend is Backend.XRV_RESNET:
-        import torchvision
-
-        # torchxrayvision's ResNet is torchvision's with a one-channel stem (models.py);
-        # its constructor always downloads, so the same network is built here.
-        net = torchvision.models.resnet50(num_classes=n, weights=None)
-        net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        return net
-    raise ModelNotAvailableError(
-        f"{card.name}: backend {card.backend.value} is not an xrv classifier"
-    )
+    # weights=None: torchxrayvision neither downloads nor adds its resize hook.
+    return xrv.models.DenseNet(weights=None, num_classes=len(card.output_labels), op_threshs=None)
 
 
-def load_network(card: ModelCard, path: Path) -> nn.Module:
-    net = build_network(card)
-    state = read_state_dict(path)
+def build_resnet(card: ModelCard) -> nn.Module:
+    """torchxrayvision's ResNet-50 (torchvision's, one-channel stem), untrained."""
+    import torchvision
+
+    # torchxrayvision's ResNet is torchvision's with a one-channel stem (models.py);
+    # its constructor always downloads, so the same network is built here.
+    net = torchvision.models.resnet50(num_classes=len(card.output_labels), weights=None)
+    net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    return net
+
+
+def load_network(card: ModelCard, path: Path, build: Callable[[ModelCard], nn.Module]) -> nn.Module:
+    net = build(card)
+    state = read_state_dict(path, what=card.name)
     # op_threshs is a buffer in torchxrayvision's DenseNet; radpilot applies the
     # card's thresholds itself and wants raw logits, so it is dropped here.
     state.pop("op_threshs", None)
@@ -122,10 +107,17 @@ def load_network(card: ModelCard, path: Path) -> nn.Module:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         detail = lines[1] if len(lines) > 1 else lines[0]
         raise ModelNotAvailableError(
-            f"{path}: weights do not fit {card.architecture} ({detail[:200]})"
+            f"{path}: weights do not fit {card.name} ({card.architecture.split(' (')[0]}: "
+            f"{detail[:160]})"
         ) from None
     return net.eval()
 
 
-def load_classifier(card: ModelCard, path: Path) -> TorchImageModel:
-    return TorchImageModel(card, load_network(card, path))
+def load_densenet(card: ModelCard, path: Path) -> TorchImageModel:
+    """The ``xrv-densenet`` image backend."""
+    return TorchImageModel(card, load_network(card, path, build_densenet))
+
+
+def load_resnet(card: ModelCard, path: Path) -> TorchImageModel:
+    """The ``xrv-resnet`` image backend."""
+    return TorchImageModel(card, load_network(card, path, build_resnet))

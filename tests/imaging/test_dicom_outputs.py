@@ -1,5 +1,5 @@
-"""DICOM SR (TID 1500) and Secondary Capture outputs, read back and validated
-structurally with pydicom and highdicom (dciodvfy is not available here)."""
+"""DICOM SR (TID 1500) and Secondary Capture outputs (``radpilot.interop``), read back and
+validated structurally with pydicom and highdicom (dciodvfy is not available here)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ import numpy as np
 import pydicom
 import pytest
 from imaging_io_cases import BrightRegionModel
+from PIL import Image
 from pydicom.uid import generate_uid
 
 from radpilot import samples
-from radpilot.imaging.analyze import ImageResult, analyze
-from radpilot.imaging.dicom_out import DISCLAIMER, sr_codes
+from radpilot.datafiles import parse
+from radpilot.errors import VocabularyError
+from radpilot.imaging.analyze import analyze
+from radpilot.imaging.outputs import ImageOutputs
+from radpilot.imaging.results import ImageResult
+from radpilot.interop.dicom_codes import SR_CODES, SrCodes, sr_codes
+from radpilot.interop.dicom_outputs import DicomOutputs
+from radpilot.interop.dicom_sr import DISCLAIMER
 
 SOURCE = "siim_monochrome2.dcm"
 COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
@@ -25,7 +32,8 @@ SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory: pytest.TempPathFactory) -> ImageResult:
     out = tmp_path_factory.mktemp("dicom_out")
-    [result] = analyze([samples.get(SOURCE)], model=BrightRegionModel(), out=out)
+    writer = ImageOutputs(out, dicom=DicomOutputs())
+    [result] = analyze([samples.get(SOURCE)], model=BrightRegionModel(), writer=writer)
     return result
 
 
@@ -143,7 +151,11 @@ def test_secondary_capture_of_the_overlay(analysed: ImageResult, source: Any) ->
     assert sc.SOPClassUID == SECONDARY_CAPTURE
     assert sc.StudyInstanceUID == source.StudyInstanceUID and sc.PatientID == source.PatientID
     assert sc.PhotometricInterpretation == "RGB" and sc.SamplesPerPixel == 3
-    assert sc.pixel_array.shape == (1024, 1024, 3)
+    # The overlay as the PNG holds it: the 1024 px image under its caption band.
+    overlay = np.asarray(Image.open(next(f.heatmap for f in analysed.findings if f.positive)))
+    assert np.array_equal(sc.pixel_array, overlay)
+    assert sc.pixel_array.shape[1:] == (1024, 3) and 1024 < sc.pixel_array.shape[0] < 1024 + 120
+    assert sc.BurnedInAnnotation == "YES"
     assert sc.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
     assert list(sc.ImageType)[:2] == ["DERIVED", "SECONDARY"]
     assert "not a diagnosis" in sc.ImageComments
@@ -161,9 +173,8 @@ def test_secondary_capture_of_the_overlay(analysed: ImageResult, source: Any) ->
 def test_outputs_only_for_dicom_input_with_sr(
     tmp_path: Path, inputs: list[str], sr_flag: bool, expected: set[str]
 ) -> None:
-    [result] = analyze(
-        [samples.get(n) for n in inputs], model=BrightRegionModel(), out=tmp_path, sr=sr_flag
-    )
+    writer = ImageOutputs(tmp_path, dicom=DicomOutputs() if sr_flag else None)
+    [result] = analyze([samples.get(n) for n in inputs], model=BrightRegionModel(), writer=writer)
     assert set(result.outputs) == expected
 
 
@@ -174,9 +185,13 @@ def test_source_without_uids_gives_a_warning_not_a_crash(tmp_path: Path) -> None
     ds.SOPInstanceUID = generate_uid()
     del ds.StudyInstanceUID
     path = save(ds, tmp_path / "nouid.dcm")
-    [result] = analyze([path], model=BrightRegionModel(), out=tmp_path / "o")
+    writer = ImageOutputs(tmp_path / "o", dicom=DicomOutputs())
+    [result] = analyze([path], model=BrightRegionModel(), writer=writer)
     assert result.analysed and not result.outputs
-    assert "missing StudyInstanceUID" in result.warnings[0]
+    assert result.warnings == (
+        f"DICOM output not written: {path}: missing StudyInstanceUID; "
+        "a DICOM SR must reference the source image",
+    )
 
 
 def test_image_library_when_the_source_allows_it(tmp_path: Path) -> None:
@@ -184,7 +199,8 @@ def test_image_library_when_the_source_allows_it(tmp_path: Path) -> None:
 
     ds = uncompressed(ImagerPixelSpacing=[0.168, 0.168], PatientOrientation=["L", "F"])
     path = save(ds, tmp_path / "ips.dcm")
-    [result] = analyze([path], model=BrightRegionModel(), out=tmp_path / "o")
+    writer = ImageOutputs(tmp_path / "o", dicom=DicomOutputs())
+    [result] = analyze([path], model=BrightRegionModel(), writer=writer)
     sr = pydicom.dcmread(result.outputs["sr"])
     library = [i for i in _walk(sr.ContentSequence) if _code(i) == ("111028", "DCM")]
     assert len(library) == 1  # TID 1600 Image Library
@@ -222,3 +238,24 @@ def test_every_model_label_gets_a_valid_code(label: str) -> None:
     assert code.meaning
     if code.scheme == "99RADPILOT":
         assert code.meaning == label  # private codes never pretend to be standard ones
+
+
+def test_model_spellings_share_the_canonical_code() -> None:
+    codes = sr_codes()
+    assert codes.finding("Effusion") == codes.finding("Pleural Effusion")
+    assert codes.finding("Effusion").value == "60046008"
+    assert codes.finding("Pleural_Thickening").scheme == "99RADPILOT"
+
+
+@pytest.mark.parametrize(
+    ("finding", "message"),
+    [
+        ("Effusion", "'Effusion' must be spelled 'Pleural Effusion'"),
+        ("Lung Nodule XYZ", "is not a known finding label"),
+    ],
+)
+def test_sr_codes_file_names_canonical_findings(finding: str, message: str) -> None:
+    raw = SR_CODES.raw()
+    raw["findings"][finding] = {"scheme": "SCT", "value": "1", "meaning": "x"}
+    with pytest.raises(VocabularyError, match=message):
+        parse(raw, SrCodes, "sr_codes.json")
