@@ -8,7 +8,7 @@ size. One error policy for every caller:
   exception type only: a message may quote the report), and the batch goes on;
 * a :class:`~radpilot.errors.RadpilotError` (a broken rules file, say) fails every item
   alike, so it stops the batch with its own message;
-* a worker killed by the OS ends the batch with one line that says to rerun with --jobs 1.
+* a worker killed by the OS ends the batch with one line that says to rerun with one job.
 
 Workers start by forkserver (never fork a parent that runs threads: the progress bar has
 one), ignore Ctrl-C (the parent stops them), and exit silently when their parent ends, so a
@@ -159,7 +159,7 @@ def ordered_map(
             yield from _finish(pending)
         finished = True
     except BrokenProcessPool as exc:
-        raise RadpilotError(f"a worker process died ({exc}); rerun with --jobs 1") from None
+        raise RadpilotError(f"a worker process died ({exc}); rerun with one job (jobs=1)") from None
     finally:
         _shutdown(pool, graceful=finished)
 

@@ -18,3 +18,9 @@ def test_docstring_examples_run(name: str) -> None:
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed"
+
+
+def test_the_examples_are_there() -> None:
+    """A docstring example that stops being collected (a typo in `>>>`) would pass above."""
+    attempted = sum(doctest.testmod(importlib.import_module(m)).attempted for m in MODULES)
+    assert attempted >= 20

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from radpilot.errors import InputError
+from radpilot.reports.morphology import stem
 from radpilot.search.config import RankingFile, ranking
 from radpilot.search.models import (
     CandidateQuery,
@@ -277,13 +278,8 @@ def _lexical(
 
 
 def _head(text: str) -> str:
-    """The last written word, crudely singular: "opacities" and "opacity" share "opacit"."""
-    word = text.lower().split()[-1] if text.split() else ""
-    # TODO(morphology): a crude singular; use radpilot.reports.morphology once it lands.
-    for suffix in ("ies", "es", "s", "y"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
+    """The stem of the last written word: "opacities" and "opacity" share "opacit"."""
+    return stem(text.split()[-1]) if text.split() else ""
 
 
 def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> dict[int, float]:

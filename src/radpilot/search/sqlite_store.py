@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from radpilot.reports.morphology import stem
 from radpilot.search import sqlite_query, sqlite_write
 from radpilot.search.analysis import asserted_text, stated_words_text
 from radpilot.search.models import (
@@ -464,8 +465,8 @@ def _mention(row: tuple[Any, ...]) -> StoredMention:
 
 def word_pattern(word: str) -> re.Pattern[str]:
     """A whole word or phrase, any ending ("fracture" finds "fractures", not "refracture")."""
-    parts = [re.escape(p) for p in word.lower().split()]
-    # TODO(morphology): a crude plural rule; use radpilot.reports.morphology once it lands.
-    if parts and len(parts[-1]) > 4 and parts[-1].endswith(("s", "y")):
-        parts[-1] = parts[-1][:-1]
+    words = word.lower().split()
+    if words:  # the stem both forms share: "opacities" and "opacity" -> "opacit"
+        words[-1] = stem(words[-1])
+    parts = [re.escape(p) for p in words]
     return re.compile(r"\b" + r"\s+".join(parts), re.IGNORECASE)

@@ -130,25 +130,37 @@ def _hard_calls(labels: Path, target: Path, ids: list[str]) -> None:
     )
 
 
-def _image_model(ctx: Context) -> Iterator[Command | Note]:
+def pneumoniamnist_scores() -> tuple[list[str], list[int], list[float], float]:
+    """(ids, gold labels, the embedded model's Pneumonia probabilities, its operating
+    threshold) on the PneumoniaMNIST test split shipped in ``radpilot.samples``; the
+    samples ``pneumoniamnist_test_gold.csv`` / ``pneumoniamnist-v1_test_scores.csv`` are
+    these (a test checks that they still are)."""
     import numpy as np
 
     from radpilot import samples
     from radpilot.imaging import registry
     from radpilot.imaging.model_api import ImageMeta, Radiograph
 
-    name = registry.DEFAULT_MODEL
-    model = registry.get(name)
+    model = registry.get(registry.DEFAULT_MODEL)
     with np.load(samples.get("pneumoniamnist_test.npz")) as data:
         images, labels = data["test_images"], data["test_labels"].reshape(-1)
     ids = [f"test-{i:03d}" for i in range(len(images))]
-    started = time.perf_counter()
     probs = model.predict(
         [
             Radiograph(im.astype(np.float32) / 255.0, ImageMeta(i, "npz"))
             for im, i in zip(images, ids, strict=True)
         ]
     )[:, list(model.labels).index("Pneumonia")]
+    threshold = float(model.thresholds["Pneumonia"])
+    return ids, [int(y) for y in labels], [float(p) for p in probs], threshold
+
+
+def _image_model(ctx: Context) -> Iterator[Command | Note]:
+    from radpilot.imaging import registry
+
+    name = registry.DEFAULT_MODEL
+    started = time.perf_counter()
+    ids, labels, probs, threshold = pneumoniamnist_scores()
     seconds = time.perf_counter() - started
     folder = ctx.folder(f"evaluate/{name}")
     gold, pred = folder / "gold.csv", folder / "pred.csv"
@@ -162,6 +174,6 @@ def _image_model(ctx: Context) -> Iterator[Command | Note]:
         "clinical use. Its operating threshold comes from its model card."
     )
     argv = ["evaluate", "classification", "--gold", str(gold), "--pred", str(pred)]
-    argv += ["--thresholds", repr(float(model.thresholds["Pneumonia"]))]
+    argv += ["--thresholds", repr(threshold)]
     argv += ["--bootstrap", RESAMPLES, "--out", str(folder)]
     yield Command(tuple(argv))
