@@ -10,7 +10,12 @@ import pytest
 
 import radpilot
 
-MODULES = [*sorted(m.name for m in pkgutil.walk_packages(radpilot.__path__, prefix="radpilot.") if not m.ispkg), "radpilot"]
+MODULES = [
+    *sorted(
+        m.name for m in pkgutil.walk_packages(radpilot.__path__, prefix="radpilot.") if not m.ispkg
+    ),
+    "radpilot",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -128,7 +128,8 @@ def test_readme_transcripts(title: str, tmp_path: Path) -> None:
     for steps in _blocks(SECTIONS[title]):
         # One shell per block, so `echo $?` sees the command before it.
         script = "__rc=0\n" + "".join(
-            f"echo {MARK}{i}; (exit $__rc)\n{cmd} 2>&1\n__rc=$?\n" for i, (cmd, _) in enumerate(steps)
+            f"echo {MARK}{i}; (exit $__rc)\n{cmd} 2>&1\n__rc=$?\n"
+            for i, (cmd, _) in enumerate(steps)
         )
         proc = subprocess.run(
             ["bash", "-c", script],
