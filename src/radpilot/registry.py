@@ -230,6 +230,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "reports.cues.v1": "radpilot.reports.rules:CUES",
             "reports.modifiers.v1": "radpilot.reports.rules:MODIFIERS",
             "reports.sections.v1": "radpilot.reports.rules:SECTIONS",
+            "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
         },
     ),
 }
