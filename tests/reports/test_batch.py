@@ -106,10 +106,10 @@ def test_reader_failure_is_an_error_row(monkeypatch: pytest.MonkeyPatch) -> None
 
     real = reports.read
 
-    def flaky(text: str):  # type: ignore[no-untyped-def]
+    def flaky(text: str, **kw):  # type: ignore[no-untyped-def]
         if "BOOM" in text:
             raise ValueError("synthetic reader bug")
-        return real(text)
+        return real(text, **kw)
 
     monkeypatch.setattr(reports, "read", flaky)
     rows = [InputRow(1, "a", "Edema."), InputRow(2, "b", "BOOM", (), 5), InputRow(3, "c", "Edema.")]

@@ -21,7 +21,9 @@ Keys of an entry: ``id``, ``name``, ``synonyms``, ``parent``, ``chexpert``, ``cx
 (false: it does not block "No Finding"). A term listed by an entry names that entry's
 finding, even where the packaged vocabulary gave it to another (the override is the point);
 two entries of one file naming one term is an error. Each bad entry is one line naming the
-file, ``findings[i]``, its id and the key, every bad entry at once.
+file, ``findings[i]``, its id and the key: every malformed entry at once, then (once each
+entry is well formed) every reference that does not hold (a new finding without a name,
+an unknown parent, a term listed twice).
 
 >>> from radpilot.reports.vocabulary import load_vocabulary
 >>> doc = parse_user_vocabulary(
@@ -134,6 +136,10 @@ def parse_user_vocabulary(raw: Any, where: str) -> UserVocabularyFile:
     problems: list[str] = []
     for i, item in enumerate(outline.findings):
         label = _entry_label(item, i)
+        if not isinstance(item, dict):
+            kind = "an array" if isinstance(item, list) else type(item).__name__
+            problems.append(f"{where}: {label}: is {kind}, expected an object (one finding)")
+            continue
         try:
             entries.append(parse(item, UserFinding, f"{where}: {label}"))
         except VocabularyError as exc:
