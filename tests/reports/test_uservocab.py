@@ -1,0 +1,179 @@
+"""User vocabularies: strict per-entry errors, the merge, reading and labelling with it."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from radpilot.errors import VocabularyError
+from radpilot.reports import labels, read
+from radpilot.reports.uservocab import extend_vocabulary, parse_user_vocabulary
+from radpilot.reports.vocabulary import load_vocabulary
+
+YAML = """\
+findings:
+  - id: sarcoidosis
+    name: sarcoidosis
+    synonyms: [sarcoid]
+    parent: lung_abnormality
+    role: diagnosis
+  - id: hiatal_hernia
+    synonyms: [hiatus hernia]
+    cxr14: null
+  - id: port_catheter
+    name: port catheter
+    synonyms: [port-a-cath]
+    chexpert: Support Devices
+    abnormal: false
+remove_terms: [line]
+"""
+
+
+@pytest.fixture()
+def vocab_file(tmp_path: Path) -> Path:
+    path = tmp_path / "mine.yaml"
+    path.write_text(YAML, encoding="utf-8")
+    return path
+
+
+def test_a_user_file_adds_and_overrides(vocab_file: Path) -> None:
+    v = load_vocabulary(extend=vocab_file)
+    base = load_vocabulary()
+    assert v.lookup("sarcoid") == "sarcoidosis" and base.lookup("sarcoid") is None
+    assert v.lookup("hiatus hernias") == "hiatal_hernia"  # generated plurals
+    assert v.get("hiatal_hernia").cxr14 is None and base.get("hiatal_hernia").cxr14 == "Hernia"
+    assert v.get("hiatal_hernia").chexpert == base.get("hiatal_hernia").chexpert  # kept
+    assert v.lookup("line") is None and base.lookup("line") == "support_device"
+    assert v.ancestors("sarcoidosis") == ("lung_abnormality",)
+    assert v.digest != base.digest and v.extended and not base.extended
+
+
+def test_read_and_labels_follow_the_merged_vocabulary(vocab_file: Path) -> None:
+    v = load_vocabulary(extend=vocab_file)
+    text = "Possible sarcoidosis. Large hiatus hernia. Port-a-cath in place. No pneumothorax."
+    r = read(text, vocabulary=v)
+    found = {m.finding: m.certainty.value for m in r.mentions}
+    assert found == {
+        "sarcoidosis": "uncertain",
+        "hiatal_hernia": "present",
+        "port_catheter": "present",
+        "pneumothorax": "absent",
+    }
+    assert labels.chestxray14(r)["Hernia"] is None  # the override: no roll-up
+    assert labels.chestxray14(read(text))["Hernia"] == 1.0
+    assert labels.chexpert(r)["Support Devices"] == 1.0
+    # The packaged reader is untouched by the user's file.
+    assert "sarcoidosis" not in {m.finding for m in read(text).mentions}
+
+
+def test_a_merged_vocabulary_pickles_small_and_restores_the_same(vocab_file: Path) -> None:
+    v = load_vocabulary(extend=vocab_file)
+    blob = pickle.dumps(v)
+    assert len(blob) < 4_000
+    assert pickle.loads(blob) is v  # found again by digest
+    assert pickle.loads(pickle.dumps(load_vocabulary())) is load_vocabulary()
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([{"id": "Bad", "name": "x"}], "findings[0] (id 'Bad'): id: 'Bad' is not lower_snake_case"),
+        (
+            [{"id": "x", "name": "x", "chexpert": "Efusion"}],
+            "chexpert: 'Efusion' is not a CheXpert label",
+        ),
+        (
+            [{"id": "x", "name": "x", "cxr14": "No Finding"}],
+            "cxr14: 'No Finding' is not a ChestX-ray14 label",
+        ),
+        (
+            [{"id": "x", "name": "x", "colour": 1}],
+            "colour: unknown key; allowed: abnormal, chexpert",
+        ),
+        ([{"id": "x", "name": "x", "role": "cause"}], "findings[0] (id 'x'): role:"),
+        ([{"id": "x", "name": "?!"}], "name: '?!' has no letter or digit"),
+        (["x"], "findings[0]: is str, expected an object (one finding)"),
+    ],
+)
+def test_each_bad_entry_is_named(entries: list[object], message: str) -> None:
+    with pytest.raises(VocabularyError, match=__import__("re").escape(message)):
+        parse_user_vocabulary({"findings": entries}, "mine.yaml")
+
+
+def test_every_bad_entry_at_once_and_references_after() -> None:
+    with pytest.raises(VocabularyError) as err:
+        parse_user_vocabulary(
+            {"findings": [{"id": "A"}, {"id": "ok", "name": "ok"}, {"id": "b", "chexpert": 3}]},
+            "mine.yaml",
+        )
+    lines = str(err.value).splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "findings[0] (id 'A')",
+        "findings[2] (id 'b')",
+    ]
+    doc = parse_user_vocabulary(
+        {
+            "findings": [
+                {"id": "new_one"},
+                {"id": "two", "name": "two", "parent": "nope"},
+                {"id": "c", "name": "shared"},
+                {"id": "d", "name": "shared"},
+            ],
+            "remove_terms": ["not a term at all"],
+        },
+        "mine.yaml",
+    )
+    with pytest.raises(VocabularyError) as err:
+        extend_vocabulary(load_vocabulary(), doc, "mine.yaml")
+    text = str(err.value)
+    assert "remove_terms[0]: 'not a term at all' is not a term of the vocabulary" in text
+    assert "findings[0] (id 'new_one'): name: missing key (a new finding needs a name)" in text
+    assert "findings[3] (id 'd'): term 'shared' is also listed by findings[2]" in text
+    assert "findings[1] (id 'two'): parent: 'nope' is not a finding id" in text
+
+
+def test_a_parent_cycle_is_an_error() -> None:
+    doc = parse_user_vocabulary(
+        {"findings": [{"id": "lung_abnormality", "parent": "lung_opacity"}]}, "mine.yaml"
+    )
+    with pytest.raises(VocabularyError, match="the parent chain has a cycle"):
+        extend_vocabulary(load_vocabulary(), doc, "mine.yaml")
+
+
+def test_label_cli_takes_vocab_and_refuses_a_bad_file(tmp_path: Path, vocab_file: Path) -> None:
+    import contextlib
+    import io
+
+    from radpilot.commands.main import run
+
+    src = tmp_path / "r.csv"
+    src.write_text("Possible sarcoidosis. Hiatus hernia.\n", encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = run(
+            [
+                "label",
+                str(src),
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--format",
+                "jsonl",
+                "--vocab",
+                str(vocab_file),
+            ]
+        )
+    assert code == 0
+    # hiatal_hernia, and the two packaged findings that lose "line" and "port-a-cath"
+    assert "2 finding(s) added, 3 overridden" in err.getvalue()
+    out = (tmp_path / "o.jsonl").read_text(encoding="utf-8")
+    assert '"finding": "sarcoidosis"' in out
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"findings": [{"id": "x", "chexpert": "Nope"}]}', encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = run(["label", str(src), "-o", str(tmp_path / "o2.csv"), "--vocab", str(bad)])
+    assert code == 2
+    assert err.getvalue().startswith(f"error: {bad}: findings[0] (id 'x'): chexpert: 'Nope'")
+    assert not (tmp_path / "o2.csv").exists()
