@@ -1,11 +1,14 @@
 """Targets mode (``radpilot.reports.read_targets``) on given spans, beside medspaCy's ConText.
 
-Two sets:
+Three sets:
 
 * ``benchmarks/data/clinical_targets.txt``: general clinical sentences written for radpilot
   (emergency, discharge, progress notes, radiology, pathology, cardiology, psychiatry,
   pediatrics, surgery, terse notes, hard negatives), each target marked with its gold
-  certainty, historical, hypothetical and experiencer (format in the file's header).
+  certainty, historical, hypothetical and experiencer (format in the file's header). The
+  rules were corrected once against it (general mechanisms only; see BENCHMARKS.md).
+* ``benchmarks/data/clinical_targets_check.txt``: a second set in the same format, written
+  after the rules froze and never tuned on.
 * BioScope's clinical development half (``../shared/data/bioscope/``): the spans are the
   mentions radpilot's reader finds in each sentence (the same spans for every system), the
   gold is the certainty BioScope's scopes give them, by the shared scorer's own rule
@@ -41,6 +44,7 @@ from radpilot.reports import read, read_targets
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "clinical_targets.txt"
+CHECK = HERE / "data" / "clinical_targets_check.txt"  # written after the rules froze
 CERTAINTY = {"p": "present", "a": "absent", "u": "uncertain"}
 _MARK = re.compile(r"\[([^\]|]+)\|([pau])([hyo ]*)\]")
 
@@ -191,6 +195,29 @@ def bioscope_rows(
     return rows, gold, reader
 
 
+def marked_set(path: Path, medspacy: str, *, errors: bool) -> None:
+    marked = load_marked(path)
+    inputs = [(t, s) for t, s, _ in marked]
+    gold = [g for _, _, gs in marked for g in gs]
+    ours = radpilot_targets(inputs)
+    theirs = medspacy_targets(inputs, medspacy)
+    systems = {"radpilot targets": [a for row in ours for a in row]}
+    if theirs is not None:
+        systems["medspaCy ConText"] = [a for row in theirs for a in row]
+    table(
+        f"General clinical sentences ({path.relative_to(HERE.parent)}): {len(marked)} "
+        f"sentences, {len(gold)} targets",
+        gold,
+        systems,
+    )
+    if errors:
+        flat = [(t, s) for t, spans in inputs for s in spans]
+        for (text, (s, e)), g, p in zip(flat, gold, systems["radpilot targets"], strict=True):
+            diff = {k: (g[k], p[k]) for k in g if g[k] != p[k]}
+            if diff:
+                print(f"  {text[s:e]!r}: {diff} | {text}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -203,29 +230,10 @@ def main() -> None:
     ap.add_argument("--errors", action="store_true", help="print each disagreement")
     args = ap.parse_args()
 
-    marked = load_marked()
-    inputs = [(t, s) for t, s, _ in marked]
-    gold = [g for _, _, gs in marked for g in gs]
-    ours = radpilot_targets(inputs)
-    theirs = medspacy_targets(inputs, args.medspacy)
-    systems = {"radpilot targets": [a for row in ours for a in row]}
-    if theirs is None:
+    if not Path(args.medspacy).is_file():
         print(f"medspaCy baseline skipped: no interpreter at {args.medspacy} (see --help)")
-    else:
-        systems["medspaCy ConText"] = [a for row in theirs for a in row]
-    n_sent = len(marked)
-    table(
-        f"General clinical sentences ({DATA.relative_to(HERE.parent)}): {n_sent} sentences, "
-        f"{len(gold)} targets",
-        gold,
-        systems,
-    )
-    if args.errors:
-        flat = [(t, s) for t, spans in inputs for s in spans]
-        for (text, (s, e)), g, p in zip(flat, gold, systems["radpilot targets"], strict=True):
-            diff = {k: (g[k], p[k]) for k in g if g[k] != p[k]}
-            if diff:
-                print(f"  {text[s:e]!r}: {diff} | {text}")
+    for path in (DATA, CHECK):
+        marked_set(path, args.medspacy, errors=args.errors and path == DATA)
 
     shared = Path(args.shared)
     if not (shared / "data" / "bioscope" / "bioscope_dev.py").is_file():
