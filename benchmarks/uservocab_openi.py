@@ -26,7 +26,7 @@ from pathlib import Path
 from radpilot.reports import read
 from radpilot.reports.labels import chestxray14, chexpert, counted
 from radpilot.reports.openi import iter_reports
-from radpilot.reports.vocabulary import load_vocabulary
+from radpilot.reports.uservocab import extended_vocabulary
 
 HERE = Path(__file__).resolve().parent
 VOCAB = HERE / "data" / "openi_user_vocab.yaml"
@@ -55,7 +55,7 @@ def main() -> None:
     args = ap.parse_args()
     dev = set((Path(args.shared) / "data" / "openi" / "dev_ids.txt").read_text().split())
     reports = [r for r in iter_reports() if r.id in dev and r.text]
-    vocab = load_vocabulary(extend=VOCAB)
+    vocab = extended_vocabulary(VOCAB)
     patterns = {
         fid: re.compile(
             r"(?<!\w)(?:"

@@ -9,7 +9,11 @@ import pytest
 
 from radpilot.errors import VocabularyError
 from radpilot.reports import labels, read
-from radpilot.reports.uservocab import extend_vocabulary, parse_user_vocabulary
+from radpilot.reports.uservocab import (
+    extend_vocabulary,
+    extended_vocabulary,
+    parse_user_vocabulary,
+)
 from radpilot.reports.vocabulary import load_vocabulary
 
 YAML = """\
@@ -39,7 +43,7 @@ def vocab_file(tmp_path: Path) -> Path:
 
 
 def test_a_user_file_adds_and_overrides(vocab_file: Path) -> None:
-    v = load_vocabulary(extend=vocab_file)
+    v = extended_vocabulary(vocab_file)
     base = load_vocabulary()
     assert v.lookup("sarcoid") == "sarcoidosis" and base.lookup("sarcoid") is None
     assert v.lookup("hiatus hernias") == "hiatal_hernia"  # generated plurals
@@ -51,7 +55,7 @@ def test_a_user_file_adds_and_overrides(vocab_file: Path) -> None:
 
 
 def test_read_and_labels_follow_the_merged_vocabulary(vocab_file: Path) -> None:
-    v = load_vocabulary(extend=vocab_file)
+    v = extended_vocabulary(vocab_file)
     text = "Possible sarcoidosis. Large hiatus hernia. Port-a-cath in place. No pneumothorax."
     r = read(text, vocabulary=v)
     found = {m.finding: m.certainty.value for m in r.mentions}
@@ -69,7 +73,7 @@ def test_read_and_labels_follow_the_merged_vocabulary(vocab_file: Path) -> None:
 
 
 def test_a_merged_vocabulary_pickles_small_and_restores_the_same(vocab_file: Path) -> None:
-    v = load_vocabulary(extend=vocab_file)
+    v = extended_vocabulary(vocab_file)
     blob = pickle.dumps(v)
     assert len(blob) < 4_000
     assert pickle.loads(blob) is v  # found again by digest
@@ -177,3 +181,40 @@ def test_label_cli_takes_vocab_and_refuses_a_bad_file(tmp_path: Path, vocab_file
     assert code == 2
     assert err.getvalue().startswith(f"error: {bad}: findings[0] (id 'x'): chexpert: 'Nope'")
     assert not (tmp_path / "o2.csv").exists()
+
+
+def test_workers_read_with_the_same_merged_vocabulary(tmp_path: Path, vocab_file: Path) -> None:
+    """--jobs 2: each worker process rebuilds the merged vocabulary from what it is sent."""
+    import contextlib
+    import io
+    import json
+
+    from radpilot.commands.main import run
+
+    src = tmp_path / "r.jsonl"
+    src.write_text(
+        "".join(json.dumps({"id": str(i), "text": "Possible sarcoid."}) + "\n" for i in range(40)),
+        encoding="utf-8",
+    )
+    out = tmp_path / "o.jsonl"
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = run(
+            [
+                "label",
+                str(src),
+                "-o",
+                str(out),
+                "--format",
+                "jsonl",
+                "-q",
+                "--jobs",
+                "2",
+                "--chunk-size",
+                "5",
+                "--vocab",
+                str(vocab_file),
+            ]
+        )
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [[m["finding"] for m in r["mentions"]] for r in rows] == [["sarcoidosis"]] * 40

@@ -15,7 +15,7 @@ from label_cli import MARKER, check_batch, label
 
 from radpilot.errors import VocabularyError
 from radpilot.reports import read, read_targets
-from radpilot.reports.vocabulary import load_vocabulary
+from radpilot.reports.uservocab import extended_vocabulary
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -123,7 +123,7 @@ def test_a_vocabulary_file_loads_or_names_itself(doc: dict, suffix: str, mutate:
         path = Path(d) / f"v{suffix}"
         path.write_text(text, encoding="utf-8")
         try:
-            vocab = load_vocabulary(extend=path)
+            vocab = extended_vocabulary(path)
         except VocabularyError as exc:
             assert str(exc).startswith(str(path)) or str(exc).startswith(f"{path}:")
             for line in str(exc).splitlines():

@@ -31,8 +31,7 @@ from radpilot.reports.batch import DEFAULT_CHUNK_SIZE, BatchSummary, label_file
 from radpilot.reports.labelsets import LabelSet
 from radpilot.reports.policy import UncertaintyPolicy
 from radpilot.reports.rows import InputFormat, OutputFormat, RowProblem
-from radpilot.reports.uservocab import describe
-from radpilot.reports.vocabulary import load_vocabulary
+from radpilot.reports.uservocab import describe, extended_vocabulary
 
 T = TypeVar("T")
 
@@ -181,7 +180,7 @@ def label(
     """
     err = Console(stderr=True)
     problems = ProblemLines(max_errors, console=err)
-    vocabulary = load_vocabulary(extend=vocab) if vocab is not None else None
+    vocabulary = extended_vocabulary(vocab) if vocab is not None else None
     if vocabulary is not None and not quiet:
         err.print(describe(vocabulary), soft_wrap=True, highlight=False, markup=False)
 

@@ -21,7 +21,7 @@ __all__ = ["read", "read_targets"]
 
 def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     """Read one report: sections, sentences and mentions with certainty and evidence.
-    ``vocabulary``: a user's merged vocabulary (``vocabulary.load_vocabulary(extend=FILE)``);
+    ``vocabulary``: a user's merged vocabulary (``uservocab.extended_vocabulary(FILE)``);
     default the packaged one."""
     from radpilot.reports.reader import read as _read
 

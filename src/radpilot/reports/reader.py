@@ -52,7 +52,7 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     """Read one free-text chest radiograph report.
 
     ``vocabulary``: the findings to read (default: the packaged vocabulary); a user's
-    merged one comes from ``load_vocabulary(extend=FILE)`` (:mod:`radpilot.reports.uservocab`)
+    merged one comes from ``radpilot.reports.uservocab.extended_vocabulary(FILE)``
     and is compiled once per process. The report keeps it (``Report.vocabulary``), so that
     ``labels.chexpert(report)`` rolls its findings up by the same entries.
 
@@ -64,7 +64,7 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
         raise InputError(f"report text must be a string, got {type(text).__name__}")
     if vocabulary is not None and not isinstance(vocabulary, Vocabulary):
         raise InputError(
-            f"vocabulary must be a Vocabulary (load_vocabulary(extend=PATH)), got "
+            f"vocabulary must be a Vocabulary (uservocab.extended_vocabulary(PATH)), got "
             f"{type(vocabulary).__name__}"
         )
     default = vocabulary is None or (not vocabulary.extended and vocabulary.digest == "packaged")

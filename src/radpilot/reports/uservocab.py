@@ -1,6 +1,6 @@
 """A user's vocabulary file: findings added to, or overriding, the packaged vocabulary.
 
-``radpilot label --vocab FILE`` (and, from Python, ``load_vocabulary(extend=FILE)``) reads a
+``radpilot label --vocab FILE`` (and, from Python, ``extended_vocabulary(FILE)``) reads a
 JSON or YAML file of this shape::
 
     description: Findings our study labels        # optional
@@ -25,7 +25,6 @@ file, ``findings[i]``, its id and the key: every malformed entry at once, then (
 entry is well formed) every reference that does not hold (a new finding without a name,
 an unknown parent, a term listed twice).
 
->>> from radpilot.reports.vocabulary import load_vocabulary
 >>> doc = parse_user_vocabulary(
 ...     {"findings": [{"id": "sarcoidosis", "name": "sarcoidosis", "synonyms": ["sarcoid"]}]},
 ...     "my.yaml")
@@ -58,8 +57,10 @@ from radpilot.reports.vocabulary import (
     Phrase,
     Vocabulary,
     check_parents,
+    load_vocabulary,
     normalize_term,
     remember,
+    restored,
 )
 
 MAX_USER_FINDINGS = 10_000  # a guard against a runaway file, far above any real list
@@ -170,6 +171,25 @@ def load_user_vocabulary(path: Path | str) -> UserVocabularyFile:
     return parse_user_vocabulary(read_path(path), str(path))
 
 
+def extended_vocabulary(path: Path | str, base: Vocabulary | None = None) -> Vocabulary:
+    """The packaged vocabulary (or ``base``) with a user's file merged in: what
+    ``radpilot label --vocab FILE`` reads with, and what ``read(text, vocabulary=...)``
+    takes."""
+    return extend_vocabulary(base or load_vocabulary(), load_user_vocabulary(path), str(path))
+
+
+def rebuild_vocabulary(digest: str, extensions: tuple[tuple[str, Any], ...]) -> Vocabulary:
+    """A merged vocabulary by digest (how it unpickles in a worker): rebuilt once per
+    process from the user's entries, then found again."""
+    hit = restored(digest)
+    if hit is not None:
+        return hit
+    vocab = load_vocabulary()
+    for where, doc in extensions:
+        vocab = extend_vocabulary(vocab, doc, where)
+    return vocab
+
+
 @dataclass(frozen=True, slots=True)
 class VocabularyChanges:
     """What a user's file changed, for a one-line summary."""
@@ -251,6 +271,7 @@ def extend_vocabulary(base: Vocabulary, doc: UserVocabularyFile, where: str) -> 
         findings=findings,
         terms=terms,
         extensions=(*base.extensions, (where, doc)),
+        rebuild=rebuild_vocabulary,
     )
     merged = replace(merged, digest=_merged_digest(base, doc))
     remember(merged)

@@ -4,10 +4,10 @@ The vocabulary is data (``data/findings.json``), loaded lazily and strictly: an 
 key, a missing key, a parent that does not exist, a cycle, or one term claimed by two
 findings is a :class:`~radpilot.errors.VocabularyError` naming the file and the entry.
 
-A user's file extends it (:mod:`radpilot.reports.uservocab`: ``load_vocabulary(extend=
-PATH)``): the result is one :class:`Vocabulary` object, packaged entries merged with the
-user's, that ``read(text, vocabulary=...)`` reads with. It pickles as its digest and the
-user's entries, so worker processes rebuild (once each) the same merged vocabulary.
+A user's file extends it (:mod:`radpilot.reports.uservocab`: ``extended_vocabulary(PATH)``):
+the result is one :class:`Vocabulary` object, packaged entries merged with the user's, that
+``read(text, vocabulary=...)`` reads with. It pickles as its digest and the user's entries,
+so worker processes rebuild (once each) the same merged vocabulary.
 
 >>> from radpilot.reports import vocabulary
 >>> vocabulary.lookup("Pleural effusions")
@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -180,13 +180,18 @@ class Vocabulary:
     terms: Mapping[str, str]  # normalized term -> finding id
     extensions: tuple[tuple[str, Any], ...] = ()
     digest: str = ""
+    # A module-level function (digest, extensions) -> Vocabulary that rebuilds a merged
+    # vocabulary in another process (set by radpilot.reports.uservocab).
+    rebuild: Any = field(default=None, compare=False, repr=False)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # A worker gets the digest and the user's entries, not every finding: it rebuilds
         # the merged vocabulary once and finds it again by digest for each later chunk.
+        if self.rebuild is not None:
+            return (self.rebuild, (self.digest, self.extensions))
         if not self.extensions and self.digest == PACKAGED_DIGEST:
             return (_packaged, ())
-        return (_restore, (self.digest, self.extensions))
+        return (_rebuilt_whole, (self.version, dict(self.findings), dict(self.terms), self.digest))
 
     @property
     def extended(self) -> bool:
@@ -290,18 +295,10 @@ def vocabulary_from_dict(raw: Any, where: str = FINDINGS.where) -> Vocabulary:
     return build_vocabulary(parse(raw, FindingsFile, where), where)
 
 
-def load_vocabulary(
-    path: Path | str | None = None, *, extend: Path | str | None = None
-) -> Vocabulary:
+def load_vocabulary(path: Path | str | None = None) -> Vocabulary:
     """Load and validate a whole vocabulary file (JSON or YAML; default: the packaged one,
-    cached), or the packaged vocabulary extended by a user's file (``extend``: findings
-    added or overridden, see :mod:`radpilot.reports.uservocab`)."""
-    if path is not None and extend is not None:
-        raise VocabularyError("give path (a whole vocabulary) or extend (a user's file), not both")
-    if extend is not None:
-        from radpilot.reports.uservocab import extend_vocabulary, load_user_vocabulary
-
-        return extend_vocabulary(_packaged(), load_user_vocabulary(extend), str(extend))
+    cached). A user's file that adds to the packaged vocabulary is read by
+    :func:`radpilot.reports.uservocab.extended_vocabulary`."""
     if path is None:
         return _packaged()
     vocab = build_vocabulary(load_path(path, FindingsFile), str(path))
@@ -317,18 +314,9 @@ _RESTORED: dict[str, Vocabulary] = {}
 _MAX_RESTORED = 8
 
 
-def _restore(digest: str, extensions: tuple[tuple[str, Any], ...]) -> Vocabulary:
-    """A merged vocabulary by digest: rebuilt once per process from the user's entries."""
-    hit = _RESTORED.get(digest)
-    if hit is not None:
-        return hit
-    from radpilot.reports.uservocab import extend_vocabulary
-
-    vocab = _packaged()
-    for where, doc in extensions:
-        vocab = extend_vocabulary(vocab, doc, where)
-    remember(vocab)
-    return vocab
+def restored(digest: str) -> Vocabulary | None:
+    """A merged vocabulary this process already built, by digest."""
+    return _RESTORED.get(digest)
 
 
 def remember(vocab: Vocabulary) -> None:
@@ -347,6 +335,12 @@ def _digest_of(vocab: Vocabulary) -> str:
     }
     raw = json.dumps(content, sort_keys=True, default=str).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _rebuilt_whole(
+    version: str, findings: dict[str, Finding], terms: dict[str, str], digest: str
+) -> Vocabulary:
+    return Vocabulary(version=version, findings=findings, terms=terms, digest=digest)
 
 
 @cache

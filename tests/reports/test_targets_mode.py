@@ -119,7 +119,7 @@ def test_targets_not_a_list_and_over_the_prefix() -> None:
         (),
         "targets is an object, expected an array of {start, end}; not read",
     )
-    spans, note = read_targets_field([{"start": 0, "end": 8}], 10, max_chars=5)
+    spans, _ = read_targets_field([{"start": 0, "end": 8}], 10, max_chars=5)
     assert spans[0].error == "end 8 is past the first 5 characters, which are labelled"
 
 
