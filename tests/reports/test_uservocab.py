@@ -218,3 +218,59 @@ def test_workers_read_with_the_same_merged_vocabulary(tmp_path: Path, vocab_file
     assert code == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [[m["finding"] for m in r["mentions"]] for r in rows] == [["sarcoidosis"]] * 40
+
+
+def test_the_readme_vocab_transcript_matches_the_bundled_samples(tmp_path: Path) -> None:
+    """The README's `--vocab` lines are what the command prints for the bundled samples."""
+    import contextlib
+    import io
+    import json
+    import os
+
+    from radpilot import samples
+    from radpilot.commands.main import run
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("#### Your own findings") : readme.index("#### Concepts found")]
+    for name in ("my_findings.yaml", "bad_vocab.yaml", "notes.jsonl"):
+        (tmp_path / name).write_bytes(samples.get(name).read_bytes())
+    shown_file = section.split("$ cat my_findings.yaml\n", 1)[1].split("$ radpilot", 1)[0]
+    assert shown_file == samples.get("my_findings.yaml").read_text(encoding="utf-8")
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for command in [line[2:] for line in section.splitlines() if line.startswith("$ radpilot")]:
+            expected = section.split("$ " + command + "\n", 1)[1].splitlines()[0]
+            argv = command.split()[1:]
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                code = run(argv)
+            first = err.getvalue().splitlines()[0]
+            if expected.endswith("…"):
+                assert first.startswith(expected[:-1].rstrip(", ")), (first, expected)
+            else:
+                assert first == expected
+            assert code == (2 if "bad_vocab" in command else 0)
+        row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    finally:
+        os.chdir(here)
+    assert [(m["finding"], m["certainty"]) for m in row["mentions"]] == [
+        ("sarcoidosis", "uncertain"),
+        ("hiatal_hernia", "present"),
+        ("pleural_effusion", "absent"),
+    ]
+    assert row["labels"]["Hernia"] is None
+
+
+def test_the_readme_targets_transcript_holds() -> None:
+    """The README's targets example: the offsets and the assertions it shows."""
+    from radpilot.reports import read_targets
+
+    text = "Denies chest pain. Mother has diabetes. History of asthma."
+    got = [a.to_dict() for a in read_targets(text, [(7, 17), (30, 38), (51, 57)])]
+    assert [text[a["start"] : a["end"]] for a in got] == ["chest pain", "diabetes", "asthma"]
+    assert [(a["certainty"], a["historical"], a["experiencer"], a["cues"]) for a in got] == [
+        ("absent", False, "patient", ["denies"]),
+        ("present", False, "other", ["mother"]),
+        ("present", True, "patient", ["history of"]),
+    ]
