@@ -170,3 +170,30 @@ def test_jsonl_targets_round_trip(tmp_path: Path, jobs: str) -> None:
     assert "targets" not in out[1]
     assert out[2]["targets"][0]["error"] == "the row was left unlabelled"
     assert any("targets[2]: no start" in p["message"] for p in out[0]["problems"])
+
+
+def test_the_demo_part_runs_through_the_cli(tmp_path: Path) -> None:
+    """The reports demo's --vocab and targets commands: the expected exit codes, outputs."""
+    import contextlib
+    import io
+
+    from radpilot.commands.demo import Command
+    from radpilot.commands.demos.reports import _vocab_and_targets
+    from radpilot.commands.main import run
+
+    for item in _vocab_and_targets(tmp_path):
+        if isinstance(item, Command):
+            with contextlib.redirect_stderr(io.StringIO()):
+                assert run(list(item.argv)) in item.ok
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "clinical_targets_out.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert [[t["certainty"] for t in r["targets"]] for r in rows] == [
+        ["absent", "absent", "present"],
+        ["present", "present", "present"],
+        ["uncertain", "present"],
+    ]
+    assert [t["experiencer"] for t in rows[0]["targets"]] == ["patient", "patient", "other"]
+    assert [t["historical"] for t in rows[1]["targets"]] == [True, False, False]
+    assert rows[1]["targets"][2]["hypothetical"] is True
