@@ -176,6 +176,12 @@ def parse(raw: Any, model: type[M], where: str) -> M:
 
 def load_path(path: Path | str, model: type[M]) -> M:
     """A user's data file (JSON, or YAML by its ``.yaml`` / ``.yml`` suffix)."""
+    return parse(read_path(path), model, str(path))
+
+
+def read_path(path: Path | str) -> Any:
+    """A user's data file parsed but not validated (for loaders that validate entry by
+    entry, to name each bad one); the same errors as :func:`load_path`."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -185,8 +191,7 @@ def load_path(path: Path | str, model: type[M]) -> M:
         raise VocabularyError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise VocabularyError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    raw = parse_text(text, str(path), yaml=path.suffix.lower() in (".yaml", ".yml"))
-    return parse(raw, model, str(path))
+    return parse_text(text, str(path), yaml=path.suffix.lower() in (".yaml", ".yml"))
 
 
 @dataclass(frozen=True)

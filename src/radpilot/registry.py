@@ -260,6 +260,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.quality.v1": "radpilot.imaging.rules:QUALITY",
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
+            "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
         },
     ),
 }

@@ -106,10 +106,10 @@ def test_reader_failure_is_an_error_row(monkeypatch: pytest.MonkeyPatch) -> None
 
     real = reports.read
 
-    def flaky(text: str):  # type: ignore[no-untyped-def]
+    def flaky(text: str, **kw):  # type: ignore[no-untyped-def]
         if "BOOM" in text:
             raise ValueError("synthetic reader bug")
-        return real(text)
+        return real(text, **kw)
 
     monkeypatch.setattr(reports, "read", flaky)
     rows = [InputRow(1, "a", "Edema."), InputRow(2, "b", "BOOM", (), 5), InputRow(3, "c", "Edema.")]
@@ -179,8 +179,11 @@ def test_demo_step_labels_all_openi_reports_through_the_cli(tmp_path: Path) -> N
     buf = _io.StringIO()
     run_demo(tmp_path, Console(file=buf, width=120), ["reports"])
     shown = buf.getvalue()
-    assert shown.count("$ radpilot label ") == 3
+    # three over OpenI, then --vocab and targets mode on bundled / made-up notes
+    assert shown.count("$ radpilot label ") == 5
     folder = tmp_path / "reports"
+    assert (folder / "notes_with_vocab.jsonl").is_file()
+    assert (folder / "clinical_targets_out.jsonl").is_file()
     with (folder / "openi_chexpert.csv").open(newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0][0] == "Reports" and len(rows[0]) == 15

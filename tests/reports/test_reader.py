@@ -30,7 +30,7 @@ def test_read_rejects_non_text(bad: object) -> None:
 
 
 def test_import_has_no_side_effects() -> None:
-    assert reports.__all__ == ["read"]
+    assert reports.__all__ == ["read", "read_targets"]
 
 
 def test_non_ascii_text_keeps_offsets() -> None:

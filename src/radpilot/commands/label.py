@@ -31,6 +31,7 @@ from radpilot.reports.batch import DEFAULT_CHUNK_SIZE, BatchSummary, label_file
 from radpilot.reports.labelsets import LabelSet
 from radpilot.reports.policy import UncertaintyPolicy
 from radpilot.reports.rows import InputFormat, OutputFormat, RowProblem
+from radpilot.reports.uservocab import describe, extended_vocabulary
 
 T = TypeVar("T")
 
@@ -118,6 +119,17 @@ PolicyOpt = Annotated[
     ),
 ]
 MaxErrorsOpt = Annotated[int, typer.Option("--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP)]
+VocabOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--vocab",
+        metavar="FILE",
+        help="A vocabulary file (JSON or YAML) that adds or overrides findings: id, name, "
+        "synonyms, parent, chexpert/cxr14 roll-ups, role, abnormal; remove_terms. Each bad "
+        "entry is named (file, findings[i], id, key).",
+        show_default=False,
+    ),
+]
 
 app = typer.Typer()
 
@@ -137,6 +149,7 @@ def label(
     quiet: QuietOpt = False,
     uncertainty: PolicyOpt = "radpilot",  # type: ignore[assignment]  # parsed by _policy
     max_errors: MaxErrorsOpt = DEFAULT_MAX_PROBLEMS,
+    vocab: VocabOpt = None,
 ) -> None:
     """Label each report: one output row per input row, in input order.
 
@@ -152,6 +165,14 @@ def label(
     (row and line or file, never the text), at most --max-errors of them; the summary also
     goes to stderr, so `-o -` stays clean.
 
+    --vocab FILE merges a vocabulary file into the packaged one (new findings, more
+    synonyms, other roll-ups); workers of --jobs N read with the same merged vocabulary.
+    A JSONL row may carry "targets": [{"start": int, "end": int}, ...], character spans of
+    concepts found elsewhere (any clinical text); with --format jsonl its output row then
+    has "targets" in the same order, each with certainty, historical, hypothetical,
+    experiencer and cues. A target that cannot be read keeps its place with an "error"
+    and the row gets a warning naming its index.
+
     Exit status: 0 every row labelled (warnings allowed); 1 some rows left unlabelled,
     each named on stderr, the rest labelled and written; 2 nothing done: a usage error,
     an input that cannot be read or an output that cannot be written, or no row could be
@@ -159,6 +180,9 @@ def label(
     """
     err = Console(stderr=True)
     problems = ProblemLines(max_errors, console=err)
+    vocabulary = extended_vocabulary(vocab) if vocab is not None else None
+    if vocabulary is not None and not quiet:
+        err.print(describe(vocabulary), soft_wrap=True, highlight=False, markup=False)
 
     def on_problem(p: RowProblem) -> None:
         problems(f"{p.severity.value}: {p}", p.severity.value)
@@ -184,7 +208,15 @@ def label(
                 on_problem=on_problem,
                 on_progress=on_progress,
                 policy=uncertainty,
+                vocabulary=vocabulary,
             )
+    if summary.target_rows and output_format is not OutputFormat.JSONL:
+        err.print(
+            f"warning: {summary.target_rows:,} row(s) carry targets; --format csv has no place "
+            "for them (use --format jsonl)",
+            soft_wrap=True,
+            highlight=False,
+        )
     if not quiet:
         print_summary(err, summary)
     exit_with(batch_exit(summary.labelled, summary.errors))
@@ -222,7 +254,12 @@ def print_summary(console: Console, summary: BatchSummary) -> None:
     console.print(
         f"rows read {summary.rows_read:,} · labelled {summary.labelled:,} · "
         f"errors {summary.errors:,} · warnings {summary.warnings:,} · "
-        f"{summary.seconds:.1f} s · {summary.reports_per_second:,.0f} reports/s "
+        + (
+            f"targets {summary.targets:,} asserted in {summary.target_rows:,} row(s) · "
+            if summary.target_rows
+            else ""
+        )
+        + f"{summary.seconds:.1f} s · {summary.reports_per_second:,.0f} reports/s "
         f"(read as {summary.layout})",
         soft_wrap=True,
         highlight=False,

@@ -10,13 +10,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from radpilot.reports.models import Report
+    from radpilot.reports.targets import TargetAssertion
+    from radpilot.reports.vocabulary import Vocabulary
 
-__all__ = ["read"]
+__all__ = ["read", "read_targets"]
 
 
-def read(text: str) -> Report:
-    """Read one report: sections, sentences and mentions with certainty and evidence."""
+def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
+    """Read one report: sections, sentences and mentions with certainty and evidence.
+    ``vocabulary``: a user's merged vocabulary (``uservocab.extended_vocabulary(FILE)``);
+    default the packaged one."""
     from radpilot.reports.reader import read as _read
 
-    return _read(text)
+    return _read(text, vocabulary=vocabulary)
+
+
+def read_targets(text: str, targets: Iterable[tuple[int, int]]) -> tuple[TargetAssertion, ...]:
+    """Certainty, temporality and experiencer of concepts found elsewhere (character spans
+    of ``text``), one per target in order (:mod:`radpilot.reports.targets`)."""
+    from radpilot.reports.targets import read_targets as _read_targets
+
+    return _read_targets(text, targets)

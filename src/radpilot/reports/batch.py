@@ -34,51 +34,88 @@ from radpilot.reports.rows import (
     Severity,
     merge_problems,
 )
+from radpilot.reports.vocabulary import Vocabulary
 from radpilot.reports.writers import ChexpertCsvWriter, MentionsJsonlWriter, open_output
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "BatchSummary", "label_file", "label_one", "label_rows"]
 
-# What a worker sends back for one report: label values per set and mention dicts. Plain
-# tuples and dicts: they pickle in C, so IPC stays a small part of the cost.
-_Outcome = tuple[dict[str, tuple[float | None, ...]], tuple[dict[str, Any], ...] | None]
+# What a worker sends back for one report: label values per set, mention dicts, and the
+# assertions of its readable targets. Plain tuples and dicts: they pickle in C, so IPC
+# stays a small part of the cost.
+_Outcome = tuple[
+    dict[str, tuple[float | None, ...]],
+    tuple[dict[str, Any], ...] | None,
+    tuple[dict[str, Any], ...] | None,
+]
+# What crosses to a worker: the text, or the text and its readable target spans.
+_Payload = str | tuple[str, tuple[tuple[int, int], ...]] | None
 
 
 def _label_text(
-    text: str | None,
+    payload: _Payload,
     *,
     label_sets: tuple[LabelSet, ...],
     with_mentions: bool,
     max_chars: int,
     policy: UncertaintyPolicy,
+    vocabulary: Vocabulary | None = None,
 ) -> _Outcome | None:
     """Read one report and label it (in a worker, or here with one job); ``None`` for a row
     that is never sent to the reader. An exception becomes the row's ``Failure``."""
-    if text is None:
+    if payload is None:
         return None
     from radpilot.reports import read
     from radpilot.reports.labels import label
 
-    report = read(text[:max_chars])
+    text, spans = (payload, None) if isinstance(payload, str) else payload
+    text = text[:max_chars]
+    report = read(text, vocabulary=vocabulary)
     values = {ls.name: tuple(label(report, ls, policy=policy).values()) for ls in label_sets}
     mentions = tuple(m.to_dict() for m in report.mentions) if with_mentions else None
-    return values, mentions
+    targets = None
+    if spans is not None:
+        from radpilot.reports.targets import read_targets
+
+        targets = tuple(a.to_dict() for a in read_targets(text, spans))
+    return values, mentions, targets
 
 
-def _text_of(row: InputRow) -> str | None:
-    return row.text if row.usable else None
+def _payload_of(row: InputRow) -> _Payload:
+    if not row.usable:
+        return None
+    if row.targets is None:
+        return row.text
+    spans = tuple((t.start, t.end) for t in row.targets if t.error is None)
+    return row.text, spans  # type: ignore[return-value]  # start/end are ints when no error
+
+
+def _targets_out(
+    row: InputRow, asserted: tuple[dict[str, Any], ...] | None, error: str | None = None
+) -> tuple[dict[str, Any], ...] | None:
+    """One output entry per input target, in order: an assertion, or why it has none."""
+    if row.targets is None:
+        return None
+    found = iter(asserted or ())
+    return tuple(
+        t.placeholder(error) if t.error is not None or error is not None else next(found)
+        for t in row.targets
+    )
 
 
 def _combine(row: InputRow, outcome: _Outcome | Failure | None) -> LabelledRow:
     if outcome is None:  # unusable row: never sent to the reader
-        return LabelledRow(row.row, row.id, row.text, {}, None, row.problems)
+        targets = _targets_out(row, None)
+        return LabelledRow(row.row, row.id, row.text, {}, None, row.problems, targets)
     if isinstance(outcome, Failure):
         message = f"the report reader failed ({outcome.error}); left unlabelled"
         problem = RowProblem(row.row, row.line, Severity.ERROR, message, row.source)
-        return LabelledRow(row.row, row.id, row.text, {}, None, (*row.problems, problem))
-    values, mentions = outcome
-    return LabelledRow(row.row, row.id, row.text, values, mentions, row.problems)
+        targets = _targets_out(row, None, "the row was left unlabelled")
+        return LabelledRow(row.row, row.id, row.text, {}, None, (*row.problems, problem), targets)
+    values, mentions, asserted = outcome
+    targets = _targets_out(row, asserted)
+    return LabelledRow(row.row, row.id, row.text, values, mentions, row.problems, targets)
 
 
 def label_one(
@@ -88,6 +125,7 @@ def label_one(
     with_mentions: bool = False,
     max_chars: int = MAX_REPORT_CHARS,
     policy: UncertaintyPolicy = DEFAULT_POLICY,
+    vocabulary: Vocabulary | None = None,
 ) -> LabelledRow:
     """Read one row's report and label it; a report the reader fails on is an error row."""
     (labelled,) = label_rows(
@@ -96,6 +134,7 @@ def label_one(
         with_mentions=with_mentions,
         max_chars=max_chars,
         policy=policy,
+        vocabulary=vocabulary,
     )
     return labelled
 
@@ -109,10 +148,13 @@ def label_rows(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     max_chars: int = MAX_REPORT_CHARS,
     policy: UncertaintyPolicy = DEFAULT_POLICY,
+    vocabulary: Vocabulary | None = None,
 ) -> Iterator[LabelledRow]:
     """Label rows one for one, in input order. ``jobs > 1`` uses worker processes with a
     bounded number of chunks in flight (flat memory on any input size); ``policy`` decides
-    what hedged mentions count as (:mod:`radpilot.reports.policy`)."""
+    what hedged mentions count as (:mod:`radpilot.reports.policy`); ``vocabulary`` is a
+    user's merged vocabulary (workers get its digest and entries, and build it once);
+    a row's ``targets`` are asserted in targets mode (:mod:`radpilot.reports.targets`)."""
     check_jobs(jobs, chunk_size)  # before any row: "jobs must be 1 or more"
     fn = partial(
         _label_text,
@@ -120,8 +162,9 @@ def label_rows(
         with_mentions=with_mentions,
         max_chars=max_chars,
         policy=policy,
+        vocabulary=vocabulary,
     )
-    for row, outcome in ordered_map(fn, rows, jobs=jobs, send=_text_of, chunk_size=chunk_size):
+    for row, outcome in ordered_map(fn, rows, jobs=jobs, send=_payload_of, chunk_size=chunk_size):
         yield _combine(row, outcome)
 
 
@@ -147,6 +190,8 @@ class BatchSummary:
     input_format: str = ""
     layout: str = ""  # how the input was read (format, header, columns, encoding)
     label_counts: dict[str, dict[float, int]] = field(default_factory=dict)
+    target_rows: int = 0  # rows that carried a "targets" field
+    targets: int = 0  # targets asserted
 
     @property
     def reports_per_second(self) -> float:
@@ -154,6 +199,9 @@ class BatchSummary:
 
     def add(self, row: LabelledRow) -> None:
         self.rows_read += 1
+        if row.targets is not None:
+            self.target_rows += 1
+            self.targets += sum(1 for t in row.targets if t.get("certainty") is not None)
         if row.labelled:
             self.labelled += 1
             if row.problems:
@@ -188,6 +236,7 @@ def label_file(
     on_problem: Callable[[RowProblem], None] | None = None,
     on_progress: Callable[[int, int, int], None] | None = None,
     policy: UncertaintyPolicy = DEFAULT_POLICY,
+    vocabulary: Vocabulary | None = None,
 ) -> BatchSummary:
     """Label every report of ``input_path`` into ``output`` (``-``: stdout).
 
@@ -217,6 +266,7 @@ def label_file(
                 jobs=jobs,
                 chunk_size=chunk_size,
                 policy=policy,
+                vocabulary=vocabulary,
             )
             for row in labelled:
                 writer.write(row)

@@ -68,7 +68,7 @@ from radpilot.reports.labelsets import (
 )
 from radpilot.reports.models import Certainty, Mention, Report
 from radpilot.reports.policy import DEFAULT_POLICY, UncertaintyPolicy, uncertainty_policy
-from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
+from radpilot.reports.vocabulary import Vocabulary, vocabulary_of
 
 __all__ = [
     "CHEXPERT_LABELS",
@@ -143,7 +143,7 @@ def label(
 ) -> dict[str, float | None]:
     """Rules 2-5 for one label set, in its column order."""
     chosen = policy if isinstance(policy, UncertaintyPolicy) else uncertainty_policy(policy)
-    vocab = load_vocabulary()
+    vocab = vocabulary_of(report)  # the user's merged vocabulary, if it was read with one
     rollup = labels.rollup
     out: dict[str, float | None] = dict.fromkeys(labels.labels)
     mentions = counted(report)

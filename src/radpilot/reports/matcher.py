@@ -153,17 +153,35 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> Lexicon:
-    """The packaged vocabulary and rules, compiled once on first use."""
+def _packaged_lexicon() -> Lexicon:
     return build_lexicon(load_vocabulary())
+
+
+_BY_DIGEST: dict[str, Lexicon] = {}
+_MAX_COMPILED = 4  # merged vocabularies kept compiled per process
+
+
+def lexicon(vocab: Vocabulary | None = None) -> Lexicon:
+    """The rules with a vocabulary (default: the packaged one), compiled once per process
+    and per vocabulary digest: a worker compiles a user's merged vocabulary once."""
+    if vocab is None or (not vocab.extended and vocab.digest == "packaged"):
+        return _packaged_lexicon()
+    hit = _BY_DIGEST.get(vocab.digest)
+    if hit is None:
+        if len(_BY_DIGEST) >= _MAX_COMPILED:
+            _BY_DIGEST.pop(next(iter(_BY_DIGEST)))
+        hit = _BY_DIGEST[vocab.digest] = build_lexicon(vocab)
+    return hit
 
 
 _NORM = re.compile(r"[\s\-]+")
 
 
-def scan(text: str, lowered: str | None = None) -> Iterator[Token]:
-    """Every known phrase in ``text``, left to right, longest first, as spans of ``text``."""
-    lex = lexicon()
+def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> Iterator[Token]:
+    """Every known phrase in ``text``, left to right, longest first, as spans of ``text``
+    (``lex``: a compiled :func:`lexicon`; default the packaged one)."""
+    if lex is None:
+        lex = _packaged_lexicon()
     if lowered is None:
         lowered = text.lower()
     if len(lowered) == len(text):

@@ -129,10 +129,15 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """A read report. ``vocabulary`` is the user's merged vocabulary it was read with
+    (``read(text, vocabulary=...)``), or None for the packaged one; it is no part of the
+    report's value (not compared, not in ``to_dict``)."""
+
     text: str
     sections: tuple[Section, ...] = ()
     sentences: tuple[Sentence, ...] = ()
     mentions: tuple[Mention, ...] = field(default=())
+    vocabulary: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,11 +11,11 @@ from functools import lru_cache
 
 from radpilot.errors import InputError
 from radpilot.reports.context import mentions_in_sentence
-from radpilot.reports.matcher import Token, scan
+from radpilot.reports.matcher import Token, lexicon, scan
 from radpilot.reports.models import Mention, Report
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
 from radpilot.reports.sections import split_sections, split_sentences
-from radpilot.reports.vocabulary import load_vocabulary
+from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +26,35 @@ log = logging.getLogger(__name__)
 MAX_TOKENS_PER_WINDOW = 96
 
 
+def _unsized_in(vocab: Vocabulary) -> frozenset[str]:
+    """Devices: a measurement beside them is where they sit, not how big they are."""
+    return frozenset(f.id for f in vocab if f.chexpert == "Support Devices")
+
+
 @lru_cache(maxsize=1)
 def _unsized() -> frozenset[str]:
-    """Devices: a measurement beside them is where they sit, not how big they are."""
-    return frozenset(f.id for f in load_vocabulary() if f.chexpert == "Support Devices")
+    return _unsized_in(load_vocabulary())
 
 
-def read(text: str) -> Report:
+_UNSIZED: dict[str, frozenset[str]] = {}  # by vocabulary digest (a few per process)
+
+
+def _unsized_by_digest(vocab: Vocabulary) -> frozenset[str]:
+    hit = _UNSIZED.get(vocab.digest)
+    if hit is None:
+        if len(_UNSIZED) >= 8:
+            _UNSIZED.pop(next(iter(_UNSIZED)))
+        hit = _UNSIZED[vocab.digest] = _unsized_in(vocab)
+    return hit
+
+
+def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     """Read one free-text chest radiograph report.
+
+    ``vocabulary``: the findings to read (default: the packaged vocabulary); a user's
+    merged one comes from ``radpilot.reports.uservocab.extended_vocabulary(FILE)``
+    and is compiled once per process. The report keeps it (``Report.vocabulary``), so that
+    ``labels.chexpert(report)`` rolls its findings up by the same entries.
 
     >>> r = read("FINDINGS: Small left pleural effusion. No pneumothorax.")
     >>> [(m.finding, m.certainty.value, m.laterality and m.laterality.value) for m in r.mentions]
@@ -41,14 +62,26 @@ def read(text: str) -> Report:
     """
     if not isinstance(text, str):
         raise InputError(f"report text must be a string, got {type(text).__name__}")
+    if vocabulary is not None and not isinstance(vocabulary, Vocabulary):
+        raise InputError(
+            f"vocabulary must be a Vocabulary (uservocab.extended_vocabulary(PATH)), got "
+            f"{type(vocabulary).__name__}"
+        )
+    default = vocabulary is None or (not vocabulary.extended and vocabulary.digest == "packaged")
     lowered = text.lower()
     sections = split_sections(text, lowered)
     sentences = split_sentences(text, sections)
-    tokens = list(scan(text, lowered))
+    if default:
+        vocabulary = None
+        tokens = list(scan(text, lowered))
+        unsized = _unsized()
+    else:
+        assert vocabulary is not None
+        tokens = list(scan(text, lowered, lexicon(vocabulary)))
+        unsized = _unsized_by_digest(vocabulary)
     rules = cue_rules()
     mods = modifiers()
     context_sections = section_rules().context_sections
-    unsized = _unsized()
     mentions: list[Mention] = []
     k = 0
     n = len(tokens)
@@ -83,4 +116,10 @@ def read(text: str) -> Report:
         len(sentences),
         len(mentions),
     )
-    return Report(text=text, sections=sections, sentences=sentences, mentions=tuple(mentions))
+    return Report(
+        text=text,
+        sections=sections,
+        sentences=sentences,
+        mentions=tuple(mentions),
+        vocabulary=vocabulary,
+    )

@@ -4,7 +4,8 @@ Input is one of four shapes:
 
 * a headerless CSV with one report per row (the CheXpert labeler's input);
 * a CSV whose first row is a header naming a text column (and maybe an id column);
-* JSON Lines, one object per line, the report under a text key;
+* JSON Lines, one object per line, the report under a text key (and optionally
+  ``"targets": [{"start", "end"}, ...]``, spans to assert: :mod:`radpilot.reports.targetrows`);
 * OpenI XML (a folder, one ``.xml`` or a ``.tgz`` such as ``NLMCXR_reports.tgz``): one
   row per file, id = report id, text = FINDINGS then IMPRESSION (``openiinput``).
 
@@ -38,13 +39,23 @@ from typing import Any, cast
 from radpilot.errors import InputError
 from radpilot.reports.csvrecords import CsvRecords, Record
 from radpilot.reports.openiinput import is_openi_path, read_openi
-from radpilot.reports.rows import MAX_REPORT_CHARS, InputFormat, InputRow, RowProblem, Severity
+from radpilot.reports.rows import (
+    MAX_REPORT_CHARS,
+    InputFormat,
+    InputRow,
+    RowProblem,
+    Severity,
+    TargetSpan,
+)
+from radpilot.reports.targetrows import read_targets_field
 from radpilot.reports.textfile import SNIFF_BYTES, DecodedLines, clean_text, sniff_encoding
 
 TEXT_KEYS = ("report", "reports", "text", "report_text", "findings_impression", "note")
 ID_KEYS = ("id", "report_id", "study_id", "accession", "accession_number", "uid")
 
 Notes = list[tuple[Severity, str]]
+_NO_TARGETS: Any = object()  # a JSONL row without a "targets" key (output: none either)
+MAX_TARGET_OFFSET = 1 << 62  # offsets of an unusable row's targets are not checked
 
 
 class ReportReader:
@@ -159,6 +170,7 @@ class ReportReader:
         text: str,
         notes: Notes,
         source: str | None = None,
+        targets: Any = _NO_TARGETS,
     ) -> InputRow:
         self.rows_read += 1
         row = self.rows_read
@@ -166,15 +178,27 @@ class ReportReader:
             decode = list(dict.fromkeys(self._lines.notes))  # a multi-line row: say it once
             notes = [(Severity.WARNING, n) for n in decode] + notes
             self._lines.notes.clear()
+        has_targets = targets is not _NO_TARGETS
         if not any(sev is Severity.ERROR for sev, _ in notes):
-            text = self._check_text(text, notes)
+            text = self._check_text(text, notes, keep_length=has_targets)
         else:
             text = ""
+        spans = self._targets(targets, text, notes) if has_targets else None
         problems = tuple(RowProblem(row, line, sev, msg, source) for sev, msg in notes)
-        return InputRow(row, rid if rid else str(row), text, problems, line, source)
+        return InputRow(row, rid if rid else str(row), text, problems, line, source, spans)
 
-    def _check_text(self, text: str, notes: Notes) -> str:
-        text, note, junk = clean_text(text)
+    def _targets(self, raw: Any, text: str, notes: Notes) -> tuple[TargetSpan, ...]:
+        """A row's targets against its text as labelled; an unusable row's keep their place."""
+        if any(sev is Severity.ERROR for sev, _ in notes):
+            spans, _ = read_targets_field(raw, MAX_TARGET_OFFSET, MAX_TARGET_OFFSET)
+            return tuple(TargetSpan(s.start, s.end, "the row was left unlabelled") for s in spans)
+        spans, note = read_targets_field(raw, len(text), self.max_chars)
+        if note is not None:
+            notes.append((Severity.WARNING, note))
+        return spans
+
+    def _check_text(self, text: str, notes: Notes, *, keep_length: bool = False) -> str:
+        text, note, junk = clean_text(text, keep_length=keep_length)
         if note:
             severity = Severity.ERROR if junk else Severity.WARNING
             notes.append((severity, note + ("; left unlabelled" if junk else "")))
@@ -351,6 +375,7 @@ class ReportReader:
         if not isinstance(obj, dict):
             return self._make_row(line_no, None, "", notes)
         rid = self._jsonl_id(obj, notes)
+        targets = obj.get("targets", _NO_TARGETS)
         keys = (self.text_column,) if self.text_column else TEXT_KEYS
         key = next((k for k in keys if k in obj), None)
         if key is None:
@@ -362,7 +387,7 @@ class ReportReader:
                     f"{len(obj)} key(s); left unlabelled",
                 )
             )
-            return self._make_row(line_no, rid, "", notes)
+            return self._make_row(line_no, rid, "", notes, targets=targets)
         value = obj[key]
         if value is None:
             value = ""
@@ -373,8 +398,8 @@ class ReportReader:
                     f"field {key!r} is {_json_type(value)}, expected a string; left unlabelled",
                 )
             )
-            return self._make_row(line_no, rid, "", notes)
-        return self._make_row(line_no, rid, value, notes)
+            return self._make_row(line_no, rid, "", notes, targets=targets)
+        return self._make_row(line_no, rid, value, notes, targets=targets)
 
     @staticmethod
     def _parse_json(line: str, notes: Notes) -> Any:

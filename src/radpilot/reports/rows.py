@@ -59,6 +59,29 @@ def merge_problems(problems: Sequence[RowProblem]) -> RowProblem:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetSpan:
+    """One caller-given target of a JSONL row (``"targets": [{"start", "end"}, ...]``), as
+    read: a span to assert, or the reason it cannot be read (offsets only, never text)."""
+
+    start: int | None
+    end: int | None
+    error: str | None = None
+
+    def placeholder(self, error: str | None = None) -> dict[str, Any]:
+        """The output entry of a target that was not read (in its place, in order)."""
+        return {
+            "start": self.start,
+            "end": self.end,
+            "certainty": None,
+            "historical": None,
+            "hypothetical": None,
+            "experiencer": None,
+            "cues": [],
+            "error": error or self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class InputRow:
     row: int  # 1-based, the row's position in the output
     id: str
@@ -66,6 +89,7 @@ class InputRow:
     problems: tuple[RowProblem, ...] = ()
     line: int = 0  # the file line the row starts on
     source: str | None = None  # the file it came from (OpenI XML), else None
+    targets: tuple[TargetSpan, ...] | None = None  # a JSONL row's "targets", None: no key
 
     @property
     def usable(self) -> bool:
@@ -83,6 +107,7 @@ class LabelledRow:
     labels: dict[str, tuple[float | None, ...]]
     mentions: tuple[dict[str, Any], ...] | None = None
     problems: tuple[RowProblem, ...] = ()
+    targets: tuple[dict[str, Any], ...] | None = None  # one per input target, in order
 
     @property
     def labelled(self) -> bool:

@@ -122,8 +122,10 @@ def sniff_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def clean_text(text: str) -> tuple[str, str | None, bool]:
-    """Control characters removed; a note of what was wrong; whether it is binary junk."""
+def clean_text(text: str, *, keep_length: bool = False) -> tuple[str, str | None, bool]:
+    """Control characters removed (``keep_length``: replaced by spaces, so that offsets
+    into the text, such as a row's targets, still hold); a note of what was wrong;
+    whether it is binary junk."""
     if _BAD_RE.search(text) is None:  # the fast path: nearly every report
         return text, None, False
     n = len(text)
@@ -131,7 +133,10 @@ def clean_text(text: str) -> tuple[str, str | None, bool]:
     non_ascii = len(_NON_ASCII_RE.findall(text))
     if bad >= 2 and (bad > 0.10 * n or non_ascii > 0.30 * n):
         return "", f"looks like binary data ({bad} control bytes in {n} characters)", True
-    cleaned = _CONTROL_RE.sub("", text)
+    cleaned = _CONTROL_RE.sub(" " if keep_length else "", text)
     if cleaned == text:  # only U+FFFD: undecodable bytes, already reported per line
         return text, None, False
+    if keep_length:
+        changed = len(_CONTROL_RE.findall(text))
+        return cleaned, f"replaced {changed} control/NUL character(s) by spaces", False
     return cleaned, f"removed {n - len(cleaned)} control/NUL character(s)", False

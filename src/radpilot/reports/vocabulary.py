@@ -4,6 +4,11 @@ The vocabulary is data (``data/findings.json``), loaded lazily and strictly: an 
 key, a missing key, a parent that does not exist, a cycle, or one term claimed by two
 findings is a :class:`~radpilot.errors.VocabularyError` naming the file and the entry.
 
+A user's file extends it (:mod:`radpilot.reports.uservocab`: ``extended_vocabulary(PATH)``):
+the result is one :class:`Vocabulary` object, packaged entries merged with the user's, that
+``read(text, vocabulary=...)`` reads with. It pickles as its digest and the user's entries,
+so worker processes rebuild (once each) the same merged vocabulary.
+
 >>> from radpilot.reports import vocabulary
 >>> vocabulary.lookup("Pleural effusions")
 'pleural_effusion'
@@ -13,9 +18,11 @@ findings is a :class:`~radpilot.errors.VocabularyError` naming the file and the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -164,9 +171,53 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
+    """Findings by id and the terms that name them. ``extensions`` are the user files
+    merged into the packaged vocabulary, in order (``(where, document)`` pairs; empty for
+    the packaged one); ``digest`` names the merged content, the same in every process."""
+
     version: str
     findings: Mapping[str, Finding]
     terms: Mapping[str, str]  # normalized term -> finding id
+    extensions: tuple[tuple[str, Any], ...] = ()
+    digest: str = ""
+    # A module-level function (digest, extensions) -> Vocabulary that rebuilds a merged
+    # vocabulary in another process (set by radpilot.reports.uservocab).
+    rebuild: Any = field(default=None, compare=False, repr=False)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A worker gets the digest and the user's entries, not every finding: it rebuilds
+        # the merged vocabulary once and finds it again by digest for each later chunk.
+        if self.rebuild is not None:
+            return (self.rebuild, (self.digest, self.extensions))
+        if not self.extensions and self.digest == PACKAGED_DIGEST:
+            return (_packaged, ())
+        return (_rebuilt_whole, (self.version, dict(self.findings), dict(self.terms), self.digest))
+
+    @property
+    def extended(self) -> bool:
+        """Whether a user's file was merged in."""
+        return bool(self.extensions)
+
+    def get(self, finding_id: str) -> Finding:
+        """One finding by id; an unknown id lists the valid ones."""
+        try:
+            return self.findings[finding_id]
+        except KeyError:
+            raise VocabularyError(
+                f"unknown finding id {finding_id!r}; valid ids: {', '.join(sorted(self.findings))}"
+            ) from None
+
+    def lookup(self, term: str) -> str | None:
+        """The finding id a phrase names ("Pleural effusions" -> "pleural_effusion"), or
+        None; regular plurals are looked up by their singular."""
+        key = normalize_term(term)
+        hit = self.terms.get(key)
+        if hit is None and len(key) > 3:
+            for stem in morphology.singular_candidates(key):
+                hit = self.terms.get(stem)
+                if hit is not None:
+                    break
+        return hit
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings.values())
@@ -219,6 +270,12 @@ def build_vocabulary(doc: FindingsFile, where: str) -> Vocabulary:
             if other is not None and other != f.id:
                 raise VocabularyError(f"{where}: term {term!r} belongs to both {other} and {f.id}")
             terms[key] = f.id
+    check_parents(findings, where)
+    return Vocabulary(version=doc.version, findings=findings, terms=terms, digest=PACKAGED_DIGEST)
+
+
+def check_parents(findings: Mapping[str, Finding], where: str) -> None:
+    """Every parent is a finding id and no parent chain comes back on itself."""
     for f in findings.values():
         if f.parent is not None and f.parent not in findings:
             raise VocabularyError(f"{where}: {f.id}.parent {f.parent!r} is not a finding id")
@@ -231,7 +288,6 @@ def build_vocabulary(doc: FindingsFile, where: str) -> Vocabulary:
                 )
             seen.add(parent)
             parent = findings[parent].parent
-    return Vocabulary(version=doc.version, findings=findings, terms=terms)
 
 
 def vocabulary_from_dict(raw: Any, where: str = FINDINGS.where) -> Vocabulary:
@@ -240,16 +296,63 @@ def vocabulary_from_dict(raw: Any, where: str = FINDINGS.where) -> Vocabulary:
 
 
 def load_vocabulary(path: Path | str | None = None) -> Vocabulary:
-    """Load and validate a vocabulary file (JSON or YAML; default: the packaged one,
-    cached)."""
+    """Load and validate a whole vocabulary file (JSON or YAML; default: the packaged one,
+    cached). A user's file that adds to the packaged vocabulary is read by
+    :func:`radpilot.reports.uservocab.extended_vocabulary`."""
     if path is None:
         return _packaged()
-    return build_vocabulary(load_path(path, FindingsFile), str(path))
+    vocab = build_vocabulary(load_path(path, FindingsFile), str(path))
+    # A whole file of the user's is not the packaged one: give it a digest of its own.
+    return replace(vocab, digest="file:" + _digest_of(vocab))
+
+
+# What the packaged vocabulary is called across processes (its content is the same
+# everywhere: it ships with the code).
+PACKAGED_DIGEST = "packaged"
+
+_RESTORED: dict[str, Vocabulary] = {}
+_MAX_RESTORED = 8
+
+
+def restored(digest: str) -> Vocabulary | None:
+    """A merged vocabulary this process already built, by digest."""
+    return _RESTORED.get(digest)
+
+
+def remember(vocab: Vocabulary) -> None:
+    """Keep a merged vocabulary findable by its digest in this process (a few at most)."""
+    if len(_RESTORED) >= _MAX_RESTORED:
+        _RESTORED.pop(next(iter(_RESTORED)))
+    _RESTORED[vocab.digest] = vocab
+
+
+def _digest_of(vocab: Vocabulary) -> str:
+    """A content digest: the same findings and terms give the same digest anywhere."""
+    content = {
+        "version": vocab.version,
+        "findings": [asdict(f) for f in vocab.findings.values()],
+        "terms": sorted(vocab.terms.items()),
+    }
+    raw = json.dumps(content, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _rebuilt_whole(
+    version: str, findings: dict[str, Finding], terms: dict[str, str], digest: str
+) -> Vocabulary:
+    return Vocabulary(version=version, findings=findings, terms=terms, digest=digest)
 
 
 @cache
 def _packaged() -> Vocabulary:
     return build_vocabulary(FINDINGS.load(), FINDINGS.where)
+
+
+def vocabulary_of(report: Any) -> Vocabulary:
+    """The vocabulary a report was read with (``read(text, vocabulary=...)``), else the
+    packaged one."""
+    vocab = getattr(report, "vocabulary", None)
+    return vocab if vocab is not None else _packaged()
 
 
 def findings() -> tuple[Finding, ...]:
@@ -258,27 +361,14 @@ def findings() -> tuple[Finding, ...]:
 
 
 def get(finding_id: str) -> Finding:
-    """One finding by id; an unknown id lists the valid ones."""
-    vocab = _packaged()
-    try:
-        return vocab.findings[finding_id]
-    except KeyError:
-        raise VocabularyError(
-            f"unknown finding id {finding_id!r}; valid ids: {', '.join(sorted(vocab.findings))}"
-        ) from None
+    """One finding of the packaged vocabulary by id; an unknown id lists the valid ones."""
+    return _packaged().get(finding_id)
 
 
 def lookup(term: str) -> str | None:
-    """The finding id a phrase names ("Pleural effusions" -> "pleural_effusion"), or None."""
-    terms = _packaged().terms
-    key = normalize_term(term)
-    hit = terms.get(key)
-    if hit is None and len(key) > 3:
-        for stem in morphology.singular_candidates(key):
-            hit = terms.get(stem)
-            if hit is not None:
-                break
-    return hit
+    """The finding id a phrase names in the packaged vocabulary ("Pleural effusions" ->
+    "pleural_effusion"), or None (:meth:`Vocabulary.lookup` for a merged one)."""
+    return _packaged().lookup(term)
 
 
 def plural_variants(term: str) -> tuple[str, ...]:

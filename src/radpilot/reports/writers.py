@@ -35,7 +35,10 @@ class ChexpertCsvWriter:
 
 class MentionsJsonlWriter:
     """One JSON object per input row: row number, id, labels, every mention with its
-    attributes and evidence spans, and the row's problems."""
+    attributes and evidence spans, the row's problems, and, for a row that carried
+    ``targets``, one assertion per target in the same order (``start``, ``end``,
+    ``certainty``, ``historical``, ``hypothetical``, ``experiencer``, ``cues``; a target
+    that could not be read has nulls and its ``error``)."""
 
     def __init__(self, fh: IO[str], label_set: str, label_names: Sequence[str]) -> None:
         self._fh = fh
@@ -56,6 +59,8 @@ class MentionsJsonlWriter:
                 for p in row.problems
             ],
         }
+        if row.targets is not None:  # only rows that carried "targets" (targets mode)
+            obj["targets"] = list(row.targets)
         self._fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 

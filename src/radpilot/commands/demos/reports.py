@@ -5,7 +5,9 @@ CheXpert labeler's output convention, rows in OpenI id order), ``openi_mentions.
 (every mention with its evidence, one line per report with its id) and, when the
 development data is beside the project, ``openi_dev_scores.json``: per-class P/R/F1 on the
 DEV split against the MeSH gold, scored by ``../shared/data/openi/openi_gold.py`` from the
-JSONL the command wrote (held-out labels are never read).
+JSONL the command wrote (held-out labels are never read). Then a user vocabulary
+(``--vocab``, bundled samples) and targets mode (``clinical_targets.jsonl``: made-up
+sentences with concept spans; ``clinical_targets_out.jsonl``: one assertion per target).
 """
 
 from __future__ import annotations
@@ -44,6 +46,67 @@ def run(ctx: Context) -> Iterator[Command | Note]:
         ("label", tgz, "--format", "jsonl", "-o", str(mentions), *capped, "-q"), ok=OPENI_OK
     )
     yield _dev_scores(ctx, folder, mentions)
+    yield from _vocab_and_targets(folder)
+
+
+# Made-up clinical sentences with the spans of concepts a pipeline found elsewhere.
+_NOTES = (
+    (
+        "N1",
+        "Denies chest pain or palpitations. Mother has diabetes.",
+        ("chest pain", "palpitations", "diabetes"),
+    ),
+    (
+        "N2",
+        "History of asthma, now with wheezing. Return if fever develops.",
+        ("asthma", "wheezing", "fever"),
+    ),
+    (
+        "N3",
+        "CT to rule out pulmonary embolism. No increase in dyspnea.",
+        ("pulmonary embolism", "dyspnea"),
+    ),
+)
+
+
+def _vocab_and_targets(folder: Path) -> Iterator[Command | Note]:
+    from radpilot import samples
+
+    yield Note(
+        "A user's vocabulary (--vocab: a finding radpilot does not know, an override), and "
+        'concepts found elsewhere: a JSONL row\'s "targets" spans, asserted in any clinical text.'
+    )
+    yield Command(
+        (
+            "label",
+            str(samples.get("notes.jsonl")),
+            "--vocab",
+            str(samples.get("my_findings.yaml")),
+            "--format",
+            "jsonl",
+            "-o",
+            str(folder / "notes_with_vocab.jsonl"),
+            "-q",
+        ),
+        ok=(ExitCode.DONE,),
+    )
+    rows = folder / "clinical_targets.jsonl"
+    with rows.open("w", encoding="utf-8") as fh:
+        for rid, text, concepts in _NOTES:
+            targets = [{"start": text.index(c), "end": text.index(c) + len(c)} for c in concepts]
+            fh.write(json.dumps({"id": rid, "text": text, "targets": targets}) + "\n")
+    yield Command(
+        (
+            "label",
+            str(rows),
+            "--format",
+            "jsonl",
+            "-o",
+            str(folder / "clinical_targets_out.jsonl"),
+            "-q",
+        ),
+        ok=(ExitCode.DONE,),
+    )
 
 
 def _dev_scores(ctx: Context, folder: Path, mentions: Path) -> Note:

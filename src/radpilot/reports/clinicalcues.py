@@ -1,0 +1,253 @@
+"""The strict loader of ``data/clinical_cues.json``: ConText cues for concepts in any
+clinical text (targets mode, :mod:`radpilot.reports.targets`).
+
+The rules follow the ConText tradition (Harkema et al., J Biomed Inform 2009): each cue
+has a category (negation, uncertainty, historical, hypothetical, experiencer) and a
+direction (forward: the concepts after it; backward: before it; bidirectional; pseudo: a
+phrase that contains a cue but is none, such as "no increase", which is matched as a whole
+so that the cue inside it never fires). A scope runs to the end of the sentence, to a
+termination term of its dimension, or to ``max_scope_words`` words. Section headers
+("Family history:", "Past medical history:") set an attribute for every concept under
+them. The phrases were written for radpilot from the ConText literature and clinical
+usage; no third-party rule file is copied.
+
+>>> r = clinical_rules()
+>>> sorted(r.dimensions)
+['certainty', 'experiencer', 'historical', 'hypothetical']
+>>> [c for c in r.dimensions["certainty"].phrases["denies"]]
+[Rule(category=<TargetCategory.NEGATION: 'negation'>, direction=<TargetDirection.FORWARD: 'forward'>, max_scope_words=None)]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from itertools import product
+from typing import Annotated, Any
+
+from pydantic import Field, StrictInt
+
+from radpilot.datafiles import DataDocument, DataFile, DataModel, parse
+from radpilot.errors import VocabularyError
+from radpilot.reports.vocabulary import Phrase, normalize_term
+
+
+class TargetCategory(StrEnum):
+    NEGATION = "negation"
+    UNCERTAINTY = "uncertainty"
+    HISTORICAL = "historical"
+    HYPOTHETICAL = "hypothetical"
+    EXPERIENCER = "experiencer"  # the concept is someone else's (family history, a relative)
+
+
+class TargetDirection(StrEnum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    BIDIRECTIONAL = "bidirectional"
+    PSEUDO = "pseudo"  # looks like a cue of its category, decides nothing
+
+
+class Dimension(StrEnum):
+    """What a cue decides. Negation and uncertainty share one (the nearest decides);
+    pseudo cues and termination terms act within their dimension only."""
+
+    CERTAINTY = "certainty"
+    HISTORICAL = "historical"
+    HYPOTHETICAL = "hypothetical"
+    EXPERIENCER = "experiencer"
+
+
+DIMENSION_OF = {
+    TargetCategory.NEGATION: Dimension.CERTAINTY,
+    TargetCategory.UNCERTAINTY: Dimension.CERTAINTY,
+    TargetCategory.HISTORICAL: Dimension.HISTORICAL,
+    TargetCategory.HYPOTHETICAL: Dimension.HYPOTHETICAL,
+    TargetCategory.EXPERIENCER: Dimension.EXPERIENCER,
+}
+
+Words = Annotated[StrictInt, Field(ge=0)]
+
+
+class CueRuleEntry(DataModel):
+    category: TargetCategory
+    direction: TargetDirection
+    phrases: list[Phrase] = Field(min_length=1)
+    max_scope_words: Words | None = Field(
+        None, description="Words between the cue and the concept at most (null: the clause)."
+    )
+
+
+class TerminatorEntry(DataModel):
+    applies_to: list[Dimension] = Field(min_length=1)
+    phrases: list[Phrase] = Field(min_length=1)
+
+
+class RelativesEntry(DataModel):
+    """People other than the patient: experiencer cues both ways, and the phrases in which
+    a relative only reports or brings the patient ("mother reports", "per his wife")."""
+
+    phrases: list[Phrase] = Field(min_length=1)
+    forward_max_words: Words | None = None
+    backward_max_words: Words | None = None
+    reporting_before: list[Phrase] = Field(
+        default_factory=list, description="'per' + 'mother': pseudo, the mother only reports."
+    )
+    reporting_after: list[Phrase] = Field(
+        default_factory=list, description="'mother' + 'states': pseudo."
+    )
+
+
+class SectionEntry(DataModel):
+    sets: TargetCategory | None = Field(
+        description="historical or experiencer for every concept under these headers; null: "
+        "a header that only ends the section before it."
+    )
+    headers: list[Phrase] = Field(min_length=1)
+
+
+class ClinicalSettings(DataModel):
+    alternative_max_words: Words = Field(
+        description="'A or B': other words allowed between two concepts beside the 'or'."
+    )
+
+
+class ClinicalCueFile(DataDocument):
+    version: str
+    settings: ClinicalSettings
+    abbreviations: list[Phrase] = Field(description="Words whose period ends no sentence.")
+    alternatives: list[Phrase] = Field(description="Words that join two concepts as one or other.")
+    rules: list[CueRuleEntry]
+    relatives: RelativesEntry
+    terminators: list[TerminatorEntry]
+    sections: list[SectionEntry]
+
+
+CLINICAL_CUES = DataFile("radpilot.reports", "data/clinical_cues.json", ClinicalCueFile)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    category: TargetCategory
+    direction: TargetDirection
+    max_scope_words: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionRules:
+    """One dimension's cue table and its compiled pattern (longest phrase first)."""
+
+    phrases: Mapping[str, tuple[Rule, ...]]  # normalized phrase -> its rules
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalRules:
+    version: str
+    dimensions: Mapping[str, DimensionRules]
+    terminators: Mapping[str, frozenset[Dimension]]  # normalized phrase -> dimensions it ends
+    terminator_pattern: re.Pattern[str]
+    sections: Mapping[str, TargetCategory | None]  # normalized header -> what it sets
+    section_pattern: re.Pattern[str]
+    abbreviations: frozenset[str]
+    alternatives: frozenset[str]
+    alternative_max_words: int
+
+
+def compile_phrases(keys: list[str]) -> re.Pattern[str]:
+    """One pattern for normalized phrases: words at word edges, longest first; a phrase of
+    punctuation ("?", ";") needs no edge."""
+    from radpilot.reports.matcher import trie_regex
+
+    worded = sorted(k for k in keys if any(ch.isalnum() for ch in k))
+    marks = sorted((k for k in keys if not any(ch.isalnum() for ch in k)), key=len, reverse=True)
+    parts = [rf"(?<!\w)(?:{trie_regex(worded)})(?!\w)"] if worded else []
+    parts += [re.escape(m) for m in marks]
+    return re.compile("|".join(parts) or r"(?!x)x")
+
+
+def _add(table: dict[str, list[Rule]], phrase: str, rule: Rule) -> None:
+    rules = table.setdefault(normalize_term(phrase), [])
+    if rule not in rules:
+        rules.append(rule)
+
+
+def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
+    """The compiled tables; a phrase listed as a trigger and as a pseudo cue of one
+    category is an error (it could never fire)."""
+    tables: dict[Dimension, dict[str, list[Rule]]] = {d: {} for d in Dimension}
+    for entry in doc.rules:
+        rule = Rule(entry.category, entry.direction, entry.max_scope_words)
+        for p in entry.phrases:
+            _add(tables[DIMENSION_OF[entry.category]], p, rule)
+    rel = doc.relatives
+    experiencer = tables[Dimension.EXPERIENCER]
+    for p in rel.phrases:
+        _add(
+            experiencer,
+            p,
+            Rule(TargetCategory.EXPERIENCER, TargetDirection.FORWARD, rel.forward_max_words),
+        )
+        _add(
+            experiencer,
+            p,
+            Rule(TargetCategory.EXPERIENCER, TargetDirection.BACKWARD, rel.backward_max_words),
+        )
+    pseudo = Rule(TargetCategory.EXPERIENCER, TargetDirection.PSEUDO, None)
+    for a, b in (
+        *product(rel.reporting_before, rel.phrases),
+        *product(rel.phrases, rel.reporting_after),
+    ):
+        experiencer[normalize_term(f"{a} {b}")] = [pseudo]
+    for dim, table in tables.items():
+        for phrase, rules in table.items():
+            cats = {(r.category, r.direction is TargetDirection.PSEUDO) for r in rules}
+            both = {c for c, _ in cats if (c, True) in cats and (c, False) in cats}
+            if both:
+                raise VocabularyError(
+                    f"{where}: {phrase!r} is both a {sorted(both)[0].value} cue and a pseudo "
+                    f"{sorted(both)[0].value} cue ({dim.value})"
+                )
+    terminators: dict[str, set[Dimension]] = {}
+    for t in doc.terminators:
+        for p in t.phrases:
+            terminators.setdefault(normalize_term(p), set()).update(t.applies_to)
+    for phrase, dims in terminators.items():
+        # The longest phrase wins a match: "now with" must also end what "now" ends.
+        words = phrase.split(" ")
+        for n in range(1, len(words)):
+            dims.update(terminators.get(" ".join(words[:n]), ()))
+    sections: dict[str, TargetCategory | None] = {}
+    for s in doc.sections:
+        for h in s.headers:
+            sections[normalize_term(h)] = s.sets
+    header_alt = compile_phrases(sorted(sections)).pattern
+    return ClinicalRules(
+        version=doc.version,
+        dimensions={
+            d.value: DimensionRules(
+                {k: tuple(v) for k, v in table.items()}, compile_phrases(sorted(table))
+            )
+            for d, table in tables.items()
+        },
+        terminators={k: frozenset(v) for k, v in terminators.items()},
+        terminator_pattern=compile_phrases(sorted(terminators)),
+        sections=sections,
+        # A header opens a line or a sentence and ends with a colon: "Family History: ..."
+        section_pattern=re.compile(rf"(?:{header_alt})[ \t]*:"),
+        abbreviations=frozenset(normalize_term(a) for a in doc.abbreviations),
+        alternatives=frozenset(normalize_term(a) for a in doc.alternatives),
+        alternative_max_words=doc.settings.alternative_max_words,
+    )
+
+
+def clinical_rules_from_dict(raw: Any, where: str = CLINICAL_CUES.where) -> ClinicalRules:
+    return build_clinical_rules(parse(raw, ClinicalCueFile, where), where)
+
+
+@cache
+def clinical_rules() -> ClinicalRules:
+    """The packaged rules, loaded, checked and compiled once."""
+    return build_clinical_rules(CLINICAL_CUES.load(), CLINICAL_CUES.where)

@@ -1,0 +1,199 @@
+"""Targets mode: ConText assertion of caller-given spans, and the JSONL targets field."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from radpilot.errors import InputError, VocabularyError
+from radpilot.reports import read_targets
+from radpilot.reports.clinicalcues import CLINICAL_CUES, clinical_rules_from_dict
+from radpilot.reports.targetrows import read_targets_field
+
+_MARK = re.compile(r"\[([^\]|]+)\|([^\]]*)\]")
+
+
+def _marked(line: str) -> tuple[str, list[tuple[int, int]], list[str]]:
+    text, spans, codes, pos = "", [], [], 0
+    for m in _MARK.finditer(line):
+        text += line[pos : m.start()]
+        spans.append((len(text), len(text) + len(m.group(1))))
+        text += m.group(1)
+        codes.append(m.group(2))
+        pos = m.end()
+    return text + line[pos:], spans, codes
+
+
+def _code(a) -> str:  # type: ignore[no-untyped-def]
+    out = a.certainty.value[0]
+    out += "h" if a.historical else ""
+    out += "y" if a.hypothetical else ""
+    out += "o" if a.experiencer.value == "other" else ""
+    return out
+
+
+# One case per mechanism of the ConText tradition (codes as in benchmarks/data).
+CASES = [
+    "Denies [fever|a], [chills|a], or [night sweats|a].",  # forward scope over a list
+    "No [fever|a] but reports [cough|p].",  # termination term
+    "No [fever|a]; [cough|p] for two days.",  # ";" ends every scope
+    "[Pneumothorax|a] is not seen.",  # backward cue
+    "[Pneumonia|a] was ruled out.",
+    "Cannot rule out [pneumonia|u].",  # longest phrase: not "rule out" alone
+    "No increase in [pain|p].",  # pseudo-trigger
+    "Presents with a 3-day history of [cough|p].",  # pseudo historical
+    "History of [asthma|ph], now with [wheezing|p].",  # "now" ends the historical
+    "No history of [seizures|ah].",
+    "Status post [appendectomy|ph].",
+    "Return to the ED if [chest pain|py] recurs.",
+    "He is at risk for [stroke|py].",
+    "Started on [DVT|py] prophylaxis.",  # backward hypothetical noun
+    "Family history of [colon cancer|po].",
+    "Mother has [diabetes|po].",
+    "[Breast cancer|po] in her maternal aunt.",
+    "Mother reports [fever|p] for two days.",  # a relative who only reports
+    "Mother denies [fever|a] in the child.",  # pseudo per dimension: "denies" still negates
+    "[Cough|p], likely [bronchitis|u].",  # a both-way cue looks forward to a target
+    "[Pneumonia|u] versus [atelectasis|u].",  # alternatives
+    "Denies [nausea|a] or [vomiting|a].",  # a negated list is no alternative
+    "Tenderness without [rebound|a] or [guarding|a].",
+    "No [focal consolidation|a].",  # a cue phrase running into the target
+    "Abdomen soft, non-[tender|a].",
+    "Gram-negative [rods|p].",
+    "Findings are consistent with [heart failure|p].",  # radpilot's convention
+    "[Influenza|a] swab negative.",
+    "Concern for [sepsis|u] given [hypotension|p].",
+    "Past Medical History: [hypertension|ph], [gout|ph].\nHPI: [chest pain|p] today.",
+    "Family History: [diabetes|po]. Social History: no [tobacco|a].",
+    "The pain has not improved; [pain|p] is constant.",
+]
+
+
+@pytest.mark.parametrize("line", CASES)
+def test_context_mechanisms(line: str) -> None:
+    text, spans, codes = _marked(line)
+    got = [_code(a) for a in read_targets(text, spans)]
+    assert got == codes, text
+
+
+def test_results_keep_the_order_given_and_overlaps_are_allowed() -> None:
+    text = "No chest pain."
+    out = read_targets(text, [(8, 13), (3, 13), (3, 8)])
+    assert [(a.start, a.end) for a in out] == [(8, 13), (3, 13), (3, 8)]
+    assert {a.certainty.value for a in out} == {"absent"}
+    assert out[0].cues == ("no",)
+
+
+def test_a_target_that_is_not_a_span_names_its_index() -> None:
+    with pytest.raises(InputError, match=r"targets\[1\]: start 5 is not before end 5"):
+        read_targets("abcdefgh", [(0, 1), (5, 5)])
+    with pytest.raises(InputError, match=r"targets\[0\]: end 99 is past the end"):
+        read_targets("abc", [(0, 99)])
+    assert read_targets("abc", []) == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ({"start": 0}, "targets[0]: no end"),
+        ({"start": "0", "end": 2}, "targets[0]: start is a string, expected an integer"),
+        ({"start": True, "end": 2}, "targets[0]: start is a boolean, expected an integer"),
+        ({"start": 1.0, "end": 2}, "targets[0]: start is a number, expected an integer"),
+        ({"start": -1, "end": 2}, "targets[0]: start -1 is negative"),
+        ({"start": 3, "end": 2}, "targets[0]: start 3 is not before end 2"),
+        ({"start": 0, "end": 11}, "targets[0]: end 11 is past the end of the text (10 characters)"),
+        ([1, 2], 'targets[0]: is an array, expected an object {"start", "end"}'),
+    ],
+)
+def test_each_bad_target_is_named_by_index(raw: object, reason: str) -> None:
+    spans, note = read_targets_field([raw], 10)
+    assert len(spans) == 1 and spans[0].error is not None
+    assert note == f"targets: 1 of 1 not read ({reason})"
+
+
+def test_targets_not_a_list_and_over_the_prefix() -> None:
+    assert read_targets_field({"start": 0}, 10) == (
+        (),
+        "targets is an object, expected an array of {start, end}; not read",
+    )
+    spans, _ = read_targets_field([{"start": 0, "end": 8}], 10, max_chars=5)
+    assert spans[0].error == "end 8 is past the first 5 characters, which are labelled"
+
+
+def test_cue_file_is_strict() -> None:
+    raw = CLINICAL_CUES.raw()
+    raw["rules"][0]["scope"] = 3
+    with pytest.raises(VocabularyError, match=r"rules\[0\]\.scope: unknown key; allowed:"):
+        clinical_rules_from_dict(raw)
+    raw = CLINICAL_CUES.raw()
+    raw["rules"].append({"category": "negation", "direction": "pseudo", "phrases": ["denies"]})
+    with pytest.raises(VocabularyError, match="'denies' is both a negation cue and a pseudo"):
+        clinical_rules_from_dict(raw)
+
+
+def _label_jsonl(tmp_path: Path, rows: list[dict[str, object]], *args: str) -> list[dict]:  # type: ignore[type-arg]
+    import contextlib
+    import io
+
+    from radpilot.commands.main import run
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q", *args])
+    assert code in (0, 1)
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_jsonl_targets_round_trip(tmp_path: Path, jobs: str) -> None:
+    text = "Denies chest pain.\x07 Mother has diabetes."
+    rows = [
+        {
+            "id": "1",
+            "text": text,
+            "targets": [{"start": 7, "end": 17}, {"start": 31, "end": 39}, {"end": 3}],
+        },
+        {"id": "2", "text": "No effusion."},
+        {"id": "3", "targets": [{"start": 0, "end": 1}]},
+    ]
+    out = _label_jsonl(tmp_path, rows, "--jobs", jobs)
+    t = out[0]["targets"]
+    # The control character became a space: the offsets still hold.
+    assert [x["certainty"] for x in t] == ["absent", "present", None]
+    assert t[1]["experiencer"] == "other" and t[2]["error"] == "no start"
+    assert "targets" not in out[1]
+    assert out[2]["targets"][0]["error"] == "the row was left unlabelled"
+    assert any("targets[2]: no start" in p["message"] for p in out[0]["problems"])
+
+
+def test_the_demo_part_runs_through_the_cli(tmp_path: Path) -> None:
+    """The reports demo's --vocab and targets commands: the expected exit codes, outputs."""
+    import contextlib
+    import io
+
+    from radpilot.commands.demo import Command
+    from radpilot.commands.demos.reports import _vocab_and_targets
+    from radpilot.commands.main import run
+
+    for item in _vocab_and_targets(tmp_path):
+        if isinstance(item, Command):
+            with contextlib.redirect_stderr(io.StringIO()):
+                assert run(list(item.argv)) in item.ok
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "clinical_targets_out.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert [[t["certainty"] for t in r["targets"]] for r in rows] == [
+        ["absent", "absent", "present"],
+        ["present", "present", "present"],
+        ["uncertain", "present"],
+    ]
+    assert [t["experiencer"] for t in rows[0]["targets"]] == ["patient", "patient", "other"]
+    assert [t["historical"] for t in rows[1]["targets"]] == [True, False, False]
+    assert rows[1]["targets"][2]["hypothetical"] is True
