@@ -77,8 +77,10 @@ def test_the_vocabulary_looks_words_up_through_it() -> None:
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=12))
 def test_a_generated_plural_reads_back(word: str) -> None:
-    if word.endswith(("s", "u", "i")):
-        return  # reads as a plural already, or its plural (-us, -is) reads as a singular
+    if word.endswith(("s", "u", "i", "ie")):
+        # reads as a plural already; its plural (-us, -is) reads as a singular; or "-ies",
+        # which the regular rules read back as "-y" (opacities), never as "-ie" (calories)
+        return
     many = plural(word)
     assert word in singular_candidates(many)
     shared = stem(many)
