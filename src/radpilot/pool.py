@@ -181,3 +181,14 @@ def _shutdown(pool: ProcessPoolExecutor, *, graceful: bool) -> None:
     for p in processes:
         with contextlib.suppress(Exception):
             p.terminate()
+
+
+def child_context() -> Any:
+    """The start method for any radpilot child process (the pool's, and the imaging
+    decoder's): forkserver where there is one, else spawn; never fork."""
+    return _context()
+
+
+def child_init(parent: int) -> None:
+    """Run first in any radpilot child process: ignore Ctrl-C, exit when ``parent`` ends."""
+    _worker_init(parent)
