@@ -11,8 +11,10 @@ alternating base / head round by round so the load of a shared machine hits both
   preprocessing included) and Grad-CAM of each model, s per image; torchxrayvision
   networks with random weights.
 
-Reported: the median over rounds per side and head/base = base time / head time
-(1.00: same speed; below 1: head slower).
+Reported: the median over rounds per side, and each side's speed against base: the
+median over rounds of base time / its time in that round (1.00: same speed; below 1:
+slower than base). ``--also main=PATH``
+adds a third checkout to the same rotation.
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/image_ab.py --base ../wt-base/src
      [--rounds 5] [--repeats 5] [--models pneumoniamnist-v1,densenet121-res224-all]
@@ -132,8 +134,9 @@ def _run_side(src: Path, args: list[str]) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", type=Path, required=False, help="the baseline checkout's src/")
+    ap.add_argument("--base", type=Path, help="the baseline checkout's src/")
     ap.add_argument("--head", type=Path, default=HERE.parent / "src")
+    ap.add_argument("--also", action="append", default=[], help="NAME=SRC: another checkout")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
@@ -151,10 +154,14 @@ def main() -> None:
         return
     if args.base is None:
         ap.error("--base is required")
-    sys.path.insert(0, str(HERE))
+    sides = [("base", args.base)]
+    sides += [(n, Path(p)) for n, p in (a.split("=", 1) for a in args.also)]
+    sides.append(("head", args.head))
+    sys.path[:0] = [str(args.head), str(HERE)]  # the files are made with head's code
     from imaging_io import _make_files
 
     skip = set(args.skip.split(","))
+    got: dict[str, dict[str, list[float]]] = {name: {} for name, _ in sides}
     with tempfile.TemporaryDirectory() as tmp:
         manifest = {k: str(v) for k, v in _make_files(Path(tmp)).items()}
         jobs = []
@@ -163,24 +170,27 @@ def main() -> None:
         if "models" not in skip:
             jobs.append(["--worker", "models", "--models", args.models])
         common = ["--repeats", str(args.repeats), "--threads", str(args.threads)]
-        got: dict[str, dict[str, list[float]]] = {"base": {}, "head": {}}
         for r in range(args.rounds):
-            order = [("base", args.base), ("head", args.head)]
-            if r % 2:
-                order.reverse()  # neither side always runs first
+            order = sides[r % len(sides) :] + sides[: r % len(sides)]  # rotate who goes first
             for job in jobs:
-                for side, src in order:
+                for name, src in order:
                     for key, value in _run_side(src, job + common).items():
-                        got[side].setdefault(key, []).append(value)
+                        got[name].setdefault(key, []).append(value)
             print(f"round {r + 1}/{args.rounds} done, load {os.getloadavg()[0]:.1f}", flush=True)
-    print("\n| measurement | base | head | head/base speed (base time / head time) |")
-    print("|---|---:|---:|---:|")
+    names = [n for n, _ in sides]
+    print("\n| measurement | " + " | ".join(names) + " | " + " | ".join(
+        f"{n} speed vs base" for n in names[1:]) + " |")  # fmt: skip
+    print("|---|" + "---:|" * (2 * len(names) - 1))
     for key in got["head"]:
-        b, h = statistics.median(got["base"][key]), statistics.median(got["head"][key])
-        unit = (1000, "ms") if "predict" not in key and "Grad" not in key else (1, "s")
-        print(
-            f"| {key} | {b * unit[0]:.4g} {unit[1]} | {h * unit[0]:.4g} {unit[1]} | {b / h:.2f}x |"
-        )
+        med = [statistics.median(got[n][key]) for n in names]
+        scale, unit = (1, "s") if ("predict" in key or "Grad" in key) else (1000, "ms")
+        # Speed: the median of the per-round ratios (each round runs every side back to back).
+        ratios = [
+            statistics.median(b / x for b, x in zip(got["base"][key], got[n][key], strict=True))
+            for n in names[1:]
+        ]
+        cells = [f"{m * scale:.4g} {unit}" for m in med] + [f"{r:.2f}x" for r in ratios]
+        print(f"| {key} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
