@@ -185,3 +185,29 @@ def test_a_verbose_child_still_keeps_stdout_clean(tmp_path: Path) -> None:
 
     records = json.loads(proc.stdout)
     assert [r["analysed"] for r in records] == [False, True]
+
+
+def test_compare_refuses_a_file_whose_decoder_crashes_in_one_line() -> None:
+    import contextlib
+    import io
+
+    from radpilot.commands.main import run
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = run(["compare", str(DATA / "gdcm_abort.dcm"), str(samples.get("nih_normal.png"))])
+    assert code == 2
+    assert err.getvalue().splitlines() == [
+        f"error: {DATA / 'gdcm_abort.dcm'}: the pixel decoder crashed (signal 6, SIGABRT) on "
+        "JPEG Baseline (Process 1) data; file skipped"
+    ]
+    assert multiprocessing.active_children() == []
+
+
+def test_the_decode_time_limit_is_checked() -> None:
+    from radpilot.imaging.pixels import ReadLimits
+
+    with pytest.raises(ValueError, match="decode_seconds must be above 0"):
+        ReadLimits(decode_seconds=0)
+    code, _, stderr = run_analyze([samples.get("nih_normal.png")], "--decode-timeout", "0")
+    assert code == 2 and "Traceback" not in stderr
