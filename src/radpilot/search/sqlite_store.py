@@ -40,7 +40,7 @@ from radpilot.search.models import (
     StoredReport,
     StoreStats,
 )
-from radpilot.search.sqlite_schema import connect, quick_check
+from radpilot.search.sqlite_schema import connect, quick_check, record_verified
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ def _guarded(method: F) -> F:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
             damaged = "malformed" in str(exc) or "not a database" in str(exc)
+            self.sound = self.sound and not damaged
             raise ArchiveError(f"{self.location}: {_reason(exc)}", damaged=damaged) from None
 
     return wrapper  # type: ignore[return-value]
@@ -107,7 +108,11 @@ class SQLiteStore:
     ) -> None:
         self.location = str(path)
         self.readonly = readonly
+        self._path = path
         self._db = connect(path, readonly=readonly, create=create, verify=verify)
+        # Checked (or unchanged since a sound session) and no damage met since: a clean
+        # close records the file so that the next writable open need not check it again.
+        self.sound = verify and not readonly
 
     # ---------------------------------------------------------------- ingest
     @_guarded
@@ -444,6 +449,8 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._db.close()
+        if self.sound:
+            record_verified(self._path)
 
 
 def _report(row: tuple[Any, ...]) -> StoredReport:
