@@ -181,6 +181,11 @@ def read_and_analyse(text: str) -> Analysis:
 UNSTATED = frozenset({FindingStatus.ABSENT.value, FindingStatus.CONTEXT.value})
 
 
+# One sentence as the masks see it: its (start, end), whether every mention in it is absent
+# or context, and the spans of those unstated mentions (duplicates kept, in any order).
+SentenceMask = tuple[Span, bool, list[Span]]
+
+
 def asserted_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
     """The report without what it negates or only asks about, for embeddings: "No
     pneumothorax." must not make a report look like "collapsed lung".
@@ -194,12 +199,17 @@ def asserted_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
     ...               [("absent", (3, 15), (0, 16)), ("present", (23, 31), (17, 32))])
     'Small effusion.'
     """
+    return asserted_from_sentences(text, sentence_masks(mentions))
+
+
+def asserted_from_sentences(text: str, sentences: Iterable[SentenceMask]) -> str:
+    """``asserted_text`` from the report's sentences that hold an unstated mention."""
     cuts: list[Span] = []
-    for sentence, items in _by_sentence(mentions).items():
-        if all(st in UNSTATED for st, _ in items):
+    for sentence, all_unstated, spans in sentences:
+        if all_unstated:
             cuts.append(sentence)
         else:
-            cuts.extend(span for st, span in items if st in UNSTATED)
+            cuts.extend(spans)
     return _without(text, cuts)
 
 
@@ -213,21 +223,33 @@ def stated_words_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> 
     ...                   [("absent", (10, 17), (0, 18)), ("absent", (19, 39), (19, 40))])
     'opacity Heart size is normal'
     """
+    return stated_from_sentences(text, sentence_masks(mentions))
+
+
+def stated_from_sentences(text: str, sentences: Iterable[SentenceMask]) -> str:
+    """``stated_words_text`` from the report's sentences that hold an unstated mention
+    (only those whose mentions are all unstated change anything)."""
     cuts: list[Span] = []
-    for (start, end), items in _by_sentence(mentions).items():
-        if all(st in UNSTATED for st, _ in items):
+    for (start, end), all_unstated, spans in sentences:
+        if all_unstated:
             pos = start
-            for a, b in sorted(span for _, span in items):
+            for a, b in sorted(spans):
                 cuts.append((pos, max(pos, a)))
                 pos = max(pos, b)
             cuts.append((pos, end))
     return _without(text, cuts)
 
 
-def _by_sentence(mentions: Iterable[tuple[str, Span, Span]]) -> dict[Span, list[tuple[str, Span]]]:
-    out: dict[Span, list[tuple[str, Span]]] = {}
+def sentence_masks(mentions: Iterable[tuple[str, Span, Span]]) -> list[SentenceMask]:
+    """The sentences of ``(status, span, sentence)`` mentions that hold an unstated one."""
+    by_sentence: dict[Span, list[tuple[str, Span]]] = {}
     for status, span, sentence in mentions:
-        out.setdefault(sentence, []).append((status, span))
+        by_sentence.setdefault(sentence, []).append((status, span))
+    out: list[SentenceMask] = []
+    for sentence, items in by_sentence.items():
+        spans = [span for st, span in items if st in UNSTATED]
+        if spans:
+            out.append((sentence, len(spans) == len(items), spans))
     return out
 
 
