@@ -88,7 +88,7 @@ FINDINGS = {
         heads=("Spine", "Thoracic Vertebrae", "Spondylosis", "Osteophyte"),
     ),
     "aortic atherosclerosis": Gold(heads=("Atherosclerosis",)),
-    "tortuous aorta": Gold(heads=("Aorta",), parts=("tortuous",)),
+    "tortuous aorta": Gold(heads=("Aorta", "Aorta, Thoracic"), parts=("tortuous",)),
     "scarring": Gold(heads=("Cicatrix",)),
     "low lung volumes": Gold(heads=("Lung",), parts=("hypoinflation",)),
     "elevated hemidiaphragm": Gold(heads=("Diaphragm",), parts=("elevated",)),
@@ -170,7 +170,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=20)
     args = ap.parse_args()
     rows, mod = load_gold(args.shared)
-    console = Console(width=max(Console().width, 130))
+    console = Console(width=max(Console().width, 150))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         store = open_store(Path(tmp) / "dev.db")

@@ -37,7 +37,7 @@ from radpilot.search.models import (
 )
 from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
 from radpilot.search.store import ArchiveStore
-from radpilot.search.vocab import expand
+from radpilot.search.vocab import expand, family
 
 log = logging.getLogger(__name__)
 
@@ -234,8 +234,46 @@ def search(
         scored.append((total, rid, parts))
     # Uncertain matches always rank below certain ones, whatever their other scores.
     scored.sort(key=lambda x: (tier.get(x[1], 0), -x[0], -x[1]))
+    if len(scored) < limit and scoring and not cq.fts:
+        scored.extend(_lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
     return SearchResult(q, hits, sem_state, tuple(notes))
+
+
+def _lexical_fill(
+    store: ArchiveStore, q: Query, cq: CandidateQuery, seen: set[int], limit: int
+) -> Ranked:
+    """When the reader found a plain finding query's finding in fewer reports than asked
+    for, the rest of the page comes from the query's own words, ranked by BM25 as plain
+    full-text search would, after every finding match: a wording the reader missed
+    ("blunting of the costophrenic XXXX", redacted) is still found, so a finding query
+    never returns less than words would. Only reports where the reader read nothing of
+    the finding's family (itself, its subtypes, and its parent's when they share a label)
+    are added: one where it read the finding negated, uncertain, on the other side or at
+    another site ("rib", not "clavicle") has been judged, and the judgement stands. The
+    words must be stated (``analysis.asserted_text``) and every constraint of the query
+    (exclusions, filters) applies."""
+    terms = [t for t in q.findings if t.polarity in _SCORING]
+    if not terms or any(t.polarity is not Polarity.ANY for t in terms):
+        return []  # "+x" and "uncertain:x" ask for the reader's judgement: words cannot say
+    words = [w for t in terms for w in t.text.split()] + list(q.words)
+    fts = fts_expression(words)
+    if fts is None:
+        return []
+    fq = replace(cq, drive=None, required=(), fts=fts)
+    cands = {rid: s for rid, s in store.candidates(fq) if rid not in seen}
+    if not cands:
+        return []
+    stated = store.lexical_scores(list(cands), words, asserted=True)
+    judged = store.finding_status(
+        list(stated), sorted({f for t in terms for f in family(t.finding)})
+    )
+    keep = sorted((rid for rid in stated if rid not in judged), key=lambda r: (-cands[r], -r))
+    top = max((cands[rid] for rid in keep), default=0.0) or 1.0
+    return [
+        (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
+        for rid in keep[: max(0, limit - len(seen))]
+    ]
 
 
 def _finding_scores(
@@ -254,7 +292,9 @@ def _finding_scores(
         total = 0.0
         for t in scoring:
             live = [found[f] for f in expand(t.finding) if f in found]
-            total += sum(sc for st, sc in live if st in ("present", "uncertain"))
+            # The best of the family, not their sum: a report naming three kinds of
+            # device is no better an answer to "catheter" than one naming a catheter.
+            total += max((sc for st, sc in live if st in ("present", "uncertain")), default=0.0)
             if t.polarity is Polarity.ANY and not any(st == "present" for st, _ in live):
                 tier[rid] = 1
         f_scores[rid] = total / len(scoring)

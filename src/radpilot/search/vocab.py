@@ -60,6 +60,23 @@ def expand(finding_id: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=256)
+def family(finding_id: str) -> tuple[str, ...]:
+    """The finding, its subtypes (``expand``) and, when its parent rolls up to the same
+    label, the parent and the parent's subtypes: "clavicle fracture" -> clavicle
+    fracture, fracture, rib fracture, ... (a report whose fracture the reader placed
+    at the rib has been read for fractures)."""
+    from radpilot.reports import vocabulary
+
+    vocab = vocabulary.load_vocabulary()
+    f = vocab.findings.get(finding_id)
+    out = dict.fromkeys(expand(finding_id))
+    parent = vocab.findings.get(f.parent) if f is not None and f.parent else None
+    if f is not None and parent is not None and f.chexpert and parent.chexpert == f.chexpert:
+        out.update(dict.fromkeys(expand(parent.id)))
+    return tuple(out)
+
+
 @lru_cache(maxsize=1)
 def site_children() -> dict[str, tuple[tuple[str, str], ...]]:
     """Per finding, its children that name a site: ``fracture -> (("rib", "rib_fracture"),
