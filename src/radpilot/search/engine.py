@@ -27,7 +27,8 @@ from typing import Any
 
 from radpilot.errors import InputError
 from radpilot.reports.morphology import stem
-from radpilot.search.config import RankingFile, ranking
+from radpilot.reports.vocabulary import normalize_term
+from radpilot.search.config import RankingFile, query_words, ranking
 from radpilot.search.models import (
     CandidateQuery,
     Filters,
@@ -232,8 +233,10 @@ def search(
             + w.semantic * parts["semantic"]
         )
         scored.append((total, rid, parts))
-    # Uncertain matches always rank below certain ones, whatever their other scores.
-    scored.sort(key=lambda x: (tier.get(x[1], 0), -x[0], -x[1]))
+    near = _near_evidence(store, q, scoring, ids) if q.words and scoring else {}
+    # Uncertain matches always rank below certain ones, whatever their other scores; then
+    # the reports whose evidence sentence states the query's own free words.
+    scored.sort(key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
     if len(scored) < limit and scoring and not cq.fts:
         scored.extend(_lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
@@ -302,6 +305,86 @@ def _finding_scores(
         for rid, bonus in _literal(store, ids, scoring).items():
             f_scores[rid] = f_scores.get(rid, 0.0) + cfg.bonus.literal * bonus
     return f_scores, tier
+
+
+def _near_evidence(
+    store: ArchiveStore, q: Query, terms: list[FindingTerm], ids: list[int]
+) -> dict[int, float]:
+    """Share of the free words that a matching mention states: a location the words
+    name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
+    locations (or one that answers it, ``near_locations``), any other word is in the
+    mention's sentence.
+
+    "right middle lobe opacity" asks for an opacity in the middle lobe: a right upper
+    lobe opacity in a report that says "lobe" elsewhere is a worse answer than one whose
+    opacity the reader placed in the right middle lobe. Only present or uncertain
+    mentions with the query's side and change count, so a negated sentence never
+    supplies the words.
+    """
+    places, rest = _locations_in(q.words)
+    pats = [word_pattern(w) for w in rest if _WORD.search(w)]
+    asked = len(places) + len(pats)
+    out: dict[int, float] = {}
+    if not asked:
+        return out
+    wanted = sorted({f for t in terms for f in expand(t.finding)})
+    ments = store.mentions(ids, wanted)
+    texts = {rid: r.text for rid, r in store.reports(list(ments)).items()} if pats else {}
+    for rid, ms in ments.items():
+        live = [
+            m
+            for t in terms
+            for m in ms
+            if m.finding in expand(t.finding)
+            and m.status in ("present", "uncertain")
+            and _attributes_hold(t, m)
+        ]
+        text = texts.get(rid, "")
+        sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
+        locs = {loc for m in live for loc in m.locations}
+        got = sum(1 for p in pats if any(p.search(s) for s in sentences))
+        got += sum(1 for place in places if _answers(place, locs))
+        if got:
+            out[rid] = got / asked
+    return out
+
+
+def _locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The reader's locations that a run of free words names (longest phrase first), and
+    the words left over: ("middle", "lobe", "nodular") -> (["right middle lobe"], ["nodular"])."""
+    qw = query_words()
+    longest = max((len(k.split()) for k in qw.locations), default=1)
+    places: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            place = qw.locations.get(normalize_term(" ".join(words[i : i + n])))
+            if place is not None:
+                places.append(place)
+                i += n
+                break
+        else:
+            rest.append(words[i])
+            i += 1
+    return places, rest
+
+
+def _answers(place: str, locations: set[str]) -> bool:
+    """A mention at ``locations`` is at ``place``: the same location, one that contains
+    it ("left lower lobe" for "lower lobe") or one listed as answering it."""
+    near = query_words().near_locations.get(place, frozenset())
+    words = set(place.split())
+    return any(loc == place or loc in near or words <= set(loc.split()) for loc in locations)
+
+
+def word_pattern(word: str) -> re.Pattern[str]:
+    """A whole word or phrase, any ending ("lobe" finds "lobes", not "lobectomy"? no:
+    the last word's stem, so "opacities" and "opacity" both match "opacit")."""
+    words = word.lower().split()
+    if words:
+        words[-1] = stem(words[-1])
+    return re.compile(r"\b" + r"\s+".join(re.escape(p) for p in words), re.IGNORECASE)
 
 
 def _lexical(
