@@ -3,10 +3,11 @@ against plain BM25 over the same text, in the same run, query by query.
 
 Gold: the human MeSH coding of ../shared/data/openi/openi_gold.py, dev ids only. A query's
 gold is either a CheXpert class (openi_gold's mapping) or a set of MeSH major headings
-(``Emphysema``, ``Hernia, Hiatal``, ``Lung/hyperdistention``), optionally with a side and
+(``Emphysema``, ``Hernia, Hiatal``, ``Lung/hyperdistention``; every heading that names
+the query's finding: "granuloma" is Granuloma, Calcified Granuloma, Granulomatous Disease), optionally with a side and
 sites read from the major's subheadings (``Opacity/lung/upper lobe/right``): a sided query
-is relevant where one major of its class names that side, or ``bilateral`` (a bilateral
-effusion is a right one too), and, when the query names a lobe, one of its sites. Every
+is relevant where one major of its class names that side, ``bilateral`` (a bilateral
+effusion is a right one too) or a site of that side only (the lingula is left), and, when the query names a lobe, one of its sites. Every
 class with at least MIN_GOLD dev positives that a query names plainly is asked. Each
 report's text is FINDINGS + IMPRESSION (the gold's convention).
 
@@ -63,6 +64,7 @@ class Gold:
 
 
 LOWER = ("lower lobe", "base")
+SIDE_OF = {"left": "lingula"}  # a site that is on one side only
 FINDINGS = {
     "pleural effusion": Gold("Pleural Effusion"),
     "pneumothorax": Gold("Pneumothorax"),
@@ -79,7 +81,7 @@ FINDINGS = {
     "copd": Gold(heads=("Pulmonary Disease, Chronic Obstructive",)),
     "hyperinflation": Gold(heads=("Lung",), parts=("hyperdistention",)),
     "hiatal hernia": Gold(heads=("Hernia, Hiatal",)),
-    "granuloma": Gold(heads=("Calcified Granuloma", "Granuloma")),
+    "granuloma": Gold(heads=("Calcified Granuloma", "Granuloma", "Granulomatous Disease")),
     "calcified granuloma": Gold(heads=("Calcified Granuloma",)),
     "granulomatous disease": Gold(heads=("Granulomatous Disease",)),
     "scoliosis": Gold(heads=("Scoliosis",)),
@@ -139,9 +141,14 @@ def relevant(majors: list[str], g: Gold, classes_of: Any) -> bool:
             continue
         if not all(p in rest for p in g.parts):
             continue
-        if g.side is not None and g.side not in rest:
-            if g.side == "bilateral" or "bilateral" not in rest:
-                continue
+        if (
+            g.side is not None
+            and g.side not in rest
+            and not (
+                g.side != "bilateral" and ("bilateral" in rest or SIDE_OF.get(g.side, "") in rest)
+            )
+        ):
+            continue
         if g.sites and not any(s in rest for s in g.sites):
             continue
         return True

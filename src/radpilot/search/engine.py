@@ -416,8 +416,18 @@ def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> d
     out: dict[int, float] = {}
     for t in terms:
         status = "uncertain" if t.polarity is Polarity.UNCERTAIN else "present"
-        for rid in store.literal_hits(ids, expand(t.finding), status, _head(t.text)):
-            out[rid] = out.get(rid, 0.0) + 1.0 / len(terms)
+        found = store.literal_hits(ids, expand(t.finding), status, _head(t.text))
+        # The head word is the literal match; the query's whole phrase in one mention is
+        # closer ("interstitial markings" before "lung markings"): half the bonus each.
+        written = t.text.lower().split()
+        share = dict.fromkeys(found, 1.0)
+        if len(written) > 1 and found:
+            phrase = " ".join([*written[:-1], _head(t.text)])
+            share = dict.fromkeys(found, 0.5)
+            for rid in store.literal_hits(list(found), expand(t.finding), status, phrase):
+                share[rid] = 1.0
+        for rid, v in share.items():
+            out[rid] = out.get(rid, 0.0) + v / len(terms)
     return out
 
 
