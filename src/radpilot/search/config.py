@@ -36,6 +36,12 @@ class QueryWordsFile(DataDocument):
         "-> the reader's locations that answer it too ('lower lobe' -> 'basilar'): free words "
         "of a finding query that name a location prefer mentions at it.",
     )
+    derived_endings: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A word ending -> endings of the adjectives and participles a report "
+        "writes for the same thing ('emphysema' -> 'emphysematous', 'atherosclerosis' -> "
+        "'atherosclerotic'): a mention in such a form names the query's finding literally.",
+    )
 
 
 class Weights(DataModel):
@@ -100,6 +106,7 @@ class QueryWords:
     longest_laterality: int  # words in the longest laterality phrase
     locations: dict[str, str]  # the reader's location phrases -> canonical location
     near_locations: dict[str, frozenset[str]]  # canonical -> locations that answer it too
+    derived_endings: tuple[tuple[str, tuple[str, ...]], ...]  # ending -> derived endings
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +124,7 @@ def query_words() -> QueryWords:
         longest_laterality=max((len(k.split()) for k in lat), default=1),
         locations=dict(modifiers().locations),
         near_locations={k: frozenset(v) for k, v in doc.near_locations.items()},
+        derived_endings=tuple((k, tuple(v)) for k, v in doc.derived_endings.items()),
     )
 
 

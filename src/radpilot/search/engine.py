@@ -27,8 +27,8 @@ from typing import Any
 
 from radpilot.errors import InputError
 from radpilot.reports.morphology import stem
-from radpilot.reports.vocabulary import normalize_term
 from radpilot.search.config import RankingFile, query_words, ranking
+from radpilot.search.freewords import attributes_hold, near_evidence, stated_only
 from radpilot.search.models import (
     CandidateQuery,
     Filters,
@@ -233,7 +233,7 @@ def search(
             + w.semantic * parts["semantic"]
         )
         scored.append((total, rid, parts))
-    near = _near_evidence(store, q, scoring, ids) if q.words and scoring else {}
+    near = near_evidence(store, q, scoring, ids) if q.words and scoring else {}
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports whose evidence sentence states the query's own free words.
     scored.sort(key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
@@ -267,7 +267,7 @@ def _lexical_fill(
     cands = {rid: s for rid, s in store.candidates(fq) if rid not in seen}
     if not cands:
         return []
-    stated = store.lexical_scores(list(cands), words, asserted=True)
+    stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
     judged = store.finding_status(
         list(stated), sorted({f for t in terms for f in family(t.finding)})
     )
@@ -307,102 +307,37 @@ def _finding_scores(
     return f_scores, tier
 
 
-def _near_evidence(
-    store: ArchiveStore, q: Query, terms: list[FindingTerm], ids: list[int]
-) -> dict[int, float]:
-    """Share of the free words that a matching mention states: a location the words
-    name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
-    locations (or one that answers it, ``near_locations``), any other word is in the
-    mention's sentence.
-
-    "right middle lobe opacity" asks for an opacity in the middle lobe: a right upper
-    lobe opacity in a report that says "lobe" elsewhere is a worse answer than one whose
-    opacity the reader placed in the right middle lobe. Only present or uncertain
-    mentions with the query's side and change count, so a negated sentence never
-    supplies the words.
-    """
-    places, rest = _locations_in(q.words)
-    pats = [word_pattern(w) for w in rest if _WORD.search(w)]
-    asked = len(places) + len(pats)
-    out: dict[int, float] = {}
-    if not asked:
-        return out
-    wanted = sorted({f for t in terms for f in expand(t.finding)})
-    ments = store.mentions(ids, wanted)
-    texts = {rid: r.text for rid, r in store.reports(list(ments)).items()} if pats else {}
-    for rid, ms in ments.items():
-        live = [
-            m
-            for t in terms
-            for m in ms
-            if m.finding in expand(t.finding)
-            and m.status in ("present", "uncertain")
-            and _attributes_hold(t, m)
-        ]
-        text = texts.get(rid, "")
-        sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
-        locs = {loc for m in live for loc in m.locations}
-        got = sum(1 for p in pats if any(p.search(s) for s in sentences))
-        got += sum(1 for place in places if _answers(place, locs))
-        if got:
-            out[rid] = got / asked
-    return out
-
-
-def _locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The reader's locations that a run of free words names (longest phrase first), and
-    the words left over: ("middle", "lobe", "nodular") -> (["right middle lobe"], ["nodular"])."""
-    qw = query_words()
-    longest = max((len(k.split()) for k in qw.locations), default=1)
-    places: list[str] = []
-    rest: list[str] = []
-    i = 0
-    while i < len(words):
-        for n in range(min(longest, len(words) - i), 0, -1):
-            place = qw.locations.get(normalize_term(" ".join(words[i : i + n])))
-            if place is not None:
-                places.append(place)
-                i += n
-                break
-        else:
-            rest.append(words[i])
-            i += 1
-    return places, rest
-
-
-def _answers(place: str, locations: set[str]) -> bool:
-    """A mention at ``locations`` is at ``place``: the same location, one that contains
-    it ("left lower lobe" for "lower lobe") or one listed as answering it."""
-    near = query_words().near_locations.get(place, frozenset())
-    words = set(place.split())
-    return any(loc == place or loc in near or words <= set(loc.split()) for loc in locations)
-
-
-def word_pattern(word: str) -> re.Pattern[str]:
-    """A whole word or phrase, any ending ("lobe" finds "lobes", not "lobectomy"? no:
-    the last word's stem, so "opacities" and "opacity" both match "opacit")."""
-    words = word.lower().split()
-    if words:
-        words[-1] = stem(words[-1])
-    return re.compile(r"\b" + r"\s+".join(re.escape(p) for p in words), re.IGNORECASE)
-
-
 def _lexical(
     store: ArchiveStore, q: Query, cq: CandidateQuery, cands: dict[int, float]
 ) -> dict[int, float]:
-    """The free words' score per candidate, from what each report states."""
+    """The free words' score per candidate, from what each report states (and, for a
+    word that is no finding, asserts: ``freewords.stated_only``)."""
     if not fts_expression(q.words):
         return {}
     top = max(cands.values(), default=0.0) if cq.fts else 0.0
     if top > 0 and cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
         stated = store.stated_matches([k for k, v in cands.items() if v > 0], cq.fts)
-        return {k: v / top for k, v in cands.items() if k in stated}
-    return store.lexical_scores(list(cands), q.words)
+        return stated_only(store, q.words, {k: v / top for k, v in cands.items() if k in stated})
+    return stated_only(store, q.words, store.lexical_scores(list(cands), q.words))
 
 
 def _head(text: str) -> str:
     """The stem of the last written word: "opacities" and "opacity" share "opacit"."""
     return stem(text.split()[-1]) if text.split() else ""
+
+
+def _heads(text: str) -> tuple[str, ...]:
+    """The head word's stem and its derived forms' stems: "emphysema" -> "emphysema",
+    "emphysemat" ("emphysematous changes" names emphysema in its own word)."""
+    words = text.lower().split()
+    if not words:
+        return ()
+    last = words[-1]
+    out = [_head(text)]
+    for end, alts in query_words().derived_endings:
+        if last.endswith(end) and len(last) > len(end) + 3:
+            out.extend(last[: -len(end)] + alt for alt in alts)
+    return tuple(dict.fromkeys(out))
 
 
 def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> dict[int, float]:
@@ -416,7 +351,9 @@ def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> d
     out: dict[int, float] = {}
     for t in terms:
         status = "uncertain" if t.polarity is Polarity.UNCERTAIN else "present"
-        found = store.literal_hits(ids, expand(t.finding), status, _head(t.text))
+        found: set[int] = set()
+        for head in _heads(t.text):
+            found |= store.literal_hits(ids, expand(t.finding), status, head)
         # The head word is the literal match; the query's whole phrase in one mention is
         # closer ("interstitial markings" before "lung markings"): half the bonus each.
         written = t.text.lower().split()
@@ -488,7 +425,7 @@ def hits_for(
             ms = [
                 m
                 for m in ments.get(rid, [])
-                if m.finding in fset and m.status in sts and _attributes_hold(t, m)
+                if m.finding in fset and m.status in sts and attributes_hold(t, m)
             ]
             if t.polarity is Polarity.ANY and ms and all(m.status == "uncertain" for m in ms):
                 uncertain = True
@@ -497,14 +434,6 @@ def hits_for(
             Hit(rep, total, parts, tuple(evidence), _text_spans(rep.text, q.words), uncertain)
         )
     return tuple(out)
-
-
-def _attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
-    return (
-        (t.laterality is None or m.laterality == t.laterality.value)
-        and (t.change is None or m.change == t.change.value)
-        and (t.location is None or any(t.location in loc for loc in m.locations))
-    )
 
 
 def _text_spans(text: str, words: Sequence[str], max_spans: int = 5) -> tuple[tuple[int, int], ...]:
