@@ -253,12 +253,17 @@ def _lexical_fill(
     never returns less than words would. Only reports where the reader read nothing of
     the finding's family (itself, its subtypes, and its parent's when they share a label)
     are added: one where it read the finding negated, uncertain, on the other side or at
-    another site ("rib", not "clavicle") has been judged, and the judgement stands. The
+    another site ("rib", not "clavicle") has been judged, and the judgement stands; a
+    query with a side, a change or a place is not filled (words cannot tell them). The
     words must be stated (``analysis.asserted_text``) and every constraint of the query
     (exclusions, filters) applies."""
     terms = [t for t in q.findings if t.polarity in _SCORING]
-    if not terms or any(t.polarity is not Polarity.ANY for t in terms):
-        return []  # "+x" and "uncertain:x" ask for the reader's judgement: words cannot say
+    if not terms or any(
+        t.polarity is not Polarity.ANY or t.laterality or t.change or t.location for t in terms
+    ):
+        # "+x", "uncertain:x", a side, a change or a place ask for the reader's
+        # judgement of the finding: words cannot say which side a missed finding is on.
+        return []
     words = [w for t in terms for w in t.text.split()] + list(q.words)
     fts = fts_expression(words)
     if fts is None:

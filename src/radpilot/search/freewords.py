@@ -104,11 +104,21 @@ def _answers(place: str, locations: set[str]) -> bool:
 
 
 def word_pattern(word: str) -> re.Pattern[str]:
-    """A whole word or phrase, any ending ("lobe" finds "lobes", not "lobectomy"? no:
-    the last word's stem, so "opacities" and "opacity" both match "opacit")."""
+    """A whole word or phrase with any ending of its last word: the last word's stem
+    ("opacities" and "opacity" -> "opacit"), without a verb ending ("blunted" ->
+    "blunt", so "blunting" matches too, as FTS5's porter stemmer matches it).
+
+    >>> bool(word_pattern("blunted").search("Blunting of the angle"))
+    True
+    """
     words = word.lower().split()
     if words:
-        words[-1] = stem(words[-1])
+        last = stem(words[-1])
+        for end in ("ing", "ed"):
+            if last.endswith(end) and len(last) - len(end) >= 4:
+                last = last[: -len(end)]
+                break
+        words[-1] = last
     return re.compile(r"\b" + r"\s+".join(re.escape(p) for p in words), re.IGNORECASE)
 
 
@@ -128,6 +138,11 @@ def negated_words(text: str, words: Sequence[str]) -> set[str]:
     >>> sorted(negated_words("No goiter. Thymoma is seen.", ["goiter", "thymoma", "azygos"]))
     ['goiter']
     """
+    return _judged(text, words)[1]
+
+
+def _judged(text: str, words: Sequence[str]) -> tuple[set[str], set[str]]:
+    """(the words ``text`` writes, those of them it only negates)."""
     from radpilot.reports.targets import Experiencer, read_targets
 
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -137,19 +152,20 @@ def negated_words(text: str, words: Sequence[str]) -> set[str]:
             if found:
                 spans[w] = found
     if not spans:
-        return set()
-    flat = [sp for sps in spans.values() for sp in sps]
+        return set(), set()
+    flat = list(dict.fromkeys(sp for sps in spans.values() for sp in sps))
     said = dict(zip(flat, read_targets(text, flat), strict=True))
-    out = set()
-    for w, sps in spans.items():
+    negated = {
+        w
+        for w, sps in spans.items()
         if not any(
             said[sp].certainty is not Certainty.ABSENT
             and not said[sp].hypothetical
             and said[sp].experiencer is Experiencer.PATIENT
             for sp in sps
-        ):
-            out.add(w)
-    return out
+        )
+    }
+    return set(spans), negated
 
 
 def stated_only(
@@ -167,7 +183,7 @@ def stated_only(
     for rid in best[:cap]:
         score = scores[rid]
         rep = reports.get(rid)
-        neg = negated_words(rep.text, words) if rep is not None else set()
-        if len(neg) < len(words):
+        found, neg = _judged(rep.text, words) if rep is not None else (set(), set())
+        if not neg or neg != found:  # a report that writes the words only negated is out
             out[rid] = score * (1 - len(neg) / len(words))
     return out
