@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from radpilot.reports.models import Certainty, Change, Mention, Report
+from radpilot.reports.vocabulary import Vocabulary
 from radpilot.search.config import ranking
 
 # Mentions in these sections are the question or the past, not this study's finding:
@@ -70,6 +71,15 @@ def locations_field(locations: tuple[str, ...]) -> str:
 
 
 def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
+    """What the archive stores of one read report (in the vocabulary it was read with)."""
+    from radpilot.reports.vocabulary import vocabulary_of
+    from radpilot.search.vocab import using
+
+    with using(vocabulary_of(report)):
+        return _analyse(report, labels)
+
+
+def _analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
     rows: list[MentionRow] = []
     per_finding: dict[str, list[tuple[FindingStatus, Mention]]] = {}
     for m in report.mentions:
@@ -140,9 +150,9 @@ def _hypothesis_only(finding: str, labels: dict[str, float | None]) -> bool:
     """The report's label policy dropped every hedged mention of this finding's label as
     a possibility offered to explain another observation ("opacity, may represent
     pneumonia"): such a report ranks below the ones that lean towards the finding."""
-    from radpilot.reports import vocabulary
+    from radpilot.search.vocab import active
 
-    f = vocabulary.load_vocabulary().findings.get(finding)
+    f = active().findings.get(finding)
     return f is not None and f.chexpert is not None and labels.get(f.chexpert, 0.0) is None
 
 
@@ -168,12 +178,13 @@ def _aggregate(
     return best.value, round(score, 4)
 
 
-def read_and_analyse(text: str) -> Analysis:
-    """Run the report reader and the CheXpert labeler on one report's text."""
+def read_and_analyse(text: str, vocabulary: Vocabulary | None = None) -> Analysis:
+    """Run the report reader and the CheXpert labeler on one report's text (with a
+    user's merged ``vocabulary``, or the packaged one)."""
     from radpilot.reports import read
     from radpilot.reports.labels import chexpert
 
-    report = read(text)
+    report = read(text, vocabulary=vocabulary)
     return analyse(report, chexpert(report))
 
 

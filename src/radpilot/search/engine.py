@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
 from radpilot.reports.morphology import stem
@@ -38,7 +38,10 @@ from radpilot.search.models import (
 )
 from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
 from radpilot.search.store import ArchiveStore
-from radpilot.search.vocab import expand, family
+from radpilot.search.vocab import expand, family, using
+
+if TYPE_CHECKING:
+    from radpilot.reports.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +198,23 @@ def search(
     limit: int = 20,
     weights: Weights | None = None,
     semantic: bool = True,
+    vocabulary: Vocabulary | None = None,
 ) -> SearchResult:
-    """Rank the archive's reports for a query (see ``radpilot.search.query`` for syntax)."""
+    """Rank the archive's reports for a query (see ``radpilot.search.query`` for syntax).
+    ``vocabulary``: the user's merged vocabulary the archive was built with (query words
+    resolve to its findings); None for the packaged one."""
+    with using(vocabulary):
+        return _search(store, query, limit=limit, weights=weights, semantic=semantic)
+
+
+def _search(
+    store: ArchiveStore,
+    query: str | Query,
+    *,
+    limit: int,
+    weights: Weights | None,
+    semantic: bool,
+) -> SearchResult:
     q, notes = _parsed(query)
     if limit < 1:
         raise InputError(f"limit must be 1 or more, got {limit}")
