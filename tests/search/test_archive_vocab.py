@@ -70,6 +70,12 @@ def test_search_without_the_archives_vocabulary_says_so_in_one_line(
     assert "my_findings.yaml" in lines[0] and "the packaged vocabulary" in lines[0]
     # Without the file "sarcoid" is a free word: the stated hedge only, no finding.
     assert _ids(out) == ["S3"]
+    # cohort takes the same file and says the same.
+    csv_out = folder / "c.csv"
+    code, out, err = cli("cohort", "sarcoid", "--vocab", vocab, "--db", db, "-o", str(csv_out))
+    assert code == 0 and out.startswith("2 reports (1 uncertain)") and err == ""
+    code, out, err = cli("cohort", "sarcoid", "--db", db, "-o", str(csv_out))
+    assert code == 0 and err.startswith("note: the archive was read with --vocab ")
 
 
 def test_add_with_another_vocabulary_is_refused_before_writing(folder: Path, cli: CliRun) -> None:

@@ -159,16 +159,20 @@ def cohort_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="CSV to write."),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(100_000, "--limit", min=1, help="At most this many reports."),
+    vocab: Path | None = typer.Option(None, "--vocab", metavar="FILE", help=VOCAB_HELP),
 ) -> None:
     """Export the matching reports with ids, metadata and CheXpert labels (CSV)."""
+    from radpilot.search.archivevocab import mismatch_note
     from radpilot.search.cohort import export_cohort
     from radpilot.search.store import open_store
 
+    vocabulary = load_vocab(vocab)
     store = open_store(db, readonly=True)
     try:
-        res = export_cohort(store, _query(query), out, limit=limit)
+        mismatch = mismatch_note(store, vocabulary)
+        res = export_cohort(store, _query(query), out, limit=limit, vocabulary=vocabulary)
     finally:
         store.close()
-    _notes(res.notes, Console(stderr=True))
+    _notes([mismatch, *res.notes] if mismatch else res.notes, Console(stderr=True))
     n_unc = sum(h.uncertain for h in res.hits)
     typer.echo(f"{len(res.hits)} reports ({n_unc} uncertain) -> {out}")
