@@ -229,7 +229,7 @@ def _search(
     if semantic and w.semantic > 0:
         sem_state, sem_scores, extra = _semantic(store, q, cq, cands, n_cand, cfg)
         notes.extend(extra)
-    lex = _lexical(store, q, cq, cands)
+    lex = _lexical(store, q, cq, cands, limit)
     if cq.fts:
         # A words-only query: a report that states none of the words (they are only in
         # its negated sentences) is no answer, however BM25 scored its raw text.
@@ -287,7 +287,10 @@ def _lexical_fill(
     if fts is None:
         return []
     fq = replace(cq, drive=None, required=(), fts=fts)
-    cands = {rid: s for rid, s in store.candidates(fq) if rid not in seen}
+    need = max(0, limit - len(seen))
+    # BM25 order: the best few times what is missing are enough to choose from.
+    best = [(rid, s) for rid, s in store.candidates(fq) if rid not in seen]
+    cands = dict(sorted(best, key=lambda kv: (-kv[1], -kv[0]))[: max(50, 5 * need)])
     if not cands:
         return []
     stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
@@ -298,7 +301,7 @@ def _lexical_fill(
     top = max((cands[rid] for rid in keep), default=0.0) or 1.0
     return [
         (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
-        for rid in keep[: max(0, limit - len(seen))]
+        for rid in keep[:need]
     ]
 
 
@@ -331,7 +334,7 @@ def _finding_scores(
 
 
 def _lexical(
-    store: ArchiveStore, q: Query, cq: CandidateQuery, cands: dict[int, float]
+    store: ArchiveStore, q: Query, cq: CandidateQuery, cands: dict[int, float], limit: int
 ) -> dict[int, float]:
     """The free words' score per candidate, from what each report states (and, for a
     word that is no finding, asserts: ``freewords.stated_only``)."""
@@ -341,7 +344,9 @@ def _lexical(
     if top > 0 and cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
         stated = store.stated_matches([k for k, v in cands.items() if v > 0], cq.fts)
         return stated_only(store, q.words, {k: v / top for k, v in cands.items() if k in stated})
-    return stated_only(store, q.words, store.lexical_scores(list(cands), q.words))
+    # With a finding the words only add to its score: the best few times the page are
+    # read for negated words, the rest keep the score of what they state.
+    return stated_only(store, q.words, store.lexical_scores(list(cands), q.words), cap=3 * limit)
 
 
 def _head(text: str) -> str:
