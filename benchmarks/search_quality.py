@@ -58,7 +58,7 @@ class Gold:
 
     @property
     def label(self) -> str:
-        what = self.chexpert or " | ".join(self.heads)
+        what = self.chexpert or " or ".join(self.heads)
         extra = [*self.parts, *([self.side] if self.side else []), *self.sites]
         return what + (" /" + "/".join(extra) if extra else "")
 
