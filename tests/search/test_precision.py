@@ -106,3 +106,15 @@ def test_literal_forms_and_phrases_rank_first(archive: ArchiveStore) -> None:
     assert ids(archive, "hyperinflation") == ["H2", "H1"]
     # The query's whole phrase in one mention before its head word alone.
     assert ids(archive, "interstitial markings") == ["I2", "I1"]
+
+
+def test_a_side_inside_a_findings_synonym_is_the_querys_side() -> None:
+    """ "elevated right hemidiaphragm" is one synonym; the reader gives its mention the
+    side, so the query asks for the right side too (not either)."""
+    from radpilot.search.query import parse_query
+
+    (t,) = parse_query("elevated right hemidiaphragm").findings
+    assert t.finding == "elevated_hemidiaphragm" and t.laterality is not None
+    assert t.laterality.value == "right"
+    (t,) = parse_query("elevated hemidiaphragm").findings
+    assert t.laterality is None
