@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from radpilot.errors import InputError
 from radpilot.reports.morphology import stem
 from radpilot.search.config import RankingFile, query_words, ranking
-from radpilot.search.freewords import attributes_hold, near_evidence, stated_only
+from radpilot.search.freewords import attributes_hold, drop_negated, near_evidence, stated_only
 from radpilot.search.models import (
     CandidateQuery,
     Filters,
@@ -255,6 +255,11 @@ def _search(
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports whose evidence sentence states the query's own free words.
     scored.sort(key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
+    if cq.fts:
+        # A words-only query: a report that writes the words only negated ("No goiter.")
+        # is no answer; read in rank order, about a page of reports.
+        dropped = drop_negated(store, q.words, [rid for _, rid, _ in scored], limit)
+        scored = [x for x in scored if x[1] not in dropped]
     if len(scored) < limit and scoring and not cq.fts:
         scored.extend(_lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
@@ -343,7 +348,7 @@ def _lexical(
     top = max(cands.values(), default=0.0) if cq.fts else 0.0
     if top > 0 and cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
         stated = store.stated_matches([k for k, v in cands.items() if v > 0], cq.fts)
-        return stated_only(store, q.words, {k: v / top for k, v in cands.items() if k in stated})
+        return {k: v / top for k, v in cands.items() if k in stated}  # see drop_negated
     # With a finding the words only add to its score: the best few times the page are
     # read for negated words, the rest keep the score of what they state.
     return stated_only(store, q.words, store.lexical_scores(list(cands), q.words), cap=3 * limit)

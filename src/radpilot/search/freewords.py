@@ -187,3 +187,26 @@ def stated_only(
         if not neg or neg != found:  # a report that writes the words only negated is out
             out[rid] = score * (1 - len(neg) / len(words))
     return out
+
+
+def drop_negated(
+    store: ArchiveStore, words: Sequence[str], ranked: list[int], want: int
+) -> set[int]:
+    """Of ``ranked`` (best first), the reports that write the words only negated, read in
+    rank order until ``want`` others are found: a words-only query reads about a page
+    of reports, not every candidate."""
+    dropped: set[int] = set()
+    kept = 0
+    at = 0
+    while kept < want and at < len(ranked):
+        chunk = ranked[at : at + max(want - kept, 8)]
+        at += len(chunk)
+        reports = store.reports(chunk)
+        for rid in chunk:
+            rep = reports.get(rid)
+            found, neg = _judged(rep.text, words) if rep is not None else (set(), set())
+            if neg and neg == found:
+                dropped.add(rid)
+            else:
+                kept += 1
+    return dropped
