@@ -122,8 +122,13 @@ def _family(keyed: _Keyed, finding_id: str) -> tuple[str, ...]:
 
 
 def site_children() -> dict[str, tuple[tuple[str, str], ...]]:
-    """See ``_site_children``."""
+    """See ``_site_children`` (of the vocabulary in use)."""
     return _site_children(_key())
+
+
+def site_children_of(vocab: Vocabulary) -> dict[str, tuple[tuple[str, str], ...]]:
+    """See ``_site_children`` (of ``vocab``)."""
+    return _site_children(_Keyed(vocab.digest, vocab))
 
 
 @lru_cache(maxsize=8)
