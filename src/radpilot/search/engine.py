@@ -229,7 +229,7 @@ def _search(
     if semantic and w.semantic > 0:
         sem_state, sem_scores, extra = _semantic(store, q, cq, cands, n_cand, cfg)
         notes.extend(extra)
-    lex = _lexical(store, q, cq, cands, limit)
+    lex = _lexical(store, q, cq, cands)
     if cq.fts:
         # A words-only query: a report that states none of the words (they are only in
         # its negated sentences) is no answer, however BM25 scored its raw text.
@@ -252,9 +252,25 @@ def _search(
         )
         scored.append((total, rid, parts))
     near = near_evidence(store, q, scoring, ids) if q.words and scoring else {}
+
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports whose evidence sentence states the query's own free words.
-    scored.sort(key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
+    def rank(x: tuple[float, int, dict[str, float]]) -> tuple[int, float, float, int]:
+        return (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1])
+
+    scored.sort(key=rank)
+    if q.words and not cq.fts and lex:
+        # The page's reports are read for words they write only negated ("No goiter."):
+        # those words' share leaves their lexical score, and the page is ranked again.
+        top = [rid for _, rid, parts in scored[:limit] if parts["lexical"] > 0]
+        judged = stated_only(store, q.words, {rid: lex[rid] for rid in top})
+        for i, (total, rid, parts) in enumerate(scored[:limit]):
+            if rid in judged or rid in top:
+                new = judged.get(rid, 0.0)
+                if new != parts["lexical"]:
+                    total += w.lexical * (new - parts["lexical"])
+                    scored[i] = (total, rid, {**parts, "lexical": new})
+        scored.sort(key=rank)
     if cq.fts:
         # A words-only query: a report that writes the words only negated ("No goiter.")
         # is no answer; read in rank order, about a page of reports.
@@ -339,7 +355,7 @@ def _finding_scores(
 
 
 def _lexical(
-    store: ArchiveStore, q: Query, cq: CandidateQuery, cands: dict[int, float], limit: int
+    store: ArchiveStore, q: Query, cq: CandidateQuery, cands: dict[int, float]
 ) -> dict[int, float]:
     """The free words' score per candidate, from what each report states (and, for a
     word that is no finding, asserts: ``freewords.stated_only``)."""
@@ -349,9 +365,9 @@ def _lexical(
     if top > 0 and cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
         stated = store.stated_matches([k for k, v in cands.items() if v > 0], cq.fts)
         return {k: v / top for k, v in cands.items() if k in stated}  # see drop_negated
-    # With a finding the words only add to its score: the best few times the page are
-    # read for negated words, the rest keep the score of what they state.
-    return stated_only(store, q.words, store.lexical_scores(list(cands), q.words), cap=3 * limit)
+    # With a finding the words only add to its score: the page is read for negated
+    # words once ranked (``_search``).
+    return store.lexical_scores(list(cands), q.words)
 
 
 def _head(text: str) -> str:
