@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from radpilot.reports.models import Certainty, Change, Mention, Report
+from radpilot.reports.vocabulary import Vocabulary
 from radpilot.search.config import ranking
 
 # Mentions in these sections are the question or the past, not this study's finding:
@@ -70,11 +71,17 @@ def locations_field(locations: tuple[str, ...]) -> str:
 
 
 def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
+    """What the archive stores of one read report (in the vocabulary it was read with)."""
+    from radpilot.reports.vocabulary import vocabulary_of
+    from radpilot.search.vocab import site_children_of
+
+    vocab = vocabulary_of(report)
+    children = site_children_of(vocab)
     rows: list[MentionRow] = []
     per_finding: dict[str, list[tuple[FindingStatus, Mention]]] = {}
     for m in report.mentions:
         st = mention_status(m)
-        fid = specialise(m.finding, m.locations)
+        fid = specialise(m.finding, m.locations, children)
         rows.append(
             (
                 fid,
@@ -94,7 +101,7 @@ def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
         )
         per_finding.setdefault(fid, []).append((st, m))
     findings = tuple(
-        (fid, *_aggregate(items, _hypothesis_only(fid, labels)))
+        (fid, *_aggregate(items, _hypothesis_only(vocab, fid, labels)))
         for fid, items in sorted(per_finding.items())
     )
     labels_json = json.dumps(labels, separators=(",", ":"))
@@ -122,13 +129,18 @@ def finding_tags(findings: tuple[FindingRow, ...], mentions: list[MentionRow]) -
     return " ".join(sorted(out))
 
 
-def specialise(finding: str, locations: tuple[str, ...]) -> str:
+def specialise(
+    finding: str,
+    locations: tuple[str, ...],
+    sites: dict[str, tuple[tuple[str, str], ...]] | None = None,
+) -> str:
     """The site child a general finding's mention names by its location: "fracture" at
     "rib" is "rib_fracture", so a query for rib fracture finds it. Two sites ("clavicle
-    and rib fractures") keep the general finding."""
+    and rib fractures") keep the general finding. ``sites``: ``vocab.site_children_of``
+    of the vocabulary read with (default: the one in use)."""
     from radpilot.search.vocab import site_children
 
-    children = site_children().get(finding)
+    children = (sites if sites is not None else site_children()).get(finding)
     if not children or not locations:
         return finding
     locs = {loc.lower() for loc in locations}
@@ -136,13 +148,11 @@ def specialise(finding: str, locations: tuple[str, ...]) -> str:
     return hits.pop() if len(hits) == 1 else finding
 
 
-def _hypothesis_only(finding: str, labels: dict[str, float | None]) -> bool:
+def _hypothesis_only(vocab: Vocabulary, finding: str, labels: dict[str, float | None]) -> bool:
     """The report's label policy dropped every hedged mention of this finding's label as
     a possibility offered to explain another observation ("opacity, may represent
     pneumonia"): such a report ranks below the ones that lean towards the finding."""
-    from radpilot.reports import vocabulary
-
-    f = vocabulary.load_vocabulary().findings.get(finding)
+    f = vocab.findings.get(finding)
     return f is not None and f.chexpert is not None and labels.get(f.chexpert, 0.0) is None
 
 
@@ -168,12 +178,13 @@ def _aggregate(
     return best.value, round(score, 4)
 
 
-def read_and_analyse(text: str) -> Analysis:
-    """Run the report reader and the CheXpert labeler on one report's text."""
+def read_and_analyse(text: str, vocabulary: Vocabulary | None = None) -> Analysis:
+    """Run the report reader and the CheXpert labeler on one report's text (with a
+    user's merged ``vocabulary``, or the packaged one)."""
     from radpilot.reports import read
     from radpilot.reports.labels import chexpert
 
-    report = read(text)
+    report = read(text, vocabulary=vocabulary)
     return analyse(report, chexpert(report))
 
 

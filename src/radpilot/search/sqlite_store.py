@@ -447,6 +447,16 @@ class SQLiteStore:
                 errs.append(f"{n} {what} without a report")
         return errs
 
+    # ------------------------------------------------------------------ meta
+    @_guarded
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @_guarded
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
     def close(self) -> None:
         self._db.close()
         if self.sound:
