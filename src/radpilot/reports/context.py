@@ -15,7 +15,9 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   effusion or pneumothorax"); ``versus`` hedges the findings right beside it.
 * An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
   probable, possible, alternative; see ``data/README.md``), so that a label policy can
-  tell "likely atelectasis" from "may represent atelectasis" without losing either.
+  tell "likely atelectasis" from "may represent atelectasis" without losing either. A
+  statement cue ("consistent with") decides nothing: the mention stays present and records
+  ``Hedge.CONSISTENT``.
 * Hypothetical cues ("if", "evaluate for") flag a mention hypothetical (kept out of the
   labels); "rule out"/"evaluate for" in the findings or impression are the radiologist's
   open question and make it uncertain instead. Every mention in a context section
@@ -196,7 +198,7 @@ def mentions_in_sentence(
                 historical=found.historical is not None,
                 hypothetical=context_section or found.hypothetical is not None,
                 cues=tuple(dict.fromkeys(cues)),
-                hedge=hedge if certainty is Certainty.UNCERTAIN else None,
+                hedge=hedge if certainty is not Certainty.ABSENT else None,
             )
         )
     return out
@@ -321,6 +323,7 @@ class _Found:
     change: tuple[int, Token, Change] | None = None
     historical: Token | None = None
     hypothetical: Token | None = None
+    statement: tuple[int, Token] | None = None  # the nearest "consistent with"
 
 
 _SKIPPED = frozenset(
@@ -377,6 +380,9 @@ def _cues_of(
                 found.historical = found.historical or cue
             elif category is CueCategory.HYPOTHETICAL:
                 found.hypothetical = found.hypothetical or cue
+            elif category is CueCategory.STATEMENT:
+                if found.statement is None or gap < found.statement[0]:
+                    found.statement = (gap, cue)
     return found
 
 
@@ -424,6 +430,9 @@ def _decide(
             certainty = Certainty.UNCERTAIN
             cues.append(alt[0])
             hedge = alt[1]
+    if certainty is Certainty.PRESENT and found.statement is not None:
+        hedge = Hedge.CONSISTENT  # no hedge: recorded, since other conventions count it one
+        cues.append(found.statement[1].key)
     if found.historical is not None:
         cues.append(found.historical.key)
     if found.hypothetical is not None:

@@ -45,11 +45,19 @@ class CueCategory(StrEnum):
     CHANGE_STABLE = "change_stable"
     CHANGE_RESOLVED = "change_resolved"
     NORMAL = "normal"  # "heart size is normal": decides an anchored finding is absent
+    # "consistent with pneumonia": decides nothing (the finding stays present) but records
+    # its hedge kind (Hedge.CONSISTENT) on the mention.
+    STATEMENT = "statement"
 
 
 # Categories whose rules say which kind of hedge they are (``"hedge"`` in cues.json).
 HEDGE_CATEGORIES = frozenset(
-    {CueCategory.UNCERTAINTY, CueCategory.ALTERNATIVE, CueCategory.DIFFERENTIAL}
+    {
+        CueCategory.UNCERTAINTY,
+        CueCategory.ALTERNATIVE,
+        CueCategory.DIFFERENTIAL,
+        CueCategory.STATEMENT,
+    }
 )
 
 
@@ -111,7 +119,7 @@ class CueRule(DataModel):
         if self.category not in HEDGE_CATEGORIES and self.hedge is not None:
             raise ValueError(
                 f"hedge: {self.category.value} rules are no hedge (only uncertainty, "
-                "alternative and differential rules have one)"
+                "alternative, differential and statement rules have one)"
             )
         return self
 
