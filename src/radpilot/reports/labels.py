@@ -5,7 +5,9 @@ Aggregation rule (the CheXpert labeler's conventions):
 1. Only mentions that are findings count: a mention flagged ``hypothetical`` (named in the
    indication, history, comparison, technique or examination section, or under a cue such
    as "rule out", "evaluate for", "recommend CT") is skipped. Historical mentions
-   ("old rib fracture", "again seen") do count: the finding is on this image.
+   ("old rib fracture", "again seen") do count: the finding is on this image. A mention
+   under another body part's sub-header of a combined examination ("Right knee: small
+   effusion", ``Mention.region``) is skipped too: it is not a finding of the chest.
 2. Each mention's finding rolls up to at most one label: the vocabulary's ``chexpert`` /
    ``cxr14`` field of that finding (no implicit propagation to parents: a granuloma is in
    the lung-lesion branch of the hierarchy but is not a CheXpert "Lung Lesion", matching
@@ -89,7 +91,7 @@ _RANK = {None: 0, 0.0: 1, -1.0: 2, 1.0: 3}
 
 def counted(report: Report) -> list[Mention]:
     """The mentions that count towards labels (rule 1)."""
-    return [m for m in report.mentions if not m.hypothetical]
+    return [m for m in report.mentions if not m.hypothetical and m.region is None]
 
 
 def label_set(name: str | LabelSet) -> LabelSet:

@@ -113,6 +113,9 @@ class Mention:
     # For an uncertain mention: the kind of hedge that decided it; for a present one,
     # CONSISTENT when it was stated through "consistent with" (else None).
     hedge: Hedge | None = None
+    # The other body part of a combined examination it was found under ("Right knee: small
+    # effusion" -> "lower limb"); None for the chest. Such a mention sets no chest label.
+    region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +133,7 @@ class Mention:
             "hypothetical": self.hypothetical,
             "cues": list(self.cues),
             "hedge": self.hedge.value if self.hedge else None,
+            "region": self.region,
         }
 
 
