@@ -24,6 +24,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
   only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor.
+* A finding's word compounded with a device's ("catheter fracture", "fractured sternal
+  wires", "fracture of the pacer lead") names the state of the device, not a finding.
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
   before it in the clause ("left basilar atelectasis versus pneumonia").
@@ -163,9 +165,11 @@ def mentions_in_sentence(
 ) -> list[Mention]:
     """Every mention of a finding in one sentence, with its attributes and evidence.
 
-    ``unsized``: findings a measurement never sizes (a tube "4 cm above the carina" is a
-    position, not a size)."""
+    ``unsized``: findings a measurement never sizes, the devices (a tube "4 cm above the
+    carina" is a position, not a size)."""
     drafts = _drafts(tokens, rules)
+    if unsized and len(drafts) > 1:
+        drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
         return []
     attrs = _attributes(tokens, drafts, rules)
@@ -223,6 +227,31 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[_Draft]:
             drafts.append(a)
     drafts.sort(key=lambda d: d.start)
     return drafts
+
+
+# What may stand between a finding's word and the device it describes: nothing ("lead
+# fracture", "fractured wire") or "of (the|a|an)" and up to two words ("fracture of the
+# right ventricular lead").
+_DEVICE_PART_GAP = re.compile(r"[ \t]*|[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,2}")
+
+
+def _without_device_parts(drafts: list[_Draft], text: str, devices: frozenset[str]) -> list[_Draft]:
+    """Drop a finding whose word is compounded with a device's: "catheter fracture" and
+    "fracture of the pacer lead" name the device's state, not a fracture of the patient."""
+    kept: list[_Draft] = []
+    for i, d in enumerate(drafts):
+        if d.finding not in devices:
+            before = drafts[i - 1] if i > 0 else None
+            after = drafts[i + 1] if i + 1 < len(drafts) else None
+            if before is not None and before.finding in devices and before.end <= d.start:
+                if text[before.end : d.start].strip(" \t") == "":
+                    continue  # "catheter fracture"
+            if after is not None and after.finding in devices and d.end <= after.start:
+                gap = text[d.end : after.start].lower()
+                if _DEVICE_PART_GAP.fullmatch(gap):
+                    continue  # "fractured sternal wires", "fracture of the wire"
+        kept.append(d)
+    return kept
 
 
 @dataclass(slots=True)
