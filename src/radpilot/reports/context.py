@@ -229,10 +229,11 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[_Draft]:
     return drafts
 
 
-# What may stand between a finding's word and the device it describes: nothing ("lead
-# fracture", "fractured wire") or "of (the|a|an)" and up to two words ("fracture of the
-# right ventricular lead").
-_DEVICE_PART_GAP = re.compile(r"[ \t]*|[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,2}")
+# What may stand between a finding's word and the device after it that it describes:
+# "of (the|a|an)" and up to two words ("fracture of the right ventricular lead"). Nothing
+# at all only after a participle ("fractured wire"), never after a noun: "sternotomy wires"
+# are the wires of a sternotomy, both stated.
+_DEVICE_PART_GAP = re.compile(r"[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,2}")
 
 
 def _without_device_parts(drafts: list[_Draft], text: str, devices: frozenset[str]) -> list[_Draft]:
@@ -248,7 +249,8 @@ def _without_device_parts(drafts: list[_Draft], text: str, devices: frozenset[st
                     continue  # "catheter fracture"
             if after is not None and after.finding in devices and d.end <= after.start:
                 gap = text[d.end : after.start].lower()
-                if _DEVICE_PART_GAP.fullmatch(gap):
+                participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()
+                if participle or _DEVICE_PART_GAP.fullmatch(gap):
                     continue  # "fractured sternal wires", "fracture of the wire"
         kept.append(d)
     return kept
