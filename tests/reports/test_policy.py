@@ -12,6 +12,9 @@ rule 4), written from radiology, not from the implementation:
 * leaning: a diagnosis the radiologist leans towards or names as one of two alternatives
   stays -1.0;
 * no-observation: a possibility stated with nothing to explain stays -1.0;
+* several: a possibility listed with other hedged findings under one hedge ("differential
+  includes A and B") is one of several explanations, committed to none: blank, even where
+  the observation it is offered for is not one the reader knows;
 * definite: 1.0; negated: 0.0.
 """
 
@@ -60,6 +63,7 @@ KINDS = (
     "unrelated",
     "definite",
     "negated",
+    "several",
 )
 MIN_PER_KIND = 2
 _REQUIRED = {"id", "kind", "text", "expect"}

@@ -34,8 +34,12 @@ Aggregation rule (the CheXpert labeler's conventions):
      or a consolidation, an atelectasis an opacity or volume loss, an edema interstitial
      markings or vascular congestion, a nodule a nodular density; a pneumothorax explains
      nothing). An ``etiology`` ("consistent with infection") adds nothing when the report
-     states, anywhere, an observation it can explain. The mention itself is unchanged:
-     it stays UNCERTAIN, with its hedge and cue as evidence.
+     states, anywhere, an observation it can explain. A ``possible`` mention listed with
+     other hedged findings under one hedge phrase ("differential diagnosis includes edema
+     and infection", "may be secondary to crowding, infiltrates or edema") is one of
+     several explanations offered and adds nothing either, whatever it is offered for.
+     The mention itself is unchanged: it stays UNCERTAIN, with its hedge and cue as
+     evidence.
      Hedged observations ("borderline cardiomegaly", "possible small effusion"), diagnoses
      the radiologist leans towards ("likely atelectasis", "compatible with pneumonia") or
      names as one of two alternatives ("atelectasis or pneumonia"), and a possibility with

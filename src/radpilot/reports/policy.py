@@ -11,7 +11,11 @@ it only picks the mentions that become labels. Two are registered in
   (``data/explanations.json``): a pneumonia explains an opacity or a consolidation,
   an atelectasis an opacity or volume loss, an edema interstitial markings or vascular
   congestion; a pneumothorax explains nothing, so "Stable cardiomegaly. Cannot exclude
-  pneumothorax." keeps Pneumothorax -1.0.
+  pneumothorax." keeps Pneumothorax -1.0. A possibility listed under one hedge with other
+  hedged findings ("may be secondary to crowding, infiltrates or edema", "the
+  differential diagnosis includes round pneumonia and a mass", "atelectasis or possibly
+  pneumonia") is one of several explanations offered, committed to none: it is no label
+  either, whether or not the reader knows the observation they are offered for.
 
 >>> from radpilot.reports import read
 >>> from radpilot.reports.labels import chexpert
@@ -34,6 +38,7 @@ from pydantic import Field
 from radpilot.datafiles import DataDocument, DataFile, DataModel
 from radpilot.errors import VocabularyError
 from radpilot.reports.models import Certainty, Hedge, Mention, Report
+from radpilot.reports.rules import cue_rules
 from radpilot.reports.vocabulary import FindingRole, Vocabulary, load_vocabulary
 
 
@@ -134,6 +139,34 @@ def _possible(m: Mention) -> bool:
     return m.certainty is Certainty.UNCERTAIN and m.hedge is Hedge.POSSIBLE
 
 
+def _several(m: Mention, mentions: list[Mention], text: str) -> bool:
+    """Is ``m`` a possibility listed with another hedged finding under the same hedge
+    cue ("differential diagnosis includes edema, infection"; "may be secondary to
+    infiltrates or edema")? The same phrase decided both, in one sentence, with no second
+    instance of it between them (which would be a second, separate hedge)."""
+    if not _possible(m) or not m.cues:
+        return False
+    cue = m.cues[0].lower()
+    if cue not in cue_rules().hedges:
+        return False  # an uncertain qualifier ("heart and mediastinum stable"), no hedge
+    for o in mentions:
+        if (
+            o is m
+            or o.finding == m.finding
+            or o.certainty is not Certainty.UNCERTAIN
+            or o.sentence.start != m.sentence.start
+            or not o.cues
+            or o.cues[0].lower() != cue
+        ):
+            continue
+        lo, hi = (
+            (o.span.end, m.span.start) if o.span.end <= m.span.start else (m.span.end, o.span.start)
+        )
+        if cue not in text[lo:hi].lower():
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class ExplainingPolicy(UncertaintyPolicy):
     """radpilot's policy: a possibility offered to explain a stated observation (one it can
@@ -144,8 +177,8 @@ class ExplainingPolicy(UncertaintyPolicy):
         if not any(_possible(m) or found[m.finding].role is FindingRole.ETIOLOGY for m in mentions):
             return mentions  # most reports: nothing the policy could drop
         stated = [m for m in mentions if _stated_observation(m, vocab)]
-        if not stated:
-            return mentions
+        if not stated:  # only "one of several" can apply
+            return [m for m in mentions if not _several(m, mentions, report.text)]
         table = explanations()
         # A possibility offered for an observation sits in its sentence or refers back
         # ("Nodular density at the right apex. This may represent a true nodule.").
@@ -181,6 +214,8 @@ class ExplainingPolicy(UncertaintyPolicy):
                     continue  # "consistent with infection": a cause of what is seen
             elif _possible(m) and explains_nearby(m):
                 continue  # offered to explain the observation stated beside it
+            elif _several(m, mentions, report.text):
+                continue  # one of several explanations offered, none committed to
             kept.append(m)
         return kept
 
