@@ -173,6 +173,13 @@ class ExplainingPolicy(UncertaintyPolicy):
     explain, per ``explanations.json``) sets no label; see the module docstring."""
 
     def select(self, report: Report, mentions: list[Mention], vocab: Vocabulary) -> list[Mention]:
+        """The counted mentions that set labels: all but (1) an etiology ("infection") in a
+        report that states anywhere an observation it can explain; (2) a ``possible``
+        mention that can explain an abnormal observation stated in its sentence, the one
+        before (``sentences_before``) or, for the impression, the findings
+        (``sections_explained``); (3) a ``possible`` mention listed with another hedged
+        finding under the same hedge phrase (one of several explanations). Tables of
+        cases: ``tests/reports/test_policy.py``, ``regression_policy.jsonl``."""
         found = vocab.findings
         if not any(_possible(m) or found[m.finding].role is FindingRole.ETIOLOGY for m in mentions):
             return mentions  # most reports: nothing the policy could drop
