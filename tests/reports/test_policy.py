@@ -15,6 +15,9 @@ rule 4), written from radiology, not from the implementation:
 * several: a possibility listed with other hedged findings under one hedge ("differential
   includes A and B") is one of several explanations, committed to none: blank, even where
   the observation it is offered for is not one the reader knows;
+* unchanged: an anatomy said only to be unchanged ("stable cardiomediastinal silhouette")
+  is no label (the CheXpert labeler's -1.0 is the chexpert policy's); a stated or hedged
+  abnormality that is unchanged keeps its label;
 * definite: 1.0; negated: 0.0.
 """
 
@@ -64,6 +67,7 @@ KINDS = (
     "definite",
     "negated",
     "several",
+    "unchanged",
 )
 MIN_PER_KIND = 2
 _REQUIRED = {"id", "kind", "text", "expect"}

@@ -38,8 +38,11 @@ Aggregation rule (the CheXpert labeler's conventions):
      other hedged findings under one hedge phrase ("differential diagnosis includes edema
      and infection", "may be secondary to crowding, infiltrates or edema") is one of
      several explanations offered and adds nothing either, whatever it is offered for.
-     The mention itself is unchanged: it stays UNCERTAIN, with its hedge and cue as
-     evidence.
+     An anatomy said only to be unchanged ("stable cardiomediastinal silhouette", "heart
+     size is unchanged": uncertain through a qualifier that is no hedge phrase) is no
+     label either: it says the anatomy is as it was, not that it is abnormal (the CheXpert
+     labeler makes it -1.0). The mention itself is unchanged: it stays UNCERTAIN, with its
+     hedge and cue as evidence.
      Hedged observations ("borderline cardiomegaly", "possible small effusion"), diagnoses
      the radiologist leans towards ("likely atelectasis", "compatible with pneumonia") or
      names as one of two alternatives ("atelectasis or pneumonia"), and a possibility with

@@ -139,6 +139,14 @@ def _possible(m: Mention) -> bool:
     return m.certainty is Certainty.UNCERTAIN and m.hedge is Hedge.POSSIBLE
 
 
+def _unchanged_only(m: Mention) -> bool:
+    """Is ``m`` uncertain only through an uncertain qualifier that is no hedge phrase
+    ("stable cardiomediastinal silhouette", "heart size is unchanged")? That says the
+    anatomy is as it was, not that it is abnormal: no label under this policy (the CheXpert
+    labeler's convention, -1.0, is the ``chexpert`` policy's)."""
+    return _possible(m) and bool(m.cues) and m.cues[0].lower() not in cue_rules().hedges
+
+
 def _several(m: Mention, mentions: list[Mention], text: str) -> bool:
     """Is ``m`` a possibility listed with another hedged finding under the same hedge
     cue ("differential diagnosis includes edema, infection"; "may be secondary to
@@ -178,14 +186,19 @@ class ExplainingPolicy(UncertaintyPolicy):
         mention that can explain an abnormal observation stated in its sentence, the one
         before (``sentences_before``) or, for the impression, the findings
         (``sections_explained``); (3) a ``possible`` mention listed with another hedged
-        finding under the same hedge phrase (one of several explanations). Tables of
-        cases: ``tests/reports/test_policy.py``, ``regression_policy.jsonl``."""
+        finding under the same hedge phrase (one of several explanations); (4) an anatomy
+        said only to be unchanged ("stable cardiomediastinal silhouette", :func:`_unchanged_only`).
+        Tables of cases: ``tests/reports/test_policy.py``, ``regression_policy.jsonl``."""
         found = vocab.findings
         if not any(_possible(m) or found[m.finding].role is FindingRole.ETIOLOGY for m in mentions):
             return mentions  # most reports: nothing the policy could drop
         stated = [m for m in mentions if _stated_observation(m, vocab)]
-        if not stated:  # only "one of several" can apply
-            return [m for m in mentions if not _several(m, mentions, report.text)]
+        if not stated:  # nothing to explain: only rules (3) and (4) can apply
+            return [
+                m
+                for m in mentions
+                if not (_several(m, mentions, report.text) or _unchanged_only(m))
+            ]
         table = explanations()
         # A possibility offered for an observation sits in its sentence or refers back
         # ("Nodular density at the right apex. This may represent a true nodule.").
@@ -221,7 +234,7 @@ class ExplainingPolicy(UncertaintyPolicy):
                     continue  # "consistent with infection": a cause of what is seen
             elif _possible(m) and explains_nearby(m):
                 continue  # offered to explain the observation stated beside it
-            elif _several(m, mentions, report.text):
+            elif _several(m, mentions, report.text) or _unchanged_only(m):
                 continue  # one of several explanations offered, none committed to
             kept.append(m)
         return kept
