@@ -530,5 +530,18 @@ def _alternative(
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
         if others and not nearer and hi - lo <= reach and not _blocked(tokens, lo, hi):
-            return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
+            if not _certainty_cue_between(tokens, lo, hi):
+                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
     return None
+
+
+def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
+    """A negation or hedge between a finding and "or" opens the phrase the "or" belongs to:
+    in "cuffing, suggesting bronchiolitis or asthma" the alternatives are what the hedge
+    offers, and the cuffing before it is stated."""
+    for t in tokens:
+        if t.start >= hi:
+            return False
+        if t.start >= lo and t.end <= hi and any(c in _CERTAINTY_CUES for c, _ in t.roles.cues):
+            return True
+    return False
