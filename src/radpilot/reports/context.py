@@ -59,6 +59,7 @@ _CHANGE = {
 }
 _CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
 _DIGIT = re.compile(r"\d")
+_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
 _MEASURE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:x|by|\u00d7)\s*(\d+(?:\.\d+)?))?(?:\s*(?:x|by|\u00d7)\s*(\d+(?:\.\d+)?))?"
     r"\s*([a-zA-Z]+)\b"
@@ -175,7 +176,7 @@ def mentions_in_sentence(
     attrs = _attributes(tokens, drafts, rules)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens = [t for t in tokens if t.roles.cues]
-    ahead = _looks_ahead(tokens, cue_tokens, drafts, rules)
+    ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text)
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -328,11 +329,13 @@ def _sizes(
 
 
 def _looks_ahead(
-    tokens: list[Token], cue_tokens: list[Token], drafts: list[_Draft], rules: CueRules
+    tokens: list[Token], cue_tokens: list[Token], drafts: list[_Draft], rules: CueRules, text: str
 ) -> set[int]:
     """Starts of the cues that can look both ways ("likely", "?") and look forward here: a
     finding follows them in their clause ("opacities, likely atelectasis" hedges the
-    atelectasis only)."""
+    atelectasis only), or a word that is no finding ("pneumonia, likely bacterial" hedges
+    the kind of pneumonia, not that there is one): only a hedge that ends its phrase looks
+    back ("atelectasis, likely.")."""
     ahead: set[int] = set()
     for cue in cue_tokens:
         directions = {d for c, d in cue.roles.cues if c in _CERTAINTY_CUES}
@@ -342,6 +345,10 @@ def _looks_ahead(
                     if not _blocked(tokens, cue.end, d.start):
                         ahead.add(cue.start)
                     break
+            else:
+                hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
+                if len(hedge) > 1 and cue.key[-1:].isalpha() and _WORD_AFTER.match(text, cue.end):
+                    ahead.add(cue.start)  # a hedge, never a negation ("not seen either")
     return ahead
 
 
