@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from tests.search.conftest import CliRun
 
 from radpilot import samples
 from radpilot.reports.uservocab import extended_vocabulary
 from radpilot.search.archivevocab import META_KEY, mismatch_note, stored
 from radpilot.search.engine import search
 from radpilot.search.store import open_store
+
+if TYPE_CHECKING:
+    from tests.search.conftest import CliRun
 
 TOUR = Path(__file__).parent / "data" / "tour"
 

@@ -75,6 +75,9 @@ class Hit:
     mentions: tuple[StoredMention, ...] = ()  # the evidence for the query's findings
     text_spans: tuple[tuple[int, int], ...] = ()  # where the free words occur
     uncertain: bool = False
+    # A finding query's hit found by its words where the reader read nothing of the
+    # finding (the fill after every reader match): shown as such, never as a finding.
+    words_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         r = self.report
@@ -83,6 +86,7 @@ class Hit:
             "id": r.id,
             "score": round(self.score, 4),
             "uncertain": self.uncertain,
+            "words_only": self.words_only,
             "patient_id": r.patient_id,
             "study_date": r.study_date,
             "modality": r.modality,
@@ -479,9 +483,12 @@ def hits_for(
             if t.polarity is Polarity.ANY and ms and all(m.status == "uncertain" for m in ms):
                 uncertain = True
             evidence.extend(sorted(ms, key=lambda m: m.span))  # the query's order of findings
-        out.append(
-            Hit(rep, total, parts, tuple(evidence), _text_spans(rep.text, q.words), uncertain)
+        words_only = bool(terms) and not evidence
+        words = (
+            [w for t in terms for w in t.text.split()] + list(q.words) if words_only else q.words
         )
+        spans = _text_spans(rep.text, words)
+        out.append(Hit(rep, total, parts, tuple(evidence), spans, uncertain, words_only))
     return tuple(out)
 
 
