@@ -118,3 +118,17 @@ def test_a_side_inside_a_findings_synonym_is_the_querys_side() -> None:
     assert t.laterality.value == "right"
     (t,) = parse_query("elevated hemidiaphragm").findings
     assert t.laterality is None
+
+
+def test_a_finding_under_another_body_region_is_no_chest_answer(tmp_path: Path) -> None:
+    # A combined examination: the effusion is the knee's; the chest has none.
+    store = open_store(tmp_path / "k.db")
+    texts = {
+        "K1": "FINDINGS: CHEST: Lungs are clear. RIGHT KNEE: Small effusion.",
+        "K2": "FINDINGS: Small left pleural effusion.",
+    }
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in texts.items()], jobs=1)
+    got = search(store, "effusion", limit=20, semantic=False).hits
+    assert [h.report.id for h in got] == ["K2"]
+    assert not any(h.words_only for h in got)
+    store.close()

@@ -27,7 +27,9 @@ class FindingStatus(StrEnum):
     PRESENT = "present"
     UNCERTAIN = "uncertain"
     ABSENT = "absent"
-    CONTEXT = "context"  # named only as indication, history or hypothesis
+    # named only as indication, history or hypothesis, or under another body region of a
+    # combined examination ("Right knee: small effusion"): no chest finding of this report
+    CONTEXT = "context"
 
 
 _PRIORITY = {
@@ -39,7 +41,7 @@ _PRIORITY = {
 
 
 def mention_status(m: Mention) -> FindingStatus:
-    if m.section in CONTEXT_SECTIONS or m.hypothetical:
+    if m.section in CONTEXT_SECTIONS or m.hypothetical or m.region is not None:
         return FindingStatus.CONTEXT
     if m.certainty is Certainty.ABSENT or m.change is Change.RESOLVED:
         return FindingStatus.ABSENT
