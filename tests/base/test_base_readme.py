@@ -5,7 +5,8 @@ fit"; ``…`` in a line stands for any text). Times and rates are normalised. It
 examples run as doctests.
 
 Run a section's commands by hand the same way: copy the samples there
-(``radpilot.samples.names()``), or for "Find cases" the files of ``tests/search/data/tour/``.
+(``radpilot.samples.names()``), or for "Find cases" the files of ``tests/search/data/tour/``
+and the sample ``my_findings.yaml``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def _stage_samples(folder: Path) -> None:
 def _stage_tour(folder: Path) -> None:
     for f in TOUR.iterdir():
         shutil.copy(f, folder / f.name)
+    # The user vocabulary of "Read reports" serves the archive too (`--vocab`).
+    shutil.copy(samples.get("my_findings.yaml"), folder / "my_findings.yaml")
 
 
 STAGING: dict[str, Callable[[Path], None]] = {"Find cases": _stage_tour}

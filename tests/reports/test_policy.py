@@ -12,6 +12,12 @@ rule 4), written from radiology, not from the implementation:
 * leaning: a diagnosis the radiologist leans towards or names as one of two alternatives
   stays -1.0;
 * no-observation: a possibility stated with nothing to explain stays -1.0;
+* several: a possibility listed with other hedged findings under one hedge ("differential
+  includes A and B") is one of several explanations, committed to none: blank, even where
+  the observation it is offered for is not one the reader knows;
+* unchanged: an anatomy said only to be unchanged ("stable cardiomediastinal silhouette")
+  is no label (the CheXpert labeler's -1.0 is the chexpert policy's); a stated or hedged
+  abnormality that is unchanged keeps its label;
 * definite: 1.0; negated: 0.0.
 """
 
@@ -60,6 +66,8 @@ KINDS = (
     "unrelated",
     "definite",
     "negated",
+    "several",
+    "unchanged",
 )
 MIN_PER_KIND = 2
 _REQUIRED = {"id", "kind", "text", "expect"}

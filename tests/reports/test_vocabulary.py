@@ -308,7 +308,7 @@ def test_packaged_rule_files_load() -> None:
             CUES,
             cue_rules_from_dict,
             lambda d: _rule(d, "alternative").update(hedge="maybe"),
-            "hedge: Input should be 'probable', 'possible' or 'alternative'",
+            "hedge: Input should be 'probable', 'possible', 'alternative' or 'consistent'",
         ),
         (
             CUES,

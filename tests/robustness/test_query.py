@@ -105,6 +105,9 @@ def assert_negation_holds(store: ArchiveStore, res: SearchResult) -> None:
                 assert "present" in statuses, (hit.report.id, t)
             elif t.polarity is Polarity.UNCERTAIN:
                 assert "uncertain" in statuses, (hit.report.id, t)
+            elif hit.words_only:
+                # filled from the words: the reader judged nothing of the finding here
+                assert not statuses, (hit.report.id, t)
             elif t.change is None or t.change.value != "resolved":
                 assert statuses & {"present", "uncertain"}, (hit.report.id, t)
 

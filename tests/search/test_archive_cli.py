@@ -154,6 +154,42 @@ def test_damaged_archive_is_refused_and_checked(archive: Path, tmp_path: Path, c
         assert code == 2 and "damaged" in _one_error_line(err)
 
 
+def test_full_page_check_only_when_the_file_changed(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file exactly as a sound session closed it opens without reading every page; one
+    changed by anything else (or with a write-ahead log left over) is checked again."""
+    from radpilot.search import sqlite_schema
+
+    calls: list[int] = []
+    real = sqlite_schema.quick_check
+
+    def counted(db: sqlite3.Connection) -> list[str]:
+        calls.append(1)
+        return real(db)
+
+    monkeypatch.setattr(sqlite_schema, "quick_check", counted)
+    open_store(archive).close()
+    assert calls == []
+    with archive.open("r+b") as fh:  # the same bytes written again: a new mtime
+        head = fh.read(100)
+        fh.seek(0)
+        fh.write(head)
+    open_store(archive).close()
+    assert calls == [1]
+    open_store(archive).close()  # that session was sound and closed: recorded again
+    assert calls == [1]
+    con = sqlite3.connect(archive)  # another program's write, left in the log
+    con.execute("INSERT INTO meta(key, value) VALUES ('x', 'y')")
+    con.commit()
+    open_store(archive).close()
+    con.close()
+    assert calls == [1, 1]
+    open_store(archive, verify=False).close()  # not checked: nothing recorded
+    open_store(archive).close()
+    assert calls == [1, 1, 1]
+
+
 def test_not_sqlite_and_foreign_sqlite(tmp_path: Path, cli: CliRun) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all " * 50)

@@ -23,6 +23,21 @@ from radpilot.errors import InputError
 from radpilot.search.export import ExportFormat
 
 DB_HELP = "Archive database (default: $RADPILOT_ARCHIVE, $RADPILOT_HOME/archive.db or ~/.local/share/radpilot/archive.db)."
+VOCAB_HELP = (
+    "A vocabulary file (JSON or YAML, the one `radpilot label --vocab` takes) that adds or "
+    "overrides findings. The archive records which vocabulary its reports were read with: "
+    "`archive add` refuses another one, `search` says when it differs."
+)
+
+
+def load_vocab(path: Path | None) -> Any:
+    """The merged vocabulary of a ``--vocab FILE`` (None without one); a bad file is
+    one line per bad entry (``VocabularyError``, an input error: exit 2)."""
+    if path is None:
+        return None
+    from radpilot.reports.uservocab import extended_vocabulary
+
+    return extended_vocabulary(path)
 
 
 app = typer.Typer(
@@ -54,6 +69,7 @@ def add(
     max_errors: int = typer.Option(
         DEFAULT_MAX_PROBLEMS, "--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP
     ),
+    vocab: Path | None = typer.Option(None, "--vocab", metavar="FILE", help=VOCAB_HELP),
 ) -> None:
     """Ingest reports: upsert by id, keep earlier versions, skip bad records.
 
@@ -64,11 +80,14 @@ def add(
     nothing could be stored (or the archive cannot be used).
     """
     from radpilot.interop.records import RecordError
+    from radpilot.search.archivevocab import check_for_add
     from radpilot.search.ingest import IngestSummary, Problem, ingest_files
     from radpilot.search.store import open_store
 
+    vocabulary = load_vocab(vocab)
     store = open_store(db)
     try:
+        check_for_add(store, vocabulary)
         with (
             ProblemLines(max_errors) as lines,
             _progress("ingesting", TextColumn("{task.fields[n]} reports")) as progress,
@@ -89,6 +108,7 @@ def add(
                 jobs=jobs,
                 on_problem=on_problem,
                 on_progress=on_progress,
+                vocabulary=vocabulary,
             )
     finally:
         store.close()

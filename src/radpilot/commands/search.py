@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand
 
-from radpilot.commands.archive import DB_HELP
+from radpilot.commands.archive import DB_HELP, VOCAB_HELP, load_vocab
 
 QUERY_HELP = (
     "Query, e.g. 'new left pneumothorax since:2024-01-01 -effusion' (one argument or "
@@ -88,31 +88,38 @@ def search_cmd(
     patient: str | None = typer.Option(None, "--patient", help="Patient id."),
     modality: str | None = typer.Option(None, "--modality", help="Modality code (CR, DX, CT...)."),
     no_semantic: bool = typer.Option(False, "--no-semantic", help="Do not use embeddings."),
+    vocab: Path | None = typer.Option(None, "--vocab", metavar="FILE", help=VOCAB_HELP),
 ) -> None:
     """Find reports by finding (negation-aware), filters and words. Exit 0 with or
     without matches; 2 for a query that cannot be read (one line says why)."""
+    from radpilot.search.archivevocab import mismatch_note
     from radpilot.search.engine import hits_to_json, search
     from radpilot.search.render import results_table
     from radpilot.search.store import open_store
+    from radpilot.search.vocab import using
 
     text = _query(query, since=since, until=until, patient=patient, modality=modality)
+    vocabulary = load_vocab(vocab)
     store = open_store(db, readonly=True)
     try:
-        res = search(store, text, limit=limit, semantic=not no_semantic)
+        mismatch = mismatch_note(store, vocabulary)
+        res = search(store, text, limit=limit, semantic=not no_semantic, vocabulary=vocabulary)
     finally:
         store.close()
+    notes = [mismatch, *res.notes] if mismatch else list(res.notes)
     console = Console()
     if as_json:
         typer.echo(json.dumps(hits_to_json(res)))
-        _notes(res.notes, Console(stderr=True))
+        _notes(notes, Console(stderr=True))
         return
-    _notes(res.notes, console)
+    _notes(notes, console)
     shown = " ".join(query)
     if not res.hits:
         console.print(f"no reports match {shown!r}", markup=False, highlight=False, soft_wrap=True)
         return
     title = f"{len(res.hits)} results for {shown!r} (semantic: {res.semantic})"
-    console.print(results_table(res, title=title))
+    with using(vocabulary):  # the user's findings are shown by their names
+        console.print(results_table(res, title=title))
 
 
 def _notes(notes: Any, console: Console) -> None:
@@ -152,16 +159,20 @@ def cohort_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="CSV to write."),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(100_000, "--limit", min=1, help="At most this many reports."),
+    vocab: Path | None = typer.Option(None, "--vocab", metavar="FILE", help=VOCAB_HELP),
 ) -> None:
     """Export the matching reports with ids, metadata and CheXpert labels (CSV)."""
+    from radpilot.search.archivevocab import mismatch_note
     from radpilot.search.cohort import export_cohort
     from radpilot.search.store import open_store
 
+    vocabulary = load_vocab(vocab)
     store = open_store(db, readonly=True)
     try:
-        res = export_cohort(store, _query(query), out, limit=limit)
+        mismatch = mismatch_note(store, vocabulary)
+        res = export_cohort(store, _query(query), out, limit=limit, vocabulary=vocabulary)
     finally:
         store.close()
-    _notes(res.notes, Console(stderr=True))
+    _notes([mismatch, *res.notes] if mismatch else res.notes, Console(stderr=True))
     n_unc = sum(h.uncertain for h in res.hits)
     typer.echo(f"{len(res.hits)} reports ({n_unc} uncertain) -> {out}")

@@ -15,13 +15,17 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   effusion or pneumothorax"); ``versus`` hedges the findings right beside it.
 * An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
   probable, possible, alternative; see ``data/README.md``), so that a label policy can
-  tell "likely atelectasis" from "may represent atelectasis" without losing either.
+  tell "likely atelectasis" from "may represent atelectasis" without losing either. A
+  statement cue ("consistent with") decides nothing: the mention stays present and records
+  ``Hedge.CONSISTENT``.
 * Hypothetical cues ("if", "evaluate for") flag a mention hypothetical (kept out of the
   labels); "rule out"/"evaluate for" in the findings or impression are the radiologist's
   open question and make it uncertain instead. Every mention in a context section
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
   only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor.
+* A finding's word compounded with a device's ("catheter fracture", "fractured sternal
+  wires", "fracture of the pacer lead") names the state of the device, not a finding.
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
   before it in the clause ("left basilar atelectasis versus pneumonia").
@@ -55,6 +59,7 @@ _CHANGE = {
 }
 _CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
 _DIGIT = re.compile(r"\d")
+_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
 _MEASURE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:x|by|\u00d7)\s*(\d+(?:\.\d+)?))?(?:\s*(?:x|by|\u00d7)\s*(\d+(?:\.\d+)?))?"
     r"\s*([a-zA-Z]+)\b"
@@ -161,15 +166,17 @@ def mentions_in_sentence(
 ) -> list[Mention]:
     """Every mention of a finding in one sentence, with its attributes and evidence.
 
-    ``unsized``: findings a measurement never sizes (a tube "4 cm above the carina" is a
-    position, not a size)."""
+    ``unsized``: findings a measurement never sizes, the devices (a tube "4 cm above the
+    carina" is a position, not a size)."""
     drafts = _drafts(tokens, rules)
+    if unsized and len(drafts) > 1:
+        drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
         return []
     attrs = _attributes(tokens, drafts, rules)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens = [t for t in tokens if t.roles.cues]
-    ahead = _looks_ahead(tokens, cue_tokens, drafts, rules)
+    ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text)
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -196,7 +203,7 @@ def mentions_in_sentence(
                 historical=found.historical is not None,
                 hypothetical=context_section or found.hypothetical is not None,
                 cues=tuple(dict.fromkeys(cues)),
-                hedge=hedge if certainty is Certainty.UNCERTAIN else None,
+                hedge=hedge if certainty is not Certainty.ABSENT else None,
             )
         )
     return out
@@ -221,6 +228,33 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[_Draft]:
             drafts.append(a)
     drafts.sort(key=lambda d: d.start)
     return drafts
+
+
+# What may stand between a finding's word and the device after it that it describes:
+# "of (the|a|an)" and up to two words ("fracture of the right ventricular lead"). Nothing
+# at all only after a participle ("fractured wire"), never after a noun: "sternotomy wires"
+# are the wires of a sternotomy, both stated.
+_DEVICE_PART_GAP = re.compile(r"[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,2}")
+
+
+def _without_device_parts(drafts: list[_Draft], text: str, devices: frozenset[str]) -> list[_Draft]:
+    """Drop a finding whose word is compounded with a device's: "catheter fracture" and
+    "fracture of the pacer lead" name the device's state, not a fracture of the patient."""
+    kept: list[_Draft] = []
+    for i, d in enumerate(drafts):
+        if d.finding not in devices:
+            before = drafts[i - 1] if i > 0 else None
+            after = drafts[i + 1] if i + 1 < len(drafts) else None
+            if before is not None and before.finding in devices and before.end <= d.start:
+                if text[before.end : d.start].strip(" \t") == "":
+                    continue  # "catheter fracture"
+            if after is not None and after.finding in devices and d.end <= after.start:
+                gap = text[d.end : after.start].lower()
+                participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()
+                if participle or _DEVICE_PART_GAP.fullmatch(gap):
+                    continue  # "fractured sternal wires", "fracture of the wire"
+        kept.append(d)
+    return kept
 
 
 @dataclass(slots=True)
@@ -295,11 +329,13 @@ def _sizes(
 
 
 def _looks_ahead(
-    tokens: list[Token], cue_tokens: list[Token], drafts: list[_Draft], rules: CueRules
+    tokens: list[Token], cue_tokens: list[Token], drafts: list[_Draft], rules: CueRules, text: str
 ) -> set[int]:
     """Starts of the cues that can look both ways ("likely", "?") and look forward here: a
     finding follows them in their clause ("opacities, likely atelectasis" hedges the
-    atelectasis only)."""
+    atelectasis only), or a word that is no finding ("pneumonia, likely bacterial" hedges
+    the kind of pneumonia, not that there is one): only a hedge that ends its phrase looks
+    back ("atelectasis, likely.")."""
     ahead: set[int] = set()
     for cue in cue_tokens:
         directions = {d for c, d in cue.roles.cues if c in _CERTAINTY_CUES}
@@ -309,6 +345,10 @@ def _looks_ahead(
                     if not _blocked(tokens, cue.end, d.start):
                         ahead.add(cue.start)
                     break
+            else:
+                hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
+                if len(hedge) > 1 and cue.key[-1:].isalpha() and _WORD_AFTER.match(text, cue.end):
+                    ahead.add(cue.start)  # a hedge, never a negation ("not seen either")
     return ahead
 
 
@@ -321,6 +361,7 @@ class _Found:
     change: tuple[int, Token, Change] | None = None
     historical: Token | None = None
     hypothetical: Token | None = None
+    statement: tuple[int, Token] | None = None  # the nearest "consistent with"
 
 
 _SKIPPED = frozenset(
@@ -377,6 +418,9 @@ def _cues_of(
                 found.historical = found.historical or cue
             elif category is CueCategory.HYPOTHETICAL:
                 found.hypothetical = found.hypothetical or cue
+            elif category is CueCategory.STATEMENT:
+                if found.statement is None or gap < found.statement[0]:
+                    found.statement = (gap, cue)
     return found
 
 
@@ -424,6 +468,9 @@ def _decide(
             certainty = Certainty.UNCERTAIN
             cues.append(alt[0])
             hedge = alt[1]
+    if certainty is Certainty.PRESENT and found.statement is not None:
+        hedge = Hedge.CONSISTENT  # no hedge: recorded, since other conventions count it one
+        cues.append(found.statement[1].key)
     if found.historical is not None:
         cues.append(found.historical.key)
     if found.hypothetical is not None:
@@ -490,5 +537,18 @@ def _alternative(
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
         if others and not nearer and hi - lo <= reach and not _blocked(tokens, lo, hi):
-            return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
+            if not _certainty_cue_between(tokens, lo, hi):
+                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
     return None
+
+
+def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
+    """A negation or hedge between a finding and "or" opens the phrase the "or" belongs to:
+    in "cuffing, suggesting bronchiolitis or asthma" the alternatives are what the hedge
+    offers, and the cuffing before it is stated."""
+    for t in tokens:
+        if t.start >= hi:
+            return False
+        if t.start >= lo and t.end <= hi and any(c in _CERTAINTY_CUES for c, _ in t.roles.cues):
+            return True
+    return False

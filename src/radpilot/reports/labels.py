@@ -5,7 +5,9 @@ Aggregation rule (the CheXpert labeler's conventions):
 1. Only mentions that are findings count: a mention flagged ``hypothetical`` (named in the
    indication, history, comparison, technique or examination section, or under a cue such
    as "rule out", "evaluate for", "recommend CT") is skipped. Historical mentions
-   ("old rib fracture", "again seen") do count: the finding is on this image.
+   ("old rib fracture", "again seen") do count: the finding is on this image. A mention
+   under another body part's sub-header of a combined examination ("Right knee: small
+   effusion", ``Mention.region``) is skipped too: it is not a finding of the chest.
 2. Each mention's finding rolls up to at most one label: the vocabulary's ``chexpert`` /
    ``cxr14`` field of that finding (no implicit propagation to parents: a granuloma is in
    the lung-lesion branch of the hierarchy but is not a CheXpert "Lung Lesion", matching
@@ -32,8 +34,15 @@ Aggregation rule (the CheXpert labeler's conventions):
      or a consolidation, an atelectasis an opacity or volume loss, an edema interstitial
      markings or vascular congestion, a nodule a nodular density; a pneumothorax explains
      nothing). An ``etiology`` ("consistent with infection") adds nothing when the report
-     states, anywhere, an observation it can explain. The mention itself is unchanged:
-     it stays UNCERTAIN, with its hedge and cue as evidence.
+     states, anywhere, an observation it can explain. A ``possible`` mention listed with
+     other hedged findings under one hedge phrase ("differential diagnosis includes edema
+     and infection", "may be secondary to crowding, infiltrates or edema") is one of
+     several explanations offered and adds nothing either, whatever it is offered for.
+     An anatomy said only to be unchanged ("stable cardiomediastinal silhouette", "heart
+     size is unchanged": uncertain through a qualifier that is no hedge phrase) is no
+     label either: it says the anatomy is as it was, not that it is abnormal (the CheXpert
+     labeler makes it -1.0). The mention itself is unchanged: it stays UNCERTAIN, with its
+     hedge and cue as evidence.
      Hedged observations ("borderline cardiomegaly", "possible small effusion"), diagnoses
      the radiologist leans towards ("likely atelectasis", "compatible with pneumonia") or
      names as one of two alternatives ("atelectasis or pneumonia"), and a possibility with
@@ -80,6 +89,8 @@ __all__ = [
     "counted",
     "label",
     "label_set",
+    "no_finding",
+    "rollup",
     "uncertainty_policy",
 ]
 
@@ -89,7 +100,7 @@ _RANK = {None: 0, 0.0: 1, -1.0: 2, 1.0: 3}
 
 def counted(report: Report) -> list[Mention]:
     """The mentions that count towards labels (rule 1)."""
-    return [m for m in report.mentions if not m.hypothetical]
+    return [m for m in report.mentions if not m.hypothetical and m.region is None]
 
 
 def label_set(name: str | LabelSet) -> LabelSet:
@@ -108,12 +119,65 @@ def _merge(out: dict[str, float | None], label: str, value: float) -> None:
         out[label] = value
 
 
-def _other_abnormal(mentions: list[Mention], vocab: Vocabulary, rollup: str) -> bool:
+def rollup(m: Mention, labels: LabelSet, vocab: Vocabulary) -> list[tuple[str, float]]:
+    """The (label, value) pairs one counted mention sets in ``labels`` (rules 2 and 3).
+
+    Its finding's one label of the set (``findings.json``: ``chexpert`` / ``cxr14``; none
+    for a finding that rolls up to nothing) at 1.0 present, -1.0 uncertain, 0.0 absent; a
+    present mention of a finding with ``label_certainty: uncertain`` at -1.0 ("vascular
+    congestion": Edema -1.0); and, for CheXpert, -1.0 on each ``also_uncertain`` label of
+    a mention that is not absent ("congestive heart failure": Edema 1.0, Cardiomegaly
+    -1.0). No propagation to parents. :func:`label` merges the pairs of every mention
+    (positive beats uncertain beats negative).
+
+    >>> from radpilot.reports import read
+    >>> from radpilot.reports.labelsets import CHEXPERT
+    >>> from radpilot.reports.vocabulary import load_vocabulary
+    >>> m = read("Congestive heart failure.").mentions[0]
+    >>> rollup(m, CHEXPERT, load_vocabulary())
+    [('Edema', 1.0), ('Cardiomegaly', -1.0)]
+    """
+    f = vocab.findings[m.finding]
+    value = _VALUE[m.certainty]
+    if value == 1.0 and f.label_certainty is Certainty.UNCERTAIN:
+        value = -1.0
+    out: list[tuple[str, float]] = []
+    name = getattr(f, labels.rollup)
+    if name is not None:
+        out.append((name, value))
+    if value != 0.0 and labels.rollup == "chexpert":
+        # ``also_uncertain`` names CheXpert labels ("heart failure" -> Cardiomegaly -1.0).
+        out.extend((extra, -1.0) for extra in f.also_uncertain)
+    return out
+
+
+def no_finding(
+    values: dict[str, float | None],
+    mentions: list[Mention],
+    labels: LabelSet,
+    vocab: Vocabulary,
+) -> float | None:
+    """The "No Finding" value (rule 5): 1.0 when no label of ``labels`` other than "No
+    Finding" and its ``not_pathology`` labels (CheXpert's Support Devices) is positive or
+    uncertain in ``values``, and no counted mention of another abnormal finding (one that
+    rolls up to no label of the set: emphysema or a granuloma for CheXpert, a hernia on
+    a chest film) is present or uncertain; otherwise None (blank, never 0.0). A negated
+    finding, a device and a normal variant (``abnormal: false``) leave it 1.0.
+
+    >>> from radpilot.reports import read
+    >>> from radpilot.reports.labelsets import CHEXPERT
+    >>> from radpilot.reports.vocabulary import load_vocabulary
+    >>> r = read("Calcified granuloma. No effusion.")
+    >>> no_finding({"Pleural Effusion": 0.0}, list(r.mentions), CHEXPERT, load_vocabulary())
+    """
+    skip = {"No Finding", *labels.not_pathology}
+    if any(values.get(k) in (1.0, -1.0) for k in labels.labels if k not in skip):
+        return None
     for m in mentions:
         f = vocab.findings[m.finding]
-        if m.certainty is not Certainty.ABSENT and f.abnormal and getattr(f, rollup) is None:
-            return True
-    return False
+        if m.certainty is not Certainty.ABSENT and f.abnormal and getattr(f, labels.rollup) is None:
+            return None
+    return 1.0
 
 
 def chexpert(
@@ -141,26 +205,17 @@ def label(
     *,
     policy: str | UncertaintyPolicy = DEFAULT_POLICY,
 ) -> dict[str, float | None]:
-    """Rules 2-5 for one label set, in its column order."""
+    """Rules 1-5 for one label set, in its column order: the counted mentions (rule 1,
+    :func:`counted`), those the uncertainty policy keeps (rule 4,
+    ``UncertaintyPolicy.select``), each rolled up (rules 2-3, :func:`rollup`) and merged,
+    then "No Finding" (rule 5, :func:`no_finding`)."""
     chosen = policy if isinstance(policy, UncertaintyPolicy) else uncertainty_policy(policy)
     vocab = vocabulary_of(report)  # the user's merged vocabulary, if it was read with one
-    rollup = labels.rollup
     out: dict[str, float | None] = dict.fromkeys(labels.labels)
     mentions = counted(report)
     for m in chosen.select(report, mentions, vocab):
-        f = vocab.findings[m.finding]
-        value = _VALUE[m.certainty]
-        if value == 1.0 and f.label_certainty is Certainty.UNCERTAIN:
-            value = -1.0
-        name = getattr(f, rollup)
-        if name is not None:
+        for name, value in rollup(m, labels, vocab):
             _merge(out, name, value)
-        if value != 0.0:
-            # ``also_uncertain`` names CheXpert labels ("heart failure" -> Cardiomegaly -1.0).
-            for extra in f.also_uncertain if rollup == "chexpert" else ():
-                _merge(out, extra, -1.0)
-    skip = {"No Finding", *labels.not_pathology}
-    pathology = any(out[k] in (1.0, -1.0) for k in labels.labels if k not in skip)
-    if not pathology and not _other_abnormal(mentions, vocab, rollup):
+    if no_finding(out, mentions, labels, vocab) == 1.0:
         out["No Finding"] = 1.0
     return out

@@ -40,11 +40,15 @@ class Hedge(StrEnum):
     for", "compatible with", "borderline"). POSSIBLE: a possibility is raised, not endorsed
     ("may represent", "could be", "possible", "concerning for", "cannot exclude",
     "differential includes", "correlate clinically for"). ALTERNATIVE: one side of "X or Y",
-    "X versus Y"."""
+    "X versus Y". CONSISTENT: a diagnosis read from what is seen ("consistent with", "in
+    keeping with"); no hedge under radpilot's convention (and the CheXpert labeler's): the
+    mention stays PRESENT and records the kind, since other corpora (BioScope) count it as
+    speculation."""
 
     PROBABLE = "probable"
     POSSIBLE = "possible"
     ALTERNATIVE = "alternative"
+    CONSISTENT = "consistent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,12 @@ class Mention:
     historical: bool = False
     hypothetical: bool = False
     cues: tuple[str, ...] = ()  # the cue phrases that decided certainty/change
-    hedge: Hedge | None = None  # for an uncertain mention: the kind of hedge that decided it
+    # For an uncertain mention: the kind of hedge that decided it; for a present one,
+    # CONSISTENT when it was stated through "consistent with" (else None).
+    hedge: Hedge | None = None
+    # The other body part of a combined examination it was found under ("Right knee: small
+    # effusion" -> "lower limb"); None for the chest. Such a mention sets no chest label.
+    region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +133,7 @@ class Mention:
             "hypothetical": self.hypothetical,
             "cues": list(self.cues),
             "hedge": self.hedge.value if self.hedge else None,
+            "region": self.region,
         }
 
 

@@ -11,7 +11,11 @@ it only picks the mentions that become labels. Two are registered in
   (``data/explanations.json``): a pneumonia explains an opacity or a consolidation,
   an atelectasis an opacity or volume loss, an edema interstitial markings or vascular
   congestion; a pneumothorax explains nothing, so "Stable cardiomegaly. Cannot exclude
-  pneumothorax." keeps Pneumothorax -1.0.
+  pneumothorax." keeps Pneumothorax -1.0. A possibility listed under one hedge with other
+  hedged findings ("may be secondary to crowding, infiltrates or edema", "the
+  differential diagnosis includes round pneumonia and a mass", "atelectasis or possibly
+  pneumonia") is one of several explanations offered, committed to none: it is no label
+  either, whether or not the reader knows the observation they are offered for.
 
 >>> from radpilot.reports import read
 >>> from radpilot.reports.labels import chexpert
@@ -34,6 +38,7 @@ from pydantic import Field
 from radpilot.datafiles import DataDocument, DataFile, DataModel
 from radpilot.errors import VocabularyError
 from radpilot.reports.models import Certainty, Hedge, Mention, Report
+from radpilot.reports.rules import cue_rules
 from radpilot.reports.vocabulary import FindingRole, Vocabulary, load_vocabulary
 
 
@@ -134,18 +139,66 @@ def _possible(m: Mention) -> bool:
     return m.certainty is Certainty.UNCERTAIN and m.hedge is Hedge.POSSIBLE
 
 
+def _unchanged_only(m: Mention) -> bool:
+    """Is ``m`` uncertain only through an uncertain qualifier that is no hedge phrase
+    ("stable cardiomediastinal silhouette", "heart size is unchanged")? That says the
+    anatomy is as it was, not that it is abnormal: no label under this policy (the CheXpert
+    labeler's convention, -1.0, is the ``chexpert`` policy's)."""
+    return _possible(m) and bool(m.cues) and m.cues[0].lower() not in cue_rules().hedges
+
+
+def _several(m: Mention, mentions: list[Mention], text: str) -> bool:
+    """Is ``m`` a possibility listed with another hedged finding under the same hedge
+    cue ("differential diagnosis includes edema, infection"; "may be secondary to
+    infiltrates or edema")? The same phrase decided both, in one sentence, with no second
+    instance of it between them (which would be a second, separate hedge)."""
+    if not _possible(m) or not m.cues:
+        return False
+    cue = m.cues[0].lower()
+    if cue not in cue_rules().hedges:
+        return False  # an uncertain qualifier ("heart and mediastinum stable"), no hedge
+    for o in mentions:
+        if (
+            o is m
+            or o.finding == m.finding
+            or o.certainty is not Certainty.UNCERTAIN
+            or o.sentence.start != m.sentence.start
+            or not o.cues
+            or o.cues[0].lower() != cue
+        ):
+            continue
+        lo, hi = (
+            (o.span.end, m.span.start) if o.span.end <= m.span.start else (m.span.end, o.span.start)
+        )
+        if cue not in text[lo:hi].lower():
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class ExplainingPolicy(UncertaintyPolicy):
     """radpilot's policy: a possibility offered to explain a stated observation (one it can
     explain, per ``explanations.json``) sets no label; see the module docstring."""
 
     def select(self, report: Report, mentions: list[Mention], vocab: Vocabulary) -> list[Mention]:
+        """The counted mentions that set labels: all but (1) an etiology ("infection") in a
+        report that states anywhere an observation it can explain; (2) a ``possible``
+        mention that can explain an abnormal observation stated in its sentence, the one
+        before (``sentences_before``) or, for the impression, the findings
+        (``sections_explained``); (3) a ``possible`` mention listed with another hedged
+        finding under the same hedge phrase (one of several explanations); (4) an anatomy
+        said only to be unchanged ("stable cardiomediastinal silhouette", :func:`_unchanged_only`).
+        Tables of cases: ``tests/reports/test_policy.py``, ``regression_policy.jsonl``."""
         found = vocab.findings
         if not any(_possible(m) or found[m.finding].role is FindingRole.ETIOLOGY for m in mentions):
             return mentions  # most reports: nothing the policy could drop
         stated = [m for m in mentions if _stated_observation(m, vocab)]
-        if not stated:
-            return mentions
+        if not stated:  # nothing to explain: only rules (3) and (4) can apply
+            return [
+                m
+                for m in mentions
+                if not (_several(m, mentions, report.text) or _unchanged_only(m))
+            ]
         table = explanations()
         # A possibility offered for an observation sits in its sentence or refers back
         # ("Nodular density at the right apex. This may represent a true nodule.").
@@ -181,6 +234,8 @@ class ExplainingPolicy(UncertaintyPolicy):
                     continue  # "consistent with infection": a cause of what is seen
             elif _possible(m) and explains_nearby(m):
                 continue  # offered to explain the observation stated beside it
+            elif _several(m, mentions, report.text) or _unchanged_only(m):
+                continue  # one of several explanations offered, none committed to
             kept.append(m)
         return kept
 

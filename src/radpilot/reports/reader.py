@@ -7,6 +7,7 @@ sentence. Rules are compiled on the first call and cached; ``read`` is pure.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import lru_cache
 
 from radpilot.errors import InputError
@@ -14,7 +15,7 @@ from radpilot.reports.context import mentions_in_sentence
 from radpilot.reports.matcher import Token, lexicon, scan
 from radpilot.reports.models import Mention, Report
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
-from radpilot.reports.sections import split_sections, split_sentences
+from radpilot.reports.sections import sentence_regions, split_sections, split_sentences
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,10 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     mods = modifiers()
     context_sections = section_rules().context_sections
     mentions: list[Mention] = []
+    regions = sentence_regions(sentences)
     k = 0
     n = len(tokens)
-    for sentence in sentences:
+    for sentence, region in zip(sentences, regions, strict=True):
         while k < n and tokens[k].start < sentence.start:
             k += 1
         inside: list[Token] = []
@@ -99,17 +101,18 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
             continue
         # A run-on "sentence" is read in windows (MAX_TOKENS_PER_WINDOW).
         for w in range(0, len(inside), MAX_TOKENS_PER_WINDOW):
-            mentions.extend(
-                mentions_in_sentence(
-                    sentence,
-                    inside[w : w + MAX_TOKENS_PER_WINDOW],
-                    text,
-                    rules,
-                    mods,
-                    sentence.section in context_sections,
-                    unsized,
-                )
+            found = mentions_in_sentence(
+                sentence,
+                inside[w : w + MAX_TOKENS_PER_WINDOW],
+                text,
+                rules,
+                mods,
+                sentence.section in context_sections,
+                unsized,
             )
+            if region is not None:  # "Right knee: small effusion" is not the chest's
+                found = [replace(m, region=region) for m in found]
+            mentions.extend(found)
     log.debug(
         "read a report: %d sections, %d sentences, %d mentions",
         len(sections),

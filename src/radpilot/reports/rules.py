@@ -45,11 +45,19 @@ class CueCategory(StrEnum):
     CHANGE_STABLE = "change_stable"
     CHANGE_RESOLVED = "change_resolved"
     NORMAL = "normal"  # "heart size is normal": decides an anchored finding is absent
+    # "consistent with pneumonia": decides nothing (the finding stays present) but records
+    # its hedge kind (Hedge.CONSISTENT) on the mention.
+    STATEMENT = "statement"
 
 
 # Categories whose rules say which kind of hedge they are (``"hedge"`` in cues.json).
 HEDGE_CATEGORIES = frozenset(
-    {CueCategory.UNCERTAINTY, CueCategory.ALTERNATIVE, CueCategory.DIFFERENTIAL}
+    {
+        CueCategory.UNCERTAINTY,
+        CueCategory.ALTERNATIVE,
+        CueCategory.DIFFERENTIAL,
+        CueCategory.STATEMENT,
+    }
 )
 
 
@@ -73,6 +81,7 @@ SectionName = Literal[
     "body",
 ]
 SECTION_NAMES = frozenset(SectionName.__args__)  # type: ignore[attr-defined]
+CHEST_REGION = "chest"
 
 Chars = Annotated[StrictInt, Field(gt=0)]
 
@@ -111,7 +120,7 @@ class CueRule(DataModel):
         if self.category not in HEDGE_CATEGORIES and self.hedge is not None:
             raise ValueError(
                 f"hedge: {self.category.value} rules are no hedge (only uncertainty, "
-                "alternative and differential rules have one)"
+                "alternative, differential and statement rules have one)"
             )
         return self
 
@@ -137,6 +146,18 @@ class SectionFile(DataDocument):
     headers: dict[SectionName, list[Phrase]]
     context_sections: list[SectionName]
     abbreviations: list[Phrase]
+    body_regions: dict[str, list[Phrase]] = Field(
+        default_factory=dict,
+        description="Region name -> the sub-headers of a combined examination that name it "
+        "('Right knee:', 'ABDOMEN.'); 'chest' is the region a chest report is about, what "
+        "follows any other region's header is not.",
+    )
+
+    @model_validator(mode="after")
+    def _chest_region(self) -> SectionFile:
+        if self.body_regions and CHEST_REGION not in self.body_regions:
+            raise ValueError(f"body_regions: needs a {CHEST_REGION!r} entry (the chest itself)")
+        return self
 
 
 CUES = DataFile("radpilot.reports", "data/cues.json", CueFile)
@@ -183,6 +204,7 @@ class SectionRules:
     headers: Mapping[str, str]  # normalized header -> canonical section name
     context_sections: frozenset[str]
     abbreviations: frozenset[str]
+    regions: Mapping[str, str]  # normalized region header -> region name ("chest", "knee")
 
 
 def _phrase_table(raw: Mapping[Any, list[str]]) -> dict[str, Any]:
@@ -240,6 +262,7 @@ def build_section_rules(doc: SectionFile) -> SectionRules:
         headers=_phrase_table(doc.headers),
         context_sections=frozenset(doc.context_sections),
         abbreviations=frozenset(normalize_term(a) for a in doc.abbreviations),
+        regions=_phrase_table(doc.body_regions),
     )
 
 

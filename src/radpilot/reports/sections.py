@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 
 from radpilot.reports.models import Section, Sentence
-from radpilot.reports.rules import section_rules
+from radpilot.reports.rules import CHEST_REGION, section_rules
 
 
 @lru_cache(maxsize=1)
@@ -132,3 +132,45 @@ def split_sentences(text: str, sections: tuple[Section, ...] | None = None) -> t
         for s, e in _sentence_bounds(text, _content_start(text, section), section.end):
             out.append(Sentence(section.name, s, e, text[s:e]))
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _region_regex() -> re.Pattern[str] | None:
+    names = sorted(section_rules().regions, key=len, reverse=True)
+    if not names:
+        return None
+    alt = "|".join(re.escape(n).replace(r"\ ", r"[\s-]+") for n in names)
+    # "Right knee: ...", or a sentence that is only the region ("ABDOMEN.", "Hand 1.").
+    return re.compile(
+        rf"(?:(?:right|left|bilateral|both)\s+)?(?P<name>{alt})"
+        r"(?:[ \t]*:|[ \t]*(?:\d{1,2}[ \t]*)?\.?[ \t]*$)",
+        re.IGNORECASE,
+    )
+
+
+def sentence_regions(sentences: tuple[Sentence, ...]) -> list[str | None]:
+    """For each sentence, the body region other than the chest that a combined examination's
+    sub-header put it under ("Right knee: small effusion."), or None. A region lasts from
+    its header to the next one or the end of the section (``data/sections.json``,
+    ``body_regions``).
+
+    >>> text = "FINDINGS: Chest: No effusion. Right knee: Small joint effusion."
+    >>> sentence_regions(split_sentences(text))
+    [None, 'lower limb']
+    """
+    pattern = _region_regex()
+    if pattern is None:
+        return [None] * len(sentences)
+    regions = section_rules().regions
+    out: list[str | None] = []
+    current: str | None = None
+    section: str | None = None
+    for sentence in sentences:
+        if sentence.section != section:
+            section, current = sentence.section, None
+        m = pattern.match(sentence.text)
+        if m is not None:
+            name = regions[re.sub(r"[\s-]+", " ", m.group("name").lower())]
+            current = None if name == CHEST_REGION else name
+        out.append(current)
+    return out

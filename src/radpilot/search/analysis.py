@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from radpilot.reports.models import Certainty, Change, Mention, Report
+from radpilot.reports.vocabulary import Vocabulary
 from radpilot.search.config import ranking
 
 # Mentions in these sections are the question or the past, not this study's finding:
@@ -26,7 +27,9 @@ class FindingStatus(StrEnum):
     PRESENT = "present"
     UNCERTAIN = "uncertain"
     ABSENT = "absent"
-    CONTEXT = "context"  # named only as indication, history or hypothesis
+    # named only as indication, history or hypothesis, or under another body region of a
+    # combined examination ("Right knee: small effusion"): no chest finding of this report
+    CONTEXT = "context"
 
 
 _PRIORITY = {
@@ -38,7 +41,7 @@ _PRIORITY = {
 
 
 def mention_status(m: Mention) -> FindingStatus:
-    if m.section in CONTEXT_SECTIONS or m.hypothetical:
+    if m.section in CONTEXT_SECTIONS or m.hypothetical or m.region is not None:
         return FindingStatus.CONTEXT
     if m.certainty is Certainty.ABSENT or m.change is Change.RESOLVED:
         return FindingStatus.ABSENT
@@ -70,11 +73,17 @@ def locations_field(locations: tuple[str, ...]) -> str:
 
 
 def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
+    """What the archive stores of one read report (in the vocabulary it was read with)."""
+    from radpilot.reports.vocabulary import vocabulary_of
+    from radpilot.search.vocab import site_children_of
+
+    vocab = vocabulary_of(report)
+    children = site_children_of(vocab)
     rows: list[MentionRow] = []
     per_finding: dict[str, list[tuple[FindingStatus, Mention]]] = {}
     for m in report.mentions:
         st = mention_status(m)
-        fid = specialise(m.finding, m.locations)
+        fid = specialise(m.finding, m.locations, children)
         rows.append(
             (
                 fid,
@@ -94,7 +103,7 @@ def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
         )
         per_finding.setdefault(fid, []).append((st, m))
     findings = tuple(
-        (fid, *_aggregate(items, _hypothesis_only(fid, labels)))
+        (fid, *_aggregate(items, _hypothesis_only(vocab, fid, labels)))
         for fid, items in sorted(per_finding.items())
     )
     labels_json = json.dumps(labels, separators=(",", ":"))
@@ -122,13 +131,18 @@ def finding_tags(findings: tuple[FindingRow, ...], mentions: list[MentionRow]) -
     return " ".join(sorted(out))
 
 
-def specialise(finding: str, locations: tuple[str, ...]) -> str:
+def specialise(
+    finding: str,
+    locations: tuple[str, ...],
+    sites: dict[str, tuple[tuple[str, str], ...]] | None = None,
+) -> str:
     """The site child a general finding's mention names by its location: "fracture" at
     "rib" is "rib_fracture", so a query for rib fracture finds it. Two sites ("clavicle
-    and rib fractures") keep the general finding."""
+    and rib fractures") keep the general finding. ``sites``: ``vocab.site_children_of``
+    of the vocabulary read with (default: the one in use)."""
     from radpilot.search.vocab import site_children
 
-    children = site_children().get(finding)
+    children = (sites if sites is not None else site_children()).get(finding)
     if not children or not locations:
         return finding
     locs = {loc.lower() for loc in locations}
@@ -136,13 +150,11 @@ def specialise(finding: str, locations: tuple[str, ...]) -> str:
     return hits.pop() if len(hits) == 1 else finding
 
 
-def _hypothesis_only(finding: str, labels: dict[str, float | None]) -> bool:
+def _hypothesis_only(vocab: Vocabulary, finding: str, labels: dict[str, float | None]) -> bool:
     """The report's label policy dropped every hedged mention of this finding's label as
     a possibility offered to explain another observation ("opacity, may represent
     pneumonia"): such a report ranks below the ones that lean towards the finding."""
-    from radpilot.reports import vocabulary
-
-    f = vocabulary.load_vocabulary().findings.get(finding)
+    f = vocab.findings.get(finding)
     return f is not None and f.chexpert is not None and labels.get(f.chexpert, 0.0) is None
 
 
@@ -168,17 +180,23 @@ def _aggregate(
     return best.value, round(score, 4)
 
 
-def read_and_analyse(text: str) -> Analysis:
-    """Run the report reader and the CheXpert labeler on one report's text."""
+def read_and_analyse(text: str, vocabulary: Vocabulary | None = None) -> Analysis:
+    """Run the report reader and the CheXpert labeler on one report's text (with a
+    user's merged ``vocabulary``, or the packaged one)."""
     from radpilot.reports import read
     from radpilot.reports.labels import chexpert
 
-    report = read(text)
+    report = read(text, vocabulary=vocabulary)
     return analyse(report, chexpert(report))
 
 
 # A mention with one of these statuses says what is not there, or only asks about it.
 UNSTATED = frozenset({FindingStatus.ABSENT.value, FindingStatus.CONTEXT.value})
+
+
+# One sentence as the masks see it: its (start, end), whether every mention in it is absent
+# or context, and the spans of those unstated mentions (duplicates kept, in any order).
+SentenceMask = tuple[Span, bool, list[Span]]
 
 
 def asserted_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
@@ -194,12 +212,17 @@ def asserted_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> str:
     ...               [("absent", (3, 15), (0, 16)), ("present", (23, 31), (17, 32))])
     'Small effusion.'
     """
+    return asserted_from_sentences(text, sentence_masks(mentions))
+
+
+def asserted_from_sentences(text: str, sentences: Iterable[SentenceMask]) -> str:
+    """``asserted_text`` from the report's sentences that hold an unstated mention."""
     cuts: list[Span] = []
-    for sentence, items in _by_sentence(mentions).items():
-        if all(st in UNSTATED for st, _ in items):
+    for sentence, all_unstated, spans in sentences:
+        if all_unstated:
             cuts.append(sentence)
         else:
-            cuts.extend(span for st, span in items if st in UNSTATED)
+            cuts.extend(spans)
     return _without(text, cuts)
 
 
@@ -213,21 +236,33 @@ def stated_words_text(text: str, mentions: Iterable[tuple[str, Span, Span]]) -> 
     ...                   [("absent", (10, 17), (0, 18)), ("absent", (19, 39), (19, 40))])
     'opacity Heart size is normal'
     """
+    return stated_from_sentences(text, sentence_masks(mentions))
+
+
+def stated_from_sentences(text: str, sentences: Iterable[SentenceMask]) -> str:
+    """``stated_words_text`` from the report's sentences that hold an unstated mention
+    (only those whose mentions are all unstated change anything)."""
     cuts: list[Span] = []
-    for (start, end), items in _by_sentence(mentions).items():
-        if all(st in UNSTATED for st, _ in items):
+    for (start, end), all_unstated, spans in sentences:
+        if all_unstated:
             pos = start
-            for a, b in sorted(span for _, span in items):
+            for a, b in sorted(spans):
                 cuts.append((pos, max(pos, a)))
                 pos = max(pos, b)
             cuts.append((pos, end))
     return _without(text, cuts)
 
 
-def _by_sentence(mentions: Iterable[tuple[str, Span, Span]]) -> dict[Span, list[tuple[str, Span]]]:
-    out: dict[Span, list[tuple[str, Span]]] = {}
+def sentence_masks(mentions: Iterable[tuple[str, Span, Span]]) -> list[SentenceMask]:
+    """The sentences of ``(status, span, sentence)`` mentions that hold an unstated one."""
+    by_sentence: dict[Span, list[tuple[str, Span]]] = {}
     for status, span, sentence in mentions:
-        out.setdefault(sentence, []).append((status, span))
+        by_sentence.setdefault(sentence, []).append((status, span))
+    out: list[SentenceMask] = []
+    for sentence, items in by_sentence.items():
+        spans = [span for st, span in items if st in UNSTATED]
+        if spans:
+            out.append((sentence, len(spans) == len(items), spans))
     return out
 
 

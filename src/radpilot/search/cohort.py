@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from radpilot.errors import InputError
 from radpilot.search.engine import SearchResult, search
 from radpilot.search.store import ArchiveStore
+
+if TYPE_CHECKING:
+    from radpilot.reports.vocabulary import Vocabulary
 
 META_COLUMNS = (
     "id",
@@ -34,10 +38,16 @@ def cohort_columns() -> tuple[str, ...]:
 
 
 def export_cohort(
-    store: ArchiveStore, query: str, out: Path, *, limit: int = DEFAULT_MAX
+    store: ArchiveStore,
+    query: str,
+    out: Path,
+    *,
+    limit: int = DEFAULT_MAX,
+    vocabulary: Vocabulary | None = None,
 ) -> SearchResult:
-    """Write every match (best first, at most ``limit``) to ``out``; return the result."""
-    result = search(store, query, limit=limit, semantic=False)
+    """Write every match (best first, at most ``limit``) to ``out``; return the result.
+    ``vocabulary``: the user's merged one the archive was read with (``search``)."""
+    result = search(store, query, limit=limit, semantic=False, vocabulary=vocabulary)
     from radpilot.reports.labels import CHEXPERT_LABELS
 
     try:

@@ -30,6 +30,18 @@ class QueryWordsFile(DataDocument):
         description="Canonical change value -> words a query writes for it ('worsening')."
     )
     stopwords: list[str] = Field(description="Words dropped from a query's free text.")
+    near_locations: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A location a query names (the reader's canonical names, modifiers.json) "
+        "-> the reader's locations that answer it too ('lower lobe' -> 'basilar'): free words "
+        "of a finding query that name a location prefer mentions at it.",
+    )
+    derived_endings: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A word ending -> endings of the adjectives and participles a report "
+        "writes for the same thing ('emphysema' -> 'emphysematous', 'atherosclerosis' -> "
+        "'atherosclerotic'): a mention in such a form names the query's finding literally.",
+    )
 
 
 class Weights(DataModel):
@@ -92,6 +104,9 @@ class QueryWords:
     change: dict[str, Change]
     stopwords: frozenset[str]
     longest_laterality: int  # words in the longest laterality phrase
+    locations: dict[str, str]  # the reader's location phrases -> canonical location
+    near_locations: dict[str, frozenset[str]]  # canonical -> locations that answer it too
+    derived_endings: tuple[tuple[str, tuple[str, ...]], ...]  # ending -> derived endings
 
 
 @lru_cache(maxsize=1)
@@ -107,6 +122,9 @@ def query_words() -> QueryWords:
         change=chg,
         stopwords=frozenset(normalize_term(w) for w in doc.stopwords),
         longest_laterality=max((len(k.split()) for k in lat), default=1),
+        locations=dict(modifiers().locations),
+        near_locations={k: frozenset(v) for k, v in doc.near_locations.items()},
+        derived_endings=tuple((k, tuple(v)) for k, v in doc.derived_endings.items()),
     )
 
 

@@ -23,11 +23,12 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
 from radpilot.reports.morphology import stem
-from radpilot.search.config import RankingFile, ranking
+from radpilot.search.config import RankingFile, query_words, ranking
+from radpilot.search.freewords import attributes_hold, drop_negated, near_evidence, stated_only
 from radpilot.search.models import (
     CandidateQuery,
     Filters,
@@ -37,7 +38,10 @@ from radpilot.search.models import (
 )
 from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
 from radpilot.search.store import ArchiveStore
-from radpilot.search.vocab import expand
+from radpilot.search.vocab import expand, family, using
+
+if TYPE_CHECKING:
+    from radpilot.reports.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,9 @@ class Hit:
     mentions: tuple[StoredMention, ...] = ()  # the evidence for the query's findings
     text_spans: tuple[tuple[int, int], ...] = ()  # where the free words occur
     uncertain: bool = False
+    # A finding query's hit found by its words where the reader read nothing of the
+    # finding (the fill after every reader match): shown as such, never as a finding.
+    words_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         r = self.report
@@ -79,6 +86,7 @@ class Hit:
             "id": r.id,
             "score": round(self.score, 4),
             "uncertain": self.uncertain,
+            "words_only": self.words_only,
             "patient_id": r.patient_id,
             "study_date": r.study_date,
             "modality": r.modality,
@@ -194,8 +202,23 @@ def search(
     limit: int = 20,
     weights: Weights | None = None,
     semantic: bool = True,
+    vocabulary: Vocabulary | None = None,
 ) -> SearchResult:
-    """Rank the archive's reports for a query (see ``radpilot.search.query`` for syntax)."""
+    """Rank the archive's reports for a query (see ``radpilot.search.query`` for syntax).
+    ``vocabulary``: the user's merged vocabulary the archive was built with (query words
+    resolve to its findings); None for the packaged one."""
+    with using(vocabulary):
+        return _search(store, query, limit=limit, weights=weights, semantic=semantic)
+
+
+def _search(
+    store: ArchiveStore,
+    query: str | Query,
+    *,
+    limit: int,
+    weights: Weights | None,
+    semantic: bool,
+) -> SearchResult:
     q, notes = _parsed(query)
     if limit < 1:
         raise InputError(f"limit must be 1 or more, got {limit}")
@@ -232,10 +255,79 @@ def search(
             + w.semantic * parts["semantic"]
         )
         scored.append((total, rid, parts))
-    # Uncertain matches always rank below certain ones, whatever their other scores.
-    scored.sort(key=lambda x: (tier.get(x[1], 0), -x[0], -x[1]))
+    near = near_evidence(store, q, scoring, ids) if q.words and scoring else {}
+
+    # Uncertain matches always rank below certain ones, whatever their other scores; then
+    # the reports whose evidence sentence states the query's own free words.
+    def rank(x: tuple[float, int, dict[str, float]]) -> tuple[int, float, float, int]:
+        return (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1])
+
+    scored.sort(key=rank)
+    if q.words and not cq.fts and lex:
+        # The page's reports are read for words they write only negated ("No goiter."):
+        # those words' share leaves their lexical score, and the page is ranked again.
+        top = [rid for _, rid, parts in scored[:limit] if parts["lexical"] > 0]
+        judged = stated_only(store, q.words, {rid: lex[rid] for rid in top})
+        for i, (total, rid, parts) in enumerate(scored[:limit]):
+            if rid in judged or rid in top:
+                new = judged.get(rid, 0.0)
+                if new != parts["lexical"]:
+                    total += w.lexical * (new - parts["lexical"])
+                    scored[i] = (total, rid, {**parts, "lexical": new})
+        scored.sort(key=rank)
+    if cq.fts:
+        # A words-only query: a report that writes the words only negated ("No goiter.")
+        # is no answer; read in rank order, about a page of reports.
+        dropped = drop_negated(store, q.words, [rid for _, rid, _ in scored], limit)
+        scored = [x for x in scored if x[1] not in dropped]
+    if len(scored) < limit and scoring and not cq.fts:
+        scored.extend(_lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
     return SearchResult(q, hits, sem_state, tuple(notes))
+
+
+def _lexical_fill(
+    store: ArchiveStore, q: Query, cq: CandidateQuery, seen: set[int], limit: int
+) -> Ranked:
+    """When the reader found a plain finding query's finding in fewer reports than asked
+    for, the rest of the page comes from the query's own words, ranked by BM25 as plain
+    full-text search would, after every finding match: a wording the reader missed
+    ("blunting of the costophrenic XXXX", redacted) is still found, so a finding query
+    never returns less than words would. Only reports where the reader read nothing of
+    the finding's family (itself, its subtypes, and its parent's when they share a label)
+    are added: one where it read the finding negated, uncertain, on the other side or at
+    another site ("rib", not "clavicle") has been judged, and the judgement stands; a
+    query with a side, a change or a place is not filled (words cannot tell them). The
+    words must be stated (``analysis.asserted_text``) and every constraint of the query
+    (exclusions, filters) applies."""
+    terms = [t for t in q.findings if t.polarity in _SCORING]
+    if not terms or any(
+        t.polarity is not Polarity.ANY or t.laterality or t.change or t.location for t in terms
+    ):
+        # "+x", "uncertain:x", a side, a change or a place ask for the reader's
+        # judgement of the finding: words cannot say which side a missed finding is on.
+        return []
+    words = [w for t in terms for w in t.text.split()] + list(q.words)
+    fts = fts_expression(words)
+    if fts is None:
+        return []
+    fq = replace(cq, drive=None, required=(), fts=fts)
+    need = max(0, limit - len(seen))
+    # BM25 order: the best few times what is missing are enough to choose from.
+    best = [(rid, s) for rid, s in store.candidates(fq) if rid not in seen]
+    cands = dict(sorted(best, key=lambda kv: (-kv[1], -kv[0]))[: max(50, 5 * need)])
+    if not cands:
+        return []
+    stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
+    judged = store.finding_status(
+        list(stated), sorted({f for t in terms for f in family(t.finding)})
+    )
+    keep = sorted((rid for rid in stated if rid not in judged), key=lambda r: (-cands[r], -r))
+    top = max((cands[rid] for rid in keep), default=0.0) or 1.0
+    return [
+        (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
+        for rid in keep[:need]
+    ]
 
 
 def _finding_scores(
@@ -254,7 +346,9 @@ def _finding_scores(
         total = 0.0
         for t in scoring:
             live = [found[f] for f in expand(t.finding) if f in found]
-            total += sum(sc for st, sc in live if st in ("present", "uncertain"))
+            # The best of the family, not their sum: a report naming three kinds of
+            # device is no better an answer to "catheter" than one naming a catheter.
+            total += max((sc for st, sc in live if st in ("present", "uncertain")), default=0.0)
             if t.polarity is Polarity.ANY and not any(st == "present" for st, _ in live):
                 tier[rid] = 1
         f_scores[rid] = total / len(scoring)
@@ -267,19 +361,36 @@ def _finding_scores(
 def _lexical(
     store: ArchiveStore, q: Query, cq: CandidateQuery, cands: dict[int, float]
 ) -> dict[int, float]:
-    """The free words' score per candidate, from what each report states."""
+    """The free words' score per candidate, from what each report states (and, for a
+    word that is no finding, asserts: ``freewords.stated_only``)."""
     if not fts_expression(q.words):
         return {}
     top = max(cands.values(), default=0.0) if cq.fts else 0.0
     if top > 0 and cq.fts:  # a lexical drive: FTS5 BM25 of the drive query, scaled by the best
         stated = store.stated_matches([k for k, v in cands.items() if v > 0], cq.fts)
-        return {k: v / top for k, v in cands.items() if k in stated}
+        return {k: v / top for k, v in cands.items() if k in stated}  # see drop_negated
+    # With a finding the words only add to its score: the page is read for negated
+    # words once ranked (``_search``).
     return store.lexical_scores(list(cands), q.words)
 
 
 def _head(text: str) -> str:
     """The stem of the last written word: "opacities" and "opacity" share "opacit"."""
     return stem(text.split()[-1]) if text.split() else ""
+
+
+def _heads(text: str) -> tuple[str, ...]:
+    """The head word's stem and its derived forms' stems: "emphysema" -> "emphysema",
+    "emphysemat" ("emphysematous changes" names emphysema in its own word)."""
+    words = text.lower().split()
+    if not words:
+        return ()
+    last = words[-1]
+    out = [_head(text)]
+    for end, alts in query_words().derived_endings:
+        if last.endswith(end) and len(last) > len(end) + 3:
+            out.extend(last[: -len(end)] + alt for alt in alts)
+    return tuple(dict.fromkeys(out))
 
 
 def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> dict[int, float]:
@@ -293,8 +404,20 @@ def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> d
     out: dict[int, float] = {}
     for t in terms:
         status = "uncertain" if t.polarity is Polarity.UNCERTAIN else "present"
-        for rid in store.literal_hits(ids, expand(t.finding), status, _head(t.text)):
-            out[rid] = out.get(rid, 0.0) + 1.0 / len(terms)
+        found: set[int] = set()
+        for head in _heads(t.text):
+            found |= store.literal_hits(ids, expand(t.finding), status, head)
+        # The head word is the literal match; the query's whole phrase in one mention is
+        # closer ("interstitial markings" before "lung markings"): half the bonus each.
+        written = t.text.lower().split()
+        share = dict.fromkeys(found, 1.0)
+        if len(written) > 1 and found:
+            phrase = " ".join([*written[:-1], _head(t.text)])
+            share = dict.fromkeys(found, 0.5)
+            for rid in store.literal_hits(list(found), expand(t.finding), status, phrase):
+                share[rid] = 1.0
+        for rid, v in share.items():
+            out[rid] = out.get(rid, 0.0) + v / len(terms)
     return out
 
 
@@ -355,23 +478,18 @@ def hits_for(
             ms = [
                 m
                 for m in ments.get(rid, [])
-                if m.finding in fset and m.status in sts and _attributes_hold(t, m)
+                if m.finding in fset and m.status in sts and attributes_hold(t, m)
             ]
             if t.polarity is Polarity.ANY and ms and all(m.status == "uncertain" for m in ms):
                 uncertain = True
             evidence.extend(sorted(ms, key=lambda m: m.span))  # the query's order of findings
-        out.append(
-            Hit(rep, total, parts, tuple(evidence), _text_spans(rep.text, q.words), uncertain)
+        words_only = bool(terms) and not evidence
+        words = (
+            [w for t in terms for w in t.text.split()] + list(q.words) if words_only else q.words
         )
+        spans = _text_spans(rep.text, words)
+        out.append(Hit(rep, total, parts, tuple(evidence), spans, uncertain, words_only))
     return tuple(out)
-
-
-def _attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
-    return (
-        (t.laterality is None or m.laterality == t.laterality.value)
-        and (t.change is None or m.change == t.change.value)
-        and (t.location is None or any(t.location in loc for loc in m.locations))
-    )
 
 
 def _text_spans(text: str, words: Sequence[str], max_spans: int = 5) -> tuple[tuple[int, int], ...]:

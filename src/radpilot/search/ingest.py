@@ -18,7 +18,9 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from radpilot.errors import InputError
 from radpilot.interop.records import Item, RecordError, RecordNote, ReportRecord
@@ -27,6 +29,9 @@ from radpilot.search.analysis import Analysis, read_and_analyse
 from radpilot.search.models import IngestItem
 from radpilot.search.sources import SourceFormat, iter_file
 from radpilot.search.store import ArchiveStore
+
+if TYPE_CHECKING:
+    from radpilot.reports.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,11 @@ class IngestSummary:
 def _analyse(text: str) -> Analysis:
     # Looked up at call time, so a test can replace the reader in this process.
     return read_and_analyse(text)
+
+
+def _analyse_with(vocabulary: Vocabulary, text: str) -> Analysis:
+    # A module-level function: a worker gets it (and the vocabulary, by digest) pickled.
+    return read_and_analyse(text, vocabulary)
 
 
 def _text(item: tuple[ReportRecord, str]) -> str:
@@ -120,9 +130,12 @@ def ingest_records(
     jobs: int | None = None,
     on_problem: Callable[[Problem], None] | None = None,
     on_progress: Callable[[IngestSummary], None] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> IngestSummary:
     """Upsert every record; errors and notes go to ``on_problem`` (one line each) and are
-    counted. ``jobs``: reader processes (default: CPU count)."""
+    counted. ``jobs``: reader processes (default: CPU count). ``vocabulary``: a user's
+    merged vocabulary to read with (``uservocab.extended_vocabulary``); the caller
+    records it in the archive (``commands.archive``)."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     check_jobs(jobs)
     if batch_size < 1:
@@ -153,9 +166,8 @@ def ingest_records(
                 yield rec, h
 
     chunk = max(1, min(DEFAULT_CHUNK_SIZE, batch_size // jobs))
-    for (rec, h), result in ordered_map(
-        _analyse, to_read(), jobs=jobs, send=_text, chunk_size=chunk
-    ):
+    reader = _analyse if vocabulary is None else partial(_analyse_with, vocabulary)
+    for (rec, h), result in ordered_map(reader, to_read(), jobs=jobs, send=_text, chunk_size=chunk):
         if isinstance(result, Failure):
             writer.done(rec)
             file, position = rec.where
@@ -197,6 +209,7 @@ def ingest_files(
     jobs: int | None = None,
     on_problem: Callable[[Problem], None] | None = None,
     on_progress: Callable[[IngestSummary], None] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> IngestSummary:
     """Ingest every file (CSV, JSONL, OpenI, FHIR, HL7 v2), in order."""
 
@@ -212,4 +225,5 @@ def ingest_files(
         jobs=jobs,
         on_problem=on_problem,
         on_progress=on_progress,
+        vocabulary=vocabulary,
     )

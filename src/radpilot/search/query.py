@@ -321,8 +321,22 @@ class _Parser:
 
     def add_finding(self, fid: str, pol: Polarity, written: str) -> None:
         p = self.pending
-        self.findings.append(FindingTerm(fid, pol, p.laterality, p.change, p.location, written))
+        side = p.laterality or self.side_in(written)
+        self.findings.append(FindingTerm(fid, pol, side, p.change, p.location, written))
         self.pending = _Pending()
+
+    def side_in(self, phrase: str) -> Laterality | None:
+        """A side written inside a finding's own synonym ("elevated right hemidiaphragm"):
+        the reader gives such a mention that side, so the query asks for it too."""
+        words = phrase.split()
+        if len(words) < 2:
+            return None
+        for n in range(min(self.qw.longest_laterality, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                lat = self.qw.laterality.get(normalize_term(" ".join(words[i : i + n])))
+                if lat is not None:
+                    return lat
+        return None
 
     def flush_plain(self) -> None:
         """Resolve a run of plain words: findings (longest synonym first), then side and

@@ -47,6 +47,8 @@ def evidence(hit: Hit) -> Text:
 
 def findings_cell(hit: Hit) -> Text:
     out = Text()
+    if hit.words_only:
+        return Text("words only (reader: not read)", style="dim")
     seen: set[tuple[str, str]] = set()
     for m in hit.mentions:
         key = (m.finding, m.status)

@@ -6,16 +6,27 @@ database of another application, and a damaged archive are each refused with one
 before anything is read or written: the header is checked on every open, and a writable
 open runs ``PRAGMA quick_check`` first, so ``archive add`` never writes into a damaged
 file (``archive check`` opens without it, to report what is wrong).
+
+``quick_check`` reads every page (seconds on a million reports), so it is skipped when the
+file is exactly as a writable radpilot session left it after a sound session: on a clean
+close the store records the file's size, times and inode beside it (``ARCHIVE-verified``);
+a file changed since by anything else (a copy, a restore, an editor, an unfinished
+session's write-ahead log) no longer matches and is checked again.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from radpilot.errors import InputError
 from radpilot.search.models import ArchiveError
+
+log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -80,6 +91,7 @@ def connect(path: Path, *, readonly: bool, create: bool, verify: bool) -> sqlite
     """An open, tuned connection to the archive at ``path``; ``ArchiveError`` (one line)
     for a path that cannot hold an archive, a file that is not one, or a damaged one."""
     _check_path(path, must_exist=readonly or not create)
+    verify = verify and not readonly and not unchanged_since_verified(path)
     try:
         if readonly:
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30)
@@ -89,7 +101,7 @@ def connect(path: Path, *, readonly: bool, create: bool, verify: bool) -> sqlite
         raise ArchiveError(f"{path}: cannot open the archive ({exc})") from None
     try:
         prepare(db, str(path), readonly=readonly)
-        if verify and not readonly:
+        if verify:
             problems = quick_check(db)
             if problems:
                 raise ArchiveError(
@@ -129,6 +141,45 @@ def _check_path(path: Path, *, must_exist: bool) -> None:
         raise ArchiveError(f"{path}: cannot read the archive ({exc.strerror or exc})") from None
     if head and head != SQLITE_HEADER:
         raise ArchiveError(f"{path}: not a radpilot archive (not an SQLite database)")
+
+
+def _stamp_file(path: Path) -> Path:
+    return path.with_name(path.name + "-verified")
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+        "device": st.st_dev,
+    }
+
+
+def unchanged_since_verified(path: Path) -> bool:
+    """True when ``path`` is byte for byte the file a sound radpilot session closed: the
+    same size, times and inode as recorded then, and no write-ahead log left over."""
+    try:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return False
+        recorded = json.loads(_stamp_file(path).read_text(encoding="utf-8"))
+        return bool(recorded == _stamp(path))
+    except (OSError, ValueError):
+        return False
+
+
+def record_verified(path: Path) -> None:
+    """After a sound writable session closed: the file as it is now needs no check."""
+    target = _stamp_file(path)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(_stamp(path)), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:  # a read-only folder: the next open checks again
+        log.debug("cannot record %s (%s)", target, exc.strerror or exc)
 
 
 def quick_check(db: sqlite3.Connection) -> list[str]:

@@ -24,7 +24,12 @@ import numpy as np
 
 from radpilot.reports.morphology import stem
 from radpilot.search import sqlite_query, sqlite_write
-from radpilot.search.analysis import asserted_text, stated_words_text
+from radpilot.search.analysis import (
+    UNSTATED,
+    SentenceMask,
+    asserted_from_sentences,
+    stated_from_sentences,
+)
 from radpilot.search.models import (
     ArchiveError,
     AuditEntry,
@@ -35,7 +40,7 @@ from radpilot.search.models import (
     StoredReport,
     StoreStats,
 )
-from radpilot.search.sqlite_schema import connect, quick_check
+from radpilot.search.sqlite_schema import connect, quick_check, record_verified
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ _HINTS = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
-_MentionSpans = tuple[str, tuple[int, int], tuple[int, int]]  # status, span, sentence
+_UNSTATED = sorted(UNSTATED)  # the mention statuses that state nothing
 
 
 def _reason(exc: sqlite3.Error) -> str:
@@ -73,6 +78,7 @@ def _guarded(method: F) -> F:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
             damaged = "malformed" in str(exc) or "not a database" in str(exc)
+            self.sound = self.sound and not damaged
             raise ArchiveError(f"{self.location}: {_reason(exc)}", damaged=damaged) from None
 
     return wrapper  # type: ignore[return-value]
@@ -102,7 +108,11 @@ class SQLiteStore:
     ) -> None:
         self.location = str(path)
         self.readonly = readonly
+        self._path = path
         self._db = connect(path, readonly=readonly, create=create, verify=verify)
+        # Checked (or unchanged since a sound session) and no damage met since: a clean
+        # close records the file so that the next writable open need not check it again.
+        self.sound = verify and not readonly
 
     # ---------------------------------------------------------------- ingest
     @_guarded
@@ -149,7 +159,7 @@ class SQLiteStore:
         out: dict[int, float] = {}
         if not norm:
             return out
-        mask = asserted_text if asserted else stated_words_text
+        mask = asserted_from_sentences if asserted else stated_from_sentences
         for rid, text in self._masked(rowids, mask).items():
             score = sum(wt for pat, wt in weights if pat.search(text))
             if score:
@@ -166,7 +176,7 @@ class SQLiteStore:
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stated "
             "USING fts5(text, tokenize='porter unicode61')"
         )
-        texts = self._masked(rowids, stated_words_text)
+        texts = self._masked(rowids, stated_from_sentences)
         db.execute("BEGIN")
         try:
             db.executemany("INSERT INTO temp.stated(rowid, text) VALUES (?, ?)", texts.items())
@@ -179,26 +189,36 @@ class SQLiteStore:
 
     @_guarded
     def asserted_texts(self, rowids: Sequence[int]) -> dict[int, str]:
-        return self._masked(rowids, asserted_text)
+        return self._masked(rowids, asserted_from_sentences)
 
     def _masked(
-        self, rowids: Sequence[int], mask: Callable[[str, list[_MentionSpans]], str]
+        self, rowids: Sequence[int], mask: Callable[[str, list[SentenceMask]], str]
     ) -> dict[int, str]:
+        # The masks only change sentences that hold an absent or context mention: SQLite
+        # groups the mentions by sentence and returns those alone, one row a sentence
+        # (stated words: only sentences whose every mention is unstated).
         texts: dict[int, str] = {}
-        spans: dict[int, list[_MentionSpans]] = {}
+        masks: dict[int, list[SentenceMask]] = {}
+        having = "max(u) = 1" if mask is asserted_from_sentences else "min(u) = 1"
         for chunk in _chunks(rowids):
             marks = _marks(chunk)
             for rid, text in self._db.execute(
                 f"SELECT rowid, text FROM reports WHERE rowid IN ({marks})", chunk
             ):
                 texts[int(rid)] = text
-            for rid, st, a, b, c, d in self._db.execute(
-                "SELECT report_rowid, status, span_start, span_end, sentence_start, "
-                f"sentence_end FROM mentions WHERE report_rowid IN ({marks})",
-                chunk,
+            for rid, a, b, every, spans in self._db.execute(
+                "SELECT report_rowid, sentence_start, sentence_end, min(u), group_concat("
+                "CASE WHEN u THEN span_start || ',' || span_end END, ' ') FROM (SELECT "
+                "report_rowid, sentence_start, sentence_end, span_start, span_end, status IN "
+                f"({_marks(_UNSTATED)}) AS u FROM mentions WHERE report_rowid IN ({marks})) "
+                f"GROUP BY report_rowid, sentence_start, sentence_end HAVING {having}",
+                [*_UNSTATED, *chunk],
             ):
-                spans.setdefault(int(rid), []).append((st, (a, b), (c, d)))
-        return {rid: mask(t, spans.get(rid, [])) for rid, t in texts.items()}
+                pairs = [p.split(",") for p in spans.split()]
+                masks.setdefault(int(rid), []).append(
+                    ((a, b), bool(every), [(int(x), int(y)) for x, y in pairs])
+                )
+        return {rid: mask(t, masks.get(rid, [])) for rid, t in texts.items()}
 
     @_guarded
     def literal_hits(
@@ -427,8 +447,20 @@ class SQLiteStore:
                 errs.append(f"{n} {what} without a report")
         return errs
 
+    # ------------------------------------------------------------------ meta
+    @_guarded
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @_guarded
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
     def close(self) -> None:
         self._db.close()
+        if self.sound:
+            record_verified(self._path)
 
 
 def _report(row: tuple[Any, ...]) -> StoredReport:

@@ -1,0 +1,212 @@
+"""Free query words: how they count where a query also names a finding, and where a
+report writes them only to negate them.
+
+A free word is any query word the vocabulary does not map to a finding ("lower lobe",
+"goiter"). Two things decide whether a report answers it:
+
+* Where it is written. With a finding ("right middle lobe opacity"), a word in the
+  sentence of the finding's matching mention, or a location the reader placed that
+  mention at, is a closer answer than the word somewhere else (``near_evidence``).
+* Whether the report asserts it. The archive already leaves out the words of negated
+  finding mentions (``analysis.stated_words_text``); a word that is no finding has no
+  mention, so "No goiter." would still match "goiter". The reader's targets mode
+  (``radpilot.reports.targets``, ConText over the same cue data the batch labeller's
+  targets use) reads each occurrence as a target: a word whose every occurrence is
+  negated, hypothetical or someone else's is not stated (``stated_only``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from radpilot.reports.models import Certainty
+from radpilot.reports.morphology import stem
+from radpilot.reports.vocabulary import normalize_term
+from radpilot.search.config import query_words
+from radpilot.search.models import StoredMention
+from radpilot.search.query import FindingTerm, Query
+from radpilot.search.store import ArchiveStore
+from radpilot.search.vocab import expand
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def near_evidence(
+    store: ArchiveStore, q: Query, terms: list[FindingTerm], ids: list[int]
+) -> dict[int, float]:
+    """Share of the free words that a matching mention states: a location the words
+    name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
+    locations (or one that answers it, ``near_locations``), any other word is in the
+    mention's sentence.
+
+    "right middle lobe opacity" asks for an opacity in the middle lobe: a right upper
+    lobe opacity in a report that says "lobe" elsewhere is a worse answer than one whose
+    opacity the reader placed in the right middle lobe. Only present or uncertain
+    mentions with the query's side and change count, so a negated sentence never
+    supplies the words.
+    """
+    places, rest = _locations_in(q.words)
+    pats = [word_pattern(w) for w in rest if _WORD.search(w)]
+    asked = len(places) + len(pats)
+    out: dict[int, float] = {}
+    if not asked:
+        return out
+    wanted = sorted({f for t in terms for f in expand(t.finding)})
+    ments = store.mentions(ids, wanted)
+    texts = {rid: r.text for rid, r in store.reports(list(ments)).items()} if pats else {}
+    for rid, ms in ments.items():
+        live = [
+            m
+            for t in terms
+            for m in ms
+            if m.finding in expand(t.finding)
+            and m.status in ("present", "uncertain")
+            and attributes_hold(t, m)
+        ]
+        text = texts.get(rid, "")
+        sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
+        locs = {loc for m in live for loc in m.locations}
+        got = sum(1 for p in pats if any(p.search(s) for s in sentences))
+        got += sum(1 for place in places if _answers(place, locs))
+        if got:
+            out[rid] = got / asked
+    return out
+
+
+def _locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The reader's locations that a run of free words names (longest phrase first), and
+    the words left over: ("middle", "lobe", "nodular") -> (["right middle lobe"], ["nodular"])."""
+    qw = query_words()
+    longest = max((len(k.split()) for k in qw.locations), default=1)
+    places: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            place = qw.locations.get(normalize_term(" ".join(words[i : i + n])))
+            if place is not None:
+                places.append(place)
+                i += n
+                break
+        else:
+            rest.append(words[i])
+            i += 1
+    return places, rest
+
+
+def _answers(place: str, locations: set[str]) -> bool:
+    """A mention at ``locations`` is at ``place``: the same location, one that contains
+    it ("left lower lobe" for "lower lobe") or one listed as answering it."""
+    near = query_words().near_locations.get(place, frozenset())
+    words = set(place.split())
+    return any(loc == place or loc in near or words <= set(loc.split()) for loc in locations)
+
+
+def word_pattern(word: str) -> re.Pattern[str]:
+    """A whole word or phrase with any ending of its last word: the last word's stem
+    ("opacities" and "opacity" -> "opacit"), without a verb ending ("blunted" ->
+    "blunt", so "blunting" matches too, as FTS5's porter stemmer matches it).
+
+    >>> bool(word_pattern("blunted").search("Blunting of the angle"))
+    True
+    """
+    words = word.lower().split()
+    if words:
+        last = stem(words[-1])
+        for end in ("ing", "ed"):
+            if last.endswith(end) and len(last) - len(end) >= 4:
+                last = last[: -len(end)]
+                break
+        words[-1] = last
+    return re.compile(r"\b" + r"\s+".join(re.escape(p) for p in words), re.IGNORECASE)
+
+
+def attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
+    return (
+        (t.laterality is None or m.laterality == t.laterality.value)
+        and (t.change is None or m.change == t.change.value)
+        and (t.location is None or any(t.location in loc for loc in m.locations))
+    )
+
+
+def negated_words(text: str, words: Sequence[str]) -> set[str]:
+    """The ``words`` that ``text`` writes, but only where it negates them, offers them as
+    a hypothesis or says them of someone else (the reader's targets mode on every
+    occurrence).
+
+    >>> sorted(negated_words("No goiter. Thymoma is seen.", ["goiter", "thymoma", "azygos"]))
+    ['goiter']
+    """
+    return _judged(text, words)[1]
+
+
+def _judged(text: str, words: Sequence[str]) -> tuple[set[str], set[str]]:
+    """(the words ``text`` writes, those of them it only negates)."""
+    from radpilot.reports.targets import Experiencer, read_targets
+
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for w in words:
+        if _WORD.search(w):
+            found = [m.span() for m in word_pattern(w).finditer(text)]
+            if found:
+                spans[w] = found
+    if not spans:
+        return set(), set()
+    flat = list(dict.fromkeys(sp for sps in spans.values() for sp in sps))
+    said = dict(zip(flat, read_targets(text, flat), strict=True))
+    negated = {
+        w
+        for w, sps in spans.items()
+        if not any(
+            said[sp].certainty is not Certainty.ABSENT
+            and not said[sp].hypothetical
+            and said[sp].experiencer is Experiencer.PATIENT
+            for sp in sps
+        )
+    }
+    return set(spans), negated
+
+
+def stated_only(
+    store: ArchiveStore, words: Sequence[str], scores: dict[int, float], *, cap: int = 400
+) -> dict[int, float]:
+    """``scores`` (a free-word score per report) with the words each report only negates
+    taken out: the score shrinks by their share, and a report left with none is dropped.
+    The ``cap`` best-scored reports are read (about 0.3 ms each); the rest rank below
+    them and keep their scores."""
+    if not scores or not words:
+        return scores
+    best = sorted(scores, key=lambda rid: (-scores[rid], -rid))
+    out = {rid: scores[rid] for rid in best[cap:]}
+    reports = store.reports(best[:cap])
+    for rid in best[:cap]:
+        score = scores[rid]
+        rep = reports.get(rid)
+        found, neg = _judged(rep.text, words) if rep is not None else (set(), set())
+        if not neg or neg != found:  # a report that writes the words only negated is out
+            out[rid] = score * (1 - len(neg) / len(words))
+    return out
+
+
+def drop_negated(
+    store: ArchiveStore, words: Sequence[str], ranked: list[int], want: int
+) -> set[int]:
+    """Of ``ranked`` (best first), the reports that write the words only negated, read in
+    rank order until ``want`` others are found: a words-only query reads about a page
+    of reports, not every candidate."""
+    dropped: set[int] = set()
+    kept = 0
+    at = 0
+    while kept < want and at < len(ranked):
+        chunk = ranked[at : at + max(want - kept, 8)]
+        at += len(chunk)
+        reports = store.reports(chunk)
+        for rid in chunk:
+            rep = reports.get(rid)
+            found, neg = _judged(rep.text, words) if rep is not None else (set(), set())
+            if neg and neg == found:
+                dropped.add(rid)
+            else:
+                kept += 1
+    return dropped

@@ -1,0 +1,134 @@
+"""The mechanisms that keep a finding query at least as precise as plain full-text search
+(BENCHMARKS "Archive and search / Quality"): each on hand-written reports, the real reader,
+no mocks. A test names the mechanism; each fails when it is taken out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from radpilot.interop.records import make_record
+from radpilot.search.engine import search
+from radpilot.search.freewords import negated_words
+from radpilot.search.ingest import ingest_records
+from radpilot.search.store import ArchiveStore, open_store
+
+REPORTS = {
+    # A family scores its best member: four tubes are no better an answer to "catheter".
+    "D1": "FINDINGS: Central venous catheter in place. Lungs are clear.",
+    "D2": "FINDINGS: Endotracheal tube, enteric tube and right chest tube in place. "
+    "Tracheostomy tube noted.",
+    # The reader misses a redacted wording; words fill the page after the reader's matches.
+    "B1": "FINDINGS: Blunting of the right costophrenic angle.",
+    "B2": "FINDINGS: There is blunting of the left costophrenic XXXX. Heart size normal.",
+    "B3": "FINDINGS: No blunting of the costophrenic XXXX. Heart size normal.",
+    "B4": "FINDINGS: Clavicle is intact. Blunting of the costophrenic XXXX is not seen.",
+    # Free words of a finding query prefer the evidence: sentence and locations.
+    "O1": "FINDINGS: Patchy opacity in the right upper lobe. The right middle lobe fissure "
+    "is normal. IMPRESSION: Right upper lobe opacity.",
+    "O2": "FINDINGS: Patchy opacity in the right middle lobe.",
+    "L1": "FINDINGS: Left upper lobe atelectasis. Lower lobes are clear.\n"
+    "IMPRESSION: Left upper lobe atelectasis.",
+    "L2": "FINDINGS: Left basilar atelectasis.",
+    # A free word (no finding) counts only where it is asserted.
+    "G1": "FINDINGS: No goiter. Heart size normal.",
+    "G2": "FINDINGS: Large goiter deviates the trachea.",
+    "G3": "FINDINGS: Heart size normal. INDICATION: Mother has goiter.",
+    # Literal: the derived form names the finding; the whole phrase is closer than its head.
+    # (The literal answers are stored first: on a tie the later report ranks first.)
+    "E2": "FINDINGS: Atherosclerotic calcification of the aorta.",
+    "E1": "FINDINGS: Calcified aorta.",
+    "H2": "FINDINGS: Hyperinflated lungs.",
+    "H1": "FINDINGS: Hyperexpanded lungs.",
+    "I2": "FINDINGS: Prominent interstitial markings.",
+    "I1": "FINDINGS: Prominent lung markings.",
+}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveStore]:
+    path: Path = tmp_path_factory.mktemp("precision") / "p.db"
+    store = open_store(path)
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
+    yield store
+    store.close()
+
+
+def ids(store: ArchiveStore, query: str, limit: int = 20) -> list[str]:
+    return [h.report.id for h in search(store, query, limit=limit, semantic=False).hits]
+
+
+def test_a_family_scores_its_best_member_not_the_sum(archive: ArchiveStore) -> None:
+    # D2 has four devices of the support-device family, D1 one catheter named as asked.
+    assert ids(archive, "catheter")[0] == "D1"
+
+
+def test_few_reader_matches_fill_up_from_the_words(archive: ArchiveStore) -> None:
+    """B1 is the reader's match; B2 ("costophrenic XXXX") only the words find. B3 and B4
+    negate the blunting (targets mode), so words do not bring them back."""
+    res = search(archive, "blunted costophrenic angle", semantic=False)
+    got = [h.report.id for h in res.hits]
+    assert got == ["B1", "B2"]
+    assert res.hits[0].parts["finding"] > 0 and res.hits[1].parts["finding"] == 0.0
+
+
+def test_the_fill_never_overrules_the_reader(archive: ArchiveStore) -> None:
+    # "+" asks for the reader's judgement (present): words cannot give it.
+    assert ids(archive, '+"costophrenic blunting"') == ["B1"]
+    # A page the reader fills alone takes nothing from the words.
+    assert ids(archive, "blunted costophrenic angle", limit=1) == ["B1"]
+    # The right side was read for B1; nothing else names a right blunting in words.
+    assert ids(archive, "right blunted costophrenic angle") == ["B1"]
+
+
+def test_free_words_prefer_the_findings_sentence_and_locations(archive: ArchiveStore) -> None:
+    # O1 says "middle lobe" in another sentence (and its opacity is in the impression too).
+    assert ids(archive, "right middle lobe opacity")[:2] == ["O2", "O1"]
+    # "lower lobe" is answered by the reader's "basilar" (near_locations); L1 writes
+    # "lower lobes" in a sentence of its own.
+    assert ids(archive, "left lower lobe atelectasis")[:2] == ["L2", "L1"]
+
+
+def test_a_free_word_counts_only_where_asserted(archive: ArchiveStore) -> None:
+    """ "goiter" is no finding: "No goiter." has no mention to mask, and "Mother has
+    goiter" is someone else's. The targets mode reads each occurrence."""
+    assert ids(archive, "goiter") == ["G2"]
+    assert negated_words(REPORTS["G1"], ["goiter", "heart"]) == {"goiter"}
+    assert negated_words(REPORTS["G2"], ["goiter"]) == set()
+
+
+def test_literal_forms_and_phrases_rank_first(archive: ArchiveStore) -> None:
+    # "atherosclerotic" names atherosclerosis in its own word (derived_endings), as
+    # "hyperinflated" names hyperinflation; "calcified", "hyperexpanded" do not.
+    assert ids(archive, "atherosclerosis") == ["E2", "E1"]
+    assert ids(archive, "hyperinflation") == ["H2", "H1"]
+    # The query's whole phrase in one mention before its head word alone.
+    assert ids(archive, "interstitial markings") == ["I2", "I1"]
+
+
+def test_a_side_inside_a_findings_synonym_is_the_querys_side() -> None:
+    """ "elevated right hemidiaphragm" is one synonym; the reader gives its mention the
+    side, so the query asks for the right side too (not either)."""
+    from radpilot.search.query import parse_query
+
+    (t,) = parse_query("elevated right hemidiaphragm").findings
+    assert t.finding == "elevated_hemidiaphragm" and t.laterality is not None
+    assert t.laterality.value == "right"
+    (t,) = parse_query("elevated hemidiaphragm").findings
+    assert t.laterality is None
+
+
+def test_a_finding_under_another_body_region_is_no_chest_answer(tmp_path: Path) -> None:
+    # A combined examination: the effusion is the knee's; the chest has none.
+    store = open_store(tmp_path / "k.db")
+    texts = {
+        "K1": "FINDINGS: CHEST: Lungs are clear. RIGHT KNEE: Small effusion.",
+        "K2": "FINDINGS: Small left pleural effusion.",
+    }
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in texts.items()], jobs=1)
+    got = search(store, "effusion", limit=20, semantic=False).hits
+    assert [h.report.id for h in got] == ["K2"]
+    assert not any(h.words_only for h in got)
+    store.close()
