@@ -189,10 +189,17 @@ def _shutdown(pool: ProcessPoolExecutor, *, graceful: bool) -> None:
             p.terminate()
 
 
-def child_context() -> Any:
-    """The start method for any radpilot child process (the pool's, and the imaging
-    decoder's): forkserver where there is one, else spawn; never fork."""
-    return _context()
+def child_context(*preload: str) -> Any:
+    """The start method for a radpilot child process outside the pool (the imaging
+    decoder's), as the pool's: forkserver where there is one, else spawn; never fork.
+    ``preload``: modules the fork server imports before forking, if this call is the
+    first of the process to start it (as the pool does with its function's module)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    if preload:
+        ctx.set_forkserver_preload(list(preload))
+    return ctx
 
 
 def child_init(parent: int) -> None:

@@ -178,9 +178,12 @@ class PixelDecoder:
         self.close()
         from radpilot.pool import child_context
 
-        parent, child = child_context().Pipe(duplex=True)
+        # pydicom takes ~0.7 s to import on a small CPU: where this is the process's
+        # first child, the fork server imports it once and every decoder forks with it.
+        context = child_context(__name__, "pydicom")
+        parent, child = context.Pipe(duplex=True)
         quiet = not logging.getLogger().isEnabledFor(logging.DEBUG)
-        process = child_context().Process(
+        process = context.Process(
             target=_serve,
             args=(child, os.getpid(), quiet, self._setup),
             name="radpilot-decoder",
