@@ -5,8 +5,9 @@ model). BENCHMARKS.md, "Image input: memory".
 
 Each measurement is its own process: `radpilot analyze FILE --out DIR --all-heatmaps`
 (read, quality gate, model, heatmap, overlay with caption, PNG and, for DICOM, SR and
-Secondary Capture), peak resident memory from ``getrusage`` of that process. The test
-images are the bundled NIH radiograph enlarged (bilinear) to the size asked for.
+Secondary Capture), peak resident memory from ``getrusage`` of that process, and for a
+compressed DICOM the peak of radpilot's decoder process (VmHWM, read before it ends). The
+test images are the bundled NIH radiograph enlarged (bilinear) to the size asked for.
 
     .venv/bin/python benchmarks/image_memory.py [--side 10000]
 """
@@ -29,7 +30,7 @@ from rich.table import Table
 
 from radpilot import samples
 
-KINDS = ("png-8bit", "png-16bit", "png-rgb", "jpeg", "dicom-16bit")
+KINDS = ("png-8bit", "png-16bit", "png-rgb", "jpeg", "dicom-16bit", "dicom-16bit-jpegls")
 
 
 def make(kind: str, side: int, folder: Path) -> Path:
@@ -47,13 +48,16 @@ def make(kind: str, side: int, folder: Path) -> Path:
     elif kind == "jpeg":
         path = folder / "big.jpg"
         Image.fromarray(big).save(path, quality=90)
-    else:
+    elif kind == "dicom-16bit":
         path = folder / "big16.dcm"
         _dicom((big.astype(np.uint16) << 4) | 0xF, path)
+    else:
+        path = folder / "big16-jpegls.dcm"
+        _dicom((big.astype(np.uint16) << 4) | 0xF, path, compressed=True)
     return path
 
 
-def _dicom(pixels: np.ndarray, path: Path) -> None:
+def _dicom(pixels: np.ndarray, path: Path, *, compressed: bool = False) -> None:
     import pydicom
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -67,18 +71,45 @@ def _dicom(pixels: np.ndarray, path: Path) -> None:
     ds.Rows, ds.Columns = pixels.shape
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
     ds.PixelData = pixels.tobytes()
+    if compressed:  # JPEG-LS lossless: decoded in radpilot's decoder process
+        from pydicom.uid import JPEGLSLossless
+
+        ds.compress(JPEGLSLossless)
     ds.save_as(path, enforce_file_format=True)
 
 
 def child(path: str, out: str) -> None:
     """Run the CLI in this process and print its exit code and peak RSS as JSON."""
     from radpilot.commands.main import run
+    from radpilot.imaging.decoder import PixelDecoder
 
+    decoder_peak = [0.0]
+    close = PixelDecoder.close
+
+    def close_and_measure(self: PixelDecoder) -> None:
+        # The decoder process's own peak (it is not this process's child: the fork
+        # server's), read before it ends.
+        process = self._process
+        if process is not None and process.pid is not None:
+            with open(f"/proc/{process.pid}/status") as fh:
+                hwm = next(line for line in fh if line.startswith("VmHWM:"))
+            decoder_peak[0] = max(decoder_peak[0], int(hwm.split()[1]) / 1024)
+        close(self)
+
+    PixelDecoder.close = close_and_measure  # type: ignore[method-assign]
     started = time.perf_counter()
     code = run(["analyze", path, "--out", out, "--all-heatmaps", "--json"])
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    seconds = time.perf_counter() - started
     print(
-        json.dumps({"code": code, "peak_mib": peak_kib / 1024, "s": time.perf_counter() - started})
+        json.dumps(
+            {
+                "code": code,
+                "peak_mib": peak_kib / 1024,
+                "s": seconds,
+                "decoder_mib": decoder_peak[0],
+            }
+        )
     )
 
 
@@ -105,7 +136,9 @@ def main() -> None:
     table = Table(
         title=f"radpilot analyze --out --all-heatmaps: peak RSS, {args.side} x {args.side}"
     )
-    for col in ("input", "file MiB", "exit", "peak RSS MiB", "above baseline MiB", "s"):
+    for col in (
+        "input", "file MiB", "exit", "peak RSS MiB", "above baseline MiB", "decoder process peak MiB", "s",
+    ):  # fmt: skip
         table.add_column(col, justify="right" if col != "input" else "left")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -116,6 +149,7 @@ def main() -> None:
             str(base["code"]),
             f"{base['peak_mib']:.0f}",
             "0",
+            "",
             f"{base['s']:.1f}",
         )
         for kind in args.kinds.split(","):
@@ -127,6 +161,7 @@ def main() -> None:
                 str(got["code"]),
                 f"{got['peak_mib']:.0f}",
                 f"{got['peak_mib'] - base['peak_mib']:.0f}",
+                f"{got['decoder_mib']:.0f}" if got["decoder_mib"] else "(none started)",
                 f"{got['s']:.1f}",
             )
             path.unlink()

@@ -4,7 +4,10 @@ registration quality on the serial set (25 patients).
 1. Read speed: the bundled SIIM radiograph (1024², 8-bit) re-encoded in each transfer
    syntax, read by ``radpilot.imaging.dicomio.read_image`` (decode + modality/VOI +
    scaling) --repeats times; images/s and the ratio against uncompressed Explicit VR
-   Little Endian measured in the same run.
+   Little Endian measured in the same run. Compressed pixels are decoded as ``analyze``
+   decodes them, in the batch's (warm) decoder process; each read alternates with the
+   same read decoding in-process (the path before the decoder process), and the ratio
+   of the two is the isolation's cost.
 2. Registration: for each patient in ../shared/data/images/serial (metadata.csv), the
    last study (current) against the first (prior) — ordered by `offset` days, by file
    order when offsets are missing — registered with each transform kind; NCC and
@@ -22,7 +25,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -37,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from radpilot import samples
+from radpilot.imaging.decoder import PixelDecoder
 from radpilot.imaging.dicomio import read_image
 from radpilot.imaging.registration import register
 
@@ -86,30 +92,75 @@ def _make_files(folder: Path) -> dict[str, Path]:
     return files
 
 
+class InProcessDecoder:
+    """The path before the decoder process, for the A/B: ``ds.pixel_array`` here."""
+
+    def decode(self, ds: Any, path: object, *, timeout: float) -> np.ndarray:
+        return ds.pixel_array
+
+
+def _paired(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median seconds of a and b, alternating call by call (load hits both alike)."""
+    a()
+    b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        tb.append(time.perf_counter() - t1)
+        ta.append(t1 - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
 def read_speed(console: Console, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    """read_image per transfer syntax as ``analyze`` reads (compressed pixels in the
+    batch's warm decoder process), against the same read decoding in-process."""
+    inproc = InProcessDecoder()
+    with tempfile.TemporaryDirectory() as tmp, PixelDecoder() as decoder:
         files = _make_files(Path(tmp))
         rows = []
         for label, path in files.items():
-            read_image(path)  # warm-up: plugin imports
-            t0 = time.perf_counter()
-            for _ in range(repeats):
-                read_image(path)
-            seconds = (time.perf_counter() - t0) / repeats
-            rows.append((label, path.stat().st_size, seconds))
+            isolated, here = _paired(
+                lambda p=path: read_image(p, decoder=decoder),
+                lambda p=path: read_image(p, decoder=inproc),  # type: ignore[arg-type]
+                repeats,
+            )
+            rows.append((label, path.stat().st_size, isolated, here))
+        jpeg = files["JPEG baseline (lossy)"]
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            read_image(jpeg)  # no batch decoder: a decoder process started for each file
+        one_shot = (time.perf_counter() - t0) / repeats
     base = rows[0][2]
-    table = Table(title=f"read_image speed, SIIM 1024² 8-bit, {repeats} reads each")
-    for col in ("transfer syntax", "file KiB", "ms / image", "images / s", "ratio vs uncompressed"):
+    table = Table(
+        title=f"read_image speed, SIIM 1024² 8-bit, median of {repeats} reads each, "
+        "decoder process vs in-process alternating"
+    )
+    for col in (
+        "transfer syntax", "file KiB", "ms / image", "images / s", "ratio vs uncompressed",
+        "in-process ms", "decoder process / in-process",
+    ):  # fmt: skip
         table.add_column(col, justify="left" if col == "transfer syntax" else "right")
-    for label, size, seconds in rows:
+    for label, size, seconds, here in rows:
         table.add_row(
             label,
             f"{size / 1024:.0f}",
             f"{seconds * 1000:.1f}",
             f"{1 / seconds:.1f}",
             f"{base / seconds:.2f}x",
+            f"{here * 1000:.1f}",
+            f"{seconds / here:.2f}x"
+            if label != "Explicit VR LE (uncompressed)"
+            else "(in-process)",
         )
     console.print(table)
+    console.print(
+        f"JPEG baseline read without a batch decoder (a decoder process started and ended "
+        f"for the one file): {one_shot * 1000:.0f} ms / image; decoder process starts in "
+        f"this run: {decoder.starts}"
+    )
 
 
 def _serial_pairs(folder: Path) -> list[tuple[str, Path, Path, str]]:

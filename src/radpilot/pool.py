@@ -187,3 +187,21 @@ def _shutdown(pool: ProcessPoolExecutor, *, graceful: bool) -> None:
     for p in processes:
         with contextlib.suppress(Exception):
             p.terminate()
+
+
+def child_context(*preload: str) -> Any:
+    """The start method for a radpilot child process outside the pool (the imaging
+    decoder's), as the pool's: forkserver where there is one, else spawn; never fork.
+    ``preload``: modules the fork server imports before forking, if this call is the
+    first of the process to start it (as the pool does with its function's module)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    if preload:
+        ctx.set_forkserver_preload(list(preload))
+    return ctx
+
+
+def child_init(parent: int) -> None:
+    """Run first in any radpilot child process: ignore Ctrl-C, exit when ``parent`` ends."""
+    _worker_init(parent)

@@ -18,7 +18,7 @@ from radpilot.commands.common import (
     batch_exit,
     exit_with,
 )
-from radpilot.imaging.pixels import DEFAULT_MAX_PIXELS
+from radpilot.imaging.pixels import DEFAULT_DECODE_SECONDS, DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from radpilot.imaging.results import ImageResult
@@ -28,6 +28,11 @@ app = typer.Typer()
 MAX_PIXELS_HELP = (
     "Refuse images above N decoded pixels (default 100,000,000 = 10,000 x 10,000); larger "
     "sides than 4,096 px are reduced while decoding."
+)
+DECODE_TIMEOUT_HELP = (
+    "Stop decoding a compressed DICOM image after SECONDS (default 120); it is reported and "
+    "the batch goes on. Compressed pixels are decoded in a separate process, so a decoder "
+    "that crashes or hangs costs one file."
 )
 
 
@@ -50,6 +55,9 @@ def analyze(
         False, "--all-heatmaps", help="Heatmaps and boxes for every finding, not only positive."
     ),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, help=MAX_PIXELS_HELP),
+    decode_timeout: float = typer.Option(
+        DEFAULT_DECODE_SECONDS, "--decode-timeout", min=0.001, help=DECODE_TIMEOUT_HELP
+    ),
     max_errors: int = typer.Option(
         DEFAULT_MAX_PROBLEMS, "--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP
     ),
@@ -76,7 +84,7 @@ def analyze(
         paths,
         model=model,
         all_heatmaps=all_heatmaps,
-        limits=ReadLimits(max_pixels=max_pixels),
+        limits=ReadLimits(max_pixels=max_pixels, decode_seconds=decode_timeout),
         writer=writer,
     )
     if as_json:

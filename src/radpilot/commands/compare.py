@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from radpilot.commands.analyze import MAX_PIXELS_HELP
-from radpilot.imaging.pixels import DEFAULT_MAX_PIXELS
+from radpilot.commands.analyze import DECODE_TIMEOUT_HELP, MAX_PIXELS_HELP
+from radpilot.imaging.pixels import DEFAULT_DECODE_SECONDS, DEFAULT_MAX_PIXELS
 from radpilot.imaging.registration import TransformKind
 
 app = typer.Typer()
@@ -33,6 +33,9 @@ def compare(
         TransformKind.AFFINE, "--transform", help="Registration transform."
     ),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", min=1, help=MAX_PIXELS_HELP),
+    decode_timeout: float = typer.Option(
+        DEFAULT_DECODE_SECONDS, "--decode-timeout", min=0.001, help=DECODE_TIMEOUT_HELP
+    ),
 ) -> None:
     """Compare CURRENT with PRIOR: register the prior onto the current, save a
     subtraction image, and say per finding whether it is new, increased, decreased,
@@ -52,7 +55,7 @@ def compare(
         prior,
         model=model,
         kind=transform,
-        limits=ReadLimits(max_pixels=max_pixels),
+        limits=ReadLimits(max_pixels=max_pixels, decode_seconds=decode_timeout),
         writer=writer,
     )
     if as_json:

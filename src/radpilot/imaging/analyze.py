@@ -32,6 +32,7 @@ import numpy as np
 
 from radpilot.errors import InputError, RadpilotError
 from radpilot.imaging import quality
+from radpilot.imaging.decoder import PixelDecoder
 from radpilot.imaging.dicomio import ImageFile, NotAnImage, iter_candidates, read_image
 from radpilot.imaging.model_api import ImageModel, Radiograph
 from radpilot.imaging.overlay import box_from_heatmap, burn_in, caption, render_overlay
@@ -108,15 +109,17 @@ def analyze(
     render = writer is not None and writer.renders
     results: list[ImageResult] = []
     seen: list[_Read] = []
-    for start in range(0, len(files), BATCH_SIZE):
-        read = [_read(f, limits) for f in files[start : start + BATCH_SIZE]]
-        kept = [r for r in read if r is not None]  # suffix-less non-DICOM files are not inputs
-        checked = [_check(replace(r, index=len(seen) + i)) for i, r in enumerate(kept)]
-        seen.extend(checked)
-        probs = _predict(net, checked)
-        for item in checked:
-            analysis = _explain(net, item, probs.get(item.index), all_heatmaps, render)
-            results.append(writer.write_image(analysis) if writer is not None else analysis.result)
+    with PixelDecoder() as decoder:  # one decoder process for the batch, if any is compressed
+        for start in range(0, len(files), BATCH_SIZE):
+            read = [_read(f, limits, decoder) for f in files[start : start + BATCH_SIZE]]
+            kept = [r for r in read if r is not None]  # suffix-less non-DICOM files: not inputs
+            checked = [_check(replace(r, index=len(seen) + i)) for i, r in enumerate(kept)]
+            seen.extend(checked)
+            probs = _predict(net, checked)
+            for item in checked:
+                analysis = _explain(net, item, probs.get(item.index), all_heatmaps, render)
+                result = writer.write_image(analysis) if writer is not None else analysis.result
+                results.append(result)
     results = _label_studies(results, seen)
     if writer is not None:
         writer.finish(results)
@@ -126,9 +129,9 @@ def analyze(
     return results
 
 
-def _read(file: ImageFile, limits: ReadLimits) -> _Read | None:
+def _read(file: ImageFile, limits: ReadLimits, decoder: PixelDecoder) -> _Read | None:
     try:
-        image = read_image(file.path, limits=limits, optional=file.optional)
+        image = read_image(file.path, limits=limits, optional=file.optional, decoder=decoder)
         return _Read(0, file.path, image=image)
     except NotAnImage:
         return None  # a suffix-less non-DICOM file in a folder: not an input

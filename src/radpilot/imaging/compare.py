@@ -24,6 +24,7 @@ import numpy as np
 
 from radpilot.errors import InputError, RadpilotError
 from radpilot.imaging import quality
+from radpilot.imaging.decoder import PixelDecoder
 from radpilot.imaging.dicomio import NotAnImage, iter_candidates, read_image
 from radpilot.imaging.model_api import ImageMeta, ImageModel, Radiograph
 from radpilot.imaging.pixels import ReadLimits
@@ -251,15 +252,19 @@ def _gate(image: Radiograph, role: str) -> None:
 
 
 def load_study_image(
-    path: str | Path, *, role: str = "current", limits: ReadLimits | None = None
+    path: str | Path,
+    *,
+    role: str = "current",
+    limits: ReadLimits | None = None,
+    decoder: PixelDecoder | None = None,
 ) -> tuple[Radiograph, list[str]]:
     """A file gives that image. A folder must hold one study: its preferred frontal
     image is chosen (PA before AP; laterals, non-chest images and images the quality
     gate blocks never), and the notes say which one and why others were left out. Each
-    file is read once."""
+    file is read once (compressed DICOM pixels by ``decoder``, see ``read_image``)."""
     path = Path(path)
     if not path.is_dir():
-        image = read_image(path, limits=limits)
+        image = read_image(path, limits=limits, decoder=decoder)
         _gate(image, role)
         return image, []
     images: dict[str, Radiograph] = {}
@@ -267,7 +272,7 @@ def load_study_image(
     notes: list[str] = []
     for file in iter_candidates([path]):
         try:
-            image = read_image(file.path, limits=limits, optional=file.optional)
+            image = read_image(file.path, limits=limits, optional=file.optional, decoder=decoder)
         except NotAnImage:
             continue
         except RadpilotError as exc:
@@ -316,8 +321,13 @@ def compare(
     (:func:`compare_images`) -> the writer, if any (images and ``comparison.json``)."""
     from radpilot.imaging.analyze import resolve_model
 
-    current_image, current_notes = load_study_image(current, role="current", limits=limits)
-    prior_image, prior_notes = load_study_image(prior, role="prior", limits=limits)
+    with PixelDecoder() as decoder:  # one decoder process for both studies
+        current_image, current_notes = load_study_image(
+            current, role="current", limits=limits, decoder=decoder
+        )
+        prior_image, prior_notes = load_study_image(
+            prior, role="prior", limits=limits, decoder=decoder
+        )
     result = compare_images(current_image, prior_image, resolve_model(model), kind=kind)
     result = replace(result, notes=tuple(current_notes + prior_notes))
     log.info("compared two images: %d findings", len(result.findings))

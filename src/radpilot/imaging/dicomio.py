@@ -7,7 +7,9 @@ stored values -> modality LUT (rescale slope/intercept or Modality LUT Sequence)
 1 is always white (bone bright). RGB/YBR pictures become luminance (ITU-R BT.601).
 
 Compressed transfer syntaxes (JPEG baseline/lossless, JPEG-LS, JPEG 2000, RLE) are
-decoded by pydicom's pixel plugins (pylibjpeg, python-gdcm). Anything that cannot be
+decoded by pydicom's pixel plugins (pylibjpeg, python-gdcm) in a decoder process
+(:mod:`radpilot.imaging.decoder`): a native decoder that crashes or hangs on a damaged
+file costs that file, not the batch. Uncompressed pixel data is read in-process. Anything that cannot be
 shown as one 2-D radiograph raises :class:`radpilot.errors.DicomError` (a DICOM file)
 or :class:`radpilot.errors.InputError` (any other file), always naming the file, never
 quoting a header value.
@@ -32,6 +34,7 @@ from typing import IO, Any
 import numpy as np
 
 from radpilot.errors import DicomError, InputError
+from radpilot.imaging.decoder import PixelDecoder, is_encapsulated
 from radpilot.imaging.model_api import ImageMeta, Radiograph
 from radpilot.imaging.pictures import read_picture
 from radpilot.imaging.pixels import (
@@ -102,13 +105,19 @@ def sniff_format(path: Path) -> str | None:
 
 
 def read_image(
-    path: str | Path, *, limits: ReadLimits | None = None, optional: bool = False
+    path: str | Path,
+    *,
+    limits: ReadLimits | None = None,
+    optional: bool = False,
+    decoder: PixelDecoder | None = None,
 ) -> Radiograph:
     """Read one DICOM, PNG or JPEG file as a ``Radiograph``, opening it once.
 
     The DICOM dataset is kept on the result (``dataset``, without its pixel data), so
     the DICOM outputs never read the file again. ``optional``: a file that is not DICOM
-    raises :class:`NotAnImage` (see :class:`ImageFile`).
+    raises :class:`NotAnImage` (see :class:`ImageFile`). ``decoder``: the batch's
+    decoder process for compressed DICOM pixel data (without one, a decoder process is
+    started for this file and ended after it).
 
     >>> from radpilot import samples
     >>> rg = read_image(samples.get("siim_monochrome2.dcm"))
@@ -131,7 +140,7 @@ def read_image(
         if optional and kind != "dicom":
             raise NotAnImage(f"{path}: not an image")
         if kind == "dicom":
-            return _read_dicom(fh, path, limits)
+            return _read_dicom(fh, path, limits, decoder)
         if kind in ("png", "jpeg"):
             return read_picture(fh, path, kind, limits)
     if path.suffix.lower() in _DICOM_SUFFIXES:
@@ -197,15 +206,21 @@ def quiet_pydicom() -> Iterator[list[warnings.WarningMessage]]:
         config.settings.reading_validation_mode = saved
 
 
-def _read_dicom(fh: IO[bytes], path: Path, limits: ReadLimits) -> Radiograph:
+def _read_dicom(
+    fh: IO[bytes], path: Path, limits: ReadLimits, decoder: PixelDecoder | None
+) -> Radiograph:
     with quiet_pydicom() as caught:
-        image = _read_dicom_quietly(fh, path, limits, caught)
+        image = _read_dicom_quietly(fh, path, limits, caught, decoder)
     log.debug("%s: pydicom raised %d warning(s) while reading", path, len(caught))
     return image
 
 
 def _read_dicom_quietly(
-    fh: IO[bytes], path: Path, limits: ReadLimits, caught: list[warnings.WarningMessage]
+    fh: IO[bytes],
+    path: Path,
+    limits: ReadLimits,
+    caught: list[warnings.WarningMessage],
+    decoder: PixelDecoder | None,
 ) -> Radiograph:
     size = os.fstat(fh.fileno()).st_size
     if size > limits.max_pixels * _MAX_BYTES_PER_PIXEL + _HEADER_SLACK:
@@ -223,14 +238,7 @@ def _read_dicom_quietly(
             f"{path}: unsupported PhotometricInterpretation {shown(photometric or '(missing)')}; "
             f"supported: {', '.join(_PHOTOMETRICS)}"
         )
-    try:
-        with native_stderr_quiet():
-            arr = ds.pixel_array
-    except Exception as exc:  # decoder errors are plugin-specific; all mean "cannot decode"
-        syntax_name = uid_name(getattr(ds.file_meta, "TransferSyntaxUID", ""))
-        raise DicomError(
-            f"{path}: cannot decode pixel data ({syntax_name}): {one_line(exc)}"
-        ) from None
+    arr = _stored_values(ds, path, limits, decoder)
     factor = limits.factor(*arr.shape[:2])
     pixels, voi = _dicom_to_display(arr, ds, photometric, path, factor)
     del arr
@@ -239,6 +247,25 @@ def _read_dicom_quietly(
         if keyword in ds:
             delattr(ds, keyword)  # the header is kept for the DICOM outputs; pixels are not
     return Radiograph(pixels=pixels, meta=meta, dataset=ds)
+
+
+def _stored_values(
+    ds: Any, path: Path, limits: ReadLimits, decoder: PixelDecoder | None
+) -> np.ndarray:
+    """The stored pixel values: compressed data in the decoder process, plain values here."""
+    if is_encapsulated(ds):
+        if decoder is not None:
+            return decoder.decode(ds, path, timeout=limits.decode_seconds)
+        with PixelDecoder() as own:
+            return own.decode(ds, path, timeout=limits.decode_seconds)
+    try:
+        with native_stderr_quiet():
+            return np.asarray(ds.pixel_array)
+    except Exception as exc:  # numpy reshape errors, a missing element...: "cannot decode"
+        syntax_name = uid_name(getattr(ds.file_meta, "TransferSyntaxUID", ""))
+        raise DicomError(
+            f"{path}: cannot decode pixel data ({syntax_name}): {one_line(exc)}"
+        ) from None
 
 
 def _parse_dicom(fh: IO[bytes], path: Path, caught: list[warnings.WarningMessage]) -> Any:

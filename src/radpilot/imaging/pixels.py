@@ -20,6 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_MAX_PIXELS = 100_000_000
+# Seconds a compressed image may take to decode (in the decoder process) before it is
+# stopped: far above the slowest real case (JPEG 2000 at the pixel limit, in BENCHMARKS.md).
+DEFAULT_DECODE_SECONDS = 120.0
 WORKING_SIDE = 4096
 # Rows of source pixels reduced at a time: bounds the float copy to a strip.
 STRIP_ROWS = 512
@@ -29,16 +32,20 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """How large an image a reader accepts and the size it reduces larger ones to."""
+    """How large an image a reader accepts, the size it reduces larger ones to, and how
+    long a compressed image may take to decode (``decode_seconds``)."""
 
     max_pixels: int = DEFAULT_MAX_PIXELS
     working_side: int = WORKING_SIDE
+    decode_seconds: float = DEFAULT_DECODE_SECONDS
 
     def __post_init__(self) -> None:
         if self.max_pixels < 1:
             raise ValueError("max_pixels must be 1 or more")
         if self.working_side < 64:
             raise ValueError("working_side must be 64 or more")
+        if not self.decode_seconds > 0:
+            raise ValueError("decode_seconds must be above 0")
 
     def check_size(self, where: str, rows: int, columns: int) -> None:
         """Refuse an image above ``max_pixels`` before anything is decoded."""
