@@ -85,6 +85,7 @@ _BOUNDARY = re.compile(
     r"(?P<punct>\.+[!?]*|[!?]+(?=\s*(?:$|[A-Z0-9\n])))(?=\s|$)|(?P<tight>\.(?<=[A-Za-z]{2}\.)(?=[A-Z][a-z]))|(?P<blank>\n[ \t]*\n)|(?P<item>\n(?=[ \t]*(?:\d{1,2}[.)]|[-*\u2022])[ \t]))"
 )
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*|\d+)$")
+_ALNUM = re.compile(r"[^\W_]")  # exactly the characters str.isalnum() accepts
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -114,12 +115,12 @@ def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out.append((cur, end))
     bounds: list[tuple[int, int]] = []
     for s, e in out:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if any(ch.isalnum() for ch in text[s:e]):
-            bounds.append((s, e))
+        # Trimmed of white space; kept only when it holds a letter or digit.
+        piece = text[s:e]
+        if _ALNUM.search(piece) is None:
+            continue
+        lead = len(piece) - len(piece.lstrip())
+        bounds.append((s + lead, s + len(piece.rstrip())))
     return bounds
 
 
