@@ -5,7 +5,7 @@ from typing import Any
 
 from radpilot.commands.main import main, run
 
-__all__ = ["app", "main", "run"]
+__all__ = ["main", "run"]  # and `app`, built on first use (__getattr__)
 
 
 def __getattr__(name: str) -> Any:
