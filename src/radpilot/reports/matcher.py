@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from radpilot.reports.rules import CueCategory, Direction, cue_rules, modifiers
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term, plural_variants
@@ -46,8 +46,10 @@ class Roles:
             self.terminator = True
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """One phrase found in a text: its span, normalized key and roles. A named tuple: a
+    report has dozens, and a tuple is built in C."""
+
     start: int
     end: int
     key: str
