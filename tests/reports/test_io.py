@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radpilot.errors import InputError
+from radpilot.reports import writers
 from radpilot.reports.readers import ReportReader
 from radpilot.reports.rows import (
     MAX_REPORT_CHARS,
@@ -406,6 +407,29 @@ def test_csv_writer_matches_labeler_convention() -> None:
         ("", ""),
         ("0.0", "-1.0"),
     ]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_csv_writer_writes_what_csv_writer_writes(
+    monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    # The writer quotes report cells itself (when that matches this Python's csv module);
+    # the bytes must be csv.writer's either way.
+    if not fast:
+        monkeypatch.setattr(writers, "_quoting_matches_csv", lambda: False)
+    texts = ["", " ", "plain", 'a "b"', "x,y", "l1\nl2", "l1\r\nl2", "cr\ronly", '"', "\t", "é ß İ"]
+    values = [(None, 1.0), (0.0, -1.0), (-0.0, 2.5), ()]
+    buf, expected = io.StringIO(), io.StringIO()
+    w = ChexpertCsvWriter(buf, "chexpert", ["No Finding", "Edema"])
+    ref = csv.writer(expected, lineterminator="\n")
+    ref.writerow(["Reports", "No Finding", "Edema"])
+    for i, text in enumerate(texts):
+        v = values[i % len(values)]
+        w.write(LabelledRow(i + 1, str(i), text, {"chexpert": v} if v else {}))
+        cells = ["" if x is None else repr(float(x)) for x in v] if v else ["", ""]
+        ref.writerow([text, *cells])
+    assert w._fast is fast
+    assert buf.getvalue() == expected.getvalue()
 
 
 def test_jsonl_writer() -> None:

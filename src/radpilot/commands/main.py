@@ -34,15 +34,6 @@ EXIT_CODES_HELP = (
     "130 interrupted."
 )
 
-app = typer.Typer(
-    name="radpilot",
-    help="radpilot: a radiology copilot. It assists; it does not diagnose.\n\n" + EXIT_CODES_HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
-)
-
 # The order of `radpilot --help`; commands registered by other packages follow.
 COMMAND_ORDER = (
     "label",
@@ -58,11 +49,51 @@ COMMAND_ORDER = (
 _verbose = False
 
 
-def _add_commands() -> None:
+def _new_app() -> typer.Typer:
+    new = typer.Typer(
+        name="radpilot",
+        help="radpilot: a radiology copilot. It assists; it does not diagnose.\n\n"
+        + EXIT_CODES_HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="markdown",
+    )
+    new.callback()(_root)
+    return new
+
+
+def _add_commands(to: typer.Typer) -> None:
     names = [registry.commands.resolve(n) for n in COMMAND_ORDER]
     names += [n for n in registry.commands.names() if n not in names]
     for name in names:
-        app.add_typer(registry.commands.get(name))
+        to.add_typer(registry.commands.get(name))
+
+
+_full: typer.Typer | None = None
+
+
+def full_app() -> typer.Typer:
+    """The whole CLI, every command (``radpilot --help`` lists them); built once."""
+    global _full
+    if _full is None:
+        _full = _new_app()
+        _add_commands(_full)
+    return _full
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The CLI to run ``argv`` with: only the command it names, when one is named (so that
+    ``radpilot label`` never imports the image, search or evaluation stacks); else all."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    if word is None or word not in registry.commands:
+        return full_app()
+    one = _new_app()
+    one.add_typer(registry.commands.get(word))
+    group = typer.main.get_command(one)
+    if word in getattr(group, "commands", {}):
+        return one
+    return full_app()  # a registered name that is not its command's word
 
 
 def _version(value: bool) -> None:
@@ -71,7 +102,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages to stderr."),
     version: bool = typer.Option(
@@ -91,7 +121,10 @@ def _root(
     )
 
 
-_add_commands()
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # ``from radpilot.commands.main import app``: the whole CLI
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,7 +136,8 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and return its exit code.
     typer itself answers usage errors (2), ``typer.Exit`` and Ctrl-C (130)."""
     try:
-        app(args=argv, prog_name="radpilot")
+        args = sys.argv[1:] if argv is None else list(argv)
+        _app_for(args)(args=args, prog_name="radpilot")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else ExitCode.DONE
     except RadpilotError as exc:

@@ -20,7 +20,9 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from radpilot import reports
 from radpilot.pool import DEFAULT_CHUNK_SIZE, Failure, check_jobs, ordered_map
+from radpilot.reports.labels import label
 from radpilot.reports.labelsets import CHEXPERT, LabelSet
 from radpilot.reports.policy import DEFAULT_POLICY, UncertaintyPolicy
 from radpilot.reports.readers import ReportReader
@@ -66,12 +68,9 @@ def _label_text(
     that is never sent to the reader. An exception becomes the row's ``Failure``."""
     if payload is None:
         return None
-    from radpilot.reports import read
-    from radpilot.reports.labels import label
-
     text, spans = (payload, None) if isinstance(payload, str) else payload
     text = text[:max_chars]
-    report = read(text, vocabulary=vocabulary)
+    report = reports.read(text, vocabulary=vocabulary)  # looked up here: tests replace it
     values = {ls.name: tuple(label(report, ls, policy=policy).values()) for ls in label_sets}
     mentions = tuple(m.to_dict() for m in report.mentions) if with_mentions else None
     targets = None
@@ -210,9 +209,12 @@ class BatchSummary:
             self.errors += 1
         values = row.labels.get(self.label_set)
         if values:
+            every = self.label_counts
             for name, v in zip(self.label_names, values, strict=True):
                 if v is not None:
-                    counts = self.label_counts.setdefault(name, {1.0: 0, 0.0: 0, -1.0: 0})
+                    counts = every.get(name)
+                    if counts is None:
+                        counts = every[name] = {1.0: 0, 0.0: 0, -1.0: 0}
                     counts[v] = counts.get(v, 0) + 1
 
 

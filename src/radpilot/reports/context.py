@@ -176,7 +176,7 @@ def mentions_in_sentence(
     attrs = _attributes(tokens, drafts, rules)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens = [t for t in tokens if t.roles.cues]
-    ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text)
+    ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -329,7 +329,12 @@ def _sizes(
 
 
 def _looks_ahead(
-    tokens: list[Token], cue_tokens: list[Token], drafts: list[_Draft], rules: CueRules, text: str
+    tokens: list[Token],
+    cue_tokens: list[Token],
+    drafts: list[_Draft],
+    rules: CueRules,
+    text: str,
+    end: int,
 ) -> set[int]:
     """Starts of the cues that can look both ways ("likely", "?") and look forward here: a
     finding follows them in their clause ("opacities, likely atelectasis" hedges the
@@ -347,8 +352,14 @@ def _looks_ahead(
                     break
             else:
                 hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
-                if len(hedge) > 1 and cue.key[-1:].isalpha() and _WORD_AFTER.match(text, cue.end):
-                    ahead.add(cue.start)  # a hedge, never a negation ("not seen either")
+                if (
+                    len(hedge) > 1
+                    and cue.key[-1:].isalpha()
+                    and _WORD_AFTER.match(text, cue.end, end)
+                ):
+                    # a hedge, never a negation ("not seen either"); the word is in this
+                    # sentence, so a sentence reads the same wherever it stands (sentencememo)
+                    ahead.add(cue.start)
     return ahead
 
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from radpilot.reports.rules import CueCategory, Direction, cue_rules, modifiers
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term, plural_variants
@@ -45,19 +46,50 @@ class Roles:
             self.terminator = True
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """One phrase found in a text: its span, normalized key and roles. A named tuple: a
+    report has dozens, and a tuple is built in C."""
+
     start: int
     end: int
     key: str
     roles: Roles
 
 
+# A matched phrase as written ("Pleural  effusion", "no\nacute") -> its normalized key and
+# roles, or None when it names nothing. Bounded: whitespace variants are unbounded in theory.
+_MAX_SEEN = 50_000
+
+
 @dataclass(slots=True)
 class Lexicon:
     pattern: re.Pattern[str]
-    pattern_ci: re.Pattern[str]
     roles: dict[str, Roles] = field(default_factory=dict)
+    _ci: re.Pattern[str] | None = None
+    seen: dict[str, tuple[str, Roles] | None] = field(default_factory=dict)
+    memo: Any = None  # the reader's sentence memo (radpilot.reports.sentencememo)
+
+    @property
+    def pattern_ci(self) -> re.Pattern[str]:
+        """The same pattern, case-insensitive: compiled on first use (a text whose length
+        changes when lowered is rare, and compiling costs a third of a second)."""
+        if self._ci is None:
+            self._ci = re.compile(self.pattern.pattern, re.IGNORECASE)
+        return self._ci
+
+    def key_of(self, matched: str) -> tuple[str, Roles] | None:
+        """The normalized key and roles of a matched phrase (None: it names nothing)."""
+        try:
+            return self.seen[matched]
+        except KeyError:
+            pass
+        key = _NORM.sub(" ", matched.lower())
+        r = self.roles.get(key)
+        hit = None if r is None else (key, r)
+        if len(self.seen) >= _MAX_SEEN:
+            self.seen.clear()
+        self.seen[matched] = hit
+        return hit
 
 
 def trie_regex(keys: list[str]) -> str:
@@ -149,7 +181,7 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
     body = trie_regex(keys)
     # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge.
     source = rf"(?<![\w])(?:{body})(?![\w])|[?;]"
-    return Lexicon(re.compile(source), re.compile(source, re.IGNORECASE), roles)
+    return Lexicon(re.compile(source), roles)
 
 
 @lru_cache(maxsize=1)
@@ -188,9 +220,9 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> I
         matches = lex.pattern.finditer(lowered)
     else:  # a few characters change length when lowered; keep offsets exact
         matches = lex.pattern_ci.finditer(text)
-    roles = lex.roles
+    key_of = lex.key_of
     for m in matches:
-        key = _NORM.sub(" ", m.group().lower())
-        r = roles.get(key)
-        if r is not None:
-            yield Token(m.start(), m.end(), key, r)
+        hit = key_of(m.group())
+        if hit is not None:
+            start, end = m.span()
+            yield Token(start, end, hit[0], hit[1])

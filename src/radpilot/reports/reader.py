@@ -11,20 +11,14 @@ from dataclasses import replace
 from functools import lru_cache
 
 from radpilot.errors import InputError
-from radpilot.reports.context import mentions_in_sentence
 from radpilot.reports.matcher import Token, lexicon, scan
 from radpilot.reports.models import Mention, Report
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
 from radpilot.reports.sections import sentence_regions, split_sections, split_sentences
+from radpilot.reports.sentencememo import memo_of
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
 
 log = logging.getLogger(__name__)
-
-# A guard, not a reading rule (so it stays in code, unlike the cue scopes in cues.json):
-# cue scopes are pairwise within a sentence, and a run-on "sentence" (a pasted table, a
-# corrupt file) must not stall a batch. 96 phrases is far above a real sentence (OpenI's
-# longest has ~30), so no real report is read differently for it.
-MAX_TOKENS_PER_WINDOW = 96
 
 
 def _unsized_in(vocab: Vocabulary) -> frozenset[str]:
@@ -74,12 +68,14 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     sentences = split_sentences(text, sections)
     if default:
         vocabulary = None
-        tokens = list(scan(text, lowered))
+        lex = lexicon()
         unsized = _unsized()
     else:
         assert vocabulary is not None
-        tokens = list(scan(text, lowered, lexicon(vocabulary)))
+        lex = lexicon(vocabulary)
         unsized = _unsized_by_digest(vocabulary)
+    tokens = list(scan(text, lowered, lex))
+    memo = memo_of(lex)
     rules = cue_rules()
     mods = modifiers()
     context_sections = section_rules().context_sections
@@ -92,27 +88,31 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
             k += 1
         inside: list[Token] = []
         j = k
+        named = False
         while j < n and tokens[j].start < sentence.end:
-            if tokens[j].end <= sentence.end:
-                inside.append(tokens[j])
+            t = tokens[j]
+            if t.end <= sentence.end:
+                inside.append(t)
+                if not named and (t.roles.finding or t.roles.anchor_of):
+                    named = True
             j += 1
         k = j
-        if not any(t.roles.finding or t.roles.anchor_of for t in inside):
+        if not named:
             continue
-        # A run-on "sentence" is read in windows (MAX_TOKENS_PER_WINDOW).
-        for w in range(0, len(inside), MAX_TOKENS_PER_WINDOW):
-            found = mentions_in_sentence(
-                sentence,
-                inside[w : w + MAX_TOKENS_PER_WINDOW],
-                text,
-                rules,
-                mods,
-                sentence.section in context_sections,
-                unsized,
-            )
-            if region is not None:  # "Right knee: small effusion" is not the chest's
-                found = [replace(m, region=region) for m in found]
-            mentions.extend(found)
+        # A run-on "sentence" is read in windows (sentencememo.MAX_TOKENS_PER_WINDOW); one read
+        # before is not read again (radpilot.reports.sentencememo).
+        found = memo.mentions(
+            sentence,
+            inside,
+            text,
+            rules,
+            mods,
+            sentence.section in context_sections,
+            unsized,
+        )
+        if region is not None:  # "Right knee: small effusion" is not the chest's
+            found = [replace(m, region=region) for m in found]
+        mentions.extend(found)
     log.debug(
         "read a report: %d sections, %d sentences, %d mentions",
         len(sections),

@@ -85,20 +85,34 @@ _BOUNDARY = re.compile(
     r"(?P<punct>\.+[!?]*|[!?]+(?=\s*(?:$|[A-Z0-9\n])))(?=\s|$)|(?P<tight>\.(?<=[A-Za-z]{2}\.)(?=[A-Z][a-z]))|(?P<blank>\n[ \t]*\n)|(?P<item>\n(?=[ \t]*(?:\d{1,2}[.)]|[-*\u2022])[ \t]))"
 )
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*|\d+)$")
+# Every boundary starts with one of these: looking for them first skips the rest of the
+# text in C (a pattern that opens with named groups gets no such skip from ``re``).
+_CANDIDATE = re.compile(r"[.!?\n]")
+_ALNUM = re.compile(r"[^\W_]")  # exactly the characters str.isalnum() accepts
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
     abbreviations = section_rules().abbreviations
     out: list[tuple[int, int]] = []
     cur = start
-    for m in _BOUNDARY.finditer(text, start, end):
-        if m.group("tight") is not None:
+    match = _BOUNDARY.match
+    after = start  # where the previous boundary ended
+    # _BOUNDARY.finditer(text, start, end), but tried only where a boundary can start
+    for c in _CANDIDATE.finditer(text, start, end):
+        if c.start() < after:
+            continue
+        m = match(text, c.start(), end)
+        if m is None:
+            continue
+        after = m.end()
+        kind = m.lastgroup
+        if kind == "tight":
             # "clear.In the left lung": a missing space after the period (not "Dr.Smith")
             prev = _WORD_BEFORE.search(text, max(cur, m.start() - 12), m.start())
             if prev is not None and prev.group(1).lower().rstrip(".") in abbreviations:
                 continue
-            cut = m.end()
-        elif m.group("punct") is not None:
+            cut = after
+        elif kind == "punct":
             prev = _WORD_BEFORE.search(text, max(cur, m.start() - 12), m.start())
             if prev is not None:
                 word = prev.group(1)
@@ -106,7 +120,7 @@ def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
                     continue
                 if word.isdigit() and not text[cur : prev.start()].strip():
                     continue  # "1." opening a numbered item
-            cut = m.end()
+            cut = after
         else:
             cut = m.start() + 1
         out.append((cur, cut))
@@ -114,12 +128,12 @@ def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out.append((cur, end))
     bounds: list[tuple[int, int]] = []
     for s, e in out:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if any(ch.isalnum() for ch in text[s:e]):
-            bounds.append((s, e))
+        # Trimmed of white space; kept only when it holds a letter or digit.
+        piece = text[s:e]
+        if _ALNUM.search(piece) is None:
+            continue
+        lead = len(piece) - len(piece.lstrip())
+        bounds.append((s + lead, s + len(piece.rstrip())))
     return bounds
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -18,19 +21,69 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
+# Not 0.0: -0.0 == 0.0 would find it, and repr tells them apart.
+_CELLS: dict[float | None, str] = {v: _fmt(v) for v in (1.0, -1.0, None)}
+
+
+def _cells(values: tuple[float | None, ...]) -> list[str]:
+    """The CSV cells of one row's label values (the usual ones looked up)."""
+    cells = _CELLS
+    return [cells[v] if v in cells else _fmt(v) for v in values]
+
+
+# One encoder for every row (what json.dumps(obj, ensure_ascii=False) writes, less the
+# check for circular references that plain row dicts cannot have).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def _csv_line(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue()
+
+
+_NEEDS_QUOTES = re.compile(r'[,"\n]')  # what the csv module's default dialect quotes
+
+
+def _quoted(text: str) -> str:
+    """``text`` as the csv module writes it in a row of several cells."""
+    if _NEEDS_QUOTES.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+@lru_cache(maxsize=1)
+def _quoting_matches_csv() -> bool:
+    """Does ``_quoted`` write every ASCII character (alone and in text) as this Python's
+    csv module does? If not, rows go through ``csv.writer`` (slower, the same bytes)."""
+    for code in range(128):
+        for text in (chr(code), f"a{chr(code)}b", f"{chr(code)} x", f'"{chr(code)}"'):
+            if _csv_line([text, "1.0", ""]) != f"{_quoted(text)},1.0,\n":
+                return False
+    return True
+
+
 class ChexpertCsvWriter:
     """The CheXpert labeler's output: ``Reports`` then one column per label, one row per
-    input row in input order; values ``1.0``, ``0.0``, ``-1.0`` or empty."""
+    input row in input order; values ``1.0``, ``0.0``, ``-1.0`` or empty. Rows are written
+    as ``csv.writer`` writes them (its default dialect, ``\\n`` line ends), without its
+    per-character pass over each report's cells when ``_quoting_matches_csv``."""
 
     def __init__(self, fh: IO[str], label_set: str, label_names: Sequence[str]) -> None:
+        self._fh = fh
         self._w = csv.writer(fh, lineterminator="\n")
         self._set = label_set
         self._empty = [""] * len(label_names)
+        self._fast = bool(label_names) and _quoting_matches_csv()
         self._w.writerow(["Reports", *label_names])
 
     def write(self, row: LabelledRow) -> None:
         values = row.labels.get(self._set)
-        self._w.writerow([row.text, *(map(_fmt, values) if values else self._empty)])
+        cells = _cells(values) if values else self._empty
+        if self._fast:  # label cells never need quotes
+            self._fh.write(f"{_quoted(row.text)},{','.join(cells)}\n")
+        else:
+            self._w.writerow([row.text, *cells])
 
 
 class MentionsJsonlWriter:
@@ -61,7 +114,7 @@ class MentionsJsonlWriter:
         }
         if row.targets is not None:  # only rows that carried "targets" (targets mode)
             obj["targets"] = list(row.targets)
-        self._fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self._fh.write(_ENCODE(obj) + "\n")
 
 
 @contextmanager
