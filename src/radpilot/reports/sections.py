@@ -31,6 +31,9 @@ def _header_regex() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?P<name>{alt})[ \t]*(?P<end>:|(?=[ \t]*(?:\r?\n|$)))")
 
 
+_SPACES = re.compile(r"[\s\-]+")  # a run of spaces or hyphens, as in the normalized names
+
+
 def _line_start(text: str, pos: int) -> bool:
     i = pos - 1
     while i >= 0 and text[i] in " \t":
@@ -55,7 +58,7 @@ def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]
             continue
         if not at_line_start and not header.isupper():
             continue
-        canonical = headers[re.sub(r"[\s\-]+", " ", header.lower())]
+        canonical = headers[_SPACES.sub(" ", header.lower())]
         found.append((name_start, m.end(), canonical, header))
     sections: list[Section] = []
     first = found[0][0] if found else len(text)
@@ -220,7 +223,7 @@ def sentence_regions(sentences: tuple[Sentence, ...]) -> list[str | None]:
             section, current = sentence.section, None
         m = pattern.match(sentence.text)
         if m is not None:
-            name = regions[re.sub(r"[\s-]+", " ", m.group("name").lower())]
+            name = regions[_SPACES.sub(" ", m.group("name").lower())]
             current = None if name == CHEST_REGION else name
         out.append(current)
     return out
