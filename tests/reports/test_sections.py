@@ -173,3 +173,14 @@ def test_section_memo_never_changes_the_sentences(text: str, first: str, second:
     expected = _fresh_sentences(second + text)
     split_sentences(first + text)  # the same content read first at another offset
     assert split_sentences(second + text) == expected
+
+
+def test_section_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sections, "_MAX_SECTIONS", 4)
+    texts = [
+        f"FINDINGS: Finding {i}. Dr. Smith saw it.\nIMPRESSION: Normal {i % 3}." for i in range(12)
+    ]
+    expected = [_fresh_sentences(t) for t in texts]
+    got = [split_sentences(t) for t in texts + texts]
+    assert got == expected + expected
+    assert len(sections._bounds_memo) <= 4

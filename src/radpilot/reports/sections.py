@@ -168,7 +168,7 @@ def _sentences_of(text: str, start: int, end: int) -> list[tuple[int, int, str]]
         hit = [(s, e, piece[s:e]) for s, e in bounds]
         if len(_bounds_memo) >= _MAX_SECTIONS:
             for old in list(_bounds_memo)[: _MAX_SECTIONS // 2]:
-                del _bounds_memo[old]
+                _bounds_memo.pop(old, None)  # another thread may have dropped it
         _bounds_memo[key] = hit
     return hit
 
