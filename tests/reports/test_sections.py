@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from radpilot.reports import sections
+from radpilot.reports.models import Sentence
 from radpilot.reports.sections import split_sections, split_sentences
 
 
@@ -137,3 +139,48 @@ def test_spans_always_index_the_original_text(text: str) -> None:
         assert sent.text.strip() == sent.text and sent.text
     starts = [s.start for s in split_sentences(text)]
     assert starts == sorted(starts)
+
+
+def _fresh_sentences(text: str) -> tuple[Sentence, ...]:
+    sections._bounds_memo.clear()
+    try:
+        return split_sentences(text)
+    finally:
+        sections._bounds_memo.clear()
+
+
+_CONTENTS = [
+    "Heart is normal. Dr. Smith saw a 4.5 cm mass.",
+    "clear.In the left lung no effusion.\n\n1. Nodule.\n2. Mass? Pneumonia!",
+    "Ab.Cd efg. ? pneumonia",
+]
+_PREFIXES = ["", "FINDINGS: ", "HISTORY: cough.\nFINDINGS:", "IMPRESSION\n", "Ab", "x."]
+
+
+def test_a_repeated_section_gets_the_sentences_of_a_fresh_reading() -> None:
+    texts = [p + c for c in _CONTENTS for p in _PREFIXES]
+    texts += [f"FINDINGS: {c}\nIMPRESSION: {c}" for c in _CONTENTS]
+    expected = [_fresh_sentences(t) for t in texts]
+    sections._bounds_memo.clear()
+    assert [split_sentences(t) for t in texts] == expected  # the memo fills as it goes
+    assert len(sections._bounds_memo) < len(texts) * 2  # and was used
+    assert [split_sentences(t) for t in reversed(texts)] == expected[::-1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_report_text, st.sampled_from(_PREFIXES), st.sampled_from(_PREFIXES))
+def test_section_memo_never_changes_the_sentences(text: str, first: str, second: str) -> None:
+    expected = _fresh_sentences(second + text)
+    split_sentences(first + text)  # the same content read first at another offset
+    assert split_sentences(second + text) == expected
+
+
+def test_section_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sections, "_MAX_SECTIONS", 4)
+    texts = [
+        f"FINDINGS: Finding {i}. Dr. Smith saw it.\nIMPRESSION: Normal {i % 3}." for i in range(12)
+    ]
+    expected = [_fresh_sentences(t) for t in texts]
+    got = [split_sentences(t) for t in texts + texts]
+    assert got == expected + expected
+    assert len(sections._bounds_memo) <= 4

@@ -11,7 +11,6 @@ terminator).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -209,7 +208,7 @@ def lexicon(vocab: Vocabulary | None = None) -> Lexicon:
 _NORM = re.compile(r"[\s\-]+")
 
 
-def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> Iterator[Token]:
+def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> list[Token]:
     """Every known phrase in ``text``, left to right, longest first, as spans of ``text``
     (``lex``: a compiled :func:`lexicon`; default the packaged one)."""
     if lex is None:
@@ -220,9 +219,17 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> I
         matches = lex.pattern.finditer(lowered)
     else:  # a few characters change length when lowered; keep offsets exact
         matches = lex.pattern_ci.finditer(text)
+    seen = lex.seen
     key_of = lex.key_of
+    new = tuple.__new__  # Token(...) without the named tuple's Python-level __new__
+    out: list[Token] = []
     for m in matches:
-        hit = key_of(m.group())
-        if hit is not None:
-            start, end = m.span()
-            yield Token(start, end, hit[0], hit[1])
+        matched = m.group()
+        hit = seen.get(matched)
+        if hit is None:
+            hit = key_of(matched)  # first time seen, or seen and naming nothing
+            if hit is None:
+                continue
+        start, end = m.span()
+        out.append(new(Token, (start, end, hit[0], hit[1])))
+    return out

@@ -118,21 +118,25 @@ class Mention:
     region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        # Written out rather than through Span.to_dict, and ``_value_`` rather than the
+        # ``value`` property of the enums: a JSONL row holds dozens of these.
+        span, sent, size = self.span, self.sentence, self.size
+        laterality, change, hedge = self.laterality, self.change, self.hedge
         return {
             "finding": self.finding,
-            "certainty": self.certainty.value,
-            "span": self.span.to_dict(),
-            "sentence": self.sentence.to_dict(),
+            "certainty": self.certainty._value_,
+            "span": {"start": span.start, "end": span.end, "text": span.text},
+            "sentence": {"start": sent.start, "end": sent.end, "text": sent.text},
             "section": self.section,
-            "laterality": self.laterality.value if self.laterality else None,
+            "laterality": laterality._value_ if laterality else None,
             "locations": list(self.locations),
             "severity": self.severity,
-            "size": self.size.to_dict() if self.size else None,
-            "change": self.change.value if self.change else None,
+            "size": size.to_dict() if size else None,
+            "change": change._value_ if change else None,
             "historical": self.historical,
             "hypothetical": self.hypothetical,
             "cues": list(self.cues),
-            "hedge": self.hedge.value if self.hedge else None,
+            "hedge": hedge._value_ if hedge else None,
             "region": self.region,
         }
 

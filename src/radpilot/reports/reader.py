@@ -7,11 +7,12 @@ sentence. Rules are compiled on the first call and cached; ``read`` is pure.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from dataclasses import replace
 from functools import lru_cache
 
 from radpilot.errors import InputError
-from radpilot.reports.matcher import Token, lexicon, scan
+from radpilot.reports.matcher import lexicon, scan
 from radpilot.reports.models import Mention, Report
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
 from radpilot.reports.sections import sentence_regions, split_sections, split_sentences
@@ -74,30 +75,31 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
         assert vocabulary is not None
         lex = lexicon(vocabulary)
         unsized = _unsized_by_digest(vocabulary)
-    tokens = list(scan(text, lowered, lex))
+    tokens = scan(text, lowered, lex)
     memo = memo_of(lex)
     rules = cue_rules()
     mods = modifiers()
     context_sections = section_rules().context_sections
     mentions: list[Mention] = []
     regions = sentence_regions(sentences)
+    # The phrases are sorted and do not overlap, so their ends rise with their starts: the
+    # phrases of a sentence are one run of them, less a last one that runs past its end.
+    starts = [t[0] for t in tokens]
     k = 0
-    n = len(tokens)
     for sentence, region in zip(sentences, regions, strict=True):
-        while k < n and tokens[k].start < sentence.start:
-            k += 1
-        inside: list[Token] = []
-        j = k
-        named = False
-        while j < n and tokens[j].start < sentence.end:
-            t = tokens[j]
-            if t.end <= sentence.end:
-                inside.append(t)
-                if not named and (t.roles.finding or t.roles.anchor_of):
-                    named = True
-            j += 1
+        end = sentence.end
+        k = bisect_left(starts, sentence.start, k)
+        j = bisect_left(starts, end, k)
+        if j == k:
+            continue
+        inside = tokens[k:j]
         k = j
-        if not named:
+        if inside[-1].end > end:
+            inside.pop()
+        for t in inside:
+            if t.roles.finding or t.roles.anchor_of:
+                break
+        else:
             continue
         # A run-on "sentence" is read in windows (sentencememo.MAX_TOKENS_PER_WINDOW); one read
         # before is not read again (radpilot.reports.sentencememo).

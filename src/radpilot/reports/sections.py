@@ -31,6 +31,9 @@ def _header_regex() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?P<name>{alt})[ \t]*(?P<end>:|(?=[ \t]*(?:\r?\n|$)))")
 
 
+_SPACES = re.compile(r"[\s\-]+")  # a run of spaces or hyphens, as in the normalized names
+
+
 def _line_start(text: str, pos: int) -> bool:
     i = pos - 1
     while i >= 0 and text[i] in " \t":
@@ -55,7 +58,7 @@ def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]
             continue
         if not at_line_start and not header.isupper():
             continue
-        canonical = headers[re.sub(r"[\s\-]+", " ", header.lower())]
+        canonical = headers[_SPACES.sub(" ", header.lower())]
         found.append((name_start, m.end(), canonical, header))
     sections: list[Section] = []
     first = found[0][0] if found else len(text)
@@ -91,8 +94,9 @@ _CANDIDATE = re.compile(r"[.!?\n]")
 _ALNUM = re.compile(r"[^\W_]")  # exactly the characters str.isalnum() accepts
 
 
-def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    abbreviations = section_rules().abbreviations
+def _sentence_bounds(
+    text: str, start: int, end: int, abbreviations: frozenset[str]
+) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     cur = start
     match = _BOUNDARY.match
@@ -137,14 +141,49 @@ def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return bounds
 
 
+# Sections repeat verbatim across reports (40% of the OpenI sections repeat an earlier one):
+# the sentences of a section's content are found once per process. They depend only on the
+# content, the two characters before it (the "tight" boundary looks behind its period) and
+# the abbreviations, so the memo is keyed by those and forgotten when the rules change.
+# Bounded: the oldest half is dropped when full.
+_MAX_SECTIONS = 16_384
+_LOOK_BEHIND = 2
+_bounds_memo: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
+_bounds_rules: list[object] = [None]
+
+
+def _sentences_of(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each sentence of ``text[start:end]``, offsets into the
+    content's opening (add ``max(0, start - _LOOK_BEHIND)`` for offsets into ``text``)."""
+    rules = section_rules()
+    if _bounds_rules[0] is not rules:
+        _bounds_memo.clear()
+        _bounds_rules[0] = rules
+    lead = max(0, start - _LOOK_BEHIND)
+    piece = text[lead:end]
+    key = (piece, start - lead)
+    hit = _bounds_memo.get(key)
+    if hit is None:
+        bounds = _sentence_bounds(piece, start - lead, len(piece), rules.abbreviations)
+        hit = [(s, e, piece[s:e]) for s, e in bounds]
+        if len(_bounds_memo) >= _MAX_SECTIONS:
+            for old in list(_bounds_memo)[: _MAX_SECTIONS // 2]:
+                _bounds_memo.pop(old, None)  # another thread may have dropped it
+        _bounds_memo[key] = hit
+    return hit
+
+
 def split_sentences(text: str, sections: tuple[Section, ...] | None = None) -> tuple[Sentence, ...]:
     """Sentences of every section (computed when not given), as spans of ``text``."""
     if sections is None:
         sections = split_sections(text)
     out: list[Sentence] = []
     for section in sections:
-        for s, e in _sentence_bounds(text, _content_start(text, section), section.end):
-            out.append(Sentence(section.name, s, e, text[s:e]))
+        start = _content_start(text, section)
+        lead = max(0, start - _LOOK_BEHIND)
+        name = section.name
+        for s, e, sentence in _sentences_of(text, start, section.end):
+            out.append(Sentence(name, s + lead, e + lead, sentence))
     return tuple(out)
 
 
@@ -184,7 +223,7 @@ def sentence_regions(sentences: tuple[Sentence, ...]) -> list[str | None]:
             section, current = sentence.section, None
         m = pattern.match(sentence.text)
         if m is not None:
-            name = regions[re.sub(r"[\s-]+", " ", m.group("name").lower())]
+            name = regions[_SPACES.sub(" ", m.group("name").lower())]
             current = None if name == CHEST_REGION else name
         out.append(current)
     return out

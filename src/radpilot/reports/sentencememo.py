@@ -17,6 +17,7 @@ full), a few MB.
 from __future__ import annotations
 
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 from radpilot.reports.context import mentions_in_sentence
@@ -112,20 +113,28 @@ def _span(s: Span, delta: int) -> Span:
     return Span(s.start + delta, s.end + delta, s.text)
 
 
+# Every field but the three with offsets: read in one call, set through the slots' own
+# descriptors (whatever fields a Mention has).
+_KEPT = tuple(name for name in _FIELDS if name not in ("span", "sentence", "size"))
+_kept_of = attrgetter(*_KEPT)
+_SETTERS = tuple(getattr(Mention, name).__set__ for name in _KEPT)
+
+
 def _moved(found: list[Mention], delta: int, sentence: Sentence) -> list[Mention]:
-    """Copies of ``found`` with every offset moved by ``delta`` (every other field kept,
-    whatever fields a Mention has)."""
+    """Copies of ``found`` with every offset moved by ``delta`` (every other field kept)."""
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
+    new_object = object.__new__
     for m in found:
-        new = object.__new__(Mention)
-        for name in _FIELDS:
-            _set(new, name, getattr(m, name))
+        new = new_object(Mention)
+        for setter, value in zip(_SETTERS, _kept_of(m), strict=True):
+            setter(new, value)
         _set(new, "span", _span(m.span, delta))
         _set(new, "sentence", sent_span)
         size = m.size
         if size is not None:
-            _set(new, "size", Measurement(size.value, size.unit, size.mm, _span(size.span, delta)))
+            size = Measurement(size.value, size.unit, size.mm, _span(size.span, delta))
+        _set(new, "size", size)
         out.append(new)
     return out
 
