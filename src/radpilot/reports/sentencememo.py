@@ -77,7 +77,7 @@ class SentenceMemo:
         found = read_sentence(sentence, tokens, text, rules, mods, context_section, unsized)
         if len(self.entries) >= MAX_SENTENCES:
             for old in list(self.entries)[: MAX_SENTENCES // 2]:
-                del self.entries[old]
+                self.entries.pop(old, None)  # another thread may have evicted it
         self.entries[key] = (start, found)
         return list(found)
 
