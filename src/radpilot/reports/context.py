@@ -58,6 +58,8 @@ _CHANGE = {
     CueCategory.CHANGE_RESOLVED: Change.RESOLVED,
 }
 _CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
+_ALTERNATIVE_CUES = (CueCategory.ALTERNATIVE, CueCategory.DIFFERENTIAL)
+_SIDES = {side.value: side for side in Laterality}  # a dict lookup, not Enum's __call__
 _DIGIT = re.compile(r"\d")
 _WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
 _MEASURE = re.compile(
@@ -116,6 +118,9 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[_Draft]:
             gap = hi - lo
             if gap < 0 or gap > rules.anchor_scope_chars:
                 continue
+            is_normal = any(c is CueCategory.NORMAL for c, _ in other.roles.cues)
+            if not is_normal and not any(f in other.roles.qualifies for f in r.anchor_of):
+                continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
             if any(t.roles.terminator or t.roles.finding for t in between):
                 continue
@@ -127,7 +132,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[_Draft]:
                         gap,
                         _Draft(f, start, end, qualifier_at=other.start, uncertain=unsure),
                     )
-            if any(c is CueCategory.NORMAL for c, _ in other.roles.cues):
+            if is_normal:
                 if normal is None or gap < normal[0]:
                     normal = (gap, _Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
         if normal is not None and all(normal[0] < gap for gap, _ in best.values()):
@@ -175,14 +180,22 @@ def mentions_in_sentence(
         return []
     attrs = _attributes(tokens, drafts, rules)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
-    cue_tokens = [t for t in tokens if t.roles.cues]
+    cue_tokens: list[Token] = []
+    alt_tokens: list[Token] = []  # those with an "or" or differential cue
+    for t in tokens:
+        if t.roles.cues:
+            cue_tokens.append(t)
+            for c, _ in t.roles.cues:
+                if c in _ALTERNATIVE_CUES:
+                    alt_tokens.append(t)
+                    break
     ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
         found = _cues_of(d, tokens, cue_tokens, drafts, ahead, rules)
         certainty, hedge, cues, change = _decide(
-            d, i, found, tokens, drafts, rules, context_section
+            d, i, found, tokens, alt_tokens, drafts, rules, context_section
         )
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality
@@ -195,7 +208,7 @@ def mentions_in_sentence(
                 span=Span(d.start, d.end, text[d.start : d.end]),
                 sentence=sent_span,
                 section=sentence.section,
-                laterality=Laterality(laterality) if laterality else None,
+                laterality=_side(laterality) if laterality else None,
                 locations=tuple(dict.fromkeys((*d.term_locations, *attrs.locs.get(i, ())))),
                 severity=attrs.sev[i][1] if i in attrs.sev else None,
                 size=sizes.get(i),
@@ -343,6 +356,8 @@ def _looks_ahead(
     back ("atelectasis, likely.")."""
     ahead: set[int] = set()
     for cue in cue_tokens:
+        if len(cue.roles.cues) < 2:
+            continue  # looking both ways takes a forward and a backward cue
         directions = {d for c, d in cue.roles.cues if c in _CERTAINTY_CUES}
         if Direction.FORWARD in directions and Direction.BACKWARD in directions:
             for d in drafts:
@@ -440,6 +455,7 @@ def _decide(
     i: int,
     found: _Found,
     tokens: list[Token],
+    alt_tokens: list[Token],
     drafts: list[_Draft],
     rules: CueRules,
     context_section: bool,
@@ -473,8 +489,8 @@ def _decide(
         cues.append(found.change[1].key)
         if change is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
             certainty = Certainty.ABSENT
-    if certainty is Certainty.PRESENT:
-        alt = _alternative(tokens, drafts, i, rules)
+    if certainty is Certainty.PRESENT and alt_tokens:
+        alt = _alternative(tokens, alt_tokens, drafts, i, rules)
         if alt is not None:
             certainty = Certainty.UNCERTAIN
             cues.append(alt[0])
@@ -500,6 +516,11 @@ def _shared_side(prev: Mention, d: _Draft, tokens: list[Token]) -> str | None:
     return None
 
 
+def _side(value: str) -> Laterality:
+    side = _SIDES.get(value)
+    return side if side is not None else Laterality(value)
+
+
 def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
     """The hedge kind of a cue or uncertain qualifier: a qualifier that opens with a hedge
     ("borderline enlarged") is that hedge; one that is none ("heart size is stable") leaves
@@ -513,16 +534,17 @@ def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
 
 
 def _alternative(
-    tokens: list[Token], drafts: list[_Draft], i: int, rules: CueRules
+    tokens: list[Token], alt_tokens: list[Token], drafts: list[_Draft], i: int, rules: CueRules
 ) -> tuple[str, Hedge] | None:
     """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
     other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
     differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
-    makes Y a possibility and leaves X the leading alternative."""
+    makes Y a possibility and leaves X the leading alternative. ``alt_tokens``: the
+    phrases among ``tokens`` with an "or" or differential cue, in order."""
     d = drafts[i]
     hedges = rules.hedges
     reach = rules.alternative_scope_chars
-    for t in tokens:
+    for t in alt_tokens:
         kinds = {c for c, _ in t.roles.cues}
         if CueCategory.DIFFERENTIAL in kinds:
             if t.start >= d.end:
