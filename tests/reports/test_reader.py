@@ -101,3 +101,32 @@ def test_a_run_on_sentence_is_read_in_windows() -> None:
     effusions = [m for m in report.mentions if m.finding == "pleural_effusion"]
     assert len(effusions) == 1900
     assert all(text[m.span.start : m.span.end] == m.span.text for m in report.mentions)
+
+
+# A device part ("with tip", "tip in the") is the device named before it in the sentence;
+# alone it names the line (a redacted "Right IJ XXXX with tip in the SVC").
+PART_PHRASES = [
+    ("Pacemaker with tip in the right ventricle.", ["cardiac_device"]),
+    ("Left chest wall pacer with leads, tip in the right atrium.", ["cardiac_device"]),
+    ("Feeding tube with tip in the stomach.", ["enteric_tube"]),
+    ("Right IJ XXXX with tip in the SVC.", ["central_line"]),
+    ("Tip in the SVC.", ["central_line"]),
+    ("Tip in the SVC. Pacemaker leads are intact.", ["central_line", "cardiac_device"]),
+    ("Right IJ catheter with tip in the SVC.", ["central_line"]),
+]
+
+
+@pytest.mark.parametrize(("text", "findings"), PART_PHRASES)
+def test_a_device_part_is_the_device_named_before_it(text: str, findings: list[str]) -> None:
+    got = [m.finding for m in read(text).mentions]
+    assert sorted(set(got)) == sorted(set(findings)), got
+
+
+def test_refers_back_entries_must_be_synonyms() -> None:
+    from radpilot.reports.vocabulary import FindingEntry
+
+    base = {"id": "x_line", "name": "x line", "synonyms": ["x line", "with tip"]}
+    base |= {"parent": None, "chexpert": None, "cxr14": None, "radlex": None}
+    assert FindingEntry.model_validate({**base, "refers_back": ["with tip"]}).refers_back
+    with pytest.raises(ValueError, match="refers_back"):
+        FindingEntry.model_validate({**base, "refers_back": ["its tip"]})

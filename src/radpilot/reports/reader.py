@@ -17,7 +17,7 @@ from radpilot.reports.models import Mention, Report
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
 from radpilot.reports.sections import sentence_regions, split_sections, split_sentences
 from radpilot.reports.sentencememo import memo_of
-from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
+from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,39 @@ def _unsized() -> frozenset[str]:
 
 
 _UNSIZED: dict[str, frozenset[str]] = {}  # by vocabulary digest (a few per process)
+_REFERS_BACK: dict[str, dict[str, frozenset[str]]] = {}  # by vocabulary digest
+
+
+def _refers_back(vocab: Vocabulary | None) -> dict[str, frozenset[str]]:
+    """Finding id -> its part phrases (``Finding.refers_back``), for findings that have any."""
+    vocab = vocab or load_vocabulary()
+    hit = _REFERS_BACK.get(vocab.digest)
+    if hit is None:
+        if len(_REFERS_BACK) >= 8:
+            _REFERS_BACK.pop(next(iter(_REFERS_BACK)))
+        hit = {f.id: frozenset(f.refers_back) for f in vocab if f.refers_back}
+        _REFERS_BACK[vocab.digest] = hit
+    return hit
+
+
+def _without_part_phrases(
+    found: list[Mention], parts: dict[str, frozenset[str]], devices: frozenset[str]
+) -> list[Mention]:
+    """Drops a mention named only by a device part ("with tip") when another device is named
+    before it in the sentence: the tip is that device's ("Pacemaker with tip in the right
+    ventricle"). With no device before it, the phrase names the finding (a redacted
+    "Right IJ XXXX with tip in the SVC" is a central line)."""
+    out: list[Mention] = []
+    for m in found:
+        phrases = parts.get(m.finding)
+        if (
+            phrases
+            and normalize_term(m.span.text) in phrases
+            and any(o.finding in devices and o.span.end <= m.span.start for o in out)
+        ):
+            continue
+        out.append(m)
+    return out
 
 
 def _unsized_by_digest(vocab: Vocabulary) -> frozenset[str]:
@@ -77,6 +110,7 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
         unsized = _unsized_by_digest(vocabulary)
     tokens = scan(text, lowered, lex)
     memo = memo_of(lex)
+    parts = _refers_back(vocabulary)
     rules = cue_rules()
     mods = modifiers()
     context_sections = section_rules().context_sections
@@ -112,6 +146,8 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
             sentence.section in context_sections,
             unsized,
         )
+        if parts and any(m.finding in parts for m in found):
+            found = _without_part_phrases(found, parts, unsized)
         if region is not None:  # "Right knee: small effusion" is not the chest's
             found = [replace(m, region=region) for m in found]
         mentions.extend(found)

@@ -106,6 +106,11 @@ class FindingEntry(DataModel):
     label_certainty: Literal["present", "uncertain"] = "present"
     also_uncertain: list[str] = Field(default_factory=list)
     role: FindingRole = FindingRole.OBSERVATION
+    refers_back: list[Phrase] = Field(
+        default_factory=list,
+        description="Synonyms that name a part of a device ('with tip'): they name this "
+        "finding only when no other device is named before them in the sentence.",
+    )
 
     @field_validator("chexpert")
     @classmethod
@@ -130,6 +135,8 @@ class FindingEntry(DataModel):
             raise ValueError(f"{self.id}: anchors and qualifiers must be given together")
         if not set(self.uncertain_qualifiers) <= set(self.qualifiers):
             raise ValueError(f"{self.id}: each uncertain_qualifiers entry must also be a qualifier")
+        if not set(self.refers_back) <= set(self.synonyms):
+            raise ValueError(f"{self.id}: each refers_back entry must also be a synonym")
         return self
 
 
@@ -167,6 +174,9 @@ class Finding:
     label_certainty: Certainty = Certainty.PRESENT
     also_uncertain: tuple[str, ...] = ()  # CheXpert labels a mention also makes uncertain
     role: FindingRole = FindingRole.OBSERVATION
+    # Part phrases ("with tip") that name it only when no other device precedes them in the
+    # sentence ("Pacemaker with tip in the right ventricle" names no central line).
+    refers_back: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +261,7 @@ def _finding(entry: FindingEntry) -> Finding:
         label_certainty=Certainty(entry.label_certainty),
         also_uncertain=tuple(entry.also_uncertain),
         role=entry.role,
+        refers_back=tuple(normalize_term(t) for t in entry.refers_back),
     )
 
 
