@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
-from dataclasses import replace
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
 from radpilot.errors import InputError
 from radpilot.reports.matcher import lexicon, scan
@@ -22,29 +21,29 @@ from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_t
 log = logging.getLogger(__name__)
 
 
-def _unsized_in(vocab: Vocabulary) -> frozenset[str]:
-    """Devices: a measurement beside them is where they sit, not how big they are."""
-    return frozenset(f.id for f in vocab if f.chexpert == "Support Devices")
+@dataclass(frozen=True, slots=True)
+class _DeviceWords:
+    """What the reader needs of a vocabulary's devices, built once per vocabulary."""
+
+    # a measurement beside a device is where it sits, not how big it is
+    unsized: frozenset[str]
+    # finding id -> its part phrases (``Finding.refers_back``), for findings that have any
+    parts: dict[str, frozenset[str]]
 
 
-@lru_cache(maxsize=1)
-def _unsized() -> frozenset[str]:
-    return _unsized_in(load_vocabulary())
+_DEVICE_WORDS: dict[str, _DeviceWords] = {}  # by vocabulary digest (a few per process)
 
 
-_UNSIZED: dict[str, frozenset[str]] = {}  # by vocabulary digest (a few per process)
-_REFERS_BACK: dict[str, dict[str, frozenset[str]]] = {}  # by vocabulary digest
-
-
-def _refers_back(vocab: Vocabulary | None) -> dict[str, frozenset[str]]:
-    """Finding id -> its part phrases (``Finding.refers_back``), for findings that have any."""
+def _device_words(vocab: Vocabulary | None) -> _DeviceWords:
     vocab = vocab or load_vocabulary()
-    hit = _REFERS_BACK.get(vocab.digest)
+    hit = _DEVICE_WORDS.get(vocab.digest)
     if hit is None:
-        if len(_REFERS_BACK) >= 8:
-            _REFERS_BACK.pop(next(iter(_REFERS_BACK)))
-        hit = {f.id: frozenset(f.refers_back) for f in vocab if f.refers_back}
-        _REFERS_BACK[vocab.digest] = hit
+        if len(_DEVICE_WORDS) >= 8:
+            _DEVICE_WORDS.pop(next(iter(_DEVICE_WORDS)))
+        hit = _DEVICE_WORDS[vocab.digest] = _DeviceWords(
+            frozenset(f.id for f in vocab if f.chexpert == "Support Devices"),
+            {f.id: frozenset(f.refers_back) for f in vocab if f.refers_back},
+        )
     return hit
 
 
@@ -66,15 +65,6 @@ def _without_part_phrases(
             continue
         out.append(m)
     return out
-
-
-def _unsized_by_digest(vocab: Vocabulary) -> frozenset[str]:
-    hit = _UNSIZED.get(vocab.digest)
-    if hit is None:
-        if len(_UNSIZED) >= 8:
-            _UNSIZED.pop(next(iter(_UNSIZED)))
-        hit = _UNSIZED[vocab.digest] = _unsized_in(vocab)
-    return hit
 
 
 def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
@@ -102,15 +92,11 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     sentences = split_sentences(text, sections)
     if default:
         vocabulary = None
-        lex = lexicon()
-        unsized = _unsized()
-    else:
-        assert vocabulary is not None
-        lex = lexicon(vocabulary)
-        unsized = _unsized_by_digest(vocabulary)
+    lex = lexicon(vocabulary) if vocabulary is not None else lexicon()
+    devices = _device_words(vocabulary)
+    unsized, parts = devices.unsized, devices.parts
     tokens = scan(text, lowered, lex)
     memo = memo_of(lex)
-    parts = _refers_back(vocabulary)
     rules = cue_rules()
     mods = modifiers()
     context_sections = section_rules().context_sections
