@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from timing import timed
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -81,16 +83,6 @@ def _torch_model(name: str, registry: Any) -> Any:
     return TorchImageModel(card, net.eval())
 
 
-def _median_time(fn: Any, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def _models_worker(names: list[str], repeats: int, threads: int) -> dict[str, float]:
     import numpy as np
     import torch
@@ -110,10 +102,10 @@ def _models_worker(names: list[str], repeats: int, threads: int) -> dict[str, fl
         tm = _torch_model(name, registry)
         om = OnnxImageModel.from_torch(tm, threads=threads)
         n = len(images)
-        out[f"{name}: PyTorch predict"] = _median_time(lambda m=tm: m.predict(images), repeats) / n
-        out[f"{name}: ONNX predict"] = _median_time(lambda m=om: m.predict(images), repeats) / n
+        out[f"{name}: PyTorch predict"] = timed(lambda m=tm: m.predict(images), repeats) / n
+        out[f"{name}: ONNX predict"] = timed(lambda m=om: m.predict(images), repeats) / n
         label = tm.labels[0]
-        cam = _median_time(lambda m=tm, lb=label: m.heatmap(images[0], lb), max(1, repeats - 2))
+        cam = timed(lambda m=tm, lb=label: m.heatmap(images[0], lb), max(1, repeats - 2))
         out[f"{name}: Grad-CAM (PyTorch)"] = cam
     return out
 

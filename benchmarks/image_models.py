@@ -13,51 +13,18 @@ Run: .venv/bin/python benchmarks/image_models.py --threads 2
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
 from rich.console import Console
 from rich.table import Table
+from timing import paired, timed
 
 from radpilot.imaging import preprocess, registry, segmentation, xrv_backend
 from radpilot.imaging.model_api import ImageMeta, Radiograph
 from radpilot.imaging.onnx_backend import OnnxImageModel
 from radpilot.imaging.torch_model import TorchImageModel
-
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``repeats`` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def paired(
-    a: Callable[[], object], b: Callable[[], object], repeats: int
-) -> tuple[float, float, float]:
-    """Median times of a and b and the median of the per-round ratio a/b, with a
-    and b alternating round by round so that load from other processes on a shared
-    machine hits both alike."""
-    a()
-    b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a()
-        t1 = time.perf_counter()
-        b()
-        t2 = time.perf_counter()
-        ta.append(t1 - t0)
-        tb.append(t2 - t1)
-    ratio = statistics.median(x / y for x, y in zip(ta, tb, strict=True))
-    return statistics.median(ta), statistics.median(tb), ratio
 
 
 def model_for(name: str) -> TorchImageModel:

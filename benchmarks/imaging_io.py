@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from pydicom.uid import (
 )
 from rich.console import Console
 from rich.table import Table
+from timing import paired
 
 from radpilot import samples
 from radpilot.imaging.decoder import PixelDecoder
@@ -99,21 +99,6 @@ class InProcessDecoder:
         return ds.pixel_array
 
 
-def _paired(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median seconds of a and b, alternating call by call (load hits both alike)."""
-    a()
-    b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a()
-        t1 = time.perf_counter()
-        b()
-        tb.append(time.perf_counter() - t1)
-        ta.append(t1 - t0)
-    return statistics.median(ta), statistics.median(tb)
-
-
 def read_speed(console: Console, repeats: int) -> None:
     """read_image per transfer syntax as ``analyze`` reads (compressed pixels in the
     batch's warm decoder process), against the same read decoding in-process."""
@@ -122,7 +107,7 @@ def read_speed(console: Console, repeats: int) -> None:
         files = _make_files(Path(tmp))
         rows = []
         for label, path in files.items():
-            isolated, here = _paired(
+            isolated, here, _ = paired(
                 lambda p=path: read_image(p, decoder=decoder),
                 lambda p=path: read_image(p, decoder=inproc),  # type: ignore[arg-type]
                 repeats,
