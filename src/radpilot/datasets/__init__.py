@@ -1,0 +1,1 @@
+"""radpilot.datasets: pre-labelled annotation, agreement and exports for imaging research."""
