@@ -1,0 +1,382 @@
+"""The checks of :func:`radpilot.workflow.qa.check`, one function per kind of problem.
+
+Each takes the report read once (:class:`~radpilot.workflow.qa.Facts`) and returns its
+problems. The rules (which findings, which phrases) are data: ``data/qa_rules.json``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import lru_cache
+
+from radpilot.reports.labels import rollup
+from radpilot.reports.labelsets import CHESTXRAY14, CHEXPERT
+from radpilot.reports.models import Certainty, Laterality, Mention, Span
+from radpilot.reports.vocabulary import load_vocabulary
+from radpilot.workflow.qatypes import (
+    Facts,
+    ImageFinding,
+    Problem,
+    ProblemKind,
+    Severity,
+    finding_name,
+    phrase_regex,
+    side_word,
+    spans_of,
+    stated,
+)
+
+_OPPOSITE = {Laterality.LEFT: Laterality.RIGHT, Laterality.RIGHT: Laterality.LEFT}
+_SIDES = (Laterality.LEFT, Laterality.RIGHT)
+
+
+def _sided(mentions: Sequence[Mention]) -> dict[Laterality | None, list[Mention]]:
+    out: dict[Laterality | None, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        out[m.laterality].append(m)
+    return out
+
+
+def _one_side(by_side: dict[Laterality | None, list[Mention]]) -> Laterality | None:
+    """The one side (left or right) a set of mentions names, when they name exactly one
+    and nothing bilateral."""
+    sides = [s for s in by_side if s is not None]
+    if len(sides) == 1 and sides[0] in _SIDES:
+        return sides[0]
+    return None
+
+
+# -- laterality ------------------------------------------------------------------------
+
+
+def laterality_between_sections(facts: Facts) -> list[Problem]:
+    """The same finding on one side in FINDINGS and only on the other in IMPRESSION. A
+    negated mention says no side ("no left effusion; small right effusion" is no conflict)
+    and a hedged one is left out; a finding named bilateral, or on both sides, anywhere in
+    either section is no conflict ("left greater than right")."""
+    by_finding: dict[str, dict[str, list[Mention]]] = defaultdict(lambda: defaultdict(list))
+    for m in stated(facts.report):
+        if m.certainty is Certainty.PRESENT and m.section in ("findings", "impression"):
+            by_finding[m.finding][m.section].append(m)
+    out: list[Problem] = []
+    for finding, sections in by_finding.items():
+        f_side = _one_side(_sided(sections["findings"]))
+        i_side = _one_side(_sided(sections["impression"]))
+        if f_side is None or i_side is None or f_side is i_side:
+            continue
+        f_words = [side_word(facts, m) for m in sections["findings"] if m.laterality]
+        i_words = [side_word(facts, m) for m in sections["impression"] if m.laterality]
+        out.append(
+            Problem(
+                ProblemKind.LATERALITY_CONFLICT,
+                f"{finding_name(finding)}: FINDINGS say {f_side.value}, IMPRESSION says "
+                f"{i_side.value}",
+                _unique([*f_words, *i_words]),
+                Severity.HIGH,
+                finding,
+            )
+        )
+    return out
+
+
+def exam_laterality(facts: Facts, exam: str) -> list[Problem]:
+    """A one-sided examination ("LEFT RIBS") whose report states findings only on the other
+    side and never names the examined one."""
+    from radpilot.reports.matcher import scan
+
+    exam_sides = {t.roles.laterality for t in scan(exam) if t.roles.laterality}
+    if len(exam_sides) != 1:
+        return []
+    side = Laterality(exam_sides.pop())
+    if side not in _SIDES:
+        return []
+    other = _OPPOSITE[side]
+    if any(t.roles.laterality in (side.value, "bilateral") for t in facts.tokens):
+        return []
+    wrong = [
+        m
+        for m in stated(facts.report)
+        if m.certainty is Certainty.PRESENT and m.laterality is other
+    ]
+    if not wrong:
+        return []
+    return [
+        Problem(
+            ProblemKind.LATERALITY_CONFLICT,
+            f"the examination is of the {side.value} side; the report states findings on the "
+            f"{other.value} only",
+            _unique([side_word(facts, m) for m in wrong]),
+            Severity.HIGH,
+            wrong[0].finding,
+        )
+    ]
+
+
+def _unique(spans: Sequence[Span]) -> tuple[Span, ...]:
+    return tuple(sorted({(s.start, s.end): s for s in spans}.values(), key=lambda s: s.start))
+
+
+# -- impression --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _named_by(finding: str) -> frozenset[str]:
+    """Findings whose mention in an IMPRESSION names ``finding`` too: itself, its
+    ancestors below the vocabulary's roots, its descendants, and ``covers`` of the rules."""
+    from radpilot.workflow.qarules import qa_rules
+
+    vocab = load_vocabulary()
+    names = {finding, *qa_rules().covers.get(finding, ())}
+    names.update(a for a in vocab.ancestors(finding) if vocab.findings[a].parent is not None)
+    names.update(f.id for f in vocab if finding in vocab.ancestors(f.id))
+    return frozenset(names)
+
+
+def missing_from_impression(facts: Facts) -> list[Problem]:
+    """A significant finding FINDINGS state as present (new or not said to be stable) that
+    the IMPRESSION does not name, present or hedged. Only when both sections are there."""
+    report = facts.report
+    names = {s.section for s in report.sentences}
+    if "findings" not in names or "impression" not in names:
+        return []
+    rules = facts.rules
+    mentions = stated(report)
+    in_impression = {
+        m.finding
+        for m in mentions
+        if m.section == "impression" and m.certainty is not Certainty.ABSENT
+    }
+    found: dict[str, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        if (
+            m.section == "findings"
+            and m.certainty is Certainty.PRESENT
+            and m.finding in rules.significant
+            and not m.historical
+            and m.change not in rules.not_new_changes
+        ):
+            found[m.finding].append(m)
+    out = []
+    for finding, ms in found.items():
+        if _named_by(finding) & in_impression:
+            continue
+        out.append(
+            Problem(
+                ProblemKind.MISSING_FROM_IMPRESSION,
+                f"{finding_name(finding)} is stated in FINDINGS but not in the IMPRESSION",
+                spans_of(ms),
+                Severity.MEDIUM,
+                finding,
+            )
+        )
+    return out
+
+
+# -- critical results --------------------------------------------------------------------
+
+
+def _communicated(facts: Facts) -> bool:
+    """Whether a sentence documents a communication: a notification system's phrase, or a
+    communication phrase ("discussed with", "called to") followed by who or when."""
+    rules = facts.rules
+    systems = phrase_regex(tuple(rules.communication_systems))
+    cues = phrase_regex(tuple(rules.communication_cues))
+    who = phrase_regex(tuple(rules.recipient_words))
+    for s in facts.report.sentences:
+        if systems is not None and systems.search(s.text):
+            return True
+        if cues is None or who is None:
+            continue
+        for c in cues.finditer(s.text):
+            if who.search(s.text, c.end()) or _clock_time(s.text, c.end()):
+                return True
+    return False
+
+
+def _clock_time(text: str, start: int) -> bool:
+    # A time of day is a format, not a vocabulary: "at 10:42", "1530 hours" is caught by
+    # the recipient words ("hours").
+    import re
+
+    return re.search(r"\b\d{1,2}[:.]\d{2}\b", text[start:]) is not None
+
+
+def critical_not_communicated(facts: Facts) -> list[Problem]:
+    """A critical result (``critical`` of the rules: stated, present, not historical, not
+    stable or improving) in a report with no documented communication."""
+    rules = facts.rules
+    hits: dict[str, tuple[str, list[Mention]]] = {}
+    for m in stated(facts.report):
+        if (
+            m.certainty is not Certainty.PRESENT
+            or m.historical
+            or m.change in rules.not_new_changes
+        ):
+            continue
+        for rule in rules.critical:
+            if rule.finding != m.finding:
+                continue
+            if rule.severities and m.severity not in rule.severities:
+                continue
+            if rule.requires_words:
+                words = phrase_regex(tuple(rule.requires_words), prefix=True)
+                if words is None or not words.search(m.sentence.text):
+                    continue
+            hits.setdefault(m.finding, (rule.name, []))[1].append(m)
+    if not hits or _communicated(facts):
+        return []
+    return [
+        Problem(
+            ProblemKind.CRITICAL_NOT_COMMUNICATED,
+            f"critical result ({name}) with no documented communication (who was told, when)",
+            spans_of(ms),
+            Severity.HIGH,
+            finding,
+        )
+        for finding, (name, ms) in hits.items()
+    ]
+
+
+# -- contradictions ----------------------------------------------------------------------
+
+
+def _narrowed(facts: Facts, m: Mention, before: int) -> bool:
+    """Whether a negation is narrowed ("no large effusion", "no new opacity"): a narrowing
+    word between the previous mention of its sentence (or the sentence start) and it, or
+    in its cue."""
+    pattern = phrase_regex(tuple(facts.rules.narrowing_words))
+    if pattern is None:
+        return False
+    text = facts.report.text
+    window = text[max(before, m.sentence.start) : m.span.start]
+    return bool(pattern.search(window) or pattern.search(" ".join(m.cues)))
+
+
+def _overlaps(absent: Mention, present: Mention) -> bool:
+    """Whether a negation covers where a present mention is: the same side (an unsided
+    negation covers every side; a bilateral finding is on each side) and, when the
+    negation names a location, a location they share."""
+    side_ok = absent.laterality is None or absent.laterality in (
+        present.laterality,
+        None if present.laterality is None else Laterality.BILATERAL,
+    )
+    if present.laterality is Laterality.BILATERAL and absent.laterality in _SIDES:
+        side_ok = True
+    if absent.laterality is not None and present.laterality is None:
+        side_ok = False
+    loc_ok = not absent.locations or bool(set(absent.locations) & set(present.locations))
+    return side_ok and loc_ok
+
+
+def contradictions(facts: Facts) -> list[Problem]:
+    """The same finding stated present and plainly negated where it is (same side and
+    location). A hedged mention, a historical one, a change ("resolved") and a narrowed
+    negation ("no large effusion", "no new opacity") say nothing that can contradict."""
+    mentions = stated(facts.report)
+    prev_end: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for i, m in enumerate(mentions):
+        prev_end[i] = last.get(m.sentence.start, m.sentence.start)
+        last[m.sentence.start] = m.span.end
+    present: dict[str, list[Mention]] = defaultdict(list)
+    absent: dict[str, list[Mention]] = defaultdict(list)
+    for i, m in enumerate(mentions):
+        if m.historical or m.change is not None:
+            continue
+        if m.certainty is Certainty.PRESENT:
+            present[m.finding].append(m)
+        elif m.certainty is Certainty.ABSENT and not _narrowed(facts, m, prev_end[i]):
+            absent[m.finding].append(m)
+    out = []
+    for finding, negs in absent.items():
+        pairs = [(a, p) for a in negs for p in present.get(finding, ()) if _overlaps(a, p)]
+        if not pairs:
+            continue
+        ms = [x for pair in pairs for x in pair]
+        out.append(
+            Problem(
+                ProblemKind.INTERNAL_CONTRADICTION,
+                f"{finding_name(finding)} is stated both present and absent",
+                spans_of(ms),
+                Severity.HIGH,
+                finding,
+            )
+        )
+    return out
+
+
+# -- against the image model -------------------------------------------------------------
+
+
+def against_image(facts: Facts, image: Sequence[ImageFinding]) -> list[Problem]:
+    """The image model's decisions (its own thresholds) against the report's labels: a
+    positive finding the report leaves out or negates (``possible_miss``), a finding the
+    report states present that the model scored negative on every image
+    (``possible_overcall``), and a finding the model boxes on one side that the report
+    places only on the other. A hedged report label is neither."""
+    from radpilot.reports.labels import chestxray14, chexpert
+
+    report = facts.report
+    values = {**chestxray14(report), **chexpert(report)}
+    vocab = load_vocabulary()
+    by_label: dict[str, list[ImageFinding]] = defaultdict(list)
+    for f in image:
+        if f.label in values:
+            by_label[f.label].append(f)
+    out: list[Problem] = []
+    for label, results in by_label.items():
+        value = values[label]
+        labelset = CHEXPERT if label in CHEXPERT.labels else CHESTXRAY14
+        ms = [m for m in stated(report) if any(n == label for n, _ in rollup(m, labelset, vocab))]
+        top = max(results, key=lambda r: r.probability)
+        score = f"{top.probability:.2f} (threshold {top.threshold:.2f})"
+        positive = [r for r in results if r.positive]
+        if positive and value in (None, 0.0):
+            said = "negates it" if value == 0.0 else "does not mention it"
+            neg = [m for m in ms if m.certainty is Certainty.ABSENT]
+            out.append(
+                Problem(
+                    ProblemKind.POSSIBLE_MISS,
+                    f"the image model finds {label} at {score}; the report {said}",
+                    spans_of(neg),
+                    Severity.MEDIUM,
+                    label,
+                )
+            )
+        elif not positive and value == 1.0:
+            pos = [m for m in ms if m.certainty is Certainty.PRESENT]
+            out.append(
+                Problem(
+                    ProblemKind.POSSIBLE_OVERCALL,
+                    f"the report states {label}; the image model scores it {score}",
+                    spans_of(pos),
+                    Severity.LOW,
+                    label,
+                )
+            )
+        out += _image_side(facts, label, positive, ms)
+    return out
+
+
+def _image_side(
+    facts: Facts, label: str, positive: Sequence[ImageFinding], ms: Sequence[Mention]
+) -> list[Problem]:
+    sides = {r.side for r in positive if r.side is not None}
+    if len(sides) != 1:
+        return []
+    side = sides.pop()
+    said = _one_side(_sided([m for m in ms if m.certainty is Certainty.PRESENT]))
+    if said is None or said is side:
+        return []
+    wrong = [side_word(facts, m) for m in ms if m.laterality is said]
+    return [
+        Problem(
+            ProblemKind.LATERALITY_CONFLICT,
+            f"{label}: the report says {said.value}, the image model's region is on the "
+            f"{side.value}",
+            _unique(wrong),
+            Severity.MEDIUM,
+            label,
+        )
+    ]
