@@ -6,6 +6,7 @@ problems. The rules (which findings, which phrases) are data: ``data/qa_rules.js
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
@@ -51,33 +52,54 @@ def _one_side(by_side: dict[Laterality | None, list[Mention]]) -> Laterality | N
 
 
 def laterality_between_sections(facts: Facts) -> list[Problem]:
-    """The same finding on one side in FINDINGS and only on the other in IMPRESSION. A
-    negated mention says no side ("no left effusion; small right effusion" is no conflict)
-    and a hedged one is left out; a finding named bilateral, or on both sides, anywhere in
-    either section is no conflict ("left greater than right")."""
+    """The same finding on one side in FINDINGS and only on the other in IMPRESSION; or a
+    finding of one of the rules' ``laterality_groups`` (an opacity in FINDINGS, a pneumonia
+    in IMPRESSION). A negated mention says no side ("no left effusion; small right
+    effusion" is no conflict) and a hedged one is left out; a finding or group named
+    bilateral, or on both sides, in either section is no conflict ("left greater than
+    right")."""
+    groups = {f: i for i, g in enumerate(facts.rules.laterality_groups) for f in g}
     by_finding: dict[str, dict[str, list[Mention]]] = defaultdict(lambda: defaultdict(list))
+    by_group: dict[int, dict[str, list[Mention]]] = defaultdict(lambda: defaultdict(list))
     for m in stated(facts.report):
         if m.certainty is Certainty.PRESENT and m.section in ("findings", "impression"):
             by_finding[m.finding][m.section].append(m)
+            if m.finding in groups:
+                by_group[groups[m.finding]][m.section].append(m)
     out: list[Problem] = []
+    flagged: set[int] = set()
     for finding, sections in by_finding.items():
-        f_side = _one_side(_sided(sections["findings"]))
-        i_side = _one_side(_sided(sections["impression"]))
-        if f_side is None or i_side is None or f_side is i_side:
+        problem = _side_conflict(facts, sections, finding_name(finding), finding)
+        if problem is not None:
+            out.append(problem)
+            if finding in groups:
+                flagged.add(groups[finding])
+    for group, sections in by_group.items():
+        if group in flagged:
             continue
-        f_words = [side_word(facts, m) for m in sections["findings"] if m.laterality]
-        i_words = [side_word(facts, m) for m in sections["impression"] if m.laterality]
-        out.append(
-            Problem(
-                ProblemKind.LATERALITY_CONFLICT,
-                f"{finding_name(finding)}: FINDINGS say {f_side.value}, IMPRESSION says "
-                f"{i_side.value}",
-                _unique([*f_words, *i_words]),
-                Severity.HIGH,
-                finding,
-            )
-        )
+        i_finding = sections["impression"][0].finding if sections["impression"] else ""
+        problem = _side_conflict(facts, sections, finding_name(i_finding), i_finding)
+        if problem is not None:
+            out.append(problem)
     return out
+
+
+def _side_conflict(
+    facts: Facts, sections: dict[str, list[Mention]], name: str, finding: str
+) -> Problem | None:
+    f_side = _one_side(_sided(sections["findings"]))
+    i_side = _one_side(_sided(sections["impression"]))
+    if f_side is None or i_side is None or f_side is i_side:
+        return None
+    f_words = [side_word(facts, m) for m in sections["findings"] if m.laterality]
+    i_words = [side_word(facts, m) for m in sections["impression"] if m.laterality]
+    return Problem(
+        ProblemKind.LATERALITY_CONFLICT,
+        f"{name}: FINDINGS say {f_side.value}, IMPRESSION says {i_side.value}",
+        _unique([*f_words, *i_words]),
+        Severity.HIGH,
+        finding,
+    )
 
 
 def exam_laterality(facts: Facts, exam: str) -> list[Problem]:
@@ -147,6 +169,7 @@ def missing_from_impression(facts: Facts) -> list[Problem]:
         for m in mentions
         if m.section == "impression" and m.certainty is not Certainty.ABSENT
     }
+    critical = {c.finding for c in rules.critical}
     found: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
         if (
@@ -155,6 +178,12 @@ def missing_from_impression(facts: Facts) -> list[Problem]:
             and m.finding in rules.significant
             and not m.historical
             and m.change not in rules.not_new_changes
+            and (
+                m.severity not in rules.minor_severities
+                or m.change is not None
+                or m.finding in critical
+            )
+            and not _incidental(facts, m)
         ):
             found[m.finding].append(m)
     out = []
@@ -171,6 +200,11 @@ def missing_from_impression(facts: Facts) -> list[Problem]:
             )
         )
     return out
+
+
+def _incidental(facts: Facts, m: Mention) -> bool:
+    words = phrase_regex(tuple(facts.rules.incidental_words), prefix=True)
+    return words is not None and words.search(m.sentence.text) is not None
 
 
 # -- critical results --------------------------------------------------------------------
@@ -195,10 +229,8 @@ def _communicated(facts: Facts) -> bool:
 
 
 def _clock_time(text: str, start: int) -> bool:
-    # A time of day is a format, not a vocabulary: "at 10:42", "1530 hours" is caught by
-    # the recipient words ("hours").
-    import re
-
+    # A time of day is a format, not a vocabulary: "at 10:42" ("1530 hours" is caught by
+    # the recipient words).
     return re.search(r"\b\d{1,2}[:.]\d{2}\b", text[start:]) is not None
 
 
@@ -242,15 +274,44 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
 
 
 def _narrowed(facts: Facts, m: Mention, before: int) -> bool:
-    """Whether a negation is narrowed ("no large effusion", "no new opacity"): a narrowing
-    word between the previous mention of its sentence (or the sentence start) and it, or
-    in its cue."""
-    pattern = phrase_regex(tuple(facts.rules.narrowing_words))
-    if pattern is None:
-        return False
+    """Whether a negation says less than "no X" ("no large effusion", "no new opacity",
+    "no cavitary nodule", "without a comparison, the age of this fracture is unknown"): a
+    narrowing word of the rules in its cue or its words, or any word between its cue and
+    its finding that is no filler ("no evidence of"), side or location word."""
+    rules = facts.rules
+    narrowing = phrase_regex(tuple(rules.narrowing_words))
     text = facts.report.text
     window = text[max(before, m.sentence.start) : m.span.start]
-    return bool(pattern.search(window) or pattern.search(" ".join(m.cues)))
+    if narrowing is not None and (
+        narrowing.search(window)
+        or narrowing.search(" ".join(m.cues))
+        or narrowing.search(m.span.text)
+    ):
+        return True
+    # The words from its cue (or, in a list, "no effusion or cavitary nodule", from the
+    # mention before it) to its finding.
+    pre = text[m.sentence.start : m.span.start].lower()
+    cue_end = max((pre.rfind(c) + len(c) for c in m.cues if c in pre), default=-1)
+    if cue_end < 0:
+        return False
+    start = max(cue_end, before - m.sentence.start)
+    neutral = _neutral_words()
+    return any(w not in neutral for w in _WORD.findall(pre[start:]))
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
+@lru_cache(maxsize=1)
+def _neutral_words() -> frozenset[str]:
+    from radpilot.reports.rules import modifiers
+    from radpilot.workflow.qarules import qa_rules
+
+    mods = modifiers()
+    words = set(qa_rules().filler_words)
+    for phrase in (*mods.laterality, *mods.locations):
+        words.update(_WORD.findall(phrase))
+    return frozenset(words)
 
 
 def _overlaps(absent: Mention, present: Mention) -> bool:
@@ -269,38 +330,61 @@ def _overlaps(absent: Mention, present: Mention) -> bool:
     return side_ok and loc_ok
 
 
+def _apart(a: Span, b: Span) -> bool:
+    return a.end <= b.start or b.end <= a.start
+
+
+def _negated_by(facts: Facts, finding: str) -> set[str]:
+    """The findings whose plain negation denies ``finding``: itself and those whose
+    ``negation_covers`` list it ("no fracture" denies a rib fracture)."""
+    out = {finding}
+    out.update(k for k, v in facts.rules.negation_covers.items() if finding in v)
+    return out
+
+
 def contradictions(facts: Facts) -> list[Problem]:
-    """The same finding stated present and plainly negated where it is (same side and
-    location). A hedged mention, a historical one, a change ("resolved") and a narrowed
-    negation ("no large effusion", "no new opacity") say nothing that can contradict."""
+    """A finding stated present and plainly negated where it is (same side and location),
+    or negated under a broader name ("no fracture" and "rib fracture"). A hedged mention,
+    a change to absent ("resolved"), a historical negation and a narrowed negation ("no large effusion", "no new opacity", "no cavitary nodule") say
+    nothing that can contradict."""
     mentions = stated(facts.report)
-    prev_end: dict[int, int] = {}
+    prev_end: dict[int, int | None] = {}
     last: dict[int, int] = {}
     for i, m in enumerate(mentions):
-        prev_end[i] = last.get(m.sentence.start, m.sentence.start)
+        prev_end[i] = last.get(m.sentence.start)
         last[m.sentence.start] = m.span.end
-    present: dict[str, list[Mention]] = defaultdict(list)
+    present: list[Mention] = []
     absent: dict[str, list[Mention]] = defaultdict(list)
+    text = facts.report.text
     for i, m in enumerate(mentions):
-        if m.historical or m.change is not None:
-            continue
         if m.certainty is Certainty.PRESENT:
-            present[m.finding].append(m)
-        elif m.certainty is Certainty.ABSENT and not _narrowed(facts, m, prev_end[i]):
+            present.append(m)
+            continue
+        before = prev_end[i]
+        if m.certainty is not Certainty.ABSENT or m.historical or m.change is not None:
+            continue
+        # A finding right before it names a kind of it ("no cavitary nodule").
+        if before is not None and not text[before : m.span.start].strip(" -"):
+            continue
+        if not _narrowed(facts, m, m.sentence.start if before is None else before):
             absent[m.finding].append(m)
     out = []
     for finding, negs in absent.items():
-        pairs = [(a, p) for a in negs for p in present.get(finding, ()) if _overlaps(a, p)]
+        said = [p for p in present if finding in _negated_by(facts, p.finding)]
+        # Words the reader read both ways are no statement of absence.
+        negs = [a for a in negs if all(_apart(a.span, p.span) for p in said)]
+        pairs = [(a, p) for a in negs for p in said if _overlaps(a, p)]
         if not pairs:
             continue
         ms = [x for pair in pairs for x in pair]
+        named = pairs[0][1].finding
         out.append(
             Problem(
                 ProblemKind.INTERNAL_CONTRADICTION,
-                f"{finding_name(finding)} is stated both present and absent",
+                f"{finding_name(named)} is stated both present and absent",
                 spans_of(ms),
                 Severity.HIGH,
-                finding,
+                named,
             )
         )
     return out

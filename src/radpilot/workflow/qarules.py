@@ -48,10 +48,27 @@ class QaRulesFile(DataDocument):
     significant: list[str] = Field(
         description="Finding ids that an IMPRESSION must name when FINDINGS state them."
     )
+    minor_severities: list[str] = Field(
+        description="Severities whose FINDINGS mention the IMPRESSION need not repeat."
+    )
+    incidental_words: list[str] = Field(
+        description="Words in a FINDINGS sentence that make its finding old or benign "
+        "(the IMPRESSION need not repeat it); matched at word starts."
+    )
     covers: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Finding id -> other finding ids whose mention in the IMPRESSION names "
         "it too (a 'pneumonia' impression covers a 'consolidation' finding).",
+    )
+    laterality_groups: list[list[str]] = Field(
+        default_factory=list,
+        description="Findings that one side word may describe under another name in the "
+        "other section (an opacity in FINDINGS, a pneumonia in IMPRESSION).",
+    )
+    negation_covers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Finding id -> findings its plain negation denies too ('no fracture': "
+        "rib_fracture).",
     )
     critical: list[CriticalRule]
     not_new_changes: list[Change] = Field(
@@ -71,6 +88,9 @@ class QaRulesFile(DataDocument):
     narrowing_words: list[str] = Field(
         description="Words between a negation and its finding that narrow it ('no large "
         "effusion'): such a negation contradicts no present mention."
+    )
+    filler_words: list[str] = Field(
+        description="Words between a negation cue and its finding that do not narrow it."
     )
     sex_words: SexWords
 
@@ -97,6 +117,8 @@ def qa_rules() -> QaRulesFile:
     known = load_vocabulary().findings
     ids = [*rules.significant, *rules.covers, *(c.finding for c in rules.critical)]
     ids += [i for v in rules.covers.values() for i in v]
+    ids += [i for g in rules.laterality_groups for i in g]
+    ids += [*rules.negation_covers, *(i for v in rules.negation_covers.values() for i in v)]
     unknown = sorted({i for i in ids if i not in known})
     if unknown:
         raise VocabularyError(f"{QA_RULES.where}: unknown finding id(s): {', '.join(unknown)}")
