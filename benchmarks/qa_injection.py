@@ -36,9 +36,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import qa_inject as inj
 
 from radpilot.evaluate.bootstrap import rng_for, wilson_ci

@@ -68,7 +68,7 @@ def qa(
     else:
         console = Console(highlight=False)
         if not problems:
-            console.print(f"{escape(where)}: no problems found")
+            console.print(f"{escape(where)}: no problems found", soft_wrap=True)
         for p in problems:
             words = ", ".join(f"{e.start}-{e.end} '{e.text}'" for e in p.evidence) or "-"
             console.print(
@@ -77,5 +77,5 @@ def qa(
                 soft_wrap=True,
             )
         if problems:
-            console.print(f"{escape(where)}: {len(problems)} problem(s)")
+            console.print(f"{escape(where)}: {len(problems)} problem(s)", soft_wrap=True)
     exit_with(ExitCode.CHECK_FAILED if problems else ExitCode.DONE)

@@ -169,7 +169,7 @@ def missing_from_impression(facts: Facts) -> list[Problem]:
         for m in mentions
         if m.section == "impression" and m.certainty is not Certainty.ABSENT
     }
-    critical = {c.finding for c in rules.critical}
+    critical = {c.finding for c in rules.critical if not c.severities and not c.requires_words}
     found: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
         if (
