@@ -33,14 +33,18 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import qa_inject as inj
+from qa_naive import naive_check
 
 from radpilot.evaluate.bootstrap import rng_for, wilson_ci
 from radpilot.reports.openi import iter_reports
-from radpilot.workflow.qa import Problem, check
+from radpilot.workflow.qa import check
 
 KINDS = (
     "laterality_conflict",
@@ -76,7 +80,7 @@ def injections(rid: str, findings: str, impression: str, seed: int) -> list[inj.
     return [i for i in out if i is not None]
 
 
-def _hits(p: Problem, targets: tuple[tuple[int, int], ...]) -> bool:
+def _hits(p: Any, targets: tuple[tuple[int, int], ...]) -> bool:
     return any(e.start < b and a < e.end for e in p.evidence for a, b in targets)
 
 
@@ -96,79 +100,110 @@ def _fmt(x: float | None, ci: list[float] | None) -> str:
     return f"{x:.3f}{band}"
 
 
+@dataclass
+class Score:
+    """One checker's counts over the same texts."""
+
+    untouched: list[int] = field(default_factory=list)
+    untouched_kinds: Counter[str] = field(default_factory=Counter)
+    tp: Counter[str] = field(default_factory=Counter)
+    fp: Counter[str] = field(default_factory=Counter)
+    recalled: Counter[str] = field(default_factory=Counter)
+    control: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    missed: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def original(self, problems: Sequence[Any]) -> set[tuple[str, Any]]:
+        self.untouched.append(len(problems))
+        for p in problems:
+            self.untouched_kinds[p.kind.value] += 1
+            self.fp[p.kind.value] += 1
+        return {(p.kind.value, p.finding) for p in problems}
+
+    def injected(self, i: inj.Injection, problems: Sequence[Any], before: set[Any]) -> bool:
+        if i.kind == "control":
+            self.control.append(sum(p.kind.value == "critical_not_communicated" for p in problems))
+            return True
+        found = False
+        for p in problems:
+            kind = p.kind.value
+            if kind in i.allowed and _hits(p, i.targets):
+                self.tp[kind] += 1
+                found = found or kind == inj.EXPECTED[i.kind]
+            elif (kind, p.finding) not in before:
+                self.fp[kind] += 1
+        if found:
+            self.recalled[i.kind] += 1
+        return found
+
+
+def _timed(fn: Callable[[str], Sequence[Any]], text: str, score: Score) -> Sequence[Any]:
+    t0 = time.process_time()
+    out = fn(text)
+    score.seconds += time.process_time() - t0
+    return out
+
+
 def run(shared: Path, seed: int, show: str | None) -> None:
     reports = dev_reports(shared)
-    t0 = time.process_time()
-    untouched_alarms: list[int] = []
-    by_kind_untouched: Counter[str] = Counter()
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
+    checkers: dict[str, Callable[[str], Sequence[Any]]] = {"radpilot": check, "naive": naive_check}
+    scores = {name: Score() for name in checkers}
     injected: Counter[str] = Counter()
-    recalled: Counter[str] = Counter()
-    control_alarms: list[int] = []
-    missed: dict[str, list[str]] = defaultdict(list)
     checked = 0
     for rid, findings, impression in reports:
-        original = check(inj.report_text(findings, impression))
-        checked += 1
-        untouched_alarms.append(len(original))
-        for p in original:
-            by_kind_untouched[p.kind.value] += 1
-            fp[p.kind.value] += 1
-        before = {(p.kind.value, p.finding) for p in original}
-        for i in injections(rid, findings, impression, seed):
-            problems = check(i.text)
-            checked += 1
-            if i.kind == "control":
-                control_alarms.append(
-                    sum(p.kind.value == "critical_not_communicated" for p in problems)
-                )
-                continue
+        text = inj.report_text(findings, impression)
+        made = injections(rid, findings, impression, seed)
+        checked += 1 + len(made)
+        for i in made:
             injected[i.kind] += 1
-            found = False
-            for p in problems:
-                kind = p.kind.value
-                if kind in i.allowed and _hits(p, i.targets):
-                    tp[kind] += 1
-                    found = found or kind == inj.EXPECTED[i.kind]
-                elif (kind, p.finding) not in before:
-                    fp[kind] += 1
-            if found:
-                recalled[i.kind] += 1
-            elif show in (i.kind, "all"):
-                missed[i.kind].append(f"{rid}: {i.text}")
-    seconds = time.process_time() - t0
-    print(f"OpenI development reports: {len(reports)} untouched; seed {seed}")
-    print(f"checked {checked} texts in {seconds:.1f} s CPU ({checked / seconds:.0f}/s)\n")
-    print(f"{'error type':<22} {'injected':>8} {'found':>6}  recall (95% CI)")
-    for kind in inj.EXPECTED:
-        n, k = injected[kind], recalled[kind]
-        r = k / n if n else None
-        print(f"{kind:<22} {n:>8} {k:>6}  {_fmt(r, wilson_ci(k, n) if n else None)}")
-    print(f"\n{'problem kind':<27} {'flags':>6} {'correct':>7}  precision (95% CI)")
-    for kind in KINDS:
-        n = tp[kind] + fp[kind]
-        prec = tp[kind] / n if n else None
-        ci = wilson_ci(tp[kind], n) if n else None
-        print(f"{kind:<27} {n:>6} {tp[kind]:>7}  {_fmt(prec, ci)}")
-    n_u = len(untouched_alarms)
-    rate = 100 * sum(untouched_alarms) / n_u
-    lo, hi = _rate_ci(untouched_alarms, seed, "untouched")
-    print(f"\nalarms per 100 untouched reports: {rate:.2f} (95% CI {lo:.2f}-{hi:.2f})")
-    for kind, count in sorted(by_kind_untouched.items()):
-        print(f"  {kind:<27} {100 * count / n_u:.2f}")
-    if control_alarms:
-        n_c = len(control_alarms)
-        c_rate = 100 * sum(control_alarms) / n_c
-        lo, hi = _rate_ci(control_alarms, seed, "control")
-        print(
-            f"critical_not_communicated per 100 controls (critical finding + communication, "
-            f"{n_c}): {c_rate:.2f} (95% CI {lo:.2f}-{hi:.2f})"
-        )
-    for kind, texts in missed.items():
+        for name, fn in checkers.items():
+            score = scores[name]
+            before = score.original(_timed(fn, text, score))
+            for i in made:
+                found = score.injected(i, _timed(fn, i.text, score), before)
+                if not found and name == "radpilot" and show in (i.kind, "all"):
+                    score.missed[i.kind].append(f"{rid}: {i.text}")
+    _print(reports, seed, checked, injected, scores)
+    for kind, texts in scores["radpilot"].missed.items():
         print(f"\nmissed {kind} ({len(texts)}):")
         for t in texts[:15]:
             print("  " + t.replace("\n", " | "))
+
+
+def _print(
+    reports: list[Any], seed: int, checked: int, injected: Counter[str], scores: dict[str, Score]
+) -> None:
+    print(f"OpenI development reports: {len(reports)} untouched; seed {seed}; {checked} texts")
+    for name, sc in scores.items():
+        print(f"  {name}: {sc.seconds:.1f} s CPU ({checked / max(sc.seconds, 1e-9):,.0f} texts/s)")
+    names = list(scores)
+    print(f"\n{'recall':<22} {'injected':>8}  " + "  ".join(f"{n:<22}" for n in names))
+    for kind in inj.EXPECTED:
+        n = injected[kind]
+        cells = []
+        for sc in scores.values():
+            k = sc.recalled[kind]
+            cells.append(f"{_fmt(k / n if n else None, wilson_ci(k, n) if n else None):<22}")
+        print(f"{kind:<22} {n:>8}  " + "  ".join(cells))
+    print(f"\n{'precision':<27} " + "  ".join(f"{n + ' (flags)':<30}" for n in names))
+    for kind in KINDS:
+        cells = []
+        for sc in scores.values():
+            n = sc.tp[kind] + sc.fp[kind]
+            prec = sc.tp[kind] / n if n else None
+            cells.append(f"{_fmt(prec, wilson_ci(sc.tp[kind], n) if n else None)} ({n})".ljust(30))
+        print(f"{kind:<27} " + "  ".join(cells))
+    print("\nalarms per 100 untouched reports (95% CI)")
+    for name, sc in scores.items():
+        n_u = len(sc.untouched)
+        lo, hi = _rate_ci(sc.untouched, seed, "untouched")
+        kinds = ", ".join(f"{k} {100 * c / n_u:.2f}" for k, c in sorted(sc.untouched_kinds.items()))
+        print(f"  {name:<9} {100 * sum(sc.untouched) / n_u:5.2f} ({lo:.2f}-{hi:.2f}): {kinds}")
+    print("critical_not_communicated per 100 controls (a critical finding + its communication)")
+    for name, sc in scores.items():
+        n_c = len(sc.control)
+        lo, hi = _rate_ci(sc.control, seed, "control")
+        print(f"  {name:<9} {100 * sum(sc.control) / n_c:5.2f} ({lo:.2f}-{hi:.2f}) of {n_c}")
 
 
 def main() -> None:

@@ -69,6 +69,9 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
     out: list[Problem] = []
     flagged: set[int] = set()
     for finding, sections in by_finding.items():
+        group = by_group.get(groups[finding]) if finding in groups else None
+        if group is not None and _names_side(group["findings"], sections["impression"]):
+            continue  # FINDINGS name it on that side under another name of its group
         problem = _side_conflict(facts, sections, finding_name(finding), finding)
         if problem is not None:
             out.append(problem)
@@ -82,6 +85,15 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
         if problem is not None:
             out.append(problem)
     return out
+
+
+def _names_side(findings: Sequence[Mention], impression: Sequence[Mention]) -> bool:
+    """Whether FINDINGS name a side (or both) that the IMPRESSION gives."""
+    said = {m.laterality for m in findings}
+    return any(
+        m.laterality is not None and (m.laterality in said or Laterality.BILATERAL in said)
+        for m in impression
+    )
 
 
 def _side_conflict(
