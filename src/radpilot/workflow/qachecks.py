@@ -69,16 +69,16 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
     out: list[Problem] = []
     flagged: set[int] = set()
     for finding, sections in by_finding.items():
-        group = by_group.get(groups[finding]) if finding in groups else None
-        if group is not None and _names_side(group["findings"], sections["impression"]):
+        named = by_group.get(groups[finding]) if finding in groups else None
+        if named is not None and _names_side(named["findings"], sections["impression"]):
             continue  # FINDINGS name it on that side under another name of its group
         problem = _side_conflict(facts, sections, finding_name(finding), finding)
         if problem is not None:
             out.append(problem)
             if finding in groups:
                 flagged.add(groups[finding])
-    for group, sections in by_group.items():
-        if group in flagged:
+    for index, sections in by_group.items():
+        if index in flagged:
             continue
         i_finding = sections["impression"][0].finding if sections["impression"] else ""
         problem = _side_conflict(facts, sections, finding_name(i_finding), i_finding)
