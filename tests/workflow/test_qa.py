@@ -268,3 +268,32 @@ def test_bad_analysis_json_is_one_line(raw: object, where: str) -> None:
 def test_not_a_string() -> None:
     with pytest.raises(InputError):
         check(b"FINDINGS: x")  # type: ignore[arg-type]
+
+
+def test_reads_what_radpilot_analyze_writes() -> None:
+    """analysis.json as ``ImageResult.to_dict`` writes it (the same code `radpilot analyze`
+    runs), so the reader cannot drift from the writer."""
+    import json
+
+    from radpilot.imaging.model_api import ImageMeta
+    from radpilot.imaging.results import Box, FindingResult, Flag, FlagCode, ImageResult
+
+    meta = ImageMeta("a.dcm", "dicom", view_position="PA", extra={"rows": 800, "columns": 1000})
+    found = (
+        FindingResult("Effusion", 0.7, 0.1, True, Box(600, 500, 200, 150)),
+        FindingResult("Pneumothorax", 0.01, 0.2, False),
+    )
+    ok = ImageResult("a.dcm", "m", findings=found, meta=meta)
+    gated = ImageResult(
+        "b.dcm",
+        "m",
+        findings=found,
+        meta=meta,
+        flags=(Flag(next(iter(FlagCode)), "rotated", True),),
+    )
+    raw = json.loads(json.dumps([ok.to_dict(), gated.to_dict()]))
+    read = image_findings_from(raw, "analysis.json")
+    assert [(f.label, f.positive, f.side) for f in read] == [
+        ("Pleural Effusion", True, Laterality.LEFT),  # the film's right half
+        ("Pneumothorax", False, None),
+    ]
