@@ -297,3 +297,10 @@ def test_reads_what_radpilot_analyze_writes() -> None:
         ("Pleural Effusion", True, Laterality.LEFT),  # the film's right half
         ("Pneumothorax", False, None),
     ]
+
+
+def test_a_long_run_on_report_is_checked_on_its_first_100000_characters() -> None:
+    text = "FINDINGS: " + "No left pneumothorax. Small left pneumothorax. " * 2500
+    (p,) = check(text)
+    assert p.kind.value == "internal_contradiction"
+    assert max(e.end for e in p.evidence) <= 100_000 < len(text)

@@ -4,6 +4,7 @@ and the helpers its checks share (:mod:`radpilot.workflow.qa`, ``qachecks``)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -95,14 +96,21 @@ def side_word(facts: Facts, m: Mention) -> Span:
         return m.span
     lo, hi = m.sentence.start, m.sentence.end
     best: Token | None = None
-    for t in facts.tokens:
-        if t.start < lo or t.end > hi or t.roles.laterality != m.laterality.value:
+    tokens = facts.tokens
+    # The phrases are sorted by start: only the sentence's are looked at.
+    for k in range(bisect_left(tokens, lo, key=_start), bisect_left(tokens, hi, key=_start)):
+        t = tokens[k]
+        if t.end > hi or t.roles.laterality != m.laterality.value:
             continue
         if best is None or _gap(t, m.span) < _gap(best, m.span):
             best = t
     if best is None:
         return m.span
     return _side_in(facts.report.text, best.start, best.end, m.laterality)
+
+
+def _start(t: Token) -> int:
+    return t.start
 
 
 def _side_in(text: str, start: int, end: int, side: Laterality) -> Span:
