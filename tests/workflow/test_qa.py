@@ -34,6 +34,11 @@ CASES = [
         "FINDINGS: Patchy opacity in the left lower lobe.\nIMPRESSION: Right lower lobe pneumonia.",
         ["laterality_conflict"],
     ),
+    (
+        "FINDINGS: Patchy opacity is present in the right lower lobe.\n"
+        "IMPRESSION: Left lower lobe opacity.",
+        ["laterality_conflict"],
+    ),
     ("FINDINGS: No left effusion; small right effusion.\nIMPRESSION: Small right effusion.", []),
     (
         "FINDINGS: Bilateral effusions, left greater than right.\n"

@@ -10,6 +10,7 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 
 from radpilot.reports.labels import rollup
@@ -62,11 +63,15 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
     groups = {f: i for i, g in enumerate(facts.rules.laterality_groups) for f in g}
     by_finding: dict[str, dict[str, list[Mention]]] = defaultdict(lambda: defaultdict(list))
     by_group: dict[int, dict[str, list[Mention]]] = defaultdict(lambda: defaultdict(list))
-    for m in stated(facts.report):
-        if m.certainty is Certainty.PRESENT and m.section in ("findings", "impression"):
-            by_finding[m.finding][m.section].append(m)
-            if m.finding in groups:
-                by_group[groups[m.finding]][m.section].append(m)
+    present = [
+        m
+        for m in stated(facts.report)
+        if m.certainty is Certainty.PRESENT and m.section in ("findings", "impression")
+    ]
+    for m in _with_sentence_side(facts, present):
+        by_finding[m.finding][m.section].append(m)
+        if m.finding in groups:
+            by_group[groups[m.finding]][m.section].append(m)
     out: list[Problem] = []
     flagged: set[int] = set()
     for finding, sections in by_finding.items():
@@ -85,6 +90,27 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
         problem = _side_conflict(facts, sections, finding_name(i_finding), i_finding)
         if problem is not None:
             out.append(problem)
+    return out
+
+
+def _with_sentence_side(facts: Facts, mentions: Sequence[Mention]) -> list[Mention]:
+    """Mentions with the side of their sentence where the reader attached none but the
+    sentence names one side only and no mention of it has a side ("airspace disease is
+    noted within the right middle lobe": the side after the verb)."""
+    by_sentence: dict[int, list[Mention]] = defaultdict(list)
+    for m in mentions:
+        by_sentence[m.sentence.start].append(m)
+    out: list[Mention] = []
+    for ms in by_sentence.values():
+        lo, hi = ms[0].sentence.start, ms[0].sentence.end
+        words = {t.roles.laterality for t in facts.tokens if lo <= t.start and t.end <= hi}
+        words.discard(None)
+        said = {m.laterality for m in ms if m.laterality is not None}
+        side = Laterality(words.pop()) if len(words) == 1 else None
+        if side is None or side not in _SIDES or said:  # the side word is another's
+            out += ms
+            continue
+        out += [m if m.laterality is not None else replace(m, laterality=side) for m in ms]
     return out
 
 
