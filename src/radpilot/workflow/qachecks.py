@@ -28,6 +28,7 @@ from radpilot.workflow.qatypes import (
     side_word,
     spans_of,
     stated,
+    tokens_in,
 )
 
 _OPPOSITE = {Laterality.LEFT: Laterality.RIGHT, Laterality.RIGHT: Laterality.LEFT}
@@ -103,10 +104,9 @@ def _with_sentence_side(facts: Facts, mentions: Sequence[Mention]) -> list[Menti
     out: list[Mention] = []
     for ms in by_sentence.values():
         lo, hi = ms[0].sentence.start, ms[0].sentence.end
-        words = {t.roles.laterality for t in facts.tokens if lo <= t.start and t.end <= hi}
-        words.discard(None)
+        words = {t.roles.laterality for t in tokens_in(facts, lo, hi) if t.roles.laterality}
         said = {m.laterality for m in ms if m.laterality is not None}
-        side = Laterality(words.pop()) if len(words) == 1 else None
+        side = Laterality(str(words.pop())) if len(words) == 1 else None
         if side is None or side not in _SIDES or said:  # the side word is another's
             out += ms
             continue

@@ -96,11 +96,8 @@ def side_word(facts: Facts, m: Mention) -> Span:
         return m.span
     lo, hi = m.sentence.start, m.sentence.end
     best: Token | None = None
-    tokens = facts.tokens
-    # The phrases are sorted by start: only the sentence's are looked at.
-    for k in range(bisect_left(tokens, lo, key=_start), bisect_left(tokens, hi, key=_start)):
-        t = tokens[k]
-        if t.end > hi or t.roles.laterality != m.laterality.value:
+    for t in tokens_in(facts, lo, hi):
+        if t.roles.laterality != m.laterality.value:
             continue
         if best is None or _gap(t, m.span) < _gap(best, m.span):
             best = t
@@ -111,6 +108,13 @@ def side_word(facts: Facts, m: Mention) -> Span:
 
 def _start(t: Token) -> int:
     return t.start
+
+
+def tokens_in(facts: Facts, lo: int, hi: int) -> list[Token]:
+    """The known phrases wholly inside ``[lo, hi)`` (found by bisect: they are sorted)."""
+    tokens = facts.tokens
+    a, b = bisect_left(tokens, lo, key=_start), bisect_left(tokens, hi, key=_start)
+    return [t for t in tokens[a:b] if t.end <= hi]
 
 
 def _side_in(text: str, start: int, end: int, side: Laterality) -> Span:
