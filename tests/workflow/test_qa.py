@@ -312,3 +312,19 @@ def test_a_long_run_on_report_is_checked_on_its_first_100000_characters() -> Non
         "critical_not_communicated",
     }
     assert max(e.end for p in problems for e in p.evidence) <= 100_000 < len(text)
+
+
+def test_the_rules_file_is_strict() -> None:
+    from radpilot.datafiles import parse
+    from radpilot.errors import VocabularyError
+    from radpilot.workflow.qarules import QA_RULES, QaRulesFile, checked, qa_rules
+
+    assert qa_rules().significant  # the packaged file loads and its ids are known
+    raw = QA_RULES.raw()
+    with pytest.raises(VocabularyError, match=r"critical\[0\]\.severity: unknown key"):
+        parse({**raw, "critical": [{**raw["critical"][0], "severity": "large"}]}, QaRulesFile, "r")
+    with pytest.raises(VocabularyError, match="lower case"):
+        parse({**raw, "communication_cues": ["Discussed with"]}, QaRulesFile, "r")
+    typo = parse({**raw, "significant": ["pneumothorax", "pneumothoraks"]}, QaRulesFile, "r")
+    with pytest.raises(VocabularyError, match=r"^r: unknown finding id\(s\): pneumothoraks$"):
+        checked(typo, "r")

@@ -108,12 +108,16 @@ QA_RULES = DataFile("radpilot.workflow", "data/qa_rules.json", QaRulesFile)
 
 @lru_cache(maxsize=1)
 def qa_rules() -> QaRulesFile:
-    """The packaged rules, checked against the vocabulary once (an unknown finding id is
-    one error line naming it)."""
+    """The packaged rules, checked against the vocabulary once."""
+    return checked(QA_RULES.load(), QA_RULES.where)
+
+
+def checked(rules: QaRulesFile, where: str) -> QaRulesFile:
+    """``rules`` when every finding id it names is the vocabulary's; else one error line
+    naming the file and the unknown ids."""
     from radpilot.errors import VocabularyError
     from radpilot.reports.vocabulary import load_vocabulary
 
-    rules = QA_RULES.load()
     known = load_vocabulary().findings
     ids = [*rules.significant, *rules.covers, *(c.finding for c in rules.critical)]
     ids += [i for v in rules.covers.values() for i in v]
@@ -121,5 +125,5 @@ def qa_rules() -> QaRulesFile:
     ids += [*rules.negation_covers, *(i for v in rules.negation_covers.values() for i in v)]
     unknown = sorted({i for i in ids if i not in known})
     if unknown:
-        raise VocabularyError(f"{QA_RULES.where}: unknown finding id(s): {', '.join(unknown)}")
+        raise VocabularyError(f"{where}: unknown finding id(s): {', '.join(unknown)}")
     return rules
