@@ -196,18 +196,16 @@ def _named_by(finding: str) -> frozenset[str]:
 
 def missing_from_impression(facts: Facts) -> list[Problem]:
     """A significant finding FINDINGS state as present (new or not said to be stable) that
-    the IMPRESSION does not name, present or hedged. Only when both sections are there."""
+    the IMPRESSION does not name at all. Only when both sections are there."""
     report = facts.report
     names = {s.section for s in report.sentences}
     if "findings" not in names or "impression" not in names:
         return []
     rules = facts.rules
     mentions = stated(report)
-    in_impression = {
-        m.finding
-        for m in mentions
-        if m.section == "impression" and m.certainty is not Certainty.ABSENT
-    }
+    # Any mention names it, a negated one too: an IMPRESSION that denies a FINDINGS finding
+    # contradicts it (``contradictions``), it does not leave it out.
+    in_impression = {m.finding for m in mentions if m.section == "impression"}
     critical = {c.finding for c in rules.critical if not c.severities and not c.requires_words}
     found: dict[str, list[Mention]] = defaultdict(list)
     for m in mentions:
