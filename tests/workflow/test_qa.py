@@ -328,3 +328,12 @@ def test_the_rules_file_is_strict() -> None:
     typo = parse({**raw, "significant": ["pneumothorax", "pneumothoraks"]}, QaRulesFile, "r")
     with pytest.raises(VocabularyError, match=r"^r: unknown finding id\(s\): pneumothoraks$"):
         checked(typo, "r")
+
+
+def test_a_malpositioned_tube_points_at_the_device_and_where_it_is() -> None:
+    text = (
+        "FINDINGS: The endotracheal tube tip is in the right mainstem bronchus.\n"
+        "IMPRESSION: Endotracheal tube in the right mainstem bronchus."
+    )
+    (p,) = check(text)
+    assert words(p) == ["endotracheal tube", "mainstem", "Endotracheal tube", "mainstem"]

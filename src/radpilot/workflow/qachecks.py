@@ -276,6 +276,7 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
     stable or improving) in a report with no documented communication."""
     rules = facts.rules
     hits: dict[str, tuple[str, list[Mention]]] = {}
+    why: list[Span] = []  # the malposition words ("mainstem"), beside the device's
     for m in stated(facts.report):
         if (
             m.certainty is not Certainty.PRESENT
@@ -290,8 +291,11 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
                 continue
             if rule.requires_words:
                 words = phrase_regex(tuple(rule.requires_words), prefix=True)
-                if words is None or not words.search(m.sentence.text):
+                found = words.search(m.sentence.text) if words is not None else None
+                if found is None:
                     continue
+                at = m.sentence.start + found.start()
+                why.append(Span(at, at + len(found.group()), found.group()))
             hits.setdefault(m.finding, (rule.name, []))[1].append(m)
     if not hits or _communicated(facts):
         return []
@@ -299,12 +303,16 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
         Problem(
             ProblemKind.CRITICAL_NOT_COMMUNICATED,
             f"critical result ({name}) with no documented communication (who was told, when)",
-            spans_of(ms),
+            _unique([*spans_of(ms), *(w for w in why if _in_sentences(w, ms))]),
             Severity.HIGH,
             finding,
         )
         for finding, (name, ms) in hits.items()
     ]
+
+
+def _in_sentences(span: Span, ms: Sequence[Mention]) -> bool:
+    return any(m.sentence.start <= span.start < m.sentence.end for m in ms)
 
 
 # -- contradictions ----------------------------------------------------------------------
