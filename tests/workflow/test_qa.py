@@ -51,7 +51,20 @@ CASES = [
         "IMPRESSION: Right lower lobe pneumonia.",
         [],
     ),
-    ("FINDINGS: Small left effusion.\nIMPRESSION: Possible small right effusion.", []),
+    (
+        "FINDINGS: Small left effusion.\nIMPRESSION: Possible small right effusion.",
+        ["laterality_conflict"],
+    ),
+    (
+        "FINDINGS: Clearing of the left base airspace disease.\n"
+        "IMPRESSION: Clearing of right base airspace disease.",
+        ["laterality_conflict"],
+    ),
+    (
+        "FINDINGS: No left effusion. Possible small right effusion.\n"
+        "IMPRESSION: Possible small right effusion.",
+        [],
+    ),
     # missing from the impression
     (
         "FINDINGS: Small left pleural effusion. Heart size normal.\n"

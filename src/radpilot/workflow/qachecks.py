@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from radpilot.reports.labels import rollup
 from radpilot.reports.labelsets import CHESTXRAY14, CHEXPERT
-from radpilot.reports.models import Certainty, Laterality, Mention, Span
+from radpilot.reports.models import Certainty, Change, Laterality, Mention, Span
 from radpilot.reports.vocabulary import load_vocabulary
 from radpilot.workflow.qatypes import (
     Facts,
@@ -58,16 +58,19 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
     """The same finding on one side in FINDINGS and only on the other in IMPRESSION; or a
     finding of one of the rules' ``laterality_groups`` (an opacity in FINDINGS, a pneumonia
     in IMPRESSION). A negated mention says no side ("no left effusion; small right
-    effusion" is no conflict) and a hedged one is left out; a finding or group named
-    bilateral, or on both sides, in either section is no conflict ("left greater than
-    right")."""
+    effusion" is no conflict); a hedged one does, and one said to have cleared; a
+    finding or group named bilateral, or on both sides, in either section is no conflict
+    ("left greater than right")."""
     groups = {f: i for i, g in enumerate(facts.rules.laterality_groups) for f in g}
     by_finding: dict[str, dict[str, list[Mention]]] = defaultdict(lambda: defaultdict(list))
     by_group: dict[int, dict[str, list[Mention]]] = defaultdict(lambda: defaultdict(list))
     present = [
         m
         for m in stated(facts.report)
-        if m.certainty is Certainty.PRESENT and m.section in ("findings", "impression")
+        # A side is said by a hedged mention too ("possible left lower lobe pneumonia"),
+        # and by one said to have cleared; a negated one says none.
+        if (m.certainty is not Certainty.ABSENT or m.change is Change.RESOLVED)
+        and m.section in ("findings", "impression")
     ]
     for m in _with_sentence_side(facts, present):
         by_finding[m.finding][m.section].append(m)
