@@ -125,7 +125,9 @@ def kind_of(sentence: str, rules: FollowupRules | None = None) -> str:
     rules = rules or followup_rules()
     if rules.actions["comparison"].search(sentence):
         return "comparison"
-    if rules.modality_any.search(sentence) or rules.actions["imaging"].search(sentence):
+    # "physical examination" is a clinical action, not the "examination" of an image
+    unclinical = _mask(sentence, rules.actions["clinical"])
+    if rules.modality_any.search(unclinical) or rules.actions["imaging"].search(unclinical):
         return "imaging"
     if rules.actions["clinical"].search(sentence):
         return "clinical"
@@ -166,6 +168,7 @@ def _recommendation(
             interval.end + sentence.start,
             interval.min_days,
             interval.max_days,
+            interval.named,
         )
     return Recommendation(
         text=text,

@@ -4,7 +4,7 @@ intervals) is data (``followup_cues.json`` ``intervals``); this module only buil
 pattern from it.
 
 >>> parse_interval("Recommend CT in 3-6 months.")
-Interval(text='3-6 months', start=16, end=26, min_days=90, max_days=180)
+Interval(text='3-6 months', start=16, end=26, min_days=90, max_days=180, named=False)
 >>> parse_interval("Follow-up in two to three weeks").max_days
 21
 >>> parse_interval("No interval here.") is None
@@ -29,6 +29,7 @@ class Interval:
     end: int
     min_days: int | None
     max_days: int | None
+    named: bool = False  # a phrase of the grammar ("short-term", "to resolution")
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -101,7 +102,7 @@ def iter_intervals(text: str) -> list[Interval]:
         if any(s < m.end() and m.start() < e for s, e in taken):
             continue
         lo, hi = g.named_days[" ".join(m.group(0).lower().replace("-", " ").split())]
-        found.append(Interval(m.group(0), m.start(), m.end(), lo, hi))
+        found.append(Interval(m.group(0), m.start(), m.end(), lo, hi, named=True))
     return sorted(found, key=lambda i: i.start)
 
 
@@ -109,6 +110,6 @@ def parse_interval(text: str) -> Interval | None:
     """The first interval with a number in ``text`` (a named one, "short-term", only
     where none has: "short-term CT in 3 to 4 months" is 3 to 4 months), or None."""
     found = iter_intervals(text)
-    numeric = [i for i in found if i.text[:1].isdigit() or _grammar().numeric.fullmatch(i.text)]
+    numeric = [i for i in found if not i.named]
     chosen = numeric or found
     return chosen[0] if chosen else None
