@@ -200,6 +200,14 @@ def _type_of(sentence: str, p: dict[str, re.Pattern[str]]) -> str:
     return "subsolid" if p["subsolid"].search(sentence) else "solid"
 
 
+def _risk(text: str, p: dict[str, re.Pattern[str]]) -> str:
+    """high or low where the report says so; "never smoker" is low, not a "smoker"."""
+    low = p["low_risk"].search(text) is not None
+    if p["high_risk"].search(p["low_risk"].sub(lambda m: " " * len(m.group(0)), text)):
+        return "high"
+    return "low" if low else "unknown"
+
+
 def _excluded(report_text: str, sentence: str, size: int, c: _Compiled) -> str | None:
     p = c.patterns
     if p["benign"].search(sentence):
@@ -209,10 +217,11 @@ def _excluded(report_text: str, sentence: str, size: int, c: _Compiled) -> str |
     ages = [int(m.group(1)) for m in c.age.finditer(report_text)]
     if ages and min(ages) < c.data.exclusions.min_age_years:
         return f"patient younger than {c.data.exclusions.min_age_years}"
+    # screening first: "lung cancer screening" names a cancer the patient need not have
     for key, why in (
+        ("screening", "lung cancer screening (Lung-RADS applies)"),
         ("immunocompromised", "immunocompromised patient"),
         ("known_cancer", "known cancer"),
-        ("screening", "lung cancer screening (Lung-RADS applies)"),
     ):
         if p[key].search(report_text):
             return why
@@ -308,13 +317,7 @@ def assess(report: Report, followups: Followups | None = None) -> list[NoduleAss
         text = sentence.text
         p = c.patterns
         multiplicity = "multiple" if p["multiple"].search(text) else "single"
-        risk = (
-            "high"
-            if p["high_risk"].search(report.text)
-            else "low"
-            if p["low_risk"].search(report.text)
-            else "unknown"
-        )
+        risk = _risk(report.text, p)
         excluded = _excluded(report.text, text, size, c)
         type_ = _type_of(text, p)
         options = () if excluded else options_for(type_, multiplicity, size, risk)
