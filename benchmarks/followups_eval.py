@@ -15,6 +15,8 @@ Two sets:
   stored) for modalities and intervals OpenI lacks (MRI, PET, ultrasound, fluoroscopy,
   nuclear medicine, numeric intervals), management actions, hard negatives and
   communications.
+* ``benchmarks/data/followups_written_check.jsonl``: a second written set in the same
+  format, written after the cues froze and never tuned on.
 
 Scored per sentence: a sentence is predicted a recommendation (communication) when one
 the extractor returns for the whole report starts inside it. Kind, modality, interval
@@ -49,6 +51,7 @@ from radpilot.workflow.followups import Followups, Recommendation, extract_repor
 HERE = Path(__file__).resolve().parent
 OPENI_LABELS = HERE / "data" / "followups_openi_dev.jsonl"
 WRITTEN = HERE / "data" / "followups_written.jsonl"
+CHECK = HERE / "data" / "followups_written_check.jsonl"  # written after the cues froze
 BASE_REC = re.compile(r"recommend|suggest|consider|correlat|follow|advis", re.I)
 BASE_COMM = re.compile(r"discuss|notif|call|communicat", re.I)
 
@@ -98,9 +101,9 @@ def _scored(
     return {**row, "text": text, "pred_rec": rec, "pred_comm": comm}
 
 
-def _written_rows() -> list[dict[str, Any]]:
+def _written_rows(path: Path) -> list[dict[str, Any]]:
     out = []
-    for line in WRITTEN.read_text().splitlines():
+    for line in path.read_text().splitlines():
         row = json.loads(line)
         found = extract_report(read(row["text"]))
         out.append(_scored(row, row["text"], found, 0, len(row["text"])))
@@ -179,13 +182,15 @@ def main(argv: list[str] | None = None) -> int:
         openi: list[dict[str, Any]] = []
     else:
         openi = _sentence_rows(args.tgz or default_tgz(), set(dev_file.read_text().split()))
-    written = _written_rows()
+    written = _written_rows(WRITTEN)
+    check = _written_rows(CHECK)
     if openi:
         _table("OpenI development sentences", openi)
     _table("written sentences", written)
-    _table("all", openi + written)
+    _table("written check sentences (after the cues froze)", check)
+    _table("all", openi + written + check)
     if args.errors:
-        _errors(openi + written)
+        _errors(openi + written + check)
     return 0
 
 

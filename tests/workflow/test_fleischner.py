@@ -140,3 +140,10 @@ def test_any_size_gives_at_most_two_rows(size: float, kind: str, noun: str) -> N
     for a in assess_text(text):
         assert len(a.options) <= 2
         assert (a.options == ()) == (a.excluded is not None)
+
+
+def test_a_nodule_said_not_calcified_is_not_benign() -> None:
+    (a,) = assess_text(
+        "FINDINGS: There is a 1 cm nodule in the left lower lobe that is not calcified."
+    )
+    assert a.excluded is None and a.options

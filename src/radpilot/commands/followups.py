@@ -215,7 +215,7 @@ def overdue(*, db: Path | None, as_of: str | None, as_json: bool, show_all: bool
             t.due.isoformat(),
             status,
         )
-    out = Console(width=120, soft_wrap=False)
+    out = Console(soft_wrap=False)
     out.print(table)
     n_over = sum(t.status is Status.OVERDUE for t in result.items)
     untracked = (

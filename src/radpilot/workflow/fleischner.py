@@ -76,6 +76,7 @@ class Cues(DataModel):
     high_risk: list[Phrase]
     low_risk: list[Phrase]
     benign: list[Phrase]
+    not_benign: list[Phrase] = Field(description="'not calcified': hides the benign cue in it.")
     age: list[Phrase] = Field(description="Words after a number that make it an age.")
 
 
@@ -171,6 +172,7 @@ def _compiled() -> _Compiled:
         "high_risk": c.high_risk,
         "low_risk": c.low_risk,
         "benign": c.benign,
+        "not_benign": c.not_benign,
         "immunocompromised": x.immunocompromised,
         "known_cancer": x.known_cancer,
         "screening": x.screening,
@@ -210,7 +212,7 @@ def _risk(text: str, p: dict[str, re.Pattern[str]]) -> str:
 
 def _excluded(report_text: str, sentence: str, size: int, c: _Compiled) -> str | None:
     p = c.patterns
-    if p["benign"].search(sentence):
+    if p["benign"].search(p["not_benign"].sub(lambda m: " " * len(m.group(0)), sentence)):
         return "benign features (calcified, granuloma, fat): no follow-up by the guideline"
     if size > c.data.max_nodule_mm:
         return f"over {c.data.max_nodule_mm} mm: a mass, outside the guideline"
@@ -264,11 +266,13 @@ def _agrees(rec: Recommendation | None, option: Option) -> bool:
         return option.min_days is None or option.optional
     if option.min_days is None:
         return False
-    if rec.modality not in ("CT", "PET", "unspecified"):
-        return False
     iv = rec.interval
     if iv is None or iv.max_days is None:
-        return True  # no interval stated: nothing to contradict
+        # no interval: a study to characterise the nodule now ("dedicated views", "CT"),
+        # not a surveillance schedule the guideline could contradict
+        return True
+    if rec.modality not in ("CT", "PET", "unspecified"):
+        return False
     low = iv.min_days if iv.min_days is not None else 0
     assert option.max_days is not None
     return low <= option.max_days and iv.max_days >= option.min_days
