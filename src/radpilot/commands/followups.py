@@ -215,7 +215,8 @@ def overdue(*, db: Path | None, as_of: str | None, as_json: bool, show_all: bool
             t.due.isoformat(),
             status,
         )
-    out = Console(soft_wrap=False)
+    # 100 columns at least: the eight columns fit on one line each, piped or not
+    out = Console(soft_wrap=False, width=max(Console().width, 100))
     out.print(table)
     n_over = sum(t.status is Status.OVERDUE for t in result.items)
     untracked = (
