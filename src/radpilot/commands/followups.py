@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,11 @@ from radpilot.commands.common import (
 from radpilot.errors import InputError
 
 DB_HELP = "Archive database (default: $RADPILOT_ARCHIVE, $RADPILOT_HOME/archive.db or ~/.local/share/radpilot/archive.db)."
+
+
+class ExtractFormat(StrEnum):
+    JSONL = "jsonl"  # one object per report
+
 
 app = typer.Typer(
     name="followups",
@@ -69,7 +75,9 @@ def followups(
 def extract_command(
     input: InputArg,
     output: str = typer.Option("-", "--output", "-o", help="Output file; '-' is stdout."),
-    output_format: str = typer.Option("jsonl", "--format", help="jsonl (one object per report)."),
+    output_format: ExtractFormat = typer.Option(
+        ExtractFormat.JSONL, "--format", help="jsonl: one object per report."
+    ),
     guideline: bool = typer.Option(
         False,
         "--guideline",
@@ -94,10 +102,7 @@ def extract_command(
     from radpilot.reports.rows import merge_problems
     from radpilot.reports.writers import open_output
 
-    if output_format != "jsonl":
-        raise typer.BadParameter(
-            f"{output_format!r}: the only format is jsonl", param_hint="--format"
-        )
+    assert output_format is ExtractFormat.JSONL  # the only format today; typer checks it
     err = Console(stderr=True)
     done = failed = recs = comms = conflicts = 0
     with (
@@ -108,7 +113,9 @@ def extract_command(
         for row in reader:
             if row.problems:
                 p = merge_problems(row.problems)
-                problems(f"{p.severity.value}: {p}", p.severity.value)
+                # the reader speaks of labels; here the row gives no follow-ups
+                line = str(p).replace("; left unlabelled", "; no follow-ups read")
+                problems(f"{p.severity.value}: {line}", p.severity.value)
             if not row.usable:
                 failed += 1
                 fh.write(json.dumps(_failed_row(row.id, guideline)) + "\n")
