@@ -199,3 +199,18 @@ def test_intervals_never_crash_and_stay_inside(text: str) -> None:
     for iv in iter_intervals(text):
         assert text[iv.start : iv.end] == iv.text
         assert iv.min_days is None or iv.max_days is None or iv.min_days <= iv.max_days
+
+
+def test_the_cue_file_is_strict() -> None:
+    from radpilot.datafiles import parse
+    from radpilot.errors import VocabularyError
+    from radpilot.workflow.followup_rules import FOLLOWUP_CUES, FollowupCueFile
+
+    raw = FOLLOWUP_CUES.raw()
+    raw["modalities"]["SPECT-MRI"] = ["spect mri"]
+    with pytest.raises(VocabularyError, match=r"unknown modality 'SPECT-MRI'; valid: CT, "):
+        parse(raw, FollowupCueFile, "followup_cues.json")
+    raw = FOLLOWUP_CUES.raw()
+    raw["triggers"]["strongest"] = ["must"]
+    with pytest.raises(VocabularyError, match=r"triggers\.strongest: unknown key; allowed: "):
+        parse(raw, FollowupCueFile, "followup_cues.json")
