@@ -22,6 +22,7 @@ from radpilot.commands.common import (
     exit_with,
 )
 from radpilot.errors import InputError
+from radpilot.reports.rows import InputFormat
 
 DB_HELP = "Archive database (default: $RADPILOT_ARCHIVE, $RADPILOT_HOME/archive.db or ~/.local/share/radpilot/archive.db)."
 
@@ -84,8 +85,20 @@ def extract_command(
         help='Add "nodules": each sized pulmonary nodule with its Fleischner 2017 rows '
         "and the recommendations that contradict them.",
     ),
+    input_format: InputFormat = typer.Option(
+        InputFormat.AUTO,
+        "--input-format",
+        help="auto: OpenI for a folder/.xml/.tgz, JSONL when the first line starts with '{', "
+        "else CSV.",
+    ),
     text_column: str | None = typer.Option(None, "--text-column", help="CSV/JSONL text key."),
     id_column: str | None = typer.Option(None, "--id-column", help="CSV/JSONL id key."),
+    header: bool | None = typer.Option(
+        None,
+        "--header/--no-header",
+        help="Whether the CSV has a header row (default: detect).",
+        show_default=False,
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary line."),
     max_errors: int = typer.Option(
         DEFAULT_MAX_PROBLEMS, "--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP
@@ -107,7 +120,13 @@ def extract_command(
     done = failed = recs = comms = conflicts = 0
     with (
         ProblemLines(max_errors, console=err) as problems,
-        ReportReader(input, text_column=text_column, id_column=id_column) as reader,
+        ReportReader(
+            input,
+            input_format=input_format,
+            text_column=text_column,
+            id_column=id_column,
+            header=header,
+        ) as reader,
         open_output(output, input_path=Path(input) if str(input) != "-" else None) as fh,
     ):
         for row in reader:
