@@ -191,6 +191,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
+            "followups.v1": "radpilot.commands.followups:app",
         },
     ),
     "demo_steps": (
@@ -261,6 +262,8 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
+            "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
+            "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
         },
     ),
 }

@@ -44,6 +44,7 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
+    "followups",
 )
 
 _verbose = False
