@@ -191,6 +191,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
+            "worklist.v1": "radpilot.commands.worklist:app",
         },
     ),
     "demo_steps": (
@@ -261,6 +262,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
+            "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
         },
     ),
 }
