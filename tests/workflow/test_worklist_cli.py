@@ -52,19 +52,23 @@ def test_add_rank_mark(tmp_path: Path, cli: CliRun) -> None:
     code, out, _ = cli(
         "worklist", "add", str(ptx), "--db", db, "--received", "2026-12-02T09:30:00Z"
     )
+    other = _analysis(tmp_path / "o.json", "1.5.3", 0.9, False, "urgent")
+    cli("worklist", "add", str(other), "--db", db, "--received", "2026-12-02T09:45:00Z")
     code, out, _ = cli("worklist", "add", str(routine), "--db", db)  # re-sent: no duplicate
     assert code == 0 and "added 0, updated 1" in out
     code, out, _ = cli("worklist", "--db", db, "--json", "--now", NOW)
     entries = json.loads(out)
-    assert [e["study_uid"] for e in entries] == ["1.5.2", "1.5.1"]
+    assert [e["study_uid"] for e in entries] == ["1.5.2", "1.5.3", "1.5.1"]
     assert entries[0]["reasons"][0] == "critical finding: pneumothorax (p=0.95)"
-    assert entries[1]["wait_minutes"] == 120.0  # counted from the first arrival
-    # past the ageing cap the routine study comes first
+    assert entries[2]["wait_minutes"] == 120.0  # counted from the first arrival
+    # past the ageing cap the routine study comes before the urgent one (not the critical)
     code, out, _ = cli("worklist", "--db", db, "--json", "--now", "2026-12-02T12:00:00Z")
-    assert [e["study_uid"] for e in json.loads(out)] == ["1.5.1", "1.5.2"]
+    entries = json.loads(out)
+    assert [e["study_uid"] for e in entries] == ["1.5.2", "1.5.1", "1.5.3"]
+    assert entries[1]["overdue"] and entries[1]["reasons"][0].startswith("overdue: waiting 240")
     assert cli("worklist", "mark", "1.5.2", "read", "--db", db)[:2] == (0, "1.5.2: read\n")
     code, out, _ = cli("worklist", "--db", db, "--now", NOW)
-    assert code == 0 and "1 unread" in out and "1.5.1" in out
+    assert code == 0 and "2 unread" in out and "1.5.1" in out and "1.5.2" not in out
     code, _, err = cli("worklist", "mark", "1.5.2", "received", "--db", db)
     assert code == 2 and err == "error: status 'received': mark takes read or signed\n"
     code, _, err = cli("worklist", "mark", "1.5.2", "done", "--db", db)

@@ -47,8 +47,8 @@ CASES = [
     pytest.param(
         [Case("ptx", 200, "urgent", 0.9, PTX), Case("r1", 0, "routine"), Case("r2", 5, "routine")],
         250,
-        ["r1", "r2", "ptx"],
-        id="overdue-even-before-critical-longest-first",
+        ["ptx", "r1", "r2"],
+        id="critical-before-overdue-then-longest-wait-first",
     ),
     pytest.param(
         [Case("blocked", 10, "not_assessed"), Case("r", 0, "routine", 0.3)],
@@ -74,6 +74,12 @@ CASES = [
 @pytest.mark.parametrize(("cases", "now", "order"), CASES)
 def test_reading_order(cases: list[Case], now: float, order: list[str]) -> None:
     assert [r.case.key for r in rank(cases, now)] == order
+
+
+def test_overdue_before_critical_when_the_rule_says_so() -> None:
+    rule = default_rule().model_copy(update={"critical_before_overdue": False})
+    cases = [Case("ptx", 200, "urgent", 0.9, PTX), Case("r1", 0, "routine")]
+    assert [r.case.key for r in rank(cases, 250, rule)] == ["r1", "ptx"]
 
 
 def test_reasons_name_what_placed_it() -> None:

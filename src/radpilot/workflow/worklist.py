@@ -48,6 +48,10 @@ class WorklistRule(DataDocument):
         gt=0.0, description="A study waiting this long is overdue: ahead of all others."
     )
     critical: list[CriticalRule] = Field(description="Critical findings and their points.")
+    critical_before_overdue: bool = Field(
+        description="A study with a critical finding still comes before overdue studies "
+        "(they then wait at most the cap plus the critical studies' reading)."
+    )
 
     def model_post_init(self, context: Any, /) -> None:
         missing = [t for t in TIERS if t not in self.tier_points]
@@ -85,6 +89,7 @@ class Ranked:
     overdue: bool
     wait_minutes: float
     reasons: tuple[str, ...]
+    critical: bool = False
 
 
 def assess(case: Case, now: float, rule: WorklistRule) -> Ranked:
@@ -93,10 +98,12 @@ def assess(case: Case, now: float, rule: WorklistRule) -> Ranked:
     tier = case.tier if case.tier in rule.tier_points else "unanalysed"
     priority = rule.tier_points[tier] + rule.score_points * case.score
     reasons: list[str] = []
+    critical = False
     for crit in rule.critical:
         p = (case.positives or {}).get(crit.finding)
         if p is not None and p >= crit.min_probability:
             priority += crit.points
+            critical = True
             reasons.append(f"{crit.reason} (p={p:.2f})")
     if tier == "urgent":
         reasons.append(f"image urgency urgent (score {case.score:.2f})")
@@ -112,26 +119,28 @@ def assess(case: Case, now: float, rule: WorklistRule) -> Ranked:
         reasons.insert(0, f"overdue: waiting {wait:.0f} min >= cap {rule.ageing_cap_minutes:.0f}")
     else:
         reasons.append(f"waiting {wait:.0f} min")
-    return Ranked(case, priority, overdue, wait, tuple(reasons))
+    return Ranked(case, priority, overdue, wait, tuple(reasons), critical)
 
 
-def sort_key(r: Ranked) -> tuple[int, float, float, str]:
-    # Overdue first (longest wait first among them); then priority; then arrival.
+def sort_key(r: Ranked, rule: WorklistRule) -> tuple[int, float, float, str]:
+    # Critical studies (when the rule says so) by priority, then overdue ones longest
+    # wait first, then the rest by priority; ties: the earlier arrival.
+    if r.critical and rule.critical_before_overdue:
+        return (0, -r.priority, r.case.arrived, r.case.key)
     if r.overdue:
-        return (0, -r.wait_minutes, r.case.arrived, r.case.key)
-    return (1, -r.priority, r.case.arrived, r.case.key)
+        return (1, -r.wait_minutes, r.case.arrived, r.case.key)
+    return (2, -r.priority, r.case.arrived, r.case.key)
 
 
 def rank(cases: Iterable[Case], now: float, rule: WorklistRule | None = None) -> list[Ranked]:
     """Cases in reading order at ``now``."""
     rule = rule or default_rule()
-    return sorted((assess(c, now, rule) for c in cases), key=sort_key)
+    return sorted((assess(c, now, rule) for c in cases), key=lambda r: sort_key(r, rule))
 
 
 def pick(cases: Sequence[Case], now: float, rule: WorklistRule) -> int:
     """The index of the case to read next (the simulation's hot path: no full sort)."""
-    best = min(range(len(cases)), key=lambda i: sort_key(assess(cases[i], now, rule)))
-    return best
+    return min(range(len(cases)), key=lambda i: sort_key(assess(cases[i], now, rule), rule))
 
 
 # ------------------------------------------------------------------ studies -> cases
