@@ -192,6 +192,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
             "worklist.v1": "radpilot.commands.worklist:app",
+            "timeline.v1": "radpilot.commands.timeline:app",
         },
     ),
     "demo_steps": (

@@ -45,6 +45,7 @@ COMMAND_ORDER = (
     "models",
     "demo",
     "worklist",
+    "timeline",
 )
 
 _verbose = False
