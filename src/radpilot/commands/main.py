@@ -44,6 +44,8 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
+    "draft",
+    "ask",
     "worklist",
     "timeline",
 )
