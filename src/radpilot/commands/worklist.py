@@ -74,8 +74,9 @@ def show(
 
 def _table(entries: list[WorklistEntry], at: datetime) -> Table:
     table = Table(title=f"worklist at {at.isoformat(timespec='minutes')}: {len(entries)} unread")
-    for name, justify in (("#", "right"), ("study", "left"), ("patient", "left")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("study", overflow="fold", max_width=20)
+    table.add_column("patient", overflow="fold", max_width=12)
     table.add_column("mod", no_wrap=True)
     table.add_column("tier", no_wrap=True)
     table.add_column("priority", justify="right", no_wrap=True)
@@ -91,7 +92,7 @@ def _table(entries: list[WorklistEntry], at: datetime) -> Table:
             ("[bold red]OVERDUE[/] " if r.overdue else "") + r.case.tier,
             f"{r.priority:.1f}",
             f"{r.wait_minutes:.0f} min",
-            "; ".join(r.reasons),
+            "\n".join(r.reasons),
         )
     return table
 
