@@ -98,6 +98,9 @@ def test_add_dicom_and_bad_files(tmp_path: Path, cli: CliRun) -> None:
     assert code == 2 and err.count("\n") == 1 and "is a folder" in err
     code, _, err = cli("worklist", "--db", db, "--now", "noon")
     assert code == 2 and err == "error: --now: 'noon' is not an ISO date-time\n"
+    missing = tmp_path / "missing.db"
+    code, _, err = cli("worklist", "--db", str(missing))
+    assert code == 2 and "no archive here (put studies on it" in err and not missing.exists()
     code, _, err = cli("worklist", "mark", "9.9.9", "read", "--db", db)
     assert code == 2 and "no study 9.9.9" in err
 

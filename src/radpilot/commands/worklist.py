@@ -62,7 +62,7 @@ def show(
     from radpilot.workflow.worklist import worklist
 
     at = _now(now)
-    with open_studies(db) as store:
+    with open_studies(db, readonly=True) as store:
         entries = worklist(store.list(StudyFilter(unread=True)), at)
     if limit is not None:
         entries = entries[:limit]
