@@ -98,6 +98,13 @@ def test_add_dicom_and_bad_files(tmp_path: Path, cli: CliRun) -> None:
     assert code == 2 and err.count("\n") == 1 and "is a folder" in err
     code, _, err = cli("worklist", "--db", db, "--now", "noon")
     assert code == 2 and err == "error: --now: 'noon' is not an ISO date-time\n"
+    cut = tmp_path / "cut.dcm"  # a header cut off before the study UID
+    cut.write_bytes(samples.get("siim_monochrome2.dcm").read_bytes()[:400])
+    code, _, err = cli("worklist", "add", str(cut), "--db", db)
+    assert (code, err) == (
+        2,
+        f"skipped: {cut}: no StudyInstanceUID in the header; cannot place the study\n",
+    )
     missing = tmp_path / "missing.db"
     code, _, err = cli("worklist", "--db", str(missing))
     assert code == 2 and "no archive here (put studies on it" in err and not missing.exists()
