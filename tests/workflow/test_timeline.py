@@ -97,6 +97,47 @@ def test_timeline_json(db: str, cli: CliRun) -> None:
     assert ptx["first_seen"] is None and ptx["current"] == "absent"
 
 
+def test_a_negative_image_resolves_and_is_named(db: str, cli: CliRun, tmp_path: Path) -> None:
+    later = [
+        {
+            "findings": [
+                {"name": "Pleural Effusion", "probability": 0.05, "positive": False},
+                {"name": "Nodule", "probability": 0.7, "positive": True},
+            ],
+            "urgency": {"tier": "routine", "score": 0.3, "reasons": []},
+            "metadata": {"study_uid": "1.7.2", "patient_id": "P9", "study_date": "20240501"},
+        },
+        {  # a second image of the same study, stopped by the gate: it says nothing
+            "findings": [],
+            "urgency": {"tier": "not_assessed", "score": 0.0, "reasons": []},
+            "metadata": {"study_uid": "1.7.2", "patient_id": "P9", "study_date": "20240501"},
+        },
+    ]
+    (tmp_path / "later.json").write_text(json.dumps(later), encoding="utf-8")
+    assert cli("worklist", "add", str(tmp_path / "later.json"), "--db", db)[0] == 0
+    code, out, _ = cli("timeline", "P9", "--db", db, "--json")
+    by = {f["finding"]: f for f in json.loads(out)["findings"]}
+    eff = by["pleural_effusion"]
+    assert (eff["resolved"], eff["resolved_by"], eff["current"]) == (
+        "2024-05-01",
+        "1.7.2",
+        "resolved",
+    )
+    assert eff["observations"][-1] == {
+        "date": "2024-05-01",
+        "status": "absent",
+        "source": "image",
+        "source_id": "1.7.2",
+        "change": None,
+        "laterality": None,
+        "probability": 0.05,
+    }
+    assert (by["nodule"]["last_seen"], by["nodule"]["current"]) == ("2024-05-01", "present")
+    code, out, _ = cli("timeline", "P9", "--db", db)
+    assert code == 0
+    assert "1.7.2" in out  # the resolved column names the study (no other column does)
+
+
 def test_resolved_without_a_later_sighting(tmp_path: Path, cli: CliRun) -> None:
     (tmp_path / "r.csv").write_text(REPORTS, encoding="utf-8")
     db = str(tmp_path / "r.db")
@@ -105,7 +146,7 @@ def test_resolved_without_a_later_sighting(tmp_path: Path, cli: CliRun) -> None:
     assert code == 0 and "3 report(s), 0 analysed study(ies), 1 report(s) without a date" in out
     code, out, _ = cli("timeline", "P9", "--db", db, "--json")
     eff = {f["finding"]: f for f in json.loads(out)["findings"]}["pleural_effusion"]
-    assert (eff["resolved"], eff["current"]) == ("2024-03-20", "resolved")
+    assert (eff["resolved"], eff["resolved_by"], eff["current"]) == ("2024-03-20", "T3", "resolved")
 
 
 def test_png_chart(db: str, cli: CliRun, tmp_path: Path) -> None:

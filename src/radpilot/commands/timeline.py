@@ -132,7 +132,7 @@ def _table(t: Timeline) -> Table:
             h.first_seen or "never",
             h.last_seen or "",
             changes,
-            h.resolved or "",
+            f"{h.resolved} ({h.resolved_by})" if h.resolved else "",
             h.current,
         )
     return table

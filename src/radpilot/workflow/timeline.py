@@ -5,11 +5,12 @@ stated findings: a finding's status in a report is the strongest of its mentions
 (``radpilot.search.analysis.mention_status``: present > uncertain > absent; indication,
 history and hypothetical mentions state nothing and are left out), with the reader's
 laterality and change (new, worse, better, stable, resolved). Every analysed study of the
-patient in the studies store contributes the image model's positive findings, named by
-the report vocabulary's id where one matches the label ("Pleural Effusion" ->
-``pleural_effusion``). Per finding: first seen (first present or uncertain), last seen,
-the changes the reports state, resolved (a report says it is absent or resolved after it
-was seen, and nothing has shown it since), and its current status.
+patient in the studies store contributes the image model's decision on each finding it
+scored (positive: present; negative: absent), named by the report vocabulary's id where
+one matches the label ("Pleural Effusion" -> ``pleural_effusion``). Per finding: first
+seen (first present or uncertain), last seen, the changes the reports state, resolved (a
+report says it is absent or resolved, or the model is negative, after it was last seen,
+and nothing has shown it since; ``resolved_by`` names which), and its current status.
 
 Dates are the reports' and studies' study dates (``YYYY-MM-DD``); a report without one
 cannot be placed and is counted, never guessed.
@@ -66,8 +67,9 @@ class FindingHistory:
     observations: tuple[Observation, ...]  # date order
     first_seen: str | None
     last_seen: str | None
-    resolved: str | None  # date of the report that says it is gone, when nothing since
+    resolved: str | None  # date of the first word that it is gone, when nothing since
     current: str  # the latest status: present | uncertain | absent | resolved
+    resolved_by: str | None = None  # the report id or study UID that said so
 
     @property
     def laterality(self) -> str | None:
@@ -85,6 +87,7 @@ class FindingHistory:
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "resolved": self.resolved,
+            "resolved_by": self.resolved_by,
             "current": self.current,
             "changes": [
                 {"date": o.date, "change": o.change, "source_id": o.source_id} for o in self.changes
@@ -150,22 +153,26 @@ def finding_key(label: str) -> str:
 
 
 def image_observations(study: Study) -> list[Observation]:
-    """The positive image findings of an analysed study (highest probability per finding)."""
+    """The image model's word on each finding it scored in an analysed study: present
+    when any image of the study is positive (its highest probability), else absent (an
+    image the gate stopped scored nothing and says nothing)."""
     date = _date(study.study_date) or _date(study.received[:10])
     if date is None or not study.analysis:
         return []
-    best: dict[str, float] = {}
+    best: dict[str, tuple[bool, float]] = {}
     for image in study.analysis:
         for f in image.get("findings") or ():
             try:
-                if f.get("positive"):
-                    key = finding_key(str(f["name"]))
-                    best[key] = max(float(f["probability"]), best.get(key, 0.0))
+                key = finding_key(str(f["name"]))
+                seen = (bool(f.get("positive")), float(f["probability"]))
             except (AttributeError, KeyError, TypeError, ValueError):
                 continue
+            best[key] = max(seen, best.get(key, seen))
     return [
-        Observation(date, k, "present", "image", study.study_uid, probability=p)
-        for k, p in best.items()
+        Observation(
+            date, k, "present" if pos else "absent", "image", study.study_uid, probability=p
+        )
+        for k, (pos, p) in best.items()
     ]
 
 
@@ -185,9 +192,12 @@ def history(finding: str, observations: Sequence[Observation]) -> FindingHistory
     last = seen[-1].date
     # absent (or resolved: the reader states a resolved finding absent) after last seen
     gone = [o for o in obs if o.date > last and o.status == "absent"]
-    resolved = gone[0].date if gone else None
-    current = "resolved" if resolved is not None else seen[-1].status
-    return FindingHistory(finding, obs, seen[0].date, last, resolved, current)
+    if not gone:
+        return FindingHistory(finding, obs, seen[0].date, last, None, seen[-1].status)
+    first_gone = gone[0]
+    return FindingHistory(
+        finding, obs, seen[0].date, last, first_gone.date, "resolved", first_gone.source_id
+    )
 
 
 def build_timeline(
