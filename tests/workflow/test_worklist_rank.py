@@ -126,6 +126,14 @@ def test_analysis_groups_images_by_study() -> None:
     assert by_uid["1.2"].urgency is not None and by_uid["1.2"].urgency.tier == "not_assessed"
 
 
+def test_urgency_scored_by_the_imaging_rule_when_missing() -> None:
+    image = _image("1.3", "urgent", 0.9, True)
+    del image["urgency"]
+    (intake,) = parse_analysis([image], "a.json")
+    assert intake.urgency is not None and intake.urgency.tier == "urgent"
+    assert intake.urgency.reasons[0] == "critical finding Pneumothorax positive (p=0.90)"
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [

@@ -121,10 +121,11 @@ def _intake(uid: str, group: list[tuple[Mapping[str, Any], _Image]], where: str)
 
 
 def study_urgency(images: Sequence[_Image]) -> StudyUrgency | None:
-    """A study's urgency from its images: the most urgent image read by the model decides
+    """A study's urgency from its images (each as :func:`_image_urgency` gives it): the
+    most urgent image read by the model decides
     (tier urgent if any image is, the highest score); when the model read none of them
     and the gate blocked some, ``not_assessed``; with no urgency at all, None."""
-    scored = [im.urgency for im in images if im.urgency is not None]
+    scored = [u for im in images if (u := _image_urgency(im)) is not None]
     read = [u for u in scored if u.tier != "not_assessed"]
     if read:
         top = max(read, key=lambda u: (u.tier == "urgent", u.score))
@@ -132,6 +133,20 @@ def study_urgency(images: Sequence[_Image]) -> StudyUrgency | None:
     if scored:
         return StudyUrgency("not_assessed", 0.0, tuple(scored[0].reasons))
     return None
+
+
+def _image_urgency(image: _Image) -> _Urgency | None:
+    """The image's urgency as ``radpilot analyze`` gave it, or, for a result without one,
+    scored from its findings by the same rule (``radpilot.imaging.urgency``)."""
+    if image.urgency is not None or not image.findings:
+        return image.urgency
+    from radpilot.imaging.urgency import score_urgency
+
+    u = score_urgency(
+        {f.name: f.probability for f in image.findings},
+        {f.name: f.positive for f in image.findings},
+    )
+    return _Urgency(tier=u.tier.value, score=u.score, reasons=list(u.reasons))
 
 
 def read_analysis_file(path: Path) -> list[Intake]:
