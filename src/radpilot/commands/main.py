@@ -45,6 +45,10 @@ COMMAND_ORDER = (
     "models",
     "demo",
     "followups",
+    "draft",
+    "ask",
+    "worklist",
+    "timeline",
 )
 
 _verbose = False
