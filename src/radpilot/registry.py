@@ -191,6 +191,11 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
+            "followups.v1": "radpilot.commands.followups:app",
+            "draft.v1": "radpilot.commands.draft:app",
+            "ask.v1": "radpilot.commands.ask:app",
+            "worklist.v1": "radpilot.commands.worklist:app",
+            "timeline.v1": "radpilot.commands.timeline:app",
             "qa.v1": "radpilot.commands.qa:app",
         },
     ),
@@ -241,7 +246,14 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "onnx.v1": "radpilot.imaging.onnx_backend:from_torch",
         },
     ),
-    "llm_backends": ("language-model backend", {}),
+    "llm_backends": (
+        "language-model backend",
+        {
+            # (LLMConfig, name=...) -> an opened radpilot.workflow.llm.ChatModel
+            "openai-compatible.v1": "radpilot.workflow.llm_http:open_openai",
+            "llama-cpp.v1": "radpilot.workflow.llm_local:open_llama",
+        },
+    ),
     "data_files": (
         "packaged data file",
         {
@@ -262,6 +274,11 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
+            "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
+            "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
+            "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
+            "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
+            "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
             "workflow.qa_rules.v1": "radpilot.workflow.qarules:QA_RULES",
         },
     ),

@@ -44,6 +44,11 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
+    "followups",
+    "draft",
+    "ask",
+    "worklist",
+    "timeline",
     "qa",
 )
 
