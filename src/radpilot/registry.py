@@ -191,6 +191,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
+            "dicom.v1": "radpilot.commands.dicom:app",
         },
     ),
     "demo_steps": (

@@ -44,6 +44,7 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
+    "dicom",
 )
 
 _verbose = False
