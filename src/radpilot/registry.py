@@ -192,6 +192,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
             "dicom.v1": "radpilot.commands.dicom:app",
+            "export.v1": "radpilot.commands.export:app",
         },
     ),
     "demo_steps": (
@@ -262,6 +263,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
+            "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
         },
     ),
 }

@@ -45,6 +45,7 @@ COMMAND_ORDER = (
     "models",
     "demo",
     "dicom",
+    "export",
 )
 
 _verbose = False
