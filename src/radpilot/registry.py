@@ -193,6 +193,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "demo.v1": "radpilot.commands.demo:app",
             "dicom.v1": "radpilot.commands.dicom:app",
             "export.v1": "radpilot.commands.export:app",
+            "deidentify.v1": "radpilot.commands.deidentify:app",
         },
     ),
     "demo_steps": (
@@ -264,6 +265,8 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
             "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
+            "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
+            "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
         },
     ),
 }

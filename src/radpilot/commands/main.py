@@ -46,6 +46,7 @@ COMMAND_ORDER = (
     "demo",
     "dicom",
     "export",
+    "deidentify",
 )
 
 _verbose = False
