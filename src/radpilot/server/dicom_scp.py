@@ -129,6 +129,12 @@ class ScpConfig:
     pacs: Peer | None = None
     sink: StudySink | None = None
     max_pdu: int = 16382
+    # A peer that connects and sends half an association request holds one of
+    # ``max_associations`` slots until the ACSE (ARTIM) timeout; an idle association until
+    # the network timeout. Short enough that garbage cannot lock modalities out for long.
+    max_associations: int = 20
+    acse_timeout: float = 10.0
+    network_timeout: float = 60.0
     # Only associations addressed to our AE title (a misrouted modality is refused).
     require_called_aet: bool = True
 
@@ -344,6 +350,11 @@ class ScpHandle:
         return done.wait(timeout)
 
     @property
+    def associations(self) -> int:
+        """Associations open now (a peer holding one counts until it ends or times out)."""
+        return len(self._server.active_associations)
+
+    @property
     def analysed(self) -> int:
         return self._analyser.done
 
@@ -440,6 +451,9 @@ def start_scp(config: ScpConfig) -> ScpHandle:
     ae = AE(ae_title=config.ae_title)
     ae.maximum_pdu_size = config.max_pdu
     ae.require_called_aet = config.require_called_aet
+    ae.maximum_associations = config.max_associations
+    ae.acse_timeout = config.acse_timeout
+    ae.network_timeout = config.network_timeout
     ae.add_supported_context(VERIFICATION)
     for uid in STORAGE_CLASSES:
         ae.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)
