@@ -191,6 +191,10 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
+            "draft.v1": "radpilot.commands.draft:app",
+            "ask.v1": "radpilot.commands.ask:app",
+            "worklist.v1": "radpilot.commands.worklist:app",
+            "timeline.v1": "radpilot.commands.timeline:app",
             "dicom.v1": "radpilot.commands.dicom:app",
             "export.v1": "radpilot.commands.export:app",
             "deidentify.v1": "radpilot.commands.deidentify:app",
@@ -243,7 +247,14 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "onnx.v1": "radpilot.imaging.onnx_backend:from_torch",
         },
     ),
-    "llm_backends": ("language-model backend", {}),
+    "llm_backends": (
+        "language-model backend",
+        {
+            # (LLMConfig, name=...) -> an opened radpilot.workflow.llm.ChatModel
+            "openai-compatible.v1": "radpilot.workflow.llm_http:open_openai",
+            "llama-cpp.v1": "radpilot.workflow.llm_local:open_llama",
+        },
+    ),
     "data_files": (
         "packaged data file",
         {
@@ -264,6 +275,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
+            "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
+            "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
+            "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
             "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
             "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
             "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
