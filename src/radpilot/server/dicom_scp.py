@@ -281,7 +281,7 @@ class _Analyser:
         result["sop_instance_uid"] = uid
         self.store.put_result(uid, result)
         self.done += 1
-        if self.config.sink is not None:
+        if self.config.sink is not None and self.config.analyze:
             self.config.sink.analysed(instance, result)
         self.send_sr(uid)
 
