@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pynetdicom import AE
 
 from dicom_cases import CR, radiograph
-from radpilot.server import dicom_scp
 from radpilot.server.dicom_scp import ScpConfig, start_scp
 
 EXPLICIT = "1.2.840.10008.1.2.1"
@@ -32,10 +31,9 @@ EXPLICIT = "1.2.840.10008.1.2.1"
 
 def one_round(batch: int, n: int) -> tuple[float, float]:
     """(seconds until all acknowledged, seconds until all analysed)."""
-    dicom_scp.ANALYSIS_BATCH = batch
     datasets = [radiograph(seed=i, size=256) for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
-        handle = start_scp(ScpConfig(store_dir=Path(tmp), port=0))
+        handle = start_scp(ScpConfig(store_dir=Path(tmp), port=0, analysis_batch=batch))
         try:
             # the model loads on the first instance: load it before the clock starts
             warm = radiograph(seed=999, size=256)

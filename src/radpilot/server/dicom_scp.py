@@ -47,7 +47,6 @@ STORAGE_CLASSES = (
 VERIFICATION = "1.2.840.10008.1.1"
 COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
 
-ANALYSIS_BATCH = 8  # instances analysed in one pipeline call when they queue up
 _SEND = "send:"  # a queue item: resend this instance's SR (never a UID: UIDs are digits)
 
 # C-STORE statuses (PS3.4 B.2.3)
@@ -136,6 +135,7 @@ class ScpConfig:
     max_associations: int = 20
     acse_timeout: float = 10.0
     network_timeout: float = 60.0
+    analysis_batch: int = 8  # queued instances analysed in one pipeline call
     # Only associations addressed to our AE title (a misrouted modality is refused).
     require_called_aet: bool = True
 
@@ -273,9 +273,9 @@ class _Analyser:
 
     def _take(self) -> list[str | None]:
         """The next item, and the analyses already waiting behind it (up to
-        ``ANALYSIS_BATCH``): one model call and one pixel decoder for all of them."""
+        ``ScpConfig.analysis_batch``): one model call and one pixel decoder for all of them."""
         batch = [self.queue.get()]
-        while len(batch) < ANALYSIS_BATCH and _is_analysis(batch[-1]):
+        while len(batch) < self.config.analysis_batch and _is_analysis(batch[-1]):
             try:
                 batch.append(self.queue.get_nowait())
             except queue.Empty:
