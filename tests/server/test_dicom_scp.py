@@ -280,3 +280,58 @@ def test_a_study_of_two_images_is_one_worklist_entry(tmp_path: Path) -> None:
         str(d.SOPInstanceUID) for d in sent
     )
     assert entry.urgency is not None and entry.urgency.tier in ("routine", "urgent")
+
+
+def test_a_full_disk_is_out_of_resources_and_nothing_is_acknowledged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    handle = start_scp(ScpConfig(store_dir=tmp_path, port=0, analyze=False))
+    try:
+
+        def full(*args: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(InstanceStore, "write_atomic", full)
+        ds = radiograph()
+        assoc = _assoc(handle.port, (CR, EXPLICIT))
+        assert assoc.send_c_store(ds).Status == 0xA700
+        monkeypatch.undo()  # space again: the modality's retry is stored
+        assert assoc.send_c_store(ds).Status == 0
+        assoc.release()
+        assert handle.store.has(str(ds.SOPInstanceUID))
+    finally:
+        handle.stop()
+
+
+def test_an_sr_the_pacs_did_not_take_is_sent_after_a_restart(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: the PACS is down
+        s.bind(("127.0.0.1", 0))
+        down = s.getsockname()[1]
+    store = tmp_path / "store"
+    handle = start_scp(ScpConfig(store_dir=store, port=0, pacs=Peer("127.0.0.1", down, "PACS")))
+    ds = radiograph(seed=50)
+    uid = str(ds.SOPInstanceUID)
+    try:
+        assoc = _assoc(handle.port, (CR, EXPLICIT))
+        assert assoc.send_c_store(ds).Status == 0
+        assoc.release()
+        assert handle.wait_idle(120)
+        assert handle.store.sr_path(uid).exists()
+        assert not (store / "sent" / uid).exists()
+    finally:
+        handle.stop()
+    pacs = Pacs()
+    handle = start_scp(
+        ScpConfig(store_dir=store, port=0, pacs=Peer("127.0.0.1", pacs.port, "PACS"))
+    )
+    try:
+        assert handle.wait_idle(60)
+        assert (store / "sent" / uid).exists()
+        assert len(pacs.datasets) == 1
+    finally:
+        handle.stop()
+        pacs.stop()
