@@ -17,6 +17,7 @@ from pynetdicom import AE, evt
 from typer.testing import CliRunner
 
 from dicom_cases import CR, CT, DX, radiograph, save
+from radpilot import samples
 from radpilot.errors import InputError
 from radpilot.server.dicom_scp import (
     COMPREHENSIVE_3D_SR,
@@ -213,6 +214,19 @@ def test_dcmtk_echoscu_and_storescu(scp: ScpHandle, tmp_path: Path) -> None:
     assert store.returncode == 0, store.stderr
     for f in files:
         assert scp.store.has(str(pydicom.dcmread(f).SOPInstanceUID))
+    # the compressed samples, proposed in their own transfer syntax, are kept as sent
+    for option, name in (("-xy", "siim_monochrome2.dcm"), ("-xv", "siim_true_monochrome1.dcm")):
+        sample = samples.get(name)
+        sent = subprocess.run(
+            ["storescu", option, "-aec", "RADPILOT", "127.0.0.1", port, str(sample)],
+            capture_output=True,
+            timeout=60,
+        )
+        assert sent.returncode == 0, sent.stderr
+        ds = pydicom.dcmread(sample)
+        kept = pydicom.dcmread(scp.store.instance_path(str(ds.SOPInstanceUID)))
+        assert kept.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+        assert kept.PixelData == ds.PixelData
     bad = subprocess.run(
         [
             "storescu",
