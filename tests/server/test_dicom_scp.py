@@ -257,6 +257,10 @@ def test_cli_echo_and_send(scp: ScpHandle, tmp_path: Path) -> None:
     assert "ct.dcm: not sent" in res.output
     res = runner.invoke(app, ["dicom", "echo", "127.0.0.1:1:NOBODY"])
     assert res.exit_code == 2
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"not a DICOM file")
+    res = runner.invoke(app, ["dicom", "send", peer, str(junk)])
+    assert isinstance(res.exception, InputError)  # one line from the CLI, no traceback
 
 
 @pytest.mark.parametrize("text", ["host", "host:port", ":104", "h:70000", "h:104:" + "A" * 17])
