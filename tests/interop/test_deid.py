@@ -316,3 +316,23 @@ def test_the_clean_action_deidentifies_a_descriptor() -> None:
     cleaner._apply(ds, ds["StudyDescription"], "C")
     assert ds.StudyDescription.startswith("XR chest for [NAME] [NAME], [MRN], ")
     assert "2024-03-02" not in ds.StudyDescription
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Discussed with the Dr. at the bedside.", "Discussed with the Dr. at the bedside."),
+        ("Swan-Ganz catheter in place.", "Swan-Ganz catheter in place."),
+        (
+            "Paget disease of bone. T10-T11 spondylosis.",
+            "Paget disease of bone. T10-T11 spondylosis.",
+        ),
+        ("Hope this helps. Will follow.", "Hope this helps. Will follow."),
+        ("Will Smith was here.", "[NAME] [NAME] was here."),
+        # the documented limits: no list, no title, no listed name beside it; lower case
+        ("Seen by Okafor.", "Seen by Okafor."),
+        ("dr smith reviewed.", "dr smith reviewed."),
+    ],
+)
+def test_what_stays_and_the_documented_limits(text: str, expected: str) -> None:
+    assert deidentify_text(text, patient_key="P", shifter=SHIFT).text == expected
