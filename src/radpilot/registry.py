@@ -197,6 +197,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "worklist.v1": "radpilot.commands.worklist:app",
             "timeline.v1": "radpilot.commands.timeline:app",
             "qa.v1": "radpilot.commands.qa:app",
+            "dicom.v1": "radpilot.commands.dicom:app",
+            "export.v1": "radpilot.commands.export:app",
+            "deidentify.v1": "radpilot.commands.deidentify:app",
         },
     ),
     "demo_steps": (
@@ -280,6 +283,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
             "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
             "workflow.qa_rules.v1": "radpilot.workflow.qarules:QA_RULES",
+            "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
+            "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
+            "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
         },
     ),
 }

@@ -50,6 +50,9 @@ COMMAND_ORDER = (
     "worklist",
     "timeline",
     "qa",
+    "dicom",
+    "export",
+    "deidentify",
 )
 
 _verbose = False
