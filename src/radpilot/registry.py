@@ -192,6 +192,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
             "followups.v1": "radpilot.commands.followups:app",
+            "datasets.v1": "radpilot.commands.datasets:app",
         },
     ),
     "demo_steps": (
@@ -242,6 +243,15 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "llm_backends": ("language-model backend", {}),
+    "dataset_strategies": (
+        "dataset ordering strategy",
+        {
+            # items -> the order an annotator sees them (radpilot.datasets.active)
+            "uncertainty.v1": "radpilot.datasets.active:by_uncertainty",
+            "random.v1": "radpilot.datasets.active:shuffled",
+            "order.v1": "radpilot.datasets.active:in_order",
+        },
+    ),
     "data_files": (
         "packaged data file",
         {
@@ -285,6 +295,7 @@ archive_backends = _namespace("archive_backends")
 image_backends = _namespace("image_backends")
 image_runtimes = _namespace("image_runtimes")
 llm_backends = _namespace("llm_backends")
+dataset_strategies = _namespace("dataset_strategies")
 data_files = _namespace("data_files")
 
 

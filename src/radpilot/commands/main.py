@@ -45,6 +45,7 @@ COMMAND_ORDER = (
     "models",
     "demo",
     "followups",
+    "datasets",
 )
 
 _verbose = False
