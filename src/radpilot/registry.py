@@ -191,6 +191,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
+            "serve.v1": "radpilot.commands.serve:app",
+            "users.v1": "radpilot.commands.users:app",
+            "audit.v1": "radpilot.commands.audit:app",
         },
     ),
     "demo_steps": (
@@ -241,6 +244,16 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "llm_backends": ("language-model backend", {}),
+    "service_backends": (
+        "service backend",
+        {
+            # (location) -> a radpilot.server.models.ServiceStore: users, tokens, audit
+            "sqlite.v1": "radpilot.server.sqlite_service:open_sqlite_service",
+        },
+    ),
+    # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
+    # QA, follow-ups, worklist) are wired here when their branches land.
+    "server_routers": ("server router", {}),
     "data_files": (
         "packaged data file",
         {
@@ -261,6 +274,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
+            "server.access.v1": "radpilot.server.access:ACCESS",
         },
     ),
 }
@@ -283,6 +297,8 @@ image_backends = _namespace("image_backends")
 image_runtimes = _namespace("image_runtimes")
 llm_backends = _namespace("llm_backends")
 data_files = _namespace("data_files")
+service_backends = _namespace("service_backends")
+server_routers = _namespace("server_routers")
 
 
 def namespaces() -> dict[str, Registry[Any]]:
@@ -299,5 +315,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             image_runtimes,
             llm_backends,
             data_files,
+            service_backends,
+            server_routers,
         )
     }

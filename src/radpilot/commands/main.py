@@ -44,6 +44,9 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
+    "serve",
+    "users",
+    "audit",
 )
 
 _verbose = False
