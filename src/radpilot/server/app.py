@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from radpilot.server.limits import BodyLimit
 from radpilot.server.privacy import Pseudonymiser
 from radpilot.server.ratelimit import LoginLimiter
 from radpilot.server.settings import Settings
-from radpilot.server.store import open_service_store
+from radpilot.server.store import backend_for, open_service_store
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ def _package_dir(name: str) -> Path:
 
 def create_app(settings: Settings) -> FastAPI:
     """The app over the database ``settings.db`` (its service tables made if absent)."""
+    backend, target = backend_for(settings.db)
+    if backend == "sqlite":  # routes open the archive and studies by path
+        settings = replace(settings, db=target)
+        _prepare_studies(target)
     store = open_service_store(settings.db)
     secret = settings.secret or store.secret()
     access = policy()
@@ -81,6 +86,14 @@ def create_app(settings: Settings) -> FastAPI:
         upload_paths=UPLOAD_PATHS,
     )
     return app
+
+
+def _prepare_studies(path: str) -> None:
+    """The archive and its studies table, made once here so that each request can open
+    them read-only."""
+    from radpilot.workflow.studies import open_studies
+
+    open_studies(path).close()
 
 
 def _include_routers(app: FastAPI) -> None:

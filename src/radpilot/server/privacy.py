@@ -19,7 +19,7 @@ from typing import Any
 WITHHELD = "[withheld: de-identified view]"
 
 _ID_KEYS = {"patient_id": "pt", "id": "rp", "report_id": "rp", "study_uid": "st", "accession": "ac"}
-_TEXT_KEYS = {"text", "report_text", "sentence", "snippet", "title"}
+_TEXT_KEYS = {"text", "report_text", "sentence", "snippet", "title", "description"}
 _DATE_KEYS = {"study_date", "date", "received", "ingested_at"}
 _DROP_KEYS = {"path", "source", "patient_name", "sop_instance_uid", "series_uid"}
 
