@@ -194,6 +194,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "serve.v1": "radpilot.commands.serve:app",
             "users.v1": "radpilot.commands.users:app",
             "audit.v1": "radpilot.commands.audit:app",
+            "dicom.v1": "radpilot.commands.dicom:app",
         },
     ),
     "demo_steps": (

@@ -47,6 +47,7 @@ COMMAND_ORDER = (
     "serve",
     "users",
     "audit",
+    "dicom",
 )
 
 _verbose = False
