@@ -60,12 +60,3 @@ def test_db_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["users", "list", "--db", "postgresql://user:pw@localhost/x"]) == 2
     err = capsys.readouterr().err
     assert "no service backend for 'postgres'" in err and "pw@" not in err
-
-
-def test_serve_dicom_port_without_scp(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("radpilot.server.dicom_scp") is not None:
-        pytest.skip("the DICOM SCP is in this build (its own tests cover --dicom-port)")
-    assert run(["serve", "--dicom-port", "11112", "--db", str(tmp_path / "a.db")]) == 2
-    assert "the DICOM Storage SCP is not available" in capsys.readouterr().err

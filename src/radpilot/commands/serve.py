@@ -27,6 +27,9 @@ def serve(
         False, "--secure-cookies", help="Mark cookies Secure (behind an HTTPS proxy)."
     ),
     model: str | None = typer.Option(None, "--model", "-m", help="Image model for analyze."),
+    dicom_store: Path | None = typer.Option(
+        None, "--dicom-store", help="Folder for received DICOM (default: ARCHIVE.dicom/)."
+    ),
 ) -> None:
     """Serve label, archive, search, analyze/compare, studies and evaluation reports over
     HTTP (OpenAPI at /docs). Add users first with `radpilot users add`; get a token with
@@ -47,24 +50,32 @@ def serve(
         secure_cookies=secure_cookies,
         image_model=model,
     )
-    scp = _start_dicom(dicom_port, settings) if dicom_port is not None else None
+    app = create_app(settings)
+    scp = None
+    if dicom_port is not None:
+        scp = start_dicom(dicom_port, settings, host=host, store_dir=dicom_store)
     try:
-        uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="warning", access_log=False
-        )
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         if scp is not None:
             scp.stop()
 
 
-def _start_dicom(port: int, settings: Any) -> Any:
-    """The DICOM Storage SCP of ``radpilot.server.dicom_scp`` (when this build has it)."""
-    try:
-        from radpilot.server import dicom_scp  # type: ignore[attr-defined]
-    except ImportError:
+def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) -> Any:
+    """The DICOM Storage SCP (``server.dicom_scp``) putting what it receives on the studies
+    store of ``settings.db`` (``server.studies_sink``); instances under ``store_dir``
+    (default: ``ARCHIVE.dicom/`` beside the archive file)."""
+    from radpilot.server.dicom_scp import ScpConfig, start_scp
+    from radpilot.server.store import backend_for
+    from radpilot.server.studies_sink import StudiesSink
+
+    backend, path = backend_for(settings.db)
+    if backend != "sqlite":
         from radpilot.errors import InputError
 
-        raise InputError(
-            "--dicom-port: the DICOM Storage SCP is not available in this build"
-        ) from None
-    return dicom_scp.start_scp(port=port, settings=settings)
+        raise InputError("--dicom-port: the studies of a non-SQLite --db are not wired yet")
+    folder = store_dir or Path(path).with_name(Path(path).name + ".dicom")
+    config = ScpConfig(
+        store_dir=folder, host=host, port=port, model=settings.image_model, sink=StudiesSink(path)
+    )
+    return start_scp(config)
