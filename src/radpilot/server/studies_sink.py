@@ -81,10 +81,9 @@ class StudiesSink:
             if study is None:  # the received() call failed earlier: add it now
                 self.received(instance)
                 study = store.get(instance.study_uid)
+            previous = study.analysis if study is not None and study.analysis else ()
             kept = [
-                dict(a)
-                for a in (study.analysis or ())
-                if study is not None and a.get("sop_instance_uid") != instance.sop_instance_uid
+                dict(a) for a in previous if a.get("sop_instance_uid") != instance.sop_instance_uid
             ]
             entry = {k: v for k, v in result.items() if k != "path"}
             entry["sop_instance_uid"] = instance.sop_instance_uid
