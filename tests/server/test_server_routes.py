@@ -155,3 +155,40 @@ def test_bad_query_is_one_line_400(service: Service) -> None:
     )
     assert r.status_code == 400
     assert "\n" not in r.json()["detail"]
+
+
+def test_admin_manages_users_over_the_api(service: Service) -> None:
+    admin = service.auth(Role.ADMIN)
+    body = {"name": "new.res", "role": "researcher", "password": "a-long-password"}
+    assert service.client.post("/api/users", json=body, headers=admin).status_code == 201
+    assert service.client.post("/api/users", json=body, headers=admin).status_code == 409
+    bad = service.client.post("/api/users", json={**body, "role": "root"}, headers=admin)
+    assert bad.status_code == 422
+    names = {u["name"]: u for u in service.client.get("/api/users", headers=admin).json()}
+    assert names["new.res"]["role"] == "researcher" and "password_hash" not in str(names)
+    r = service.client.post(
+        "/api/token", data={"username": "new.res", "password": "a-long-password"}
+    )
+    assert r.status_code == 200
+    off = service.client.post("/api/users/new.res/disable", headers=admin).json()
+    assert off == {"name": "new.res", "disabled": True, "tokens_revoked": 1}
+    gone = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert service.client.get("/api/me", headers=gone).status_code == 401
+    trail = service.client.get("/api/audit", params={"limit": 1000}, headers=admin).json()
+    assert {("users.add", "new.res"), ("users.disable", "new.res")} <= {
+        (e["action"], e["target"]) for e in trail
+    }
+
+
+def test_denied_attempts_are_audited_and_headers_set(service: Service) -> None:
+    r = service.client.get("/api/archive/reports/R2", headers=service.auth(Role.ADMIN))
+    assert r.status_code == 403
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-frame-options"] == "DENY"
+    last = service.app.state.ctx.store.audit_entries()[-1].event
+    assert (last.actor, last.action, last.target, last.outcome) == (
+        "admin1",
+        "archive.read",
+        "/api/archive/reports/R2",
+        "denied",
+    )

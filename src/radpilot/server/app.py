@@ -29,7 +29,7 @@ from radpilot.errors import InputError, RadpilotError
 from radpilot.server.access import policy
 from radpilot.server.accounts import Tokens
 from radpilot.server.context import ServiceContext
-from radpilot.server.limits import BodyLimit
+from radpilot.server.limits import BodyLimit, SecurityHeaders
 from radpilot.server.privacy import Pseudonymiser
 from radpilot.server.ratelimit import LoginLimiter
 from radpilot.server.settings import Settings
@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         uploads=settings.max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
+    app.add_middleware(SecurityHeaders)
     return app
 
 

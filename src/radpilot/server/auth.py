@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from radpilot.server.accounts import Principal
 from radpilot.server.context import ServiceContext, context
@@ -79,9 +80,15 @@ def require(permission: str) -> Callable[..., Any]:
     object per permission, so FastAPI resolves it once per request."""
 
     async def dependency(
-        who: Principal = Depends(principal), ctx: ServiceContext = Depends(context)
+        request: Request,
+        who: Principal = Depends(principal),
+        ctx: ServiceContext = Depends(context),
     ) -> Principal:
         if not ctx.policy.allowed(who.role, permission):
+            # A refused attempt is part of the trail too (who tried what, from where).
+            await run_in_threadpool(
+                ctx.audit, request, who, permission, request.url.path, outcome="denied"
+            )
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 f"role {who.role.value!r} may not do this ({permission!r})",

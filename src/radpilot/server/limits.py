@@ -1,6 +1,8 @@
-"""Request bodies bounded as they stream in (a pure ASGI middleware): a declared
-``Content-Length`` over the limit is refused with 413 before a byte is read, and a body
-without one (chunked) is cut off at the limit. Upload routes get the larger limit."""
+"""Two pure ASGI middlewares. ``BodyLimit``: request bodies bounded as they stream in (a
+declared ``Content-Length`` over the limit is refused with 413 before a byte is read, and
+a body without one (chunked) is cut off at the limit; upload routes get the larger limit).
+``SecurityHeaders``: every answer tells the browser not to sniff types, frame the page or
+send the address elsewhere, and every API answer (patient data) not to be cached."""
 
 from __future__ import annotations
 
@@ -84,3 +86,33 @@ async def _refuse(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+_ALWAYS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = str(scope.get("path", "")).startswith("/api/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in _ALWAYS if k not in names]
+                if api and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
