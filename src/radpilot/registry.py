@@ -193,6 +193,10 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "demo.v1": "radpilot.commands.demo:app",
             "followups.v1": "radpilot.commands.followups:app",
             "datasets.v1": "radpilot.commands.datasets:app",
+            "serve.v1": "radpilot.commands.serve:app",
+            "users.v1": "radpilot.commands.users:app",
+            "audit.v1": "radpilot.commands.audit:app",
+            "dicom.v1": "radpilot.commands.dicom:app",
         },
     ),
     "demo_steps": (
@@ -252,6 +256,16 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "order.v1": "radpilot.datasets.active:in_order",
         },
     ),
+    "service_backends": (
+        "service backend",
+        {
+            # (location) -> a radpilot.server.models.ServiceStore: users, tokens, audit
+            "sqlite.v1": "radpilot.server.sqlite_service:open_sqlite_service",
+        },
+    ),
+    # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
+    # QA, follow-ups, worklist) are wired here when their branches land.
+    "server_routers": ("server router", {}),
     "data_files": (
         "packaged data file",
         {
@@ -274,6 +288,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
             "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
             "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
+            "server.access.v1": "radpilot.server.access:ACCESS",
         },
     ),
 }
@@ -297,6 +312,8 @@ image_runtimes = _namespace("image_runtimes")
 llm_backends = _namespace("llm_backends")
 dataset_strategies = _namespace("dataset_strategies")
 data_files = _namespace("data_files")
+service_backends = _namespace("service_backends")
+server_routers = _namespace("server_routers")
 
 
 def namespaces() -> dict[str, Registry[Any]]:
@@ -313,5 +330,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             image_runtimes,
             llm_backends,
             data_files,
+            service_backends,
+            server_routers,
         )
     }

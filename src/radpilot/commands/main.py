@@ -46,6 +46,10 @@ COMMAND_ORDER = (
     "demo",
     "followups",
     "datasets",
+    "serve",
+    "users",
+    "audit",
+    "dicom",
 )
 
 _verbose = False
