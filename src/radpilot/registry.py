@@ -265,7 +265,12 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
     # QA, follow-ups, worklist) are wired here when their branches land.
-    "server_routers": ("server router", {}),
+    "server_routers": (
+        "server router",
+        {
+            "datasets.v1": "radpilot.server.routes_datasets:router",
+        },
+    ),
     "data_files": (
         "packaged data file",
         {
