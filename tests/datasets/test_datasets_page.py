@@ -121,9 +121,7 @@ def test_keyboard_only_annotation_of_20_items(served: tuple[str, Path]) -> None:
         actions = {d.action for d in a.decisions}
         assert actions <= {Action.ACCEPT, Action.FLIP, Action.REJECT}
     flips = [a for a in got if a.decisions and a.decisions[0].action is Action.FLIP]
-    assert flips and all(
-        a.decisions[0].value != items[a.item_id].proposals[0].value for a in flips
-    )
+    assert flips and all(a.decisions[0].value != items[a.item_id].proposals[0].value for a in flips)
     assert store.annotations(ds, "rad2") == []
     store.close()
 
@@ -139,7 +137,9 @@ def test_blinding_and_assignment(served: tuple[str, Path]) -> None:
     first = store.items(ds)[0]
     from radpilot.datasets.models import Annotation, Role, decide
 
-    store.save(ds, Annotation(first.id, "rad1", Role.ANNOTATOR, (decide(first, 0, Action.FLIP),), 1.0))
+    store.save(
+        ds, Annotation(first.id, "rad1", Role.ANNOTATOR, (decide(first, 0, Action.FLIP),), 1.0)
+    )
     store.close()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -52,7 +52,7 @@ def create_command(
     from_files: list[Path] | None = typer.Option(
         None,
         "--from-files",
-        help="Report files as `radpilot label` reads them (a JSONL row with \"image\" makes a "
+        help='Report files as `radpilot label` reads them (a JSONL row with "image" makes a '
         "report+image pair), or image files/folders as `radpilot analyze` reads them.",
     ),
     labels: str = typer.Option(
@@ -163,7 +163,8 @@ def next_command(
     db: DbOpt = None,
 ) -> None:
     """The items an annotator gets next, by the strategy (position and reasons' score)."""
-    from radpilot.datasets.active import priorities, strategy as pick
+    from radpilot.datasets.active import priorities
+    from radpilot.datasets.active import strategy as pick
 
     store = _store(db, readonly=True)
     try:
@@ -227,8 +228,14 @@ def _print_stats(s: dict[str, object]) -> None:
         a = Table("annotator", "role", "assigned", "answered", "median s", "corrections")
         for p in people:
             med = "" if p["median_seconds"] is None else f"{p['median_seconds']:.1f}"
-            a.add_row(p["name"], p["role"], str(p["assigned"]), str(p["answered"]), med,
-                      str(p["corrections"]))  # fmt: skip
+            a.add_row(
+                p["name"],
+                p["role"],
+                str(p["assigned"]),
+                str(p["answered"]),
+                med,
+                str(p["corrections"]),
+            )
         out.print(a)
     kappas = s["agreement"]
     assert isinstance(kappas, list)
@@ -237,7 +244,9 @@ def _print_stats(s: dict[str, object]) -> None:
         for row in kappas:
             v = row["kappa"]
             shown = "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
-            k.add_row(row["label"], " / ".join(row["raters"]), row["kind"], str(row["items"]), shown)
+            k.add_row(
+                row["label"], " / ".join(row["raters"]), row["kind"], str(row["items"]), shown
+            )
         out.print(k)
 
 
@@ -259,10 +268,13 @@ def _deidentifier():  # type: ignore[no-untyped-def]
 def export_command(
     name: NameArg,
     fmt: ExportFormat = typer.Option(..., "--format", show_default=False),
-    output: Path = typer.Option(..., "--output", "-o", show_default=False,
-                                help="A file (a folder for dicom-seg and hf)."),  # fmt: skip
+    output: Path = typer.Option(
+        ..., "--output", "-o", show_default=False, help="A file (a folder for dicom-seg and hf)."
+    ),
     deidentify: bool = typer.Option(
-        False, "--deidentify", help=f"Pseudonymise ids, withhold text, dates to years ({DEID_KEY_ENV})."
+        False,
+        "--deidentify",
+        help=f"Pseudonymise ids, withhold text, dates to years ({DEID_KEY_ENV}).",
     ),
     licence: str | None = typer.Option(None, "--licence", help="Override the stated licence."),
     db: DbOpt = None,

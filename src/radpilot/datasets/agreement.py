@@ -36,14 +36,21 @@ class Kappa:
 
     def to_dict(self) -> dict[str, object]:
         k = None if math.isnan(self.kappa) else round(self.kappa, 4)
-        return {"label": self.label, "raters": list(self.raters), "kind": self.kind,
-                "items": self.items, "kappa": k}  # fmt: skip
+        return {
+            "label": self.label,
+            "raters": list(self.raters),
+            "kind": self.kind,
+            "items": self.items,
+            "kappa": k,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
     labels: dict[int, dict[str, LabelValue]]  # item id -> label -> final value
-    how: dict[int, str]  # item id -> radpilot | annotator | agreed | majority | adjudicated | disputed
+    how: dict[
+        int, str
+    ]  # item id -> radpilot | annotator | agreed | majority | adjudicated | disputed
     disputed: tuple[int, ...]  # item ids awaiting a third reader
 
 
@@ -59,7 +66,9 @@ def answers(
     return out
 
 
-def kappa_table(dataset: Dataset, items: Sequence[Item], annotations: Sequence[Annotation]) -> list[Kappa]:
+def kappa_table(
+    dataset: Dataset, items: Sequence[Item], annotations: Sequence[Annotation]
+) -> list[Kappa]:
     """Every label's Cohen's kappas (annotator pairs, each annotator vs radpilot) and,
     for two or more annotators, Fleiss' kappa; labels in the dataset's order."""
     got = answers(items, annotations)

@@ -40,8 +40,12 @@ class Bundle:
         meta = dict(item.meta)
         if self.deid is None:
             return meta
-        for key, kind in (("patient_id", "pt"), ("study_uid", "st"), ("series_uid", "se"),
-                          ("sop_uid", "so")):  # fmt: skip
+        for key, kind in (
+            ("patient_id", "pt"),
+            ("study_uid", "st"),
+            ("series_uid", "se"),
+            ("sop_uid", "so"),
+        ):
             if isinstance(meta.get(key), str):
                 meta[key] = self.deid.pseudonym(kind, meta[key])
         for key in ("study_date",):

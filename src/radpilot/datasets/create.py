@@ -188,5 +188,7 @@ def _from_archive(archive: Any, query: str, how: Labelling, limit: int) -> list[
     for hit in result.hits:
         r = hit.report
         meta = {"patient_id": r.patient_id, "study_date": r.study_date, "version": r.version}
-        items.append(NewItem(ItemKind.REPORT, r.id, r.text, None, meta, report_proposals(r.text, how)))
+        items.append(
+            NewItem(ItemKind.REPORT, r.id, r.text, None, meta, report_proposals(r.text, how))
+        )
     return items

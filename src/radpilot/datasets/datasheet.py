@@ -66,8 +66,14 @@ def summary(b: Bundle, assignments: dict[str, Any], licence: str | None = None) 
         "resolution": dict(Counter(b.resolution.how.values())),
         "awaiting_adjudication": len(b.resolution.disputed),
         "annotators": [
-            {"name": s.name, "role": s.role, "assigned": s.assigned, "answered": s.answered,
-             "median_seconds": s.median_seconds, "corrections": s.corrections}  # fmt: skip
+            {
+                "name": s.name,
+                "role": s.role,
+                "assigned": s.assigned,
+                "answered": s.answered,
+                "median_seconds": s.median_seconds,
+                "corrections": s.corrections,
+            }
             for s in annotator_stats(b, assignments)
         ],
         "agreement": [k.to_dict() for k in kappa_table(ds, b.items, b.annotations)],
@@ -95,12 +101,15 @@ def markdown(s: dict[str, Any]) -> str:
         f"# Datasheet: {s['name']}",
         "",
         f"- Task: {s['task']} · labels: {s['label_set']} · items: {s['items']} "
-        + "(" + ", ".join(f"{k} {v}" for k, v in s["item_kinds"].items()) + ")",
+        + "("
+        + ", ".join(f"{k} {v}" for k, v in s["item_kinds"].items())
+        + ")",
         f"- Source: {s['provenance']['source']}",
         f"- Created: {s['provenance']['created_at']} · proposals by {s['provenance']['proposals']}",
         f"- De-identified: {'yes' if s['provenance']['deidentified'] else 'no'}",
         f"- Licence: {licence}",
-        "- Final labels: " + ", ".join(f"{k} {v}" for k, v in sorted(s["resolution"].items()))
+        "- Final labels: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(s["resolution"].items()))
         + f"; awaiting adjudication {s['awaiting_adjudication']}",
         "",
         "## Counts per label",
@@ -109,21 +118,40 @@ def markdown(s: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for name, c in s["counts"].items():
-        lines.append(f"| {name} | {c['present']} | {c['absent']} | {c['uncertain']} | {c['blank']} |")
-    lines += ["", "## Annotators", "", "| annotator | role | assigned | answered | median s | corrections |",
-              "|---|---|---:|---:|---:|---:|"]  # fmt: skip
+        lines.append(
+            f"| {name} | {c['present']} | {c['absent']} | {c['uncertain']} | {c['blank']} |"
+        )
+    lines += [
+        "",
+        "## Annotators",
+        "",
+        "| annotator | role | assigned | answered | median s | corrections |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for a in s["annotators"]:
         med = "" if a["median_seconds"] is None else f"{a['median_seconds']:.1f}"
-        lines.append(f"| {a['name']} | {a['role']} | {a['assigned']} | {a['answered']} | {med} | {a['corrections']} |")
-    lines += ["", "## Agreement (kappa)", "", "| label | raters | kind | items | kappa |", "|---|---|---|---:|---:|"]
+        lines.append(
+            f"| {a['name']} | {a['role']} | {a['assigned']} | {a['answered']} | {med} | {a['corrections']} |"
+        )
+    lines += [
+        "",
+        "## Agreement (kappa)",
+        "",
+        "| label | raters | kind | items | kappa |",
+        "|---|---|---|---:|---:|",
+    ]
     for k in s["agreement"]:
-        lines.append(f"| {k['label']} | {' / '.join(k['raters'])} | {k['kind']} | {k['items']} | {_kappa(k['kappa'])} |")
+        lines.append(
+            f"| {k['label']} | {' / '.join(k['raters'])} | {k['kind']} | {k['items']} | {_kappa(k['kappa'])} |"
+        )
     if not s["agreement"]:
         lines.append("| (no answers yet) | | | | |")
     return "\n".join(lines) + "\n"
 
 
-def write_datasheet(b: Bundle, fmt: Any, out: Path, *, licence: str | None = None) -> tuple[Path, ...]:
+def write_datasheet(
+    b: Bundle, fmt: Any, out: Path, *, licence: str | None = None
+) -> tuple[Path, ...]:
     s = summary(b, b.assignments, licence)
     s["format"] = fmt.value
     if fmt.folder:

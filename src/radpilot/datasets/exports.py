@@ -130,9 +130,13 @@ def item_record(b: Bundle, it: Item) -> dict[str, Any]:
                 "score": p.score,
                 "box": None if p.box is None else p.box.to_dict(),
                 "spans": [
-                    {"start": e.start, "end": e.end, "finding": e.finding,
-                     "certainty": e.certainty,
-                     "text": it.text[e.start : e.end] if spans_ok else None}  # fmt: skip
+                    {
+                        "start": e.start,
+                        "end": e.end,
+                        "finding": e.finding,
+                        "certainty": e.certainty,
+                        "text": it.text[e.start : e.end] if spans_ok else None,
+                    }
                     for e in p.evidence
                 ],
             }
@@ -145,8 +149,12 @@ def item_record(b: Bundle, it: Item) -> dict[str, Any]:
                 "seconds": round(a.seconds, 3),
                 "labels": {k: v for k, v in a.labels(it).items() if k in b.dataset.labels},
                 "decisions": [
-                    {"label": d.label, "action": d.action.value, "value": d.value,
-                     "box": None if d.box is None else d.box.to_dict()}  # fmt: skip
+                    {
+                        "label": d.label,
+                        "action": d.action.value,
+                        "value": d.value,
+                        "box": None if d.box is None else d.box.to_dict(),
+                    }
                     for d in a.decisions
                 ],
             }
@@ -183,6 +191,9 @@ def write_parquet(b: Bundle, out: Path) -> int:
     for key in ("proposals", "annotations"):
         cols[key] = pa.array([json.dumps(r[key], ensure_ascii=False) for r in recs], pa.string())
     table = pa.table(cols)
-    meta = {b"radpilot.dataset": b.dataset.name.encode(), b"radpilot.task": b.dataset.task.value.encode()}
+    meta = {
+        b"radpilot.dataset": b.dataset.name.encode(),
+        b"radpilot.task": b.dataset.task.value.encode(),
+    }
     pq.write_table(table.replace_schema_metadata(meta), out)
     return len(recs)

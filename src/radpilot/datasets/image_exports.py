@@ -23,7 +23,9 @@ def final_boxes(b: Bundle, it: Item) -> dict[str, Box]:
     mine = [a for a in b.annotations if a.item_id == it.id]
     judged = [a for a in mine if a.role is Role.ADJUDICATOR]
     chosen = judged[-1] if judged else (min(mine, key=lambda a: a.annotator) if mine else None)
-    boxes = chosen.boxes(it) if chosen is not None else {p.label: p.box for p in it.proposals if p.box}
+    boxes = (
+        chosen.boxes(it) if chosen is not None else {p.label: p.box for p in it.proposals if p.box}
+    )
     labels = b.labels(it)
     return {k: v for k, v in boxes.items() if v is not None and labels.get(k) in (1.0, -1.0)}
 
@@ -41,8 +43,14 @@ def write_coco(b: Bundle, out: Path) -> int:
         if not it.image:
             continue
         w, h = _size(it)
-        images.append({"id": it.position, "file_name": b.file_stem(it) + Path(it.image).suffix,
-                       "width": w, "height": h})  # fmt: skip
+        images.append(
+            {
+                "id": it.position,
+                "file_name": b.file_stem(it) + Path(it.image).suffix,
+                "width": w,
+                "height": h,
+            }
+        )
         for name, box in final_boxes(b, it).items():
             annotations.append(
                 {
@@ -56,8 +64,11 @@ def write_coco(b: Bundle, out: Path) -> int:
                 }
             )
     doc = {
-        "info": {"description": f"radpilot dataset {b.dataset.name}", "version": __version__,
-                 "date_created": b.dataset.created_at},  # fmt: skip
+        "info": {
+            "description": f"radpilot dataset {b.dataset.name}",
+            "version": __version__,
+            "date_created": b.dataset.created_at,
+        },
         "licenses": [{"id": 1, "name": b.dataset.licence}],
         "images": images,
         "annotations": annotations,
@@ -108,8 +119,14 @@ def write_dicom_seg(b: Bundle, out: Path) -> int:
             )
             for i, name in enumerate(names)
         ]
+        spacing = getattr(src, "PixelSpacing", None) or getattr(src, "ImagerPixelSpacing", None)
+        # A projection radiograph has no plane geometry of its own; SEG needs the measures.
+        measures = hd.PixelMeasuresSequence(
+            pixel_spacing=[float(v) for v in (spacing or (1.0, 1.0))], slice_thickness=1.0
+        )
         seg = hd.seg.Segmentation(
             source_images=[src],
+            pixel_measures=measures,
             pixel_array=_mask(boxes, names, int(src.Rows), int(src.Columns)),
             segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
             segment_descriptions=descriptions,
@@ -176,7 +193,8 @@ def write_hf(b: Bundle, out: Path) -> int:
             row.update(b.labels(it))
             row["objects"] = {
                 "bbox": [
-                    [round(v * scale, 1) for v in (x.x, x.y, x.width, x.height)] for x in boxes.values()
+                    [round(v * scale, 1) for v in (x.x, x.y, x.width, x.height)]
+                    for x in boxes.values()
                 ],
                 "category": list(boxes),
             }

@@ -122,9 +122,7 @@ class Item:
     def radpilot_labels(self, source: str | None = None) -> dict[str, LabelValue]:
         """radpilot's own value per proposed label (``source``: only the reader's or the
         image model's)."""
-        return {
-            p.label: p.value for p in self.proposals if source is None or p.source == source
-        }
+        return {p.label: p.value for p in self.proposals if source is None or p.source == source}
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,13 @@ class Case:
     note: str
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "category": CATEGORY, "text": self.text, "expect": self.expect,
-                "note": self.note}  # fmt: skip
+        return {
+            "id": self.id,
+            "category": CATEGORY,
+            "text": self.text,
+            "expect": self.expect,
+            "note": self.note,
+        }
 
 
 def _slug(name: str) -> str:

@@ -49,7 +49,13 @@ class DatasetStore(Protocol):
     location: str
 
     def create(
-        self, name: str, task: Task, label_set: str, labels: Sequence[str], source: str, licence: str
+        self,
+        name: str,
+        task: Task,
+        label_set: str,
+        labels: Sequence[str],
+        source: str,
+        licence: str,
     ) -> Dataset: ...
 
     def add_items(self, dataset: Dataset, items: Sequence[NewItem]) -> int: ...
@@ -131,7 +137,13 @@ class SQLiteDatasetStore:
 
     # ------------------------------------------------------------- datasets
     def create(
-        self, name: str, task: Task, label_set: str, labels: Sequence[str], source: str, licence: str
+        self,
+        name: str,
+        task: Task,
+        label_set: str,
+        labels: Sequence[str],
+        source: str,
+        licence: str,
     ) -> Dataset:
         if self._db.execute("SELECT 1 FROM dataset_sets WHERE name = ?", (name,)).fetchone():
             raise DatasetError(f"dataset {name!r} exists already in {self.location}")
@@ -277,7 +289,9 @@ class SQLiteDatasetStore:
             args.append(annotator)
         rows = self._db.execute(sql + " ORDER BY i.position, a.annotator", args).fetchall()
         return [
-            Annotation(r[0], r[1], Role(r[2]), decisions_from_json(r[3], f"item {r[0]}"), r[4], r[5])
+            Annotation(
+                r[0], r[1], Role(r[2]), decisions_from_json(r[3], f"item {r[0]}"), r[4], r[5]
+            )
             for r in rows
         ]
 
