@@ -45,6 +45,12 @@ def _store(db: Path | None, *, readonly: bool = False):  # type: ignore[no-untyp
 @app.command("create")
 def create_command(
     name: NameArg,
+    more_files: list[Path] | None = typer.Argument(
+        None,
+        metavar="[FILE]...",
+        help="More files after --from-files FILE (`--from-files a.png b.dcm`).",
+        show_default=False,
+    ),
     task: Task = typer.Option(..., "--task", help="What annotators decide.", show_default=False),
     from_archive: str | None = typer.Option(
         None, "--from-archive", metavar="QUERY", help="Reports of the archive matching QUERY."
@@ -73,7 +79,9 @@ def create_command(
     from radpilot.datasets.create import DEFAULT_LICENCE, ReadOptions, create_dataset
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    files = from_files or []
+    files = [*(from_files or []), *(more_files or [])]
+    if more_files and not from_files:
+        raise DatasetError("files are given with --from-files FILE...")
     if bool(files) == (from_archive is not None):
         raise DatasetError("give either --from-archive QUERY or --from-files FILE...")
     archive = None
@@ -95,7 +103,7 @@ def create_command(
             read_options=ReadOptions(input_format, text_column, id_column),
             limit=limit,
             model=model,
-            on_problem=lambda line: err.print(f"error: {line}", markup=False),
+            on_problem=lambda line: err.print(line, markup=False),
         )
     finally:
         store.close()

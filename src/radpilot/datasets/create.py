@@ -58,7 +58,8 @@ def create_dataset(
     on_problem: Problem = lambda _line: None,
 ) -> Created:
     """Read the items, propose labels, store them; ``on_problem`` gets one line per input
-    that was left out (named by row, line or file; never by its text)."""
+    left out (``error: ...``) or read with a warning (``warning: ...``), named by row, line
+    or file, never by its text."""
     if bool(files) == (archive_query is not None):
         raise DatasetError("give the items either from files or from an archive query")
     if not name or len(name) > 100 or not name.replace("-", "").replace("_", "").isalnum():
@@ -98,8 +99,10 @@ def _from_report_files(
         for row in _rows(path, opts):
             if not row.usable:
                 skipped += 1
-                on_problem(f"{path.name}: {_problem_line(row)}; not added")
+                on_problem(f"error: {path.name}: {_problem_line(row)}; not added")
                 continue
+            if row.problems:
+                on_problem(f"warning: {path.name}: {_problem_line(row)}")
             image = images.get(row.row)
             kind = ItemKind.PAIR if image else ItemKind.REPORT
             props = report_proposals(row.text, how)
@@ -155,7 +158,7 @@ def _add_image_proposals(items: list[NewItem], on_problem: Problem) -> None:
     for i, res in zip(pairs, found, strict=True):
         it = items[i]
         if res.error:
-            on_problem(f"item {i + 1}: image {Path(res.path).name}: {res.error}; report only")
+            on_problem(f"error: item {i + 1}: image {Path(res.path).name}: {res.error}; report only")
             items[i] = NewItem(ItemKind.REPORT, it.ref, it.text, None, {}, it.proposals)
             continue
         meta = dict(res.meta)
@@ -172,7 +175,7 @@ def _images(
         name = Path(res.path).name
         if res.error:
             skipped += 1
-            on_problem(f"{name}: {res.error}; not added")
+            on_problem(f"error: {name}: {res.error}; not added")
             continue
         items.append(NewItem(ItemKind.IMAGE, name, "", res.path, dict(res.meta), res.proposals))
     return items, skipped
