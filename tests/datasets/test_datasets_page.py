@@ -53,6 +53,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     store = open_datasets(db)
     ds = create_dataset(store, "page", Task.REPORT_LABELS, files=[reports]).dataset
     assign(store, ds, ["rad1", "rad2"])
+    _image_dataset(store, root)
     store.close()
     app = create_app(Settings(db=str(db)))
     for name in ("rad1", "rad2"):
@@ -71,6 +72,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     server.should_exit = True
     thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def _image_dataset(store, root: Path) -> None:  # type: ignore[no-untyped-def]
+    """One 1024 x 1024 image item with a boxed proposal, made by hand (no model run): the
+    page shows it at 512 px, so a drag maps to source pixels at twice its length."""
+    import numpy as np
+    from PIL import Image
+
+    from radpilot.datasets.models import Box, ItemKind, Proposal
+    from radpilot.datasets.store import NewItem
+
+    path = root / "film.png"
+    Image.fromarray(np.full((1024, 1024), 90, np.uint8)).save(path)
+    ds = store.create("films", Task.IMAGE_REGIONS, "image-model", ["Pneumonia"], "test", "CC0-1.0")
+    meta = {"format": "png", "rows": 1024, "columns": 1024}
+    prop = Proposal("Pneumonia", 1.0, "image", score=0.9, threshold=0.5, box=Box(10, 10, 50, 50))
+    store.add_items(ds, [NewItem(ItemKind.IMAGE, "film.png", "", str(path), meta, (prop,))])
+    assign(store, store.get("films"), ["rad1"])
 
 
 def _login(page, base: str, user: str) -> None:  # type: ignore[no-untyped-def]
@@ -151,3 +170,38 @@ def test_blinding_and_assignment(served: tuple[str, Path]) -> None:
         r = page.request.get(f"{base}/datasets/nosuch/annotate")
         assert r.status == 404
         browser.close()
+
+
+def test_box_redrawn_by_drag(served: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from radpilot.datasets.models import Box
+
+    base, db = served
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        _login(page, base, "rad1")
+        page.goto(f"{base}/datasets/films/annotate")
+        page.wait_for_function("document.getElementById('image').complete")
+        assert page.locator("#figure .box").count() == 1  # radpilot's box, shown
+        r = page.locator("#image").bounding_box()
+        assert r is not None and round(r["width"]) == 512
+        page.mouse.move(r["x"] + 100, r["y"] + 50)
+        page.mouse.down()
+        page.mouse.move(r["x"] + 300, r["y"] + 150, steps=5)
+        page.mouse.up()
+        with page.expect_navigation():
+            page.keyboard.press("n")
+        page.wait_for_selector("#done")
+        browser.close()
+    store = open_datasets(db, readonly=True)
+    (answer,) = store.annotations(store.get("films"), "rad1")
+    store.close()
+    (d,) = answer.decisions
+    assert d.action is Action.BOX and d.value == 1.0
+    assert d.box is not None
+    got = (d.box.x, d.box.y, d.box.width, d.box.height)
+    # the image's page offset is fractional: within 2 source pixels (1 on the page)
+    assert all(abs(a - b) <= 2 for a, b in zip(got, (200, 100, 400, 200), strict=True)), got
+    assert isinstance(d.box, Box)

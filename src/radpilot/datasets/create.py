@@ -158,7 +158,9 @@ def _add_image_proposals(items: list[NewItem], on_problem: Problem) -> None:
     for i, res in zip(pairs, found, strict=True):
         it = items[i]
         if res.error:
-            on_problem(f"error: item {i + 1}: image {Path(res.path).name}: {res.error}; report only")
+            on_problem(
+                f"error: item {i + 1}: image {Path(res.path).name}: {res.error}; report only"
+            )
             items[i] = NewItem(ItemKind.REPORT, it.ref, it.text, None, {}, it.proposals)
             continue
         meta = dict(res.meta)
