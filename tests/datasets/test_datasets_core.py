@@ -248,3 +248,67 @@ def test_decisions_from_any_text(text: str) -> None:
         decisions_from_json(text, "decisions")
     except DatasetError:
         pass
+
+
+def test_from_archive_and_vocabulary_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Archive reports found by a query become items (text read again by the reader); a
+    vocabulary file's findings are the labels (`--labels VOCAB`)."""
+    from radpilot import samples
+
+    db = tmp_path / "a.db"
+    src = tmp_path / "reports.jsonl"
+    rows = [
+        {"id": "A1", "text": "Small left pleural effusion.", "patient_id": "P1"},
+        {"id": "A2", "text": "No effusion. Pulmonary sarcoidosis.", "patient_id": "P2"},
+        {"id": "A3", "text": "Normal chest.", "patient_id": "P3"},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, _out, err = _cli(capsys, "archive", "add", str(src), "--db", str(db), "--jobs", "1")
+    assert code == 0, err
+    code, _out, err = _cli(capsys, "datasets", "create", "eff", "--from-archive", "effusion",
+                           "--task", "report-labels", "--db", str(db))  # fmt: skip
+    assert code == 0, err
+    store = open_datasets(db, readonly=True)
+    items = store.items(store.get("eff"))
+    assert [it.ref for it in items] == ["A1"]  # the query means present effusion
+    assert items[0].meta["patient_id"] == "P1"
+    store.close()
+    vocab = tmp_path / "my_findings.yaml"
+    vocab.write_bytes(samples.get("my_findings.yaml").read_bytes())
+    code, _out, err = _cli(capsys, "datasets", "create", "sarc", "--from-files", str(src),
+                           "--task", "report-labels", "--labels", str(vocab), "--db", str(db))  # fmt: skip
+    assert code == 0, err
+    store = open_datasets(db, readonly=True)
+    ds = store.get("sarc")
+    assert ds.labels == ("sarcoidosis", "hiatal_hernia") and ds.label_set == "my_findings.yaml"
+    got = [it.radpilot_labels() for it in store.items(ds)]
+    assert got == [{}, {"sarcoidosis": 1.0}, {}]
+    store.close()
+
+
+def test_pair_disagreement_comes_first() -> None:
+    """Reader and image model disagreeing on a pair outranks an item where they agree."""
+    from radpilot.datasets.models import Item, ItemKind, Proposal
+
+    def pair(i: int, image_value: float) -> Item:
+        reader = Proposal("Pneumonia", 0.0, "reader")
+        image = Proposal("Pneumonia", image_value, "image", score=0.95, threshold=0.5)
+        return Item(i, i, ItemKind.PAIR, f"P{i}", "No pneumonia.", "x.png", {}, (reader, image))
+
+    agree, disagree = pair(1, 0.0), pair(2, 1.0)
+    assert by_uncertainty([agree, disagree])[0] is disagree
+    assert priorities([agree, disagree])[2] - priorities([agree, disagree])[1] == pytest.approx(2.0)
+
+
+def test_a_pair_keeps_the_readers_label() -> None:
+    from radpilot.datasets.models import Item, ItemKind, Proposal
+
+    reader = Proposal("Pneumonia", 1.0, "reader")
+    image = Proposal("Pneumonia", 0.0, "image", score=0.1, threshold=0.5)
+    # the image model's proposal after the reader's: it must not override it
+    extra = Proposal("Cardiomegaly", 1.0, "image", score=0.9, threshold=0.5)
+    it = Item(1, 1, ItemKind.PAIR, "P", "Pneumonia.", "x.png", {}, (reader, image, extra))
+    assert it.radpilot_labels() == {"Pneumonia": 1.0, "Cardiomegaly": 1.0}
+    assert it.radpilot_labels("image") == {"Pneumonia": 0.0, "Cardiomegaly": 1.0}

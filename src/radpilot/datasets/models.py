@@ -121,8 +121,14 @@ class Item:
 
     def radpilot_labels(self, source: str | None = None) -> dict[str, LabelValue]:
         """radpilot's own value per proposed label (``source``: only the reader's or the
-        image model's)."""
-        return {p.label: p.value for p in self.proposals if source is None or p.source == source}
+        image model's). On a report+image pair the reader's value is radpilot's label and
+        the image model's only fills labels the reader left blank, so a pair exports what
+        ``radpilot label`` writes for its report."""
+        out: dict[str, LabelValue] = {}
+        for p in sorted(self.proposals, key=lambda p: p.source != "reader"):
+            if (source is None or p.source == source) and p.label not in out:
+                out[p.label] = p.value
+        return out
 
 
 @dataclass(frozen=True, slots=True)
