@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from radpilot.commands.common import ExitCode, exit_with
+from radpilot.datasets.bundle import Deidentifier
 from radpilot.datasets.exports import ExportFormat
 from radpilot.datasets.models import DatasetError, Task
+from radpilot.datasets.store import DatasetStore
 from radpilot.reports.rows import InputFormat
 
 DB_HELP = (
@@ -36,7 +38,7 @@ NameArg = Annotated[str, typer.Argument(help="The dataset's name.", show_default
 DbOpt = Annotated[Path | None, typer.Option("--db", help=DB_HELP)]
 
 
-def _store(db: Path | None, *, readonly: bool = False):  # type: ignore[no-untyped-def]
+def _store(db: Path | None, *, readonly: bool = False) -> DatasetStore:
     from radpilot.datasets.store import open_datasets
 
     return open_datasets(db, readonly=readonly)
@@ -258,7 +260,7 @@ def _print_stats(s: dict[str, object]) -> None:
         out.print(k)
 
 
-def _deidentifier():  # type: ignore[no-untyped-def]
+def _deidentifier() -> Deidentifier:
     """The service's pseudonymiser (``radpilot.server.privacy``: keyed HMAC pseudonyms,
     text withheld, dates to years) under the key in $RADPILOT_DEID_KEY."""
     key = os.environ.get(DEID_KEY_ENV)

@@ -112,7 +112,7 @@ def resolve(items: Sequence[Item], annotations: Sequence[Annotation]) -> Resolut
         if not given:
             labels[it.id], how[it.id] = ours, RADPILOT
             continue
-        names = sorted(set(ours).union(*given), key=_order(ours, given))
+        names = list(dict.fromkeys([*ours, *(k for g in given for k in g)]))
         final: dict[str, LabelValue] = {}
         state = "annotator" if len(given) == 1 else "agreed"
         for name in names:
@@ -129,11 +129,6 @@ def resolve(items: Sequence[Item], annotations: Sequence[Annotation]) -> Resolut
         if state == "disputed":
             disputed.append(it.id)
     return Resolution(labels, how, tuple(disputed))
-
-
-def _order(ours: dict[str, LabelValue], given: list[dict[str, LabelValue]]):  # type: ignore[no-untyped-def]
-    seen = list(dict.fromkeys([*ours, *(k for g in given for k in g)]))
-    return seen.index
 
 
 def disagreements(items: Sequence[Item], annotations: Sequence[Annotation]) -> list[int]:

@@ -19,6 +19,7 @@ from radpilot.datasets.active import DEFAULT_STRATEGY, next_item
 from radpilot.datasets.codec import decisions_from_json
 from radpilot.datasets.models import Annotation, Dataset, DatasetError, Item, Role
 from radpilot.datasets.store import DatasetStore, open_datasets
+from radpilot.errors import RegistryError
 from radpilot.server.accounts import Principal
 from radpilot.server.auth import guard, require
 from radpilot.server.context import ServiceContext, context
@@ -79,7 +80,7 @@ def annotate(
         items = [it for it in store.items(ds) if it.id in mine]
         try:
             nxt = next_item(items, done, name=strategy)
-        except Exception as exc:  # an unknown strategy name: the registry's message
+        except RegistryError as exc:  # an unknown strategy: the registry lists the names
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     finally:
         store.close()
