@@ -200,6 +200,10 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "dicom.v1": "radpilot.commands.dicom:app",
             "export.v1": "radpilot.commands.export:app",
             "deidentify.v1": "radpilot.commands.deidentify:app",
+            "datasets.v1": "radpilot.commands.datasets:app",
+            "serve.v1": "radpilot.commands.serve:app",
+            "users.v1": "radpilot.commands.users:app",
+            "audit.v1": "radpilot.commands.audit:app",
         },
     ),
     "demo_steps": (
@@ -255,6 +259,29 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             # (LLMConfig, name=...) -> an opened radpilot.workflow.llm.ChatModel
             "openai-compatible.v1": "radpilot.workflow.llm_http:open_openai",
             "llama-cpp.v1": "radpilot.workflow.llm_local:open_llama",
+    "llm_backends": ("language-model backend", {}),
+    "dataset_strategies": (
+        "dataset ordering strategy",
+        {
+            # items -> the order an annotator sees them (radpilot.datasets.active)
+            "uncertainty.v1": "radpilot.datasets.active:by_uncertainty",
+            "random.v1": "radpilot.datasets.active:shuffled",
+            "order.v1": "radpilot.datasets.active:in_order",
+        },
+    ),
+    "service_backends": (
+        "service backend",
+        {
+            # (location) -> a radpilot.server.models.ServiceStore: users, tokens, audit
+            "sqlite.v1": "radpilot.server.sqlite_service:open_sqlite_service",
+        },
+    ),
+    # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
+    # QA, follow-ups, worklist) are wired here when their branches land.
+    "server_routers": (
+        "server router",
+        {
+            "datasets.v1": "radpilot.server.routes_datasets:router",
         },
     ),
     "data_files": (
@@ -286,6 +313,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
             "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
             "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
+            "server.access.v1": "radpilot.server.access:ACCESS",
         },
     ),
 }
@@ -307,7 +335,10 @@ archive_backends = _namespace("archive_backends")
 image_backends = _namespace("image_backends")
 image_runtimes = _namespace("image_runtimes")
 llm_backends = _namespace("llm_backends")
+dataset_strategies = _namespace("dataset_strategies")
 data_files = _namespace("data_files")
+service_backends = _namespace("service_backends")
+server_routers = _namespace("server_routers")
 
 
 def namespaces() -> dict[str, Registry[Any]]:
@@ -324,5 +355,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             image_runtimes,
             llm_backends,
             data_files,
+            service_backends,
+            server_routers,
         )
     }

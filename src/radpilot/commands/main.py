@@ -53,6 +53,10 @@ COMMAND_ORDER = (
     "dicom",
     "export",
     "deidentify",
+    "datasets",
+    "serve",
+    "users",
+    "audit",
 )
 
 _verbose = False

@@ -1,0 +1,81 @@
+"""`radpilot serve`: the department service (FastAPI under uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from radpilot.commands.users import DB_HELP
+
+app = typer.Typer()
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="HTTP port."),
+    dicom_port: int | None = typer.Option(
+        None, "--dicom-port", min=1, max=65535, help="Also run the DICOM Storage SCP here."
+    ),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    reports_dir: Path | None = typer.Option(
+        None, "--reports-dir", help="Folder of HTML evaluation reports to serve."
+    ),
+    secure_cookies: bool = typer.Option(
+        False, "--secure-cookies", help="Mark cookies Secure (behind an HTTPS proxy)."
+    ),
+    model: str | None = typer.Option(None, "--model", "-m", help="Image model for analyze."),
+    dicom_store: Path | None = typer.Option(
+        None, "--dicom-store", help="Folder for received DICOM (default: ARCHIVE.dicom/)."
+    ),
+) -> None:
+    """Serve label, archive, search, analyze/compare, studies and evaluation reports over
+    HTTP (OpenAPI at /docs). Add users first with `radpilot users add`; get a token with
+    `POST /api/token`."""
+    import uvicorn
+
+    from radpilot.search.store import default_db_path
+    from radpilot.server.app import create_app
+    from radpilot.server.settings import Settings
+
+    if reports_dir is not None and not reports_dir.is_dir():
+        from radpilot.errors import InputError
+
+        raise InputError(f"--reports-dir {reports_dir}: not a folder")
+    settings = Settings(
+        db=db or str(default_db_path()),
+        reports_dir=reports_dir,
+        secure_cookies=secure_cookies,
+        image_model=model,
+    )
+    app = create_app(settings)
+    scp = None
+    if dicom_port is not None:
+        scp = start_dicom(dicom_port, settings, host=host, store_dir=dicom_store)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if scp is not None:
+            scp.stop()
+
+
+def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) -> Any:
+    """The DICOM Storage SCP (``server.dicom_scp``) putting what it receives on the studies
+    store of ``settings.db`` (``server.studies_sink``); instances under ``store_dir``
+    (default: ``ARCHIVE.dicom/`` beside the archive file)."""
+    from radpilot.server.dicom_scp import ScpConfig, start_scp
+    from radpilot.server.store import backend_for
+    from radpilot.server.studies_sink import StudiesSink
+
+    backend, path = backend_for(settings.db)
+    if backend != "sqlite":
+        from radpilot.errors import InputError
+
+        raise InputError("--dicom-port: the studies of a non-SQLite --db are not wired yet")
+    folder = store_dir or Path(path).with_name(Path(path).name + ".dicom")
+    config = ScpConfig(
+        store_dir=folder, host=host, port=port, model=settings.image_model, sink=StudiesSink(path)
+    )
+    return start_scp(config)

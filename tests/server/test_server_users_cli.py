@@ -1,0 +1,62 @@
+"""`radpilot users add|list|disable`: one line for each mistake, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from radpilot.commands.main import run
+from radpilot.server.store import backend_for, open_service_store
+
+
+def _add(monkeypatch: pytest.MonkeyPatch, db: Path, name: str, role: str, pw: str) -> int:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(pw + "\n"))
+    return run(["users", "add", name, "--role", role, "--password-stdin", "--db", str(db)])
+
+
+def test_users_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "archive.db"
+    assert _add(monkeypatch, db, "alice", "radiologist", "long-enough-pw") == 0
+    assert "added user alice (radiologist)" in capsys.readouterr().out
+    cases = [
+        ("alice", "admin", "long-enough-pw", "error: user 'alice' exists already"),
+        (
+            "bob",
+            "doctor",
+            "long-enough-pw",
+            "error: role 'doctor' is not a role; valid: radiologist, researcher, admin",
+        ),
+        ("bob", "admin", "short", "error: password: at least 8 characters"),
+        ("../bob", "admin", "long-enough-pw", "error: user name: 1-64 letters"),
+    ]
+    for name, role, pw, line in cases:
+        assert _add(monkeypatch, db, name, role, pw) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(line) and err.count("\n") == 1 and pw not in err
+    assert run(["users", "list", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.startswith("alice\tradiologist\tenabled\t")
+    assert run(["users", "disable", "alice", "--db", str(db)]) == 0
+    assert run(["users", "disable", "nobody", "--db", str(db)]) == 2
+    assert "error: no user 'nobody'" in capsys.readouterr().err
+    store = open_service_store(db)
+    try:
+        user = store.user("alice")
+        assert user is not None and user.disabled and user.password_hash.startswith("$argon2id$")
+    finally:
+        store.close()
+    # The file is still a radpilot archive.
+    assert run(["archive", "stats", "--db", str(db)]) == 0
+
+
+def test_db_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert backend_for("/a/b.db") == ("sqlite", "/a/b.db")
+    assert backend_for("sqlite:////a/b.db") == ("sqlite", "/a/b.db")
+    assert backend_for("postgresql+psycopg://u@h/db") == ("postgres", "postgresql+psycopg://u@h/db")
+    assert run(["users", "list", "--db", "postgresql://user:pw@localhost/x"]) == 2
+    err = capsys.readouterr().err
+    assert "no service backend for 'postgres'" in err and "pw@" not in err
