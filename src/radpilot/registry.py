@@ -259,7 +259,8 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             # (LLMConfig, name=...) -> an opened radpilot.workflow.llm.ChatModel
             "openai-compatible.v1": "radpilot.workflow.llm_http:open_openai",
             "llama-cpp.v1": "radpilot.workflow.llm_local:open_llama",
-    "llm_backends": ("language-model backend", {}),
+        },
+    ),
     "dataset_strategies": (
         "dataset ordering strategy",
         {
@@ -354,6 +355,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             image_backends,
             image_runtimes,
             llm_backends,
+            dataset_strategies,
             data_files,
             service_backends,
             server_routers,
