@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-from dicom_cases import CR, DX, radiograph  # from the SCP's own tests
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
 from service_helpers import Service
 
+from dicom_cases import CR, DX, radiograph  # from the SCP's own tests
 from radpilot.commands.serve import start_dicom
 from radpilot.server.access import Role
 from radpilot.server.studies_sink import study_urgency
