@@ -195,6 +195,8 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "users.v1": "radpilot.commands.users:app",
             "audit.v1": "radpilot.commands.audit:app",
             "dicom.v1": "radpilot.commands.dicom:app",
+            "export.v1": "radpilot.commands.export:app",
+            "deidentify.v1": "radpilot.commands.deidentify:app",
         },
     ),
     "demo_steps": (
@@ -276,6 +278,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
             "server.access.v1": "radpilot.server.access:ACCESS",
+            "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
+            "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
+            "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
         },
     ),
 }

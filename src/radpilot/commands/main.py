@@ -48,6 +48,8 @@ COMMAND_ORDER = (
     "users",
     "audit",
     "dicom",
+    "export",
+    "deidentify",
 )
 
 _verbose = False

@@ -1,4 +1,4 @@
-"""Small real DICOM instances for the network tests, generated with pydicom (no licence
+"""Small real DICOM instances for the network and de-identification tests, generated with pydicom (no licence
 needed): CR and DX radiographs of a smooth synthetic chest-like picture, uncompressed or
 RLE-compressed, each with fresh UIDs."""
 
