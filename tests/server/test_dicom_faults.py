@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
-from dicom_cases import CR, radiograph
 from pynetdicom import AE
 
+from dicom_cases import CR, radiograph
 from radpilot.server.dicom_scp import VERIFICATION
 
 EXPLICIT = "1.2.840.10008.1.2.1"

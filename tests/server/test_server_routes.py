@@ -82,7 +82,29 @@ def test_least_privilege_of_patient_data(service: Service, role: Role) -> None:
     assert r.status_code == 403
 
 
-def test_researcher_sees_pseudonyms_and_no_text(service: Service) -> None:
+def test_researcher_sees_pseudonyms_and_deidentified_text(service: Service) -> None:
+    named = {
+        "id": "R7",
+        "patient_id": "P-007",
+        "study_date": "2024-03-04",
+        "text": "Compared with 2024-01-05, read by Dr. Okafor: small right pneumothorax "
+        "(MRN 1234567, P-007).",
+    }
+    added = service.client.post(
+        "/api/archive/reports", json={"reports": [named]}, headers=service.auth(Role.RADIOLOGIST)
+    )
+    assert added.status_code == 200 and added.json()["added"] == 1
+    res = service.client.get(
+        "/api/search", params={"q": "pneumothorax"}, headers=service.auth(Role.RESEARCHER)
+    ).json()
+    (hit,) = [h for h in res["hits"] if h["findings"] and h["findings"][0]["status"] == "present"]
+    sentence = hit["findings"][0]["sentence"]["text"]
+    assert "pneumothorax" in sentence and "[NAME]" in sentence
+    for secret in ("Okafor", "1234567", "P-007", "2024-01-05", "R7"):
+        assert secret not in str(hit)
+
+
+def test_researcher_sees_pseudonyms(service: Service) -> None:
     rad = service.client.get(
         "/api/search", params={"q": "effusion"}, headers=service.auth(Role.RADIOLOGIST)
     ).json()
@@ -96,8 +118,9 @@ def test_researcher_sees_pseudonyms_and_no_text(service: Service) -> None:
     assert hit["study_date"] == "2024"
     assert hit["findings"][0]["finding"] == "pleural_effusion"
     dumped = str(res)
-    for secret in ("P-001", "R1", "pleural effusion", "Small left", "2024-01-02"):
+    for secret in ("P-001", "'R1'", "2024-01-02"):
         assert secret not in dumped
+    assert hit["findings"][0]["sentence"]["text"] == "Small left pleural effusion."
     again = service.client.get(
         "/api/search", params={"q": "effusion"}, headers=service.auth(Role.RESEARCHER)
     ).json()
