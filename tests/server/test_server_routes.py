@@ -3,7 +3,11 @@ admitted, never 401/403 for an admitted one; only the public routes answer witho
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 import pytest
+from fastapi.testclient import TestClient
 from service_helpers import Service
 
 from radpilot.server.access import Role, policy
@@ -215,3 +219,29 @@ def test_denied_attempts_are_audited_and_headers_set(service: Service) -> None:
         "/api/archive/reports/R2",
         "denied",
     )
+
+
+def test_errors_never_echo_text(
+    fresh_service: Callable[..., Service],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    svc = fresh_service()
+    auth = svc.auth(Role.RADIOLOGIST)
+    bad = svc.client.post(
+        "/api/label", json={"reports": [{"text": "Mr. Secretname", "x": 1}]}, headers=auth
+    )
+    assert bad.status_code == 422 and "Secretname" not in bad.text
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("Mr. Secretname has a pneumothorax")
+
+    import radpilot.search.engine
+
+    monkeypatch.setattr(radpilot.search.engine, "search", broken)
+    client = TestClient(svc.app, raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO):
+        r = client.get("/api/search", params={"q": "x"}, headers=auth)
+    assert r.status_code == 500 and r.json() == {"detail": "internal error (RuntimeError)"}
+    assert r.headers["cache-control"] == "no-store"
+    assert "Secretname" not in caplog.text and "internal error (RuntimeError)" in caplog.text
