@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -133,7 +134,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         # FastAPI's own answer echoes each bad value ("input"): a report text, an id.
-        errors = getattr(exc, "errors", list)()
+        errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
         detail = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
         return JSONResponse({"detail": detail}, status_code=422)
 
