@@ -51,14 +51,11 @@ def serve(
         image_model=model,
     )
     app = create_app(settings)
-    scp = None
     if dicom_port is not None:
         scp = start_dicom(dicom_port, settings, host=host, store_dir=dicom_store)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        if scp is not None:
-            scp.stop()
+        # uvicorn re-raises SIGTERM/SIGINT once it has shut down: stop the SCP in between.
+        app.state.shutdown.append(scp.stop)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) -> Any:

@@ -71,12 +71,15 @@ def create_app(settings: Settings) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        for stop in app.state.shutdown:  # what runs beside the app (the DICOM SCP)
+            stop()
         store.close()
 
     app = FastAPI(title="radpilot", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.ctx = ctx
+    app.state.shutdown = []  # callables run when the server stops, before the store closes
     app.state.templates = Jinja2Templates(directory=str(_package_dir("templates")))
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     _include_routers(app)
