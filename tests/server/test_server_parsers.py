@@ -14,6 +14,7 @@ from radpilot.server.access import LoginLimits, Role
 from radpilot.server.privacy import Pseudonymiser
 from radpilot.server.ratelimit import LoginLimiter
 from radpilot.server.routes_admin import safe_path
+from radpilot.server.routes_images import _label
 from radpilot.server.store import backend_for
 
 SEGMENT = st.sampled_from(["..", ".", "", "a", "b.html", "..%2f", "\\..", "x:y", "\x00", "~", "/"])
@@ -143,3 +144,10 @@ def test_search_route_any_query(service: Service, q: str) -> None:
     assert r.status_code in (200, 400, 422), r.text
     if r.status_code == 400:
         assert "\n" not in r.json()["detail"]
+
+
+@given(st.one_of(st.none(), st.text(max_size=300)), st.integers(1, 99))
+def test_upload_display_names(name: str | None, i: int) -> None:
+    shown = _label(name, i)
+    assert 0 < len(shown) <= 100 and "/" not in shown and "\\" not in shown
+    assert all(c.isalnum() or c in "._ -" for c in shown)

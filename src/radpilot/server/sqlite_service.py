@@ -21,7 +21,7 @@ from typing import Any
 from radpilot.errors import InputError
 from radpilot.server.access import Role
 from radpilot.server.audit import GENESIS, entry_hash
-from radpilot.server.models import AuditEntry, AuditEvent, TokenRecord, UserRecord
+from radpilot.server.models import AuditEntry, AuditEvent, ServiceStore, TokenRecord, UserRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS service_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -207,3 +207,7 @@ class SQLiteServiceStore:
 
 def _user(r: tuple[Any, ...]) -> UserRecord:
     return UserRecord(r[0], Role(r[1]), r[2], bool(r[3]), r[4])
+
+
+def _conforms(store: SQLiteServiceStore) -> ServiceStore:
+    return store  # mypy checks here that the SQLite store is a whole ServiceStore
