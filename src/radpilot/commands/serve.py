@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,35 @@ def serve(
         image_model=model,
     )
     app = create_app(settings)
+    sock = _listen(host, port)
     if dicom_port is not None:
-        scp = start_dicom(dicom_port, settings, host=host, store_dir=dicom_store)
+        try:
+            scp = start_dicom(dicom_port, settings, host=host, store_dir=dicom_store)
+        except BaseException:
+            sock.close()
+            raise
         # uvicorn re-raises SIGTERM/SIGINT once it has shut down: stop the SCP in between.
         app.state.shutdown.append(scp.stop)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    where = f"http://{host}:{sock.getsockname()[1]}"
+    typer.echo(f"serving on {where} (OpenAPI at {where}/docs); Ctrl-C stops", err=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a taken port is one line (exit 2)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from radpilot.errors import InputError
+
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    return sock
 
 
 def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) -> Any:
