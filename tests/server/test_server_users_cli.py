@@ -51,6 +51,20 @@ def test_users_cli(
         store.close()
     # The file is still a radpilot archive.
     assert run(["archive", "stats", "--db", str(db)]) == 0
+    # Another application's SQLite file is refused and left as it was.
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE x (a)")
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    assert _add(monkeypatch, other, "carol", "admin", "long-enough-pw") == 2
+    assert "not a radpilot archive" in capsys.readouterr().err
+    con = sqlite3.connect(other)
+    assert con.execute("SELECT name FROM sqlite_master").fetchall() == [("x",)]
+    con.close()
 
 
 def test_db_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -53,13 +53,13 @@ def now_iso() -> str:
 
 
 def open_sqlite_service(location: str) -> SQLiteServiceStore:
-    """The service tables in the archive at ``location`` (the archive is created first
-    when absent, so the file stays a radpilot archive)."""
+    """The service tables in the archive at ``location``. The archive is opened first (and
+    created when absent): a file that is not a radpilot archive is refused, one line, and
+    nothing is written into it."""
     from radpilot.search.store import open_store
 
     path = Path(location).expanduser()
-    if not path.exists():
-        open_store(path).close()
+    open_store(path, verify=False).close()  # ArchiveError (an InputError): one line
     return SQLiteServiceStore(path)
 
 
