@@ -151,3 +151,15 @@ def test_upload_display_names(name: str | None, i: int) -> None:
     shown = _label(name, i)
     assert 0 < len(shown) <= 100 and "/" not in shown and "\\" not in shown
     assert all(c.isalnum() or c in "._ -" for c in shown)
+
+
+@given(st.text(max_size=30))
+def test_role_parse(text: str) -> None:
+    from radpilot.errors import InputError
+
+    try:
+        role = Role.parse(text)
+    except InputError as exc:
+        assert str(exc).endswith("valid: radiologist, researcher, admin")
+    else:
+        assert role.value == text.strip().lower()
