@@ -194,6 +194,10 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "serve.v1": "radpilot.commands.serve:app",
             "users.v1": "radpilot.commands.users:app",
             "audit.v1": "radpilot.commands.audit:app",
+            "draft.v1": "radpilot.commands.draft:app",
+            "ask.v1": "radpilot.commands.ask:app",
+            "worklist.v1": "radpilot.commands.worklist:app",
+            "timeline.v1": "radpilot.commands.timeline:app",
             "dicom.v1": "radpilot.commands.dicom:app",
             "export.v1": "radpilot.commands.export:app",
             "deidentify.v1": "radpilot.commands.deidentify:app",
@@ -246,7 +250,14 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "onnx.v1": "radpilot.imaging.onnx_backend:from_torch",
         },
     ),
-    "llm_backends": ("language-model backend", {}),
+    "llm_backends": (
+        "language-model backend",
+        {
+            # (LLMConfig, name=...) -> an opened radpilot.workflow.llm.ChatModel
+            "openai-compatible.v1": "radpilot.workflow.llm_http:open_openai",
+            "llama-cpp.v1": "radpilot.workflow.llm_local:open_llama",
+        },
+    ),
     "service_backends": (
         "service backend",
         {
@@ -278,6 +289,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
             "server.access.v1": "radpilot.server.access:ACCESS",
+            "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
+            "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
+            "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
             "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
             "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
             "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,30 @@ from pynetdicom import AE
 
 from dicom_cases import CR, radiograph
 from radpilot.server.dicom_scp import VERIFICATION
+from radpilot.workflow.studies import open_studies
 
 EXPLICIT = "1.2.840.10008.1.2.1"
 LAUNCH = "from radpilot.cli import main; main()"
 
 
 def _listen(store: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    db = store.parent / "studies.db"
     # stderr to a file: a pipe nobody reads could fill and stall the server
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, "dicom", "listen", "--store", str(store), "--port", "0"],
+            [
+                sys.executable,
+                "-c",
+                LAUNCH,
+                "dicom",
+                "listen",
+                "--store",
+                str(store),
+                "--port",
+                "0",
+                "--db",
+                str(db),
+            ],
             stderr=err,
             stdout=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -94,8 +109,13 @@ def test_kill_9_loses_nothing_acknowledged_and_duplicates_nothing(tmp_path: Path
         proc.wait(120)
     err = (tmp_path / "second.log").read_text(errors="replace")
     assert proc.returncode == 0
-    assert "stopped:" in err and "Traceback" not in err
+    assert "stopped:" in err and "Traceback" not in err and "worklist:" not in err
     names = sorted(p.name for p in (store / "instances").iterdir())
     assert names == sorted(f"{d.SOPInstanceUID}.dcm" for d in datasets)
     assert not list((store / "incoming").iterdir())
     assert len(list((store / "analysed").glob("*.json"))) == len(datasets)
+    # each study once on the worklist, analysed, with every image of it
+    with closing(open_studies(tmp_path / "studies.db", readonly=True)) as studies:
+        listed = studies.list()
+    assert sorted(s.study_uid for s in listed) == sorted(str(d.StudyInstanceUID) for d in datasets)
+    assert all(s.status.value == "analysed" and len(s.analysis or ()) == 1 for s in listed)

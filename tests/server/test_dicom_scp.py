@@ -13,10 +13,10 @@ from typing import Any
 
 import pydicom
 import pytest
-from dicom_cases import CR, CT, DX, radiograph, save
 from pynetdicom import AE, evt
 from typer.testing import CliRunner
 
+from dicom_cases import CR, CT, DX, radiograph, save
 from radpilot.errors import InputError
 from radpilot.server.dicom_scp import (
     COMPREHENSIVE_3D_SR,
@@ -249,3 +249,34 @@ def test_cli_echo_and_send(scp: ScpHandle, tmp_path: Path) -> None:
 def test_bad_peers_are_one_line_errors(text: str) -> None:
     with pytest.raises(InputError):
         Peer.parse(text)
+
+
+def test_a_study_of_two_images_is_one_worklist_entry(tmp_path: Path) -> None:
+    from contextlib import closing
+
+    from radpilot.server.dicom_worklist import WorklistSink
+    from radpilot.workflow.studies import open_studies
+
+    db = tmp_path / "studies.db"
+    handle = start_scp(ScpConfig(store_dir=tmp_path / "store", port=0, sink=WorklistSink(db)))
+    study = "1.2.826.0.1.3680043.2.77"
+    sent = [radiograph(study_uid=study, seed=40), radiograph(study_uid=study, seed=41)]
+    try:
+        assoc = _assoc(handle.port, (CR, EXPLICIT))
+        for ds in sent:
+            assert assoc.send_c_store(ds).Status == 0
+        assoc.release()
+        with closing(open_studies(db, readonly=True)) as studies:
+            first = studies.get(study)  # on the worklist as soon as it is received
+        assert first is not None and first.patient_id == "PAT001"
+        assert handle.wait_idle(120)
+    finally:
+        handle.stop()
+    with closing(open_studies(db, readonly=True)) as studies:
+        (entry,) = studies.list()
+    assert entry.study_uid == study and entry.status.value == "analysed"
+    assert entry.accession == "ACC12345" and entry.modality == "CR"
+    assert sorted(a["sop_instance_uid"] for a in entry.analysis or ()) == sorted(
+        str(d.SOPInstanceUID) for d in sent
+    )
+    assert entry.urgency is not None and entry.urgency.tier in ("routine", "urgent")

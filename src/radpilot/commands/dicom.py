@@ -30,14 +30,22 @@ def listen(
     pacs: str = typer.Option(None, "--pacs", help=PACS_HELP),
     model: str = typer.Option(None, "--model", "-m", help="Image model name."),
     no_analyze: bool = typer.Option(False, "--no-analyze", help="Store only; no analysis, no SR."),
+    db: Path = typer.Option(
+        None, "--db", help="Studies store for the worklist (default: the archive's default file)."
+    ),
+    no_worklist: bool = typer.Option(
+        False, "--no-worklist", help="Do not put received studies on the worklist."
+    ),
 ) -> None:
     """Listen for C-ECHO and C-STORE (CR, DX, Secondary Capture) until Ctrl-C or SIGTERM.
 
     Each instance is on disk before success is answered, then analysed in the background
-    (results under STORE/analysed, SRs under STORE/sr). A restart on the same --store
-    analyses what was stored but not yet analysed.
+    (results under STORE/analysed, SRs under STORE/sr) and its study put on the worklist
+    (`radpilot worklist --db DB`). A restart on the same --store analyses what was
+    stored but not yet analysed.
     """
     from radpilot.server.dicom_scp import Peer, ScpConfig, start_scp
+    from radpilot.server.dicom_worklist import WorklistSink
 
     config = ScpConfig(
         store_dir=store,
@@ -47,6 +55,7 @@ def listen(
         analyze=not no_analyze,
         model=model,
         pacs=None if pacs is None else Peer.parse(pacs),
+        sink=None if no_worklist else WorklistSink(db),
     )
     handle = start_scp(config)
     stop = threading.Event()

@@ -85,11 +85,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) -> Any:
     """The DICOM Storage SCP (``server.dicom_scp``) putting what it receives on the studies
-    store of ``settings.db`` (``server.studies_sink``); instances under ``store_dir``
+    store of ``settings.db`` (``server.dicom_worklist``); instances under ``store_dir``
     (default: ``ARCHIVE.dicom/`` beside the archive file)."""
     from radpilot.server.dicom_scp import ScpConfig, start_scp
+    from radpilot.server.dicom_worklist import WorklistSink
     from radpilot.server.store import backend_for
-    from radpilot.server.studies_sink import StudiesSink
 
     backend, path = backend_for(settings.db)
     if backend != "sqlite":
@@ -98,6 +98,6 @@ def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) 
         raise InputError("--dicom-port: the studies of a non-SQLite --db are not wired yet")
     folder = store_dir or Path(path).with_name(Path(path).name + ".dicom")
     config = ScpConfig(
-        store_dir=folder, host=host, port=port, model=settings.image_model, sink=StudiesSink(path)
+        store_dir=folder, host=host, port=port, model=settings.image_model, sink=WorklistSink(path)
     )
     return start_scp(config)

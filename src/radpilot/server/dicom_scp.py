@@ -129,6 +129,13 @@ class ScpConfig:
     pacs: Peer | None = None
     sink: StudySink | None = None
     max_pdu: int = 16382
+    # A peer that connects and sends half an association request holds one of
+    # ``max_associations`` slots until the ACSE (ARTIM) timeout; an idle association until
+    # the network timeout. Short enough that garbage cannot lock modalities out for long.
+    max_associations: int = 20
+    acse_timeout: float = 10.0
+    network_timeout: float = 60.0
+    analysis_batch: int = 8  # queued instances analysed in one pipeline call
     # Only associations addressed to our AE title (a misrouted modality is refused).
     require_called_aet: bool = True
 
@@ -159,13 +166,12 @@ def _header(path: Path) -> ReceivedInstance:
 
 
 class _SrWriter:
-    """The analysis pipeline's outputs writer: the SR of one instance, written atomically."""
+    """The analysis pipeline's outputs writer: each instance's SR, written atomically."""
 
     renders = False
 
-    def __init__(self, store: InstanceStore, uid: str) -> None:
+    def __init__(self, store: InstanceStore) -> None:
         self.store = store
-        self.uid = uid
 
     def write_image(self, analysis: Any) -> Any:
         from radpilot.imaging.dicomio import quiet_pydicom
@@ -184,7 +190,7 @@ class _SrWriter:
             # The findings stand without their SR; the source header is what is wrong.
             why = f"no DICOM SR: {type(exc).__name__}"
             return replace(result, warnings=(*result.warnings, why))
-        path = self.store.sr_path(self.uid)
+        path = self.store.sr_path(Path(result.path).stem)  # instances/<uid>.dcm
         self.store.write_atomic(path, buf.getvalue())
         return replace(result, outputs={**result.outputs, "sr": str(path)})
 
@@ -227,6 +233,14 @@ def send_instances(peer: Peer, paths: list[Path], *, calling: str = DEFAULT_AE_T
     return statuses
 
 
+def _is_analysis(item: str | None) -> bool:
+    return item is not None and not item.startswith(_SEND)
+
+
+def _not_analysed(path: Path, error: str | None) -> dict[str, Any]:
+    return {"path": str(path), "analysed": False, "error": error, "findings": []}
+
+
 class _Analyser:
     """The one background thread: analysis, SR, sink, PACS, one instance at a time."""
 
@@ -248,59 +262,84 @@ class _Analyser:
 
     def _run(self) -> None:
         while True:
-            uid = self.queue.get()
+            batch = self._take()
             try:
-                if uid is None:
-                    return
-                if uid.startswith(_SEND):
-                    self.send_sr(uid.removeprefix(_SEND))
-                else:
-                    self._one(uid)
-            except Exception as exc:  # one instance must never end the thread
-                self.failed += 1
-                log.exception("analysis of one received instance failed")
-                if uid is not None and not uid.startswith(_SEND):
-                    self._record_failure(uid, exc)
+                self._handle(batch)
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
+            if None in batch:
+                return
 
-    def _one(self, uid: str) -> None:
-        path = self.store.instance_path(uid)
-        instance = _header(path)
-        result: dict[str, Any]
+    def _take(self) -> list[str | None]:
+        """The next item, and the analyses already waiting behind it (up to
+        ``ScpConfig.analysis_batch``): one model call and one pixel decoder for all of them."""
+        batch = [self.queue.get()]
+        while len(batch) < self.config.analysis_batch and _is_analysis(batch[-1]):
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _handle(self, batch: list[str | None]) -> None:
+        uids = [u for u in batch if u is not None and _is_analysis(u)]
+        if uids:
+            try:
+                self._many(uids)
+            except Exception:  # find the instance that breaks it: one by one
+                log.exception("a batch of received instances failed; retrying one by one")
+                for uid in uids:
+                    if self.store.result(uid) is not None:
+                        continue
+                    try:
+                        self._many([uid])
+                    except Exception as exc:  # one instance must never end the thread
+                        self.failed += 1
+                        log.exception("analysis of one received instance failed")
+                        self._record_failure(uid, exc)
+        for item in batch:
+            if item is not None and item.startswith(_SEND):
+                self.send_sr(item.removeprefix(_SEND))
+
+    def _many(self, uids: list[str]) -> None:
+        paths = {uid: self.store.instance_path(uid) for uid in uids}
         if self.config.analyze:
-            result = self._analyse(uid, path)
+            results = self._analyse(paths)
         else:
-            result = {"path": str(path), "analysed": False, "error": None, "findings": []}
-        result["sop_instance_uid"] = uid
-        self.store.put_result(uid, result)
-        self.done += 1
-        if self.config.sink is not None:
-            self.config.sink.analysed(instance, result)
-        self.send_sr(uid)
+            results = {u: _not_analysed(p, None) for u, p in paths.items()}
+        for uid, path in paths.items():
+            result = results[uid]
+            result["sop_instance_uid"] = uid
+            self.store.put_result(uid, result)
+            self.done += 1
+            if self.config.sink is not None and self.config.analyze:
+                self.config.sink.analysed(_header(path), result)
+            self.send_sr(uid)
 
     def _record_failure(self, uid: str, exc: Exception) -> None:
         """A result that says analysis failed, so a restart does not retry it forever
         (the instance itself stays stored)."""
-        error = f"analysis failed: {type(exc).__name__}"
         try:
             path = self.store.instance_path(uid)
             self.store.put_result(
-                uid, {"path": str(path), "analysed": False, "error": error, "findings": []}
+                uid, _not_analysed(path, f"analysis failed: {type(exc).__name__}")
             )
         except OSError:
             log.exception("cannot record a failed analysis")
 
-    def _analyse(self, uid: str, path: Path) -> dict[str, Any]:
+    def _analyse(self, paths: dict[str, Path]) -> dict[str, dict[str, Any]]:
         from radpilot.imaging.analyze import analyze, resolve_model
 
         if self.model is None:
             self.model = resolve_model(self.config.model)  # once, on the first instance
         try:
-            (res,) = analyze([path], model=self.model, writer=_SrWriter(self.store, uid))
+            results = analyze(list(paths.values()), model=self.model, writer=_SrWriter(self.store))
         except RadpilotError as exc:
-            return {"path": str(path), "analysed": False, "error": str(exc), "findings": []}
-        out: dict[str, Any] = res.to_dict()
+            return {u: _not_analysed(p, str(exc)) for u, p in paths.items()}
+        out = {Path(r.path).stem: r.to_dict() for r in results if Path(r.path).stem in paths}
+        for uid, path in paths.items():  # a file the pipeline did not take as an image
+            out.setdefault(uid, _not_analysed(path, f"{path}: not read as an image"))
         return out
 
     def send_sr(self, uid: str) -> None:
@@ -342,6 +381,11 @@ class ScpHandle:
 
         threading.Thread(target=join, daemon=True).start()
         return done.wait(timeout)
+
+    @property
+    def associations(self) -> int:
+        """Associations open now (a peer holding one counts until it ends or times out)."""
+        return len(self._server.active_associations)
 
     @property
     def analysed(self) -> int:
@@ -440,6 +484,9 @@ def start_scp(config: ScpConfig) -> ScpHandle:
     ae = AE(ae_title=config.ae_title)
     ae.maximum_pdu_size = config.max_pdu
     ae.require_called_aet = config.require_called_aet
+    ae.maximum_associations = config.max_associations
+    ae.acse_timeout = config.acse_timeout
+    ae.network_timeout = config.network_timeout
     ae.add_supported_context(VERIFICATION)
     for uid in STORAGE_CLASSES:
         ae.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)

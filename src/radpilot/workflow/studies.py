@@ -261,6 +261,10 @@ class SQLiteStudyStore:
         self.readonly = readonly
         # verify=False: the archive's full page check is its own business (archive add /
         # check); the header and schema checks still run on every open.
+        if readonly and not path.exists():
+            raise StudyError(
+                f"{path}: no archive here (put studies on it with `radpilot worklist add`)"
+            )
         try:
             self._db = connect(path, readonly=readonly, create=create, verify=False)
         except ArchiveError as exc:

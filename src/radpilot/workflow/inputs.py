@@ -1,0 +1,182 @@
+"""What a draft is made from: the radiologist's phrases, an image analysis, a prior report.
+
+Every phrase is read by the report reader, so "small left pleural effusion", "no
+pneumothorax" and "possible right lower lobe pneumonia" become statements with the
+certainty, laterality, severity and location the reader finds. Errors name the phrase by
+its position or the file and field, never the text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from radpilot.errors import InputError
+from radpilot.reports import read
+from radpilot.reports.models import Certainty, Change, Mention
+from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term
+from radpilot.workflow.models import Source, Statement
+from radpilot.workflow.rules import drafting
+
+# Mentions here are the question or the past, not what this study shows.
+_CONTEXT_SECTIONS = frozenset({"indication", "history", "comparison", "technique", "examination"})
+
+
+def split_phrases(text: str) -> list[str]:
+    """``"a; b\\nc"`` -> ``["a", "b", "c"]`` (semicolons or line breaks separate)."""
+    return [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
+
+
+def _location(mention: Mention) -> str | None:
+    words = drafting().location_words
+    for loc in mention.locations:
+        if any(w in loc.lower() for w in words):
+            return loc.lower()
+    return None
+
+
+def display_name(finding: str, vocab: Vocabulary) -> str:
+    """The words a draft names a finding by when the input gave none of its own."""
+    override = drafting().names.get(finding)
+    if override is not None:
+        return override
+    return vocab.get(finding).name if finding in vocab.findings else finding.replace("_", " ")
+
+
+def _words(mention: Mention, vocab: Vocabulary) -> str:
+    """The words that name the finding: the reader's span when it is a name of it
+    ("effusion"), else the vocabulary's name ("heart is enlarged" -> "cardiomegaly")."""
+    span = normalize_term(mention.span.text)
+    if vocab.lookup(span) == mention.finding:
+        return span
+    return display_name(mention.finding, vocab)
+
+
+def statement_of(mention: Mention, vocab: Vocabulary, source: Source) -> Statement:
+    size = mention.size.span.text if mention.size is not None else None
+    return Statement(
+        finding=mention.finding,
+        certainty=mention.certainty,
+        words=_words(mention, vocab),
+        laterality=mention.laterality,
+        change=mention.change,
+        severity=mention.severity,
+        location=_location(mention),
+        size=size,
+        hedge=mention.hedge if mention.certainty is Certainty.UNCERTAIN else None,
+        source=source,
+    )
+
+
+def from_phrases(
+    phrases: Sequence[str], *, vocabulary: Vocabulary | None = None
+) -> list[Statement]:
+    """One statement per finding the reader finds in each phrase; a phrase naming none,
+    or only as history or a hypothesis, is an error naming its position."""
+    vocab = vocabulary or load_vocabulary()
+    out: list[Statement] = []
+    for i, phrase in enumerate(phrases, 1):
+        mentions = [
+            m
+            for m in read(phrase, vocabulary=vocabulary).mentions
+            if not (m.hypothetical or m.historical or m.section in _CONTEXT_SECTIONS)
+        ]
+        if not mentions:
+            raise InputError(
+                f"--findings: phrase {i} of {len(phrases)} names no finding the report reader "
+                "knows; write it as in a report (e.g. 'small left pleural effusion') or add "
+                "the term with --vocab"
+            )
+        out.extend(statement_of(m, vocab, Source.FINDINGS) for m in mentions)
+    return out
+
+
+def _finding_rows(raw: Any, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
+    images = raw if isinstance(raw, list) else [raw]
+    for i, image in enumerate(images):
+        if not isinstance(image, dict):
+            raise InputError(
+                f"{where}: item [{i}] is not an object (expected `radpilot analyze --json`)"
+            )
+        findings = image.get("findings", [])
+        if not isinstance(findings, list):
+            raise InputError(f"{where}: [{i}].findings is not a list")
+        for j, f in enumerate(findings):
+            if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+                raise InputError(f"{where}: [{i}].findings[{j}] has no name")
+            yield f"[{i}].findings[{j}]", f
+
+
+def from_analysis(
+    path: Path, *, vocabulary: Vocabulary | None = None
+) -> tuple[list[Statement], list[str]]:
+    """The positive image findings of ``radpilot analyze --json`` output (or the
+    analysis.json its ``--out`` writes), as present statements; a label with no finding
+    in the vocabulary is noted, not guessed."""
+    vocab = vocabulary or load_vocabulary()
+    where = str(path)
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"{where}: not a JSON file from `radpilot analyze --json` ({type(exc).__name__})"
+        ) from None
+    out: list[Statement] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for at, f in _finding_rows(raw, where):
+        positive = f.get("positive")
+        if not isinstance(positive, bool):
+            raise InputError(f"{where}: {at}.positive must be true or false")
+        if not positive:
+            continue
+        finding = vocab.lookup(f["name"].replace("_", " "))
+        if finding is None:
+            notes.append(
+                f"{where}: {at}: image label {f['name']!r} has no report finding; left out"
+            )
+            continue
+        if finding not in seen:
+            seen.add(finding)
+            name = display_name(finding, vocab)
+            out.append(Statement(finding, Certainty.PRESENT, name, source=Source.ANALYSIS))
+    return out, notes
+
+
+def from_prior(text: str, *, vocabulary: Vocabulary | None = None) -> list[Statement]:
+    """What a prior report states (present, uncertain or absent, outside history and
+    indication), for the change statements of the new draft."""
+    vocab = vocabulary or load_vocabulary()
+    report = read(text, vocabulary=vocabulary)
+    out = []
+    for m in report.mentions:
+        if m.hypothetical or m.section in _CONTEXT_SECTIONS or m.region is not None:
+            continue
+        if m.change is Change.RESOLVED:
+            continue  # gone before the prior: nothing to compare with now
+        out.append(statement_of(m, vocab, Source.FINDINGS))
+    return out
+
+
+def read_report_file(path: Path) -> str:
+    """A prior report's text (UTF-8, or UTF-8 with BOM); errors name the file only."""
+    from radpilot.reports.textfile import clean_text
+
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    cleaned, _, binary = clean_text(text)
+    if binary or not cleaned.strip():
+        raise InputError(f"{path}: holds no report text")
+    return cleaned
