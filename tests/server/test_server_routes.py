@@ -39,6 +39,9 @@ def test_openapi_and_docs_need_no_credentials(service: Service) -> None:
 
 
 def test_every_route_is_public_or_names_its_roles(service: Service) -> None:
+    spec = service.client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/token"
     routes = _routes(service)
     assert len(routes) >= 20
     for method, path, op in routes:
@@ -46,6 +49,7 @@ def test_every_route_is_public_or_names_its_roles(service: Service) -> None:
             assert "x-roles" not in op
             continue
         assert op.get("x-roles"), f"{method} {path} names no roles"
+        assert op.get("security") == [{"OAuth2PasswordBearer": []}], f"{method} {path}"
         assert set(op["x-roles"]) == {r.value for r in policy().permission(op["x-permission"])}
 
 
