@@ -194,6 +194,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "serve.v1": "radpilot.commands.serve:app",
             "users.v1": "radpilot.commands.users:app",
             "audit.v1": "radpilot.commands.audit:app",
+            "followups.v1": "radpilot.commands.followups:app",
             "draft.v1": "radpilot.commands.draft:app",
             "ask.v1": "radpilot.commands.ask:app",
             "worklist.v1": "radpilot.commands.worklist:app",
@@ -201,6 +202,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "dicom.v1": "radpilot.commands.dicom:app",
             "export.v1": "radpilot.commands.export:app",
             "deidentify.v1": "radpilot.commands.deidentify:app",
+            "qa.v1": "radpilot.commands.qa:app",
         },
     ),
     "demo_steps": (
@@ -295,6 +297,9 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
             "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
             "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
+            "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
+            "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
+            "workflow.qa_rules.v1": "radpilot.workflow.qarules:QA_RULES",
         },
     ),
 }

@@ -121,3 +121,17 @@ def test_add_with_analysis_runs_the_model(tmp_path: Path, cli: CliRun) -> None:
     code, out, _ = cli("worklist", "--db", db, "--json", "--now", NOW)
     (entry,) = json.loads(out)
     assert entry["status"] == "analysed" and entry["tier"] in ("routine", "urgent")
+
+
+def test_mixed_batch_adds_the_studies_and_names_the_rest(tmp_path: Path, cli: CliRun) -> None:
+    db = str(tmp_path / "w.db")
+    good = json.loads(_analysis(tmp_path / "g.json", "1.6.1", 0.2, False, "routine").read_text())
+    png = {"path": "x.png", "findings": [], "metadata": {"format": "png", "study_uid": None}}
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps([png, *good]), encoding="utf-8")
+    code, out, err = cli("worklist", "add", str(mixed), "--db", db)
+    assert code == 1 and "studies added 1" in out and "files skipped 0" in out
+    assert err == (
+        f"warning: {mixed}: image [0]: metadata.study_uid: missing (a PNG or JPEG carries "
+        "no study); left out\n"
+    )

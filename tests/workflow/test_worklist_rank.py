@@ -120,16 +120,29 @@ def test_analysis_groups_images_by_study() -> None:
         _image("1.1", "urgent", 0.9, True),
         _image("1.2", "not_assessed", 0.0),
     ]
-    by_uid = {i.record.study_uid: i for i in parse_analysis(raw, "a.json")}
+    by_uid = {i.record.study_uid: i for i in parse_analysis(raw, "a.json").intakes}
     assert by_uid["1.1"].urgency is not None and by_uid["1.1"].urgency.tier == "urgent"
     assert by_uid["1.1"].urgency.score == 0.9 and len(by_uid["1.1"].analysis) == 2
     assert by_uid["1.2"].urgency is not None and by_uid["1.2"].urgency.tier == "not_assessed"
 
 
+def test_images_without_a_study_are_left_out_not_the_file() -> None:
+    png = {"path": "x.png", "findings": [], "metadata": {"format": "png", "study_uid": None}}
+    failed = {"path": "y.dcm", "error": "y.dcm: truncated file", "metadata": None}
+    parsed = parse_analysis([png, _image("1.1", "routine", 0.2), failed], "a.json")
+    assert [i.record.study_uid for i in parsed.intakes] == ["1.1"]
+    assert parsed.skipped == (
+        "a.json: image [0]: metadata.study_uid: missing (a PNG or JPEG carries no study); left out",
+        "a.json: image [2]: metadata.study_uid: missing (the file was not read); left out",
+    )
+    with pytest.raises(StudyError, match=r"image \[0\].*no study\); add the DICOM instead$"):
+        parse_analysis([png], "a.json")
+
+
 def test_urgency_scored_by_the_imaging_rule_when_missing() -> None:
     image = _image("1.3", "urgent", 0.9, True)
     del image["urgency"]
-    (intake,) = parse_analysis([image], "a.json")
+    (intake,) = parse_analysis([image], "a.json").intakes
     assert intake.urgency is not None and intake.urgency.tier == "urgent"
     assert intake.urgency.reasons[0] == "critical finding Pneumothorax positive (p=0.90)"
 
@@ -186,11 +199,12 @@ json_values = st.recursive(
 def test_analysis_parser_never_crashes(raw: Any) -> None:
     json.dumps(raw)
     try:
-        intakes = parse_analysis(raw, "a.json")
+        parsed = parse_analysis(raw, "a.json")
     except StudyError as exc:
         assert "\n" not in str(exc)
     else:
-        assert all(i.record.study_uid for i in intakes)
+        assert parsed.intakes and all(i.record.study_uid for i in parsed.intakes)
+        assert all("\n" not in line for line in parsed.skipped)
 
 
 def test_study_case_from_a_stored_study() -> None:

@@ -21,7 +21,7 @@ from radpilot.commands.common import (
 from radpilot.errors import InputError
 
 if TYPE_CHECKING:
-    from radpilot.workflow.intake import Intake
+    from radpilot.workflow.intake import Intake, ParsedAnalysis
     from radpilot.workflow.studies import SQLiteStudyStore
     from radpilot.workflow.worklist import WorklistEntry
 
@@ -124,25 +124,34 @@ def add(
     with ProblemLines(max_errors) as problems, open_studies(db) as store:
         for path in files:
             try:
-                for intake in _intakes(path, analyse=analyse, model=model, received=received):
-                    counts[_store(store, intake)] += 1
-                done += 1
+                parsed = _intakes(path, analyse=analyse, model=model, received=received)
             except InputError as exc:
                 problems(f"skipped: {exc}")
                 failed += 1
+                continue
+            for intake in parsed.intakes:
+                counts[_store(store, intake)] += 1
+            for line in parsed.skipped:
+                problems(f"warning: {line}", "warning")
+            done += 1
+            failed += bool(parsed.skipped)
         typer.echo(
             f"studies added {counts['added']}, updated {counts['updated']}, unchanged "
-            f"{counts['unchanged']}, files skipped {failed} -> {store.location}"
+            f"{counts['unchanged']}, files skipped {problems.by_severity.get('error', 0)}"
+            f" -> {store.location}"
         )
     exit_with(batch_exit(done, failed))
 
 
-def _intakes(path: Path, *, analyse: bool, model: str | None, received: str | None) -> list[Intake]:
+def _intakes(
+    path: Path, *, analyse: bool, model: str | None, received: str | None
+) -> ParsedAnalysis:
     from dataclasses import replace
 
     from radpilot.imaging.dicomio import sniff_format
     from radpilot.workflow.intake import (
         Intake,
+        ParsedAnalysis,
         parse_analysis,
         read_analysis_file,
         record_from_dicom,
@@ -163,15 +172,16 @@ def _intakes(path: Path, *, analyse: bool, model: str | None, received: str | No
             from radpilot.imaging.analyze import analyze
 
             results = analyze([path], model=model)
-            intakes = parse_analysis([r.to_dict() for r in results], str(path))
+            parsed = parse_analysis([r.to_dict() for r in results], str(path))
         else:
-            intakes = [Intake(record_from_dicom(path))]
+            parsed = ParsedAnalysis((Intake(record_from_dicom(path)),))
     else:
-        intakes = read_analysis_file(path)
+        parsed = read_analysis_file(path)
     if received is not None:
         # replace() constructs the record again, so the time is checked as on any record
-        intakes = [replace(i, record=replace(i.record, received=received)) for i in intakes]
-    return intakes
+        timed = (replace(i, record=replace(i.record, received=received)) for i in parsed.intakes)
+        parsed = replace(parsed, intakes=tuple(timed))
+    return parsed
 
 
 def _store(store: SQLiteStudyStore, intake: Intake) -> str:

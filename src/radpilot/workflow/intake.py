@@ -71,13 +71,25 @@ def _field_path(err: Mapping[str, Any]) -> str:
     return ".".join(str(p) for p in err.get("loc", ()))
 
 
-def parse_analysis(raw: Any, where: str) -> list[Intake]:
-    """The studies in an analysis JSON value (a list of image objects)."""
+@dataclass(frozen=True)
+class ParsedAnalysis:
+    """The studies of an analysis file, and one line per image left out (an image with
+    no study UID: a PNG or JPEG, or a file ``analyze`` could not read)."""
+
+    intakes: tuple[Intake, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def parse_analysis(raw: Any, where: str) -> ParsedAnalysis:
+    """The studies in an analysis JSON value (a list of image objects). A malformed
+    image is an error for the whole file; an image without a study is skipped, unless
+    no image has one."""
     if isinstance(raw, Mapping):
         raw = [raw]
     if not isinstance(raw, list):
         raise StudyError(f"{where}: not an analysis (a JSON list of image results expected)")
     images: dict[str, list[tuple[Mapping[str, Any], _Image]]] = {}
+    skipped: list[str] = []
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping):
             raise StudyError(f"{where}: image [{i}]: not a JSON object")
@@ -90,14 +102,16 @@ def parse_analysis(raw: Any, where: str) -> list[Intake]:
             ) from None
         uid = image.metadata.study_uid if image.metadata else None
         if not uid:
-            raise StudyError(
-                f"{where}: image [{i}]: metadata.study_uid: missing (a PNG or JPEG carries "
-                "no study; add its DICOM instead)"
-            )
+            why = "the file was not read" if image.error else "a PNG or JPEG carries no study"
+            skipped.append(f"{where}: image [{i}]: metadata.study_uid: missing ({why}); left out")
+            continue
         images.setdefault(uid, []).append((item, image))
     if not images:
+        if skipped:
+            raise StudyError(skipped[0].removesuffix("; left out") + "; add the DICOM instead")
         raise StudyError(f"{where}: no images in the analysis")
-    return [_intake(uid, group, where) for uid, group in images.items()]
+    intakes = tuple(_intake(uid, group, where) for uid, group in images.items())
+    return ParsedAnalysis(intakes, tuple(skipped))
 
 
 def _intake(uid: str, group: list[tuple[Mapping[str, Any], _Image]], where: str) -> Intake:
@@ -149,7 +163,7 @@ def _image_urgency(image: _Image) -> _Urgency | None:
     return _Urgency(tier=u.tier.value, score=u.score, reasons=list(u.reasons))
 
 
-def read_analysis_file(path: Path) -> list[Intake]:
+def read_analysis_file(path: Path) -> ParsedAnalysis:
     try:
         if path.stat().st_size > MAX_ANALYSIS_BYTES:
             raise StudyError(f"{path}: over {MAX_ANALYSIS_BYTES:,} bytes; not an analysis file")
