@@ -12,7 +12,6 @@ from service_helpers import Service
 from dicom_cases import CR, DX, radiograph  # from the SCP's own tests
 from radpilot.commands.serve import start_dicom
 from radpilot.server.access import Role
-from radpilot.server.studies_sink import study_urgency
 
 
 def test_received_studies_are_listed(service: Service) -> None:
@@ -45,15 +44,3 @@ def test_received_studies_are_listed(service: Service) -> None:
     assert study is not None and study["patient_id"] == "PAT-9"
     assert study["status"] == "analysed" and study["findings"]
     assert study["urgency"]["tier"] in ("urgent", "routine")
-
-
-def test_study_urgency_is_the_most_urgent_image() -> None:
-    images = [
-        {"urgency": {"tier": "routine", "score": 0.9, "reasons": ["a"]}},
-        {"urgency": {"tier": "urgent", "score": 0.4, "reasons": ["b"]}},
-        {"urgency": {"tier": "urgent", "score": 0.6, "reasons": ["c", "b"]}},
-        {"urgency": None},
-    ]
-    got = study_urgency(images)
-    assert got is not None and (got.tier, got.score, got.reasons) == ("urgent", 0.6, ("b", "c"))
-    assert study_urgency([{"findings": []}]) is None

@@ -114,3 +114,60 @@ def test_raw_traversal_requests(live: tuple[str, Path], target: str) -> None:
     assert status in (400, 404) and b"PRIVATE" not in data
     ok, data = _raw_get(url, "/api/evaluations/eval.html", token)
     assert ok == 200 and b"evaluation" in data
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_radpilot_serve_process(tmp_path: Path) -> None:
+    """`radpilot serve --dicom-port` as a process: HTTP and DICOM answer, SIGTERM stops both."""
+    import subprocess
+
+    from pynetdicom import AE
+
+    port, dicom_port = _free_port(), _free_port()
+    db = tmp_path / "dept.db"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "radpilot.cli",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--dicom-port",
+            str(dicom_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "radpilot serve did not start"
+            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/studies").status_code == 401
+        ae = AE(ae_title="TESTSCU")
+        ae.add_requested_context("1.2.840.10008.1.1")
+        assoc = ae.associate("127.0.0.1", dicom_port, ae_title="RADPILOT")
+        assert assoc.is_established and assoc.send_c_echo().Status == 0
+        assoc.release()
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=60)
+    # uvicorn ends by re-raising the SIGTERM it handled (after a clean shutdown)
+    assert proc.returncode in (0, -15), err
+    assert "Traceback" not in err
+    assert (tmp_path / "dept.db.dicom").is_dir()

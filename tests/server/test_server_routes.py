@@ -3,7 +3,11 @@ admitted, never 401/403 for an admitted one; only the public routes answer witho
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 import pytest
+from fastapi.testclient import TestClient
 from service_helpers import Service
 
 from radpilot.server.access import Role, policy
@@ -35,6 +39,9 @@ def test_openapi_and_docs_need_no_credentials(service: Service) -> None:
 
 
 def test_every_route_is_public_or_names_its_roles(service: Service) -> None:
+    spec = service.client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/token"
     routes = _routes(service)
     assert len(routes) >= 20
     for method, path, op in routes:
@@ -42,6 +49,7 @@ def test_every_route_is_public_or_names_its_roles(service: Service) -> None:
             assert "x-roles" not in op
             continue
         assert op.get("x-roles"), f"{method} {path} names no roles"
+        assert op.get("security") == [{"OAuth2PasswordBearer": []}], f"{method} {path}"
         assert set(op["x-roles"]) == {r.value for r in policy().permission(op["x-permission"])}
 
 
@@ -82,7 +90,29 @@ def test_least_privilege_of_patient_data(service: Service, role: Role) -> None:
     assert r.status_code == 403
 
 
-def test_researcher_sees_pseudonyms_and_no_text(service: Service) -> None:
+def test_researcher_sees_pseudonyms_and_deidentified_text(service: Service) -> None:
+    named = {
+        "id": "R7",
+        "patient_id": "P-007",
+        "study_date": "2024-03-04",
+        "text": "Compared with 2024-01-05, read by Dr. Okafor: small right pneumothorax "
+        "(MRN 1234567, P-007).",
+    }
+    added = service.client.post(
+        "/api/archive/reports", json={"reports": [named]}, headers=service.auth(Role.RADIOLOGIST)
+    )
+    assert added.status_code == 200 and added.json()["added"] == 1
+    res = service.client.get(
+        "/api/search", params={"q": "pneumothorax"}, headers=service.auth(Role.RESEARCHER)
+    ).json()
+    (hit,) = [h for h in res["hits"] if h["findings"] and h["findings"][0]["status"] == "present"]
+    sentence = hit["findings"][0]["sentence"]["text"]
+    assert "pneumothorax" in sentence and "[NAME]" in sentence
+    for secret in ("Okafor", "1234567", "P-007", "2024-01-05", "R7"):
+        assert secret not in str(hit)
+
+
+def test_researcher_sees_pseudonyms(service: Service) -> None:
     rad = service.client.get(
         "/api/search", params={"q": "effusion"}, headers=service.auth(Role.RADIOLOGIST)
     ).json()
@@ -96,8 +126,9 @@ def test_researcher_sees_pseudonyms_and_no_text(service: Service) -> None:
     assert hit["study_date"] == "2024"
     assert hit["findings"][0]["finding"] == "pleural_effusion"
     dumped = str(res)
-    for secret in ("P-001", "R1", "pleural effusion", "Small left", "2024-01-02"):
+    for secret in ("P-001", "'R1'", "2024-01-02"):
         assert secret not in dumped
+    assert hit["findings"][0]["sentence"]["text"] == "Small left pleural effusion."
     again = service.client.get(
         "/api/search", params={"q": "effusion"}, headers=service.auth(Role.RESEARCHER)
     ).json()
@@ -192,3 +223,29 @@ def test_denied_attempts_are_audited_and_headers_set(service: Service) -> None:
         "/api/archive/reports/R2",
         "denied",
     )
+
+
+def test_errors_never_echo_text(
+    fresh_service: Callable[..., Service],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    svc = fresh_service()
+    auth = svc.auth(Role.RADIOLOGIST)
+    bad = svc.client.post(
+        "/api/label", json={"reports": [{"text": "Mr. Secretname", "x": 1}]}, headers=auth
+    )
+    assert bad.status_code == 422 and "Secretname" not in bad.text
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("Mr. Secretname has a pneumothorax")
+
+    import radpilot.search.engine
+
+    monkeypatch.setattr(radpilot.search.engine, "search", broken)
+    client = TestClient(svc.app, raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO):
+        r = client.get("/api/search", params={"q": "x"}, headers=auth)
+    assert r.status_code == 500 and r.json() == {"detail": "internal error (RuntimeError)"}
+    assert r.headers["cache-control"] == "no-store"
+    assert "Secretname" not in caplog.text and "internal error (RuntimeError)" in caplog.text

@@ -51,6 +51,20 @@ def test_users_cli(
         store.close()
     # The file is still a radpilot archive.
     assert run(["archive", "stats", "--db", str(db)]) == 0
+    # Another application's SQLite file is refused and left as it was.
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE x (a)")
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    assert _add(monkeypatch, other, "carol", "admin", "long-enough-pw") == 2
+    assert "not a radpilot archive" in capsys.readouterr().err
+    con = sqlite3.connect(other)
+    assert con.execute("SELECT name FROM sqlite_master").fetchall() == [("x",)]
+    con.close()
 
 
 def test_db_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,3 +74,30 @@ def test_db_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["users", "list", "--db", "postgresql://user:pw@localhost/x"]) == 2
     err = capsys.readouterr().err
     assert "no service backend for 'postgres'" in err and "pw@" not in err
+
+
+def test_serve_on_a_taken_port_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = run(["serve", "--db", str(tmp_path / "a.db"), "--port", str(port)])
+    assert code == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+
+
+def test_serve_refuses_what_is_no_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    assert run(["serve", "--db", str(tmp_path / "notes.txt")]) == 2
+    assert "not a radpilot archive" in capsys.readouterr().err
+    assert run(["serve", "--db", str(tmp_path), "--reports-dir", str(tmp_path / "none")]) == 2
+    assert "--reports-dir" in capsys.readouterr().err

@@ -262,7 +262,7 @@ def _print_stats(s: dict[str, object]) -> None:
 
 def _deidentifier() -> Deidentifier:
     """The service's pseudonymiser (``radpilot.server.privacy``: keyed HMAC pseudonyms,
-    text withheld, dates to years) under the key in $RADPILOT_DEID_KEY."""
+    text through the text de-identifier, dates to years) under the key in $RADPILOT_DEID_KEY."""
     key = os.environ.get(DEID_KEY_ENV)
     if not key:
         raise DatasetError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -51,23 +52,44 @@ def serve(
         image_model=model,
     )
     app = create_app(settings)
-    scp = None
+    sock = _listen(host, port)
     if dicom_port is not None:
-        scp = start_dicom(dicom_port, settings, host=host, store_dir=dicom_store)
+        try:
+            scp = start_dicom(dicom_port, settings, host=host, store_dir=dicom_store)
+        except BaseException:
+            sock.close()
+            raise
+        # uvicorn re-raises SIGTERM/SIGINT once it has shut down: stop the SCP in between.
+        app.state.shutdown.append(scp.stop)
+    where = f"http://{host}:{sock.getsockname()[1]}"
+    typer.echo(f"serving on {where} (OpenAPI at {where}/docs); Ctrl-C stops", err=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a taken port is one line (exit 2)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        if scp is not None:
-            scp.stop()
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from radpilot.errors import InputError
+
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    return sock
 
 
 def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) -> Any:
     """The DICOM Storage SCP (``server.dicom_scp``) putting what it receives on the studies
-    store of ``settings.db`` (``server.studies_sink``); instances under ``store_dir``
+    store of ``settings.db`` (``server.dicom_worklist``); instances under ``store_dir``
     (default: ``ARCHIVE.dicom/`` beside the archive file)."""
     from radpilot.server.dicom_scp import ScpConfig, start_scp
+    from radpilot.server.dicom_worklist import WorklistSink
     from radpilot.server.store import backend_for
-    from radpilot.server.studies_sink import StudiesSink
 
     backend, path = backend_for(settings.db)
     if backend != "sqlite":
@@ -76,6 +98,6 @@ def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) 
         raise InputError("--dicom-port: the studies of a non-SQLite --db are not wired yet")
     folder = store_dir or Path(path).with_name(Path(path).name + ".dicom")
     config = ScpConfig(
-        store_dir=folder, host=host, port=port, model=settings.image_model, sink=StudiesSink(path)
+        store_dir=folder, host=host, port=port, model=settings.image_model, sink=WorklistSink(path)
     )
     return start_scp(config)

@@ -15,7 +15,7 @@ from radpilot.datasets.store import DatasetStore
 class Deidentifier(Protocol):
     def pseudonym(self, kind: str, value: str) -> str: ...
 
-    def text(self, text: str) -> str: ...
+    def text(self, value: str, known: tuple[str, ...]) -> str: ...
 
 
 @dataclass
@@ -34,7 +34,13 @@ class Bundle:
         return item.ref if self.deid is None else self.deid.pseudonym("rp", item.ref)
 
     def text(self, item: Item) -> str:
-        return item.text if self.deid is None else self.deid.text(item.text)
+        if self.deid is None:
+            return item.text
+        # The patient id first: the de-identifier keys its date shift on it.
+        known = tuple(
+            v for v in (item.meta.get("patient_id"), item.ref) if isinstance(v, str) and v
+        )
+        return self.deid.text(item.text, known)
 
     def meta(self, item: Item) -> dict[str, Any]:
         meta = dict(item.meta)

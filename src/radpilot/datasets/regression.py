@@ -7,7 +7,7 @@ One case per item where the final labels differ from radpilot's, ``category``
 runs under the ``chexpert`` uncertainty policy while datasets are proposed under radpilot's:
 a corrected label on which the two policies differ for that text is left out of ``expect``
 (the note says how many), so a case never pins a policy difference as a reader error.
-Items whose text is withheld (de-identified) cannot become cases.
+De-identified items cannot become cases (a case needs the text as written).
 """
 
 from __future__ import annotations

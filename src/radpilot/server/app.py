@@ -18,8 +18,10 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -29,7 +31,7 @@ from radpilot.errors import InputError, RadpilotError
 from radpilot.server.access import policy
 from radpilot.server.accounts import Tokens
 from radpilot.server.context import ServiceContext
-from radpilot.server.limits import BodyLimit, SecurityHeaders
+from radpilot.server.middleware import BodyLimit, InternalErrors, SecurityHeaders
 from radpilot.server.privacy import Pseudonymiser
 from radpilot.server.ratelimit import LoginLimiter
 from radpilot.server.settings import Settings
@@ -69,12 +71,15 @@ def create_app(settings: Settings) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        for stop in app.state.shutdown:  # what runs beside the app (the DICOM SCP)
+            stop()
         store.close()
 
     app = FastAPI(title="radpilot", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.ctx = ctx
+    app.state.shutdown = []  # callables run when the server stops, before the store closes
     app.state.templates = Jinja2Templates(directory=str(_package_dir("templates")))
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     _include_routers(app)
@@ -85,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         uploads=settings.max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
+    app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -129,5 +135,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.warning("request failed: %s", type(exc).__name__)
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
+    async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own answer echoes each bad value ("input"): a report text, an id.
+        errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
+        detail = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(InputError, user_error)
     app.add_exception_handler(RadpilotError, service_error)

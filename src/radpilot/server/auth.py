@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
 from radpilot.server.accounts import Principal
@@ -52,7 +53,16 @@ async def _csrf_ok(request: Request, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given, expected)
 
 
-async def principal(request: Request, ctx: ServiceContext = Depends(context)) -> Principal:
+# Declares the OAuth2 password flow in the OpenAPI description (Swagger's "Authorize");
+# the header itself is read below, so that a wrong scheme is a 401 of its own.
+OAUTH2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
+
+
+async def principal(
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    _documented: str | None = Depends(OAUTH2),
+) -> Principal:
     """The authenticated caller, or 401 (403 for a session request without its CSRF token)."""
     header = request.headers.get("authorization")
     if header is not None:

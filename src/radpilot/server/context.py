@@ -39,6 +39,7 @@ class ServiceContext:
         outcome: str = "ok",
         detail: str = "",
         actor: str | None = None,
+        role: str | None = None,
     ) -> None:
         """Append who did what to which ids, from where, to the audit trail."""
         if isinstance(target, list):
@@ -50,7 +51,7 @@ class ServiceContext:
             detail = f"{count} item(s)" + (f"; {detail}" if detail else "")
         event = AuditEvent(
             actor=actor if actor is not None else (who.name if who else "-"),
-            role=who.role.value if who else "-",
+            role=role if role is not None else (who.role.value if who else "-"),
             action=action,
             target=target,
             client=client_address(request),

@@ -68,7 +68,7 @@ def token(
 ) -> TokenOut:
     user = login_attempt(ctx, request, username, password)
     issued = ctx.tokens.issue(user, "api")
-    ctx.audit(request, None, "token.issue", actor=user.name)
+    ctx.audit(request, None, "token.issue", actor=user.name, role=user.role.value)
     return TokenOut(access_token=issued, expires_in=int(ctx.settings.token_ttl_seconds))
 
 

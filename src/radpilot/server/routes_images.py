@@ -1,7 +1,7 @@
 """Images: analyse uploaded radiographs, compare a current study with a prior.
 
 Uploads are bounded twice: the whole request by ``Settings.max_upload_bytes`` (refused
-with 413 as it streams in, ``limits.BodyLimit``) and the count of files. Each upload is
+with 413 as it streams in, ``middleware.BodyLimit``) and the count of files. Each upload is
 written under a fresh temporary folder under a name radpilot makes (``001.dcm``): the
 client's file name is never a path on the server, and is only echoed back as a label.
 """

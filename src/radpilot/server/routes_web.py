@@ -71,7 +71,7 @@ def login(
         )
         return page
     session = ctx.tokens.issue(user, "session")
-    ctx.audit(request, None, "session.start", actor=user.name)
+    ctx.audit(request, None, "session.start", actor=user.name, role=user.role.value)
     done = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     _cookie(done, ctx, SESSION_COOKIE, session, max_age=int(ctx.settings.session_ttl_seconds))
     done.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

@@ -21,7 +21,7 @@ from typing import Any
 from radpilot.errors import InputError
 from radpilot.server.access import Role
 from radpilot.server.audit import GENESIS, entry_hash
-from radpilot.server.models import AuditEntry, AuditEvent, TokenRecord, UserRecord
+from radpilot.server.models import AuditEntry, AuditEvent, ServiceStore, TokenRecord, UserRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS service_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,13 +53,13 @@ def now_iso() -> str:
 
 
 def open_sqlite_service(location: str) -> SQLiteServiceStore:
-    """The service tables in the archive at ``location`` (the archive is created first
-    when absent, so the file stays a radpilot archive)."""
+    """The service tables in the archive at ``location``. The archive is opened first (and
+    created when absent): a file that is not a radpilot archive is refused, one line, and
+    nothing is written into it."""
     from radpilot.search.store import open_store
 
     path = Path(location).expanduser()
-    if not path.exists():
-        open_store(path).close()
+    open_store(path, verify=False).close()  # ArchiveError (an InputError): one line
     return SQLiteServiceStore(path)
 
 
@@ -207,3 +207,7 @@ class SQLiteServiceStore:
 
 def _user(r: tuple[Any, ...]) -> UserRecord:
     return UserRecord(r[0], Role(r[1]), r[2], bool(r[3]), r[4])
+
+
+def _conforms(store: SQLiteServiceStore) -> ServiceStore:
+    return store  # mypy checks here that the SQLite store is a whole ServiceStore

@@ -1,12 +1,15 @@
-"""Two pure ASGI middlewares. ``BodyLimit``: request bodies bounded as they stream in (a
+"""Three pure ASGI middlewares. ``BodyLimit``: request bodies bounded as they stream in (a
 declared ``Content-Length`` over the limit is refused with 413 before a byte is read, and
 a body without one (chunked) is cut off at the limit; upload routes get the larger limit).
 ``SecurityHeaders``: every answer tells the browser not to sniff types, frame the page or
-send the address elsewhere, and every API answer (patient data) not to be cached."""
+send the address elsewhere, and every API answer (patient data) not to be cached.
+``InternalErrors``: a bug answers 500 and logs one line naming the exception's type only
+(its message and traceback may quote report text), unless debug logging is on."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -15,6 +18,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -116,3 +122,37 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class InternalErrors:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            log.error("internal error (%s) on %s", type(exc).__name__, scope.get("method"))
+            log.debug("internal error", exc_info=True)
+            if started:
+                raise
+            body = json.dumps({"detail": f"internal error ({type(exc).__name__})"}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
