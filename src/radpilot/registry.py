@@ -283,6 +283,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         "server router",
         {
             "datasets.v1": "radpilot.server.routes_datasets:router",
+            "workflow.v1": "radpilot.server.routes_workflow:router",
         },
     ),
     "data_files": (
