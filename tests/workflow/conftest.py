@@ -7,9 +7,10 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -34,23 +35,24 @@ def _rewrite(model: str, report: str) -> str:
         return report.replace("left", "right")
     if model == "negates":
         return report.replace("Small left pleural effusion.", "No left pleural effusion.")
-    if model == "cites":  # an answer citing an id it was given, and one it was not
-        ids = re.findall(r"^\[([^\]]+)\]", report, flags=re.M)
+    if model == "cites":  # one claim its citation backs, one unknown id, one unbacked claim
+        blocks = re.findall(r"^\[([^\]]+)\][^\n]*\n([^\n]*)", report, flags=re.M)
+        backed = next(rid for rid, text in blocks if "left pleural effusion" in text)
         return (
-            f"The patient had a small left pleural effusion [{ids[0]}]. "
+            f"A small left pleural effusion was seen [{backed}]. "
             "A right pneumothorax was also seen [R999]. "
-            f"Cardiomegaly was present [{ids[0]}]."
+            f"Cardiomegaly was present [{blocks[0][0]}]."
         )
     return report
 
 
 class _Handler(BaseHTTPRequestHandler):
-    requests: list[dict[str, Any]] = []
+    requests: ClassVar[list[dict[str, Any]]] = []
 
     def log_message(self, *args: object) -> None:  # keep test output clean
         pass
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(length))
         _Handler.requests.append({"path": self.path, "headers": dict(self.headers), **body})
@@ -96,3 +98,66 @@ def fake_llm() -> Iterator[str]:
 def llm_requests() -> list[dict[str, Any]]:
     _Handler.requests.clear()
     return _Handler.requests
+
+
+# -- a small real archive: one patient's course over three studies, and another patient --
+
+HISTORY = [
+    (
+        "H1",
+        "P1",
+        "2024-01-05",
+        "FINDINGS: Right chest tube. Small right pneumothorax.\nIMPRESSION: Small right pneumothorax.",
+    ),
+    (
+        "H2",
+        "P1",
+        "2024-01-08",
+        "FINDINGS: Right chest tube. No pneumothorax. Small left pleural effusion. The heart is enlarged.\nIMPRESSION: Resolved right pneumothorax. Small left pleural effusion.",
+    ),
+    (
+        "H3",
+        "P1",
+        "2024-02-01",
+        "FINDINGS: Interval removal of the right chest tube. Small left pleural effusion. Cardiomegaly.\nIMPRESSION: Unchanged small left pleural effusion.",
+    ),
+    (
+        "H4",
+        "P2",
+        "2024-03-01",
+        "FINDINGS: Right lower lobe pneumonia. No pleural effusion.\nIMPRESSION: Pneumonia.",
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def history_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from radpilot.interop.records import make_record
+    from radpilot.search.ingest import ingest_records
+    from radpilot.search.store import open_store
+
+    path = tmp_path_factory.mktemp("history") / "h.db"
+    store = open_store(path)
+    try:
+        records = [
+            make_record(rid=r, patient_id=p, study_date=d, modality="CR", text=t)
+            for r, p, d, t in HISTORY
+        ]
+        assert ingest_records(store, records, jobs=1).added == len(HISTORY)
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``radpilot ARGS`` in-process through the real entry point: (code, stdout, stderr)."""
+    from radpilot.commands.main import run
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = run(list(argv))
+        got = capsys.readouterr()
+        return code, got.out, got.err
+
+    return invoke

@@ -81,7 +81,7 @@ def test_unreachable_and_misconfigured_are_one_line(template: Any) -> None:
         open_model(_cfg("ftp://x", "m"))
     with pytest.raises(LLMError, match="RADPILOT_TEST_NO_SUCH_KEY"):
         open_model(_cfg("http://127.0.0.1:9", "m", api_key_env="RADPILOT_TEST_NO_SUCH_KEY"))
-    with pytest.raises(RegistryError, match="valid: llama-cpp.v1, openai-compatible.v1"):
+    with pytest.raises(RegistryError, match=r"valid: llama-cpp\.v1, openai-compatible\.v1"):
         open_model(LLMConfig(backend="nope"))
 
 
