@@ -42,7 +42,7 @@ def test_impression_is_ordered_by_clinical_importance() -> None:
     d = draft_report(["right chest tube", "cardiomegaly", "large right pneumothorax", "mild edema"])
     assert [x.split(". ", 1)[1] for x in _impression(d.report)] == [
         "Large right pneumothorax.",
-        "Mild edema.",
+        "Mild pulmonary edema.",
         "Cardiomegaly.",
         "Right chest tube.",
     ]

@@ -37,19 +37,22 @@ def plan_draft(
     prior_label: str | None = None,
     exam: str | None = None,
     pertinent_negatives: bool = True,
+    statements: Sequence[Statement] = (),
     vocabulary: Vocabulary | None = None,
 ) -> compose.Plan:
     """What the draft will state. ``prior``: the prior report's text; ``prior_label``:
-    how COMPARISON names it (a date), else "Prior report"."""
+    how COMPARISON names it (a date), else "Prior report"; ``statements``: findings
+    already read (a benchmark drafts from a report's own), after the phrases'."""
     vocab = vocabulary or load_vocabulary()
     template = drafting().template_for(exam)
     stated = inputs.from_phrases(phrases, vocabulary=vocabulary) if phrases else []
+    stated += statements
     notes: list[str] = []
     if analysis is not None:
         seen, analysis_notes = inputs.from_analysis(analysis, vocabulary=vocabulary)
         stated, merge_notes = compose.merged(stated, seen)
         notes += analysis_notes + merge_notes
-    if not stated and not phrases and analysis is None:
+    if not stated and not phrases and analysis is None and not statements:
         raise InputError("nothing to draft from: give --findings and/or --analysis")
     before: list[Statement] = []
     if prior is not None:
@@ -102,6 +105,7 @@ def draft_report(
     prior_label: str | None = None,
     exam: str | None = None,
     pertinent_negatives: bool = True,
+    statements: Sequence[Statement] = (),
     vocabulary: Vocabulary | None = None,
 ) -> Draft:
     """The verified template draft (see :func:`plan_draft` for the arguments)."""
@@ -112,6 +116,7 @@ def draft_report(
         prior_label=prior_label,
         exam=exam,
         pertinent_negatives=pertinent_negatives,
+        statements=statements,
         vocabulary=vocabulary,
     )
     return template_draft(plan, vocabulary=vocabulary)
