@@ -4,6 +4,7 @@ checked citations of report ids."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -58,6 +59,8 @@ def ask(
     else:
         for s in result.answer.kept:
             typer.echo(s.text)
+    sys.stdout.flush()  # the answer before the dropped lines, also on one pipe
+    if not as_json:
         for f in result.answer.flagged:
             err.print(f"dropped: {f.reason}", markup=False)
     if not result.reports:
