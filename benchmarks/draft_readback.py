@@ -188,6 +188,20 @@ def ce_f1(reports: Sequence[OpenIReport], drafts: dict[str, Draft]) -> dict[str,
     return dict(result.metrics["metrics"])
 
 
+def normal_drafts(reports: Sequence[OpenIReport], ids: set[str]) -> dict[str, Draft]:
+    """The baseline: the template's normal report (pertinent negatives only) for every
+    report, whatever it says."""
+    from radpilot.workflow import compose
+    from radpilot.workflow.draft import template_draft
+    from radpilot.workflow.rules import drafting
+
+    template = drafting().template_for(None)
+    negatives = compose.negatives(template, [], [], load_vocabulary())
+    plan = compose.Plan(template, template.default_exam, "None.", tuple(negatives))
+    normal = template_draft(plan)
+    return {r.id: normal for r in reports if r.id in ids}
+
+
 def _row(name: str, ok: int, n: int, extra: str = "") -> str:
     pct = 100.0 * ok / n if n else float("nan")
     return f"| {name:<44} | {ok:>5} / {n:<5} | {pct:6.2f}% | {extra} |"

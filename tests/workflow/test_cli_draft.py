@@ -122,3 +122,27 @@ def test_ask_extractive_and_with_model(cli: CliRun, history_db: Path, fake_llm: 
     ]
     code, _, err = cli("ask", "pneumothorax", "--db", str(history_db), "--patient", "P9")
     assert code == 2 and "no report in the archive matches" in err
+
+
+def test_ask_question_with_model_checks_every_sentence(
+    cli: CliRun, history_db: Path, fake_llm: str
+) -> None:
+    code, out, err = cli(
+        "ask",
+        "pleural effusion",
+        "--db",
+        str(history_db),
+        "--llm-url",
+        fake_llm,
+        "--llm-model",
+        "cites",
+    )
+    assert code == 3
+    # Search ranks H3 first: both its claims are in H3; the made-up id is dropped.
+    assert out.splitlines() == [
+        "A small left pleural effusion was seen [H3].",
+        "Cardiomegaly was present [H3].",
+    ]
+    assert "dropped: cites a report id that was not given: R999" in err
+    code, out, err = cli("ask", "--db", str(history_db), "--patient", "P1")
+    assert code == 0 and out.index("[H1]") < out.index("[H3]")  # the history, oldest first

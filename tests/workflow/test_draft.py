@@ -192,3 +192,26 @@ def test_template_drafts_read_back_exactly(phrases: list[str], prior: list[str])
     )
     d = draft_report(phrases, prior=prior_text)
     assert d.verified, (d.report, d.differences)
+
+
+def test_analysis_json_as_radpilot_analyze_writes_it(tmp_path: Path) -> None:
+    from radpilot.imaging.results import FindingResult, ImageResult
+
+    result = ImageResult(
+        path="cxr.dcm",
+        model="densenet121-res224-all",
+        findings=(
+            FindingResult("Cardiomegaly", 0.91, 0.5, True),
+            FindingResult("Pleural_Thickening", 0.7, 0.6, True),
+            FindingResult("Pneumothorax", 0.02, 0.4, False),
+        ),
+    )
+    path = tmp_path / "analysis.json"
+    path.write_text(json.dumps([result.to_dict()]))
+    d = draft_report(analysis=path)
+    assert d.verified
+    assert [s.finding for s in d.statements if s.source.value == "analysis"] == [
+        "cardiomegaly",
+        "pleural_thickening",
+    ]
+    assert "No pneumothorax." in d.report  # the template's negative, not the model's

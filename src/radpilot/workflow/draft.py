@@ -143,6 +143,11 @@ def polish(
         model = open_model(config)
     except LLMError as exc:
         return replace(template, rejected=Rejection(config.backend, str(exc)))
+    if image is not None and not config.vision:
+        template = replace(
+            template,
+            notes=(*template.notes, "image not sent: the model is not configured with vision"),
+        )
     try:
         reply = ask_model(
             model, "polish", image=image if config.vision else None, report=template.report
