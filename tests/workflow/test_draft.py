@@ -38,6 +38,11 @@ def test_issue_example_reads_back_exactly() -> None:
     assert set(d.to_dict()) == {"report", "verified", "differences", "backend"}
 
 
+def test_the_same_finding_twice_is_stated_once() -> None:
+    d = draft_report(["cardiomegaly", "the heart is enlarged"])
+    assert d.verified and d.report.count("Cardiomegaly.") == 2  # FINDINGS and IMPRESSION
+
+
 def test_impression_is_ordered_by_clinical_importance() -> None:
     d = draft_report(["right chest tube", "cardiomegaly", "large right pneumothorax", "mild edema"])
     assert [x.split(". ", 1)[1] for x in _impression(d.report)] == [

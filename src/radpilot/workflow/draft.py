@@ -46,7 +46,7 @@ def plan_draft(
     vocab = vocabulary or load_vocabulary()
     template = drafting().template_for(exam)
     stated = inputs.from_phrases(phrases, vocabulary=vocabulary) if phrases else []
-    stated += statements
+    stated = _distinct([*stated, *statements])
     notes: list[str] = []
     if analysis is not None:
         seen, analysis_notes = inputs.from_analysis(analysis, vocabulary=vocabulary)
@@ -68,6 +68,18 @@ def plan_draft(
         statements=(*stated, *defaults),
         notes=tuple(notes),
     )
+
+
+def _distinct(statements: Sequence[Statement]) -> list[Statement]:
+    """One statement per reading ("cardiomegaly; the heart is enlarged" says it once)."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for s in statements:
+        key = (s.finding, s.certainty, s.laterality, s.change)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
 
 
 def template_draft(plan: compose.Plan, *, vocabulary: Vocabulary | None = None) -> Draft:
