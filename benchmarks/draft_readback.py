@@ -116,7 +116,9 @@ def honest_server() -> Iterator[str]:
 # -- the runs ---------------------------------------------------------------------------
 
 
-def template_drafts(reports: Sequence[OpenIReport]) -> tuple[dict[str, Draft], int]:
+def template_drafts(
+    reports: Sequence[OpenIReport], *, negatives: bool = True
+) -> tuple[dict[str, Draft], int]:
     drafts: dict[str, Draft] = {}
     empty = 0
     for r in reports:
@@ -124,7 +126,7 @@ def template_drafts(reports: Sequence[OpenIReport]) -> tuple[dict[str, Draft], i
         if not statements:
             empty += 1  # nothing the reader reads as a finding: nothing to draft from
             continue
-        drafts[r.id] = draft_report(statements=statements)
+        drafts[r.id] = draft_report(statements=statements, pertinent_negatives=negatives)
     return drafts, empty
 
 
@@ -207,15 +209,53 @@ def _row(name: str, ok: int, n: int, extra: str = "") -> str:
     return f"| {name:<44} | {ok:>5} / {n:<5} | {pct:6.2f}% | {extra} |"
 
 
+def honest_row(drafts: dict[str, Draft], n: int) -> None:
+    with honest_server() as url:
+        honest, reasons, t_h = polished(
+            dict(list(drafts.items())[:n]),
+            LLMConfig(backend="openai-compatible", base_url=url, model="honest"),
+        )
+    acc = sum(d.backend != "template.v1" for d in honest.values())
+    notes = f"rejections {dict(reasons) or 'none'}; {t_h:.1f} s"
+    print(_row("dev drafts -> honest fake openai-compatible.v1", acc, len(honest), notes))
+
+
+def gguf_row(drafts: dict[str, Draft], n: int) -> None:
+    cfg = LLMConfig(backend="llama-cpp", n_ctx=2048, threads=2, max_tokens=256)
+    gg, reasons, t_g = polished(dict(list(drafts.items())[:n]), cfg)
+    acc = sum(d.backend != "template.v1" for d in gg.values())
+    notes = f"rejections {dict(reasons) or 'none'}; {t_g:.1f} s"
+    print(_row("dev drafts -> llama-cpp.v1 (gemma3-270m GGUF)", acc, len(gg), notes))
+
+
+def ce_table(reports: Sequence[OpenIReport], drafts: dict[str, Draft]) -> None:
+    print()
+    print(f"radpilot evaluate reports vs the source reports (ref), n={len(drafts)}:")
+    print("| hyp | ce_micro_f1 | ce_macro_f1 | finding_f1 |")
+    print("|---|---|---|---|")
+    for name, hyp in (
+        ("template drafts of each report's findings", drafts),
+        ("the same without pertinent negatives", template_drafts(reports, negatives=False)[0]),
+        (
+            "baseline: the template's normal report for every one",
+            normal_drafts(reports, set(drafts)),
+        ),
+    ):
+        m = ce_f1(reports, hyp)
+        cells = [
+            f"{m[k]:.4f} [{m[k + '_ci'][0]:.3f}, {m[k + '_ci'][1]:.3f}]"
+            for k in ("ce_micro_f1", "ce_macro_f1", "finding_f1")
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared")
     ap.add_argument("--limit", type=int, default=None, help="First N dev reports (default all).")
-    ap.add_argument("--phrases", type=int, default=500, help="Random phrase sets to draft.")
-    ap.add_argument("--honest", type=int, default=300, help="Dev drafts sent to the honest fake.")
-    ap.add_argument(
-        "--gguf", type=int, default=3, help="Dev drafts polished by the GGUF (0: none)."
-    )
+    ap.add_argument("--phrases", type=int, default=500, help="Random phrase sets (0: none).")
+    ap.add_argument("--honest", type=int, default=300, help="Drafts to the honest fake (0: none).")
+    ap.add_argument("--gguf", type=int, default=3, help="Drafts polished by the GGUF (0: none).")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     reports = dev_reports(shared_dir(args.shared), args.limit)
@@ -225,64 +265,24 @@ def main() -> None:
     t_template = time.perf_counter() - t0
     n_ok = sum(d.verified for d in drafts.values())
     kinds = Counter(x.kind.value for d in drafts.values() for x in d.differences)
-    v, n, skipped, pkinds = phrase_sets(args.phrases, args.seed)
-
     print("| input -> backend | read back exactly | % | notes |")
     print("|---|---|---|---|")
-    print(
-        _row(
-            "OpenI dev reports' own findings -> template.v1",
-            n_ok,
-            len(drafts),
-            f"{empty} reports with no finding skipped; differences {dict(kinds) or 'none'}; "
-            f"{t_template:.1f} s",
-        )
+    notes = (
+        f"{empty} reports with no finding skipped; differences {dict(kinds) or 'none'}; "
+        f"{t_template:.1f} s"
     )
-    print(
-        _row(
-            "random --findings sets (+prior half) -> template",
-            v,
-            n,
-            f"{skipped} sets with an unread phrase redrawn; differences {dict(pkinds) or 'none'}",
+    print(_row("OpenI dev reports' own findings -> template.v1", n_ok, len(drafts), notes))
+    if args.phrases:
+        v, n, skipped, pkinds = phrase_sets(args.phrases, args.seed)
+        notes = (
+            f"{skipped} sets with an unread phrase redrawn; differences {dict(pkinds) or 'none'}"
         )
-    )
-    with honest_server() as url:
-        honest, reasons, t_h = polished(
-            dict(list(drafts.items())[: args.honest]),
-            LLMConfig(backend="openai-compatible", base_url=url, model="honest"),
-        )
-    acc = sum(d.backend != "template.v1" for d in honest.values())
-    print(
-        _row(
-            "dev drafts -> honest fake openai-compatible.v1",
-            acc,
-            len(honest),
-            f"rejections {dict(reasons) or 'none'}; {t_h:.1f} s",
-        )
-    )
+        print(_row("random --findings sets (+prior half) -> template", v, n, notes))
+    if args.honest:
+        honest_row(drafts, args.honest)
     if args.gguf:
-        sample = dict(list(drafts.items())[: args.gguf])
-        cfg = LLMConfig(backend="llama-cpp", n_ctx=2048, threads=2, max_tokens=256)
-        gg, reasons, t_g = polished(sample, cfg)
-        acc = sum(d.backend != "template.v1" for d in gg.values())
-        print(
-            _row(
-                "dev drafts -> llama-cpp.v1 (gemma3-270m GGUF)",
-                acc,
-                len(gg),
-                f"rejections {dict(reasons) or 'none'}; {t_g:.1f} s",
-            )
-        )
-
-    m = ce_f1(reports, drafts)
-    keys = [k for k in m if "f1" in k.lower() or "ce" in k.lower()]
-    print()
-    print(
-        f"radpilot evaluate reports, template drafts (hyp) vs source reports (ref), n={len(drafts)}:"
-    )
-    for k in keys:
-        val = m[k]
-        print(f"  {k}: {json.dumps(val) if not isinstance(val, float) else f'{val:.4f}'}")
+        gguf_row(drafts, args.gguf)
+    ce_table(reports, drafts)
 
 
 if __name__ == "__main__":
