@@ -146,3 +146,12 @@ def test_ask_question_with_model_checks_every_sentence(
     assert "dropped: cites a report id that was not given: R999" in err
     code, out, err = cli("ask", "--db", str(history_db), "--patient", "P1")
     assert code == 0 and out.index("[H1]") < out.index("[H3]")  # the history, oldest first
+
+
+def test_ask_with_unreachable_model_is_one_line(cli: CliRun, history_db: Path) -> None:
+    code, out, err = cli(
+        "ask", "effusion", "--db", str(history_db), "--llm-url", "http://127.0.0.1:9"
+    )
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "cannot connect" in lines[0] and lines[0].startswith("error: ")

@@ -54,6 +54,9 @@ def ask(
         if model is not None:
             model.close()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if result.error is not None:
+        err.print(f"error: {result.error}", markup=False)
+        exit_with(ExitCode.NOTHING_DONE)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -65,8 +68,5 @@ def ask(
             err.print(f"dropped: {f.reason}", markup=False)
     if not result.reports:
         err.print("error: no report in the archive matches", markup=False)
-        exit_with(ExitCode.NOTHING_DONE)
-    if result.error is not None:
-        err.print(f"error: {result.error}", markup=False)
         exit_with(ExitCode.NOTHING_DONE)
     exit_with(ExitCode.CHECK_FAILED if result.answer.flagged else ExitCode.DONE)
