@@ -165,7 +165,13 @@ def test_a_draft_that_lies_is_not_verified() -> None:
         (DifferenceKind.ADDED, "pneumonia"),
     }
     flipped = d.report.replace("Small left pleural effusion.", "No left pleural effusion.")
-    assert {x.kind for x in verify.differences(flipped, d.statements)} == {DifferenceKind.CERTAINTY}
+    assert {x.kind for x in verify.differences(flipped, d.statements)} == {
+        DifferenceKind.CERTAINTY,
+        DifferenceKind.SEVERITY,  # "small" is gone with it
+    }
+    larger = d.report.replace("Small left", "Large left")
+    (diff,) = verify.differences(larger, d.statements)
+    assert (diff.kind, diff.expected, diff.got) == (DifferenceKind.SEVERITY, "small", "large")
 
 
 # -- property: drafts from any findings of the vocabulary read back exactly -------------
