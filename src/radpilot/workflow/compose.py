@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 import jinja2
 
 from radpilot.reports.models import Certainty, Change, Hedge
+from radpilot.reports.rules import modifiers
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
 from radpilot.workflow.models import Source, Statement
 from radpilot.workflow.rules import DraftingFile, Template, drafting, template_source
 
 _URGENT_CHANGES = (Change.NEW, Change.WORSE)
-_SIDE_WORDS = frozenset({"left", "right", "bilateral", "biapical", "bibasilar", "bibasal"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ def negatives(
 
 def _place(s: Statement) -> str | None:
     words = set(s.words.split())
-    if words & _SIDE_WORDS:
+    if words & modifiers().laterality.keys():
         return None  # the words say the side already ("elevated right hemidiaphragm")
     lat = s.laterality.value if s.laterality is not None else None
     if s.location and lat and s.location.startswith(lat):
