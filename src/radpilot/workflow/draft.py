@@ -144,6 +144,7 @@ def polish(
     """Ask a language model to reword the verified template draft; keep its draft only
     when it reads back exactly as planned. A model that cannot be reached, fails or
     returns nothing leaves the template draft, with the reason recorded."""
+    from radpilot import registry
     from radpilot.workflow.llm import LLMError, ask_model, open_model
 
     if not template.verified:
@@ -154,7 +155,8 @@ def polish(
     try:
         model = open_model(config)
     except LLMError as exc:
-        return replace(template, rejected=Rejection(config.backend, str(exc)))
+        name = registry.llm_backends.resolve(config.backend)
+        return replace(template, rejected=Rejection(name, str(exc)))
     if image is not None and not config.vision:
         template = replace(
             template,
