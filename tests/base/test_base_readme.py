@@ -92,7 +92,9 @@ STAGING: dict[str, Callable[[Path], None]] = {"Find cases": _stage_tour}
 SECTIONS = {
     title: section
     for title, section in _sections().items()
-    if title.startswith(("Read", "Find", "Prove", "Draft", "Build", "Serve", "Scale"))
+    if title.startswith(
+        ("Read", "Find", "Prove", "Draft", "Build", "Serve", "Scale", "Follow", "Check")
+    )
     and _blocks(section)
 }
 

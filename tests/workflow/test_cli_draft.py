@@ -117,8 +117,8 @@ def test_ask_extractive_and_with_model(cli: CliRun, history_db: Path, fake_llm: 
     assert data["backend"] == "openai-compatible.v1" and not data["verified"]
     assert [s["citations"] for s in data["sentences"]] == [["H2"]]
     assert [(d["reason"], d["ids"]) for d in data["dropped"]] == [
-        ("cites a report id that was not given", ["R999"]),
-        ("cardiomegaly is not stated in the reports cited", ["H1"]),
+        ("cites a report id that was not given: R999", ["R999"]),
+        ("cardiomegaly is not stated in H1", ["H1"]),
     ]
     code, _, err = cli("ask", "pneumothorax", "--db", str(history_db), "--patient", "P9")
     assert code == 2 and "no report in the archive matches" in err

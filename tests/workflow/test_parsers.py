@@ -92,6 +92,6 @@ def test_checker_polarity_and_hierarchy() -> None:
     assert ok.verified and len(ok.kept) == 3
     bad = verify_answer("A pneumothorax was seen [A]. Cardiomegaly was noted.", reports)
     assert [f.reason for f in bad.flagged] == [
-        "pneumothorax is not stated in the reports cited",
+        "pneumothorax is not stated in A",
         "states a finding without citing a report",
     ]

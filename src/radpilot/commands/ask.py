@@ -65,7 +65,7 @@ def ask(
     sys.stdout.flush()  # the answer before the dropped lines, also on one pipe
     if not as_json:
         for f in result.answer.flagged:
-            err.print(f"dropped: sentence {f.position}: {f.reason}", markup=False)
+            err.print(f"dropped: sentence {f.position}: {f.why}", markup=False)
     if not result.reports:
         err.print("error: no report in the archive matches", markup=False)
         exit_with(ExitCode.NOTHING_DONE)

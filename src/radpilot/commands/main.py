@@ -10,7 +10,7 @@ Exit codes (the same for every command; ``radpilot --help`` shows them):
      rest is done and written
 2    nothing done: a usage error, an input or output that cannot be used, or every input
      failed
-3    a check ran and found problems (``archive check``, ``archive stats --check``)
+3    a check ran and found problems (``archive check``, ``archive stats --check``, ``qa``)
 70   an internal error (a bug): one line names its type; ``--verbose`` adds the traceback
 130  interrupted (Ctrl-C)
 ==== =====================================================================================
@@ -44,8 +44,15 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
+    "followups",
     "draft",
     "ask",
+    "worklist",
+    "timeline",
+    "qa",
+    "dicom",
+    "export",
+    "deidentify",
 )
 
 _verbose = False

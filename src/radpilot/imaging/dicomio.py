@@ -268,12 +268,41 @@ def _stored_values(
         ) from None
 
 
-def _parse_dicom(fh: IO[bytes], path: Path, caught: list[warnings.WarningMessage]) -> Any:
+STUDY_TAGS = (
+    "StudyInstanceUID",
+    "PatientID",
+    "AccessionNumber",
+    "StudyDescription",
+    "Modality",
+    "BodyPartExamined",
+    "StudyDate",
+)
+
+
+def read_study_tags(path: str | Path) -> dict[str, str | None]:
+    """The study-level header of a DICOM file (``STUDY_TAGS``), without reading its
+    pixels: what a worklist needs to place a study. ``DicomError`` names the file."""
+    path = Path(path)
+    try:
+        with quiet_pydicom() as caught, path.open("rb") as fh:
+            ds = _parse_dicom(fh, path, caught, stop_before_pixels=True)
+    except OSError as exc:
+        raise DicomError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return {tag: _text(ds, tag) for tag in STUDY_TAGS}
+
+
+def _parse_dicom(
+    fh: IO[bytes],
+    path: Path,
+    caught: list[warnings.WarningMessage],
+    *,
+    stop_before_pixels: bool = False,
+) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(fh)
+        ds = pydicom.dcmread(fh, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError as exc:
         raise DicomError(f"{path}: not a valid DICOM file ({one_line(exc)})") from None
     except Exception as exc:  # cut-off headers surface as EOFError, OSError, ValueError...

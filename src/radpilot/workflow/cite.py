@@ -6,7 +6,7 @@ and listed with the reason; nothing the model says is passed on unchecked.
 >>> reports = {"R1": "FINDINGS: Small left pleural effusion."}
 >>> a = verify_answer("A left effusion was seen [R1]. A pneumothorax too [R1].", reports)
 >>> [s.text for s in a.kept], [f.reason for f in a.flagged]
-(['A left effusion was seen [R1].'], ['pneumothorax is not stated in the reports cited'])
+(['A left effusion was seen [R1].'], ['pneumothorax is not stated in R1'])
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ class CitedSentence:
 @dataclass(frozen=True, slots=True)
 class Flagged:
     sentence: CitedSentence
-    reason: str  # names findings, never report ids (those are in ``ids``)
-    ids: tuple[str, ...] = ()  # the report ids the reason is about
+    reason: str  # with the report ids ("pneumothorax is not stated in R1"), for the output
+    why: str = ""  # the same without ids, for problem lines on stderr
+    ids: tuple[str, ...] = ()  # the report ids it is about
     position: int = 0  # which sentence of the model's answer (1-based)
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,12 +134,19 @@ def verify_answer(
         unknown = [c for c in s.citations if c not in reports]
         if unknown:
             flagged.append(
-                Flagged(s, "cites a report id that was not given", tuple(unknown), position)
+                Flagged(
+                    s,
+                    "cites a report id that was not given: " + ", ".join(unknown),
+                    "cites a report id that was not given",
+                    tuple(unknown),
+                    position,
+                )
             )
             continue
         if not s.citations:
             if require_citation and s.claims:
-                flagged.append(Flagged(s, "states a finding without citing a report", (), position))
+                why = "states a finding without citing a report"
+                flagged.append(Flagged(s, why, why, (), position))
             elif not s.claims:
                 kept.append(s)
             continue
@@ -153,7 +161,13 @@ def verify_answer(
         if missing:
             what = ", ".join(missing)
             flagged.append(
-                Flagged(s, f"{what} is not stated in the reports cited", s.citations, position)
+                Flagged(
+                    s,
+                    f"{what} is not stated in {', '.join(s.citations)}",
+                    f"{what} is not stated in the reports cited",
+                    s.citations,
+                    position,
+                )
             )
         else:
             kept.append(s)

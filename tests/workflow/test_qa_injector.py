@@ -1,0 +1,89 @@
+"""The benchmark's error injector (``benchmarks/qa_inject.py``): seeded, deterministic,
+its targets inside the edited text, and blind to the checker (it imports nothing of
+``radpilot.workflow``)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from radpilot.workflow.qa import check
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "qa_inject.py"
+
+
+def _load() -> ModuleType:
+    # Registered before it runs: its dataclasses look their module up by name.
+    spec = importlib.util.spec_from_file_location("qa_inject", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["qa_inject"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+inj = _load()
+
+FINDINGS = (
+    "Heart size normal. Small left pleural effusion with left basilar atelectasis. No pneumothorax."
+)
+IMPRESSION = "1. Small left pleural effusion. 2. No acute osseous abnormality."
+
+
+def test_the_injector_never_reads_the_checker() -> None:
+    tree = ast.parse(SCRIPT.read_text())
+    imported = [
+        n.module if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in (n.names if isinstance(n, ast.Import) else [n])
+    ]
+    assert not [m for m in imported if m and m.startswith("radpilot")]
+
+
+def test_each_error_type_is_seeded_and_points_inside_the_text() -> None:
+    made = [
+        inj.swap_laterality("1", FINDINGS, IMPRESSION, 13),
+        inj.drop_impression_item("1", FINDINGS, IMPRESSION, 13),
+        inj.insert_critical("1", FINDINGS, IMPRESSION, 13),
+        inj.contradict("1", FINDINGS, IMPRESSION, 13),
+    ]
+    assert all(m is not None for m in made)
+    again = [
+        inj.swap_laterality("1", FINDINGS, IMPRESSION, 13),
+        inj.drop_impression_item("1", FINDINGS, IMPRESSION, 13),
+        inj.insert_critical("1", FINDINGS, IMPRESSION, 13),
+        inj.contradict("1", FINDINGS, IMPRESSION, 13),
+    ]
+    assert made == again
+    original = inj.report_text(FINDINGS, IMPRESSION)
+    assert check(original) == ()
+    for m in made:
+        assert m.text != original and m.targets
+        for a, b in m.targets:
+            assert 0 <= a < b <= len(m.text)
+        expected = inj.EXPECTED[m.kind]
+        hits = [
+            p
+            for p in check(m.text)
+            if p.kind.value == expected
+            and any(e.start < b and a < e.end for e in p.evidence for a, b in m.targets)
+        ]
+        assert hits, (m.kind, m.text)
+
+
+def test_swap_changes_one_side_word() -> None:
+    m = inj.swap_laterality("1", FINDINGS, IMPRESSION, 13)
+    ((a, b),) = m.targets
+    assert m.text[a:b] == "right"
+    assert m.text[:a] + "left" + m.text[b:] == inj.report_text(FINDINGS, IMPRESSION)
+
+
+def test_communication_control_and_removal() -> None:
+    control, removed = inj.with_communication("1", FINDINGS, IMPRESSION, 14)
+    # (its inserted critical finding may contradict the report's "No pneumothorax.")
+    assert "critical_not_communicated" not in [p.kind.value for p in check(control.text)]
+    assert "critical_not_communicated" in [p.kind.value for p in check(removed.text)]
