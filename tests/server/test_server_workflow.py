@@ -92,3 +92,31 @@ def test_worklist_route_ranks_and_pseudonymises(service: Service) -> None:
     r = service.client.get("/api/worklist", headers=service.auth(Role.RESEARCHER))
     assert r.status_code == 200
     assert "P-WL" not in r.text and "1.2.3.9" not in r.text
+
+
+def test_draft_route_verifies_and_compares_with_an_archived_prior(service: Service) -> None:
+    rad = service.auth(Role.RADIOLOGIST)
+    body = {"findings": ["small left pleural effusion", "no pneumothorax"], "prior_id": "R1"}
+    r = service.client.post("/api/draft", json=body, headers=rad)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert set(got) == {"report", "verified", "differences", "backend"}
+    assert got["verified"] is True and got["differences"] == []
+    assert got["backend"] == "template.v1"
+    assert "Unchanged small left pleural effusion" in got["report"]
+    assert "Prior report of 2024-01-02" in got["report"]
+    r = service.client.post("/api/draft", json={"findings": []}, headers=rad)
+    assert r.status_code == 400 and "nothing to draft" in r.text
+    r = service.client.post("/api/draft", json={"findings": ["x"], "prior_id": "NOPE"}, headers=rad)
+    assert r.status_code == 404
+    r = service.client.post("/api/draft", json=body, headers=service.auth(Role.RESEARCHER))
+    assert r.status_code == 403
+
+
+def test_draft_route_from_an_analysis(service: Service) -> None:
+    analysis = [{"findings": [{"name": "Cardiomegaly", "probability": 0.9, "positive": True}]}]
+    r = service.client.post(
+        "/api/draft", json={"analysis": analysis}, headers=service.auth(Role.RADIOLOGIST)
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["verified"] and "ardiomegaly" in r.json()["report"]

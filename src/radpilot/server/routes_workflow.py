@@ -1,7 +1,9 @@
-"""The radiologist's workflow over HTTP: QA of a report, follow-up recommendations (and
-the archive's overdue ones), the triaged worklist and a patient's timeline. The same
-library calls as ``radpilot qa``, ``followups``, ``worklist`` and ``timeline``; reads of
-stored patient data are audited, and a report text sent in is read, never kept."""
+"""The radiologist's workflow over HTTP: a verified report draft, QA of a report,
+follow-up recommendations (and the archive's overdue ones), the triaged worklist and a
+patient's timeline. The same library calls as ``radpilot draft``, ``qa``, ``followups``,
+``worklist`` and ``timeline``; reads of stored patient data are audited, and a report text
+sent in is read, never kept. Drafts here are the template backend's: a language model is
+configured per user on the command line (``radpilot draft --llm``), not by a request."""
 
 from __future__ import annotations
 
@@ -26,6 +28,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class DraftRequest(_Strict):
+    findings: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description='Phrases as typed ("small left pleural effusion", "no pneumothorax").',
+    )
+    analysis: list[dict[str, Any]] | None = Field(
+        None, max_length=64, description="`radpilot analyze --json` image results"
+    )
+    prior: str | None = Field(None, max_length=MAX_TEXT, description="The prior report's text.")
+    prior_id: str | None = Field(None, max_length=200, description="A prior report in the archive.")
+    exam: str | None = Field(None, max_length=200, description='e.g. "CHEST 2 VIEWS"')
+
+
 class QARequest(_Strict):
     text: str = Field(..., max_length=MAX_TEXT)
     exam: str | None = Field(None, max_length=200, description='e.g. "LEFT RIBS 2 VIEWS"')
@@ -47,6 +63,50 @@ class FollowupsRequest(_Strict):
 
 def _bad_request(exc: InputError) -> HTTPException:
     return HTTPException(status.HTTP_400_BAD_REQUEST, str(exc))
+
+
+@router.post(
+    "/api/draft", summary="A report draft, read back and verified", **guard("workflow.draft")
+)
+def draft(
+    body: DraftRequest,
+    request: Request,
+    who: Principal = Depends(require("workflow.draft")),
+    ctx: ServiceContext = Depends(context),
+) -> dict[str, Any]:
+    from radpilot.workflow.draft import draft_report
+
+    if body.prior is not None and body.prior_id is not None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "give prior or prior_id, not both")
+    prior, label = body.prior, None
+    if body.prior_id is not None:
+        prior, label = _archived_report(ctx, body.prior_id)
+    try:
+        made = draft_report(
+            [p for p in body.findings if p.strip()],
+            analysis=body.analysis,
+            prior=prior,
+            prior_label=label,
+            exam=body.exam,
+        )
+    except InputError as exc:
+        raise _bad_request(exc) from None
+    ctx.audit(request, who, "workflow.draft", [body.prior_id] if body.prior_id else [])
+    return made.to_dict()
+
+
+def _archived_report(ctx: ServiceContext, report_id: str) -> tuple[str, str | None]:
+    """The text of an archived report and how COMPARISON names it (as the CLI does)."""
+    from radpilot.search.store import open_store
+
+    store = open_store(ctx.settings.db, readonly=True, create=False)
+    try:
+        found = store.get(report_id)
+    finally:
+        store.close()
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "prior_id: no such report in the archive")
+    return found.text, (f"Prior report of {found.study_date}" if found.study_date else None)
 
 
 @router.post(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
@@ -32,7 +32,7 @@ TEMPLATE_BACKEND = "template.v1"
 def plan_draft(
     phrases: Sequence[str] = (),
     *,
-    analysis: Path | None = None,
+    analysis: Path | list[Any] | dict[str, Any] | None = None,
     prior: str | None = None,
     prior_label: str | None = None,
     exam: str | None = None,
@@ -42,14 +42,20 @@ def plan_draft(
 ) -> compose.Plan:
     """What the draft will state. ``prior``: the prior report's text; ``prior_label``:
     how COMPARISON names it (a date), else "Prior report"; ``statements``: findings
-    already read (a benchmark drafts from a report's own), after the phrases'."""
+    already read (a benchmark drafts from a report's own), after the phrases';
+    ``analysis``: an analysis file, or its JSON value already parsed (the service)."""
     vocab = vocabulary or load_vocabulary()
     template = drafting().template_for(exam)
     stated = inputs.from_phrases(phrases, vocabulary=vocabulary) if phrases else []
     stated = _distinct([*stated, *statements])
     notes: list[str] = []
     if analysis is not None:
-        seen, analysis_notes = inputs.from_analysis(analysis, vocabulary=vocabulary)
+        if isinstance(analysis, Path):
+            seen, analysis_notes = inputs.from_analysis(analysis, vocabulary=vocabulary)
+        else:
+            seen, analysis_notes = inputs.analysis_statements(
+                analysis, "analysis", vocabulary=vocabulary
+            )
         stated, merge_notes = compose.merged(stated, seen)
         notes += analysis_notes + merge_notes
     if not stated and not phrases and analysis is None and not statements:
@@ -112,7 +118,7 @@ def checked(
 def draft_report(
     phrases: Sequence[str] = (),
     *,
-    analysis: Path | None = None,
+    analysis: Path | list[Any] | dict[str, Any] | None = None,
     prior: str | None = None,
     prior_label: str | None = None,
     exam: str | None = None,

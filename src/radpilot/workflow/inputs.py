@@ -134,7 +134,6 @@ def from_analysis(
     """The positive image findings of ``radpilot analyze --json`` output (or the
     analysis.json its ``--out`` writes), as present statements; a label with no finding
     in the vocabulary is noted, not guessed."""
-    vocab = vocabulary or load_vocabulary()
     where = str(path)
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -144,6 +143,14 @@ def from_analysis(
         raise InputError(
             f"{where}: not a JSON file from `radpilot analyze --json` ({type(exc).__name__})"
         ) from None
+    return analysis_statements(raw, where, vocabulary=vocabulary)
+
+
+def analysis_statements(
+    raw: Any, where: str, *, vocabulary: Vocabulary | None = None
+) -> tuple[list[Statement], list[str]]:
+    """:func:`from_analysis` on an already parsed JSON value (the service's request body)."""
+    vocab = vocabulary or load_vocabulary()
     out: list[Statement] = []
     notes: list[str] = []
     seen: set[str] = set()
