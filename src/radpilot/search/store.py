@@ -32,6 +32,14 @@ ENV_DB = "RADPILOT_ARCHIVE"
 ENV_HOME = "RADPILOT_HOME"
 
 
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(location: str | Path | None) -> bool:
+    """A PostgreSQL URL, not a file path (``--db postgresql://user@host/db``)."""
+    return isinstance(location, str) and location.lower().startswith(URL_SCHEMES)
+
+
 def default_db_path() -> Path:
     """``$RADPILOT_ARCHIVE``, else ``$RADPILOT_HOME/archive.db``, else
     ``$XDG_DATA_HOME/radpilot/archive.db`` (``~/.local/share/radpilot/archive.db``)."""
@@ -169,7 +177,13 @@ def open_store(
     """Open the archive at ``location`` (default: ``default_db_path()``). Writable opens
     create it when absent unless ``create`` is False, and first check that it is sound
     unless ``verify`` is False (``archive check`` opens without, to list the problems);
-    an unknown ``backend`` lists the registered ones."""
+    an unknown ``backend`` lists the registered ones. A ``postgresql://`` URL (in
+    ``location`` or ``$RADPILOT_ARCHIVE``) selects ``postgres`` when ``backend`` is the
+    default."""
+    env = os.environ.get(ENV_DB, "")
+    default = env if is_database_url(env) else str(default_db_path())
+    loc = str(location) if location is not None else default
+    if backend == "sqlite" and is_database_url(loc):
+        backend = "postgres"
     opener: BackendOpener = registry.archive_backends.get(backend)
-    loc = str(location) if location is not None else str(default_db_path())
     return opener(loc, readonly=readonly, create=create, verify=verify)

@@ -1,0 +1,237 @@
+"""The PostgreSQL archive's candidate queries, and FTS5 expressions as tsqueries.
+
+The engine speaks FTS5 MATCH expressions (``engine.fts_expression``: quoted phrases
+joined by AND / OR); ``tsquery`` turns one into a tsquery built in PostgreSQL from the
+same words (``phraseto_tsquery`` over the archive's text search configuration), so a
+phrase matches the reports it matches in SQLite. Every constraint is applied inside the
+SQL, as in ``sqlite_query``; the answers are the same rows in the same order, except the
+drive score of a lexical-only query, which is ``ts_rank`` here and BM25 there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+
+from radpilot.errors import InputError
+from radpilot.search.models import CandidateQuery, FindingClause
+
+PHRASE = "phraseto_tsquery('archive.radpilot', archive.fts_words(%s))"
+_TOKEN = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\()|(\))|([^\s()"]+))')
+_SYNTAX = "search words cannot be used (a full-text syntax error)"
+
+
+@dataclass(frozen=True, slots=True)
+class TsQuery:
+    """A tsquery as SQL and its parameters (one per phrase)."""
+
+    sql: str
+    args: tuple[str, ...]
+
+
+def tsquery(expr: str) -> TsQuery:
+    """An FTS5 expression of quoted phrases, AND, OR, NOT and parentheses as a tsquery
+    (FTS5's precedence: NOT binds tightest, then AND, then OR; a bare word is a phrase);
+    ``InputError`` for anything else."""
+    tokens = _tokens(expr)
+    parser = _Parser(tokens)
+    out = parser.parse_or()
+    if parser.pos != len(tokens):
+        raise InputError(_SYNTAX)
+    return out
+
+
+def _tokens(expr: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(expr):
+        if expr[pos:].strip() == "":
+            break
+        m = _TOKEN.match(expr, pos)
+        if m is None or m.end() == pos:
+            raise InputError(_SYNTAX)
+        quoted, opening, closing, bare = m.groups()
+        if quoted is not None:
+            out.append(("phrase", quoted.replace('""', '"')))
+        elif opening:
+            out.append(("(", "("))
+        elif closing:
+            out.append((")", ")"))
+        elif bare in ("AND", "OR", "NOT"):
+            out.append((bare, bare))
+        else:
+            out.append(("phrase", bare))
+        pos = m.end()
+    return out
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def parse_or(self) -> TsQuery:
+        left = self.parse_and()
+        while self._peek() == "OR":
+            self.pos += 1
+            right = self.parse_and()
+            left = TsQuery(f"({left.sql} || {right.sql})", left.args + right.args)
+        return left
+
+    def parse_and(self) -> TsQuery:
+        left = self.parse_not()
+        while self._peek() in ("AND", "phrase", "("):  # FTS5: juxtaposition is AND
+            if self._peek() == "AND":
+                self.pos += 1
+            right = self.parse_not()
+            left = TsQuery(f"({left.sql} && {right.sql})", left.args + right.args)
+        return left
+
+    def parse_not(self) -> TsQuery:
+        left = self.parse_atom()
+        while self._peek() == "NOT":
+            self.pos += 1
+            right = self.parse_atom()
+            left = TsQuery(f"({left.sql} && !!{right.sql})", left.args + right.args)
+        return left
+
+    def parse_atom(self) -> TsQuery:
+        kind = self._peek()
+        if kind == "phrase":
+            text = self.tokens[self.pos][1]
+            self.pos += 1
+            return TsQuery(PHRASE, (text,))
+        if kind == "(":
+            self.pos += 1
+            inner = self.parse_or()
+            if self._peek() != ")":
+                raise InputError(_SYNTAX)
+            self.pos += 1
+            return TsQuery(f"({inner.sql})", inner.args)
+        raise InputError(_SYNTAX)
+
+
+def candidates(db: psycopg.Connection[Any], q: CandidateQuery) -> list[tuple[int, float]]:
+    if q.filters.patient is not None and (q.drive is not None or q.fts):
+        # One patient has few reports: start from them (patient index), check the rest.
+        required = (q.drive, *q.required) if q.drive is not None else q.required
+        scoped = replace(q, drive=None, fts=None, required=required)
+        return _drive(db, scoped, None, [], order=_NEWEST, fts=q.fts)
+    if q.drive is not None and len(q.drive.findings) > 1:
+        # One indexed top-k per finding, merged, as SQLite does: the same ties.
+        best: dict[int, float] = {}
+        for fid in q.drive.findings:
+            one = replace(q, drive=replace(q.drive, findings=(fid,)))
+            for row, score in candidates(db, one):
+                best[row] = max(score, best.get(row, score))
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], -kv[0]))
+        return ranked[: q.limit]
+    if q.drive is not None:
+        # The planner walks findings_rank best-first and stops at the limit; SQLite's
+        # bounded walk and its tag-index fallback give these same rows.
+        src = (
+            "(SELECT report_rowid, score FROM report_findings WHERE finding = %s "
+            "AND status = ANY(%s)) d "
+        )
+        return _drive(db, q, src, [q.drive.findings[0], list(q.drive.statuses)])
+    if q.fts:
+        ts = tsquery(q.fts)
+        src = (
+            f"(SELECT rowid AS report_rowid, ts_rank(tsv, {ts.sql}) AS score FROM reports "
+            f"WHERE tsv @@ {ts.sql} ORDER BY 2 DESC, 1 DESC LIMIT %s) d "
+        )
+        return _drive(db, q, src, [*ts.args, *ts.args, max(q.limit * 10, 2000)])
+    return _drive(db, q, None, [], order=_NEWEST)
+
+
+_NEWEST = "r.study_date DESC NULLS LAST, r.rowid DESC"  # SQLite sorts NULL lowest
+
+
+def _drive(
+    db: psycopg.Connection[Any],
+    q: CandidateQuery,
+    src: str | None,
+    args: list[Any],
+    order: str | None = None,
+    fts: str | None = None,
+) -> list[tuple[int, float]]:
+    conds: list[str] = []
+    rid = "d.report_rowid" if src is not None else "r.rowid"
+    if fts:
+        ts = tsquery(fts)
+        conds.append(f"r.tsv @@ {ts.sql}")
+        args = [*args, *ts.args]
+    if q.drive is not None and q.drive.has_attributes:
+        c, a = _mention_exists(rid, q.drive)
+        conds.append(c)
+        args = [*args, *a]
+    flt = q.filters
+    for col, op, val in (
+        ("study_date", ">=", flt.since),
+        ("study_date", "<=", flt.until),
+        ("patient_id", "=", flt.patient),
+        ("modality", "=", flt.modality),
+        ("body_part", "=", flt.body_part),
+    ):
+        if val is not None:
+            conds.append(f"r.{col} {op} %s")
+            args = [*args, val]
+    for clause in q.required:
+        c, a = _finding_exists(rid, clause)
+        conds.append(c)
+        args = [*args, *a]
+    if q.excluded_findings:
+        conds.append(
+            f"NOT EXISTS (SELECT 1 FROM report_findings x WHERE x.report_rowid = {rid} "
+            "AND x.finding = ANY(%s) AND x.status IN ('present', 'uncertain'))"
+        )
+        args = [*args, list(q.excluded_findings)]
+    if q.excluded_fts:
+        ts = tsquery(q.excluded_fts)
+        conds.append(f"NOT (r.tsv @@ {ts.sql})")
+        args = [*args, *ts.args]
+    if src is None:
+        sql = "SELECT r.rowid, 0.0 FROM reports r "
+    else:
+        sql = f"SELECT d.report_rowid, d.score FROM {src} JOIN reports r ON r.rowid = {rid} "
+    if conds:
+        sql += "WHERE " + " AND ".join(conds) + " "
+    sql += "ORDER BY " + (order or "d.score DESC, d.report_rowid DESC") + " LIMIT %s"
+    rows = db.execute(sql, [*args, q.limit]).fetchall()
+    return [(int(a), float(b)) for a, b in rows]
+
+
+def _mention_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
+    conds = [f"m.report_rowid = {rid}", "m.finding = ANY(%s)", "m.status = ANY(%s)"]
+    args: list[Any] = [list(c.findings), list(c.statuses)]
+    if c.laterality:
+        conds.append("m.laterality = %s")
+        args.append(c.laterality)
+    if c.change:
+        conds.append("m.change = %s")
+        args.append(c.change)
+    if c.location:
+        conds.append("m.locations ILIKE %s")  # SQLite's LIKE ignores ASCII case
+        args.append(f"%{c.location.lower()}%")
+    return f"EXISTS (SELECT 1 FROM mentions m WHERE {' AND '.join(conds)})", args
+
+
+def _finding_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
+    if c.has_attributes:
+        return _mention_exists(rid, c)
+    return (
+        f"EXISTS (SELECT 1 FROM report_findings y WHERE y.report_rowid = {rid} AND "
+        "y.finding = ANY(%s) AND y.status = ANY(%s))",
+        [list(c.findings), list(c.statuses)],
+    )
+
+
+def marks(values: Sequence[object]) -> str:
+    return ",".join(["%s"] * len(values))
