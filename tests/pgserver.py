@@ -57,13 +57,18 @@ class Server:
             return f"{base}/{dbname}"
         return f"postgresql://postgres@/{dbname}?host={self.host}&port={self.port}"
 
-    def new_database(self, prefix: str = "t") -> str:
+    def create_database(self, prefix: str = "t") -> str:
+        """A new empty database; its name."""
         import psycopg
 
         name = f"rp_{prefix}_{uuid.uuid4().hex[:10]}".lower()
         with psycopg.connect(self.admin, autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+        return name
+
+    def new_database(self, prefix: str = "t") -> str:
+        """A new empty database; its URL."""
+        return self.url(self.create_database(prefix))
 
     def password_url(self, dbname: str, password: str) -> str:
         return f"postgresql://{PASSWORD_USER}:{password}@127.0.0.1:{self.port}/{dbname}"

@@ -56,7 +56,7 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
             raise InputError(_SYNTAX)
         quoted, opening, closing, bare = m.groups()
         if quoted is not None:
-            out.append(("phrase", quoted.replace('""', '"')))
+            out.append(("phrase", _no_nul(quoted.replace('""', '"'))))
         elif opening:
             out.append(("(", "("))
         elif closing:
@@ -64,9 +64,13 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
         elif bare in ("AND", "OR", "NOT"):
             out.append((bare, bare))
         else:
-            out.append(("phrase", bare))
+            out.append(("phrase", _no_nul(bare)))
         pos = m.end()
     return out
+
+
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", " ")  # a separator, as the archive stores it (pg_write)
 
 
 class _Parser:

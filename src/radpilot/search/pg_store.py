@@ -95,8 +95,9 @@ class PostgresStore:
     # ---------------------------------------------------------------- ingest
     @_guarded
     def existing(self, ids: Sequence[str]) -> dict[str, str]:
-        rows = self._db.execute("SELECT id, hash FROM reports WHERE id = ANY(%s)", (list(ids),))
-        return {str(a): str(b) for a, b in rows}
+        asked = {pg_write.pg_text(i): i for i in ids}
+        rows = self._db.execute("SELECT id, hash FROM reports WHERE id = ANY(%s)", (list(asked),))
+        return {asked.get(str(a), str(a)): str(b) for a, b in rows}
 
     @_guarded
     def write_batch(self, items: Sequence[IngestItem]) -> BatchResult:
@@ -104,7 +105,8 @@ class PostgresStore:
 
     @_guarded
     def remove(self, report_id: str, *, user: str, reason: str) -> bool:
-        return pg_write.remove_report(self._db, report_id, user=user, reason=reason)
+        rid, why = pg_write.pg_text(report_id), pg_write.pg_text(reason)
+        return pg_write.remove_report(self._db, rid, user=pg_write.pg_text(user), reason=why)
 
     # ---------------------------------------------------------------- search
     @_guarded
@@ -122,7 +124,8 @@ class PostgresStore:
         weights = []
         for w in words:
             row = self._db.execute(
-                f"SELECT count(*) FROM reports WHERE tsv @@ {pg_query.PHRASE}", (w,)
+                f"SELECT count(*) FROM reports WHERE tsv @@ {pg_query.PHRASE}",
+                (pg_write.pg_text(w),),
             ).fetchone()
             df = int(row[0]) if row else 0
             if df:
@@ -149,7 +152,7 @@ class PostgresStore:
         rows = self._db.execute(
             "SELECT t.rowid FROM unnest(%s::bigint[], %s::text[]) AS t(rowid, body) WHERE "
             f"to_tsvector('archive.radpilot', archive.fts_words(t.body)) @@ {ts.sql}",
-            (list(texts), list(texts.values()), *ts.args),
+            (list(texts), [pg_write.pg_text(t) for t in texts.values()], *ts.args),
         )
         return {int(r[0]) for r in rows}
 
@@ -191,7 +194,7 @@ class PostgresStore:
         rows = self._db.execute(
             "SELECT DISTINCT report_rowid FROM mentions WHERE report_rowid = ANY(%s) AND "
             "finding = ANY(%s) AND status = %s AND strpos(term, %s) > 0",
-            (list(rowids), list(findings), status, head),
+            (list(rowids), list(findings), status, pg_write.pg_text(head)),
         )
         return {int(r[0]) for r in rows}
 
@@ -233,7 +236,7 @@ class PostgresStore:
     @_guarded
     def get(self, report_id: str) -> StoredReport | None:
         row = self._db.execute(
-            f"SELECT {_REPORT_COLS} FROM reports WHERE id = %s", (report_id,)
+            f"SELECT {_REPORT_COLS} FROM reports WHERE id = %s", (pg_write.pg_text(report_id),)
         ).fetchone()
         return _report(row) if row else None
 
@@ -243,7 +246,7 @@ class PostgresStore:
         rows = self._db.execute(
             f"SELECT {', '.join(cols)}, ingested_at, replaced_at FROM report_versions "
             "WHERE report_id = %s ORDER BY version",
-            (report_id,),
+            (pg_write.pg_text(report_id),),
         )
         return [dict(zip((*cols, "ingested_at", "replaced_at"), r, strict=True)) for r in rows]
 

@@ -31,6 +31,17 @@ _MENTION_COPY = (
 _FINDING_COPY = "COPY report_findings (report_rowid, finding, status, score) FROM STDIN"
 
 
+def pg_text(value: str) -> str:
+    """``value`` as PostgreSQL can store it: a text field cannot hold NUL, which SQLite
+    keeps; it becomes U+FFFD, one character for one, so the reader's spans still point
+    at the same characters (and the content hash, taken before, still matches the input)."""
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
+def _opt(value: str | None) -> str | None:
+    return None if value is None else pg_text(value)
+
+
 @dataclass(slots=True)
 class _Plan:
     new_rows: list[tuple[Any, ...]] = field(default_factory=list)
@@ -46,7 +57,7 @@ def write_batch(db: psycopg.Connection[Any], items: Sequence[IngestItem]) -> Bat
     """Upsert ``items`` in one transaction; the same content again is ``unchanged``."""
     with db.transaction():
         db.execute("LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE")
-        ids = [it.record.id for it in items]
+        ids = [pg_text(it.record.id) for it in items]
         current = {
             rid: (int(rowid), h)
             for rowid, rid, h in db.execute(
@@ -67,22 +78,24 @@ def _plan(
     plan = _Plan()
     for it in items:
         r, an = it.record, it.analysis
-        prev = current.get(r.id)
+        rid = pg_text(r.id)
+        prev = current.get(rid)
         if prev is not None and prev[1] == it.hash:
             plan.unchanged += 1
             continue
-        meta = (r.text, r.patient_id, r.study_date, r.modality, r.body_part, it.hash)
+        meta = (pg_text(r.text), *map(_opt, (r.patient_id, r.study_date, r.modality, r.body_part)))
+        meta = (*meta, it.hash)
         if prev is None:
             rowid = next_rowid
             next_rowid += 1
-            plan.new_rows.append((rowid, r.id, *meta, an.labels_json, now))
+            plan.new_rows.append((rowid, rid, *meta, an.labels_json, now))
         else:
             rowid = prev[0]
             plan.upd_rows.append((*meta, an.labels_json, now, rowid))
             plan.replaced.append(rowid)
-        current[r.id] = (rowid, it.hash)
+        current[rid] = (rowid, it.hash)
         for m in an.mentions:
-            plan.mentions.setdefault((rowid, m[0], m[7], m[8]), (rowid, *m))
+            plan.mentions.setdefault((rowid, m[0], m[7], m[8]), (rowid, *m[:-1], pg_text(m[-1])))
         for f in an.findings:
             plan.findings[(rowid, f[0])] = (rowid, *f)
     return plan
