@@ -86,8 +86,9 @@ def _as_owner(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120)
 
 
-def start() -> Server | str:
-    """A server, or why there is none (a skip reason)."""
+def start(*, durable: bool = False) -> Server | str:
+    """A server, or why there is none (a skip reason). Tests run it without fsync;
+    ``durable`` (benchmarks) keeps PostgreSQL's default fsync and synchronous commit."""
     if os.environ.get(ENV_URL):
         return Server(admin=os.environ[ENV_URL])
     bindir = binaries()
@@ -121,10 +122,11 @@ def start() -> Server | str:
             f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n"
             "host all postgres 127.0.0.1/32 trust\n"
         )
+        fast = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         opts = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c shared_buffers=64MB -c max_connections=40"
+            + ("" if durable else fast)
+            + "-c shared_buffers=128MB -c max_connections=40"
         )
         _as_owner(
             [

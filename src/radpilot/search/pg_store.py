@@ -91,6 +91,11 @@ class PostgresStore:
         except BaseException:
             self._db.close()
             raise
+        # Rows this session wrote since the planner's statistics were last refreshed, and
+        # how many the tables held then: a bulk load outruns autovacuum's ANALYZE, and
+        # with no statistics a finding query plans a nested loop ~20x slower.
+        self._unanalysed = 0
+        self._analysed_rows = 0
 
     # ---------------------------------------------------------------- ingest
     @_guarded
@@ -101,7 +106,19 @@ class PostgresStore:
 
     @_guarded
     def write_batch(self, items: Sequence[IngestItem]) -> BatchResult:
-        return pg_write.write_batch(self._db, items)
+        res = pg_write.write_batch(self._db, items)
+        self._unanalysed += res.added + res.updated
+        if self._unanalysed >= max(1000, self._analysed_rows):  # doubling: O(log n) runs
+            self._analyse()
+        return res
+
+    def _analyse(self) -> None:
+        self._db.execute("ANALYZE reports, mentions, report_findings")
+        row = self._db.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'reports'::regclass"
+        ).fetchone()
+        self._analysed_rows = int(row[0]) if row and row[0] > 0 else 0
+        self._unanalysed = 0
 
     @_guarded
     def remove(self, report_id: str, *, user: str, reason: str) -> bool:
@@ -409,7 +426,13 @@ class PostgresStore:
         )
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            if self._unanalysed and not self._db.closed:
+                self._analyse()
+        except psycopg.Error:  # statistics only: autovacuum refreshes them later
+            pass
+        finally:
+            self._db.close()
 
 
 def _report(row: tuple[Any, ...]) -> StoredReport:
