@@ -2,9 +2,10 @@
 
 Callers (ingest, search, CLI) talk to an ``ArchiveStore`` only, so a PostgreSQL backend
 can be added under a new name without touching them: backends are registered in
-``radpilot.registry.archive_backends`` (built-in: ``sqlite.v1``; others through the
-``radpilot.archive_backends`` entry-point group). The embedded default is SQLite at
-``default_db_path()``, which is never created on import. The value types are in
+``radpilot.registry.archive_backends`` (built-in: ``sqlite.v1`` and ``postgres.v1``;
+others through the ``radpilot.archive_backends`` entry-point group). The embedded default
+is SQLite at ``default_db_path()``, which is never created on import; a ``postgresql://``
+URL in its place selects PostgreSQL. The value types are in
 ``radpilot.search.models``.
 """
 
@@ -162,7 +163,8 @@ BackendOpener = Callable[..., ArchiveStore]
 
 
 def backend_names() -> list[str]:
-    """Every registered archive backend (``sqlite.v1``, and any from entry points)."""
+    """Every registered archive backend (``postgres.v1``, ``sqlite.v1``, and any from
+    entry points)."""
     return registry.archive_backends.names()
 
 
