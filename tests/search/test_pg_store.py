@@ -325,3 +325,51 @@ def test_nul_in_a_record_is_stored_and_the_record_is_unchanged_again(pg_server: 
         got.rowid
     ]
     store.close()
+
+
+def _pg_count(url: str) -> int:
+    try:
+        with psycopg.connect(url, connect_timeout=5) as db:
+            row = db.execute("SELECT count(*) FROM archive.reports").fetchone()
+            return int(row[0]) if row else 0
+    except psycopg.Error:  # not created yet
+        return 0
+
+
+def test_kill_9_mid_ingest_then_rerun(pg_server: Any, tmp_path: Path) -> None:
+    """kill -9 of `archive add --db URL`: whole batches only (COPY inside the batch's
+    transaction); rerunning adds the rest and changes nothing stored."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_archive import synthetic_jsonl
+
+    n, batch = 3000, 100
+    src = tmp_path / "big.jsonl"
+    synthetic_jsonl(src, n)
+    url = pg_server.new_database("kill")
+    cmd = [sys.executable, "-c", "from radpilot.cli import main; main()", "archive", "add"]
+    cmd += [str(src), "--db", url, "--batch-size", str(batch), "--jobs", "1"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 90
+    while _pg_count(url) < 2 * batch and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "ingest finished before it could be killed; raise n"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
+    time.sleep(0.5)  # the server notices the dropped connection and rolls its batch back
+    partial = _pg_count(url)
+    assert 0 < partial < n and partial % batch == 0
+    res = subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True)
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (summary["added"], summary["unchanged"], summary["updated"]) == (n - partial, partial, 0)
+    store = open_store(url, readonly=True)
+    st_ = store.stats()
+    assert st_.reports == n and st_.versions == 0 and store.check() == []
+    store.close()
