@@ -3,8 +3,8 @@ same reports, in the same run: the store's write rate, the whole ingest rate, qu
 latency per query class, and whether the two answer the same.
 
 Reports: the bundled OpenI reports recombined into new ones (``search_scale``'s
-generator: new ids, patients, dates). PostgreSQL: ``--pg URL`` (an empty database), or a
-throwaway cluster from the distribution's binaries with fsync on (``tests/pgserver``),
+generator: new ids, patients, dates). PostgreSQL: ``--pg URL`` (an empty database: its
+``archive`` schema is dropped between rounds), or a throwaway cluster from the distribution's binaries with fsync on (``tests/pgserver``),
 so both backends write durably (SQLite: WAL, synchronous=NORMAL; PostgreSQL: fsync,
 synchronous_commit on). The two are interleaved: each batch is written to one then
 the other, each query run on one then the other.
@@ -53,6 +53,14 @@ def items(src: Path) -> list[IngestItem]:
     return out
 
 
+def fresh_pg(url: str) -> None:
+    """The archive's schema dropped: the next open makes a new, empty archive."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP SCHEMA IF EXISTS archive CASCADE")
+
+
 def write_rates(
     stores: dict[str, ArchiveStore], todo: list[IngestItem], batch: int
 ) -> dict[str, float]:
@@ -97,6 +105,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--ingest-n", type=int, default=3000, help="reports for the whole-ingest rate")
+    ap.add_argument("--rounds", type=int, default=3, help="whole-ingest rounds per backend")
     args = ap.parse_args()
     console = Console()
     server = None
@@ -128,16 +137,23 @@ def main() -> None:
             sizes = {n: s.stats().size_bytes for n, s in stores.items()}
             for s in stores.values():
                 s.close()
-            # The whole ingest (reader + store), one process each, one after the other.
+            # The whole ingest (reader + store) into a fresh archive, the backends
+            # alternating round by round; the median round of each.
             small = Path(tmp) / "small.jsonl"
             with src.open() as fh, small.open("w") as out:
                 out.writelines(line for _, line in zip(range(args.ingest_n), fh, strict=False))
-            whole = {}
-            for name, loc in (("SQLite", str(Path(tmp) / "b.db")), ("PostgreSQL", pg_ingest)):
-                store = open_store(loc)
-                summary = ingest_files(store, [small], jobs=1, batch_size=args.batch)
-                whole[name] = summary.added / summary.seconds
-                store.close()
+            rounds: dict[str, list[float]] = {"SQLite": [], "PostgreSQL": []}
+            for k in range(args.rounds):
+                fresh_pg(pg_ingest)
+                for name, loc in (
+                    ("SQLite", str(Path(tmp) / f"b{k}.db")),
+                    ("PostgreSQL", pg_ingest),
+                ):
+                    store = open_store(loc)
+                    summary = ingest_files(store, [small], jobs=1, batch_size=args.batch)
+                    rounds[name].append(summary.added / summary.seconds)
+                    store.close()
+            whole = {name: statistics.median(r) for name, r in rounds.items()}
     finally:
         if server is not None:
             server.stop()
@@ -151,7 +167,8 @@ def main() -> None:
         f"{rates['PostgreSQL'] / rates['SQLite']:.2f}",
     )
     table.add_row(
-        f"whole ingest (reader + store, 1 process), reports/s, {args.ingest_n:,} reports",
+        f"whole ingest (reader + store, 1 process), reports/s, {args.ingest_n:,} reports, "
+        f"median of {args.rounds}",
         f"{whole['SQLite']:,.0f}",
         f"{whole['PostgreSQL']:,.0f}",
         f"{whole['PostgreSQL'] / whole['SQLite']:.2f}",

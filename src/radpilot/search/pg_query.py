@@ -4,12 +4,14 @@ The engine speaks FTS5 MATCH expressions (``engine.fts_expression``: quoted phra
 joined by AND / OR); ``tsquery`` turns one into a tsquery built in PostgreSQL from the
 same words (``phraseto_tsquery`` over the archive's text search configuration), so a
 phrase matches the reports it matches in SQLite. Every constraint is applied inside the
-SQL, as in ``sqlite_query``; the answers are the same rows in the same order, except the
-drive score of a lexical-only query, which is ``ts_rank`` here and BM25 there.
+SQL, as in ``sqlite_query``; the answers are the same rows in the same order, with the
+same scores: a lexical drive is ranked by FTS5's BM25 formula computed here
+(``bm25_source``) from the same counts FTS5 keeps (rows, tokens, phrase instances).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -146,16 +148,63 @@ def candidates(db: psycopg.Connection[Any], q: CandidateQuery) -> list[tuple[int
         )
         return _drive(db, q, src, [q.drive.findings[0], list(q.drive.statuses)])
     if q.fts:
-        ts = tsquery(q.fts)
-        src = (
-            f"(SELECT rowid AS report_rowid, ts_rank(tsv, {ts.sql}) AS score FROM reports "
-            f"WHERE tsv @@ {ts.sql} ORDER BY 2 DESC, 1 DESC LIMIT %s) d "
-        )
-        return _drive(db, q, src, [*ts.args, *ts.args, max(q.limit * 10, 2000)])
+        # Constraints after a bounded BM25 top-k: a lexical query asks for words first.
+        src, args = bm25_source(db, q.fts, max(q.limit * 10, 2000))
+        return _drive(db, q, src, args)
     return _drive(db, q, None, [], order=_NEWEST)
 
 
 _NEWEST = "r.study_date DESC NULLS LAST, r.rowid DESC"  # SQLite sorts NULL lowest
+
+# FTS5's bm25() (fts5_aux.c), term for term and in its order of operations, so that the
+# scores are the same doubles: idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)).
+_BM25_TERM = (
+    "%s::float8 * ((f{i} * (1.2::float8 + 1.0::float8)) / (f{i} + 1.2::float8 * "
+    "(1::float8 - 0.75::float8 + 0.75::float8 * d / %s::float8)))"
+)
+
+
+def bm25_source(db: psycopg.Connection[Any], fts: str, k: int) -> tuple[str, list[Any]]:
+    """The ``k`` best rows matching ``fts`` by FTS5's BM25 (k1 1.2, b 0.75, the IDF of
+    each phrase over the whole archive, floored at 1e-6), as a ``d`` source for
+    ``_drive``: the score SQLite's ``-bm25()`` gives, from the same counts."""
+    ts = tsquery(fts)
+    totals = db.execute("SELECT rows, tokens FROM fts_totals").fetchone()
+    n_rows, n_tokens = (int(totals[0]), int(totals[1])) if totals else (0, 0)
+    avgdl = n_tokens / n_rows if n_rows else 1.0
+    freqs: list[tuple[str, list[str]]] = []
+    terms: list[tuple[str, float, float]] = []
+    args: list[Any] = []
+    for i, phrase in enumerate(ts.args):
+        toks = phrase_lexemes(db, phrase)
+        if not toks:  # FTS5: a phrase of no words matches nothing, adds nothing
+            continue
+        row = db.execute(f"SELECT count(*) FROM reports WHERE tsv @@ {PHRASE}", (phrase,))
+        got = row.fetchone()
+        hits = int(got[0]) if got else 0
+        idf = math.log((n_rows - hits + 0.5) / (hits + 0.5))
+        freqs.append((f"archive.phrase_freq(tsv, %s::text[])::float8 AS f{i}", toks))
+        terms.append((_BM25_TERM.format(i=i), idf if idf > 0.0 else 1e-6, avgdl))
+    score = "0.0::float8" + "".join(f" + {t}" for t, _, _ in terms)
+    cols = "".join(f", {c}" for c, _ in freqs)
+    sql = (
+        f"(SELECT rowid AS report_rowid, {score} AS score FROM (SELECT rowid, ntok::float8 AS d"
+        f"{cols} FROM reports WHERE tsv @@ {ts.sql}) s ORDER BY 2 DESC, 1 DESC LIMIT %s) d "
+    )
+    for _, idf, avg in terms:
+        args += [idf, avg]
+    args += [toks for _, toks in freqs] + list(ts.args) + [k]
+    return sql, args
+
+
+def phrase_lexemes(db: psycopg.Connection[Any], phrase: str) -> list[str]:
+    """The phrase's words as the archive indexes them, in order."""
+    rows = db.execute(
+        "SELECT u.lexeme, p FROM unnest(to_tsvector('archive.radpilot', "
+        "archive.fts_words(%s))) u, unnest(u.positions) p ORDER BY p",
+        (phrase,),
+    )
+    return [str(lex) for lex, _ in rows]
 
 
 def _drive(

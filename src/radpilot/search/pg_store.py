@@ -2,9 +2,9 @@
 stored tsvector with a GIN index.
 
 It answers every ``ArchiveStore`` call as the SQLite backend does (same rows, same row
-ids, same order), so ingest, search, cohort, export and embeddings run unchanged on it;
-the one difference is the drive score of a lexical-only query (``ts_rank``, not BM25;
-``pg_query``). The schema, its migrations and the checks on open live in ``pg_schema``,
+ids, same order, same scores: BM25 is FTS5's formula computed in ``pg_query``), so
+ingest, search, cohort, export and embeddings run unchanged on it.
+The schema, its migrations and the checks on open live in ``pg_schema``,
 the batch write and removal in ``pg_write``, the candidate queries in ``pg_query``.
 Every database error becomes one ``ArchiveError`` line naming the URL without its
 password (``_guarded``), never a traceback.
@@ -390,9 +390,10 @@ class PostgresStore:
 
     # ------------------------------------------------------------- integrity
     def check(self) -> list[str]:
-        """Rows of the derived tables that point at no report, one line per problem (the
-        full-text vector is a generated column, never out of step; the server keeps its
-        own pages sound: ``pg_amcheck`` is the tool for those)."""
+        """Rows of the derived tables that point at no report, and BM25's row and token
+        totals against the reports; one line per problem (the full-text vector is a
+        generated column, never out of step; the server keeps its own pages sound:
+        ``pg_amcheck`` is the tool for those)."""
         errs: list[str] = []
         for table, what in (
             ("mentions", "mentions"),
@@ -409,6 +410,14 @@ class PostgresStore:
                 continue
             if row and row[0]:
                 errs.append(f"{row[0]} {what} without a report")
+        try:
+            kept = self._db.execute("SELECT rows, tokens FROM fts_totals").fetchone()
+            real = self._db.execute("SELECT count(*), coalesce(sum(ntok), 0) FROM reports")
+            counted = real.fetchone()
+        except psycopg.Error as exc:
+            return [*errs, f"fts_totals: cannot be read ({reason(exc)})"]
+        if kept is None or counted is None or tuple(map(int, kept)) != tuple(map(int, counted)):
+            errs.append("fts_totals: out of step with the reports (BM25 scores would drift)")
         return errs
 
     # ------------------------------------------------------------------ meta

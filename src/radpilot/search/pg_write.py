@@ -66,10 +66,25 @@ def write_batch(db: psycopg.Connection[Any], items: Sequence[IngestItem]) -> Bat
         }
         top = db.execute("SELECT coalesce(max(rowid), 0) FROM reports").fetchone()
         plan = _plan(items, current, int(top[0]) + 1 if top else 1, timestamp())
+        old_tokens = _tokens(db, plan.replaced)
         _apply(db, plan)
+        touched = plan.replaced + [int(r[0]) for r in plan.new_rows]
+        db.execute(
+            "UPDATE fts_totals SET rows = rows + %s, tokens = tokens + %s - %s",
+            (len(plan.new_rows), _tokens(db, touched), old_tokens),
+        )
     return BatchResult(
         added=len(plan.new_rows), updated=len(plan.upd_rows), unchanged=plan.unchanged
     )
+
+
+def _tokens(db: psycopg.Connection[Any], rowids: list[int]) -> int:
+    if not rowids:
+        return 0
+    row = db.execute(
+        "SELECT coalesce(sum(ntok), 0) FROM reports WHERE rowid = ANY(%s)", (rowids,)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _plan(
@@ -143,6 +158,11 @@ def remove_report(db: psycopg.Connection[Any], report_id: str, *, user: str, rea
         if row is None:
             return False
         rowid = int(row[0])
+        cur.execute(
+            "UPDATE fts_totals SET rows = rows - 1, tokens = tokens - "
+            "(SELECT ntok FROM reports WHERE rowid = %s)",
+            (rowid,),
+        )
         delete_derived(cur, [rowid])
         cur.execute("DELETE FROM report_versions WHERE report_id = %s", (report_id,))
         cur.execute("DELETE FROM reports WHERE rowid = %s", (rowid,))

@@ -48,8 +48,26 @@ CREATE TABLE archive.reports (
     labels text NOT NULL DEFAULT '{{}}',
     ingested_at text NOT NULL,
     tsv tsvector GENERATED ALWAYS AS
-        (to_tsvector('archive.radpilot'::regconfig, archive.fts_words(text))) STORED
+        (to_tsvector('archive.radpilot'::regconfig, archive.fts_words(text))) STORED,
+    ntok integer GENERATED ALWAYS AS (coalesce(array_length(
+        string_to_array(btrim(archive.fts_words(text)), ' '), 1), 0)) STORED
 );
+-- FTS5's BM25 needs the archive's row and token totals: kept here by every write.
+CREATE TABLE archive.fts_totals (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one), rows bigint NOT NULL, tokens bigint NOT NULL
+);
+INSERT INTO archive.fts_totals(rows, tokens) VALUES (0, 0);
+-- How often a phrase (its lexemes in order) occurs in a vector: FTS5's phrase instances.
+CREATE FUNCTION archive.phrase_freq(v tsvector, toks text[]) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT count(*)::integer FROM (
+        SELECT unnest(u.positions) AS p FROM unnest(v) u WHERE u.lexeme = toks[1]
+    ) s WHERE NOT EXISTS (
+        SELECT 1 FROM generate_subscripts(toks, 1) j WHERE j > 1 AND NOT EXISTS (
+            SELECT 1 FROM unnest(v) w WHERE w.lexeme = toks[j] AND s.p + j - 1 = ANY(w.positions)
+        )
+    )
+$$;
 CREATE INDEX reports_patient ON archive.reports(patient_id, study_date);
 CREATE INDEX reports_date ON archive.reports(study_date);
 CREATE INDEX reports_fts ON archive.reports USING gin(tsv);
