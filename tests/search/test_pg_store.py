@@ -397,3 +397,32 @@ def test_check_finds_rows_behind_the_archives_back(pg_server: Any, cli: CliRun) 
         db.execute("DELETE FROM archive.reports WHERE id = 'T3'")
     code, out, _ = cli("archive", "check", "--db", url)
     assert code == 3 and "mentions without a report" in out and "fts_totals: out of step" in out
+
+
+def test_two_first_opens_at_once_make_one_archive(pg_server: Any) -> None:
+    """Threads of one process and two processes open an empty database at once: one
+    migrates, the others wait for it (a lock each way) and find the archive made."""
+    import subprocess
+    import sys
+    import threading
+
+    url = pg_server.new_database("race")
+    code = f"from radpilot.search.store import open_store; open_store({url!r}).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in "ab"]
+    errors: list[BaseException] = []
+
+    def first_open() -> None:
+        try:
+            open_store(url).close()
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_open) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    outs = [p.communicate(timeout=120)[1] for p in procs]
+    assert not errors and all(p.returncode == 0 for p in procs), outs
+    with psycopg.connect(url) as db:
+        assert db.execute("SELECT version_num FROM archive.alembic_version").fetchall() == [(HEAD,)]

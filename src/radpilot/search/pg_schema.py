@@ -13,6 +13,7 @@ Every error names the database by its URL without the password (``redact``).
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ SCHEMA = "archive"
 HEAD = "0001_archive_v1"
 MIGRATIONS = Path(__file__).resolve().parent / "pg_migrations"
 
+# Alembic's ``context`` is one global per process: threads migrate one at a time (other
+# processes wait on the database's advisory lock, ``pg_migrations/env.py``).
+_MIGRATING = threading.Lock()
 _PASSWORD_IN_NETLOC = re.compile(r"(://[^:/@?#]*):[^@/?#]*@")
 _PASSWORD_IN_QUERY = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
@@ -137,7 +141,7 @@ def migrate(url: str) -> tuple[str | None, str]:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
-        with engine.begin() as conn:
+        with _MIGRATING, engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except psycopg.Error as exc:
