@@ -140,13 +140,17 @@ def candidates(db: psycopg.Connection[Any], q: CandidateQuery) -> list[tuple[int
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], -kv[0]))
         return ranked[: q.limit]
     if q.drive is not None:
-        # The planner walks findings_rank best-first and stops at the limit; SQLite's
-        # bounded walk and its tag-index fallback give these same rows.
-        src = (
-            "(SELECT report_rowid, score FROM report_findings WHERE finding = %s "
-            "AND status = ANY(%s)) d "
-        )
-        return _drive(db, q, src, [q.drive.findings[0], list(q.drive.statuses)])
+        # As in SQLite: walk the finding's reports best-first for a bounded number of
+        # rows, checking every constraint on each (common constraints: done); when the
+        # walk ends short, the whole finding is joined instead. Both give the best rows
+        # that meet every constraint, so the answer is the same either way.
+        d = q.drive
+        head = "SELECT report_rowid, score FROM report_findings WHERE finding = %s AND status = ANY(%s)"
+        walk = f"({head} ORDER BY score DESC, report_rowid DESC LIMIT %s) d "
+        rows = _drive(db, q, walk, [d.findings[0], list(d.statuses), WALK_ROWS])
+        if len(rows) >= q.limit or not _walk_truncated(db, d):
+            return rows
+        return _drive(db, q, f"({head}) d ", [d.findings[0], list(d.statuses)])
     if q.fts:
         # Constraints after a bounded BM25 top-k: a lexical query asks for words first.
         src, args = bm25_source(db, q.fts, max(q.limit * 10, 2000))
@@ -155,6 +159,17 @@ def candidates(db: psycopg.Connection[Any], q: CandidateQuery) -> list[tuple[int
 
 
 _NEWEST = "r.study_date DESC NULLS LAST, r.rowid DESC"  # SQLite sorts NULL lowest
+WALK_ROWS = 2000  # rows of a finding walked best-first before the whole finding is joined
+
+
+def _walk_truncated(db: psycopg.Connection[Any], d: FindingClause) -> bool:
+    row = db.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM report_findings WHERE finding = %s AND status "
+        "= ANY(%s) LIMIT %s) s",
+        (d.findings[0], list(d.statuses), WALK_ROWS + 1),
+    ).fetchone()
+    return bool(row and row[0] > WALK_ROWS)
+
 
 # FTS5's bm25() (fts5_aux.c), term for term and in its order of operations, so that the
 # scores are the same doubles: idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)).
