@@ -3,11 +3,12 @@ same reports, in the same run: the store's write rate, the whole ingest rate, qu
 latency per query class, and whether the two answer the same.
 
 Reports: the bundled OpenI reports recombined into new ones (``search_scale``'s
-generator: new ids, patients, dates). PostgreSQL: ``--pg URL`` (an empty database: its
-``archive`` schema is dropped between rounds), or a throwaway cluster from the distribution's binaries with fsync on (``tests/pgserver``),
-so both backends write durably (SQLite: WAL, synchronous=NORMAL; PostgreSQL: fsync,
-synchronous_commit on). The two are interleaved: each batch is written to one then
-the other, each query run on one then the other.
+generator: new ids, patients, dates). PostgreSQL: ``--pg URL`` (an empty database; its
+``archive`` schema is dropped between the whole-ingest rounds), or a throwaway cluster
+from the distribution's binaries with fsync on (``tests/pgserver``), so both backends
+write durably (SQLite: WAL, synchronous=NORMAL; PostgreSQL: fsync, synchronous_commit
+on). The two are interleaved: each batch is written to one then the other, each query
+run on one then the other, the whole-ingest rounds alternate.
 
     .venv/bin/python benchmarks/archive_backends.py --n 20000 [--pg URL] [--repeats 5]
 """
