@@ -7,14 +7,16 @@ gets a fresh database of its own."""
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ENV_URL = "RADPILOT_TEST_POSTGRES_URL"
 PASSWORD_USER = "radpilot_pw"
@@ -50,11 +52,12 @@ class Server:
     port: int | None = None
     data: Path | None = None
     bin: Path | None = None
+    created: list[str] = field(default_factory=list)
 
     def url(self, dbname: str) -> str:
-        if self.host is None:  # an outside server: swap the database in its URL
-            base, _, _ = self.admin.rpartition("/")
-            return f"{base}/{dbname}"
+        if self.host is None:  # an outside server: the same URL, another database
+            parts = urlsplit(self.admin)
+            return urlunsplit(parts._replace(path=f"/{dbname}"))
         return f"postgresql://postgres@/{dbname}?host={self.host}&port={self.port}"
 
     def create_database(self, prefix: str = "t") -> str:
@@ -64,6 +67,7 @@ class Server:
         name = f"rp_{prefix}_{uuid.uuid4().hex[:10]}".lower()
         with psycopg.connect(self.admin, autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
         return name
 
     def new_database(self, prefix: str = "t") -> str:
@@ -74,7 +78,12 @@ class Server:
         return f"postgresql://{PASSWORD_USER}:{password}@127.0.0.1:{self.port}/{dbname}"
 
     def stop(self) -> None:
-        if self.data is None or self.bin is None:
+        if self.data is None or self.bin is None:  # an outside server: leave it clean
+            import psycopg
+
+            with psycopg.connect(self.admin, autocommit=True) as db:
+                for name in self.created:
+                    db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             return
         _as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
         shutil.rmtree(self.data.parent, ignore_errors=True)
@@ -89,6 +98,8 @@ def _as_owner(argv: list[str]) -> subprocess.CompletedProcess[str]:
 def start(*, durable: bool = False) -> Server | str:
     """A server, or why there is none (a skip reason). Tests run it without fsync;
     ``durable`` (benchmarks) keeps PostgreSQL's default fsync and synchronous commit."""
+    if importlib.util.find_spec("psycopg") is None:
+        return "psycopg is not installed (pip install 'radpilot[postgres]')"
     if os.environ.get(ENV_URL):
         return Server(admin=os.environ[ENV_URL])
     bindir = binaries()

@@ -2,7 +2,7 @@
 
 The engine speaks FTS5 MATCH expressions (``engine.fts_expression``: quoted phrases
 joined by AND / OR); ``tsquery`` turns one into a tsquery built in PostgreSQL from the
-same words (``phraseto_tsquery`` over the archive's text search configuration), so a
+same words (``archive.fts_phrase``: the archive's own split and stemming), so a
 phrase matches the reports it matches in SQLite. Every constraint is applied inside the
 SQL, as in ``sqlite_query``; the answers are the same rows in the same order, with the
 same scores: a lexical drive is ranked by FTS5's BM25 formula computed here
@@ -22,7 +22,7 @@ import psycopg
 from radpilot.errors import InputError
 from radpilot.search.models import CandidateQuery, FindingClause
 
-PHRASE = "phraseto_tsquery('archive.radpilot', archive.fts_words(%s))"
+PHRASE = "archive.fts_phrase(%s)"
 _TOKEN = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\()|(\))|([^\s()"]+))')
 _SYNTAX = "search words cannot be used (a full-text syntax error)"
 
@@ -214,12 +214,8 @@ def bm25_source(db: psycopg.Connection[Any], fts: str, k: int) -> tuple[str, lis
 
 def phrase_lexemes(db: psycopg.Connection[Any], phrase: str) -> list[str]:
     """The phrase's words as the archive indexes them, in order."""
-    rows = db.execute(
-        "SELECT u.lexeme, p FROM unnest(to_tsvector('archive.radpilot', "
-        "archive.fts_words(%s))) u, unnest(u.positions) p ORDER BY p",
-        (phrase,),
-    )
-    return [str(lex) for lex, _ in rows]
+    rows = db.execute("SELECT lex FROM archive.fts_lexemes(%s) ORDER BY pos", (phrase,))
+    return [str(lex) for (lex,) in rows]
 
 
 def _drive(

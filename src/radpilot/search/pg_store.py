@@ -170,7 +170,7 @@ class PostgresStore:
         ts = pg_query.tsquery(fts)
         rows = self._db.execute(
             "SELECT t.rowid FROM unnest(%s::bigint[], %s::text[]) AS t(rowid, body) WHERE "
-            f"to_tsvector('archive.radpilot', archive.fts_words(t.body)) @@ {ts.sql}",
+            f"archive.fts_vector(t.body) @@ {ts.sql}",
             (list(texts), [pg_write.pg_text(t) for t in texts.values()], *ts.args),
         )
         return {int(r[0]) for r in rows}

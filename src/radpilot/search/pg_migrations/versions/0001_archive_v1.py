@@ -3,8 +3,9 @@ stored tsvector and a GIN index for full-text search in place of FTS5.
 
 The words are split as FTS5's unicode61 tokenizer splits them (every run of characters
 that are not letters or digits separates words, so ``2.5`` is ``2`` and ``5``) and
-stemmed by Snowball's Porter stemmer (the algorithm of FTS5's ``porter`` tokenizer; words
-under three letters unstemmed, as there), with no stop words: a phrase matches the same
+stemmed by Snowball's Porter stemmer (the algorithm of FTS5's ``porter`` tokenizer, with
+Porter's own two departures from it that FTS5 makes, and words under three bytes left as
+they are, as there), with no stop words: a phrase matches the same
 reports in both backends (tests/search/test_pg_store.py checks it on random phrases).
 """
 
@@ -17,12 +18,21 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# FTS5's porter tokenizer leaves words under three characters as they are; Snowball's
-# would make "as" "a" and "is" "i" (and drop "s"): such words get a suffix that no stemming
-# rule touches (a digit), in the stored vectors and in every query alike.
+# FTS5 stems as Porter's own C code does, with its two departures from the published
+# algorithm that Snowball's "porter" follows: -bli becomes -ble (not only -abli), -logi
+# becomes -log. Those words are given to the stemmer in the form the departure makes.
 WORDS = (
-    "regexp_replace(regexp_replace({col}, '[^[:alnum:]]+', ' ', 'g'), "
-    "'\\m([[:alpha:]]{{1,2}})\\M', '\\100', 'g')"
+    "regexp_replace(regexp_replace("
+    "regexp_replace({col}, '[^[:alnum:]]+', ' ', 'g'), "
+    "'\\m(\\w*[^a\\s])bl(y|ies)\\M', '\\1ble', 'gi'), "
+    "'\\m(\\w+)log(y|ies)\\M', '\\1log', 'gi')"
+)
+# unicode61's remove_diacritics: a Latin letter's accents go ("Pleurésie" is "pleuresie");
+# other scripts keep theirs (decomposed, stripped after Latin letters, recomposed). Only
+# text with a non-ASCII character pays for it.
+UNACCENT = (
+    "CASE WHEN {col} ~ '[^\\x01-\\x7f]' THEN normalize(regexp_replace(normalize({col}, NFD), "
+    "'([A-Za-z])[\\u0300-\\u036f]+', '\\1', 'g'), NFC) ELSE {col} END"
 )
 TOKEN_TYPES = (
     "asciiword, word, numword, asciihword, hword, numhword, hword_asciipart, hword_part, "
@@ -36,7 +46,28 @@ CREATE TEXT SEARCH CONFIGURATION archive.radpilot (PARSER = default);
 ALTER TEXT SEARCH CONFIGURATION archive.radpilot ADD MAPPING FOR {TOKEN_TYPES}
     WITH archive.radpilot_porter;
 CREATE FUNCTION archive.fts_words(t text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT {WORDS.format(col="t")} $$;
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT {WORDS.format(col=UNACCENT.format(col="t"))} $$;
+-- Each word stemmed (Snowball's Porter), except as FTS5's porter tokenizer leaves them:
+-- words under 3 or over 64 bytes ("as" stays "as", not "a"), positions from 1.
+CREATE FUNCTION archive.fts_lexemes(t text) RETURNS TABLE (lex text, pos bigint)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(tok) < 3 OR octet_length(tok) > 64 THEN lower(tok)
+                ELSE (ts_lexize('archive.radpilot_porter', tok))[1] END, pos
+    FROM unnest(string_to_array(btrim(archive.fts_words(t)), ' ')) WITH ORDINALITY u(tok, pos)
+    WHERE tok <> ''
+$$;
+CREATE FUNCTION archive.fts_vector(t text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(string_agg('''' || lex || ''':' || least(pos, 16383), ' ')::tsvector,
+                    ''::tsvector)
+    FROM archive.fts_lexemes(t)
+$$;
+-- A phrase: its lexemes in order, each next to the one before.
+CREATE FUNCTION archive.fts_phrase(t text) RETURNS tsquery
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(string_agg('''' || lex || '''', ' <-> ' ORDER BY pos)::tsquery, ''::tsquery)
+    FROM archive.fts_lexemes(t)
+$$;
 CREATE TABLE archive.meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE archive.reports (
     rowid bigint PRIMARY KEY,
@@ -47,8 +78,7 @@ CREATE TABLE archive.reports (
     version integer NOT NULL DEFAULT 1,
     labels text NOT NULL DEFAULT '{{}}',
     ingested_at text NOT NULL,
-    tsv tsvector GENERATED ALWAYS AS
-        (to_tsvector('archive.radpilot'::regconfig, archive.fts_words(text))) STORED,
+    tsv tsvector GENERATED ALWAYS AS (archive.fts_vector(text)) STORED,
     ntok integer GENERATED ALWAYS AS (coalesce(array_length(
         string_to_array(btrim(archive.fts_words(text)), ' '), 1), 0)) STORED
 );
