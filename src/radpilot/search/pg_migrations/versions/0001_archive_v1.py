@@ -34,17 +34,9 @@ UNACCENT = (
     "CASE WHEN {col} ~ '[^\\x01-\\x7f]' THEN normalize(regexp_replace(normalize({col}, NFD), "
     "'([A-Za-z])[\\u0300-\\u036f]+', '\\1', 'g'), NFC) ELSE {col} END"
 )
-TOKEN_TYPES = (
-    "asciiword, word, numword, asciihword, hword, numhword, hword_asciipart, hword_part, "
-    "hword_numpart, email, protocol, url, host, url_path, file, sfloat, float, int, uint, "
-    "version, tag, entity"
-)
 
 DDL = f"""
 CREATE TEXT SEARCH DICTIONARY archive.radpilot_porter (TEMPLATE = snowball, Language = porter);
-CREATE TEXT SEARCH CONFIGURATION archive.radpilot (PARSER = default);
-ALTER TEXT SEARCH CONFIGURATION archive.radpilot ADD MAPPING FOR {TOKEN_TYPES}
-    WITH archive.radpilot_porter;
 CREATE FUNCTION archive.fts_words(t text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT {WORDS.format(col=UNACCENT.format(col="t"))} $$;
 -- Each word stemmed (Snowball's Porter), except as FTS5's porter tokenizer leaves them:
