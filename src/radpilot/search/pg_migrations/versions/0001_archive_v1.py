@@ -18,12 +18,13 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# Superscript digits and fractions are digits to unicode61 (category No), not to [:alnum:].
 # FTS5 stems as Porter's own C code does, with its two departures from the published
 # algorithm that Snowball's "porter" follows: -bli becomes -ble (not only -abli), -logi
 # becomes -log. Those words are given to the stemmer in the form the departure makes.
 WORDS = (
     "regexp_replace(regexp_replace("
-    "regexp_replace({col}, '[^[:alnum:]]+', ' ', 'g'), "
+    "regexp_replace({col}, '[^[:alnum:]\\u00b2\\u00b3\\u00b9\\u00bc-\\u00be]+', ' ', 'g'), "
     "'\\m(\\w*[^a\\s])bl(y|ies)\\M', '\\1ble', 'gi'), "
     "'\\m(\\w+)log(y|ies)\\M', '\\1log', 'gi')"
 )
