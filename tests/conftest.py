@@ -4,9 +4,13 @@ development data beside the project (../shared) when it is there."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from pgserver import Server
+from pgserver import start as start_pg
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -22,3 +26,16 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared (development data) is not present on this machine")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """One throwaway PostgreSQL server for the session (``pgserver``); skips with the
+    reason when none can be had. ``new_database()`` gives each caller a fresh one."""
+    got = start_pg()
+    if isinstance(got, str):
+        pytest.skip(got)
+    try:
+        yield got
+    finally:
+        got.stop()

@@ -233,6 +233,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         "archive backend",
         {
             "sqlite.v1": "radpilot.search.sqlite_store:open_sqlite",
+            "postgres.v1": "radpilot.search.pg_store:open_postgres",
         },
     ),
     "image_backends": (

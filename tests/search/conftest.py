@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -105,10 +104,33 @@ def report_records() -> list[ReportRecord]:
     return records()
 
 
+BACKENDS = ("sqlite", "postgres")
+NewArchive = Callable[[str], str]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each archive test that goes through the store interface runs on both backends:
+    the embedded SQLite file and a real PostgreSQL server (skipped, with the reason,
+    where no PostgreSQL can be started)."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveStore]:
-    path = tmp_path_factory.mktemp("archive") / "a.db"
-    store = open_store(path)
+def new_archive(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> NewArchive:
+    """``new_archive(name)``: where a fresh, empty archive of the backend goes (an SQLite
+    file in a new folder, or a new database on the session's PostgreSQL server)."""
+    if backend == "postgres":
+        server = request.getfixturevalue("pg_server")
+        return lambda name: str(server.new_database(name))
+    return lambda name: str(tmp_path_factory.mktemp(name) / f"{name}.db")
+
+
+@pytest.fixture(scope="session")
+def small_archive(new_archive: NewArchive) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive("archive"))
     summary = ingest_records(store, records(), jobs=1)
     assert summary.added == len(REPORTS)
     yield store
@@ -116,8 +138,9 @@ def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveS
 
 
 @pytest.fixture(scope="session")
-def small_archive_path(small_archive: ArchiveStore) -> Path:
-    return Path(small_archive.location)
+def small_archive_path(small_archive: ArchiveStore) -> str:
+    """What ``--db`` takes: the SQLite file, or the PostgreSQL URL."""
+    return small_archive.location
 
 
 CliRun = Callable[..., tuple[int, str, str]]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from radpilot.search.engine import search
 from radpilot.search.ingest import ingest_files, ingest_records
 from radpilot.search.models import ArchiveError
 from radpilot.search.store import default_db_path, open_store
+
+NewArchive = Callable[[str], str]  # conftest's ``new_archive``: a fresh archive of a backend
 
 SENTENCES = [
     "No pneumothorax.",
@@ -54,7 +57,8 @@ def test_default_path_is_env_driven_and_not_created(
 
 def test_unknown_backend_lists_valid(tmp_path: Path) -> None:
     with pytest.raises(
-        RegistryError, match=r"no archive backend named 'postgres.v9'; valid: sqlite\.v1$"
+        RegistryError,
+        match=r"no archive backend named 'postgres.v9'; valid: postgres\.v1, sqlite\.v1$",
     ):
         open_store(tmp_path / "a.db", backend="postgres.v9")
     assert not (tmp_path / "a.db").exists()
@@ -82,8 +86,8 @@ def test_not_an_archive(tmp_path: Path) -> None:
         open_store(p)
 
 
-def test_upsert_unchanged_and_versions(tmp_path: Path, report_records: list) -> None:
-    store = open_store(tmp_path / "a.db")
+def test_upsert_unchanged_and_versions(new_archive: NewArchive, report_records: list) -> None:
+    store = open_store(new_archive("a"))
     recs = report_records
     s1 = ingest_records(store, recs, jobs=1)
     assert (s1.added, s1.updated, s1.unchanged) == (len(recs), 0, 0)
@@ -112,8 +116,8 @@ def test_upsert_unchanged_and_versions(tmp_path: Path, report_records: list) -> 
     store.close()
 
 
-def test_same_id_twice_in_one_file_keeps_both_versions(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "a.db")
+def test_same_id_twice_in_one_file_keeps_both_versions(new_archive: NewArchive) -> None:
+    store = open_store(new_archive("a"))
     a = make_record(rid="D1", text="No pneumothorax.")
     b = make_record(rid="D1", text="Small pneumothorax.")
     s = ingest_records(store, [a, b, a], jobs=1, batch_size=100)
@@ -123,8 +127,8 @@ def test_same_id_twice_in_one_file_keeps_both_versions(tmp_path: Path) -> None:
     store.close()
 
 
-def test_batch_is_all_or_nothing(tmp_path: Path, report_records: list) -> None:
-    store = open_store(tmp_path / "a.db")
+def test_batch_is_all_or_nothing(new_archive: NewArchive, report_records: list) -> None:
+    store = open_store(new_archive("a"))
     ingest_records(store, report_records[:3], jobs=1)
 
     class Boom(Exception):
@@ -143,10 +147,10 @@ def test_batch_is_all_or_nothing(tmp_path: Path, report_records: list) -> None:
     store.close()
 
 
-def test_multiprocess_ingest_matches_single(tmp_path: Path) -> None:
+def test_multiprocess_ingest_matches_single(tmp_path: Path, new_archive: NewArchive) -> None:
     src = tmp_path / "r.jsonl"
     synthetic_jsonl(src, 300)
-    a, b = open_store(tmp_path / "a.db"), open_store(tmp_path / "b.db")
+    a, b = open_store(new_archive("a")), open_store(new_archive("b"))
     sa = ingest_files(a, [src], jobs=1, batch_size=64)
     sb = ingest_files(b, [src], jobs=2, batch_size=64)
     assert sa.added == sb.added == 300
@@ -225,12 +229,12 @@ def test_kill_9_mid_ingest_then_rerun(tmp_path: Path, jobs: int) -> None:
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_versions_of_one_id_across_batches(tmp_path: Path, jobs: int) -> None:
+def test_versions_of_one_id_across_batches(new_archive: NewArchive, jobs: int) -> None:
     """B then A again of an id stored as A, in one run, the two in different batches:
     three versions, A current. The hash checked before a batch is read is stale by the
     time A is checked: with jobs 2 the id is still being read (in flight), with jobs 1
     B's batch has just been written."""
-    store = open_store(tmp_path / "a.db")
+    store = open_store(new_archive("a"))
     a = make_record(rid="D1", text="No pneumothorax.")
     b = make_record(rid="D1", text="Small pneumothorax.")
     ingest_records(store, [a], jobs=1)
@@ -242,8 +246,10 @@ def test_versions_of_one_id_across_batches(tmp_path: Path, jobs: int) -> None:
     store.close()
 
 
-def test_search_works_while_ingest_runs(tmp_path: Path, report_records: list) -> None:
-    db = tmp_path / "c.db"
+def test_search_works_while_ingest_runs(
+    tmp_path: Path, new_archive: NewArchive, report_records: list
+) -> None:
+    db = new_archive("c")
     store = open_store(db)
     ingest_records(store, report_records, jobs=1)
     src = tmp_path / "more.jsonl"
@@ -276,7 +282,7 @@ def test_search_works_while_ingest_runs(tmp_path: Path, report_records: list) ->
 
 
 def test_reader_failure_on_one_report_is_an_error_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report_records: list
+    new_archive: NewArchive, monkeypatch: pytest.MonkeyPatch, report_records: list
 ) -> None:
     from radpilot.search import ingest
 
@@ -289,7 +295,7 @@ def test_reader_failure_on_one_report_is_an_error_line(
 
     monkeypatch.setattr(ingest, "read_and_analyse", flaky)
     errors: list = []
-    store = open_store(tmp_path / "a.db")
+    store = open_store(new_archive("a"))
     recs = [
         make_record(rid=r.id, text=r.text, source=f"r.csv:line {i}")
         for i, r in enumerate(report_records, 2)
@@ -302,7 +308,7 @@ def test_reader_failure_on_one_report_is_an_error_line(
 
 
 def test_broken_vocabulary_stops_the_ingest_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report_records: list
+    new_archive: NewArchive, monkeypatch: pytest.MonkeyPatch, report_records: list
 ) -> None:
     from radpilot.errors import VocabularyError
     from radpilot.search import ingest
@@ -311,7 +317,7 @@ def test_broken_vocabulary_stops_the_ingest_once(
         raise VocabularyError("findings.json: bad entry")
 
     monkeypatch.setattr(ingest, "read_and_analyse", broken)
-    store = open_store(tmp_path / "a.db")
+    store = open_store(new_archive("a"))
     with pytest.raises(VocabularyError, match="bad entry"):
         ingest_records(store, report_records, jobs=1)
     assert store.stats().reports == 0

@@ -32,10 +32,22 @@ def _reports_csv(path: Path, table: Table) -> Path:
 
 
 @pytest.fixture
-def archive(tmp_path: Path, cli: CliRun, report_table: Table) -> Path:
+def sqlite_archive(tmp_path: Path, cli: CliRun, report_table: Table) -> Path:
     db = tmp_path / "a.db"
     src = _reports_csv(tmp_path / "r.csv", report_table)
     code, _, err = cli("archive", "add", str(src), "--db", str(db))
+    assert code == 0, err
+    return db
+
+
+@pytest.fixture
+def archive(
+    tmp_path: Path, cli: CliRun, report_table: Table, new_archive: Callable[[str], str]
+) -> str:
+    """The same archive on each backend (``--db`` a file or a PostgreSQL URL)."""
+    db = new_archive("cli")
+    src = _reports_csv(tmp_path / "r.csv", report_table)
+    code, _, err = cli("archive", "add", str(src), "--db", db)
     assert code == 0, err
     return db
 
@@ -136,26 +148,28 @@ def _damage(db: Path) -> bytes:
     return bytes(data)
 
 
-def test_damaged_archive_is_refused_and_checked(archive: Path, tmp_path: Path, cli: CliRun) -> None:
-    damaged = _damage(archive)
+def test_damaged_archive_is_refused_and_checked(
+    sqlite_archive: Path, tmp_path: Path, cli: CliRun
+) -> None:
+    damaged = _damage(sqlite_archive)
     src = tmp_path / "more.csv"
     src.write_text("id,text\nM1,Cardiomegaly.\n")
-    code, _, err = cli("archive", "add", str(src), "--db", str(archive))
+    code, _, err = cli("archive", "add", str(src), "--db", str(sqlite_archive))
     assert code == 2 and "damaged" in _one_error_line(err)
-    assert hashlib.sha256(archive.read_bytes()).digest() == hashlib.sha256(damaged).digest()
-    code, out, err = cli("archive", "check", "--db", str(archive))
+    assert hashlib.sha256(sqlite_archive.read_bytes()).digest() == hashlib.sha256(damaged).digest()
+    code, out, err = cli("archive", "check", "--db", str(sqlite_archive))
     assert code == 3 and out.startswith("integrity: ") and "problem(s)" in out, (out, err)
     assert "Traceback" not in out + err
-    code, out, err = cli("archive", "stats", "--check", "--db", str(archive))
+    code, out, err = cli("archive", "stats", "--check", "--db", str(sqlite_archive))
     assert code == 3 and "Traceback" not in out + err
-    code, out, err = cli("search", "cardiomegaly", "--db", str(archive), "--no-semantic")
+    code, out, err = cli("search", "cardiomegaly", "--db", str(sqlite_archive), "--no-semantic")
     assert code != 70 and "Traceback" not in out + err
     if code:
         assert code == 2 and "damaged" in _one_error_line(err)
 
 
 def test_full_page_check_only_when_the_file_changed(
-    archive: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file exactly as a sound session closed it opens without reading every page; one
     changed by anything else (or with a write-ahead log left over) is checked again."""
@@ -169,24 +183,24 @@ def test_full_page_check_only_when_the_file_changed(
         return real(db)
 
     monkeypatch.setattr(sqlite_schema, "quick_check", counted)
-    open_store(archive).close()
+    open_store(sqlite_archive).close()
     assert calls == []
-    with archive.open("r+b") as fh:  # the same bytes written again: a new mtime
+    with sqlite_archive.open("r+b") as fh:  # the same bytes written again: a new mtime
         head = fh.read(100)
         fh.seek(0)
         fh.write(head)
-    open_store(archive).close()
+    open_store(sqlite_archive).close()
     assert calls == [1]
-    open_store(archive).close()  # that session was sound and closed: recorded again
+    open_store(sqlite_archive).close()  # that session was sound and closed: recorded again
     assert calls == [1]
-    con = sqlite3.connect(archive)  # another program's write, left in the log
+    con = sqlite3.connect(sqlite_archive)  # another program's write, left in the log
     con.execute("INSERT INTO meta(key, value) VALUES ('x', 'y')")
     con.commit()
-    open_store(archive).close()
+    open_store(sqlite_archive).close()
     con.close()
     assert calls == [1, 1]
-    open_store(archive, verify=False).close()  # not checked: nothing recorded
-    open_store(archive).close()
+    open_store(sqlite_archive, verify=False).close()  # not checked: nothing recorded
+    open_store(sqlite_archive).close()
     assert calls == [1, 1, 1]
 
 
@@ -208,7 +222,7 @@ def test_not_sqlite_and_foreign_sqlite(tmp_path: Path, cli: CliRun) -> None:
     assert junk.read_bytes() == b"not a database at all " * 50
 
 
-def test_check_stats_show(archive: Path, cli: CliRun, report_table: Table) -> None:
+def test_check_stats_show(archive: str, cli: CliRun, report_table: Table) -> None:
     n = len(report_table)
     code, out, _ = cli("archive", "check", "--db", str(archive))
     assert (code, out) == (0, "integrity: ok\n")
@@ -229,17 +243,17 @@ def test_check_stats_show(archive: Path, cli: CliRun, report_table: Table) -> No
     assert _one_error_line(err) == f"error: no report with that id in {archive}"
 
 
-def test_check_finds_an_out_of_step_index(archive: Path, cli: CliRun) -> None:
-    con = sqlite3.connect(archive)
+def test_check_finds_an_out_of_step_index(sqlite_archive: Path, cli: CliRun) -> None:
+    con = sqlite3.connect(sqlite_archive)
     con.execute("DELETE FROM reports WHERE id = 'A3'")  # behind the indexes' back
     con.commit()
     con.close()
-    code, out, _ = cli("archive", "check", "--db", str(archive))
+    code, out, _ = cli("archive", "check", "--db", str(sqlite_archive))
     assert code == 3
     assert "mentions without a report" in out and "reports_fts: out of step" in out
 
 
-def test_remove_with_audit(archive: Path, cli: CliRun) -> None:
+def test_remove_with_audit(archive: str, cli: CliRun) -> None:
     import getpass
 
     code, out, err = cli(
@@ -268,7 +282,7 @@ def test_remove_with_audit(archive: Path, cli: CliRun) -> None:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_export_round_trips(
-    archive: Path, tmp_path: Path, cli: CliRun, fmt: str, report_table: Table
+    archive: str, tmp_path: Path, cli: CliRun, fmt: str, report_table: Table
 ) -> None:
     n = len(report_table)
     out_file = tmp_path / f"export.{fmt}"
@@ -289,7 +303,7 @@ def test_export_round_trips(
     b.close()
 
 
-def test_export_refuses_a_folder_and_bad_format(archive: Path, tmp_path: Path, cli: CliRun) -> None:
+def test_export_refuses_a_folder_and_bad_format(archive: str, tmp_path: Path, cli: CliRun) -> None:
     code, _, err = cli("archive", "export", "-o", str(tmp_path), "--db", str(archive))
     assert code == 2 and "is a folder" in _one_error_line(err)
     code, _, err = cli(

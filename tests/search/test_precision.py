@@ -4,7 +4,7 @@ no mocks. A test names the mechanism; each fails when it is taken out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,9 +48,8 @@ REPORTS = {
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveStore]:
-    path: Path = tmp_path_factory.mktemp("precision") / "p.db"
-    store = open_store(path)
+def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive("precision"))
     ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
     yield store
     store.close()

@@ -4,8 +4,7 @@ hypothesis-only possibilities ranked last. Real report reader, no mocks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -36,9 +35,8 @@ REPORTS = {
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveStore]:
-    path: Path = tmp_path_factory.mktemp("ranking") / "a.db"
-    store = open_store(path)
+def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive("ranking"))
     ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
     yield store
     store.close()

@@ -127,7 +127,7 @@ def test_similar_without_embeddings(small_archive: ArchiveStore) -> None:
     assert "ZZ" not in str(exc.value)
 
 
-def test_cli_search_json_and_table(small_archive_path: Path, cli: CliRun) -> None:
+def test_cli_search_json_and_table(small_archive_path: str, cli: CliRun) -> None:
     db = str(small_archive_path)
     code, out, err = cli("search", "pneumothorax", "--db", db, "--json", "--since", "2024-01-01")
     assert code == 0, err
@@ -164,7 +164,7 @@ def test_cli_search_json_and_table(small_archive_path: Path, cli: CliRun) -> Non
     ],
 )
 def test_query_may_start_with_a_minus(
-    small_archive_path: Path, cli: CliRun, argv: list[str]
+    small_archive_path: str, cli: CliRun, argv: list[str]
 ) -> None:
     db = str(small_archive_path)
     if "DB" in argv:
@@ -176,7 +176,7 @@ def test_query_may_start_with_a_minus(
 
 
 def test_cohort_query_may_start_with_a_minus(
-    small_archive_path: Path, cli: CliRun, tmp_path: Path
+    small_archive_path: str, cli: CliRun, tmp_path: Path
 ) -> None:
     out_csv = tmp_path / "c.csv"
     code, out, err = cli(
@@ -189,7 +189,7 @@ def test_cohort_query_may_start_with_a_minus(
 
 @pytest.mark.parametrize("query", ["!!!", "?", "...", "(*)", "- + --", '"" ??'])
 def test_punctuation_only_query_is_a_clear_error(
-    small_archive: ArchiveStore, small_archive_path: Path, cli: CliRun, query: str
+    small_archive: ArchiveStore, small_archive_path: str, cli: CliRun, query: str
 ) -> None:
     with pytest.raises(InputError, match=r"^query has no letter or digit to search for"):
         search(small_archive, query, semantic=False)
@@ -204,7 +204,7 @@ def test_punctuation_among_words_is_ignored_with_a_note(small_archive: ArchiveSt
 
 
 def test_apostrophe_is_a_letter(
-    small_archive: ArchiveStore, small_archive_path: Path, cli: CliRun
+    small_archive: ArchiveStore, small_archive_path: str, cli: CliRun
 ) -> None:
     assert ids(small_archive, "patient's pneumothorax") == ids(small_archive, "pneumothorax")
     code, out, err = cli("search", "Morgagni's hernia", "--db", str(small_archive_path))
@@ -222,8 +222,8 @@ NEGATED = {
 
 
 @pytest.fixture(scope="module")
-def negation_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveStore]:
-    store = open_store(tmp_path_factory.mktemp("neg") / "n.db")
+def negation_archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive("neg"))
     recs = [make_record(rid=k, text=v) for k, v in NEGATED.items()]
     ingest_records(store, recs, jobs=1)
     yield store
@@ -262,7 +262,7 @@ def test_similar_without_embeddings_holds_negation(negation_archive: ArchiveStor
     assert got == ["S2"]  # N1 and N2 share only words they negate or ask about
 
 
-def test_cohort_export(small_archive_path: Path, tmp_path: Path, cli: CliRun) -> None:
+def test_cohort_export(small_archive_path: str, tmp_path: Path, cli: CliRun) -> None:
     out = tmp_path / "c" / "cohort.csv"
     code, stdout, err = cli(
         "cohort", "cardiomegaly -effusion", "--db", str(small_archive_path), "-o", str(out)
@@ -294,13 +294,17 @@ def test_cohort_export(small_archive_path: Path, tmp_path: Path, cli: CliRun) ->
     ],
 )
 def test_tag_index_path_agrees_with_walk(
-    small_archive: ArchiveStore, monkeypatch: pytest.MonkeyPatch, query: str
+    small_archive: ArchiveStore, backend: str, monkeypatch: pytest.MonkeyPatch, query: str
 ) -> None:
     """Rare conjunctions go through the finding-tag index: same answers as the walk."""
     from radpilot.search import sqlite_query
 
     walked = ids(small_archive, query)
     monkeypatch.setattr(sqlite_query, "WALK_ROWS", 0)
+    if backend == "postgres":  # the whole finding joined
+        from radpilot.search import pg_query
+
+        monkeypatch.setattr(pg_query, "WALK_ROWS", 0)
     assert sorted(ids(small_archive, query)) == sorted(walked)
 
 

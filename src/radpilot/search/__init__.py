@@ -10,7 +10,9 @@ certainty, laterality, location, change, span) are stored and indexed, so a quer
 - ``models``: the archive's value types (a leaf module); ``store``: the ``ArchiveStore``
   interface and ``open_store`` (backends from ``radpilot.registry.archive_backends``:
   ``sqlite.v1`` in ``sqlite_store``, with ``sqlite_schema``, ``sqlite_write`` and
-  ``sqlite_query``); ``ingest``: transactional, resumable batches; ``export``: the whole
+  ``sqlite_query``; ``postgres.v1``, chosen by a ``postgresql://`` URL, in ``pg_store``,
+  with ``pg_schema`` and its Alembic ``pg_migrations``, ``pg_write`` and ``pg_query``);
+  ``ingest``: transactional, resumable batches; ``export``: the whole
   archive as JSONL or CSV.
 - ``query``: the query language; ``engine``: hybrid ranking; ``similar``: more like this;
   ``semantic``: optional embeddings; ``cohort``: CSV export with CheXpert labels.

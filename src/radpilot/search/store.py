@@ -2,9 +2,10 @@
 
 Callers (ingest, search, CLI) talk to an ``ArchiveStore`` only, so a PostgreSQL backend
 can be added under a new name without touching them: backends are registered in
-``radpilot.registry.archive_backends`` (built-in: ``sqlite.v1``; others through the
-``radpilot.archive_backends`` entry-point group). The embedded default is SQLite at
-``default_db_path()``, which is never created on import. The value types are in
+``radpilot.registry.archive_backends`` (built-in: ``sqlite.v1`` and ``postgres.v1``;
+others through the ``radpilot.archive_backends`` entry-point group). The embedded default
+is SQLite at ``default_db_path()``, which is never created on import; a ``postgresql://``
+URL in its place selects PostgreSQL. The value types are in
 ``radpilot.search.models``.
 """
 
@@ -30,6 +31,14 @@ from radpilot.search.models import (
 
 ENV_DB = "RADPILOT_ARCHIVE"
 ENV_HOME = "RADPILOT_HOME"
+
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(location: str | Path | None) -> bool:
+    """A PostgreSQL URL, not a file path (``--db postgresql://user@host/db``)."""
+    return isinstance(location, str) and location.lower().startswith(URL_SCHEMES)
 
 
 def default_db_path() -> Path:
@@ -154,7 +163,8 @@ BackendOpener = Callable[..., ArchiveStore]
 
 
 def backend_names() -> list[str]:
-    """Every registered archive backend (``sqlite.v1``, and any from entry points)."""
+    """Every registered archive backend (``postgres.v1``, ``sqlite.v1``, and any from
+    entry points)."""
     return registry.archive_backends.names()
 
 
@@ -169,7 +179,13 @@ def open_store(
     """Open the archive at ``location`` (default: ``default_db_path()``). Writable opens
     create it when absent unless ``create`` is False, and first check that it is sound
     unless ``verify`` is False (``archive check`` opens without, to list the problems);
-    an unknown ``backend`` lists the registered ones."""
+    an unknown ``backend`` lists the registered ones. A ``postgresql://`` URL (in
+    ``location`` or ``$RADPILOT_ARCHIVE``) selects ``postgres`` when ``backend`` is the
+    default."""
+    env = os.environ.get(ENV_DB, "")
+    default = env if is_database_url(env) else str(default_db_path())
+    loc = str(location) if location is not None else default
+    if backend == "sqlite" and is_database_url(loc):
+        backend = "postgres"
     opener: BackendOpener = registry.archive_backends.get(backend)
-    loc = str(location) if location is not None else str(default_db_path())
     return opener(loc, readonly=readonly, create=create, verify=verify)

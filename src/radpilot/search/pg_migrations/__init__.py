@@ -1,0 +1,1 @@
+"""Alembic migrations of the PostgreSQL archive (``pg_schema.migrate`` runs them)."""
