@@ -105,6 +105,8 @@ OPTIONAL_CATEGORIES: frozenset[str] = frozenset(
         "general-statement",  # a statement about radiography or disease, not this patient
         "negated-forms",  # plural and adjectival forms under a negation
         "differential-list",  # a diagnosis offered as one of several explanations
+        "improbable",  # a hedge that leans against the finding ("unlikely", "doubt")
+        "double-negation",  # a negated negation or resolution ("not unlikely", "not resolved")
     }
 )
 MIN_PER_CATEGORY = 3
