@@ -6,7 +6,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * A cue's scope runs forward (``no X``), backward (``X is not seen``) or both ways from
   the cue, up to a terminator (``but``, ``however``, ``which``, ``;`` ...), the sentence
   end, or a character limit. Pseudo-cues (``no change``, ``not only``) are matched as
-  whole phrases, so the shorter cue inside them never fires.
+  whole phrases, so the shorter cue inside them never fires. A negation that closes a
+  template's item after a colon or dash ("Pneumothorax: no.") looks back.
 * Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
@@ -190,6 +191,7 @@ def mentions_in_sentence(
                     alt_tokens.append(t)
                     break
     ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
+    ahead.update(-1 - t.start for t in cue_tokens if _closes(t, text, sentence.start, sentence.end))
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -378,6 +380,15 @@ def _looks_ahead(
     return ahead
 
 
+def _closes(cue: Token, text: str, start: int, end: int) -> bool:
+    """A template's answer ("Pneumothorax: no.", "Effusion - no, edema: no"): a negation
+    after a colon or dash whose item ends right after it (``ahead`` holds -1 - its start)."""
+    after = text[cue.end : min(end, cue.end + 4)].lstrip(" \t")[:1]
+    before = text[max(start, cue.start - 4) : cue.start].rstrip()[-1:]
+    neg = any(c is CueCategory.NEGATION and d is Direction.FORWARD for c, d in cue.roles.cues)
+    return neg and before in (":", "-") and after in ("", ".", ",", ";", "!")
+
+
 @dataclass(slots=True)
 class _Found:
     """The cues that reach one draft: the nearest certainty and change cues, and the first
@@ -419,6 +430,8 @@ def _cues_of(
             if category not in _CHANGE and direction is Direction.BACKWARD:
                 if cue.start in ahead:
                     continue
+            elif direction is Direction.FORWARD and -1 - cue.start in ahead:
+                direction = Direction.BACKWARD
             if (
                 direction is Direction.BACKWARD
                 and category is CueCategory.UNCERTAINTY
