@@ -6,8 +6,7 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * A cue's scope runs forward (``no X``), backward (``X is not seen``) or both ways from
   the cue, up to a terminator (``but``, ``however``, ``which``, ``;`` ...), the sentence
   end, or a character limit. Pseudo-cues (``no change``, ``not only``) are matched as
-  whole phrases, so the shorter cue inside them never fires. A negation that closes a
-  template's item after a colon or dash ("Pneumothorax: no.") looks back.
+  whole phrases, so the shorter cue inside them never fires; "Effusion: no." looks back.
 * Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
@@ -191,7 +190,9 @@ def mentions_in_sentence(
                     alt_tokens.append(t)
                     break
     ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
-    ahead.update(-1 - t.start for t in cue_tokens if _closes(t, text, sentence.start, sentence.end))
+    sent_bounds = (sentence.start, sentence.end)
+    if ":" in sentence.text or "-" in sentence.text:
+        ahead.update(-1 - t.start for t in cue_tokens if _closes(t, text, *sent_bounds))
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -381,8 +382,7 @@ def _looks_ahead(
 
 
 def _closes(cue: Token, text: str, start: int, end: int) -> bool:
-    """A template's answer ("Pneumothorax: no.", "Effusion - no, edema: no"): a negation
-    after a colon or dash whose item ends right after it (``ahead`` holds -1 - its start)."""
+    """A negation answering a template's item ("Effusion - no, edema: no."): ahead -1 - start"""
     after = text[cue.end : min(end, cue.end + 4)].lstrip(" \t")[:1]
     before = text[max(start, cue.start - 4) : cue.start].rstrip()[-1:]
     neg = any(c is CueCategory.NEGATION and d is Direction.FORWARD for c, d in cue.roles.cues)
