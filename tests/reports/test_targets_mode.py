@@ -69,6 +69,17 @@ CASES = [
     "Past Medical History: [hypertension|ph], [gout|ph].\nHPI: [chest pain|p] today.",
     "Family History: [diabetes|po]. Social History: no [tobacco|a].",
     "The pain has not improved; [pain|p] is constant.",
+    # issue 10 families, the same mechanisms as the chest reader's (cues.json):
+    "[Appendicitis|u] is felt to be unlikely.",  # a hedge that leans against
+    "Doubt [septic arthritis|u]; exam fits [gout|p].",  # ER-note style
+    "It is not unlikely that this represents [cellulitis|u].",  # double negation
+    "There is nothing to suggest [meningitis|a].",  # the pseudo-hedge inside a negation
+    "Denies [fever|a] despite [productive cough|p].",  # a concessive clause ends the scope
+    "No [wheezing|a] in spite of the [viral illness|p] in this toddler.",  # pediatric
+    "Viral gastroenteritis is favored; [appendicitis|u] is another consideration.",
+    "[Pulmonary embolism|u] had not been excluded at discharge.",  # discharge summary
+    "Probably no [fracture|u] on the plain films.",  # a hedged negation stays open
+    "There is no doubt she has [pneumonia|p].",  # pseudo-hedge
 ]
 
 
