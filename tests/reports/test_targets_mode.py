@@ -80,6 +80,10 @@ CASES = [
     "[Pulmonary embolism|u] had not been excluded at discharge.",  # discharge summary
     "Probably no [fracture|u] on the plain films.",  # a hedged negation stays open
     "There is no doubt she has [pneumonia|p].",  # pseudo-hedge
+    "ROS: [fever|a]: no, [cough|p]: yes, [chest pain|a] - no.",  # a template's answers
+    "[Dysuria|a]: negative; [hematuria|a]: no.",
+    "Triage: [headache|p]: no change.",  # a pseudo-negation stays one
+    "Complaints: no [fever|a].",  # a negation that opens its item looks forward
 ]
 
 

@@ -190,9 +190,8 @@ def mentions_in_sentence(
                     alt_tokens.append(t)
                     break
     ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
-    sent_bounds = (sentence.start, sentence.end)
     if ":" in sentence.text or "-" in sentence.text:
-        ahead.update(-1 - t.start for t in cue_tokens if _closes(t, text, *sent_bounds))
+        ahead.update(-1 - t.start for t in cue_tokens if _closes(t, text, sentence))
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -381,10 +380,10 @@ def _looks_ahead(
     return ahead
 
 
-def _closes(cue: Token, text: str, start: int, end: int) -> bool:
+def _closes(cue: Token, text: str, sentence: Sentence) -> bool:
     """A negation answering a template's item ("Effusion - no, edema: no."): ahead -1 - start"""
-    after = text[cue.end : min(end, cue.end + 4)].lstrip(" \t")[:1]
-    before = text[max(start, cue.start - 4) : cue.start].rstrip()[-1:]
+    after = text[cue.end : min(sentence.end, cue.end + 4)].lstrip(" \t")[:1]
+    before = text[max(sentence.start, cue.start - 4) : cue.start].rstrip()[-1:]
     neg = any(c is CueCategory.NEGATION and d is Direction.FORWARD for c, d in cue.roles.cues)
     return neg and before in (":", "-") and after in ("", ".", ",", ";", "!")
 
@@ -431,7 +430,8 @@ def _cues_of(
                 if cue.start in ahead:
                     continue
             elif direction is Direction.FORWARD and -1 - cue.start in ahead:
-                direction = Direction.BACKWARD
+                # a template's answer is its own item's only: the one right before it
+                direction = Direction.BACKWARD if 0 < cue.start - d.end <= 4 else Direction.NONE
             if (
                 direction is Direction.BACKWARD
                 and category is CueCategory.UNCERTAINTY
