@@ -4,6 +4,8 @@ the attributes every mention carries."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radpilot.reports import read
 from radpilot.reports.models import Certainty, Change, Laterality, Mention
@@ -145,3 +147,30 @@ def test_redaction_tokens_name_nothing() -> None:
     report = read("XXXX XXXX XXXX. The XXXX are clear. Dr. XXXX.")
     assert report.mentions == ()
     assert len(report.sentences) == 3
+
+
+# Template answers ("Pneumothorax: no."): the answer negates the item right before it and
+# nothing else, whatever the items, their order, separators and the other answers.
+_ITEMS = ("pneumothorax", "pleural effusion", "cardiomegaly", "consolidation", "pulmonary edema")
+_ANSWERS = ("no", "No", "small", "mild", "present", "moderate")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from(_ITEMS), st.sampled_from(_ANSWERS), st.sampled_from((":", " -"))),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda p: p[0],
+    ),
+    joiner=st.sampled_from((", ", "; ", ". ")),
+)
+def test_a_template_answer_negates_its_own_item_only(
+    picks: list[tuple[str, str, str]], joiner: str
+) -> None:
+    text = joiner.join(f"{item}{sep} {answer}" for item, answer, sep in picks) + "."
+    text = text[0].upper() + text[1:]
+    by_finding = {m.span.text.lower(): m.certainty for m in read(text).mentions}
+    for item, answer, _sep in picks:
+        want = Certainty.ABSENT if answer.lower() == "no" else Certainty.PRESENT
+        assert by_finding.get(item) is want, text

@@ -107,6 +107,8 @@ OPTIONAL_CATEGORIES: frozenset[str] = frozenset(
         "differential-list",  # a diagnosis offered as one of several explanations
         # corrections made by readers in `radpilot datasets` (`datasets corrections`)
         "annotator-correction",
+        "improbable",  # a hedge that leans against the finding ("unlikely", "doubt")
+        "double-negation",  # a negated negation or resolution ("not unlikely", "not resolved")
     }
 )
 MIN_PER_CATEGORY = 3

@@ -7,10 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radpilot.errors import InputError, VocabularyError
 from radpilot.reports import read_targets
 from radpilot.reports.clinicalcues import CLINICAL_CUES, clinical_rules_from_dict
+from radpilot.reports.models import Certainty
 from radpilot.reports.targetrows import read_targets_field
 
 _MARK = re.compile(r"\[([^\]|]+)\|([^\]]*)\]")
@@ -69,6 +72,21 @@ CASES = [
     "Past Medical History: [hypertension|ph], [gout|ph].\nHPI: [chest pain|p] today.",
     "Family History: [diabetes|po]. Social History: no [tobacco|a].",
     "The pain has not improved; [pain|p] is constant.",
+    # issue 10 families, the same mechanisms as the chest reader's (cues.json):
+    "[Appendicitis|u] is felt to be unlikely.",  # a hedge that leans against
+    "Doubt [septic arthritis|u]; exam fits [gout|p].",  # ER-note style
+    "It is not unlikely that this represents [cellulitis|u].",  # double negation
+    "There is nothing to suggest [meningitis|a].",  # the pseudo-hedge inside a negation
+    "Denies [fever|a] despite [productive cough|p].",  # a concessive clause ends the scope
+    "No [wheezing|a] in spite of the [viral illness|p] in this toddler.",  # pediatric
+    "Viral gastroenteritis is favored; [appendicitis|u] is another consideration.",
+    "[Pulmonary embolism|u] had not been excluded at discharge.",  # discharge summary
+    "Probably no [fracture|u] on the plain films.",  # a hedged negation stays open
+    "There is no doubt she has [pneumonia|p].",  # pseudo-hedge
+    "ROS: [fever|a]: no, [cough|p]: yes, [chest pain|a] - no.",  # a template's answers
+    "[Dysuria|a]: negative; [hematuria|a]: no.",
+    "Triage: [headache|p]: no change.",  # a pseudo-negation stays one
+    "Complaints: no [fever|a].",  # a negation that opens its item looks forward
 ]
 
 
@@ -197,3 +215,34 @@ def test_the_demo_part_runs_through_the_cli(tmp_path: Path) -> None:
     assert [t["experiencer"] for t in rows[0]["targets"]] == ["patient", "patient", "other"]
     assert [t["historical"] for t in rows[1]["targets"]] == [True, False, False]
     assert rows[1]["targets"][2]["hypothetical"] is True
+
+
+_ITEMS = ("fever", "chest pain", "cough", "nausea", "shortness of breath")
+_ANSWERS = ("no", "No", "yes", "mild", "present", "2 days")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from(_ITEMS), st.sampled_from(_ANSWERS), st.sampled_from((":", " -"))),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda p: p[0],
+    ),
+    joiner=st.sampled_from((", ", "; ", ". ")),
+)
+def test_a_template_answer_negates_its_own_item_only(
+    picks: list[tuple[str, str, str]], joiner: str
+) -> None:
+    """ROS-style items ("Fever: no, cough: yes"): each answer is its own item's only."""
+    parts, spans = [], []
+    at = 0
+    for item, answer, sep in picks:
+        spans.append((at, at + len(item)))
+        part = f"{item}{sep} {answer}"
+        parts.append(part)
+        at += len(part) + len(joiner)
+    text = joiner.join(parts) + "."
+    got = [a.certainty for a in read_targets(text, spans)]
+    want = [Certainty.ABSENT if a.lower() == "no" else Certainty.PRESENT for _, a, _ in picks]
+    assert got == want, text

@@ -6,7 +6,7 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * A cue's scope runs forward (``no X``), backward (``X is not seen``) or both ways from
   the cue, up to a terminator (``but``, ``however``, ``which``, ``;`` ...), the sentence
   end, or a character limit. Pseudo-cues (``no change``, ``not only``) are matched as
-  whole phrases, so the shorter cue inside them never fires.
+  whole phrases, so the shorter cue inside them never fires; "Effusion: no." looks back.
 * Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
@@ -190,6 +190,8 @@ def mentions_in_sentence(
                     alt_tokens.append(t)
                     break
     ahead = _looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
+    if ":" in sentence.text or "-" in sentence.text:
+        ahead.update(-1 - t.start for t in cue_tokens if _closes(t, text, sentence))
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -378,6 +380,14 @@ def _looks_ahead(
     return ahead
 
 
+def _closes(cue: Token, text: str, sentence: Sentence) -> bool:
+    """A negation answering a template's item ("Effusion - no, edema: no."): ahead -1 - start"""
+    after = text[cue.end : min(sentence.end, cue.end + 4)].lstrip(" \t")[:1]
+    before = text[max(sentence.start, cue.start - 4) : cue.start].rstrip()[-1:]
+    neg = any(c is CueCategory.NEGATION and d is Direction.FORWARD for c, d in cue.roles.cues)
+    return neg and before in (":", "-") and after in ("", ".", ",", ";", "!")
+
+
 @dataclass(slots=True)
 class _Found:
     """The cues that reach one draft: the nearest certainty and change cues, and the first
@@ -419,6 +429,9 @@ def _cues_of(
             if category not in _CHANGE and direction is Direction.BACKWARD:
                 if cue.start in ahead:
                     continue
+            elif direction is Direction.FORWARD and -1 - cue.start in ahead:
+                # a template's answer is its own item's only: the one right before it
+                direction = Direction.BACKWARD if 0 < cue.start - d.end <= 4 else Direction.NONE
             if (
                 direction is Direction.BACKWARD
                 and category is CueCategory.UNCERTAINTY

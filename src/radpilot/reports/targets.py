@@ -235,6 +235,9 @@ def _nearest(
             d = rule.direction
             if d is TargetDirection.PSEUDO:
                 continue
+            answer = d is TargetDirection.FORWARD and _answers(scan.text, cue, rule, window)
+            if answer and cue.end <= start:
+                continue  # "Fever: no, cough: yes": the answer is the fever's only
             if cue.end <= start and d in (TargetDirection.FORWARD, TargetDirection.BIDIRECTIONAL):
                 lo, hi = cue.end, start
             elif cue.start >= end and d in (
@@ -244,6 +247,8 @@ def _nearest(
                 if looks_ahead:
                     continue
                 lo, hi = end, cue.start
+            elif answer and scan.text[end : cue.start].strip() in (":", "-"):
+                lo, hi = end, cue.start  # "Chest pain: no." negates the item it answers
             else:
                 continue
             gap = _words(scan.text, lo, hi)
@@ -254,6 +259,17 @@ def _nearest(
             if best is None or gap < best.words:
                 best = _Hit(gap, cue, rule.category)
     return best
+
+
+def _answers(text: str, cue: _Cue, rule: Any, window: tuple[int, int]) -> bool:
+    """Is a negation a template's answer to the item before it ("Chest pain: no.", "Fever -
+    no, cough: yes"): right after a colon or dash, its item ending right after it? The chest
+    reader's rule too (``context._closes``)."""
+    if rule.category is not TargetCategory.NEGATION:
+        return False
+    before = text[max(window[0], cue.start - 4) : cue.start].rstrip()[-1:]
+    after = text[cue.end : min(window[1], cue.end + 4)].lstrip(" \t")[:1]
+    return before in (":", "-") and after in ("", ".", ",", ";", "!")
 
 
 def _before_target(text: str, cue: _Cue, start: int, table: Any) -> _Cue | None:
