@@ -10,9 +10,14 @@ import pytest
 
 import radpilot
 
+# Alembic's migration scripts run inside Alembic's context (``alembic.context.config``
+# exists only there); they are scripts it loads, not modules to import.
+SCRIPTS = ("radpilot.search.pg_migrations.",)
 MODULES = [
     *sorted(
-        m.name for m in pkgutil.walk_packages(radpilot.__path__, prefix="radpilot.") if not m.ispkg
+        m.name
+        for m in pkgutil.walk_packages(radpilot.__path__, prefix="radpilot.")
+        if not m.ispkg and not m.name.startswith(SCRIPTS)
     ),
     "radpilot",
 ]
