@@ -191,12 +191,24 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
+<<<<<<< HEAD
             "followups.v1": "radpilot.commands.followups:app",
+=======
+            "serve.v1": "radpilot.commands.serve:app",
+            "users.v1": "radpilot.commands.users:app",
+            "audit.v1": "radpilot.commands.audit:app",
+>>>>>>> h/service
             "draft.v1": "radpilot.commands.draft:app",
             "ask.v1": "radpilot.commands.ask:app",
             "worklist.v1": "radpilot.commands.worklist:app",
             "timeline.v1": "radpilot.commands.timeline:app",
+<<<<<<< HEAD
             "qa.v1": "radpilot.commands.qa:app",
+=======
+            "dicom.v1": "radpilot.commands.dicom:app",
+            "export.v1": "radpilot.commands.export:app",
+            "deidentify.v1": "radpilot.commands.deidentify:app",
+>>>>>>> h/service
         },
     ),
     "demo_steps": (
@@ -254,6 +266,16 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "llama-cpp.v1": "radpilot.workflow.llm_local:open_llama",
         },
     ),
+    "service_backends": (
+        "service backend",
+        {
+            # (location) -> a radpilot.server.models.ServiceStore: users, tokens, audit
+            "sqlite.v1": "radpilot.server.sqlite_service:open_sqlite_service",
+        },
+    ),
+    # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
+    # QA, follow-ups, worklist) are wired here when their branches land.
+    "server_routers": ("server router", {}),
     "data_files": (
         "packaged data file",
         {
@@ -274,12 +296,22 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
+<<<<<<< HEAD
             "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
             "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
             "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
             "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
             "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
             "workflow.qa_rules.v1": "radpilot.workflow.qarules:QA_RULES",
+=======
+            "server.access.v1": "radpilot.server.access:ACCESS",
+            "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
+            "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
+            "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
+            "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
+            "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
+            "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
+>>>>>>> h/service
         },
     ),
 }
@@ -302,6 +334,8 @@ image_backends = _namespace("image_backends")
 image_runtimes = _namespace("image_runtimes")
 llm_backends = _namespace("llm_backends")
 data_files = _namespace("data_files")
+service_backends = _namespace("service_backends")
+server_routers = _namespace("server_routers")
 
 
 def namespaces() -> dict[str, Registry[Any]]:
@@ -318,5 +352,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             image_runtimes,
             llm_backends,
             data_files,
+            service_backends,
+            server_routers,
         )
     }

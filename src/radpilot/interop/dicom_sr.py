@@ -127,6 +127,33 @@ def _report(groups: list[Any], model: str, source: Any, spec: SrCodes) -> Any:
         )
 
 
+# Patient and study attributes highdicom copies from the evidence. They are type 2 (present,
+# may be empty) in the SR, but modalities and test files often leave them out; highdicom
+# then fails, so a header copy gets them empty.
+_TYPE2_COPIED = (
+    "PatientID",
+    "PatientName",
+    "PatientBirthDate",
+    "PatientSex",
+    "AccessionNumber",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+)
+
+
+def _with_type2(source: Any) -> Any:
+    missing = [k for k in _TYPE2_COPIED if k not in source]
+    if not missing:
+        return source
+    import copy
+
+    header = copy.copy(source)  # shallow: only top-level attributes are added
+    for keyword in missing:
+        setattr(header, keyword, "")
+    return header
+
+
 def build_sr(result: ImageResult, source: Any, *, instance_number: int = 1) -> Any:
     """The Comprehensive 3D SR (pydicom Dataset) for one analysed image; ``source`` is
     the image's dataset as read (header only)."""
@@ -134,6 +161,7 @@ def build_sr(result: ImageResult, source: Any, *, instance_number: int = 1) -> A
     from pydicom.sr.codedict import codes
     from pydicom.uid import generate_uid
 
+    source = _with_type2(source)
     spec = sr_codes()
     algorithm = hd.sr.AlgorithmIdentification(name=result.model, version=software_version())
     groups = [_group(f, result.model, source, spec, algorithm) for f in result.findings]

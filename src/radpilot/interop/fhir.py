@@ -4,7 +4,9 @@ Each resource is validated with ``fhir.resources`` (the R4B models, which read R
 DiagnosticReports) before use. Text comes from ``presentedForm`` (base64 text/plain,
 every such attachment, in order), else from ``conclusion``. Every resource in the input
 is accounted for: a DiagnosticReport becomes a record or an error, any other resource
-type an error line that names its position (a Bundle's entries are read one by one).
+type an error line that names its position (a Bundle's entries are read one by one),
+except an Observation that a DiagnosticReport of the same Bundle lists in ``result``: it is
+part of that report (radpilot's own export, ``interop.fhir_export``, writes such Bundles).
 """
 
 from __future__ import annotations
@@ -68,9 +70,34 @@ def _bundle(path: Path, where: str, obj: dict[str, Any]) -> Iterator[Item]:
     if not isinstance(entries, list):
         yield RecordError(str(path), f"{prefix}Bundle.entry", "must be a list")
         return
+    parts = _report_parts(entries)
     for n, entry in enumerate(entries):
         res = entry.get("resource") if isinstance(entry, dict) else None
+        if _is_part(entry, res, parts):
+            continue  # an Observation of a report in this Bundle: read with the report
         yield from _resource(path, f"{prefix}entry {n}", res)
+
+
+def _report_parts(entries: list[Any]) -> set[str]:
+    """The references (``urn:uuid:...``, ``Observation/id``) that the Bundle's
+    DiagnosticReports list as their ``result``."""
+    refs: set[str] = set()
+    for entry in entries:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict) or res.get("resourceType") != "DiagnosticReport":
+            continue
+        results = res.get("result")
+        for item in results if isinstance(results, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("reference"), str):
+                refs.add(item["reference"])
+    return refs
+
+
+def _is_part(entry: Any, res: Any, parts: set[str]) -> bool:
+    if not parts or not isinstance(res, dict) or res.get("resourceType") != "Observation":
+        return False
+    url = entry.get("fullUrl") if isinstance(entry, dict) else None
+    return (isinstance(url, str) and url in parts) or f"Observation/{res.get('id')}" in parts
 
 
 def _resource(path: Path, where: str, obj: Any) -> Iterator[Item]:
