@@ -191,24 +191,18 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
-<<<<<<< HEAD
             "followups.v1": "radpilot.commands.followups:app",
-=======
             "serve.v1": "radpilot.commands.serve:app",
             "users.v1": "radpilot.commands.users:app",
             "audit.v1": "radpilot.commands.audit:app",
->>>>>>> h/service
             "draft.v1": "radpilot.commands.draft:app",
             "ask.v1": "radpilot.commands.ask:app",
             "worklist.v1": "radpilot.commands.worklist:app",
             "timeline.v1": "radpilot.commands.timeline:app",
-<<<<<<< HEAD
             "qa.v1": "radpilot.commands.qa:app",
-=======
             "dicom.v1": "radpilot.commands.dicom:app",
             "export.v1": "radpilot.commands.export:app",
             "deidentify.v1": "radpilot.commands.deidentify:app",
->>>>>>> h/service
         },
     ),
     "demo_steps": (
@@ -296,22 +290,16 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
-<<<<<<< HEAD
             "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
             "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
             "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
             "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
             "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
             "workflow.qa_rules.v1": "radpilot.workflow.qarules:QA_RULES",
-=======
             "server.access.v1": "radpilot.server.access:ACCESS",
-            "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
-            "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
-            "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
             "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
             "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
             "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
->>>>>>> h/service
         },
     ),
 }

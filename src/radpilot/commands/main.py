@@ -44,24 +44,18 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
-<<<<<<< HEAD
     "followups",
-=======
     "serve",
     "users",
     "audit",
->>>>>>> h/service
     "draft",
     "ask",
     "worklist",
     "timeline",
-<<<<<<< HEAD
     "qa",
-=======
     "dicom",
     "export",
     "deidentify",
->>>>>>> h/service
 )
 
 _verbose = False
