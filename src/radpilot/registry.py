@@ -269,7 +269,13 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
     # QA, follow-ups, worklist) are wired here when their branches land.
-    "server_routers": ("server router", {}),
+    "server_routers": (
+        "server router",
+        {
+            "pages.v1": "radpilot.server.routes_pages:router",
+            "pages_api.v1": "radpilot.server.routes_pages_api:router",
+        },
+    ),
     "data_files": (
         "packaged data file",
         {

@@ -80,7 +80,7 @@ class WorklistSink:
                     earlier = study.analysis or ()
                 sop = instance.sop_instance_uid
                 images = [dict(a) for a in earlier if a.get("sop_instance_uid") != sop]
-                (intake,) = parse_analysis([*images, image], "DICOM receiver")
+                (intake,) = parse_analysis([*images, image], "DICOM receiver").intakes
                 store.attach_analysis(instance.study_uid, intake.analysis, intake.urgency)
         except RadpilotError as exc:
             log.error("worklist: %s", exc)
