@@ -128,9 +128,10 @@ async def _user(
 
 def _dicom_stream(port: int, rate: float, until: float, sent: list[float]) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
-    from dicom_cases import DX, radiograph
     from pydicom.uid import ExplicitVRLittleEndian
     from pynetdicom import AE
+
+    from dicom_cases import DX, radiograph
 
     ae = AE(ae_title="LOADSCU")
     ae.add_requested_context(DX, [ExplicitVRLittleEndian])

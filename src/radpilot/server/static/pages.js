@@ -153,7 +153,7 @@
       if (heatBox.checked && !state.heat) {
         readout.textContent = "computing the heatmap...";
         try {
-          state.heat = await load(canvas.dataset.heat + "?finding=" + encodeURIComponent(heatFinding.value));
+          state.heat = await load(canvas.dataset.heatSrc + "?finding=" + encodeURIComponent(heatFinding.value));
         } catch (e) { readout.textContent = "no heatmap for this finding"; heatBox.checked = false; }
       }
       draw();
