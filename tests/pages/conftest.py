@@ -4,31 +4,20 @@ headless Chromium (Debian's, driven by Playwright) for the whole session."""
 from __future__ import annotations
 
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
+from pages_fixture import Live, make_department
 
 CHROMIUM = "/usr/bin/chromium"
-
-
-@dataclass
-class Live:
-    url: str
-    db: Path
-    app: object
 
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     import uvicorn
-    from pages_fixture import make_department
 
     from radpilot.server.app import create_app
     from radpilot.server.settings import Settings

@@ -7,13 +7,24 @@ from __future__ import annotations
 
 import io
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from radpilot import samples
 
 PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Live:
+    """The server the browser talks to, and its database."""
+
+    url: str
+    db: Path
+    app: object
+
+
 USERS = {"dr.web": "radiologist", "res.web": "researcher", "adm.web": "admin"}
 SOURCES = ("siim_monochrome2.dcm", "siim_true_monochrome1.dcm", "Fake_MONOHR1.dcm")
 ARCHIVE = [

@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pages_fixture import PASSWORD
-
-from conftest import Live
+from pages_fixture import PASSWORD, Live
 
 CONFLICT = "FINDINGS: Small left pleural effusion.\nIMPRESSION: Right pleural effusion."
 
