@@ -44,18 +44,18 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
-    "followups",
     "serve",
     "users",
     "audit",
+    "followups",
     "draft",
     "ask",
     "worklist",
     "timeline",
-    "qa",
     "dicom",
     "export",
     "deidentify",
+    "qa",
 )
 
 _verbose = False
