@@ -127,7 +127,7 @@ async def _user(
 
 
 def _dicom_stream(port: int, rate: float, until: float, sent: list[float]) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # dicom_cases
     from pydicom.uid import ExplicitVRLittleEndian
     from pynetdicom import AE
 
@@ -269,6 +269,8 @@ def main() -> None:
     )
     if args.dicom > 0:
         done = "not all within 120 s" if drained is None else f"all {drained:.1f} s after the start"
+        if not sent:
+            raise SystemExit("no DICOM study was acknowledged: the stream failed")
         print(
             f"dicom: {len(sent)} studies acknowledged, {analysed} analysed when the load "
             f"ended ({analysed / wall:.2f} studies/s), {done}"
