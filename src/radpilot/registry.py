@@ -191,18 +191,19 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "compare.v1": "radpilot.commands.compare:app",
             "models.v1": "radpilot.commands.models:app",
             "demo.v1": "radpilot.commands.demo:app",
-            "serve.v1": "radpilot.commands.serve:app",
-            "users.v1": "radpilot.commands.users:app",
-            "audit.v1": "radpilot.commands.audit:app",
             "followups.v1": "radpilot.commands.followups:app",
             "draft.v1": "radpilot.commands.draft:app",
             "ask.v1": "radpilot.commands.ask:app",
             "worklist.v1": "radpilot.commands.worklist:app",
             "timeline.v1": "radpilot.commands.timeline:app",
+            "qa.v1": "radpilot.commands.qa:app",
             "dicom.v1": "radpilot.commands.dicom:app",
             "export.v1": "radpilot.commands.export:app",
             "deidentify.v1": "radpilot.commands.deidentify:app",
-            "qa.v1": "radpilot.commands.qa:app",
+            "datasets.v1": "radpilot.commands.datasets:app",
+            "serve.v1": "radpilot.commands.serve:app",
+            "users.v1": "radpilot.commands.users:app",
+            "audit.v1": "radpilot.commands.audit:app",
         },
     ),
     "demo_steps": (
@@ -260,6 +261,15 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "llama-cpp.v1": "radpilot.workflow.llm_local:open_llama",
         },
     ),
+    "dataset_strategies": (
+        "dataset ordering strategy",
+        {
+            # items -> the order an annotator sees them (radpilot.datasets.active)
+            "uncertainty.v1": "radpilot.datasets.active:by_uncertainty",
+            "random.v1": "radpilot.datasets.active:shuffled",
+            "order.v1": "radpilot.datasets.active:in_order",
+        },
+    ),
     "service_backends": (
         "service backend",
         {
@@ -272,6 +282,8 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
     "server_routers": (
         "server router",
         {
+            "datasets.v1": "radpilot.server.routes_datasets:router",
+            "workflow.v1": "radpilot.server.routes_workflow:router",
             "pages.v1": "radpilot.server.routes_pages:router",
             "pages_api.v1": "radpilot.server.routes_pages_api:router",
         },
@@ -296,16 +308,13 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "imaging.model_cards.v1": "radpilot.imaging.model_card:CARDS",
             "interop.sr_codes.v1": "radpilot.interop.dicom_codes:SR_CODES",
             "reports.clinical_cues.v1": "radpilot.reports.clinicalcues:CLINICAL_CUES",
-            "server.access.v1": "radpilot.server.access:ACCESS",
-            "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
-            "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
-            "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",
-            "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
-            "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
-            "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
             "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
             "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
             "workflow.qa_rules.v1": "radpilot.workflow.qarules:QA_RULES",
+            "interop.export_codes.v1": "radpilot.interop.export_codes:EXPORT_CODES",
+            "interop.deid_dicom.v1": "radpilot.interop.deid:DEID_DICOM",
+            "interop.deid_text.v1": "radpilot.interop.deid_text:DEID_TEXT",
+            "server.access.v1": "radpilot.server.access:ACCESS",
         },
     ),
 }
@@ -327,6 +336,7 @@ archive_backends = _namespace("archive_backends")
 image_backends = _namespace("image_backends")
 image_runtimes = _namespace("image_runtimes")
 llm_backends = _namespace("llm_backends")
+dataset_strategies = _namespace("dataset_strategies")
 data_files = _namespace("data_files")
 service_backends = _namespace("service_backends")
 server_routers = _namespace("server_routers")
@@ -345,6 +355,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             image_backends,
             image_runtimes,
             llm_backends,
+            dataset_strategies,
             data_files,
             service_backends,
             server_routers,

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date
+import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
 import pydicom
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
 from typer.testing import CliRunner
 
@@ -116,8 +118,6 @@ _VALUES = {"DA": "20240302", "TM": "101100", "DT": "20240302101100", "UI": "1.2.
 
 @pytest.mark.parametrize("rule", RULES.attributes, ids=lambda r: r.keyword)
 def test_every_table_row_is_applied(rule: object) -> None:
-    from pydicom.datadict import dictionary_VR
-
     tag = int(rule.tag, 16)  # type: ignore[attr-defined]
     vr = dictionary_VR(tag).split(" or ")[0]
     ds = radiograph()
@@ -198,7 +198,7 @@ def test_dates_shift_by_one_offset_per_patient() -> None:
     assert 1 <= days <= 365
     dates = [date.fromisoformat(w.strip(".,")) for w in a.split() if w[:2] in ("19", "20")]
     assert dates[1] - dates[0] == date(2023, 3, 2) - date(2023, 1, 5)  # the interval survives
-    assert date(2023, 1, 5) - dates[0] == __import__("datetime").timedelta(days=days)
+    assert date(2023, 1, 5) - dates[0] == timedelta(days=days)
     assert deidentify_text(text, patient_key="P1", shifter=SHIFT).text == a
     others = {deidentify_text(text, patient_key=f"P{i}", shifter=SHIFT).text for i in range(20)}
     assert len(others) > 10
@@ -278,3 +278,61 @@ def test_cli(tmp_path: Path) -> None:
     everything = b"".join(p.read_bytes() for p in out.iterdir())
     for leak in ["Doe", "Jane", "4432198", "ACC7781", "MRN5512", "Mercy", "PAT001"]:
         assert leak.encode() not in everything, leak
+
+
+_TEXT_VRS = ("LO", "PN", "SH", "LT", "ST", "UT", "CS", "AE")
+_REMOVED = [
+    r
+    for r in RULES.attributes
+    if r.action in ("X", "Z", "D") and r.tag[:4] != "0002"
+    and dictionary_VR(int(r.tag, 16)) in _TEXT_VRS
+]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(_REMOVED), min_size=1, max_size=8, unique_by=lambda r: r.tag),
+    st.text(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"), min_size=6, max_size=12),
+)
+def test_identifying_values_never_reach_the_file(rules: list[object], value: str) -> None:
+    ds = radiograph(size=16)
+    secret = f"ZQ{value}"
+    for rule in rules:
+        tag = int(rule.tag, 16)  # type: ignore[attr-defined]
+        vr = dictionary_VR(tag)
+        ds.add_new(tag, vr, secret[:16] if vr in ("SH", "CS", "AE") else secret)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "o.dcm"
+        _run(ds).save_as(path, enforce_file_format=True)
+        assert secret[:16].encode() not in path.read_bytes()
+
+
+def test_the_clean_action_deidentifies_a_descriptor() -> None:
+    from radpilot.interop.deid import _Cleaner
+
+    ds = radiograph(size=16)
+    ds.StudyDescription = "XR chest for Jane Doe, MRN 4432198, 2024-03-02"
+    cleaner = _Cleaner(UidMap(SECRET), SHIFT, "P1")
+    cleaner._apply(ds, ds["StudyDescription"], "C")
+    assert ds.StudyDescription.startswith("XR chest for [NAME] [NAME], [MRN], ")
+    assert "2024-03-02" not in ds.StudyDescription
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Discussed with the Dr. at the bedside.", "Discussed with the Dr. at the bedside."),
+        ("Swan-Ganz catheter in place.", "Swan-Ganz catheter in place."),
+        (
+            "Paget disease of bone. T10-T11 spondylosis.",
+            "Paget disease of bone. T10-T11 spondylosis.",
+        ),
+        ("Hope this helps. Will follow.", "Hope this helps. Will follow."),
+        ("Will Smith was here.", "[NAME] [NAME] was here."),
+        # the documented limits: no list, no title, no listed name beside it; lower case
+        ("Seen by Okafor.", "Seen by Okafor."),
+        ("dr smith reviewed.", "dr smith reviewed."),
+    ],
+)
+def test_what_stays_and_the_documented_limits(text: str, expected: str) -> None:
+    assert deidentify_text(text, patient_key="P", shifter=SHIFT).text == expected

@@ -179,7 +179,7 @@ def test_mutated_exports_never_break_the_readers(data: st.DataObject) -> None:
         try:
             items = list(iter_hl7(path) if is_hl7 else iter_fhir(path))
         except UnicodeDecodeError:
-            assert not is_hl7  # a FHIR file must be UTF-8: the CLI names it in one line
+            assert not is_hl7  # a FHIR file must be UTF-8: the archive names it in one line
             return
     for item in items:
         assert isinstance(item, ReportRecord | RecordError | RecordNote)

@@ -105,6 +105,8 @@ OPTIONAL_CATEGORIES: frozenset[str] = frozenset(
         "general-statement",  # a statement about radiography or disease, not this patient
         "negated-forms",  # plural and adjectival forms under a negation
         "differential-list",  # a diagnosis offered as one of several explanations
+        # corrections made by readers in `radpilot datasets` (`datasets corrections`)
+        "annotator-correction",
     }
 )
 MIN_PER_CATEGORY = 3

@@ -90,7 +90,7 @@ def test_kill_9_loses_nothing_acknowledged_and_duplicates_nothing(tmp_path: Path
     finally:
         proc.kill()
         proc.wait(30)
-    assert len(acked) == 3
+    assert 3 <= len(acked) < len(datasets)  # the kill cut the association short
     for uid in acked:  # every acknowledged instance is whole on disk
         kept = pydicom.dcmread(store / "instances" / f"{uid}.dcm")
         sent = next(d for d in datasets if str(d.SOPInstanceUID) == uid)

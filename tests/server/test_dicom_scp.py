@@ -17,6 +17,7 @@ from pynetdicom import AE, evt
 from typer.testing import CliRunner
 
 from dicom_cases import CR, CT, DX, radiograph, save
+from radpilot import samples
 from radpilot.errors import InputError
 from radpilot.server.dicom_scp import (
     COMPREHENSIVE_3D_SR,
@@ -213,6 +214,19 @@ def test_dcmtk_echoscu_and_storescu(scp: ScpHandle, tmp_path: Path) -> None:
     assert store.returncode == 0, store.stderr
     for f in files:
         assert scp.store.has(str(pydicom.dcmread(f).SOPInstanceUID))
+    # the compressed samples, proposed in their own transfer syntax, are kept as sent
+    for option, name in (("-xy", "siim_monochrome2.dcm"), ("-xv", "siim_true_monochrome1.dcm")):
+        sample = samples.get(name)
+        sent = subprocess.run(
+            ["storescu", option, "-aec", "RADPILOT", "127.0.0.1", port, str(sample)],
+            capture_output=True,
+            timeout=60,
+        )
+        assert sent.returncode == 0, sent.stderr
+        ds = pydicom.dcmread(sample)
+        kept = pydicom.dcmread(scp.store.instance_path(str(ds.SOPInstanceUID)))
+        assert kept.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+        assert kept.PixelData == ds.PixelData
     bad = subprocess.run(
         [
             "storescu",
@@ -243,6 +257,10 @@ def test_cli_echo_and_send(scp: ScpHandle, tmp_path: Path) -> None:
     assert "ct.dcm: not sent" in res.output
     res = runner.invoke(app, ["dicom", "echo", "127.0.0.1:1:NOBODY"])
     assert res.exit_code == 2
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"not a DICOM file")
+    res = runner.invoke(app, ["dicom", "send", peer, str(junk)])
+    assert isinstance(res.exception, InputError)  # one line from the CLI, no traceback
 
 
 @pytest.mark.parametrize("text", ["host", "host:port", ":104", "h:70000", "h:104:" + "A" * 17])
@@ -280,3 +298,58 @@ def test_a_study_of_two_images_is_one_worklist_entry(tmp_path: Path) -> None:
         str(d.SOPInstanceUID) for d in sent
     )
     assert entry.urgency is not None and entry.urgency.tier in ("routine", "urgent")
+
+
+def test_a_full_disk_is_out_of_resources_and_nothing_is_acknowledged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    handle = start_scp(ScpConfig(store_dir=tmp_path, port=0, analyze=False))
+    try:
+
+        def full(*args: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(InstanceStore, "write_atomic", full)
+        ds = radiograph()
+        assoc = _assoc(handle.port, (CR, EXPLICIT))
+        assert assoc.send_c_store(ds).Status == 0xA700
+        monkeypatch.undo()  # space again: the modality's retry is stored
+        assert assoc.send_c_store(ds).Status == 0
+        assoc.release()
+        assert handle.store.has(str(ds.SOPInstanceUID))
+    finally:
+        handle.stop()
+
+
+def test_an_sr_the_pacs_did_not_take_is_sent_after_a_restart(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: the PACS is down
+        s.bind(("127.0.0.1", 0))
+        down = s.getsockname()[1]
+    store = tmp_path / "store"
+    handle = start_scp(ScpConfig(store_dir=store, port=0, pacs=Peer("127.0.0.1", down, "PACS")))
+    ds = radiograph(seed=50)
+    uid = str(ds.SOPInstanceUID)
+    try:
+        assoc = _assoc(handle.port, (CR, EXPLICIT))
+        assert assoc.send_c_store(ds).Status == 0
+        assoc.release()
+        assert handle.wait_idle(120)
+        assert handle.store.sr_path(uid).exists()
+        assert not (store / "sent" / uid).exists()
+    finally:
+        handle.stop()
+    pacs = Pacs()
+    handle = start_scp(
+        ScpConfig(store_dir=store, port=0, pacs=Peer("127.0.0.1", pacs.port, "PACS"))
+    )
+    try:
+        assert handle.wait_idle(60)
+        assert (store / "sent" / uid).exists()
+        assert len(pacs.datasets) == 1
+    finally:
+        handle.stop()
+        pacs.stop()

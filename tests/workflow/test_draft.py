@@ -38,11 +38,16 @@ def test_issue_example_reads_back_exactly() -> None:
     assert set(d.to_dict()) == {"report", "verified", "differences", "backend"}
 
 
+def test_the_same_finding_twice_is_stated_once() -> None:
+    d = draft_report(["cardiomegaly", "the heart is enlarged"])
+    assert d.verified and d.report.count("Cardiomegaly.") == 2  # FINDINGS and IMPRESSION
+
+
 def test_impression_is_ordered_by_clinical_importance() -> None:
     d = draft_report(["right chest tube", "cardiomegaly", "large right pneumothorax", "mild edema"])
     assert [x.split(". ", 1)[1] for x in _impression(d.report)] == [
         "Large right pneumothorax.",
-        "Mild edema.",
+        "Mild pulmonary edema.",
         "Cardiomegaly.",
         "Right chest tube.",
     ]
@@ -160,7 +165,13 @@ def test_a_draft_that_lies_is_not_verified() -> None:
         (DifferenceKind.ADDED, "pneumonia"),
     }
     flipped = d.report.replace("Small left pleural effusion.", "No left pleural effusion.")
-    assert {x.kind for x in verify.differences(flipped, d.statements)} == {DifferenceKind.CERTAINTY}
+    assert {x.kind for x in verify.differences(flipped, d.statements)} == {
+        DifferenceKind.CERTAINTY,
+        DifferenceKind.SEVERITY,  # "small" is gone with it
+    }
+    larger = d.report.replace("Small left", "Large left")
+    (diff,) = verify.differences(larger, d.statements)
+    assert (diff.kind, diff.expected, diff.got) == (DifferenceKind.SEVERITY, "small", "large")
 
 
 # -- property: drafts from any findings of the vocabulary read back exactly -------------
@@ -192,3 +203,26 @@ def test_template_drafts_read_back_exactly(phrases: list[str], prior: list[str])
     )
     d = draft_report(phrases, prior=prior_text)
     assert d.verified, (d.report, d.differences)
+
+
+def test_analysis_json_as_radpilot_analyze_writes_it(tmp_path: Path) -> None:
+    from radpilot.imaging.results import FindingResult, ImageResult
+
+    result = ImageResult(
+        path="cxr.dcm",
+        model="densenet121-res224-all",
+        findings=(
+            FindingResult("Cardiomegaly", 0.91, 0.5, True),
+            FindingResult("Pleural_Thickening", 0.7, 0.6, True),
+            FindingResult("Pneumothorax", 0.02, 0.4, False),
+        ),
+    )
+    path = tmp_path / "analysis.json"
+    path.write_text(json.dumps([result.to_dict()]))
+    d = draft_report(analysis=path)
+    assert d.verified
+    assert [s.finding for s in d.statements if s.source.value == "analysis"] == [
+        "cardiomegaly",
+        "pleural_thickening",
+    ]
+    assert "No pneumothorax." in d.report  # the template's negative, not the model's

@@ -4,6 +4,7 @@ checked citations of report ids."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -53,17 +54,19 @@ def ask(
         if model is not None:
             model.close()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if result.error is not None:
+        err.print(f"error: {result.error}", markup=False)
+        exit_with(ExitCode.NOTHING_DONE)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         for s in result.answer.kept:
             typer.echo(s.text)
+    sys.stdout.flush()  # the answer before the dropped lines, also on one pipe
+    if not as_json:
         for f in result.answer.flagged:
-            err.print(f"dropped: {f.reason}", markup=False)
+            err.print(f"dropped: sentence {f.position}: {f.why}", markup=False)
     if not result.reports:
         err.print("error: no report in the archive matches", markup=False)
-        exit_with(ExitCode.NOTHING_DONE)
-    if result.error is not None:
-        err.print(f"error: {result.error}", markup=False)
         exit_with(ExitCode.NOTHING_DONE)
     exit_with(ExitCode.CHECK_FAILED if result.answer.flagged else ExitCode.DONE)

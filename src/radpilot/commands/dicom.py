@@ -106,6 +106,8 @@ def send(
 ) -> None:
     """C-STORE DICOM files to a node on one association; one line per file not accepted.
     Exit status 0 all accepted, 1 some, 2 none."""
+    from pydicom.errors import InvalidDicomError
+
     from radpilot.errors import InputError
     from radpilot.server.dicom_scp import Peer, send_instances
 
@@ -115,7 +117,7 @@ def send(
             raise InputError(f"{path}: no such file")
     try:
         statuses = send_instances(target, list(files), calling=ae_title)
-    except (ValueError, AttributeError, OSError) as exc:
+    except (InvalidDicomError, ValueError, AttributeError, OSError) as exc:
         raise InputError(f"cannot read the files to send: {type(exc).__name__}") from None
     for path, status in zip(files, statuses, strict=True):
         if status != 0:

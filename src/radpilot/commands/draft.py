@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -105,6 +106,8 @@ def draft(
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         typer.echo(result.report, nl=False)
+    sys.stdout.flush()  # the report before the verdict, also when both go to one pipe
+    if not as_json:
         verdict = "verified" if result.verified else "NOT verified"
         err.print(f"{verdict}: read back by the report reader ({result.backend})", markup=False)
         for d in result.differences:

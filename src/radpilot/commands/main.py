@@ -44,18 +44,19 @@ COMMAND_ORDER = (
     "compare",
     "models",
     "demo",
-    "serve",
-    "users",
-    "audit",
     "followups",
     "draft",
     "ask",
     "worklist",
     "timeline",
+    "qa",
     "dicom",
     "export",
     "deidentify",
-    "qa",
+    "datasets",
+    "serve",
+    "users",
+    "audit",
 )
 
 _verbose = False

@@ -21,7 +21,8 @@ a patient's studies survive, and the offset cannot be recovered without the secr
 Limits (measured by the tests, documented in the README): a name that is in no list, has
 no title and is not beside a listed name survives ("seen by Okafor"); a place is found
 only by its pattern (a street address, a postcode, "<Name> Hospital"/"St. <Name>"), not by
-a gazetteer; a lower-case name ("dr smith") is found after a title only.
+a gazetteer; a name written in lower case ("dr smith") survives, since "dr. at the bedside"
+must keep its "at"; an unlabelled identifier needs 5 digits or more.
 """
 
 from __future__ import annotations

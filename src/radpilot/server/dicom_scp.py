@@ -242,7 +242,8 @@ def _not_analysed(path: Path, error: str | None) -> dict[str, Any]:
 
 
 class _Analyser:
-    """The one background thread: analysis, SR, sink, PACS, one instance at a time."""
+    """The one background thread: analysis, SR, sink, PACS, for the instances queued (in
+    batches of up to ``analysis_batch``) and the SRs to resend."""
 
     def __init__(self, config: ScpConfig, store: InstanceStore) -> None:
         self.config = config

@@ -48,10 +48,18 @@ class CitedSentence:
 @dataclass(frozen=True, slots=True)
 class Flagged:
     sentence: CitedSentence
-    reason: str
+    reason: str  # with the report ids ("pneumothorax is not stated in R1"), for the output
+    why: str = ""  # the same without ids, for problem lines on stderr
+    ids: tuple[str, ...] = ()  # the report ids it is about
+    position: int = 0  # which sentence of the model's answer (1-based)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.sentence.to_dict(), "reason": self.reason}
+        return {
+            **self.sentence.to_dict(),
+            "reason": self.reason,
+            "ids": list(self.ids),
+            "position": self.position,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +129,24 @@ def verify_answer(
     stated: dict[str, dict[bool, set[str]]] = {}
     kept: list[CitedSentence] = []
     flagged: list[Flagged] = []
-    for text in split_sentences(answer):
+    for position, text in enumerate(split_sentences(answer), 1):
         s = CitedSentence(text, citations_of(text), claims_of(_CITATION.sub(" ", text), vocabulary))
         unknown = [c for c in s.citations if c not in reports]
         if unknown:
             flagged.append(
-                Flagged(s, "cites a report id that was not given: " + ", ".join(unknown))
+                Flagged(
+                    s,
+                    "cites a report id that was not given: " + ", ".join(unknown),
+                    "cites a report id that was not given",
+                    tuple(unknown),
+                    position,
+                )
             )
             continue
         if not s.citations:
             if require_citation and s.claims:
-                flagged.append(Flagged(s, "states a finding without citing a report"))
+                why = "states a finding without citing a report"
+                flagged.append(Flagged(s, why, why, (), position))
             elif not s.claims:
                 kept.append(s)
             continue
@@ -144,8 +159,16 @@ def verify_answer(
             if not any(c.finding in stated[rid][c.present] for rid in s.citations)
         ]
         if missing:
-            where = ", ".join(s.citations)
-            flagged.append(Flagged(s, f"{', '.join(missing)} is not stated in {where}"))
+            what = ", ".join(missing)
+            flagged.append(
+                Flagged(
+                    s,
+                    f"{what} is not stated in {', '.join(s.citations)}",
+                    f"{what} is not stated in the reports cited",
+                    s.citations,
+                    position,
+                )
+            )
         else:
             kept.append(s)
     return CheckedAnswer(tuple(kept), tuple(flagged))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import jinja2
 
 from radpilot.reports.models import Certainty, Change, Hedge
+from radpilot.reports.rules import modifiers
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
 from radpilot.workflow.models import Source, Statement
 from radpilot.workflow.rules import DraftingFile, Template, drafting, template_source
@@ -114,6 +115,9 @@ def negatives(
 
 
 def _place(s: Statement) -> str | None:
+    words = set(s.words.split())
+    if words & modifiers().laterality.keys():
+        return None  # the words say the side already ("elevated right hemidiaphragm")
     lat = s.laterality.value if s.laterality is not None else None
     if s.location and lat and s.location.startswith(lat):
         return s.location
@@ -134,11 +138,14 @@ def sentence(s: Statement, vocab: Vocabulary, rules: DraftingFile | None = None)
             return f"{removed} {desc}."
         return f"{rules.absent} {desc}."
     desc = " ".join(x for x in (s.size, s.severity, place, s.words) if x)
+    # The change before the hedge: the reader reads "Possible unchanged cardiomegaly" as
+    # present, "Unchanged possible cardiomegaly" as uncertain.
     lead: list[str] = []
-    if s.certainty is Certainty.UNCERTAIN:
-        lead.append(rules.hedges[s.hedge or Hedge.POSSIBLE])
     if s.change is not None:
         lead.append(rules.changes[s.change])
+    if s.certainty is Certainty.UNCERTAIN:
+        word = rules.hedges[s.hedge or Hedge.POSSIBLE]
+        lead.append(word[:1].lower() + word[1:] if lead else word)
     text = " ".join([*lead, desc])
     return text[:1].upper() + text[1:] + "."
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary
@@ -32,24 +32,33 @@ TEMPLATE_BACKEND = "template.v1"
 def plan_draft(
     phrases: Sequence[str] = (),
     *,
-    analysis: Path | None = None,
+    analysis: Path | list[Any] | dict[str, Any] | None = None,
     prior: str | None = None,
     prior_label: str | None = None,
     exam: str | None = None,
     pertinent_negatives: bool = True,
+    statements: Sequence[Statement] = (),
     vocabulary: Vocabulary | None = None,
 ) -> compose.Plan:
     """What the draft will state. ``prior``: the prior report's text; ``prior_label``:
-    how COMPARISON names it (a date), else "Prior report"."""
+    how COMPARISON names it (a date), else "Prior report"; ``statements``: findings
+    already read (a benchmark drafts from a report's own), after the phrases';
+    ``analysis``: an analysis file, or its JSON value already parsed (the service)."""
     vocab = vocabulary or load_vocabulary()
     template = drafting().template_for(exam)
     stated = inputs.from_phrases(phrases, vocabulary=vocabulary) if phrases else []
+    stated = _distinct([*stated, *statements])
     notes: list[str] = []
     if analysis is not None:
-        seen, analysis_notes = inputs.from_analysis(analysis, vocabulary=vocabulary)
+        if isinstance(analysis, Path):
+            seen, analysis_notes = inputs.from_analysis(analysis, vocabulary=vocabulary)
+        else:
+            seen, analysis_notes = inputs.analysis_statements(
+                analysis, "analysis", vocabulary=vocabulary
+            )
         stated, merge_notes = compose.merged(stated, seen)
         notes += analysis_notes + merge_notes
-    if not stated and not phrases and analysis is None:
+    if not stated and not phrases and analysis is None and not statements:
         raise InputError("nothing to draft from: give --findings and/or --analysis")
     before: list[Statement] = []
     if prior is not None:
@@ -65,6 +74,18 @@ def plan_draft(
         statements=(*stated, *defaults),
         notes=tuple(notes),
     )
+
+
+def _distinct(statements: Sequence[Statement]) -> list[Statement]:
+    """One statement per reading ("cardiomegaly; the heart is enlarged" says it once)."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for s in statements:
+        key = (s.finding, s.certainty, s.laterality, s.change)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
 
 
 def template_draft(plan: compose.Plan, *, vocabulary: Vocabulary | None = None) -> Draft:
@@ -97,11 +118,12 @@ def checked(
 def draft_report(
     phrases: Sequence[str] = (),
     *,
-    analysis: Path | None = None,
+    analysis: Path | list[Any] | dict[str, Any] | None = None,
     prior: str | None = None,
     prior_label: str | None = None,
     exam: str | None = None,
     pertinent_negatives: bool = True,
+    statements: Sequence[Statement] = (),
     vocabulary: Vocabulary | None = None,
 ) -> Draft:
     """The verified template draft (see :func:`plan_draft` for the arguments)."""
@@ -112,6 +134,7 @@ def draft_report(
         prior_label=prior_label,
         exam=exam,
         pertinent_negatives=pertinent_negatives,
+        statements=statements,
         vocabulary=vocabulary,
     )
     return template_draft(plan, vocabulary=vocabulary)
@@ -127,6 +150,7 @@ def polish(
     """Ask a language model to reword the verified template draft; keep its draft only
     when it reads back exactly as planned. A model that cannot be reached, fails or
     returns nothing leaves the template draft, with the reason recorded."""
+    from radpilot import registry
     from radpilot.workflow.llm import LLMError, ask_model, open_model
 
     if not template.verified:
@@ -137,7 +161,13 @@ def polish(
     try:
         model = open_model(config)
     except LLMError as exc:
-        return replace(template, rejected=Rejection(config.backend, str(exc)))
+        name = registry.llm_backends.resolve(config.backend)
+        return replace(template, rejected=Rejection(name, str(exc)))
+    if image is not None and not config.vision:
+        template = replace(
+            template,
+            notes=(*template.notes, "image not sent: the model is not configured with vision"),
+        )
     try:
         reply = ask_model(
             model, "polish", image=image if config.vision else None, report=template.report

@@ -29,11 +29,21 @@ def split_phrases(text: str) -> list[str]:
     return [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
 
 
+_SIDES = ("left", "right")
+
+
 def _location(mention: Mention) -> str | None:
+    """A location worth restating ("right lower lobe", "basilar"); one whose side is not
+    the mention's laterality is left out (the reader may take it from a neighbour)."""
     words = drafting().location_words
-    for loc in mention.locations:
-        if any(w in loc.lower() for w in words):
-            return loc.lower()
+    side = mention.laterality.value if mention.laterality is not None else None
+    for loc in (x.lower() for x in mention.locations):
+        if not any(w in loc for w in words):
+            continue
+        sides = {s for s in _SIDES if s in loc.split()}
+        if sides and sides != {side}:
+            continue
+        return loc
     return None
 
 
@@ -49,19 +59,28 @@ def _words(mention: Mention, vocab: Vocabulary) -> str:
     """The words that name the finding: the reader's span when it is a name of it
     ("effusion"), else the vocabulary's name ("heart is enlarged" -> "cardiomegaly")."""
     span = normalize_term(mention.span.text)
-    if vocab.lookup(span) == mention.finding:
+    name = display_name(mention.finding, vocab)
+    if mention.finding in drafting().names:
+        return name  # the data's words for a finding whose own do not read back
+    # One word that is not the name is usually an adjective ("hyperlucent"): the name reads
+    # better; a longer synonym ("airspace opacity") is the radiologist's own noun phrase.
+    if vocab.lookup(span) == mention.finding and (" " in span or span == name):
         return span
-    return display_name(mention.finding, vocab)
+    return name
 
 
 def statement_of(mention: Mention, vocab: Vocabulary, source: Source) -> Statement:
     size = mention.size.span.text if mention.size is not None else None
+    absent_unchanged = (
+        mention.certainty is Certainty.ABSENT and mention.change is not Change.RESOLVED
+    )
     return Statement(
         finding=mention.finding,
         certainty=mention.certainty,
         words=_words(mention, vocab),
         laterality=mention.laterality,
-        change=mention.change,
+        # "stable, no effusion": a change of something absent says nothing to restate
+        change=None if absent_unchanged else mention.change,
         severity=mention.severity,
         location=_location(mention),
         size=size,
@@ -115,7 +134,6 @@ def from_analysis(
     """The positive image findings of ``radpilot analyze --json`` output (or the
     analysis.json its ``--out`` writes), as present statements; a label with no finding
     in the vocabulary is noted, not guessed."""
-    vocab = vocabulary or load_vocabulary()
     where = str(path)
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -125,6 +143,14 @@ def from_analysis(
         raise InputError(
             f"{where}: not a JSON file from `radpilot analyze --json` ({type(exc).__name__})"
         ) from None
+    return analysis_statements(raw, where, vocabulary=vocabulary)
+
+
+def analysis_statements(
+    raw: Any, where: str, *, vocabulary: Vocabulary | None = None
+) -> tuple[list[Statement], list[str]]:
+    """:func:`from_analysis` on an already parsed JSON value (the service's request body)."""
+    vocab = vocabulary or load_vocabulary()
     out: list[Statement] = []
     notes: list[str] = []
     seen: set[str] = set()

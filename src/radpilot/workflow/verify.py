@@ -1,6 +1,7 @@
 """Verified generation: a draft is read back by the report reader and compared, finding by
 finding, with what it was to state. Any finding dropped or added, or whose certainty,
-laterality or change differs, is a :class:`Difference`; a draft is verified only with none.
+laterality, change or severity ("small" made "large") differs, is a :class:`Difference`; a
+draft is verified only with none.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from radpilot.reports import read
+from radpilot.reports.models import Certainty
 from radpilot.reports.vocabulary import Vocabulary
 from radpilot.workflow.models import Difference, DifferenceKind, Statement
 
@@ -20,21 +22,28 @@ class _Seen:
     certainty: set[str] = field(default_factory=set)
     laterality: set[str] = field(default_factory=set)
     change: set[str] = field(default_factory=set)
+    severity: set[str] = field(default_factory=set)
 
 
 def _value(values: set[str]) -> str | None:
     return ", ".join(sorted(values)) if values else None
 
 
-def _collect(items: Iterable[tuple[str, str, str | None, str | None]]) -> dict[str, _Seen]:
+Reading = tuple[str, str, str | None, str | None, str | None]
+
+
+def _collect(items: Iterable[Reading]) -> dict[str, _Seen]:
+    """Per finding: every certainty, side, change and severity it is stated with."""
     out: dict[str, _Seen] = {}
-    for finding, certainty, laterality, change in items:
+    for finding, certainty, laterality, change, severity in items:
         seen = out.setdefault(finding, _Seen())
         seen.certainty.add(certainty)
         if laterality is not None:
             seen.laterality.add(laterality)
         if change is not None:
             seen.change.add(change)
+        if severity is not None:
+            seen.severity.add(severity)
     return out
 
 
@@ -46,6 +55,7 @@ def read_back(text: str, *, vocabulary: Vocabulary | None = None) -> dict[str, _
             m.certainty.value,
             m.laterality.value if m.laterality else None,
             m.change.value if m.change else None,
+            m.severity if m.certainty is not Certainty.ABSENT else None,
         )
         for m in report.mentions
         if m.section not in _CONTEXT_SECTIONS and not m.hypothetical and m.region is None
@@ -62,6 +72,7 @@ def differences(
             s.certainty.value,
             s.laterality.value if s.laterality else None,
             s.change.value if s.change else None,
+            s.severity if s.certainty is not Certainty.ABSENT else None,
         )
         for s in statements
     )
@@ -80,6 +91,7 @@ def differences(
             (DifferenceKind.CERTAINTY, w.certainty, g.certainty),
             (DifferenceKind.LATERALITY, w.laterality, g.laterality),
             (DifferenceKind.CHANGE, w.change, g.change),
+            (DifferenceKind.SEVERITY, w.severity, g.severity),
         ):
             if a != b:
                 out.append(Difference(kind, finding, _value(a), _value(b)))
