@@ -204,3 +204,21 @@ def test_researcher_sees_deidentified_data(browser: Any, live: Live) -> None:
         assert "1.2.826" not in page.content()
     finally:
         page.context.close()
+
+
+def test_worklist_refreshes_itself(doctor: Any, live: Live) -> None:
+    from radpilot.workflow.studies import StudyRecord, open_studies
+
+    doctor.goto(live.url + "/worklist?refresh=1")
+    rows = doctor.locator("#worklist tbody tr[data-key]")
+    before = rows.count()
+    doctor.evaluate("window.sameDocument = true")
+    uid = "1.2.826.0.1.3680043.10.1234.99"
+    store = open_studies(live.db)
+    try:
+        store.upsert(StudyRecord(uid, patient_id="PW-99", modality="DX"))
+    finally:
+        store.close()
+    doctor.wait_for_function(f"document.querySelector(\"tr[data-key='{uid}']\") !== null")
+    assert rows.count() == before + 1
+    assert doctor.evaluate("window.sameDocument === true")  # rows swapped in, no reload

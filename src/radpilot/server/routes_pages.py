@@ -72,12 +72,15 @@ def _worklist(ctx: ServiceContext, who: Principal) -> list[dict[str, Any]]:
 )
 def worklist_page(
     request: Request,
+    refresh: int = Query(30, ge=1, le=3600, description="Seconds between refreshes."),
     who: Principal = Depends(require("studies.read")),
     ctx: ServiceContext = Depends(context),
 ) -> Response:
     rows = _worklist(ctx, who)
     ctx.audit(request, who, "page.worklist", [r["study_uid"] for r in rows])
-    return render(request, "worklist.html", who, rows=rows, hidden=ctx.deidentified(who))
+    return render(
+        request, "worklist.html", who, rows=rows, hidden=ctx.deidentified(who), refresh=refresh
+    )
 
 
 @router.get(
