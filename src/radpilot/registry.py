@@ -285,6 +285,8 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         {
             "datasets.v1": "radpilot.server.routes_datasets:router",
             "workflow.v1": "radpilot.server.routes_workflow:router",
+            "pages.v1": "radpilot.server.routes_pages:router",
+            "pages_api.v1": "radpilot.server.routes_pages_api:router",
         },
     ),
     "data_files": (
