@@ -120,3 +120,12 @@ def test_draft_route_from_an_analysis(service: Service) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["verified"] and "ardiomegaly" in r.json()["report"]
+
+
+def test_a_browser_without_a_session_is_sent_to_the_login_form(service: Service) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    r = service.client.get("/worklist", headers=html, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    # an API client keeps its plain 401, as does a page asked for without HTML
+    assert service.client.get("/api/worklist", headers=html).status_code == 401
+    assert service.client.get("/worklist", follow_redirects=False).status_code == 401

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radpilot import __version__, registry
 from radpilot.errors import InputError, RadpilotError
@@ -141,6 +143,21 @@ def _add_error_handlers(app: FastAPI) -> None:
         detail = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
         return JSONResponse({"detail": detail}, status_code=422)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # A browser that opens a page without a session is sent to the login form; an API
+        # client (or anything not asking for HTML) gets the plain 401.
+        code = getattr(exc, "status_code", 500)
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if (
+            code == 401
+            and request.method == "GET"
+            and wants_html
+            and not request.url.path.startswith("/api")
+        ):
+            return RedirectResponse("/login", status_code=303)
+        return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(InputError, user_error)
     app.add_exception_handler(RadpilotError, service_error)
