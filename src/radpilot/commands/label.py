@@ -32,6 +32,7 @@ from radpilot.reports.labelsets import LabelSet
 from radpilot.reports.policy import UncertaintyPolicy
 from radpilot.reports.rows import InputFormat, OutputFormat, RowProblem
 from radpilot.reports.uservocab import describe, extended_vocabulary
+from radpilot.reports.vocabulary import Vocabulary
 
 T = TypeVar("T")
 
@@ -131,6 +132,27 @@ VocabOpt = Annotated[
     ),
 ]
 
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        metavar="ENGINE",
+        help="local: this process (and --jobs workers); spark: Apache Spark (extra [spark]); "
+        "INPUT and OUTPUT may then also be Parquet (a .parquet file or a folder).",
+    ),
+]
+MasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--master",
+        metavar="URL",
+        help="Spark master with --engine spark, e.g. local[2], spark://host:7077, yarn "
+        "(default: what spark-submit set, else local[*]).",
+        show_default=False,
+    ),
+]
+ENGINES = ("local", "spark")
+
 app = typer.Typer()
 
 
@@ -150,6 +172,8 @@ def label(
     uncertainty: PolicyOpt = "radpilot",  # type: ignore[assignment]  # parsed by _policy
     max_errors: MaxErrorsOpt = DEFAULT_MAX_PROBLEMS,
     vocab: VocabOpt = None,
+    engine: EngineOpt = "local",
+    master: MasterOpt = None,
 ) -> None:
     """Label each report: one output row per input row, in input order.
 
@@ -179,6 +203,10 @@ def label(
     labelled; 130 interrupted.
     """
     err = Console(stderr=True)
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r}; valid: {', '.join(ENGINES)}", param_hint="--engine")
+    if master is not None and engine != "spark":
+        raise typer.BadParameter("--master needs --engine spark", param_hint="--master")
     problems = ProblemLines(max_errors, console=err)
     vocabulary = extended_vocabulary(vocab) if vocab is not None else None
     if vocabulary is not None and not quiet:
@@ -194,22 +222,38 @@ def label(
             progress.update(task, completed=done, total=total or None, rows=rows)
 
         with problems:
-            summary = label_file(
-                input,
-                output,
-                label_set=labels,
-                output_format=output_format,
-                input_format=input_format,
-                text_column=text_column,
-                id_column=id_column,
-                header=header,
-                jobs=jobs,
-                chunk_size=chunk_size,
-                on_problem=on_problem,
-                on_progress=on_progress,
-                policy=uncertainty,
-                vocabulary=vocabulary,
-            )
+            if engine == "spark":
+                summary = _label_on_spark(
+                    input,
+                    output,
+                    labels,
+                    output_format,
+                    input_format,
+                    text_column,
+                    id_column,
+                    header,
+                    master,
+                    on_problem,
+                    uncertainty,
+                    vocabulary,
+                )
+            else:
+                summary = label_file(
+                    input,
+                    output,
+                    label_set=labels,
+                    output_format=output_format,
+                    input_format=input_format,
+                    text_column=text_column,
+                    id_column=id_column,
+                    header=header,
+                    jobs=jobs,
+                    chunk_size=chunk_size,
+                    on_problem=on_problem,
+                    on_progress=on_progress,
+                    policy=uncertainty,
+                    vocabulary=vocabulary,
+                )
     if summary.target_rows and output_format is not OutputFormat.JSONL:
         err.print(
             f"warning: {summary.target_rows:,} row(s) carry targets; --format csv has no place "
@@ -220,6 +264,38 @@ def label(
     if not quiet:
         print_summary(err, summary)
     exit_with(batch_exit(summary.labelled, summary.errors))
+
+
+def _label_on_spark(
+    input: Path,
+    output: str,
+    labels: LabelSet,
+    output_format: OutputFormat,
+    input_format: InputFormat,
+    text_column: str | None,
+    id_column: str | None,
+    header: bool | None,
+    master: str | None,
+    on_problem: Callable[[RowProblem], None],
+    uncertainty: UncertaintyPolicy,
+    vocabulary: Vocabulary | None,
+) -> BatchSummary:
+    from radpilot.spark.engine import label_file_spark  # pyspark only when asked for
+
+    return label_file_spark(
+        input,
+        output,
+        label_set=labels,
+        output_format=output_format,
+        input_format=input_format,
+        text_column=text_column,
+        id_column=id_column,
+        header=header,
+        master=master,
+        on_problem=on_problem,
+        policy=uncertainty,
+        vocabulary=vocabulary,
+    )
 
 
 def _progress(err: Console, quiet: bool) -> Progress:
