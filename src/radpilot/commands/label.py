@@ -32,7 +32,6 @@ from radpilot.reports.labelsets import LabelSet
 from radpilot.reports.policy import UncertaintyPolicy
 from radpilot.reports.rows import InputFormat, OutputFormat, RowProblem
 from radpilot.reports.uservocab import describe, extended_vocabulary
-from radpilot.reports.vocabulary import Vocabulary
 
 T = TypeVar("T")
 
@@ -203,10 +202,7 @@ def label(
     labelled; 130 interrupted.
     """
     err = Console(stderr=True)
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"{engine!r}; valid: {', '.join(ENGINES)}", param_hint="--engine")
-    if master is not None and engine != "spark":
-        raise typer.BadParameter("--master needs --engine spark", param_hint="--master")
+    _check_engine(engine, master)
     problems = ProblemLines(max_errors, console=err)
     vocabulary = extended_vocabulary(vocab) if vocab is not None else None
     if vocabulary is not None and not quiet:
@@ -221,38 +217,28 @@ def label(
         def on_progress(rows: int, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total or None, rows=rows)
 
+        common: dict[str, Any] = {
+            "label_set": labels,
+            "output_format": output_format,
+            "input_format": input_format,
+            "text_column": text_column,
+            "id_column": id_column,
+            "header": header,
+            "on_problem": on_problem,
+            "policy": uncertainty,
+            "vocabulary": vocabulary,
+        }
         with problems:
             if engine == "spark":
-                summary = _label_on_spark(
-                    input,
-                    output,
-                    labels,
-                    output_format,
-                    input_format,
-                    text_column,
-                    id_column,
-                    header,
-                    master,
-                    on_problem,
-                    uncertainty,
-                    vocabulary,
-                )
+                summary = _label_on_spark(input, output, master, common)
             else:
                 summary = label_file(
                     input,
                     output,
-                    label_set=labels,
-                    output_format=output_format,
-                    input_format=input_format,
-                    text_column=text_column,
-                    id_column=id_column,
-                    header=header,
                     jobs=jobs,
                     chunk_size=chunk_size,
-                    on_problem=on_problem,
                     on_progress=on_progress,
-                    policy=uncertainty,
-                    vocabulary=vocabulary,
+                    **common,
                 )
     if summary.target_rows and output_format is not OutputFormat.JSONL:
         err.print(
@@ -266,36 +252,19 @@ def label(
     exit_with(batch_exit(summary.labelled, summary.errors))
 
 
+def _check_engine(engine: str, master: str | None) -> None:
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r}; valid: {', '.join(ENGINES)}", param_hint="--engine")
+    if master is not None and engine != "spark":
+        raise typer.BadParameter("--master needs --engine spark", param_hint="--master")
+
+
 def _label_on_spark(
-    input: Path,
-    output: str,
-    labels: LabelSet,
-    output_format: OutputFormat,
-    input_format: InputFormat,
-    text_column: str | None,
-    id_column: str | None,
-    header: bool | None,
-    master: str | None,
-    on_problem: Callable[[RowProblem], None],
-    uncertainty: UncertaintyPolicy,
-    vocabulary: Vocabulary | None,
+    input: Path, output: str, master: str | None, options: dict[str, Any]
 ) -> BatchSummary:
     from radpilot.spark.engine import label_file_spark  # pyspark only when asked for
 
-    return label_file_spark(
-        input,
-        output,
-        label_set=labels,
-        output_format=output_format,
-        input_format=input_format,
-        text_column=text_column,
-        id_column=id_column,
-        header=header,
-        master=master,
-        on_problem=on_problem,
-        policy=uncertainty,
-        vocabulary=vocabulary,
-    )
+    return label_file_spark(input, output, master=master, **options)
 
 
 def _progress(err: Console, quiet: bool) -> Progress:

@@ -34,7 +34,7 @@ from radpilot.reports.rows import (
 )
 from radpilot.reports.vocabulary import Vocabulary
 from radpilot.reports.writers import open_output
-from radpilot.spark.files import STAGE_FILE_ROWS, is_parquet, stage_rows
+from radpilot.spark.files import STAGE_FILE_ROWS, is_parquet, stage_rows, storage_url
 from radpilot.spark.labels import (
     LABELLED,
     MENTIONS,
@@ -60,7 +60,7 @@ def _without_targets(rows: Iterator[InputRow]) -> Iterator[InputRow]:
 
 
 def _parquet_input(
-    spark: Any, path: Path, text_column: str | None, id_column: str | None
+    spark: Any, path: Path | str, text_column: str | None, id_column: str | None
 ) -> tuple[Any, dict[str, str | None], str]:
     from pyspark.sql import functions as F
 
@@ -126,16 +126,27 @@ def _write_file(
 
 def _write_parquet(
     labelled: Any,
-    output: Path,
+    output: Path | str,
     summary: BatchSummary,
     label_set: LabelSet,
     on_problem: Callable[[RowProblem], None] | None,
 ) -> None:
     from pyspark.sql import functions as F
 
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+    if (
+        isinstance(output, Path)
+        and output.exists()
+        and (not output.is_dir() or any(output.iterdir()))
+    ):
         raise InputError(f"{output}: exists; choose another output or remove it")
-    labelled.write.mode("overwrite").parquet(str(output))
+    try:  # remote storage: Spark's own check ("path already exists")
+        labelled.write.mode("overwrite" if isinstance(output, Path) else "errorifexists").parquet(
+            str(output)
+        )
+    except Exception as exc:
+        if "already exists" in str(exc).lower() or "PATH_ALREADY_EXISTS" in str(exc):
+            raise InputError(f"{output}: exists; choose another output or remove it") from None
+        raise
     done = labelled.sparkSession.read.parquet(str(output))  # counted from what was written
     names = label_set.labels
     aggs = [F.count(F.lit(1)).alias("rows"), F.sum(F.col(LABELLED).cast("long")).alias("ok")]
@@ -190,14 +201,18 @@ def label_file_spark(
     summary = BatchSummary(label_set=label_set.name, label_names=label_set.labels)
     started = time.perf_counter()
     source = Path(input_path)
-    out_parquet = str(output) != "-" and is_parquet_output(Path(output))
-    if str(input_path) != "-" and not source.exists():
+    out_url = storage_url(output)
+    out_parquet = out_url is not None or (str(output) != "-" and is_parquet_output(Path(output)))
+    in_url = storage_url(input_path)
+    if in_url is None and str(input_path) != "-" and not source.exists():
         raise InputError(f"{source}: no such file")
     staging: Path | None = None
     spark = session or get_session(master)
     try:
-        if str(input_path) != "-" and input_format is InputFormat.AUTO and is_parquet(source):
-            df, columns, layout = _parquet_input(spark, source, text_column, id_column)
+        if in_url is not None or (
+            str(input_path) != "-" and input_format is InputFormat.AUTO and is_parquet(source)
+        ):
+            df, columns, layout = _parquet_input(spark, in_url or source, text_column, id_column)
             summary.input_format, summary.layout = "parquet", layout
         else:
             with ReportReader(
@@ -209,7 +224,7 @@ def label_file_spark(
             ) as reader:
                 summary.encoding, summary.input_format = reader.encoding, reader.format.value
                 summary.layout = reader.layout
-                parent = Path(output).parent if str(output) != "-" else None
+                parent = Path(output).parent if str(output) != "-" and out_url is None else None
                 staging = Path(tempfile.mkdtemp(prefix=".radpilot-stage-", dir=parent))
                 if stage_rows(_without_targets(iter(reader)), staging, stage_file_rows) == 0:
                     raise InputError(f"{source}: no rows")
@@ -240,7 +255,7 @@ def label_file_spark(
             **columns,
         )
         if out_parquet:
-            _write_parquet(labelled, Path(output), summary, label_set, on_problem)
+            _write_parquet(labelled, out_url or Path(output), summary, label_set, on_problem)
         else:
             _write_file(labelled, output, source, summary, label_set, output_format, on_problem)
     finally:

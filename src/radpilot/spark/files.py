@@ -5,6 +5,7 @@ Parquet (the same rows, line numbers and problems as the local engine, in flat m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,24 @@ STAGE_FILE_ROWS = 65_536  # rows a staged file: files are what Spark spreads ove
 STAGED_COLUMNS = ("row", "id", "text", "line", "source", "problems")
 
 
+_SCHEME = re.compile(r"^([a-zA-Z][\w+.-]+):/+")
+
+
+def storage_url(path: Path | str) -> str | None:
+    """``path`` as a Hadoop URL when it names remote storage (hdfs://, s3a://, abfss://,
+    gs://, file:), else None. A ``Path`` folds ``//`` to ``/``: the authority's two slashes
+    are put back (``file:`` keeps one, which Hadoop reads as the local root)."""
+    match = _SCHEME.match(str(path))
+    if match is None or len(match.group(1)) == 1:  # C:/ is a drive, not a scheme
+        return None
+    scheme, rest = match.group(1), str(path)[match.end() :]
+    return f"file:/{rest}" if scheme == "file" else f"{scheme}://{rest}"
+
+
 def is_parquet(path: Path | str) -> bool:
     """A ``.parquet`` file, or a folder of Parquet files (what Spark writes)."""
     p = Path(path)
-    if p.suffix.lower() in (".parquet", ".parq"):
+    if storage_url(path) is not None or p.suffix.lower() in (".parquet", ".parq"):
         return True
     if p.is_dir():
         return any(p.glob("*.parquet")) or any(p.glob("**/*.parquet"))

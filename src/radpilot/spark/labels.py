@@ -317,12 +317,14 @@ def label_dataframe(
     found = find_column(list(df.columns), text_col, TEXT_KEYS)
     if found is None:
         raise InputError(
-            f"no text column {text_col or 'among ' + ', '.join(TEXT_KEYS)!s}; "
+            f"no text column {repr(text_col) if text_col else 'among ' + ', '.join(TEXT_KEYS)}; "
             f"columns: {', '.join(df.columns)}"
         )
     if id_col is not None and id_col not in df.columns:
         raise InputError(f"no id column {id_col!r}; columns: {', '.join(df.columns)}")
-    vocabulary = extended_vocabulary(vocab) if isinstance(vocab, str | os.PathLike) else vocab
+    vocabulary = (
+        extended_vocabulary(os.fspath(vocab)) if isinstance(vocab, str | os.PathLike) else vocab
+    )
     return run_job(
         df,
         label_set=resolve_labels(labels),

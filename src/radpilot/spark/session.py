@@ -63,7 +63,7 @@ def get_session(master: str | None = None, *, app_name: str = "radpilot") -> Any
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
         builder = builder.master(master)
-    elif "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit: its conf rules
         builder = builder.config("spark.master", os.environ.get("SPARK_MASTER", "local[*]"))
     for key, value in {
         "spark.pyspark.python": python,
