@@ -184,7 +184,7 @@ def test_cli_spark_engine_writes_the_local_engines_bytes(
     problem_lines = [ln for ln in a.stderr.splitlines() if ln.startswith(("error", "warning"))]
     assert problem_lines and all(ln in b.stderr for ln in problem_lines)
     assert "rows read 6 · labelled 5 · errors 1 · warnings 1" in b.stderr
-    assert not list(tmp_path.glob(".radpilot-stage-*"))  # the staging folder is gone
+    assert not list(tmp_path.glob(".radpilot-spark-*"))  # the staging folder is gone
 
 
 def test_cli_parquet_in_parquet_out_keeps_every_row(spark: Any, tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ Nothing is lost: rows out == rows in, a bad row is an error row with its problem
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -46,6 +48,8 @@ from radpilot.spark.labels import (
 from radpilot.spark.session import get_session
 
 __all__ = ["label_file_spark"]
+
+log = logging.getLogger(__name__)
 
 _TARGETS_NOTE = "its targets are asserted only by --engine local; labelled without them"
 
@@ -102,6 +106,42 @@ def _to_labelled(r: Any, set_name: str, names: tuple[str, ...], with_mentions: b
     )
 
 
+def _parts_in_order(folder: Path, keys: list[str]) -> tuple[list[Path], bool]:
+    """The part files of a map-only job over one-split-per-task input, ordered by their
+    first key, and whether their rows are then in key order throughout (each task read a
+    contiguous split, so they are; checked, not assumed)."""
+    import pyarrow.parquet as pq
+
+    spans = []
+    for f in folder.glob("*.parquet"):
+        t = pq.read_table(f, columns=keys)
+        if t.num_rows == 0:
+            continue
+        rows = list(zip(*(t.column(k).to_pylist() for k in keys), strict=True))
+        ordered = all(x < y for x, y in itertools.pairwise(rows))
+        spans.append((rows[0], rows[-1], ordered, f))
+    spans.sort(key=lambda s: s[0])
+    ok = all(s[2] for s in spans) and all(x[1] < y[0] for x, y in itertools.pairwise(spans))
+    return [s[3] for s in spans], ok
+
+
+def _rows_in_order(folder: Path, keys: list[str]) -> Iterator[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts, ok = _parts_in_order(folder, keys)
+    if ok:  # stream, part by part: flat memory
+        for f in parts:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=4096):
+                yield from batch.to_pylist()
+        return
+    log.warning("labelled parts overlap; sorting %d part(s) in memory", len(parts))
+    table = pa.concat_tables([pq.read_table(f) for f in parts])
+    table = table.sort_by([(k, "ascending") for k in keys])
+    for batch in table.to_batches(max_chunksize=4096):
+        yield from batch.to_pylist()
+
+
 def _write_file(
     labelled: Any,
     output: Path | str,
@@ -110,13 +150,18 @@ def _write_file(
     label_set: LabelSet,
     output_format: OutputFormat,
     on_problem: Callable[[RowProblem], None] | None,
+    scratch: Path,
 ) -> None:
-    order = ["source", "row"] if "source" in labelled.columns else ["row"]  # Parquet: by file
+    # Executors write the labelled rows (one part per task, one labelling pass: a global
+    # sort would label every row twice, once to sample its range bounds); the driver
+    # then streams the parts in row order into the one output file.
+    keys = ["source", "row"] if "source" in labelled.columns else ["row"]  # Parquet: by file
     names = tuple(label_set.labels)
     with_mentions = output_format is OutputFormat.JSONL
-    with open_output(output, input_path=input_path) as fh:
+    with open_output(output, input_path=input_path) as fh:  # opened first: fails early
+        labelled.write.mode("overwrite").parquet(str(scratch))
         writer = make_writer(fh, output_format, label_set)
-        for r in labelled.orderBy(*order).toLocalIterator(prefetchPartitions=True):
+        for r in _rows_in_order(scratch, keys):
             row = _to_labelled(r, label_set.name, names, with_mentions)
             writer.write(row)
             summary.add(row)
@@ -206,8 +251,15 @@ def label_file_spark(
     in_url = storage_url(input_path)
     if in_url is None and str(input_path) != "-" and not source.exists():
         raise InputError(f"{source}: no such file")
-    staging: Path | None = None
+    parent = Path(output).parent if str(output) != "-" and out_url is None else None
+    scratch = Path(tempfile.mkdtemp(prefix=".radpilot-spark-", dir=parent))
     spark = session or get_session(master)
+    # one file split per task (never two files packed into one): each task's rows are
+    # then a contiguous run of the input, which the ordered output relies on
+    saved = spark.conf.get("spark.sql.files.openCostInBytes")
+    spark.conf.set(
+        "spark.sql.files.openCostInBytes", spark.conf.get("spark.sql.files.maxPartitionBytes")
+    )
     try:
         if in_url is not None or (
             str(input_path) != "-" and input_format is InputFormat.AUTO and is_parquet(source)
@@ -224,8 +276,8 @@ def label_file_spark(
             ) as reader:
                 summary.encoding, summary.input_format = reader.encoding, reader.format.value
                 summary.layout = reader.layout
-                parent = Path(output).parent if str(output) != "-" and out_url is None else None
-                staging = Path(tempfile.mkdtemp(prefix=".radpilot-stage-", dir=parent))
+                staging = scratch / "input"
+                staging.mkdir()
                 if stage_rows(_without_targets(iter(reader)), staging, stage_file_rows) == 0:
                     raise InputError(f"{source}: no rows")
             df = spark.read.parquet(str(staging))
@@ -257,10 +309,19 @@ def label_file_spark(
         if out_parquet:
             _write_parquet(labelled, out_url or Path(output), summary, label_set, on_problem)
         else:
-            _write_file(labelled, output, source, summary, label_set, output_format, on_problem)
+            _write_file(
+                labelled,
+                output,
+                source,
+                summary,
+                label_set,
+                output_format,
+                on_problem,
+                scratch / "labelled",
+            )
     finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        spark.conf.set("spark.sql.files.openCostInBytes", saved)
+        shutil.rmtree(scratch, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -13,7 +13,7 @@ from typing import Any
 from radpilot.reports.rows import InputRow
 
 STAGE_ROW_GROUP = 4096  # rows a Parquet row group (and so a split executors can share)
-STAGE_FILE_ROWS = 65_536  # rows a staged file: files are what Spark spreads over tasks
+STAGE_FILE_ROWS = 16_384  # rows a staged file: one task each (see engine)
 
 STAGED_COLUMNS = ("row", "id", "text", "line", "source", "problems")
 
