@@ -80,7 +80,9 @@ def _quantized(onnx_bytes: bytes) -> bytes:
         src.write_bytes(onnx_bytes)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+            # per channel: one scale per output column; per tensor (the default) moved
+            # vectors to cosine 0.94 of the float model on OpenI, per channel to 0.99
+            quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True)
         return dst.read_bytes()
 
 
