@@ -4,7 +4,8 @@ Input: N reports recombined from the OpenI development split (``../shared/data/o
 dev_ids.txt``; all OpenI reports where it is absent): FINDINGS of one dev report,
 IMPRESSION of another (seeded), each with a distinct id, written once as a CSV with a
 header (``id,report``) and as Parquet. Each row is a fresh subprocess, timed wall to wall
-(JVM start included), the rows interleaved round by round so other load hits all alike:
+(JVM start included); odd rounds run the rows in reverse order, so a trend in the load
+from other jobs hits every row alike; the best round of each row is kept:
 
 * ``local``: ``radpilot label IN.csv -o OUT.csv`` (one process, the baseline);
 * ``local --jobs 2``: the local engine's worker processes;
@@ -107,7 +108,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--skip", default="", help="comma-separated row names to leave out")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=150)
     py = [sys.executable, "-m", "radpilot.cli", "label"]
     with tempfile.TemporaryDirectory(prefix="spark-bench-") as tmp:
         folder = Path(tmp)
@@ -166,7 +167,10 @@ def main() -> None:
         checks: dict[str, str] = {}
         before = load()
         for rnd in range(args.rounds):
-            for i, (name, cmd) in enumerate(rows.items()):
+            # odd rounds run the rows in reverse: a load trend hits every row alike
+            order = list(rows.items()) if rnd % 2 == 0 else list(reversed(rows.items()))
+            for name, cmd in order:
+                i = list(rows).index(name)
                 out = folder / f"out{i}_{rnd}"
                 wall, _ = run([c.replace("{out}", str(out)) for c in cmd])
                 times[name].append(wall)

@@ -13,6 +13,7 @@ from radpilot import samples
 from radpilot.errors import InputError
 
 
+@pytest.mark.slow  # torch and the model load in an executor's python: ~20-70 s on 2 cores
 def test_analyze_dataframe_gives_the_local_results(spark: Any, tmp_path: Path) -> None:
     from radpilot.imaging.analyze import analyze
     from radpilot.spark.images import analyze_dataframe
@@ -21,7 +22,7 @@ def test_analyze_dataframe_gives_the_local_results(spark: Any, tmp_path: Path) -
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     rows = [(f"img{i}", p) for i, p in enumerate([*paths, str(broken), None])]
-    df = spark.createDataFrame(rows, "id string, path string")
+    df = spark.createDataFrame(rows, "id string, path string").coalesce(1)
     got = {r["id"]: r for r in analyze_dataframe(df).collect()}
     assert len(got) == 4
     want = [r.to_dict() for r in analyze([*paths, str(broken)])]

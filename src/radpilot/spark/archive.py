@@ -111,9 +111,11 @@ def spark_encoder(spark: Any, backend: str = "torch") -> Callable[[Sequence[str]
     """texts -> unit vectors, computed on Spark (for ``semantic.embed_archive``)."""
     import pyarrow as pa
 
-    slices = max(1, int(spark.sparkContext.defaultParallelism))
+    cores = max(1, int(spark.sparkContext.defaultParallelism))
 
     def encode(texts: Sequence[str]) -> np.ndarray:
+        # a slice per 512 texts at most: each slice's worker loads the model once
+        slices = min(cores, max(1, len(texts) // 512))
         table = pa.table({"i": pa.array(range(len(texts)), pa.int64()), "text": list(texts)})
         df = spark.createDataFrame(table).repartition(slices)
         got = df.mapInArrow(_EncodeBatch(backend), "i long, vec binary").toArrow()

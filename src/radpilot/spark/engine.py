@@ -159,7 +159,10 @@ def _write_file(
     names = tuple(label_set.labels)
     with_mentions = output_format is OutputFormat.JSONL
     with open_output(output, input_path=input_path) as fh:  # opened first: fails early
+        t0 = time.perf_counter()
         labelled.write.mode("overwrite").parquet(str(scratch))
+        log.info("spark: labelled on the executors in %.1f s", time.perf_counter() - t0)
+        t0 = time.perf_counter()
         writer = make_writer(fh, output_format, label_set)
         for r in _rows_in_order(scratch, keys):
             row = _to_labelled(r, label_set.name, names, with_mentions)
@@ -167,6 +170,7 @@ def _write_file(
             summary.add(row)
             if on_problem is not None and row.problems:
                 on_problem(merge_problems(row.problems))
+        log.info("spark: the driver wrote the output in %.1f s", time.perf_counter() - t0)
 
 
 def _write_parquet(
@@ -247,13 +251,17 @@ def label_file_spark(
     started = time.perf_counter()
     source = Path(input_path)
     out_url = storage_url(output)
-    out_parquet = out_url is not None or (str(output) != "-" and is_parquet_output(Path(output)))
+    out_parquet = out_url is not None or (
+        str(output) != "-" and (str(output).endswith("/") or is_parquet_output(Path(output)))
+    )
     in_url = storage_url(input_path)
     if in_url is None and str(input_path) != "-" and not source.exists():
         raise InputError(f"{source}: no such file")
     parent = Path(output).parent if str(output) != "-" and out_url is None else None
     scratch = Path(tempfile.mkdtemp(prefix=".radpilot-spark-", dir=parent))
+    t0 = time.perf_counter()
     spark = session or get_session(master)
+    log.info("spark: session ready in %.1f s", time.perf_counter() - t0)
     # one file split per task (never two files packed into one): each task's rows are
     # then a contiguous run of the input, which the ordered output relies on
     saved = spark.conf.get("spark.sql.files.openCostInBytes")
@@ -278,7 +286,10 @@ def label_file_spark(
                 summary.layout = reader.layout
                 staging = scratch / "input"
                 staging.mkdir()
-                if stage_rows(_without_targets(iter(reader)), staging, stage_file_rows) == 0:
+                t0 = time.perf_counter()
+                staged = stage_rows(_without_targets(iter(reader)), staging, stage_file_rows)
+                log.info("spark: %d rows staged in %.1f s", staged, time.perf_counter() - t0)
+                if staged == 0:
                     raise InputError(f"{source}: no rows")
             df = spark.read.parquet(str(staging))
             columns = {

@@ -65,7 +65,7 @@ class _Analyse:
             yield pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
 
 
-def analyze_dataframe(df: Any, *, path_col: str = "path", model: str = "embedded-cnn") -> Any:
+def analyze_dataframe(df: Any, *, path_col: str = "path", model: str | None = None) -> Any:
     """``df`` with ``analysis`` (the file's result as ``radpilot analyze --json`` writes
     it, a JSON string) and ``error`` (null when the file was read), every input column
     kept, one row per input row."""
@@ -77,7 +77,7 @@ def analyze_dataframe(df: Any, *, path_col: str = "path", model: str = "embedded
     for taken in ("analysis", "error"):
         if taken in df.columns:
             raise InputError(f"the DataFrame already has a column {taken!r}; rename it first")
-    _ = _registered(model)
+    model = _registered(model)
     schema = T.StructType(
         [
             *df.schema.fields,
@@ -89,9 +89,11 @@ def analyze_dataframe(df: Any, *, path_col: str = "path", model: str = "embedded
     return df.mapInArrow(job, schema)
 
 
-def _registered(name: str) -> str:
+def _registered(name: str | None) -> str:
     from radpilot.imaging import registry
 
+    if name is None:
+        return str(registry.DEFAULT_MODEL)
     if name not in registry.names():
         raise InputError(f"unknown image model {name!r}; valid: {', '.join(registry.names())}")
     return name
