@@ -86,7 +86,10 @@ def main() -> None:
             store.put_embeddings(
                 semantic.MODEL_NAME, [(rid, v) for (rid, _), v in zip(pairs, vecs[b], strict=True)]
             )
-            semantic.encode = lambda t, batch_size=32, b=b: encode_with(b, t)  # type: ignore[misc]
+            # queries by the same backend (torch: the original, not this replacement)
+            semantic.encode = (  # type: ignore[misc]
+                original if b == "torch" else (lambda t, batch_size=32, b=b: encode_with(b, t))
+            )
             quality[b] = (
                 strict_p(store, rows, mod, FINDINGS, args.k, True),
                 strict_p(store, rows, mod, SIDED, args.k, True),
