@@ -229,6 +229,37 @@ def _write_parquet(
         )
 
 
+def _stage(
+    input_path: Path | str,
+    scratch: Path,
+    summary: BatchSummary,
+    file_rows: int,
+    input_format: InputFormat,
+    text_column: str | None,
+    id_column: str | None,
+    header: bool | None,
+) -> Path:
+    """CSV, JSONL or OpenI input read by radpilot's reader here, staged as Parquet."""
+    source = Path(input_path)
+    with ReportReader(
+        input_path,
+        input_format=input_format,
+        text_column=text_column,
+        id_column=id_column,
+        header=header,
+    ) as reader:
+        summary.encoding, summary.input_format = reader.encoding, reader.format.value
+        summary.layout = reader.layout
+        staging = scratch / "input"
+        staging.mkdir()
+        t0 = time.perf_counter()
+        staged = stage_rows(_without_targets(iter(reader)), staging, file_rows)
+        log.info("spark: %d rows staged in %.1f s", staged, time.perf_counter() - t0)
+        if staged == 0:
+            raise InputError(f"{source}: no rows")
+    return staging
+
+
 def label_file_spark(
     input_path: Path | str,
     output: Path | str,
@@ -275,22 +306,16 @@ def label_file_spark(
             df, columns, layout = _parquet_input(spark, in_url or source, text_column, id_column)
             summary.input_format, summary.layout = "parquet", layout
         else:
-            with ReportReader(
+            staging = _stage(
                 input_path,
-                input_format=input_format,
-                text_column=text_column,
-                id_column=id_column,
-                header=header,
-            ) as reader:
-                summary.encoding, summary.input_format = reader.encoding, reader.format.value
-                summary.layout = reader.layout
-                staging = scratch / "input"
-                staging.mkdir()
-                t0 = time.perf_counter()
-                staged = stage_rows(_without_targets(iter(reader)), staging, stage_file_rows)
-                log.info("spark: %d rows staged in %.1f s", staged, time.perf_counter() - t0)
-                if staged == 0:
-                    raise InputError(f"{source}: no rows")
+                scratch,
+                summary,
+                stage_file_rows,
+                input_format,
+                text_column,
+                id_column,
+                header,
+            )
             df = spark.read.parquet(str(staging))
             columns = {
                 "id_col": "id",
