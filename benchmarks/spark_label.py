@@ -106,7 +106,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--skip", default="", help="comma-separated row names to leave out")
+    ap.add_argument("--skip", default="", help="row names to leave out, separated by ';'")
     args = ap.parse_args()
     console = Console(width=150)
     py = [sys.executable, "-m", "radpilot.cli", "label"]
@@ -161,7 +161,7 @@ def main() -> None:
                 "local[2]",
             ],
         }
-        skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+        skip = {s.strip() for s in args.skip.split(";") if s.strip()}  # names hold commas
         rows = {k: v for k, v in rows.items() if k not in skip}
         times: dict[str, list[float]] = {k: [] for k in rows}
         checks: dict[str, str] = {}
