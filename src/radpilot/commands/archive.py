@@ -70,8 +70,23 @@ def add(
         DEFAULT_MAX_PROBLEMS, "--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP
     ),
     vocab: Path | None = typer.Option(None, "--vocab", metavar="FILE", help=VOCAB_HELP),
+    engine: str = typer.Option(
+        "local", "--engine", help="local: worker processes; spark: read on Apache Spark."
+    ),
+    master: str | None = typer.Option(
+        None, "--master", metavar="URL", help="Spark master with --engine spark (e.g. local[2])."
+    ),
+    embed: bool = typer.Option(
+        False, "--embed", help="With --engine spark: also compute the embeddings there."
+    ),
+    embed_backend: str = typer.Option(
+        "torch", "--embed-backend", help="torch, onnx or onnx-int8 (with --embed)."
+    ),
 ) -> None:
     """Ingest reports: upsert by id, keep earlier versions, skip bad records.
+
+    --engine spark reads the reports on Spark (and with --embed computes their sentence
+    embeddings there); this process writes the archive, batch by batch, as with --jobs.
 
     Each record that cannot be stored is one `skipped:` line on stderr naming its file
     and line, message, entry or XML (never its text); `note:` lines say how a file was
@@ -84,6 +99,7 @@ def add(
     from radpilot.search.ingest import IngestSummary, Problem, ingest_files
     from radpilot.search.store import open_store
 
+    spark = _spark_for_add(engine, master, embed, embed_backend)
     vocabulary = load_vocab(vocab)
     store = open_store(db)
     try:
@@ -109,9 +125,13 @@ def add(
                 on_problem=on_problem,
                 on_progress=on_progress,
                 vocabulary=vocabulary,
+                mapper=_spark_mapper(spark),
             )
+        embedded = _embed_on_spark(store, spark, embed_backend) if embed else None
     finally:
         store.close()
+    if embedded is not None:
+        typer.echo(f"embedded {embedded} reports on Spark ({embed_backend})", err=True)
     if as_json:
         typer.echo(json.dumps(summary.as_dict()))
     else:
@@ -122,6 +142,41 @@ def add(
             f"{summary.seconds:.1f} s) -> {store.location}"
         )
     exit_with(batch_exit(summary.records, summary.errors))
+
+
+def _spark_for_add(engine: str, master: str | None, embed: bool, backend: str) -> Any:
+    from radpilot.search.onnx_embed import BACKENDS
+
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter(f"{engine!r}; valid: local, spark", param_hint="--engine")
+    if engine == "local":
+        if master is not None or embed:
+            hint = "--master" if master is not None else "--embed"
+            raise typer.BadParameter(f"{hint} needs --engine spark", param_hint=hint)
+        return None
+    if backend not in BACKENDS:
+        raise typer.BadParameter(
+            f"{backend!r}; valid: {', '.join(BACKENDS)}", param_hint="--embed-backend"
+        )
+    from radpilot.spark.session import get_session
+
+    return get_session(master)
+
+
+def _spark_mapper(spark: Any) -> Any:
+    if spark is None:
+        return None
+    from radpilot.spark.archive import spark_mapper
+
+    return spark_mapper(spark)
+
+
+def _embed_on_spark(store: Any, spark: Any, backend: str) -> int:
+    from radpilot.search.semantic import embed_archive
+    from radpilot.spark.archive import spark_encoder
+
+    # larger chunks than the local 1,024: one Spark job each
+    return embed_archive(store, batch_size=8192, encoder=spark_encoder(spark, backend))
 
 
 @app.command("embed")

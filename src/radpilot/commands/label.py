@@ -131,6 +131,27 @@ VocabOpt = Annotated[
     ),
 ]
 
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        metavar="ENGINE",
+        help="local: this process (and --jobs workers); spark: Apache Spark (extra [spark]); "
+        "INPUT and OUTPUT may then also be Parquet (a .parquet file or a folder).",
+    ),
+]
+MasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--master",
+        metavar="URL",
+        help="Spark master with --engine spark, e.g. local[2], spark://host:7077, yarn "
+        "(default: what spark-submit set, else local[*]).",
+        show_default=False,
+    ),
+]
+ENGINES = ("local", "spark")
+
 app = typer.Typer()
 
 
@@ -150,6 +171,8 @@ def label(
     uncertainty: PolicyOpt = "radpilot",  # type: ignore[assignment]  # parsed by _policy
     max_errors: MaxErrorsOpt = DEFAULT_MAX_PROBLEMS,
     vocab: VocabOpt = None,
+    engine: EngineOpt = "local",
+    master: MasterOpt = None,
 ) -> None:
     """Label each report: one output row per input row, in input order.
 
@@ -179,6 +202,7 @@ def label(
     labelled; 130 interrupted.
     """
     err = Console(stderr=True)
+    _check_engine(engine, master)
     problems = ProblemLines(max_errors, console=err)
     vocabulary = extended_vocabulary(vocab) if vocab is not None else None
     if vocabulary is not None and not quiet:
@@ -193,23 +217,29 @@ def label(
         def on_progress(rows: int, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total or None, rows=rows)
 
+        common: dict[str, Any] = {
+            "label_set": labels,
+            "output_format": output_format,
+            "input_format": input_format,
+            "text_column": text_column,
+            "id_column": id_column,
+            "header": header,
+            "on_problem": on_problem,
+            "policy": uncertainty,
+            "vocabulary": vocabulary,
+        }
         with problems:
-            summary = label_file(
-                input,
-                output,
-                label_set=labels,
-                output_format=output_format,
-                input_format=input_format,
-                text_column=text_column,
-                id_column=id_column,
-                header=header,
-                jobs=jobs,
-                chunk_size=chunk_size,
-                on_problem=on_problem,
-                on_progress=on_progress,
-                policy=uncertainty,
-                vocabulary=vocabulary,
-            )
+            if engine == "spark":
+                summary = _label_on_spark(input, output, master, common)
+            else:
+                summary = label_file(
+                    input,
+                    output,
+                    jobs=jobs,
+                    chunk_size=chunk_size,
+                    on_progress=on_progress,
+                    **common,
+                )
     if summary.target_rows and output_format is not OutputFormat.JSONL:
         err.print(
             f"warning: {summary.target_rows:,} row(s) carry targets; --format csv has no place "
@@ -220,6 +250,21 @@ def label(
     if not quiet:
         print_summary(err, summary)
     exit_with(batch_exit(summary.labelled, summary.errors))
+
+
+def _check_engine(engine: str, master: str | None) -> None:
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r}; valid: {', '.join(ENGINES)}", param_hint="--engine")
+    if master is not None and engine != "spark":
+        raise typer.BadParameter("--master needs --engine spark", param_hint="--master")
+
+
+def _label_on_spark(
+    input: Path, output: str, master: str | None, options: dict[str, Any]
+) -> BatchSummary:
+    from radpilot.spark.engine import label_file_spark  # pyspark only when asked for
+
+    return label_file_spark(input, output, master=master, **options)
 
 
 def _progress(err: Console, quiet: bool) -> Progress:

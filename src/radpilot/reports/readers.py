@@ -198,21 +198,7 @@ class ReportReader:
         return spans
 
     def _check_text(self, text: str, notes: Notes, *, keep_length: bool = False) -> str:
-        text, note, junk = clean_text(text, keep_length=keep_length)
-        if note:
-            severity = Severity.ERROR if junk else Severity.WARNING
-            notes.append((severity, note + ("; left unlabelled" if junk else "")))
-        if not junk and not text.strip():
-            notes.append((Severity.ERROR, "empty report; left unlabelled"))
-        elif len(text) > self.max_chars:
-            notes.append(
-                (
-                    Severity.WARNING,
-                    f"report has {len(text):,} characters, over the {self.max_chars:,} "
-                    f"limit; labelled its first {self.max_chars:,}",
-                )
-            )
-        return text
+        return check_text(text, notes, self.max_chars, keep_length=keep_length)
 
     # -- OpenI XML -----------------------------------------------------------------
 
@@ -463,3 +449,23 @@ def _json_type(value: Any) -> str:
     """The JSON name of a value's type with its article (``dict`` -> "an object")."""
     names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
     return names.get(type(value), "null" if value is None else "a number")
+
+
+def check_text(text: str, notes: Notes, max_chars: int, *, keep_length: bool = False) -> str:
+    """A report's text as labelled (control characters removed), its problems appended to
+    ``notes``: one rule for every reader (files here, DataFrame rows in radpilot.spark)."""
+    text, note, junk = clean_text(text, keep_length=keep_length)
+    if note:
+        severity = Severity.ERROR if junk else Severity.WARNING
+        notes.append((severity, note + ("; left unlabelled" if junk else "")))
+    if not junk and not text.strip():
+        notes.append((Severity.ERROR, "empty report; left unlabelled"))
+    elif len(text) > max_chars:
+        notes.append(
+            (
+                Severity.WARNING,
+                f"report has {len(text):,} characters, over the {max_chars:,} "
+                f"limit; labelled its first {max_chars:,}",
+            )
+        )
+    return text

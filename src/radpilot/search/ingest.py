@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
 from radpilot.interop.records import Item, RecordError, RecordNote, ReportRecord
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 500
 Problem = RecordError | RecordNote
+# (fn, items, jobs=, send=, chunk_size=) -> (item, fn(send(item)) or Failure), in order
+Mapper = Callable[..., Iterator[tuple[Any, Any]]]
 
 
 @dataclass(slots=True)
@@ -131,11 +133,14 @@ def ingest_records(
     on_problem: Callable[[Problem], None] | None = None,
     on_progress: Callable[[IngestSummary], None] | None = None,
     vocabulary: Vocabulary | None = None,
+    mapper: Mapper | None = None,
 ) -> IngestSummary:
     """Upsert every record; errors and notes go to ``on_problem`` (one line each) and are
     counted. ``jobs``: reader processes (default: CPU count). ``vocabulary``: a user's
     merged vocabulary to read with (``uservocab.extended_vocabulary``); the caller
-    records it in the archive (``commands.archive``)."""
+    records it in the archive (``commands.archive``). ``mapper``: what reads the records
+    (default :func:`radpilot.pool.ordered_map`; ``radpilot.spark.archive`` gives one that
+    reads them on Spark), called as ``ordered_map`` is, yielding in input order."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     check_jobs(jobs)
     if batch_size < 1:
@@ -167,7 +172,8 @@ def ingest_records(
 
     chunk = max(1, min(DEFAULT_CHUNK_SIZE, batch_size // jobs))
     reader = _analyse if vocabulary is None else partial(_analyse_with, vocabulary)
-    for (rec, h), result in ordered_map(reader, to_read(), jobs=jobs, send=_text, chunk_size=chunk):
+    run = mapper or ordered_map
+    for (rec, h), result in run(reader, to_read(), jobs=jobs, send=_text, chunk_size=chunk):
         if isinstance(result, Failure):
             writer.done(rec)
             file, position = rec.where
@@ -210,6 +216,7 @@ def ingest_files(
     on_problem: Callable[[Problem], None] | None = None,
     on_progress: Callable[[IngestSummary], None] | None = None,
     vocabulary: Vocabulary | None = None,
+    mapper: Mapper | None = None,
 ) -> IngestSummary:
     """Ingest every file (CSV, JSONL, OpenI, FHIR, HL7 v2), in order."""
 
@@ -226,4 +233,5 @@ def ingest_files(
         on_problem=on_problem,
         on_progress=on_progress,
         vocabulary=vocabulary,
+        mapper=mapper,
     )

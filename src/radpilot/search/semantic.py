@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -84,12 +84,16 @@ def embed_archive(
     dedupe: bool = True,
     limit: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
 ) -> int:
     """Embed every report that has no vector yet; resumable (each chunk of ``batch_size``
     reports is committed). Identical texts in a chunk (template normal reports) are
     encoded once. ``on_progress(done, total)`` is called after each chunk. Returns how
-    many were added.
+    many were added. ``encoder``: texts -> unit vectors (default :func:`encode` here;
+    ``radpilot.spark.archive`` encodes a chunk on Spark).
     """
+    if encoder is None:
+        encoder = partial(encode, batch_size=encode_batch_size)
     total_missing = store.stats().reports - store.embedding_count(MODEL_NAME)
     if limit is not None:
         total_missing = min(total_missing, limit)
@@ -107,10 +111,10 @@ def embed_archive(
         if dedupe:
             distinct = list(dict.fromkeys(texts))
             where = {t: i for i, t in enumerate(distinct)}
-            unique_vecs = encode(distinct, batch_size=encode_batch_size)
+            unique_vecs = encoder(distinct)
             vecs = unique_vecs[[where[t] for t in texts]]
         else:
-            vecs = encode(texts, batch_size=encode_batch_size)
+            vecs = encoder(texts)
         store.put_embeddings(MODEL_NAME, [(rid, v) for (rid, _), v in zip(rows, vecs, strict=True)])
         done += len(rows)
         if on_progress is not None:
