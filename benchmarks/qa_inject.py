@@ -283,8 +283,20 @@ def drop_impression_item(rid: str, findings: str, impression: str, seed: int) ->
     if not re.search(r"[A-Za-z]", new):
         new = "No acute cardiopulmonary abnormality."
     f0, _ = _offsets(findings)
-    # What the checker should point at: the finding's words in FINDINGS.
-    targets = tuple((f0 + a, f0 + b) for a, b in stated)
+    # What the checker should point at: the finding's words in FINDINGS, and those of any
+    # other word of its group ("airspace disease consistent with pneumonia") or of another
+    # finding the dropped sentence alone summarised ("Left lower lobe pneumonia and small
+    # left effusion." dropped leaves out both).
+    every = {w for g in SUMMARY_GROUPS for w in g} | set(MUST_SUMMARISE)
+    dropped = {w for w in every if _words_at(impression[s:e], w)} | {noun}
+    dropped = dropped.union(*(g for g in SUMMARY_GROUPS if dropped & set(g)))
+    also = [
+        span
+        for word in sorted(dropped - {noun})
+        if not _words_at(new, word)
+        for span in _stated(findings, word)
+    ]
+    targets = tuple((f0 + a, f0 + b) for a, b in (*stated, *also))
     return Injection(
         "drop_impression_item",
         report_text(findings, new),
