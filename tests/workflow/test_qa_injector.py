@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from radpilot.workflow.qa import check
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "qa_inject.py"
@@ -127,3 +130,36 @@ def test_the_checker_blind_criterion() -> None:
     missing = inj.confirmed("A patchy infiltrate in the right middle lobe.", "No acute disease.")
     assert set(missing) == {"missing_from_impression"}
     assert inj.confirmed("Right lower lobe infiltrate.", "Right lower lobe pneumonia.") == {}
+
+
+_PIECES = st.sampled_from(
+    [
+        "Left",
+        "right",
+        "large",
+        "no",
+        "stable",
+        "pneumothorax",
+        "effusion",
+        "infiltrate",
+        "lower",
+        "lobe",
+        "nodule",
+        "called",
+        "Dr.",
+        "10:40",
+        ".",
+        " ",
+        "possible",
+        "pneumonia",
+    ]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_PIECES, max_size=20), st.lists(_PIECES, max_size=20))
+def test_the_criterion_never_fails_and_points_inside_the_text(f: list[str], i: list[str]) -> None:
+    findings, impression = " ".join(f), " ".join(i)
+    text = inj.report_text(findings, impression)
+    for spans in inj.confirmed(findings, impression).values():
+        assert spans and all(0 <= a < b <= len(text) for a, b in spans)
