@@ -45,22 +45,70 @@ NOUNS = (
     "granuloma",
     "scarring",
 )
+# Further sided nouns a laterality swap may be about (plurals and lesions the list above
+# leaves out: "left-sided rib fractures", "right upper lobe cavity").
+SIDED_NOUNS = (
+    *NOUNS,
+    "effusions",
+    "pneumothoraces",
+    "nodules",
+    "masses",
+    "fractures",
+    "cavity",
+    "density",
+    "densities",
+    "collapse",
+    "lesion",
+    "infiltrates",
+    "airspace opacity",
+    "airspace opacities",
+)
 # Findings a radiologist must carry into the impression when they are new or acute.
 MUST_SUMMARISE = (
     "effusion",
+    "effusions",
     "pneumothorax",
     "consolidation",
     "pneumonia",
     "edema",
     "mass",
+    "masses",
     "nodule",
+    "nodules",
     "fracture",
+    "fractures",
+    "airspace disease",
+    "infiltrate",
+    "infiltrates",
+    "collapse",
 )
-# Omitting an old, chronic or trivial finding from the impression is no error.
+# Omitting an old, chronic, improving or trivial finding from the impression is no error.
 NOT_ACUTE = re.compile(
     r"\b(?:stable|unchanged|chronic|old|healed|healing|calcified|granulomatous|"
-    r"trace|tiny|minimal|mild|mildly|previous|prior|remote|again)\b",
+    r"trace|tiny|minimal|mild|mildly|previous|prior|remote|again|residual|persistent|"
+    r"improved|improving|improvement|decreased|decreasing|resolving)\b",
     re.IGNORECASE,
+)
+# Words an impression may summarise a finding by instead ("focal airspace disease ...
+# This is most concerning for pneumonia." names the airspace disease): dropping one
+# sentence is an omission only when what is left names none of its group.
+SUMMARY_GROUPS = (
+    (
+        "consolidation",
+        "pneumonia",
+        "airspace disease",
+        "infiltrate",
+        "infiltrates",
+        "opacity",
+        "opacities",
+        "infection",
+    ),
+    ("effusion", "effusions", "heart failure", "chf", "fluid overload", "volume overload"),
+    ("edema", "heart failure", "chf", "congestion", "fluid overload", "volume overload"),
+    ("mass", "masses", "nodule", "nodules", "neoplasm", "malignancy", "lesion", "tumor"),
+    ("fracture", "fractures"),
+    ("pneumothorax", "pneumothoraces"),
+    ("collapse", "atelectasis"),
 )
 _NEGATED = re.compile(
     r"\b(?:no|not|without|negative|free of|resolved|resolution|removed|removal|clear)\b",
@@ -159,15 +207,17 @@ def _stated(section: str, noun: str) -> list[tuple[int, int]]:
 
 def swap_laterality(rid: str, findings: str, impression: str, seed: int) -> Injection | None:
     """Turn one side word of an IMPRESSION sentence into the other, where FINDINGS state
-    the same noun on the same side (and neither says it on both sides)."""
+    the same noun on the same side (and neither says it on both sides). A hedged
+    impression sentence is a site too: "left basilar atelectasis or scar" turned right is
+    as wrong as a certain one."""
     sites = []
     for s, e in sentences(impression):
         piece = impression[s:e]
         sides = {m.group(1).lower() for m in _SIDE.finditer(piece)}
-        if len(sides) != 1 or _BOTH_SIDES.search(piece) or _HEDGED.search(piece):
+        if len(sides) != 1 or _BOTH_SIDES.search(piece):
             continue
         side = sides.pop()
-        for noun in NOUNS:
+        for noun in SIDED_NOUNS:
             if not _words_at(piece, noun):
                 continue
             support = [
@@ -185,17 +235,23 @@ def swap_laterality(rid: str, findings: str, impression: str, seed: int) -> Inje
         return None
     rng = random.Random(f"{seed}:{rid}:swap_laterality")
     s, e = rng.choice(sites)
-    m = next(_SIDE.finditer(impression, s, e))
-    word = m.group(1)
-    other = {"left": "right", "right": "left"}[word.lower()]
-    other = other.capitalize() if word[0].isupper() else other
-    new = impression[: m.start()] + other + impression[m.end() :]
+    # Every side word of the sentence (all the same side): turning one of "left midlung
+    # and left basilar atelectasis" would leave a sentence that names both sides.
+    new, targets, last = "", [], 0
     _, i0 = _offsets(findings)
-    target = (i0 + m.start(), i0 + m.start() + len(other))
+    for m in _SIDE.finditer(impression, s, e):
+        word = m.group(1)
+        other = {"left": "right", "right": "left"}[word.lower()]
+        other = other.capitalize() if word[0].isupper() else other
+        new += impression[last : m.start()]
+        targets.append((i0 + len(new), i0 + len(new) + len(other)))
+        new += other
+        last = m.end()
+    new += impression[last:]
     return Injection(
         "swap_laterality",
         report_text(findings, new),
-        (target,),
+        tuple(targets),
         frozenset({"laterality_conflict"}),
     )
 
@@ -213,7 +269,11 @@ def drop_impression_item(rid: str, findings: str, impression: str, seed: int) ->
                 NOT_ACUTE.search(findings[s:e]) for s, e in sentences(findings) if s <= span[0] < e
             )
         ]
-        if len(where) == 1 and stated and not _NEGATED.search(impression[slice(*where[0])]):
+        if len(where) != 1 or not stated or _NEGATED.search(impression[slice(*where[0])]):
+            continue
+        rest = impression[: where[0][0]] + " " + impression[where[0][1] :]
+        group = {noun}.union(*(g for g in SUMMARY_GROUPS if noun in g))
+        if not any(_words_at(rest, word) for word in group):
             sites.append((noun, where[0], stated))
     if not sites:
         return None
@@ -223,8 +283,20 @@ def drop_impression_item(rid: str, findings: str, impression: str, seed: int) ->
     if not re.search(r"[A-Za-z]", new):
         new = "No acute cardiopulmonary abnormality."
     f0, _ = _offsets(findings)
-    # What the checker should point at: the finding's words in FINDINGS.
-    targets = tuple((f0 + a, f0 + b) for a, b in stated)
+    # What the checker should point at: the finding's words in FINDINGS, and those of any
+    # other word of its group ("airspace disease consistent with pneumonia") or of another
+    # finding the dropped sentence alone summarised ("Left lower lobe pneumonia and small
+    # left effusion." dropped leaves out both).
+    every = {w for g in SUMMARY_GROUPS for w in g} | set(MUST_SUMMARISE)
+    dropped = {w for w in every if _words_at(impression[s:e], w)} | {noun}
+    dropped = dropped.union(*(g for g in SUMMARY_GROUPS if dropped & set(g)))
+    also = [
+        span
+        for word in sorted(dropped - {noun})
+        if not _words_at(new, word)
+        for span in _stated(findings, word)
+    ]
+    targets = tuple((f0 + a, f0 + b) for a, b in (*stated, *also))
     return Injection(
         "drop_impression_item",
         report_text(findings, new),
@@ -342,3 +414,96 @@ def contradict(rid: str, findings: str, impression: str, seed: int) -> Injection
     if sentence.startswith("There") and _CRITICAL_WORDS.search(noun):
         allowed.add("critical_not_communicated")
     return Injection("contradict", report_text(findings, new_i), targets, frozenset(allowed))
+
+
+# -- what an untouched report already gets wrong --------------------------------------------
+# A checker must not be blamed for a real problem of a report as it was signed, nor may the
+# benchmark relabel its alarms by reading them. So the problems of an untouched report are
+# decided here, by a fixed criterion written with the injector's own word lists and blind
+# to the checker; ``qa_injection.py`` reports the alarms it confirms apart from the rest.
+
+_KNOWN = re.compile(
+    r"\b(?:stable|unchanged|again|previous|prior|previously|known|residual|persistent|"
+    r"decreas\w*|improv\w*|resolv\w*|smaller)\b",
+    re.IGNORECASE,
+)
+_LARGE_EFFUSION = re.compile(r"\blarge\b[^.]*\beffusions?\b", re.IGNORECASE)
+
+
+def _plain(section: str) -> list[tuple[int, int]]:
+    """Sentences that neither negate nor hedge."""
+    return [
+        (s, e)
+        for s, e in sentences(section)
+        if not _NEGATED.search(section[s:e]) and not _HEDGED.search(section[s:e])
+    ]
+
+
+def confirmed(findings: str, impression: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Problems of the report as it is, by the checker-blind criterion: problem kind ->
+    the spans of ``report_text`` it is about.
+
+    * critical_not_communicated: no communication word anywhere, and a plain sentence
+      naming a critical finding (the injector's critical words, or a large effusion) not
+      said to be known, stable or improving;
+    * missing_from_impression: a must-summarise noun stated plainly in FINDINGS, not old or
+      trivial, and the IMPRESSION names no word of its group;
+    * laterality_conflict: a sided noun every plain FINDINGS sentence naming it puts on one
+      side only, and every IMPRESSION sentence naming it on the other side only.
+    """
+    text = report_text(findings, impression)
+    f0, i0 = _offsets(findings)
+    out: dict[str, tuple[tuple[int, int], ...]] = {}
+    if not _COMMUNICATION.search(text):
+        spans = [
+            (s, e)
+            for s, e in _plain(text)
+            if (_CRITICAL_WORDS.search(text[s:e]) or _LARGE_EFFUSION.search(text[s:e]))
+            and not _KNOWN.search(text[s:e])
+        ]
+        if spans:
+            out["critical_not_communicated"] = tuple(spans)
+    if findings and impression:
+        missing = []
+        for noun in MUST_SUMMARISE:
+            group = {noun}.union(*(g for g in SUMMARY_GROUPS if noun in g))
+            if any(_words_at(impression, w) for w in group):
+                continue
+            missing += [
+                (f0 + s, f0 + e)
+                for s, e in _plain(findings)
+                if _words_at(findings[s:e], noun) and not NOT_ACUTE.search(findings[s:e])
+            ]
+        if missing:
+            out["missing_from_impression"] = tuple(missing)
+        sided = [
+            span
+            for noun in SIDED_NOUNS
+            for span in _side_conflict(findings, impression, noun, f0, i0)
+        ]
+        if sided:
+            out["laterality_conflict"] = tuple(sided)
+    return out
+
+
+def _side_conflict(
+    findings: str, impression: str, noun: str, f0: int, i0: int
+) -> list[tuple[int, int]]:
+    def sides(section: str, plain: bool) -> tuple[set[str], list[tuple[int, int]]]:
+        said: set[str] = set()
+        where = []
+        for s, e in _plain(section) if plain else sentences(section):
+            piece = section[s:e]
+            if not _words_at(piece, noun):
+                continue
+            if _BOTH_SIDES.search(piece):
+                said.add("both")
+            said |= {m.group(1).lower() for m in _SIDE.finditer(piece)} or {"none"}
+            where.append((s, e))
+        return said, where
+
+    f_sides, f_where = sides(findings, True)
+    i_sides, i_where = sides(impression, False)
+    if len(f_sides) == 1 and len(i_sides) == 1 and f_sides | i_sides == {"left", "right"}:
+        return [(f0 + s, f0 + e) for s, e in f_where] + [(i0 + s, i0 + e) for s, e in i_where]
+    return []

@@ -106,6 +106,11 @@ class Score:
 
     untouched: list[int] = field(default_factory=list)
     untouched_kinds: Counter[str] = field(default_factory=Counter)
+    # Untouched alarms the checker-blind criterion (``qa_inject.confirmed``) confirms.
+    confirmed: list[int] = field(default_factory=list)
+    confirmed_kinds: Counter[str] = field(default_factory=Counter)
+    criterion: Counter[str] = field(default_factory=Counter)  # reports it finds, per kind
+    criterion_flagged: Counter[str] = field(default_factory=Counter)  # ... the checker too
     tp: Counter[str] = field(default_factory=Counter)
     fp: Counter[str] = field(default_factory=Counter)
     recalled: Counter[str] = field(default_factory=Counter)
@@ -113,11 +118,23 @@ class Score:
     seconds: float = 0.0
     missed: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def original(self, problems: Sequence[Any]) -> set[tuple[str, Any]]:
+    def original(
+        self, problems: Sequence[Any], real: dict[str, tuple[tuple[int, int], ...]]
+    ) -> set[tuple[str, Any]]:
         self.untouched.append(len(problems))
+        n_confirmed = 0
         for p in problems:
-            self.untouched_kinds[p.kind.value] += 1
-            self.fp[p.kind.value] += 1
+            kind = p.kind.value
+            self.untouched_kinds[kind] += 1
+            self.fp[kind] += 1
+            if kind in real and _hits(p, real[kind]):
+                n_confirmed += 1
+                self.confirmed_kinds[kind] += 1
+        self.confirmed.append(n_confirmed)
+        for kind, spans in real.items():
+            self.criterion[kind] += 1
+            if any(p.kind.value == kind and _hits(p, spans) for p in problems):
+                self.criterion_flagged[kind] += 1
         return {(p.kind.value, p.finding) for p in problems}
 
     def injected(self, i: inj.Injection, problems: Sequence[Any], before: set[Any]) -> bool:
@@ -152,13 +169,14 @@ def run(shared: Path, seed: int, show: str | None) -> None:
     checked = 0
     for rid, findings, impression in reports:
         text = inj.report_text(findings, impression)
+        real = inj.confirmed(findings, impression)
         made = injections(rid, findings, impression, seed)
         checked += 1 + len(made)
         for i in made:
             injected[i.kind] += 1
         for name, fn in checkers.items():
             score = scores[name]
-            before = score.original(_timed(fn, text, score))
+            before = score.original(_timed(fn, text, score), real)
             for i in made:
                 found = score.injected(i, _timed(fn, i.text, score), before)
                 if not found and name == "radpilot" and show in (i.kind, "all"):
@@ -185,25 +203,48 @@ def _print(
             k = sc.recalled[kind]
             cells.append(f"{_fmt(k / n if n else None, wilson_ci(k, n) if n else None):<22}")
         print(f"{kind:<22} {n:>8}  " + "  ".join(cells))
-    print(f"\n{'precision':<27} " + "  ".join(f"{n + ' (flags)':<30}" for n in names))
-    for kind in KINDS:
-        cells = []
-        for sc in scores.values():
-            n = sc.tp[kind] + sc.fp[kind]
-            prec = sc.tp[kind] / n if n else None
-            cells.append(f"{_fmt(prec, wilson_ci(sc.tp[kind], n) if n else None)} ({n})".ljust(30))
-        print(f"{kind:<27} " + "  ".join(cells))
-    print("\nalarms per 100 untouched reports (95% CI)")
-    for name, sc in scores.items():
-        n_u = len(sc.untouched)
-        lo, hi = _rate_ci(sc.untouched, seed, "untouched")
-        kinds = ", ".join(f"{k} {100 * c / n_u:.2f}" for k, c in sorted(sc.untouched_kinds.items()))
-        print(f"  {name:<9} {100 * sum(sc.untouched) / n_u:5.2f} ({lo:.2f}-{hi:.2f}): {kinds}")
+    for strict in (True, False):
+        title = "precision" if strict else "precision, confirmed untouched alarms not counted"
+        print(f"\n{title}")
+        print(f"{'':<27} " + "  ".join(f"{n + ' (flags)':<30}" for n in names))
+        for kind in KINDS:
+            cells = []
+            for sc in scores.values():
+                fp = sc.fp[kind] - (0 if strict else sc.confirmed_kinds[kind])
+                n = sc.tp[kind] + fp
+                prec = sc.tp[kind] / n if n else None
+                ci = wilson_ci(sc.tp[kind], n) if n else None
+                cells.append(f"{_fmt(prec, ci)} ({n})".ljust(30))
+            print(f"{kind:<27} " + "  ".join(cells))
+    _print_alarms(seed, scores)
     print("critical_not_communicated per 100 controls (a critical finding + its communication)")
     for name, sc in scores.items():
         n_c = len(sc.control)
         lo, hi = _rate_ci(sc.control, seed, "control")
         print(f"  {name:<9} {100 * sum(sc.control) / n_c:5.2f} ({lo:.2f}-{hi:.2f}) of {n_c}")
+
+
+def _print_alarms(seed: int, scores: dict[str, Score]) -> None:
+    print("\nalarms per 100 untouched reports (95% CI): all; confirmed by the checker-blind")
+    print("criterion (qa_inject.confirmed); not confirmed (the target: <= 1)")
+    for name, sc in scores.items():
+        n_u = len(sc.untouched)
+        rest = [a - c for a, c in zip(sc.untouched, sc.confirmed, strict=True)]
+        cells = []
+        for key, counts in (("untouched", sc.untouched), ("confirmed", sc.confirmed)):
+            lo, hi = _rate_ci(counts, seed, key)
+            cells.append(f"{100 * sum(counts) / n_u:5.2f} ({lo:.2f}-{hi:.2f})")
+        lo, hi = _rate_ci(rest, seed, "unconfirmed")
+        cells.append(f"{100 * sum(rest) / n_u:5.2f} ({lo:.2f}-{hi:.2f})")
+        print(f"  {name:<9} " + "; ".join(cells))
+        for k, c in sorted(sc.untouched_kinds.items()):
+            print(
+                f"    {k:<27} {100 * c / n_u:5.2f}, confirmed {100 * sc.confirmed_kinds[k] / n_u:.2f}"
+            )
+    print("reports the criterion finds a problem in, and the share each checker flags there")
+    for kind, n in sorted(scores["radpilot"].criterion.items()):
+        cells = [f"{name} {sc.criterion_flagged[kind]}" for name, sc in scores.items()]
+        print(f"  {kind:<27} {n:>4}: " + ", ".join(cells))
 
 
 def main() -> None:

@@ -159,6 +159,48 @@ CASES = [
     ),
     ("FINDINGS: Mild congestion without edema.\nIMPRESSION: Mild vascular congestion.", []),
     ("FINDINGS: Cardiomegaly. Mediastinal contours are normal.\nIMPRESSION: Cardiomegaly.", []),
+    # both sides in FINDINGS: the sides are compared zone by zone (location_zones)
+    (
+        "FINDINGS: Airspace opacity in the left lower lobe. Focal opacity in the right upper "
+        "lobe.\nIMPRESSION: 1. Left lower lobe pneumonia. 2. Left upper lobe opacity.",
+        ["laterality_conflict"],
+    ),
+    (
+        "FINDINGS: Left lower lobe opacities. Mild right apical opacities.\n"
+        "IMPRESSION: Right basilar opacities. Right apical opacities.",
+        ["laterality_conflict"],
+    ),
+    (
+        "FINDINGS: Left lower lobe opacities. Mild right apical opacities.\n"
+        "IMPRESSION: Left basilar opacities. Right apical opacities.",
+        [],
+    ),
+    (
+        "FINDINGS: Left basilar opacity. Right basilar opacity.\n"
+        "IMPRESSION: Right basilar opacity.",
+        [],
+    ),
+    # an infiltrate or airspace disease left out of the impression; named by a synonym
+    (
+        "FINDINGS: A patchy infiltrate has developed in the right middle lobe.\n"
+        "IMPRESSION: No acute cardiopulmonary abnormality.",
+        ["missing_from_impression"],
+    ),
+    (
+        "FINDINGS: There is patchy right base airspace disease.\n"
+        "IMPRESSION: Right lower lobe pneumonia.",
+        [],
+    ),
+    (
+        "FINDINGS: Small amount of left basilar airspace disease.\n"
+        "IMPRESSION: Left basilar atelectasis and/or infiltrate.",
+        [],
+    ),
+    (
+        "FINDINGS: Bibasilar interstitial infiltrates are present.\n"
+        "IMPRESSION: Congestive heart failure with basilar interstitial edema.",
+        [],
+    ),
 ]
 
 

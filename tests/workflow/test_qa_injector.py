@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from radpilot.workflow.qa import check
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "qa_inject.py"
@@ -87,3 +90,76 @@ def test_communication_control_and_removal() -> None:
     # (its inserted critical finding may contradict the report's "No pneumothorax.")
     assert "critical_not_communicated" not in [p.kind.value for p in check(control.text)]
     assert "critical_not_communicated" in [p.kind.value for p in check(removed.text)]
+
+
+def test_a_swap_turns_every_side_word_of_the_sentence() -> None:
+    findings = "Left midlung opacity. There is left basilar opacity."
+    impression = "Left midlung and left basilar opacity."
+    m = inj.swap_laterality("1", findings, impression, 13)
+    assert m is not None and len(m.targets) == 2
+    assert [m.text[a:b] for a, b in m.targets] == ["Right", "right"]
+
+
+def test_a_drop_needs_the_rest_of_the_impression_silent_on_it() -> None:
+    findings = "There is focal airspace disease in the right middle lobe."
+    # "pneumonia" is left: the airspace disease is still summarised.
+    assert (
+        inj.drop_impression_item(
+            "1",
+            findings,
+            "Right middle lobe airspace disease. This is concerning for pneumonia.",
+            13,
+        )
+        is None
+    )
+    m = inj.drop_impression_item(
+        "1", findings, "Right middle lobe airspace disease. Heart size normal.", 13
+    )
+    assert m is not None and m.text.endswith("IMPRESSION: Heart size normal.")
+
+
+def test_the_checker_blind_criterion() -> None:
+    real = inj.confirmed("Large right pneumothorax.", "Large right pneumothorax.")
+    assert set(real) == {"critical_not_communicated"}
+    told = "Large right pneumothorax. Discussed with Dr. X at 10:40."
+    assert inj.confirmed("Large right pneumothorax.", told) == {}
+    # a known, stable one needs no call, and is no new finding the impression must name
+    assert inj.confirmed("Stable small right pneumothorax.", "No change.") == {}
+    side = inj.confirmed("Small left pleural effusion.", "Small right pleural effusion.")
+    assert set(side) == {"laterality_conflict"}
+    missing = inj.confirmed("A patchy infiltrate in the right middle lobe.", "No acute disease.")
+    assert set(missing) == {"missing_from_impression"}
+    assert inj.confirmed("Right lower lobe infiltrate.", "Right lower lobe pneumonia.") == {}
+
+
+_PIECES = st.sampled_from(
+    [
+        "Left",
+        "right",
+        "large",
+        "no",
+        "stable",
+        "pneumothorax",
+        "effusion",
+        "infiltrate",
+        "lower",
+        "lobe",
+        "nodule",
+        "called",
+        "Dr.",
+        "10:40",
+        ".",
+        " ",
+        "possible",
+        "pneumonia",
+    ]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_PIECES, max_size=20), st.lists(_PIECES, max_size=20))
+def test_the_criterion_never_fails_and_points_inside_the_text(f: list[str], i: list[str]) -> None:
+    findings, impression = " ".join(f), " ".join(i)
+    text = inj.report_text(findings, impression)
+    for spans in inj.confirmed(findings, impression).values():
+        assert spans and all(0 <= a < b <= len(text) for a, b in spans)

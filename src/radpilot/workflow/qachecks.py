@@ -131,7 +131,12 @@ def _side_conflict(
 ) -> Problem | None:
     f_side = _one_side(_sided(sections["findings"]))
     i_side = _one_side(_sided(sections["impression"]))
-    if f_side is None or i_side is None or f_side is i_side:
+    if f_side is None or i_side is None:
+        zoned = _zone_conflict(facts, sections)
+        if zoned is None:
+            return None
+        sections, f_side, i_side = zoned
+    if f_side is i_side:
         return None
     f_words = [side_word(facts, m) for m in sections["findings"] if m.laterality]
     i_words = [side_word(facts, m) for m in sections["impression"] if m.laterality]
@@ -142,6 +147,31 @@ def _side_conflict(
         Severity.HIGH,
         finding,
     )
+
+
+def _zone_conflict(
+    facts: Facts, sections: dict[str, list[Mention]]
+) -> tuple[dict[str, list[Mention]], Laterality, Laterality] | None:
+    """Where a section names the finding on both sides: the first lung zone (the rules'
+    ``location_zones``) that each section names on one side only, and the sides differ
+    ("left lower lobe" and "right upper lobe" opacities, "left upper lobe opacity")."""
+    for zone in facts.rules.location_zones:
+        part = {k: [m for m in ms if zone in _zones(facts, m)] for k, ms in sections.items()}
+        f_side = _one_side(_sided(part.get("findings", [])))
+        i_side = _one_side(_sided(part.get("impression", [])))
+        if f_side is not None and i_side is not None and f_side is not i_side:
+            return part, f_side, i_side
+    return None
+
+
+def _zones(facts: Facts, m: Mention) -> set[str]:
+    where = " ".join(_WORD.findall(" ".join(m.locations).lower()))
+    where = f" {where.replace('left ', '').replace('right ', '')} "
+    return {
+        zone
+        for zone, phrases in facts.rules.location_zones.items()
+        if any(f" {p} " in where for p in phrases)
+    }
 
 
 def exam_laterality(facts: Facts, exam: str) -> list[Problem]:

@@ -93,6 +93,13 @@ class QaRulesFile(DataDocument):
         description="Words between a negation cue and its finding that do not narrow it."
     )
     sex_words: SexWords
+    location_zones: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Zone -> location phrases of the reader (side words stripped) that lie in "
+        "it ('lower': 'lower lobe', 'basilar'): where a section names a finding on both sides, "
+        "the sides are compared zone by zone ('left lower lobe' and 'right upper lobe' "
+        "opacities in FINDINGS, 'left upper lobe opacity' in IMPRESSION is a conflict).",
+    )
 
     @field_validator("communication_cues", "communication_systems", "recipient_words")
     @classmethod
