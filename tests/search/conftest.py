@@ -104,6 +104,12 @@ def report_records() -> list[ReportRecord]:
     return records()
 
 
+@pytest.fixture(scope="session")
+def session_report_records() -> tuple[ReportRecord, ...]:
+    """``records()`` for module-scoped archives (a tuple: nobody changes it)."""
+    return tuple(records())
+
+
 BACKENDS = ("sqlite", "postgres")
 NewArchive = Callable[[str], str]
 

@@ -64,11 +64,10 @@ LEXICAL = ["central", "stomach tube", "2 5 cm", "operative", "bases", "as before
 
 @pytest.fixture(scope="module")
 def both(
-    pg_server: Any, tmp_path_factory: pytest.TempPathFactory
+    pg_server: Any, tmp_path_factory: pytest.TempPathFactory, session_report_records: Any
 ) -> Iterator[tuple[ArchiveStore, ArchiveStore]]:
-    from conftest import records
-
-    recs = records() + [make_record(rid=k, text=v) for k, v in EXTRA.items()]
+    # (a fixture, not `from conftest import`: under xdist "conftest" may be another folder's)
+    recs = [*session_report_records] + [make_record(rid=k, text=v) for k, v in EXTRA.items()]
     lite = open_store(tmp_path_factory.mktemp("same") / "same.db")
     pg = open_store(pg_server.new_database("same"))
     for store in (lite, pg):

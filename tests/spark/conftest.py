@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,12 @@ def spark() -> Iterator[Any]:
         pytest.skip(reason)
     from radpilot.spark.session import get_session
 
+    # pyspark installs its own SIGINT handler (cancel the jobs, then KeyboardInterrupt) and
+    # leaves it after stop(); later tests in this worker that send themselves SIGINT (the
+    # CLI's Ctrl-C exit code) must get Python's own handler back.
+    before = signal.getsignal(signal.SIGINT)
     session = get_session("local[2]", app_name="radpilot-tests")
     session.conf.set("spark.sql.shuffle.partitions", "2")
     yield session
     session.stop()
+    signal.signal(signal.SIGINT, before)

@@ -130,7 +130,14 @@ class PostgresStore:
     # ---------------------------------------------------------------- search
     @_guarded
     def candidates(self, q: CandidateQuery) -> list[tuple[int, float]]:
-        return pg_query.candidates(self._db, q)
+        # One snapshot for the whole query, as SQLite reads: BM25 takes the totals and the
+        # phrase counts in separate statements, and a batch committed between them (ingest
+        # running beside a search) would give more matching rows than rows.
+        if self._db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return pg_query.candidates(self._db, q)
+        with self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return pg_query.candidates(self._db, q)
 
     @_guarded
     def lexical_scores(
