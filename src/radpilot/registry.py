@@ -276,6 +276,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         {
             # (location) -> a radpilot.server.models.ServiceStore: users, tokens, audit
             "sqlite.v1": "radpilot.server.sqlite_service:open_sqlite_service",
+            "postgres.v1": "radpilot.server.pg_service:open_postgres_service",
         },
     ),
     # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
