@@ -279,6 +279,14 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "postgres.v1": "radpilot.server.pg_service:open_postgres_service",
         },
     ),
+    "study_backends": (
+        "studies store backend",
+        {
+            # (location, readonly=, create=) -> a radpilot.workflow.studies.StudyStore
+            "sqlite.v1": "radpilot.workflow.studies:SQLiteStudyStore",
+            "postgres.v1": "radpilot.workflow.pg_studies:PostgresStudyStore",
+        },
+    ),
     # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
     # QA, follow-ups, worklist) are wired here when their branches land.
     "server_routers": (
@@ -339,6 +347,7 @@ llm_backends = _namespace("llm_backends")
 dataset_strategies = _namespace("dataset_strategies")
 data_files = _namespace("data_files")
 service_backends = _namespace("service_backends")
+study_backends = _namespace("study_backends")
 server_routers = _namespace("server_routers")
 
 
@@ -358,6 +367,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             dataset_strategies,
             data_files,
             service_backends,
+            study_backends,
             server_routers,
         )
     }
