@@ -109,12 +109,15 @@ async def _user(
         t0 = time.perf_counter()
         try:
             r = await client.get(url, params=params or None, headers=headers)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             errors[route] = errors.get(route, 0) + 1
+            errors[f"kind: {type(exc).__name__}"] = errors.get(f"kind: {type(exc).__name__}", 0) + 1
             return None
         lat.setdefault(route, []).append(time.perf_counter() - t0)
         if r.status_code != 200:
             errors[route] = errors.get(route, 0) + 1
+            kind = f"kind: HTTP {r.status_code} {r.text[:80]!r}"  # the service's one line
+            errors[kind] = errors.get(kind, 0) + 1
             return None
         return r
 
@@ -274,8 +277,10 @@ def _serve_and_load(args: argparse.Namespace, db: str, tmp: Path) -> int:
             f"dicom: {len(sent)} studies acknowledged, {analysed} analysed when the load "
             f"ended ({analysed / wall:.2f} studies/s), {done}"
         )
-    total_errors = sum(errors.values())
+    total_errors = sum(n for k, n in errors.items() if not k.startswith("kind: "))
     print(f"errors: {total_errors}")
+    for kind in sorted(k for k in errors if k.startswith("kind: ")):
+        print(f"  {errors[kind]} x {kind[6:]}")
     return total_errors
 
 
