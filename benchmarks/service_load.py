@@ -2,7 +2,8 @@
 `radpilot serve` for T seconds (both bounded), optionally while a stream of DICOM studies
 arrives on `--dicom-port`; latency percentiles per route, errors, studies/s analysed.
 
-    python benchmarks/service_load.py --users 50 --seconds 60 [--reports 3955] [--dicom 0.5]
+    python benchmarks/service_load.py --users 50 --seconds 60 [--reports 3955] [--dicom 0.5] \
+        [--db sqlite --db postgres]
 
 The server runs as its own process (`radpilot serve`, one uvicorn worker) over a fresh
 archive of the OpenI reports (the torchxrayvision wheel's), so the load generator (one
@@ -64,7 +65,7 @@ def _radpilot(*args: str, stdin: str | None = None) -> None:
     )
 
 
-def _build_archive(db: Path, n_reports: int) -> None:
+def _build_archive(db: Path | str, n_reports: int) -> None:
     from radpilot.reports.openi import default_tgz
     from radpilot.search.ingest import ingest_records
     from radpilot.search.sources import iter_file
@@ -80,7 +81,7 @@ def _build_archive(db: Path, n_reports: int) -> None:
         store.close()
 
 
-def _direct_baseline(db: Path) -> list[float]:
+def _direct_baseline(db: Path | str) -> list[float]:
     from radpilot.search.engine import search
     from radpilot.search.store import open_store
 
@@ -108,12 +109,15 @@ async def _user(
         t0 = time.perf_counter()
         try:
             r = await client.get(url, params=params or None, headers=headers)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             errors[route] = errors.get(route, 0) + 1
+            errors[f"kind: {type(exc).__name__}"] = errors.get(f"kind: {type(exc).__name__}", 0) + 1
             return None
         lat.setdefault(route, []).append(time.perf_counter() - t0)
         if r.status_code != 200:
             errors[route] = errors.get(route, 0) + 1
+            kind = f"kind: HTTP {r.status_code} {r.text[:80]!r}"  # the service's one line
+            errors[kind] = errors.get(kind, 0) + 1
             return None
         return r
 
@@ -186,73 +190,71 @@ async def _load(
         await asyncio.gather(*(_user(client, headers, until, i, lat, errors) for i in range(users)))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--users", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--reports", type=int, default=3955)
-    ap.add_argument("--dicom", type=float, default=0.0, help="DICOM studies sent per second")
-    args = ap.parse_args()
-    if not (1 <= args.users <= 500 and 1 <= args.seconds <= 600):
-        ap.error("--users 1..500, --seconds 1..600")
-    with tempfile.TemporaryDirectory(prefix="radpilot-load-") as tmp:
-        db = Path(tmp) / "archive.db"
-        t0 = time.perf_counter()
-        _build_archive(db, args.reports)
-        print(f"archive: {args.reports} reports in {time.perf_counter() - t0:.1f} s")
-        _radpilot(
-            "users",
-            "add",
-            "load",
-            "--role",
-            "radiologist",
-            "--password-stdin",
-            "--db",
-            str(db),
-            stdin=PASSWORD + "\n",
-        )
-        direct = _direct_baseline(db)
-        port, dicom_port = _free_port(), _free_port()
-        cmd = [sys.executable, "-m", "radpilot.cli", "serve", "--db", str(db), "--port", str(port)]
+def _start_postgres() -> tuple[object, str]:
+    """A throwaway PostgreSQL cluster (tests/pgserver.py, with fsync and synchronous
+    commit on, as a department's server) and a new database on it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from pgserver import start
+
+    server = start(durable=True)
+    if isinstance(server, str):
+        raise SystemExit(f"no PostgreSQL server: {server}")
+    return server, server.new_database("load")
+
+
+def _serve_and_load(args: argparse.Namespace, db: str, tmp: Path) -> int:
+    """Build the archive at ``db``, serve it, load it; print the tables; the error count."""
+    t0 = time.perf_counter()
+    _build_archive(db, args.reports)
+    print(f"archive: {args.reports} reports in {time.perf_counter() - t0:.1f} s")
+    _radpilot(
+        "users", "add", "load", "--role", "radiologist", "--password-stdin", "--db", db,
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    direct = _direct_baseline(db)
+    port, dicom_port = _free_port(), _free_port()
+    cmd = [sys.executable, "-m", "radpilot.cli", "serve", "--db", db, "--port", str(port)]
+    if args.dicom > 0:
+        cmd += ["--dicom-port", str(dicom_port), "--dicom-store", str(tmp / "dicom")]
+    server = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+        lat: dict[str, list[float]] = {}
+        errors: dict[str, int] = {}
+        sent: list[float] = []
+        stream = None
+        load_start = os.getloadavg()[0]
         if args.dicom > 0:
-            cmd += ["--dicom-port", str(dicom_port)]
-        server = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
-            lat: dict[str, list[float]] = {}
-            errors: dict[str, int] = {}
-            sent: list[float] = []
-            stream = None
-            if args.dicom > 0:
-                until = time.perf_counter() + args.seconds
-                stream = threading.Thread(
-                    target=_dicom_stream, args=(dicom_port, args.dicom, until, sent), daemon=True
-                )
-                stream.start()
-            started = time.perf_counter()
-            asyncio.run(_load(base, args.users, args.seconds, lat, errors))
-            wall = time.perf_counter() - started
-            if stream is not None:
-                stream.join()
-            analysed, drained = 0, None
-            if args.dicom > 0:
-                analysed, drained = _analysed(base, len(sent), started)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            until = time.perf_counter() + args.seconds
+            stream = threading.Thread(
+                target=_dicom_stream, args=(dicom_port, args.dicom, until, sent), daemon=True
+            )
+            stream.start()
+        started = time.perf_counter()
+        asyncio.run(_load(base, args.users, args.seconds, lat, errors))
+        wall = time.perf_counter() - started
+        if stream is not None:
+            stream.join()
+        analysed, drained = 0, None
+        if args.dicom > 0:
+            analysed, drained = _analysed(base, len(sent), started)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
     print(
         f"load: {args.users} users for {args.seconds:.0f} s (wall {wall:.1f} s), load avg "
-        f"{os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs"
+        f"{load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end, "
+        f"{os.cpu_count()} CPUs"
     )
     print(
         f"{'route':34} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
@@ -275,9 +277,49 @@ def main() -> None:
             f"dicom: {len(sent)} studies acknowledged, {analysed} analysed when the load "
             f"ended ({analysed / wall:.2f} studies/s), {done}"
         )
-    total_errors = sum(errors.values())
+    total_errors = sum(n for k, n in errors.items() if not k.startswith("kind: "))
     print(f"errors: {total_errors}")
-    raise SystemExit(1 if total_errors else 0)
+    for kind in sorted(k for k in errors if k.startswith("kind: ")):
+        print(f"  {errors[kind]} x {kind[6:]}")
+    return total_errors
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--reports", type=int, default=3955)
+    ap.add_argument("--dicom", type=float, default=0.0, help="DICOM studies sent per second")
+    ap.add_argument(
+        "--db",
+        action="append",
+        default=None,
+        help="sqlite (a fresh temporary file, the default), postgres (a fresh database on a "
+        "throwaway durable cluster), or an empty postgresql:// database's URL; repeat to run "
+        "each in turn in the same run",
+    )
+    args = ap.parse_args()
+    if not (1 <= args.users <= 500 and 1 <= args.seconds <= 600):
+        ap.error("--users 1..500, --seconds 1..600")
+    total = 0
+    for choice in args.db or ["sqlite"]:
+        with tempfile.TemporaryDirectory(prefix="radpilot-load-") as tmp:
+            pg = None
+            if choice == "sqlite":
+                db = str(Path(tmp) / "archive.db")
+            elif choice == "postgres":
+                pg, db = _start_postgres()
+            elif choice.startswith(("postgresql://", "postgres://")):
+                db = choice
+            else:
+                ap.error(f"--db {choice!r}: sqlite, postgres or a postgresql:// URL")
+            print(f"== backend: {'sqlite' if choice == 'sqlite' else 'postgres'}")
+            try:
+                total += _serve_and_load(args, db, Path(tmp))
+            finally:
+                if pg is not None:
+                    pg.stop()  # type: ignore[attr-defined]
+    raise SystemExit(1 if total else 0)
 
 
 if __name__ == "__main__":

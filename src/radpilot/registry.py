@@ -276,6 +276,15 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
         {
             # (location) -> a radpilot.server.models.ServiceStore: users, tokens, audit
             "sqlite.v1": "radpilot.server.sqlite_service:open_sqlite_service",
+            "postgres.v1": "radpilot.server.pg_service:open_postgres_service",
+        },
+    ),
+    "study_backends": (
+        "studies store backend",
+        {
+            # (location, readonly=, create=) -> a radpilot.workflow.studies.StudyStore
+            "sqlite.v1": "radpilot.workflow.studies:SQLiteStudyStore",
+            "postgres.v1": "radpilot.workflow.pg_studies:PostgresStudyStore",
         },
     ),
     # Extra routers of `radpilot serve` (an APIRouter each): the workflow routes (draft,
@@ -340,6 +349,7 @@ llm_backends = _namespace("llm_backends")
 dataset_strategies = _namespace("dataset_strategies")
 data_files = _namespace("data_files")
 service_backends = _namespace("service_backends")
+study_backends = _namespace("study_backends")
 server_routers = _namespace("server_routers")
 
 
@@ -359,6 +369,7 @@ def namespaces() -> dict[str, Registry[Any]]:
             dataset_strategies,
             data_files,
             service_backends,
+            study_backends,
             server_routers,
         )
     }

@@ -13,6 +13,8 @@ from radpilot.server.accounts import add_user
 from radpilot.server.app import create_app
 from radpilot.server.settings import Settings
 
+# The backends a module runs its service tests on with `SERVICE_BACKENDS = BOTH`.
+BOTH = ("sqlite", "postgres")
 PASSWORDS = {role: f"pw-{role.value}-1234" for role in Role}
 REPORTS = [
     {
@@ -36,7 +38,7 @@ REPORTS = [
 class Service:
     app: FastAPI
     client: TestClient
-    db: Path
+    db: Path | str  # an SQLite file or a postgresql:// URL
     tokens: dict[Role, str]
 
     def auth(self, role: Role) -> dict[str, str]:
@@ -51,7 +53,7 @@ def user_name(role: Role) -> str:
     return f"{role.value}1"
 
 
-def make_service(db: Path, settings: Settings | None = None) -> Service:
+def make_service(db: Path | str, settings: Settings | None = None) -> Service:
     app = create_app(replace(settings, db=str(db)) if settings else Settings(db=str(db)))
     store = app.state.ctx.store
     known = {u.name for u in store.users()}

@@ -8,10 +8,12 @@ import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from service_helpers import PASSWORDS, Service, user_name
+from service_helpers import BOTH, PASSWORDS, Service, user_name
 
 from radpilot.server.access import Role
 from radpilot.server.accounts import disable_user
+
+SERVICE_BACKENDS = BOTH  # each test below on SQLite and on PostgreSQL
 
 RAD = Role.RADIOLOGIST
 

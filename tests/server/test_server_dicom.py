@@ -4,19 +4,22 @@ store, and ``GET /api/studies`` shows it analysed."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
-from service_helpers import Service
+from service_helpers import BOTH, Service
 
 from dicom_cases import CR, DX, radiograph  # from the SCP's own tests
 from radpilot.commands.serve import start_dicom
 from radpilot.server.access import Role
 
+SERVICE_BACKENDS = BOTH  # each test below on SQLite and on PostgreSQL
 
-def test_received_studies_are_listed(service: Service) -> None:
+
+def test_received_studies_are_listed(service: Service, tmp_path: Path) -> None:
     settings = service.app.state.ctx.settings
-    handle = start_dicom(0, settings, host="127.0.0.1", store_dir=service.db.parent / "dicom")
+    handle = start_dicom(0, settings, host="127.0.0.1", store_dir=tmp_path / "dicom")
     try:
         uid = "1.2.826.0.1.3680043.8.498.77"
         sent = [

@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import Service
+from service_helpers import BOTH, Service
 
 from radpilot.server.access import Role, policy
+
+SERVICE_BACKENDS = BOTH  # each test below on SQLite and on PostgreSQL
 
 PUBLIC = {("GET", "/api/health"), ("POST", "/api/token"), ("GET", "/login"), ("POST", "/login")}
 REVOKING = {"/api/token/revoke", "/logout"}  # these end the token they carry

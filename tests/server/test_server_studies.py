@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from service_helpers import Service
+from service_helpers import BOTH, Service
 
 from radpilot.server.access import Role
 from radpilot.workflow.studies import StudyRecord, StudyUrgency, open_studies
+
+SERVICE_BACKENDS = BOTH  # each test below on SQLite and on PostgreSQL
 
 UID_A, UID_B = "1.2.826.0.1.3680043.8.498.1", "1.2.826.0.1.3680043.8.498.2"
 

@@ -3,11 +3,13 @@ library gives, per role, and audit the reads of stored patient data."""
 
 from __future__ import annotations
 
-from service_helpers import Service
+from service_helpers import BOTH, Service
 
 from radpilot.server.access import Role
 from radpilot.workflow.qa import check
 from radpilot.workflow.studies import StudyRecord, open_studies
+
+SERVICE_BACKENDS = BOTH  # each test below on SQLite and on PostgreSQL
 
 SIGNED = (
     "FINDINGS: Large right pneumothorax. Small nodule in the left lung.\n"

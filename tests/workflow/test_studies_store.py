@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,8 +28,19 @@ from radpilot.workflow.studies import (
 UID = "1.2.826.0.1.3680043.8.498.1"
 
 
-def test_upsert_is_idempotent_and_keeps_first_arrival(tmp_path: Path) -> None:
-    db = tmp_path / "a.db"
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_db(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """A fresh archive location of each backend: an SQLite file, or a new database on
+    the session's PostgreSQL server (skipped, with the reason, where there is none)."""
+    if request.param == "postgres":
+        server = request.getfixturevalue("pg_server")
+        return lambda: str(server.new_database("studies"))
+    names = iter(range(1_000))
+    return lambda: str(tmp_path / f"a{next(names)}.db")
+
+
+def test_upsert_is_idempotent_and_keeps_first_arrival(new_db: Callable[[], str]) -> None:
+    db = new_db()
     with open_studies(db) as store:
         first = StudyRecord(UID, patient_id="P1", modality="CR", received="2026-12-01T08:00:00Z")
         assert store.upsert(first) == "added"
@@ -43,8 +56,8 @@ def test_upsert_is_idempotent_and_keeps_first_arrival(tmp_path: Path) -> None:
         assert s.status is StudyStatus.RECEIVED
 
 
-def test_status_moves_forward_only(tmp_path: Path) -> None:
-    with open_studies(tmp_path / "a.db") as store:
+def test_status_moves_forward_only(new_db: Callable[[], str]) -> None:
+    with open_studies(new_db()) as store:
         store.upsert(StudyRecord(UID))
         urgency = StudyUrgency("urgent", 0.91, ("critical finding Pneumothorax positive",))
         s = store.attach_analysis(UID, [{"path": "x.dcm", "findings": []}], urgency)
@@ -62,8 +75,8 @@ def test_status_moves_forward_only(tmp_path: Path) -> None:
         assert store.attach_analysis(UID, [], None).status is StudyStatus.SIGNED
 
 
-def test_unknown_study_and_bad_records(tmp_path: Path) -> None:
-    with open_studies(tmp_path / "a.db") as store:
+def test_unknown_study_and_bad_records(new_db: Callable[[], str]) -> None:
+    with open_studies(new_db()) as store:
         with pytest.raises(StudyError, match=r"no study 9\.9 in the studies store"):
             store.set_status("9.9", StudyStatus.READ)
         assert store.get("9.9") is None
@@ -75,8 +88,8 @@ def test_unknown_study_and_bad_records(tmp_path: Path) -> None:
         StudyRecord(UID, received="yesterday")
 
 
-def test_filters_and_reopen(tmp_path: Path) -> None:
-    db = tmp_path / "a.db"
+def test_filters_and_reopen(new_db: Callable[[], str]) -> None:
+    db = new_db()
     with open_studies(db) as store:
         for i, (pid, t) in enumerate([("P1", "08:00"), ("P2", "07:00"), ("P1", "09:00")]):
             store.upsert(StudyRecord(f"1.2.{i}", patient_id=pid, received=f"2026-12-01T{t}Z"))
@@ -139,8 +152,8 @@ def _writer(db: str, worker: int, n: int) -> None:
             store.upsert(StudyRecord(f"1.4.{worker}.{i}"))
 
 
-def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
-    db = str(tmp_path / "a.db")
+def test_concurrent_writers_lose_nothing(new_db: Callable[[], str]) -> None:
+    db = new_db()
     open_studies(db).close()
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(db, w, 25)) for w in range(3)]
@@ -163,3 +176,20 @@ def test_received_parser_never_crashes(text: str) -> None:
         assert "\n" not in str(exc)
     else:
         assert when.utcoffset() is not None and when.utcoffset().total_seconds() == 0
+
+
+def test_postgres_studies_share_the_archive_database(pg_server: Any) -> None:
+    url = pg_server.new_database("studies")
+    with open_studies(url) as store:
+        store.upsert(StudyRecord(UID))
+    archive = open_store(url)  # the archive's migrations made the studies' table too
+    assert archive.stats().reports == 0
+    archive.close()
+    with open_studies(url, readonly=True) as store:
+        assert store.get(UID) is not None
+    with pytest.raises(StudyError, match="no radpilot archive"):
+        open_studies(pg_server.new_database("empty"), readonly=True)
+    gone = "postgresql://nobody:pw-xyz@127.0.0.1:1/none"
+    with pytest.raises(StudyError, match="cannot connect") as info:
+        open_studies(gone)
+    assert "pw-xyz" not in str(info.value)

@@ -29,7 +29,10 @@ def serve(
     ),
     model: str | None = typer.Option(None, "--model", "-m", help="Image model for analyze."),
     dicom_store: Path | None = typer.Option(
-        None, "--dicom-store", help="Folder for received DICOM (default: ARCHIVE.dicom/)."
+        None,
+        "--dicom-store",
+        help="Folder for received DICOM (default: ARCHIVE.dicom/ beside an SQLite archive; "
+        "required with a postgresql:// --db).",
     ),
 ) -> None:
     """Serve label, archive, search, analyze/compare, studies and evaluation reports over
@@ -92,11 +95,17 @@ def start_dicom(port: int, settings: Any, *, host: str, store_dir: Path | None) 
     from radpilot.server.store import backend_for
 
     backend, path = backend_for(settings.db)
-    if backend != "sqlite":
+    if backend == "sqlite":
+        folder = store_dir or Path(path).with_name(Path(path).name + ".dicom")
+    elif store_dir is None:  # a database URL names no folder to keep the instances beside
         from radpilot.errors import InputError
 
-        raise InputError("--dicom-port: the studies of a non-SQLite --db are not wired yet")
-    folder = store_dir or Path(path).with_name(Path(path).name + ".dicom")
+        raise InputError(
+            "--dicom-port with a database URL needs --dicom-store FOLDER "
+            "(where received instances are kept)"
+        )
+    else:
+        folder = store_dir
     config = ScpConfig(
         store_dir=folder, host=host, port=port, model=settings.image_model, sink=WorklistSink(path)
     )

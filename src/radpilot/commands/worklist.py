@@ -22,11 +22,11 @@ from radpilot.errors import InputError
 
 if TYPE_CHECKING:
     from radpilot.workflow.intake import Intake, ParsedAnalysis
-    from radpilot.workflow.studies import SQLiteStudyStore
+    from radpilot.workflow.studies import StudyStore
     from radpilot.workflow.worklist import WorklistEntry
 
 DB_HELP = (
-    "Archive database that holds the studies (default: $RADPILOT_ARCHIVE, "
+    "Archive database that holds the studies: a file or a postgresql:// URL (default: $RADPILOT_ARCHIVE, "
     "$RADPILOT_HOME/archive.db or ~/.local/share/radpilot/archive.db)."
 )
 NOW_HELP = "Rank as at this UTC time (ISO, e.g. 2026-12-02T09:00:00Z; default: now)."
@@ -47,7 +47,7 @@ def _now(value: str | None) -> datetime:
 @app.callback()
 def show(
     ctx: typer.Context,
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list, one entry a study."),
     now: str | None = typer.Option(None, "--now", help=NOW_HELP),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Show the first N only."),
@@ -102,7 +102,7 @@ def add(
     files: list[Path] = typer.Argument(
         ..., help="`radpilot analyze --json` files, or DICOM files of the studies."
     ),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     analyse: bool = typer.Option(
         False, "--analyse", help="Analyse DICOM files with the image model before adding."
     ),
@@ -184,7 +184,7 @@ def _intakes(
     return parsed
 
 
-def _store(store: SQLiteStudyStore, intake: Intake) -> str:
+def _store(store: StudyStore, intake: Intake) -> str:
     outcome = store.upsert(intake.record)
     if intake.analysis:
         store.attach_analysis(intake.record.study_uid, intake.analysis, intake.urgency)
@@ -197,7 +197,7 @@ def _store(store: SQLiteStudyStore, intake: Intake) -> str:
 def mark(
     study_uid: str = typer.Argument(..., help="The study's StudyInstanceUID."),
     status: str = typer.Argument(..., help="read or signed."),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     report_id: str | None = typer.Option(
         None, "--report-id", help="The signed report's id in the archive."
     ),

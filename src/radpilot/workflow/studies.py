@@ -226,6 +226,14 @@ class StudyStore(Protocol):
     def close(self) -> None: ...
 
 
+class StudyStoreHandle(StudyStore, Protocol):
+    """A :class:`StudyStore` that is its own context manager (``with open_studies(...)``)."""
+
+    def __enter__(self) -> StudyStoreHandle: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -242,14 +250,27 @@ def _guarded(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def is_postgres_url(location: str | Path) -> bool:
+    scheme, sep, _ = str(location).partition("://")
+    return bool(sep) and scheme.split("+", 1)[0].lower() in ("postgres", "postgresql")
+
+
 def open_studies(
     location: str | Path | None = None, *, readonly: bool = False, create: bool = True
-) -> SQLiteStudyStore:
-    """The studies in the archive file at ``location`` (default: the archive's default)."""
+) -> StudyStoreHandle:
+    """The studies in the archive at ``location`` (default: the archive's default): an
+    SQLite file, or a ``postgresql://`` URL (:mod:`radpilot.workflow.pg_studies`)."""
     if location is None:
         from radpilot.search.store import default_db_path
 
         location = default_db_path()
+    if is_postgres_url(location):
+        from radpilot import registry
+
+        # Registered (not imported here): the PostgreSQL store is built on this module.
+        opener = registry.study_backends.get("postgres")
+        store: StudyStoreHandle = opener(str(location), readonly=readonly, create=create)
+        return store
     return SQLiteStudyStore(Path(location), readonly=readonly, create=create)
 
 
@@ -352,30 +373,9 @@ class SQLiteStudyStore:
 
     @_guarded
     def list(self, filters: StudyFilter | None = None) -> list[Study]:
-        f = filters or StudyFilter()
         if not self._has_table():
             return []
-        where: list[str] = []
-        args: list[Any] = []
-        statuses = list(f.statuses)
-        if f.unread:
-            statuses = [s for s in (statuses or list(StudyStatus)) if s.unread]
-        if statuses:
-            where.append(f"status IN ({','.join('?' * len(statuses))})")
-            args.extend(s.value for s in statuses)
-        for column, value in (("patient_id", f.patient_id), ("modality", f.modality)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if f.since is not None:
-            where.append("received >= ?")
-            args.append(parse_received(f.since, "since").isoformat(timespec="seconds"))
-        sql = f"SELECT {_COLUMNS} FROM studies"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY received, study_uid"
-        if f.limit is not None:
-            sql += f" LIMIT {int(f.limit)}"
+        sql, args = list_query(filters or StudyFilter(), "?")
         return [self._study(r) for r in self._db.execute(sql, args)]
 
     @_guarded
@@ -446,26 +446,7 @@ class SQLiteStudyStore:
         return study
 
     def _study(self, row: Sequence[Any]) -> Study:
-        (uid, patient, accession, description, modality, body_part, study_date) = row[:7]
-        received, updated, status, analysis, tier, score, reasons, report_id = row[7:]
-        urgency = None
-        if tier is not None:
-            urgency = StudyUrgency(str(tier), float(score or 0.0), tuple(json.loads(reasons)))
-        return Study(
-            study_uid=uid,
-            received=received,
-            updated=updated,
-            status=StudyStatus(status),
-            patient_id=patient,
-            accession=accession,
-            description=description,
-            modality=modality,
-            body_part=body_part,
-            study_date=study_date,
-            analysis=None if analysis is None else tuple(json.loads(analysis)),
-            urgency=urgency,
-            report_id=report_id,
-        )
+        return study_from_row(row)
 
     def close(self) -> None:
         self._db.close()
@@ -477,6 +458,57 @@ class SQLiteStudyStore:
         self.close()
 
 
+def list_query(f: StudyFilter, mark: str) -> tuple[str, list[Any]]:
+    """The SELECT of :meth:`StudyStore.list` and its arguments; ``mark`` is the driver's
+    placeholder (``?`` for SQLite, ``%s`` for psycopg)."""
+    where: list[str] = []
+    args: list[Any] = []
+    statuses = list(f.statuses)
+    if f.unread:
+        statuses = [s for s in (statuses or list(StudyStatus)) if s.unread]
+    if statuses:
+        where.append(f"status IN ({','.join([mark] * len(statuses))})")
+        args.extend(s.value for s in statuses)
+    for column, value in (("patient_id", f.patient_id), ("modality", f.modality)):
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    if f.since is not None:
+        where.append(f"received >= {mark}")
+        args.append(parse_received(f.since, "since").isoformat(timespec="seconds"))
+    sql = f"SELECT {_COLUMNS} FROM studies"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY received, study_uid"
+    if f.limit is not None:
+        sql += f" LIMIT {int(f.limit)}"
+    return sql, args
+
+
+def study_from_row(row: Sequence[Any]) -> Study:
+    """A :class:`Study` from a row of ``_COLUMNS`` (both backends store the same)."""
+    (uid, patient, accession, description, modality, body_part, study_date) = row[:7]
+    received, updated, status, analysis, tier, score, reasons, report_id = row[7:]
+    urgency = None
+    if tier is not None:
+        urgency = StudyUrgency(str(tier), float(score or 0.0), tuple(json.loads(reasons)))
+    return Study(
+        study_uid=uid,
+        received=received,
+        updated=updated,
+        status=StudyStatus(status),
+        patient_id=patient,
+        accession=accession,
+        description=description,
+        modality=modality,
+        body_part=body_part,
+        study_date=study_date,
+        analysis=None if analysis is None else tuple(json.loads(analysis)),
+        urgency=urgency,
+        report_id=report_id,
+    )
+
+
 __all__ = [
     "SQLiteStudyStore",
     "Study",
@@ -485,7 +517,9 @@ __all__ = [
     "StudyRecord",
     "StudyStatus",
     "StudyStore",
+    "StudyStoreHandle",
     "StudyUrgency",
+    "is_postgres_url",
     "open_studies",
     "parse_status",
 ]
