@@ -66,7 +66,10 @@ def serve(
         app.state.shutdown.append(scp.stop)
     where = f"http://{host}:{sock.getsockname()[1]}"
     typer.echo(f"serving on {where} (OpenAPI at {where}/docs); Ctrl-C stops", err=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    # Keep idle connections longer than clients do (httpx and browsers: 5 s or more): with
+    # uvicorn's default of 5 s both ends close at once, and a request sent on a connection
+    # the server is closing fails as a read error under load.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=75)
     uvicorn.Server(config).run(sockets=[sock])
 
 
