@@ -213,6 +213,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "evaluate.v1": "radpilot.commands.demos.evaluate:run",
             "search.v1": "radpilot.commands.demos.search:run",
             "imaging.v1": "radpilot.commands.demos.imaging:run",
+            "workflow.v1": "radpilot.commands.demos.workflow:run",
         },
     ),
     "label_sets": (

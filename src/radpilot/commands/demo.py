@@ -25,7 +25,7 @@ from radpilot.commands.common import ExitCode, exit_with
 from radpilot.devdata import shared_dir
 
 # The order the steps run in; steps registered by other packages follow.
-STEP_ORDER = ("reports", "evaluate", "search", "imaging")
+STEP_ORDER = ("reports", "evaluate", "search", "imaging", "workflow")
 
 
 @dataclass(frozen=True)
