@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +24,17 @@ if TYPE_CHECKING:
     from radpilot.imaging.results import ImageResult
 
 app = typer.Typer()
+
+ENGINES = ("local", "spark")
+ENGINE_HELP = (
+    "local: this process; spark: Apache Spark (extra [spark]), the model loaded once per "
+    "executor; PATHS may then be one Parquet file or folder listing image paths. Spark "
+    "prints JSON Lines (one result a line, input order), or with --json the local JSON list."
+)
+MASTER_HELP = (
+    "Spark master with --engine spark, e.g. local[2], spark://host:7077, yarn "
+    "(default: what spark-submit set, else local[*])."
+)
 
 MAX_PIXELS_HELP = (
     "Refuse images above N decoded pixels (default 100,000,000 = 10,000 x 10,000); larger "
@@ -61,6 +72,15 @@ def analyze(
     max_errors: int = typer.Option(
         DEFAULT_MAX_PROBLEMS, "--max-errors", min=0, help=MAX_ERRORS_OPTION_HELP
     ),
+    engine: str = typer.Option("local", "--engine", metavar="ENGINE", help=ENGINE_HELP),
+    master: str = typer.Option(None, "--master", metavar="URL", help=MASTER_HELP),
+    path_column: str = typer.Option(
+        None,
+        "--path-column",
+        metavar="NAME",
+        help="With --engine spark and one Parquet input: the column of image paths "
+        "(default: path).",
+    ),
 ) -> None:
     """Analyse chest radiographs: each finding's probability, the decision at the
     model's operating point, a heatmap and box for positive findings, an urgency tier.
@@ -79,12 +99,24 @@ def analyze(
     from radpilot.imaging.pixels import ReadLimits
     from radpilot.interop.dicom_outputs import DicomOutputs
 
+    limits = ReadLimits(max_pixels=max_pixels, decode_seconds=decode_timeout)
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"{engine!r}; valid: {', '.join(ENGINES)}", param_hint="--engine")
+    if engine == "local" and (master is not None or path_column is not None):
+        raise typer.BadParameter("needs --engine spark", param_hint="--master/--path-column")
+    if engine == "spark":
+        if out is not None:
+            raise typer.BadParameter("--out needs --engine local", param_hint="--out")
+        _analyze_on_spark(
+            paths, model, as_json, all_heatmaps, limits, master, path_column, max_errors
+        )
+        return
     writer = None if out is None else ImageOutputs(out, dicom=DicomOutputs() if sr else None)
     results = run_analysis(
         paths,
         model=model,
         all_heatmaps=all_heatmaps,
-        limits=ReadLimits(max_pixels=max_pixels, decode_seconds=decode_timeout),
+        limits=limits,
         writer=writer,
     )
     if as_json:
@@ -101,21 +133,59 @@ def analyze(
     exit_with(batch_exit(done, len(results) - done))
 
 
+def _analyze_on_spark(
+    paths: list[Path],
+    model: str | None,
+    as_json: bool,
+    all_heatmaps: bool,
+    limits: object,
+    master: str | None,
+    path_column: str | None,
+    max_errors: int,
+) -> None:
+    from radpilot.spark.analyze_job import analyze_on_spark  # pyspark only when asked for
+
+    found = analyze_on_spark(
+        paths,
+        path_column=path_column,
+        master=master,
+        model=model,
+        all_heatmaps=all_heatmaps,
+        limits=limits,
+    )
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+    else:  # JSON Lines: one result a line, in input order
+        for r in found:
+            typer.echo(json.dumps(r))
+    with ProblemLines(max_errors) as problems:
+        for line in dict_problem_lines(found):
+            problems(line)
+    done = sum(bool(r["analysed"]) for r in found)
+    exit_with(batch_exit(done, len(found) - done))
+
+
 def problem_lines(results: Sequence[ImageResult]) -> list[str]:
     """One line per file not analysed (why), and the warnings of those that were. The
     lines name files and checks, never a header value or a patient identifier."""
+    return dict_problem_lines([r.to_dict() for r in results])
+
+
+def dict_problem_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """:func:`problem_lines` over results in their JSON form (what Spark returns)."""
     lines = []
     for r in results:
-        if r.error is not None:
-            lines.append(f"error: {r.error}")
-        elif r.blocked:
-            blocking = [f for f in r.flags if f.blocking]
-            codes = ", ".join(f.code.value for f in blocking)
-            lines.append(f"not analysed: {r.path}: {codes}: {blocking[0].message}")
-        for flag in r.flags:
-            if not flag.blocking and flag.check.value == "quality":
-                lines.append(f"warning: {r.path}: {flag.code.value}: {flag.message}")
-        lines.extend(f"warning: {r.path}: {w}" for w in r.warnings)
+        path, flags = r["path"], r["flags"]
+        blocking = [f for f in flags if f["blocking"]]
+        if r["error"] is not None:
+            lines.append(f"error: {r['error']}")
+        elif blocking:
+            codes = ", ".join(f["code"] for f in blocking)
+            lines.append(f"not analysed: {path}: {codes}: {blocking[0]['message']}")
+        for flag in flags:
+            if not flag["blocking"] and flag["check"] == "quality":
+                lines.append(f"warning: {path}: {flag['code']}: {flag['message']}")
+        lines.extend(f"warning: {path}: {w}" for w in r["warnings"])
     return lines
 
 

@@ -13,7 +13,9 @@ from typing import Any
 from radpilot.reports.rows import InputRow
 
 STAGE_ROW_GROUP = 4096  # rows a Parquet row group (and so a split executors can share)
-STAGE_FILE_ROWS = 16_384  # rows a staged file: one task each (see engine)
+STAGE_FILE_ROWS = (
+    4096  # rows a staged file: one task each (see engine); small, so tasks balance over cores
+)
 
 STAGED_COLUMNS = ("row", "id", "text", "line", "source", "problems")
 

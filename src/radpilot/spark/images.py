@@ -13,6 +13,7 @@ patient's images together.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,19 +40,32 @@ class _Analyse:
     model: str
     keep: tuple[str, ...]
     arrow_schema: Any
+    all_heatmaps: bool = False
+    limits: Any = None  # radpilot.imaging.pixels.ReadLimits, or None for its defaults
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
         from radpilot.imaging.analyze import analyze
+        from radpilot.imaging.results import ImageResult
 
         net = _model(self.model)
         for batch in batches:
             paths = batch.column(self.path_col).to_pylist()
             results: list[dict[str, Any] | None] = [None] * len(paths)
-            given = [(i, p) for i, p in enumerate(paths) if p]
+            # a folder would expand to many results: one row stays one result
+            given = [(i, p) for i, p in enumerate(paths) if p and not os.path.isdir(p)]
+            for i, p in enumerate(paths):
+                if p and os.path.isdir(p):
+                    error = f"{p}: is a folder, not an image"
+                    results[i] = ImageResult(path=p, model=net.name, error=error).to_dict()
             if given:
-                found = analyze([p for _, p in given], model=net)
+                found = analyze(
+                    [p for _, p in given],
+                    model=net,
+                    all_heatmaps=self.all_heatmaps,
+                    limits=self.limits,
+                )
                 for (i, _), r in zip(given, found, strict=True):
                     results[i] = r.to_dict()
             arrays = [batch.column(c) for c in self.keep]
@@ -65,7 +79,14 @@ class _Analyse:
             yield pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
 
 
-def analyze_dataframe(df: Any, *, path_col: str = "path", model: str | None = None) -> Any:
+def analyze_dataframe(
+    df: Any,
+    *,
+    path_col: str = "path",
+    model: str | None = None,
+    all_heatmaps: bool = False,
+    limits: Any = None,
+) -> Any:
     """``df`` with ``analysis`` (the file's result as ``radpilot analyze --json`` writes
     it, a JSON string) and ``error`` (null when the file was read), every input column
     kept, one row per input row."""
@@ -85,7 +106,9 @@ def analyze_dataframe(df: Any, *, path_col: str = "path", model: str | None = No
             T.StructField("error", T.StringType(), True),
         ]
     )
-    job = _Analyse(path_col, model, tuple(df.columns), to_arrow_schema(schema))
+    job = _Analyse(
+        path_col, model, tuple(df.columns), to_arrow_schema(schema), all_heatmaps, limits
+    )
     return df.mapInArrow(job, schema)
 
 
