@@ -6,7 +6,10 @@ and the search engine all import these without importing each other.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from radpilot.errors import InputError
 from radpilot.interop.records import ReportRecord
@@ -51,6 +54,23 @@ class StoredReport:
     labels: dict[str, float | None]
     ingested_at: str
 
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StoredReport:
+        """A row of either backend's report columns, in the order both select them."""
+        return cls(
+            rowid=int(row[0]),
+            id=row[1],
+            text=row[2],
+            patient_id=row[3],
+            study_date=row[4],
+            modality=row[5],
+            body_part=row[6],
+            version=int(row[7]),
+            hash=row[8],
+            labels=json.loads(row[9]),
+            ingested_at=row[10],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StoredMention:
@@ -65,6 +85,23 @@ class StoredMention:
     sentence: tuple[int, int]
     historical: bool
     span_text: str = ""  # lower-cased words that named the finding
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StoredMention:
+        """A row of either backend's mention columns (``report_rowid`` first)."""
+        return cls(
+            finding=row[1],
+            status=row[2],
+            certainty=row[3],
+            laterality=row[4],
+            locations=tuple(x for x in row[5].split("|") if x),
+            change=row[6],
+            section=row[7],
+            span=(row[8], row[9]),
+            sentence=(row[10], row[11]),
+            historical=bool(row[12]),
+            span_text=row[13],
+        )
 
 
 @dataclass(frozen=True, slots=True)

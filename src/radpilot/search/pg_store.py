@@ -13,7 +13,6 @@ password (``_guarded``), never a traceback.
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -242,7 +241,7 @@ class PostgresStore:
     @_guarded
     def reports(self, rowids: Sequence[int]) -> dict[int, StoredReport]:
         sql = f"SELECT {_REPORT_COLS} FROM reports WHERE rowid = ANY(%s)"
-        reps = (_report(row) for row in self._db.execute(sql, (list(rowids),)))
+        reps = (StoredReport.from_row(row) for row in self._db.execute(sql, (list(rowids),)))
         return {rep.rowid: rep for rep in reps}
 
     @_guarded
@@ -256,7 +255,7 @@ class PostgresStore:
             sql += " AND finding = ANY(%s)"
             args.append(list(findings))
         for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
-            out.setdefault(int(row[0]), []).append(_mention(row))
+            out.setdefault(int(row[0]), []).append(StoredMention.from_row(row))
         return out
 
     @_guarded
@@ -264,7 +263,7 @@ class PostgresStore:
         row = self._db.execute(
             f"SELECT {_REPORT_COLS} FROM reports WHERE id = %s", (pg_write.pg_text(report_id),)
         ).fetchone()
-        return _report(row) if row else None
+        return StoredReport.from_row(row) if row else None
 
     @_guarded
     def versions(self, report_id: str) -> list[dict[str, Any]]:
@@ -296,7 +295,7 @@ class PostgresStore:
             )
             if not rows:
                 return
-            yield from (_report(r) for r in rows)
+            yield from (StoredReport.from_row(r) for r in rows)
             last = int(rows[-1][0])
 
     @_guarded
@@ -451,35 +450,3 @@ class PostgresStore:
             pass
         finally:
             self._db.close()
-
-
-def _report(row: tuple[Any, ...]) -> StoredReport:
-    return StoredReport(
-        rowid=int(row[0]),
-        id=row[1],
-        text=row[2],
-        patient_id=row[3],
-        study_date=row[4],
-        modality=row[5],
-        body_part=row[6],
-        version=int(row[7]),
-        hash=row[8],
-        labels=json.loads(row[9]),
-        ingested_at=row[10],
-    )
-
-
-def _mention(row: tuple[Any, ...]) -> StoredMention:
-    return StoredMention(
-        finding=row[1],
-        status=row[2],
-        certainty=row[3],
-        laterality=row[4],
-        locations=tuple(x for x in row[5].split("|") if x),
-        change=row[6],
-        section=row[7],
-        span=(row[8], row[9]),
-        sentence=(row[10], row[11]),
-        historical=bool(row[12]),
-        span_text=row[13],
-    )

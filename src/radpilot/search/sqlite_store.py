@@ -11,7 +11,6 @@ store itself, its read path and its integrity check. Every SQLite error becomes 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import re
@@ -257,7 +256,7 @@ class SQLiteStore:
         for chunk in _chunks(rowids):
             sql = f"SELECT {_REPORT_COLS} FROM reports WHERE rowid IN ({_marks(chunk)})"
             for row in self._db.execute(sql, chunk):
-                rep = _report(row)
+                rep = StoredReport.from_row(row)
                 out[rep.rowid] = rep
         return out
 
@@ -273,7 +272,7 @@ class SQLiteStore:
                 sql += f" AND finding IN ({_marks(findings)})"
                 args.extend(findings)
             for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
-                out.setdefault(int(row[0]), []).append(_mention(row))
+                out.setdefault(int(row[0]), []).append(StoredMention.from_row(row))
         return out
 
     @_guarded
@@ -281,7 +280,7 @@ class SQLiteStore:
         row = self._db.execute(
             f"SELECT {_REPORT_COLS} FROM reports WHERE id = ?", (report_id,)
         ).fetchone()
-        return _report(row) if row else None
+        return StoredReport.from_row(row) if row else None
 
     @_guarded
     def versions(self, report_id: str) -> list[dict[str, Any]]:
@@ -314,7 +313,7 @@ class SQLiteStore:
             )
             if not rows:
                 return
-            yield from (_report(r) for r in rows)
+            yield from (StoredReport.from_row(r) for r in rows)
             last = int(rows[-1][0])
 
     @_guarded
@@ -461,38 +460,6 @@ class SQLiteStore:
         self._db.close()
         if self.sound:
             record_verified(self._path)
-
-
-def _report(row: tuple[Any, ...]) -> StoredReport:
-    return StoredReport(
-        rowid=int(row[0]),
-        id=row[1],
-        text=row[2],
-        patient_id=row[3],
-        study_date=row[4],
-        modality=row[5],
-        body_part=row[6],
-        version=int(row[7]),
-        hash=row[8],
-        labels=json.loads(row[9]),
-        ingested_at=row[10],
-    )
-
-
-def _mention(row: tuple[Any, ...]) -> StoredMention:
-    return StoredMention(
-        finding=row[1],
-        status=row[2],
-        certainty=row[3],
-        laterality=row[4],
-        locations=tuple(x for x in row[5].split("|") if x),
-        change=row[6],
-        section=row[7],
-        span=(row[8], row[9]),
-        sentence=(row[10], row[11]),
-        historical=bool(row[12]),
-        span_text=row[13],
-    )
 
 
 def word_pattern(word: str) -> re.Pattern[str]:
