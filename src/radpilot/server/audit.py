@@ -20,18 +20,7 @@ GENESIS = "0" * 64
 def entry_hash(prev_hash: str, seq: int, at: str, event: AuditEvent) -> str:
     """SHA-256 of the canonical JSON of the entry's fields and the previous hash."""
     payload = json.dumps(
-        [
-            prev_hash,
-            seq,
-            at,
-            event.actor,
-            event.role,
-            event.action,
-            event.target,
-            event.client,
-            event.outcome,
-            event.detail,
-        ],
+        [prev_hash, seq, at, *event.values()],
         ensure_ascii=False,
         separators=(",", ":"),
     )

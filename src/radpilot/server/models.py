@@ -48,6 +48,18 @@ class AuditEvent:
     outcome: str = "ok"
     detail: str = ""
 
+    def values(self) -> tuple[str, str, str, str, str, str, str]:
+        """The fields in the order the hash covers them and the stores keep them."""
+        return (
+            self.actor,
+            self.role,
+            self.action,
+            self.target,
+            self.client,
+            self.outcome,
+            self.detail,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:

@@ -173,19 +173,7 @@ class PostgresServiceStore:
             digest = entry_hash(prev, seq, at, event)
             db.execute(
                 f"INSERT INTO audit({_AUDIT_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                (
-                    seq,
-                    at,
-                    event.actor,
-                    event.role,
-                    event.action,
-                    event.target,
-                    event.client,
-                    event.outcome,
-                    event.detail,
-                    prev,
-                    digest,
-                ),
+                (seq, at, *event.values(), prev, digest),
             )
         return AuditEntry(seq, at, event, prev, digest)
 

@@ -168,19 +168,7 @@ class SQLiteServiceStore:
                 digest = entry_hash(prev, seq, at, event)
                 db.execute(
                     f"INSERT INTO service_audit({_AUDIT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        seq,
-                        at,
-                        event.actor,
-                        event.role,
-                        event.action,
-                        event.target,
-                        event.client,
-                        event.outcome,
-                        event.detail,
-                        prev,
-                        digest,
-                    ),
+                    (seq, at, *event.values(), prev, digest),
                 )
                 db.execute("COMMIT")
             except BaseException:
