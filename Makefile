@@ -26,7 +26,10 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e '.[all,llm,dev]'
+	$(PY) -m pip install -q -e '.[all,dev]'
+	@# The local GGUF backend compiles llama.cpp (5-8 min, needs cmake and a C++ compiler):
+	@# when it cannot be built, say so and go on; its tests then skip, naming why.
+	$(PY) -m pip install -q -e '.[llm]' || echo "warning: llama-cpp-python did not build; the llama-cpp.v1 backend and its tests are unavailable" >&2
 	@touch $(STAMP)
 
 demo: $(STAMP)
