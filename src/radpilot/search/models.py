@@ -112,6 +112,23 @@ class Filters:
     modality: str | None = None
     body_part: str | None = None
 
+    def conditions(self, placeholder: str) -> tuple[list[str], list[str]]:
+        """SQL conditions on the reports table ``r`` and their arguments, with the
+        backend's parameter ``placeholder`` (SQLite ``?``, PostgreSQL ``%s``)."""
+        conds: list[str] = []
+        args: list[str] = []
+        for col, op, val in (
+            ("study_date", ">=", self.since),
+            ("study_date", "<=", self.until),
+            ("patient_id", "=", self.patient),
+            ("modality", "=", self.modality),
+            ("body_part", "=", self.body_part),
+        ):
+            if val is not None:
+                conds.append(f"r.{col} {op} {placeholder}")
+                args.append(val)
+        return conds, args
+
 
 @dataclass(frozen=True, slots=True)
 class FindingClause:

@@ -89,17 +89,9 @@ def _drive(
         c, a = _mention_exists(rid, q.drive)
         conds.append(c)
         args = [*args, *a]
-    flt = q.filters
-    for col, op, val in (
-        ("study_date", ">=", flt.since),
-        ("study_date", "<=", flt.until),
-        ("patient_id", "=", flt.patient),
-        ("modality", "=", flt.modality),
-        ("body_part", "=", flt.body_part),
-    ):
-        if val is not None:
-            conds.append(f"r.{col} {op} ?")
-            args = [*args, val]
+    more, more_args = q.filters.conditions("?")
+    conds += more
+    args = [*args, *more_args]
     for clause in q.required:
         c, a = _finding_exists(rid, clause)
         conds.append(c)

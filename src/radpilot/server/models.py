@@ -8,8 +8,9 @@ prefixed ``service_``) is built in; another backend registers in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from radpilot.server.access import Role
 
@@ -21,6 +22,11 @@ class UserRecord:
     password_hash: str
     disabled: bool
     created: str
+
+    @classmethod
+    def from_row(cls, r: Sequence[Any]) -> UserRecord:
+        """A row of either store's user columns (name, role, hash, disabled, created)."""
+        return cls(r[0], Role(r[1]), r[2], bool(r[3]), r[4])
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,11 @@ class AuditEntry:
     event: AuditEvent
     prev_hash: str
     hash: str
+
+    @classmethod
+    def from_row(cls, r: Sequence[Any]) -> AuditEntry:
+        """A row of either store's audit columns: seq, at, the event's values, prev, hash."""
+        return cls(int(r[0]), r[1], AuditEvent(*r[2:9]), r[9], r[10])
 
     def to_dict(self) -> dict[str, object]:
         e = self.event

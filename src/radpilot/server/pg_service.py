@@ -102,14 +102,14 @@ class PostgresServiceStore:
             "SELECT name, role, password_hash, disabled, created FROM users WHERE name = %s",
             (name,),
         )
-        return _user(rows[0]) if rows else None
+        return UserRecord.from_row(rows[0]) if rows else None
 
     @_guarded
     def users(self) -> list[UserRecord]:
         rows = self._all(
             'SELECT name, role, password_hash, disabled, created FROM users ORDER BY name COLLATE "C"'
         )
-        return [_user(r) for r in rows]
+        return [UserRecord.from_row(r) for r in rows]
 
     @_guarded
     def set_disabled(self, name: str, disabled: bool) -> bool:
@@ -183,20 +183,11 @@ class PostgresServiceStore:
             f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE seq > %s ORDER BY seq LIMIT %s",
             (after, limit),
         )
-        return [
-            AuditEntry(
-                int(r[0]), r[1], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8]), r[9], r[10]
-            )
-            for r in rows
-        ]
+        return [AuditEntry.from_row(r) for r in rows]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _user(r: tuple[Any, ...]) -> UserRecord:
-    return UserRecord(r[0], Role(r[1]), r[2], bool(r[3]), r[4])
 
 
 def _conforms(store: PostgresServiceStore) -> ServiceStore:

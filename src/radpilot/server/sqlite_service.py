@@ -101,13 +101,13 @@ class SQLiteServiceStore:
             "SELECT name, role, password_hash, disabled, created FROM service_users WHERE name = ?",
             (name,),
         )
-        return _user(rows[0]) if rows else None
+        return UserRecord.from_row(rows[0]) if rows else None
 
     def users(self) -> list[UserRecord]:
         rows = self._all(
             "SELECT name, role, password_hash, disabled, created FROM service_users ORDER BY name"
         )
-        return [_user(r) for r in rows]
+        return [UserRecord.from_row(r) for r in rows]
 
     def set_disabled(self, name: str, disabled: bool) -> bool:
         return (
@@ -181,20 +181,11 @@ class SQLiteServiceStore:
             f"SELECT {_AUDIT_COLUMNS} FROM service_audit WHERE seq > ? ORDER BY seq LIMIT ?",
             (after, -1 if limit is None else limit),
         )
-        return [
-            AuditEntry(
-                r[0], r[1], AuditEvent(r[2], r[3], r[4], r[5], r[6], r[7], r[8]), r[9], r[10]
-            )
-            for r in rows
-        ]
+        return [AuditEntry.from_row(r) for r in rows]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _user(r: tuple[Any, ...]) -> UserRecord:
-    return UserRecord(r[0], Role(r[1]), r[2], bool(r[3]), r[4])
 
 
 def _conforms(store: SQLiteServiceStore) -> ServiceStore:
