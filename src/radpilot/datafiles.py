@@ -136,7 +136,7 @@ def _location(loc: Sequence[int | str]) -> str:
             out += f"[{part}]"
         elif str(part).startswith(("function-", "union[", "list[", "dict[")) or part == "[key]":
             continue  # pydantic's names for validator steps (and for "the key itself"), not keys
-        elif _PLAIN_KEY.match(part):
+        elif _PLAIN_KEY.fullmatch(part):  # (match: "$" also matches before a final "\n")
             out += f".{part}" if out else part
         else:  # a key with spaces, line breaks or odd characters: quoted, shortened
             out += f"[{part[:60]!r}]"
