@@ -1,0 +1,136 @@
+"""The certainty of one mention from the cues that reach it: the nearest negation or hedge,
+a resolved change, "X or Y" and "versus", a statement cue ("consistent with"), and the
+hedge kind that a label policy reads.
+
+Part of radpilot's ConText engine (:mod:`radpilot.reports.context` states the rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from radpilot.reports.matcher import Token
+from radpilot.reports.models import Certainty, Change, Hedge
+from radpilot.reports.rules import CueCategory, CueRules
+from radpilot.reports.scope import CERTAINTY_CUES, Draft, Found, blocked
+
+
+def decide(
+    d: Draft,
+    i: int,
+    found: Found,
+    tokens: list[Token],
+    alt_tokens: list[Token],
+    drafts: list[Draft],
+    rules: CueRules,
+    context_section: bool,
+) -> tuple[Certainty, Hedge | None, list[str], Change | None]:
+    """Certainty, hedge kind, the deciding cue phrases and the change of one mention.
+    ``found.hypothetical`` is cleared where the cue is the radiologist's open question."""
+    cues: list[str] = []
+    certainty = Certainty.PRESENT
+    hedge: Hedge | None = None
+    if found.hypothetical is not None and not context_section:
+        # In the findings, "rule out pneumonia" is the radiologist's open question (an
+        # uncertainty cue too); "if", "recommend CT" stay hypothetical.
+        if any(c is CueCategory.UNCERTAINTY for c, _ in found.hypothetical.roles.cues):
+            found.hypothetical = None
+    certainty_cue = found.certainty
+    if d.uncertain and certainty_cue is None:
+        certainty_cue = (0, tokens[0], Certainty.UNCERTAIN)
+        for t in tokens:
+            if t.start == d.qualifier_at:
+                certainty_cue = (0, t, Certainty.UNCERTAIN)
+    if d.anchor_cue is not None:
+        certainty = Certainty.ABSENT
+        cues.append(d.anchor_cue)
+    elif certainty_cue is not None:
+        certainty = certainty_cue[2]
+        cues.append(certainty_cue[1].key)
+        if certainty is Certainty.UNCERTAIN:
+            hedge = _hedge_of(certainty_cue[1].key, rules.hedges)
+    change = found.change[2] if found.change else None
+    if found.change is not None:
+        cues.append(found.change[1].key)
+        if change is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
+            certainty = Certainty.ABSENT
+    if certainty is Certainty.PRESENT and alt_tokens:
+        alt = _alternative(tokens, alt_tokens, drafts, i, rules)
+        if alt is not None:
+            certainty = Certainty.UNCERTAIN
+            cues.append(alt[0])
+            hedge = alt[1]
+    if certainty is Certainty.PRESENT and found.statement is not None:
+        hedge = Hedge.CONSISTENT  # no hedge: recorded, since other conventions count it one
+        cues.append(found.statement[1].key)
+    if found.historical is not None:
+        cues.append(found.historical.key)
+    if found.hypothetical is not None:
+        cues.append(found.hypothetical.key)
+    return certainty, hedge, cues, change
+
+
+def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
+    """The hedge kind of a cue or uncertain qualifier: a qualifier that opens with a hedge
+    ("borderline enlarged") is that hedge; one that is none ("heart size is stable") leaves
+    the finding open either way, a possibility rather than a leaning."""
+    words = key.split(" ")
+    for n in range(len(words), 0, -1):
+        hit = hedges.get(" ".join(words[:n]))
+        if hit is not None:
+            return hit
+    return Hedge.POSSIBLE
+
+
+def _alternative(
+    tokens: list[Token], alt_tokens: list[Token], drafts: list[Draft], i: int, rules: CueRules
+) -> tuple[str, Hedge] | None:
+    """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
+    other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
+    differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
+    makes Y a possibility and leaves X the leading alternative. ``alt_tokens``: the
+    phrases among ``tokens`` with an "or" or differential cue, in order."""
+    d = drafts[i]
+    hedges = rules.hedges
+    reach = rules.alternative_scope_chars
+    for t in alt_tokens:
+        kinds = {c for c, _ in t.roles.cues}
+        if CueCategory.DIFFERENTIAL in kinds:
+            if t.start >= d.end:
+                lo, hi = d.end, t.start
+            elif t.end <= d.start:
+                lo, hi = t.end, d.start
+            else:
+                continue
+            nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
+            if not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
+                after = t.end <= d.start
+                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE) if after else Hedge.ALTERNATIVE
+            continue
+        if CueCategory.ALTERNATIVE not in kinds:
+            continue
+        if t.start >= d.end:
+            others = [o for o in drafts if o.start >= t.end and o.start - t.end <= reach]
+            lo, hi = d.end, t.start
+        elif t.end <= d.start:
+            others = [o for o in drafts if o.end <= t.start and t.start - o.end <= reach]
+            lo, hi = t.end, d.start
+        else:
+            continue
+        nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
+        if others and not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
+            if not _certainty_cue_between(tokens, lo, hi):
+                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
+    return None
+
+
+def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
+    """A negation or hedge between a finding and "or" opens the phrase the "or" belongs to:
+    in "cuffing, suggesting bronchiolitis or asthma" the alternatives are what the hedge
+    offers, and the cuffing before it is stated."""
+    for t in tokens:
+        if t.start >= hi:
+            return False
+        if t.start >= lo and t.end <= hi and any(c in CERTAINTY_CUES for c, _ in t.roles.cues):
+            return True
+    return False

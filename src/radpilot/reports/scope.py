@@ -1,0 +1,179 @@
+"""Where a cue phrase reaches in one sentence: the drafts of mentions a sentence names, the
+scope of each cue (forward, backward, both ways; up to a terminator or a character limit),
+and which certainty, change, historical, hypothetical and statement cues reach each draft.
+
+Part of radpilot's ConText engine (:mod:`radpilot.reports.context` states the rules);
+:mod:`radpilot.reports.certainty` turns what reaches a draft into its certainty.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from radpilot.reports.matcher import Token
+from radpilot.reports.models import Certainty, Change, Sentence
+from radpilot.reports.rules import CueCategory, CueRules, Direction
+
+CHANGE_OF = {
+    CueCategory.CHANGE_NEW: Change.NEW,
+    CueCategory.CHANGE_WORSE: Change.WORSE,
+    CueCategory.CHANGE_BETTER: Change.BETTER,
+    CueCategory.CHANGE_STABLE: Change.STABLE,
+    CueCategory.CHANGE_RESOLVED: Change.RESOLVED,
+}
+CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
+_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
+
+
+@dataclass(slots=True)
+class Draft:
+    finding: str
+    start: int
+    end: int
+    anchor_cue: str | None = None  # the "normal" phrase that made an anchored finding absent
+    qualifier_at: int = -1  # where an anchored finding's qualifier starts: its own cues count
+    uncertain: bool = False  # named by an uncertain qualifier ("heart size is stable")
+    term_locations: tuple[str, ...] = ()
+    term_laterality: str | None = None
+
+
+def blocked(tokens: list[Token], lo: int, hi: int) -> bool:
+    """Is there a terminator strictly between offsets lo and hi?"""
+    for t in tokens:
+        if t.start >= hi:
+            return False
+        if t.start >= lo and t.end <= hi and t.roles.terminator:
+            return True
+    return False
+
+
+def distance(cue: Token, d: Draft, direction: Direction, rules: CueRules) -> int | None:
+    """Characters from cue to mention when the mention is inside the cue's scope."""
+    if direction in (Direction.FORWARD, Direction.BIDIRECTIONAL) and cue.end <= d.start:
+        gap = d.start - cue.end
+        return gap if gap <= rules.forward_scope_chars else None
+    if direction in (Direction.BACKWARD, Direction.BIDIRECTIONAL) and cue.start >= d.end:
+        gap = cue.start - d.end
+        return gap if gap <= rules.backward_scope_chars else None
+    return None
+
+
+def looks_ahead(
+    tokens: list[Token],
+    cue_tokens: list[Token],
+    drafts: list[Draft],
+    rules: CueRules,
+    text: str,
+    end: int,
+) -> set[int]:
+    """Starts of the cues that can look both ways ("likely", "?") and look forward here: a
+    finding follows them in their clause ("opacities, likely atelectasis" hedges the
+    atelectasis only), or a word that is no finding ("pneumonia, likely bacterial" hedges
+    the kind of pneumonia, not that there is one): only a hedge that ends its phrase looks
+    back ("atelectasis, likely.")."""
+    ahead: set[int] = set()
+    for cue in cue_tokens:
+        if len(cue.roles.cues) < 2:
+            continue  # looking both ways takes a forward and a backward cue
+        directions = {d for c, d in cue.roles.cues if c in CERTAINTY_CUES}
+        if Direction.FORWARD in directions and Direction.BACKWARD in directions:
+            for d in drafts:
+                if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
+                    if not blocked(tokens, cue.end, d.start):
+                        ahead.add(cue.start)
+                    break
+            else:
+                hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
+                if (
+                    len(hedge) > 1
+                    and cue.key[-1:].isalpha()
+                    and _WORD_AFTER.match(text, cue.end, end)
+                ):
+                    # a hedge, never a negation ("not seen either"); the word is in this
+                    # sentence, so a sentence reads the same wherever it stands (sentencememo)
+                    ahead.add(cue.start)
+    return ahead
+
+
+def closes(cue: Token, text: str, sentence: Sentence) -> bool:
+    """A negation answering a template's item ("Effusion - no, edema: no."): ahead -1 - start"""
+    after = text[cue.end : min(sentence.end, cue.end + 4)].lstrip(" \t")[:1]
+    before = text[max(sentence.start, cue.start - 4) : cue.start].rstrip()[-1:]
+    neg = any(c is CueCategory.NEGATION and d is Direction.FORWARD for c, d in cue.roles.cues)
+    return neg and before in (":", "-") and after in ("", ".", ",", ";", "!")
+
+
+@dataclass(slots=True)
+class Found:
+    """The cues that reach one draft: the nearest certainty and change cues, and the first
+    historical and hypothetical ones."""
+
+    certainty: tuple[int, Token, Certainty] | None = None
+    change: tuple[int, Token, Change] | None = None
+    historical: Token | None = None
+    hypothetical: Token | None = None
+    statement: tuple[int, Token] | None = None  # the nearest "consistent with"
+
+
+_SKIPPED = frozenset(
+    {
+        CueCategory.TERMINATOR,
+        CueCategory.PSEUDO,
+        CueCategory.NORMAL,
+        CueCategory.ALTERNATIVE,
+        CueCategory.DIFFERENTIAL,
+    }
+)
+
+
+def cues_of(
+    d: Draft,
+    tokens: list[Token],
+    cue_tokens: list[Token],
+    drafts: list[Draft],
+    ahead: set[int],
+    rules: CueRules,
+) -> Found:
+    found = Found()
+    for cue in cue_tokens:
+        if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+            continue
+        for category, direction in cue.roles.cues:
+            if category in _SKIPPED:
+                continue  # "or"/"versus" are read by _alternative
+            if category not in CHANGE_OF and direction is Direction.BACKWARD:
+                if cue.start in ahead:
+                    continue
+            elif direction is Direction.FORWARD and -1 - cue.start in ahead:
+                # a template's answer is its own item's only: the one right before it
+                direction = Direction.BACKWARD if 0 < cue.start - d.end <= 4 else Direction.NONE
+            if (
+                direction is Direction.BACKWARD
+                and category is CueCategory.UNCERTAINTY
+                and any(d.end <= o.start and o.end <= cue.start for o in drafts)
+            ):
+                continue  # "opacity: pneumonia?" questions the pneumonia only
+            gap = 0 if cue.start == d.qualifier_at else distance(cue, d, direction, rules)
+            if gap is None:
+                continue
+            lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
+            if blocked(tokens, lo, hi):
+                continue
+            if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
+                c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
+                if found.certainty is None or gap < found.certainty[0]:
+                    found.certainty = (gap, cue, c)
+            elif category in CHANGE_OF:
+                if gap <= rules.modifier_scope_chars and (
+                    found.change is None or gap < found.change[0]
+                ):
+                    found.change = (gap, cue, CHANGE_OF[category])
+            elif category is CueCategory.HISTORICAL:
+                found.historical = found.historical or cue
+            elif category is CueCategory.HYPOTHETICAL:
+                found.hypothetical = found.hypothetical or cue
+            elif category is CueCategory.STATEMENT:
+                if found.statement is None or gap < found.statement[0]:
+                    found.statement = (gap, cue)
+    return found
