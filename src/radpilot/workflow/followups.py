@@ -5,12 +5,15 @@ strong one ("recommend", "advised") by itself, a directive ("could be performed"
 "correlate") with an action word anywhere in the sentence, an ambiguous one ("suggest",
 "consider") only with an action right after it, or an imperative at its start
 ("Correlate clinically."), or a follow-up word at its start with an interval ("Follow-up
-CT in 3 months."). Pseudo triggers are masked first, so "no opacity to suggest
-pneumonia" (a hedge) and "please see the CT" are none; "no follow-up is needed" is a
-*declined* follow-up (kept for the guideline check, never a recommendation).
+CT in 3 months."), or a sentence of a RECOMMENDATION section that names an action. Pseudo
+triggers are masked first, so "no opacity to suggest pneumonia" (a hedge) and "please see
+the CT" are none; "no (further, dedicated) follow-up is needed" is a *declined* follow-up
+(kept for the guideline check, never a recommendation). A recommendation attributed to
+another report ("as recommended on the prior report") is not made here, and a cue that is
+the subject of a finding verb ("Follow-up CT at 6 months showed ...") states, not directs.
 
-Decisions (documented in BENCHMARKS.md beside the labelled set): clinical correlation is a
-recommendation of kind ``clinical``; a statement of comparison ("compared to prior") is
+Decisions (documented in BENCHMARKS.md beside the labelled set): clinical correlation, a
+management action and a follow-up by a clinician or service are of kind ``clinical``; a statement of comparison ("compared to prior") is
 none, a request to compare ("recommend comparison with outside films") is ``comparison``;
 one sentence gives at most one recommendation (its first modality, its first interval).
 
