@@ -155,3 +155,16 @@ def test_conditional(text: str, conditional: bool) -> None:
 )
 def test_communication(text: str, communication: bool) -> None:
     assert bool(extract(text).communications) is communication, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No other studies are available for comparison.",
+        "No other imaging is available.",
+        "No prior studies.",
+    ],
+)
+def test_no_prior_study_is_no_declined_follow_up(text: str) -> None:
+    # the guideline check reads a declined follow-up as "no follow-up" for a nodule
+    assert extract(text).declined == ()
