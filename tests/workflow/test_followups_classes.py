@@ -168,3 +168,58 @@ def test_communication(text: str, communication: bool) -> None:
 def test_no_prior_study_is_no_declined_follow_up(text: str) -> None:
     # the guideline check reads a declined follow-up as "no follow-up" for a nodule
     assert extract(text).declined == ()
+
+
+# Round 2: the classes of the check-3 residuals, again with new sentences.
+ROUND2_RECOMMENDATIONS = [
+    "A CT of the orbits can be arranged.",
+    "An MRI might be performed for further evaluation.",
+]
+ROUND2_NOT_RECOMMENDATIONS = [
+    "The original dictation recommended an ultrasound.",
+    "As per the preceding report's recommendation, a CT was obtained.",
+    "Clinical correlation was noted in the request.",
+]
+
+
+@pytest.mark.parametrize("text", ROUND2_RECOMMENDATIONS)
+def test_round2_is_a_recommendation(text: str) -> None:
+    assert extract(text).recommendations, text
+
+
+@pytest.mark.parametrize("text", ROUND2_NOT_RECOMMENDATIONS)
+def test_round2_is_not_a_recommendation(text: str) -> None:
+    assert not extract(text).recommendations, text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Recommend follow-up with her cardiologist.", "clinical"),
+        ("Recommend review by the treating surgeon.", "clinical"),
+        ("Recommend liver function tests.", "clinical"),
+        ("Suggest a coagulation panel.", "clinical"),
+    ],
+)
+def test_round2_kind(text: str, kind: str) -> None:
+    (rec,) = extract(text).recommendations
+    assert rec.kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "interval"),
+    [
+        (
+            "Recommend chest radiograph following completion of therapy.",
+            "following completion of therapy",
+        ),
+        ("Repeat film after diuresis is suggested.", None),  # a wait, not a treatment
+        ("Recommend CT post treatment.", "post treatment"),
+        ("A non urgent MRI of the hip is recommended.", None),
+        ("A not urgent ultrasound is recommended.", None),
+    ],
+)
+def test_round2_end_conditions(text: str, interval: str | None) -> None:
+    (rec,) = extract(text).recommendations
+    got = None if rec.interval is None else rec.interval.text
+    assert got == interval

@@ -58,6 +58,10 @@ class TriggerLists(DataModel):
         description="A recommendation attributed to another report ('prior report', 'as "
         "recommended'): its strong and directive triggers are reported, not made."
     )
+    reported_whose: list[Phrase] = Field(
+        description="With a reported noun after it ('last' + 'report'): another report."
+    )
+    reported_nouns: list[Phrase]
     predicate_heads: list[Phrase] = Field(
         description="First words of a directive that is the clause's own verb ('is "
         "needed', 'could be performed'): no statement is about it."
@@ -66,6 +70,10 @@ class TriggerLists(DataModel):
         description="A finite verb of finding ('shows', 'demonstrated') in the clause after a "
         "directive or leading cue makes the cue the subject of a statement ('Correlation "
         "with the prior CT shows ...', 'Follow-up CT at 6 months showed ...')."
+    )
+    subordinators: list[Phrase] = Field(
+        description="A finding verb after one of these ('Correlate with the CT which "
+        "showed ...') is in another clause: no statement about the cue."
     )
 
 
@@ -131,6 +139,19 @@ class NamedInterval(DataModel):
     max_days: Days | None = Field(ge=0)
 
 
+class EndConditions(DataModel):
+    """A wait for a treatment to end, no days: 'after' + 0-1 filler + an event ('following
+    completion of therapy', 'post treatment'); named intervals built from words."""
+
+    before: list[Phrase] = Field(min_length=1)
+    fillers: list[Phrase]
+    events: list[Phrase] = Field(min_length=1)
+
+    def phrases(self) -> list[str]:
+        fills = ["", *(f + " " for f in self.fillers)]
+        return [f"{b} {f}{e}" for b in self.before for f in fills for e in self.events]
+
+
 class IntervalGrammar(DataModel):
     units: dict[Phrase, Days] = Field(min_length=1, description="Unit word -> days.")
     numbers: dict[Phrase, Days] = Field(description="Number word -> value.")
@@ -145,6 +166,10 @@ class IntervalGrammar(DataModel):
         "denominator -> days per unit."
     )
     date_words: list[Phrase] = Field(description="Before 'N/12', they make it a date ('on').")
+    end_conditions: EndConditions
+    named_negations: list[Phrase] = Field(
+        description="Before a named interval, no interval: 'non-urgent', 'not urgent'."
+    )
     named: list[NamedInterval]
     default_due_days: Days = Field(
         gt=0, description="Tracking: the due date of a recommendation that states no interval."
@@ -241,6 +266,7 @@ class FollowupRules:
     declined: re.Pattern[str]
     reported: re.Pattern[str]
     statement: re.Pattern[str]
+    subordinator: re.Pattern[str]
     predicate_head: re.Pattern[str]
     sections: frozenset[str]
     imperative: re.Pattern[str]
@@ -358,8 +384,11 @@ def followup_rules() -> FollowupRules:
             phrase_pattern(t.declined),
             _sequence((neg.words, 1, 1), (neg.modifiers, 0, neg.window), (neg.declined, 1, 1)),
         ),
-        reported=phrase_pattern(t.reported),
+        reported=phrase_pattern(
+            [*t.reported, *(f"{w} {n}" for w in t.reported_whose for n in t.reported_nouns)]
+        ),
         statement=phrase_pattern(t.statement_verbs),
+        subordinator=phrase_pattern(t.subordinators),
         predicate_head=re.compile(rf"{_group(t.predicate_heads)}\b", re.IGNORECASE),
         sections=frozenset(normalize_term(x) for x in f.sections),
         imperative=phrase_pattern(f.imperatives),

@@ -116,7 +116,9 @@ def _stated(text: str, m: re.Match[str], rules: FollowupRules) -> bool:
     needed") is itself the clause's verb, so what follows it is no statement about it."""
     if rules.predicate_head.match(m.group(0)):
         return False
-    return rules.statement.search(_clause_after(text, m.end())) is not None
+    clause = _clause_after(text, m.end())
+    sub = rules.subordinator.search(clause)
+    return rules.statement.search(clause[: sub.start()] if sub else clause) is not None
 
 
 def is_recommendation(
@@ -140,7 +142,8 @@ def is_recommendation(
         if rules.any_action.search(_words_after(masked, m.end(), rules.action_window_words)):
             return True
     lead = masked.lstrip(" \t\r\n-*•0123456789.)")
-    if rules.imperative.match(lead) is not None:
+    opening = rules.imperative.match(lead)
+    if opening is not None and not _stated(lead, opening, rules):
         return True
     if section is not None and normalize_term(section) in rules.sections:
         if rules.any_action.search(masked) and rules.statement.search(masked) is None:

@@ -52,6 +52,7 @@ class _Grammar:
     fraction: re.Pattern[str]
     fractions: dict[str, int]
     date_before: re.Pattern[str]
+    named_negated: re.Pattern[str]
 
 
 def _alternatives(words: list[str]) -> str:
@@ -77,15 +78,18 @@ def _grammar() -> _Grammar:
         rf"(?![\s\-]+(?:{_alternatives([w.lower() for w in g.not_followed_by])})\b)",
         re.IGNORECASE,
     )
-    named_days = {
+    named_days: dict[str, tuple[int | None, int | None]] = {
         " ".join(n.phrase.lower().replace("-", " ").split()): (n.min_days, n.max_days)
         for n in g.named
     }
+    for phrase in g.end_conditions.phrases():
+        named_days.setdefault(" ".join(phrase.lower().split()), (None, None))
     # "6/52": six weeks, the UK shorthand; "3/12/2024" is a date
     fraction = re.compile(
         rf"(?<![\w./])(?P<low>\d+)(?:\s*[-–]\s*(?P<high>\d+))?/(?P<den>{_alternatives(list(g.fractions))})(?![\w/])"
     )
     date_before = re.compile(rf"(?:{_alternatives(g.date_words)})\s*$", re.IGNORECASE)
+    negated = re.compile(rf"\b(?:{_alternatives(g.named_negations)})[\s\-]*$", re.IGNORECASE)
     return _Grammar(
         numeric,
         phrase_pattern(named_days),
@@ -96,6 +100,7 @@ def _grammar() -> _Grammar:
         fraction,
         dict(g.fractions),
         date_before,
+        negated,
     )
 
 
@@ -137,6 +142,8 @@ def iter_intervals(text: str) -> list[Interval]:
     for m in g.named.finditer(text):
         if any(s < m.end() and m.start() < e for s, e in taken):
             continue
+        if g.named_negated.search(text[: m.start()]):
+            continue  # "non-urgent"
         days = g.named_days[" ".join(m.group(0).lower().replace("-", " ").split())]
         found.append(Interval(m.group(0), m.start(), m.end(), *days, named=True))
     return sorted(found, key=lambda i: i.start)
