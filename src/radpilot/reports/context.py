@@ -135,7 +135,7 @@ def mentions_in_sentence(
         drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
         return []
-    attrs = _attributes(tokens, drafts, rules)
+    attrs = _attributes(tokens, drafts, rules, text, unsized)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens: list[Token] = []
     alt_tokens: list[Token] = []  # those with an "or" or differential cue
@@ -159,7 +159,8 @@ def mentions_in_sentence(
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality
         if laterality is None and out and certainty is not Certainty.ABSENT:
-            laterality = _shared_side(out[-1], d, tokens)
+            if out[-1].finding not in unsized or d.finding in unsized:
+                laterality = _shared_side(out[-1], d, tokens)  # a device's side is no finding's
         out.append(
             Mention(
                 finding=d.finding,
@@ -236,8 +237,15 @@ class _Attributes:
     sev: dict[int, tuple[int, str]]
 
 
-def _attributes(tokens: list[Token], drafts: list[Draft], rules: CueRules) -> _Attributes:
-    """Attribute words go to the nearest mention in the same clause."""
+def _attributes(
+    tokens: list[Token],
+    drafts: list[Draft],
+    rules: CueRules,
+    text: str,
+    devices: frozenset[str] = frozenset(),
+) -> _Attributes:
+    """Attribute words go to the nearest mention in the same clause; one after a device and
+    before the next item of a list is the device's ("PICC with tip in the SVC, nodule")."""
     out = _Attributes({}, {}, {})
     for t in tokens:
         r = t.roles
@@ -253,6 +261,8 @@ def _attributes(tokens: list[Token], drafts: list[Draft], rules: CueRules) -> _A
                 gap = t.start - d.end + 1  # modifiers more often precede their finding
             else:
                 gap = 0
+            if t.end <= d.start and devices and _device_before(t, drafts, i, text, devices):
+                continue
             if gap < best_gap and gap <= rules.modifier_scope_chars:
                 lo, hi = (t.end, d.start) if t.end <= d.start else (d.end, t.start)
                 if hi <= lo or not blocked(tokens, lo, hi):
@@ -270,6 +280,20 @@ def _attributes(tokens: list[Token], drafts: list[Draft], rules: CueRules) -> _A
         if r.severity is not None and (best_i not in out.sev or out.sev[best_i][0] > best_gap):
             out.sev[best_i] = (best_gap, r.severity)
     return out
+
+
+_NEXT_ITEM = re.compile(r",|\band\b")
+
+
+def _device_before(
+    t: Token, drafts: list[Draft], i: int, text: str, devices: frozenset[str]
+) -> bool:
+    """Is attribute word t (before draft i) the device's before it, the next list item
+    standing after a comma or "and"?"""
+    if drafts[i].finding in devices or not _NEXT_ITEM.search(text, t.end, drafts[i].start):
+        return False
+    before = [d for d in drafts if d.end <= t.start]
+    return bool(before) and before[-1].finding in devices
 
 
 def _sizes(
