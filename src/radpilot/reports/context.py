@@ -173,7 +173,7 @@ def mentions_in_sentence(
                 severity=attrs.sev[i][1] if i in attrs.sev else None,
                 size=sizes.get(i),
                 change=change,
-                historical=found.historical is not None,
+                historical=d.historical or found.historical is not None,
                 hypothetical=context_section or found.hypothetical is not None,
                 cues=tuple(dict.fromkeys(cues)),
                 hedge=hedge if certainty is not Certainty.ABSENT else None,
@@ -192,6 +192,7 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
             t.end,
             term_locations=t.roles.term_locations,
             term_laterality=t.roles.term_laterality,
+            historical=t.roles.historical_term,
         )
         for t in tokens
         if t.roles.finding

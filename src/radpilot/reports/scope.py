@@ -47,6 +47,7 @@ class Draft:
     uncertain: bool = False  # named by an uncertain qualifier ("heart size is stable")
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
+    historical: bool = False  # named by a term for an old finding ("healed fracture")
 
 
 def blocked(tokens: list[Token], lo: int, hi: int) -> bool:
