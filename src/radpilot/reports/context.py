@@ -138,13 +138,13 @@ def mentions_in_sentence(
     attrs = _attributes(tokens, drafts, rules, text, unsized)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens: list[Token] = []
-    alt_tokens: list[Token] = []  # those with an "or" or differential cue
+    alternatives: list[Token] = []  # those with an "or" or differential cue
     for t in tokens:
         if t.roles.cues:
             cue_tokens.append(t)
             for c, _ in t.roles.cues:
-                if c in _ALTERNATIVE_CUES:
-                    alt_tokens.append(t)
+                if c in _ALTERNATIVE_CUES and (t.key != "/" or _slash_pair(t, drafts, unsized)):
+                    alternatives.append(t)
                     break
     ahead = looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
     if ":" in sentence.text or "-" in sentence.text:
@@ -154,7 +154,7 @@ def mentions_in_sentence(
     for i, d in enumerate(drafts):
         found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
         certainty, hedge, cues, change = decide(
-            d, i, found, tokens, alt_tokens, drafts, rules, context_section
+            d, i, found, tokens, alternatives, drafts, rules, context_section
         )
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality
@@ -180,6 +180,18 @@ def mentions_in_sentence(
             )
         )
     return out
+
+
+def _slash_pair(t: Token, drafts: list[Draft], devices: frozenset[str]) -> bool:
+    """Does a slash join two findings as alternatives ("atelectasis/scarring")? Not two
+    names of one thing: one finding twice ("tortuous/ectatic aorta") or a device
+    ("pacemaker/ICD")."""
+    before = [d for d in drafts if d.end == t.start]
+    after = [d for d in drafts if d.start == t.end]
+    if not before or not after:
+        return False
+    x, y = before[-1].finding, after[0].finding
+    return x != y and x not in devices and y not in devices
 
 
 def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:

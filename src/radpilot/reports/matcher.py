@@ -184,8 +184,9 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         r.term_locations = tuple(locs)
     keys = sorted(roles)
     body = trie_regex(keys)
-    # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge.
-    source = rf"(?<![\w])(?:{body})(?![\w])|[?;]"
+    # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge, and a
+    # slash counts only between two words ("atelectasis/scarring", not "1/2" or " / ").
+    source = rf"(?<![\w])(?:{body})(?![\w])|[?;]|(?<=[a-zA-Z])/(?=[a-zA-Z])"
     return Lexicon(re.compile(source), roles)
 
 
