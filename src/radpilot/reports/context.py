@@ -11,8 +11,14 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
   the finding right before it ("opacity: pneumonia?").
-* ``or`` between two findings makes both uncertain unless a negation covers them ("no
-  effusion or pneumothorax"); ``versus`` hedges the findings right beside it.
+* A backward certainty cue stops at a comma clause with its own subject ("effusion,
+  mediastinal contours are normal"), and a backward hedge about another image ("not well
+  seen on the lateral view") says nothing of this one. Change words right after a
+  certainty cue stay in its phrase ("possible unchanged effusion"); a size word after
+  "and" opens a new, stated item of a negated list ("no effusion and mild cardiomegaly").
+* ``or`` (or a slash, "atelectasis/scarring") between two findings makes both uncertain
+  unless a negation covers them ("no effusion or pneumothorax"); ``versus`` hedges the
+  findings right beside it.
 * An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
   probable, possible, alternative; see ``data/README.md``), so that a label policy can
   tell "likely atelectasis" from "may represent atelectasis" without losing either. A
@@ -28,7 +34,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   wires", "fracture of the pacer lead") names the state of the device, not a finding.
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
-  before it in the clause ("left basilar atelectasis versus pneumonia").
+  before it in the clause ("left basilar atelectasis versus pneumonia"), never a device's
+  ("right IJ catheter and effusion").
 """
 
 from __future__ import annotations
