@@ -89,11 +89,24 @@ def looks_ahead(
                     len(hedge) > 1
                     and cue.key[-1:].isalpha()
                     and _WORD_AFTER.match(text, cue.end, end)
+                    and not _place_follows(tokens, cue, end)
                 ):
                     # a hedge, never a negation ("not seen either"); the word is in this
                     # sentence, so a sentence reads the same wherever it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
+
+
+def _place_follows(tokens: list[Token], cue: Token, end: int) -> bool:
+    """Is the next phrase after a hedge a side or a place ("a nodule may be seen in the
+    right upper lobe", "fluid may be present on the left")? Then it says where the finding
+    before it may be, and the hedge looks back."""
+    for t in tokens:
+        if t.start >= end:
+            return False
+        if t.start >= cue.end:
+            return t.roles.laterality is not None or t.roles.location is not None
+    return False
 
 
 def closes(cue: Token, text: str, sentence: Sentence) -> bool:
