@@ -319,6 +319,12 @@ def test_packaged_rule_files_load() -> None:
         (
             CUES,
             cue_rules_from_dict,
+            lambda d: _rule(d, "uncertainty").update(hedge_before="probable"),
+            "hedge_before: uncertainty rules have no finding before them to hedge",
+        ),
+        (
+            CUES,
+            cue_rules_from_dict,
             lambda d: _rule(d, "uncertainty")["phrases"].append("may represent"),
             "'may represent' is already a probable hedge; one phrase has one hedge kind",
         ),

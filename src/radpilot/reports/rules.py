@@ -110,6 +110,12 @@ class CueRule(DataModel):
     hedge: Hedge | None = Field(
         None, description="The hedge kind: required for uncertainty, alternative, differential."
     )
+    hedge_before: Hedge | None = Field(
+        None,
+        description="Differential rules only: the hedge kind of the finding before the cue "
+        "('atelectasis is favored over pneumonia': probable; default alternative), where "
+        "'hedge' is that of the finding after it.",
+    )
 
     @model_validator(mode="after")
     def _hedge_iff_hedging(self) -> CueRule:
@@ -121,6 +127,11 @@ class CueRule(DataModel):
             raise ValueError(
                 f"hedge: {self.category.value} rules are no hedge (only uncertainty, "
                 "alternative, differential and statement rules have one)"
+            )
+        if self.hedge_before is not None and self.category is not CueCategory.DIFFERENTIAL:
+            raise ValueError(
+                f"hedge_before: {self.category.value} rules have no finding before them to "
+                "hedge (only differential rules do)"
             )
         return self
 
@@ -180,6 +191,8 @@ class CueRules:
     version: str
     cues: tuple[Cue, ...]
     hedges: Mapping[str, Hedge]  # normalized hedge phrase -> its kind
+    # differential phrase -> the kind of the finding before it ("favored over": probable)
+    hedges_before: Mapping[str, Hedge]
     forward_scope_chars: int
     backward_scope_chars: int
     modifier_scope_chars: int
@@ -220,9 +233,12 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
     """The reader's cue table; a phrase named as two different hedge kinds is an error."""
     cues: list[Cue] = []
     hedges: dict[str, Hedge] = {}
+    before: dict[str, Hedge] = {}
     for i, rule in enumerate(doc.rules):
         for phrase in (normalize_term(p) for p in rule.phrases):
             cues.append(Cue(phrase, rule.category, rule.direction))
+            if rule.hedge_before is not None:
+                before[phrase] = rule.hedge_before
             if rule.hedge is not None and hedges.setdefault(phrase, rule.hedge) is not rule.hedge:
                 raise VocabularyError(
                     f"{where}: rules[{i}].phrases: {phrase!r} is already a "
@@ -233,6 +249,7 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
         version=doc.version,
         cues=tuple(cues),
         hedges=hedges,
+        hedges_before=before,
         forward_scope_chars=s.forward_scope_chars,
         backward_scope_chars=s.backward_scope_chars,
         modifier_scope_chars=s.modifier_scope_chars,

@@ -140,6 +140,28 @@ _SKIPPED = frozenset(
 )
 
 
+# "The differential diagnosis for the opacity includes pneumonia and edema": a definite
+# finding right after a hedge's "for the" / "of this" is what the list after it explains.
+_EXPLAINED = re.compile(
+    r"[ \t]+(?:for|of)[ \t]+(?:the|this|these|that)[ \t]+(?:[a-z]+[ \t]+){0,2}", re.IGNORECASE
+)
+
+
+_FORWARD_HEDGE = (CueCategory.UNCERTAINTY, Direction.FORWARD)
+
+
+def _explained(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Is ``d`` the finding a forward hedge's list is offered for, not one of the list?
+    It follows the hedge as "for the <finding>" and another finding follows it."""
+    if cue.end > d.start or _FORWARD_HEDGE not in cue.roles.cues:
+        return False
+    if not text or not _EXPLAINED.fullmatch(text, cue.end, d.start):
+        return False
+    if any(cue.end <= o.start and o.end <= d.start for o in drafts):
+        return False  # not the first finding after the hedge: one of its list
+    return any(o.start >= d.end for o in drafts)
+
+
 def cues_of(
     d: Draft,
     tokens: list[Token],
@@ -147,10 +169,13 @@ def cues_of(
     drafts: list[Draft],
     ahead: set[int],
     rules: CueRules,
+    text: str = "",
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+            continue
+        if _explained(cue, d, drafts, text):
             continue
         for category, direction in cue.roles.cues:
             if category in _SKIPPED:
