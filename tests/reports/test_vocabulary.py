@@ -263,10 +263,33 @@ def test_packaged_rule_files_load() -> None:
     assert "indication" in section_rules().context_sections
 
 
+def test_cue_combinations_make_one_phrase_per_choice_of_alternatives() -> None:
+    doc = copy.deepcopy(CUES.raw())
+    _rule(doc, "hypothetical")["combinations"] = [[["may", "Can"], ["be missed", "be occult"]]]
+    made = {c.phrase for c in cue_rules_from_dict(doc).cues if c.category == "hypothetical"}
+    assert {"may be missed", "may be occult", "can be missed", "can be occult"} <= made
+    ranked = cue_rules().hedges_before  # the finding before a ranked differential
+    assert ranked["is favored over"] is Hedge.PROBABLE
+    assert ranked["is less likely than"] is Hedge.POSSIBLE
+    assert cue_rules().hedges["is less likely than"] is Hedge.PROBABLE  # the one after
+
+
 @pytest.mark.parametrize(
     ("spec", "loader", "mutate", "message"),
     [
         (CUES, cue_rules_from_dict, lambda d: d.update(extra=1), "extra: unknown key; allowed"),
+        (
+            CUES,
+            cue_rules_from_dict,
+            lambda d: d["rules"][0].update(combinations=[[["may"], []]]),
+            "rules[0].combinations[0][1]: List should have at least 1 item",
+        ),
+        (
+            CUES,
+            cue_rules_from_dict,
+            lambda d: d["rules"][0].update(combinations=[[["may be missed"]]]),
+            "rules[0].combinations[0]: List should have at least 2 items",
+        ),
         (
             CUES,
             cue_rules_from_dict,

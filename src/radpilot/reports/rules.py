@@ -16,6 +16,7 @@ tables the reader uses per report. Numbers that are rules (scope windows) are se
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -103,10 +104,19 @@ class CueSettings(DataModel):
     )
 
 
+# A phrase made of slots: one alternative of each, in order (two slots at least).
+Slots = Annotated[list[Annotated[list[Phrase], Field(min_length=1)]], Field(min_length=2)]
+
+
 class CueRule(DataModel):
     category: CueCategory
     direction: Direction
     phrases: list[Phrase]
+    combinations: list[Slots] = Field(
+        default_factory=list,
+        description="More phrases, each made of one alternative from every slot in order: "
+        "[['may', 'can'], ['be missed']] is 'may be missed', 'can be missed'.",
+    )
     hedge: Hedge | None = Field(
         None, description="The hedge kind: required for uncertainty, alternative, differential."
     )
@@ -229,13 +239,21 @@ def _phrase_table(raw: Mapping[Any, list[str]]) -> dict[str, Any]:
     return table
 
 
+def _phrases(rule: CueRule) -> list[str]:
+    """A rule's phrases, then those its combinations make, in order."""
+    out = list(rule.phrases)
+    for slots in rule.combinations:
+        out.extend(" ".join(parts) for parts in itertools.product(*slots))
+    return out
+
+
 def build_cue_rules(doc: CueFile, where: str) -> CueRules:
     """The reader's cue table; a phrase named as two different hedge kinds is an error."""
     cues: list[Cue] = []
     hedges: dict[str, Hedge] = {}
     before: dict[str, Hedge] = {}
     for i, rule in enumerate(doc.rules):
-        for phrase in (normalize_term(p) for p in rule.phrases):
+        for phrase in (normalize_term(p) for p in _phrases(rule)):
             cues.append(Cue(phrase, rule.category, rule.direction))
             if rule.hedge_before is not None:
                 before[phrase] = rule.hedge_before
