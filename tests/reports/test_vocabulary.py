@@ -107,6 +107,10 @@ def test_packaged_vocabulary_covers_the_required_findings() -> None:
         ("opacities", "lung_opacity"),
         ("calcified granuloma", "calcified_granuloma"),
         ("NG tube", "enteric_tube"),
+        ("edematous changes", "edema"),  # an adjective form before an adjective head
+        ("fibrotic process", "fibrosis"),
+        ("consolidative opacity", "consolidation"),  # an explicit term keeps its owner
+        ("edematous", None),  # a bare adjective names nothing unless it is a synonym
         ("no such finding", None),
         ("", None),
     ],
@@ -141,11 +145,11 @@ def _bad(mutate: Any) -> dict[str, Any]:
     [
         (
             _bad(lambda d: d.update(extra=1)),
-            "extra: unknown key; allowed: $schema, description, findings, version",
+            "extra: unknown key; allowed: $schema, adjective_heads, description, findings, version",
         ),
         (
             _bad(lambda d: d["findings"][0].update(colour="red")),
-            "findings[0].colour: unknown key; allowed: abnormal, also_uncertain, anchors",
+            "findings[0].colour: unknown key; allowed: abnormal, adjectives, also_uncertain, anchors",
         ),
         (_bad(lambda d: d["findings"][0].pop("radlex")), "findings[0].radlex: missing key"),
         (

@@ -111,6 +111,12 @@ class FindingEntry(DataModel):
         description="Synonyms that name a part of a device ('with tip'): they name this "
         "finding only when no other device is named before them in the sentence.",
     )
+    adjectives: list[Phrase] = Field(
+        default_factory=list,
+        description="Adjective forms ('edematous'): before each of the file's "
+        "adjective_heads they name this finding ('no edematous changes'), unless another "
+        "finding owns that phrase; alone only where also a synonym.",
+    )
 
     @field_validator("chexpert")
     @classmethod
@@ -144,6 +150,11 @@ class FindingsFile(DataDocument):
     """``findings.json``: the chest finding vocabulary."""
 
     version: str
+    adjective_heads: list[Phrase] = Field(
+        default_factory=list,
+        description="Nouns that a finding's adjective form names it with ('change', "
+        "'process': 'atelectatic change', 'fibrotic process').",
+    )
     findings: list[FindingEntry] = Field(min_length=1)
 
 
@@ -177,6 +188,7 @@ class Finding:
     # Part phrases ("with tip") that name it only when no other device precedes them in the
     # sentence ("Pacemaker with tip in the right ventricle" names no central line).
     refers_back: tuple[str, ...] = ()
+    adjectives: tuple[str, ...] = ()  # "edematous": names it before an adjective head
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +274,7 @@ def _finding(entry: FindingEntry) -> Finding:
         also_uncertain=tuple(entry.also_uncertain),
         role=entry.role,
         refers_back=tuple(normalize_term(t) for t in entry.refers_back),
+        adjectives=tuple(normalize_term(a) for a in entry.adjectives),
     )
 
 
@@ -281,8 +294,20 @@ def build_vocabulary(doc: FindingsFile, where: str) -> Vocabulary:
             if other is not None and other != f.id:
                 raise VocabularyError(f"{where}: term {term!r} belongs to both {other} and {f.id}")
             terms[key] = f.id
+    _add_adjective_terms(findings, terms, tuple(normalize_term(h) for h in doc.adjective_heads))
     check_parents(findings, where)
     return Vocabulary(version=doc.version, findings=findings, terms=terms, digest=PACKAGED_DIGEST)
+
+
+def _add_adjective_terms(
+    findings: Mapping[str, Finding], terms: dict[str, str], heads: tuple[str, ...]
+) -> None:
+    """Each adjective form before each head names its finding ("edematous changes"); a
+    phrase a finding names explicitly ("consolidative opacity") keeps its owner."""
+    for f in findings.values():
+        for adjective in f.adjectives:
+            for phrase in morphology.adjective_phrases(adjective, heads):
+                terms.setdefault(phrase, f.id)
 
 
 def check_parents(findings: Mapping[str, Finding], where: str) -> None:
