@@ -209,6 +209,11 @@ def _bad(mutate: Any) -> dict[str, Any]:
             _bad(lambda d: d["findings"][0].update(abnormal="yes")),
             "findings[0].abnormal: Input should be a valid boolean",
         ),
+        (
+            _bad(lambda d: d["findings"][1].update(any_region=["pleural fluid"])),
+            "findings[1]: atelectasis: each any_region entry must also be a synonym",
+        ),
+        (_bad(lambda d: d["findings"][1].update(any_region="yes")), "findings[1].any_region"),
         (_bad(lambda d: d["findings"].append(copy.deepcopy(d["findings"][0]))), "appears twice"),
         (_bad(lambda d: d.update(findings=[])), "findings: List should have at least 1 item"),
         ([], "Input should be a valid dictionary"),

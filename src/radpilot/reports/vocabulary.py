@@ -111,6 +111,13 @@ class FindingEntry(DataModel):
         description="Synonyms that name a part of a device ('with tip'): they name this "
         "finding only when no other device is named before them in the sentence.",
     )
+    any_region: StrictBool | list[Phrase] = Field(
+        False,
+        description="A finding of the chest even under another body region's sub-header of "
+        "a combined examination (the abdomen's film shows the lung bases and the "
+        "diaphragm): true for all its terms, or the synonyms that say so ('pleural "
+        "effusion', not a knee's 'effusion').",
+    )
     adjectives: list[Phrase] = Field(
         default_factory=list,
         description="Adjective forms ('edematous'): before each of the file's "
@@ -143,6 +150,8 @@ class FindingEntry(DataModel):
             raise ValueError(f"{self.id}: each uncertain_qualifiers entry must also be a qualifier")
         if not set(self.refers_back) <= set(self.synonyms):
             raise ValueError(f"{self.id}: each refers_back entry must also be a synonym")
+        if isinstance(self.any_region, list) and not set(self.any_region) <= set(self.synonyms):
+            raise ValueError(f"{self.id}: each any_region entry must also be a synonym")
         return self
 
 
@@ -189,6 +198,8 @@ class Finding:
     # sentence ("Pacemaker with tip in the right ventricle" names no central line).
     refers_back: tuple[str, ...] = ()
     adjectives: tuple[str, ...] = ()  # "edematous": names it before an adjective head
+    # Terms that name it as the chest's under any region's sub-header ("pleural effusion")
+    any_region: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +286,16 @@ def _finding(entry: FindingEntry) -> Finding:
         role=entry.role,
         refers_back=tuple(normalize_term(t) for t in entry.refers_back),
         adjectives=tuple(normalize_term(a) for a in entry.adjectives),
+        any_region=_any_region_terms(entry),
     )
+
+
+def _any_region_terms(entry: FindingEntry) -> tuple[str, ...]:
+    if entry.any_region is True:
+        return tuple(dict.fromkeys(normalize_term(t) for t in (entry.name, *entry.synonyms)))
+    if entry.any_region is False:
+        return ()
+    return tuple(normalize_term(t) for t in entry.any_region)
 
 
 def build_vocabulary(doc: FindingsFile, where: str) -> Vocabulary:
