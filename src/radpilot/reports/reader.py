@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 from radpilot.errors import InputError
 from radpilot.reports.matcher import lexicon, scan
-from radpilot.reports.morphology import singular_candidates
 from radpilot.reports.models import Mention, Report
+from radpilot.reports.morphology import singular_candidates
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
 from radpilot.reports.sections import sentence_regions, split_sections, split_sentences
 from radpilot.reports.sentencememo import memo_of
