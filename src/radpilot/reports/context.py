@@ -23,7 +23,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   open question and make it uncertain instead. Every mention in a context section
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
-  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor.
+  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor;
+  a cue between the two is the finding's ("the heart may be enlarged": uncertain).
 * A finding's word compounded with a device's ("catheter fracture", "fractured sternal
   wires", "fracture of the pacer lead", "the lead appears fractured") names the state of
   the device, not a finding.

@@ -173,8 +173,11 @@ def cues_of(
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
+        within = False  # between an anchored finding's anchor and qualifier
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
-            continue
+            if d.qualifier_at < 0:
+                continue  # a term's own words
+            within = True  # "the heart may be enlarged": the hedge is the finding's
         if _explained(cue, d, drafts, text):
             continue
         for category, direction in cue.roles.cues:
@@ -192,7 +195,10 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
-            gap = 0 if cue.start == d.qualifier_at else distance(cue, d, direction, rules)
+            if within or cue.start == d.qualifier_at:
+                gap: int | None = 0
+            else:
+                gap = distance(cue, d, direction, rules)
             if gap is None:
                 continue
             lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
