@@ -216,6 +216,8 @@ _DEVICE_SUBJECT_GAP = re.compile(
     r"(?:(?:been|to be|now|again|possibly|probably|likely|partially)[ \t]+){0,2}",
     re.IGNORECASE,
 )
+# ... or of a finding's noun: "the lead has a fracture near the generator".
+_DEVICE_HAS_GAP = re.compile(r"[ \t]+(?:has|have|had)[ \t]+(?:a|an)[ \t]+(?:[a-z]+[ \t]+)?", re.I)
 
 
 def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str]) -> list[Draft]:
@@ -234,6 +236,8 @@ def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str
                     text, before.end, d.start
                 ):
                     continue  # "the lead appears fractured"
+                if _DEVICE_HAS_GAP.fullmatch(text, before.end, d.start):
+                    continue  # "the lead has a fracture"
             if after is not None and after.finding in devices and d.end <= after.start:
                 gap = text[d.end : after.start].lower()
                 participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()
