@@ -124,6 +124,11 @@ class FindingEntry(DataModel):
         "adjective_heads they name this finding ('no edematous changes'), unless another "
         "finding owns that phrase; alone only where also a synonym.",
     )
+    historical_terms: list[Phrase] = Field(
+        default_factory=list,
+        description="Synonyms that name an old finding ('healed fracture', 'callus'): a "
+        "mention by one of them is historical, as after 'old' or 'healed'.",
+    )
 
     @field_validator("chexpert")
     @classmethod
@@ -152,6 +157,8 @@ class FindingEntry(DataModel):
             raise ValueError(f"{self.id}: each refers_back entry must also be a synonym")
         if isinstance(self.any_region, list) and not set(self.any_region) <= set(self.synonyms):
             raise ValueError(f"{self.id}: each any_region entry must also be a synonym")
+        if not set(self.historical_terms) <= set(self.synonyms):
+            raise ValueError(f"{self.id}: each historical_terms entry must also be a synonym")
         return self
 
 
@@ -200,6 +207,8 @@ class Finding:
     adjectives: tuple[str, ...] = ()  # "edematous": names it before an adjective head
     # Terms that name it as the chest's under any region's sub-header ("pleural effusion")
     any_region: tuple[str, ...] = ()
+    # Terms that name an old finding ("healed fracture"): their mentions are historical.
+    historical_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +296,7 @@ def _finding(entry: FindingEntry) -> Finding:
         refers_back=tuple(normalize_term(t) for t in entry.refers_back),
         adjectives=tuple(normalize_term(a) for a in entry.adjectives),
         any_region=_any_region_terms(entry),
+        historical_terms=tuple(normalize_term(t) for t in entry.historical_terms),
     )
 
 
