@@ -246,3 +246,30 @@ def test_a_template_answer_negates_its_own_item_only(
     got = [a.certainty for a in read_targets(text, spans)]
     want = [Certainty.ABSENT if a.lower() == "no" else Certainty.PRESENT for _, a, _ in picks]
     assert got == want, text
+
+
+def test_a_csv_targets_column_is_named_as_not_read(tmp_path: Path) -> None:
+    """Targets are a JSONL field: a CSV column of that name is not read, and the run says so
+    in one line instead of labelling as if the targets had been asserted."""
+    import contextlib
+    import io
+
+    from radpilot.commands.main import run
+
+    src = tmp_path / "in.csv"
+    src.write_text(
+        'id,text,Targets\nC1,No edema.,"[{""start"": 3, ""end"": 8}]"\nC2,Edema.,\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q"])
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["C1", "C2"] and all("targets" not in r for r in rows)
+    lines = [line for line in err.getvalue().splitlines() if "targets" in line.lower()]
+    assert lines == [
+        f"warning: {src}: column 'Targets' is not read: caller-given targets are read from "
+        'JSONL rows ("targets": [{"start", "end"}, ...]); the reports were labelled without them'
+    ]

@@ -190,6 +190,7 @@ class BatchSummary:
     layout: str = ""  # how the input was read (format, header, columns, encoding)
     label_counts: dict[str, dict[float, int]] = field(default_factory=dict)
     target_rows: int = 0  # rows that carried a "targets" field
+    unread_targets_column: str | None = None  # a CSV header's "targets": JSONL rows only
     targets: int = 0  # targets asserted
 
     @property
@@ -258,6 +259,9 @@ def label_file(
     ) as reader:
         summary.encoding, summary.input_format = reader.encoding, reader.format.value
         summary.layout = reader.layout
+        summary.unread_targets_column = next(
+            (c for c in reader.columns or () if c.strip().lower() == "targets"), None
+        )
         rows = iter(reader)
         with open_output(output, input_path=Path(input_path)) as fh:
             writer = make_writer(fh, output_format, label_set)
