@@ -87,6 +87,16 @@ CASES = [
     "[Dysuria|a]: negative; [hematuria|a]: no.",
     "Triage: [headache|p]: no change.",  # a pseudo-negation stays one
     "Complaints: no [fever|a].",  # a negation that opens its item looks forward
+    # audit (issue 10 §2): "never" and history abbreviations before a terminator phrase
+    "The patient has never had a [seizure|a].",  # "had" ended the scope of "never"
+    "She has never been diagnosed with [diabetes|a].",  # so did "diagnosed with"
+    "He never had [chest pain|a] before today.",
+    "PMH significant for [COPD|ph] and [CAD|ph].",  # "significant for" ended "pmh"
+    "Hx notable for [migraines|ph].",
+    "Medical history remarkable for [hypothyroidism|ph].",
+    "PMH: [HTN|ph], HPI: [chest pain|p] today.",  # a header inside a line ends each scope
+    "Hx [asthma|ph]  CC: [cough|p] x3 days.",
+    "Denies [fever|a] Exam: [RLQ tenderness|p].",
 ]
 
 

@@ -18,7 +18,8 @@ The algorithm is ConText (Harkema et al., J Biomed Inform 2009), with the cues a
 * A forward cue reaches the concepts after it, a backward cue those before it, to the
   sentence end, to a termination term of its dimension ("but", "however", "reports" for
   certainty; "now", "presents" for the historical; "the patient", "he" for the
-  experiencer), or within ``max_scope_words`` words. A cue that can look both ways looks
+  experiencer), to a section header ("PMH: HTN, HPI: chest pain"), or within
+  ``max_scope_words`` words. A cue that can look both ways looks
   forward when another target follows it in its scope ("cough, likely pneumonia").
 * Certainty: the nearest negation or uncertainty cue in scope decides. Two targets joined
   by "or" / "versus" (and at most ``alternative_max_words`` other words) are uncertain,
@@ -186,6 +187,11 @@ def _words(text: str, lo: int, hi: int) -> int:
 
 
 def _terminated(scan: _Text, rules: ClinicalRules, dim: str, lo: int, hi: int) -> bool:
+    """A termination term of ``dim``, or a section header, between ``lo`` and ``hi``: a
+    header starts new items ("PMH: HTN, HPI: chest pain"), whatever the dimension."""
+    h = bisect.bisect_left(scan.section_starts, lo)
+    if h < len(scan.section_starts) and scan.section_starts[h] < hi:
+        return True
     i = bisect.bisect_left(scan.terminator_starts, lo)
     while i < len(scan.terminators) and scan.terminators[i].start < hi:
         t = scan.terminators[i]
