@@ -152,7 +152,7 @@ def mentions_in_sentence(
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
-        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules)
+        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
         certainty, hedge, cues, change = decide(
             d, i, found, tokens, alt_tokens, drafts, rules, context_section
         )

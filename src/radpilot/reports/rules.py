@@ -129,6 +129,15 @@ class CueFile(DataDocument):
     version: str
     settings: CueSettings
     rules: list[CueRule]
+    openings: list[Phrase] = Field(
+        description="Words that, right after a cue, continue its phrase: a terminator that "
+        "begins there ('possibly with a small effusion') does not end the cue's scope."
+    )
+    places: list[Phrase] = Field(
+        description="Words that, right after a hedge that looks both ways, begin the place "
+        "of the finding before it ('consolidation is likely in the left base'): the hedge "
+        "looks back."
+    )
 
 
 class ModifierFile(DataDocument):
@@ -185,6 +194,8 @@ class CueRules:
     modifier_scope_chars: int
     anchor_scope_chars: int
     alternative_scope_chars: int
+    openings: frozenset[str] = frozenset()  # normalized; see CueFile.openings
+    places: frozenset[str] = frozenset()  # normalized; see CueFile.places
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +249,8 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
         modifier_scope_chars=s.modifier_scope_chars,
         anchor_scope_chars=s.anchor_scope_chars,
         alternative_scope_chars=s.alternative_scope_chars,
+        openings=frozenset(normalize_term(p) for p in doc.openings),
+        places=frozenset(normalize_term(p) for p in doc.places),
     )
 
 

@@ -23,7 +23,7 @@ CHANGE_OF = {
     CueCategory.CHANGE_RESOLVED: Change.RESOLVED,
 }
 CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
-_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
+_WORD_AFTER = re.compile(r"[ \t]+([A-Za-z]+)")
 
 
 @dataclass(slots=True)
@@ -38,14 +38,23 @@ class Draft:
     term_laterality: str | None = None
 
 
-def blocked(tokens: list[Token], lo: int, hi: int) -> bool:
-    """Is there a terminator strictly between offsets lo and hi?"""
+def blocked(
+    tokens: list[Token], lo: int, hi: int, text: str = "", openings: frozenset[str] = frozenset()
+) -> bool:
+    """Is there a terminator strictly between offsets lo and hi? With ``openings``, lo is a
+    cue's end and a terminator that only continues the cue's phrase ("possibly with a
+    small effusion") ends nothing."""
     for t in tokens:
         if t.start >= hi:
             return False
         if t.start >= lo and t.end <= hi and t.roles.terminator:
-            return True
+            if not (openings and _normal_words(text[lo : t.end]) in openings):
+                return True
     return False
+
+
+def _normal_words(s: str) -> str:
+    return " ".join(s.lower().split())
 
 
 def distance(cue: Token, d: Draft, direction: Direction, rules: CueRules) -> int | None:
@@ -80,18 +89,22 @@ def looks_ahead(
         if Direction.FORWARD in directions and Direction.BACKWARD in directions:
             for d in drafts:
                 if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
-                    if not blocked(tokens, cue.end, d.start):
+                    if not blocked(tokens, cue.end, d.start, text, rules.openings):
                         ahead.add(cue.start)
                     break
             else:
                 hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
+                word = _WORD_AFTER.match(text, cue.end, end)
                 if (
                     len(hedge) > 1
                     and cue.key[-1:].isalpha()
-                    and _WORD_AFTER.match(text, cue.end, end)
+                    and word is not None
+                    and word.group(1).lower() not in rules.places
                 ):
-                    # a hedge, never a negation ("not seen either"); the word is in this
-                    # sentence, so a sentence reads the same wherever it stands (sentencememo)
+                    # a hedge, never a negation ("not seen either"), qualifying the word
+                    # after it ("likely bacterial"), not a place of the finding before it
+                    # ("is likely in the left base"); the word is in this sentence, so a
+                    # sentence reads the same wherever it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
 
@@ -134,6 +147,7 @@ def cues_of(
     drafts: list[Draft],
     ahead: set[int],
     rules: CueRules,
+    text: str,
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
@@ -157,8 +171,10 @@ def cues_of(
             gap = 0 if cue.start == d.qualifier_at else distance(cue, d, direction, rules)
             if gap is None:
                 continue
-            lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
-            if blocked(tokens, lo, hi):
+            if cue.end <= d.start:
+                if blocked(tokens, cue.end, d.start, text, rules.openings):
+                    continue
+            elif blocked(tokens, d.end, cue.start):
                 continue
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
