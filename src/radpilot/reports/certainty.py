@@ -24,6 +24,7 @@ def decide(
     drafts: list[Draft],
     rules: CueRules,
     context_section: bool,
+    text: str,
 ) -> tuple[Certainty, Hedge | None, list[str], Change | None]:
     """Certainty, hedge kind, the deciding cue phrases and the change of one mention.
     ``found.hypothetical`` is cleared where the cue is the radiologist's open question."""
@@ -55,7 +56,7 @@ def decide(
         if change is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
             certainty = Certainty.ABSENT
     if certainty is Certainty.PRESENT and alt_tokens:
-        alt = _alternative(tokens, alt_tokens, drafts, i, rules)
+        alt = _alternative(tokens, alt_tokens, drafts, i, rules, text)
         if alt is not None:
             certainty = Certainty.UNCERTAIN
             cues.append(alt[0])
@@ -83,13 +84,21 @@ def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
 
 
 def _alternative(
-    tokens: list[Token], alt_tokens: list[Token], drafts: list[Draft], i: int, rules: CueRules
+    tokens: list[Token],
+    alt_tokens: list[Token],
+    drafts: list[Draft],
+    i: int,
+    rules: CueRules,
+    text: str,
 ) -> tuple[str, Hedge] | None:
     """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
-    other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
+    other side, or a statement's list: "consistent with viral or reactive airway disease")
+    or right beside "versus" ("cardiomegaly versus epicardial fat"). A
     differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
-    makes Y a possibility and leaves X the leading alternative. ``alt_tokens``: the
-    phrases among ``tokens`` with an "or" or differential cue, in order."""
+    makes Y a possibility and leaves X the leading alternative. A finding before the cue
+    phrase that opens the list ("cuffing, consistent with viral vs reactive airway
+    disease") is stated, not one of the alternatives. ``alt_tokens``: the phrases among
+    ``tokens`` with an "or" or differential cue, in order."""
     d = drafts[i]
     hedges = rules.hedges
     reach = rules.alternative_scope_chars
@@ -103,7 +112,12 @@ def _alternative(
             else:
                 continue
             nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
-            if not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
+            if (
+                not nearer
+                and hi - lo <= reach
+                and not blocked(tokens, lo, hi)
+                and not _certainty_cue_between(tokens, lo, hi)
+            ):
                 after = t.end <= d.start
                 return t.key, hedges.get(t.key, Hedge.ALTERNATIVE) if after else Hedge.ALTERNATIVE
             continue
@@ -118,19 +132,43 @@ def _alternative(
         else:
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
-        if others and not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
+        listed = bool(others) or (
+            lo == t.end and text[lo:hi] == " " and _statement_list(tokens, drafts, t, rules)
+        )
+        if listed and not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
             if not _certainty_cue_between(tokens, lo, hi):
                 return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
     return None
 
 
+_OPENS_LIST = frozenset({*CERTAINTY_CUES, CueCategory.STATEMENT})
+
+
 def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
-    """A negation or hedge between a finding and "or" opens the phrase the "or" belongs to:
-    in "cuffing, suggesting bronchiolitis or asthma" the alternatives are what the hedge
-    offers, and the cuffing before it is stated."""
+    """A negation, hedge or statement cue between a finding and "or" / "versus" opens the
+    phrase the "or" belongs to: in "cuffing, suggesting bronchiolitis or asthma" the
+    alternatives are what the hedge offers, and the cuffing before it is stated."""
     for t in tokens:
         if t.start >= hi:
             return False
-        if t.start >= lo and t.end <= hi and any(c in CERTAINTY_CUES for c, _ in t.roles.cues):
+        if t.start >= lo and t.end <= hi and any(c in _OPENS_LIST for c, _ in t.roles.cues):
             return True
+    return False
+
+
+def _statement_list(tokens: list[Token], drafts: list[Draft], alt: Token, rules: CueRules) -> bool:
+    """Does the "or" continue a statement cue's list? Asked when the finding right after the
+    "or" has no finding on the other side: "consistent with viral or reactive airway
+    disease" offers two whole diagnoses. Only a term that starts right after the "or"
+    counts: in "consistent with bacterial or viral pneumonia" the words are kinds of the
+    one pneumonia stated."""
+    for s in tokens:
+        if s.end > alt.start:
+            break
+        if alt.start - s.end > rules.alternative_scope_chars:
+            continue
+        if any(c is CueCategory.STATEMENT for c, _ in s.roles.cues):
+            if not any(s.end <= o.start and o.end <= alt.start for o in drafts):
+                if not blocked(tokens, s.end, alt.start):
+                    return True
     return False
