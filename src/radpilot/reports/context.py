@@ -10,9 +10,13 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
-  the finding right before it ("opacity: pneumonia?").
+  the finding right before it ("opacity: pneumonia?"). A word that only continues a cue's
+  phrase ("possibly with a", "no persistent") ends no scope (``openings`` in cues.json).
 * ``or`` between two findings makes both uncertain unless a negation covers them ("no
-  effusion or pneumothorax"); ``versus`` hedges the findings right beside it.
+  effusion or pneumothorax"); ``versus`` hedges the findings right beside it. A hedge or
+  statement cue before them opens the list: "cuffing, consistent with viral vs reactive
+  airway disease" states the cuffing, and after "consistent with" a term right after
+  "or" is an alternative even beside a word that is no finding.
 * An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
   probable, possible, alternative; see ``data/README.md``), so that a label policy can
   tell "likely atelectasis" from "may represent atelectasis" without losing either. A
