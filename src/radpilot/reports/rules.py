@@ -133,10 +133,10 @@ class CueFile(DataDocument):
         description="Words that, right after a cue, continue its phrase: a terminator that "
         "begins there ('possibly with a small effusion') does not end the cue's scope."
     )
-    places: list[Phrase] = Field(
-        description="Words that, right after a hedge that looks both ways, begin the place "
-        "of the finding before it ('consolidation is likely in the left base'): the hedge "
-        "looks back."
+    predicates: list[Phrase] = Field(
+        description="Words that, right after a hedge that looks both ways, go on saying "
+        "where or that the finding before it is ('consolidation is likely in the left "
+        "base', 'effusions are probably present'): the hedge looks back."
     )
 
 
@@ -195,7 +195,7 @@ class CueRules:
     anchor_scope_chars: int
     alternative_scope_chars: int
     openings: frozenset[str] = frozenset()  # normalized; see CueFile.openings
-    places: frozenset[str] = frozenset()  # normalized; see CueFile.places
+    predicates: frozenset[str] = frozenset()  # normalized; see CueFile.predicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +250,7 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
         anchor_scope_chars=s.anchor_scope_chars,
         alternative_scope_chars=s.alternative_scope_chars,
         openings=frozenset(normalize_term(p) for p in doc.openings),
-        places=frozenset(normalize_term(p) for p in doc.places),
+        predicates=frozenset(normalize_term(p) for p in doc.predicates),
     )
 
 

@@ -99,12 +99,13 @@ def looks_ahead(
                     len(hedge) > 1
                     and cue.key[-1:].isalpha()
                     and word is not None
-                    and word.group(1).lower() not in rules.places
+                    and word.group(1).lower() not in rules.predicates
                 ):
                     # a hedge, never a negation ("not seen either"), qualifying the word
-                    # after it ("likely bacterial"), not a place of the finding before it
-                    # ("is likely in the left base"); the word is in this sentence, so a
-                    # sentence reads the same wherever it stands (sentencememo)
+                    # after it ("likely bacterial"), not saying where or that the finding
+                    # before it is ("is likely in the left base", "are probably present");
+                    # the word is in this sentence, so a sentence reads the same wherever
+                    # it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
 
