@@ -7,11 +7,12 @@ Part of radpilot's ConText engine (:mod:`radpilot.reports.context` states the ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from radpilot.reports.matcher import Token
 from radpilot.reports.models import Certainty, Change, Hedge
-from radpilot.reports.rules import CueCategory, CueRules
+from radpilot.reports.rules import CueCategory, CueRules, Direction
 from radpilot.reports.scope import CERTAINTY_CUES, Draft, Found, blocked
 
 
@@ -105,13 +106,18 @@ def _alternative(
     for t in alt_tokens:
         kinds = {c for c, _ in t.roles.cues}
         if CueCategory.DIFFERENTIAL in kinds:
-            if t.start >= d.end:
+            closing = _closing(t)
+            if t.start >= d.end and (not closing or _PHRASE_END.match(text, t.end)):
                 lo, hi = d.end, t.start
-            elif t.end <= d.start:
+            elif t.end <= d.start and not closing:
                 lo, hi = t.end, d.start
             else:
                 continue
             nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
+            if nearer and lo == d.end:
+                last = _in_comma_list(text, drafts, d, t)
+                if last is not None and not _listed_cue_between(tokens, lo, hi):
+                    nearer, lo = False, last
             if (
                 not nearer
                 and hi - lo <= reach
@@ -132,6 +138,10 @@ def _alternative(
         else:
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
+        if nearer and others and lo == d.end:
+            last = _in_comma_list(text, drafts, d, t)
+            if last is not None and not _listed_cue_between(tokens, lo, hi):
+                nearer, lo = False, last
         listed = bool(others) or (
             lo == t.end and text[lo:hi] == " " and _statement_list(tokens, drafts, t, rules)
         )
@@ -142,6 +152,39 @@ def _alternative(
 
 
 _OPENS_LIST = frozenset({*CERTAINTY_CUES, CueCategory.STATEMENT})
+# Between two items of a comma list: the comma and at most three words that are no joining
+# word ("atelectasis, small effusion, or edema"); "and" or "with" ends the list.
+_LIST_GAP = re.compile(r"[ \t]*,[ \t]*(?:(?!(?:and|or|with|but|no|not)\b)[A-Za-z]+[ \t]+){0,3}")
+_LIST_CLOSE = re.compile(r"[ \t]*,[ \t]*")  # the comma before the closing "or"
+_PHRASE_END = re.compile(r"[ \t]*(?:[.,;:)]|$)")
+
+
+def _in_comma_list(text: str, drafts: list[Draft], d: Draft, alt: Token) -> int | None:
+    """Where the last item ends when d is an earlier item of a comma list that ", or"
+    closes ("atelectasis, pneumonia, or aspiration": every item is an alternative, not
+    only the two beside the "or"); None when d is no such item."""
+    prev = d.end
+    items = sorted(
+        (o for o in drafts if d.end <= o.start and o.end <= alt.start), key=lambda o: o.start
+    )
+    for o in items:
+        if _LIST_GAP.fullmatch(text, prev, o.start) is None:
+            return None
+        prev = o.end
+    if not items or _LIST_CLOSE.fullmatch(text, prev, alt.start) is None:
+        return None
+    return prev
+
+
+def _listed_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
+    """A cue or terminator among a list's items makes it no list of alternatives."""
+    return blocked(tokens, lo, hi) or _certainty_cue_between(tokens, lo, hi)
+
+
+def _closing(alt: Token) -> bool:
+    """A differential that only closes a list ("A, B, or both", "or a combination") looks
+    back, and only where it ends its phrase: "the right or both lower lobes" closes none."""
+    return any(c is CueCategory.DIFFERENTIAL and d is Direction.BACKWARD for c, d in alt.roles.cues)
 
 
 def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
