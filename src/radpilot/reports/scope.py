@@ -130,6 +130,10 @@ class Found:
     statement: tuple[int, Token] | None = None  # the nearest "consistent with"
 
 
+def _hedges(cue: Token) -> bool:
+    return any(c is CueCategory.UNCERTAINTY for c, _ in cue.roles.cues)
+
+
 _SKIPPED = frozenset(
     {
         CueCategory.TERMINATOR,
@@ -153,6 +157,9 @@ def cues_of(
     found = Found()
     for cue in cue_tokens:
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+            if d.qualifier_at > cue.start and _hedges(cue):
+                # between an anchor and its qualifier: "the heart is likely enlarged"
+                found.certainty = (0, cue, Certainty.UNCERTAIN)
             continue
         for category, direction in cue.roles.cues:
             if category in _SKIPPED:
