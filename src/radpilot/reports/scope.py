@@ -130,8 +130,16 @@ class Found:
     statement: tuple[int, Token] | None = None  # the nearest "consistent with"
 
 
-def _hedges(cue: Token) -> bool:
-    return any(c is CueCategory.UNCERTAINTY for c, _ in cue.roles.cues)
+def _inside(found: Found, cue: Token) -> None:
+    """A negation, hedge or resolution between an anchor and its qualifier decides the
+    finding they name, as the nearest cue: nothing stands nearer."""
+    for category, _ in cue.roles.cues:
+        if category is CueCategory.NEGATION:
+            found.certainty = (0, cue, Certainty.ABSENT)
+        elif category is CueCategory.UNCERTAINTY:
+            found.certainty = (0, cue, Certainty.UNCERTAIN)
+        elif category is CueCategory.CHANGE_RESOLVED:
+            found.change = (0, cue, Change.RESOLVED)
 
 
 _SKIPPED = frozenset(
@@ -157,9 +165,8 @@ def cues_of(
     found = Found()
     for cue in cue_tokens:
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
-            if d.qualifier_at > cue.start and _hedges(cue):
-                # between an anchor and its qualifier: "the heart is likely enlarged"
-                found.certainty = (0, cue, Certainty.UNCERTAIN)
+            if d.qualifier_at > cue.start:
+                _inside(found, cue)  # "the heart is likely enlarged", "angles are not blunted"
             continue
         for category, direction in cue.roles.cues:
             if category in _SKIPPED:
