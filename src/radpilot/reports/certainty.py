@@ -96,7 +96,9 @@ def _alternative(
     other side, or a statement's list: "consistent with viral or reactive airway disease")
     or right beside "versus" ("cardiomegaly versus epicardial fat"). A
     differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
-    makes Y a possibility and leaves X the leading alternative. A finding before the cue
+    makes Y a possibility and leaves X the leading alternative; one that ranks the two
+    ("X is favored over Y", "X is less likely than Y") gives each side its own kind
+    (``hedge`` after, ``hedge_before`` before it in cues.json). A finding before the cue
     phrase that opens the list ("cuffing, consistent with viral vs reactive airway
     disease") is stated, not one of the alternatives. ``alt_tokens``: the phrases among
     ``tokens`` with an "or" or differential cue, in order."""
@@ -125,7 +127,9 @@ def _alternative(
                 and not _certainty_cue_between(tokens, lo, hi)
             ):
                 after = t.end <= d.start
-                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE) if after else Hedge.ALTERNATIVE
+                if after:
+                    return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
+                return t.key, rules.hedges_before.get(t.key, Hedge.ALTERNATIVE)
             continue
         if CueCategory.ALTERNATIVE not in kinds:
             continue

@@ -112,6 +112,7 @@ def looks_ahead(
                     and cue.key[-1:].isalpha()
                     and word is not None
                     and word.group(1).lower() not in rules.predicates
+                    and not _place_follows(tokens, cue, end)
                 ):
                     # a hedge, never a negation ("not seen either"), qualifying the word
                     # after it ("likely bacterial"), not saying where or that the finding
@@ -120,6 +121,18 @@ def looks_ahead(
                     # it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
+
+
+def _place_follows(tokens: list[Token], cue: Token, end: int) -> bool:
+    """Is the next phrase after a hedge a side or a place ("a nodule may be seen in the
+    right upper lobe", "fluid may be present on the left")? Then it says where the finding
+    before it may be, and the hedge looks back."""
+    for t in tokens:
+        if t.start >= end:
+            return False
+        if t.start >= cue.end:
+            return t.roles.laterality is not None or t.roles.location is not None
+    return False
 
 
 def closes(cue: Token, text: str, sentence: Sentence) -> bool:
@@ -142,18 +155,6 @@ class Found:
     statement: tuple[int, Token] | None = None  # the nearest "consistent with"
 
 
-def _inside(found: Found, cue: Token) -> None:
-    """A negation, hedge or resolution between an anchor and its qualifier decides the
-    finding they name, as the nearest cue: nothing stands nearer."""
-    for category, _ in cue.roles.cues:
-        if category is CueCategory.NEGATION:
-            found.certainty = (0, cue, Certainty.ABSENT)
-        elif category is CueCategory.UNCERTAINTY:
-            found.certainty = (0, cue, Certainty.UNCERTAIN)
-        elif category is CueCategory.CHANGE_RESOLVED:
-            found.change = (0, cue, Change.RESOLVED)
-
-
 _SKIPPED = frozenset(
     {
         CueCategory.TERMINATOR,
@@ -163,6 +164,28 @@ _SKIPPED = frozenset(
         CueCategory.DIFFERENTIAL,
     }
 )
+
+
+# "The differential diagnosis for the opacity includes pneumonia and edema": a definite
+# finding right after a hedge's "for the" / "of this" is what the list after it explains.
+_EXPLAINED = re.compile(
+    r"[ \t]+(?:for|of)[ \t]+(?:the|this|these|that)[ \t]+(?:[a-z]+[ \t]+){0,2}", re.IGNORECASE
+)
+
+
+_FORWARD_HEDGE = (CueCategory.UNCERTAINTY, Direction.FORWARD)
+
+
+def _explained(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Is ``d`` the finding a forward hedge's list is offered for, not one of the list?
+    It follows the hedge as "for the <finding>" and another finding follows it."""
+    if cue.end > d.start or _FORWARD_HEDGE not in cue.roles.cues:
+        return False
+    if not _EXPLAINED.fullmatch(text, cue.end, d.start):
+        return False
+    if any(cue.end <= o.start and o.end <= d.start for o in drafts):
+        return False  # not the first finding after the hedge: one of its list
+    return any(o.start >= d.end for o in drafts)
 
 
 def cues_of(
@@ -176,9 +199,12 @@ def cues_of(
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
+        within = False  # between an anchored finding's anchor and qualifier
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
-            if d.qualifier_at > cue.start:
-                _inside(found, cue)  # "the heart is likely enlarged", "angles are not blunted"
+            if d.qualifier_at < 0:
+                continue  # a term's own words
+            within = True  # "the heart may be enlarged": the hedge is the finding's
+        if _explained(cue, d, drafts, text):
             continue
         for category, direction in cue.roles.cues:
             if category in _SKIPPED:
@@ -195,7 +221,10 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
-            gap = 0 if cue.start == d.qualifier_at else distance(cue, d, direction, rules)
+            if within or cue.start == d.qualifier_at:
+                gap: int | None = 0
+            else:
+                gap = distance(cue, d, direction, rules)
             if gap is None:
                 continue
             lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
