@@ -339,6 +339,10 @@ def _insert_sentence(section: str, rng: random.Random, sentence: str) -> tuple[s
     bounds = [0] + [e for _, e in sentences(section)]
     at = rng.choice(bounds)
     before, after = section[:at].rstrip(), section[at:].lstrip()
+    if before and not before.endswith((".", "!", "?", ":", ";")):
+        # A section whose last sentence has no period: the inserted one must not run on
+        # into it ("... aorta, unchanged Large left pleural effusion.").
+        before += "."
     joined = (before + " " if before else "") + sentence
     return joined + (" " + after if after else ""), len(before) + (1 if before else 0)
 

@@ -192,3 +192,14 @@ def test_every_drop_is_its_own_copy_and_one_of_them_is_the_seeded_drop() -> None
     (m,) = inj.drop_impression_items(findings, impression)
     assert m.text.endswith("IMPRESSION: No acute cardiopulmonary abnormality.")
     assert inj.drop_impression_item("1", findings, impression, 13) is None
+
+
+def test_an_inserted_sentence_never_runs_on_into_the_last_one() -> None:
+    findings = "Heart size normal. Mild tortuosity of the thoracic aorta, unchanged"
+    texts = {inj.insert_critical(str(n), findings, "No acute disease.", 13) for n in range(40)}
+    texts.discard(None)
+    assert texts
+    for m in texts:
+        assert m is not None and "unchanged " not in m.text
+        for a, b in m.targets:
+            assert m.text[a:b] in inj.CRITICAL_SENTENCES

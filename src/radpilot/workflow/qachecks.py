@@ -87,13 +87,36 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
             out.append(problem)
             if finding in groups:
                 flagged.add(groups[finding])
+    support = _side_support(facts)
     for index, sections in by_group.items():
-        if index in flagged:
+        if index in flagged or any(
+            (m.finding, m.laterality) in support for m in sections["impression"]
+        ):
             continue
         i_finding = sections["impression"][0].finding if sections["impression"] else ""
         problem = _side_conflict(facts, sections, finding_name(i_finding), i_finding)
         if problem is not None:
             out.append(problem)
+    return out
+
+
+def _side_support(facts: Facts) -> set[tuple[str, Laterality]]:
+    """(finding, side) pairs the FINDINGS words give beyond the mentions the comparison
+    takes: a negated mention's own side, and an unsided mention's sentence's side words
+    ("interval removal of right chest tube ... and right basilar atelectasis": read as
+    negated, or with no side of its own). An IMPRESSION naming that finding on that side is
+    no conflict with another finding of its group: the side is the FINDINGS' own, and
+    whether the finding is there is for ``contradictions``."""
+    out: set[tuple[str, Laterality]] = set()
+    for m in stated(facts.report):
+        if m.section != "findings":
+            continue
+        if m.laterality is None:
+            lo, hi = m.sentence.start, m.sentence.end
+            words = {t.roles.laterality for t in tokens_in(facts, lo, hi)}
+            out.update((m.finding, side) for side in _SIDES if side.value in words)
+        elif m.certainty is Certainty.ABSENT and m.change is not Change.RESOLVED:
+            out.add((m.finding, m.laterality))
     return out
 
 
@@ -254,6 +277,7 @@ def missing_from_impression(facts: Facts) -> list[Problem]:
                 or m.finding in critical
             )
             and not _incidental(facts, m)
+            and not _placed_by_named(facts, m, mentions, in_impression)
         ):
             found[m.finding].append(m)
     out = []
@@ -273,8 +297,32 @@ def missing_from_impression(facts: Facts) -> list[Problem]:
 
 
 def _incidental(facts: Facts, m: Mention) -> bool:
-    words = phrase_regex(tuple(facts.rules.incidental_words), prefix=True)
+    """Whether its sentence says it is old or benign, or that the film does not show it
+    well: the IMPRESSION need not repeat it."""
+    rules = facts.rules
+    words = phrase_regex((*rules.incidental_words, *rules.unconfirmed_words), prefix=True)
     return words is not None and words.search(m.sentence.text) is not None
+
+
+def _placed_by_named(
+    facts: Facts, m: Mention, mentions: Sequence[Mention], in_impression: set[str]
+) -> bool:
+    """Whether its sentence places it by another finding ("pleural fluid deep to the
+    fracture") that the IMPRESSION names: it is named with that one."""
+    words = phrase_regex(tuple(facts.rules.relative_words))
+    if words is None:
+        return False
+    s = m.sentence
+    hit = words.search(facts.report.text, m.span.end, s.end)
+    if hit is None:
+        return False
+    return any(
+        o.sentence.start == s.start
+        and o.span.start >= hit.end()
+        and o.finding != m.finding
+        and _named_by(o.finding) & in_impression
+        for o in mentions
+    )
 
 
 # -- critical results --------------------------------------------------------------------
@@ -310,11 +358,13 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
     rules = facts.rules
     hits: dict[str, tuple[str, list[Mention]]] = {}
     why: list[Span] = []  # the malposition words ("mainstem"), beside the device's
-    for m in stated(facts.report):
+    mentions = stated(facts.report)
+    known = _known(facts, mentions)
+    for m in mentions:
         if (
             m.certainty is not Certainty.PRESENT
             or m.historical
-            or m.change in rules.not_new_changes
+            or any(_same_lesion(k, m) for k in known)
         ):
             continue
         for rule in rules.critical:
@@ -342,6 +392,37 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
         )
         for finding, (name, ms) in hits.items()
     ]
+
+
+def _known(facts: Facts, mentions: Sequence[Mention]) -> list[Mention]:
+    """Mentions that say their finding is a known one: stable, improving or resolving
+    ("Stable small right pneumothorax"), or with a known word of the rules before it in its
+    phrase ("small residual pneumoperitoneum"). A negated one says nothing of a present one
+    ("no residual pneumothorax")."""
+    rules = facts.rules
+    words = phrase_regex(tuple(rules.known_words), prefix=True)
+    text = facts.report.text
+    out: list[Mention] = []
+    before = 0
+    last_sentence = -1
+    for m in mentions:
+        if m.sentence.start != last_sentence:
+            before, last_sentence = m.sentence.start, m.sentence.start
+        phrase = text[before : m.span.end]
+        before = m.span.end
+        if m.certainty is Certainty.ABSENT and m.change is not Change.RESOLVED:
+            continue
+        if m.change in rules.not_new_changes or (words is not None and words.search(phrase)):
+            out.append(m)
+    return out
+
+
+def _same_lesion(a: Mention, b: Mention) -> bool:
+    """Whether two mentions may name the same lesion: the same finding and size, on the
+    same side or one says none ("small amount of free air", "small residual
+    pneumoperitoneum"); a large one beside a resolving one is another."""
+    side_ok = a.laterality is None or b.laterality is None or a.laterality is b.laterality
+    return a.finding == b.finding and a.severity == b.severity and side_ok
 
 
 def _in_sentences(span: Span, ms: Sequence[Mention]) -> bool:
