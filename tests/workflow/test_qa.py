@@ -333,6 +333,23 @@ def test_reader_slips_qa_inherits(text: str, expected: list[str]) -> None:
     assert sorted(kinds(text)) == sorted(expected)
 
 
+def test_a_finding_placed_by_a_missing_one_is_no_second_problem() -> None:
+    text = (
+        "FINDINGS: Minimally displaced right 4th rib fracture. A small amount of pleural "
+        "fluid lies deep to the fracture.\nIMPRESSION: No acute cardiopulmonary process."
+    )
+    (problem,) = check(text)
+    assert problem.kind.value == "missing_from_impression"
+    assert problem.finding in ("fracture", "rib_fracture")
+    assert not [e for e in problem.evidence if "fluid" in e.text]
+    # placed by a finding the impression need not name: it stands on its own
+    text = (
+        "FINDINGS: Small left pleural effusion adjacent to a hiatal hernia.\n"
+        "IMPRESSION: No acute cardiopulmonary process."
+    )
+    assert kinds(text) == ["missing_from_impression"]
+
+
 def test_evidence_is_the_exact_words() -> None:
     text = "FINDINGS: Right lower lobe nodule.\nIMPRESSION: Left lower lobe nodule."
     (p,) = check(text)

@@ -277,12 +277,15 @@ def missing_from_impression(facts: Facts) -> list[Problem]:
                 or m.finding in critical
             )
             and not _incidental(facts, m)
-            and not _placed_by_named(facts, m, mentions, in_impression)
         ):
             found[m.finding].append(m)
+    missing = {f for f in found if not _named_by(f) & in_impression}
     out = []
     for finding, ms in found.items():
-        if _named_by(finding) & in_impression:
+        # One placed by another finding ("pleural fluid deep to the fracture") is named
+        # with it, or left out with it: one omission, one problem.
+        ms = [m for m in ms if not _placed_by(facts, m, mentions, in_impression, missing)]
+        if not ms or finding not in missing:
             continue
         out.append(
             Problem(
@@ -304,11 +307,16 @@ def _incidental(facts: Facts, m: Mention) -> bool:
     return words is not None and words.search(m.sentence.text) is not None
 
 
-def _placed_by_named(
-    facts: Facts, m: Mention, mentions: Sequence[Mention], in_impression: set[str]
+def _placed_by(
+    facts: Facts,
+    m: Mention,
+    mentions: Sequence[Mention],
+    in_impression: set[str],
+    missing: set[str],
 ) -> bool:
-    """Whether its sentence places it by another finding ("pleural fluid deep to the
-    fracture") that the IMPRESSION names: it is named with that one."""
+    """Whether its sentence places it by another finding after a relative phrase of the
+    rules ("pleural fluid deep to the fracture") that the IMPRESSION names, or that is
+    itself reported missing."""
     words = phrase_regex(tuple(facts.rules.relative_words))
     if words is None:
         return False
@@ -320,7 +328,7 @@ def _placed_by_named(
         o.sentence.start == s.start
         and o.span.start >= hit.end()
         and o.finding != m.finding
-        and _named_by(o.finding) & in_impression
+        and (o.finding in missing or bool(_named_by(o.finding) & in_impression))
         for o in mentions
     )
 
