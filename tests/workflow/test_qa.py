@@ -268,6 +268,16 @@ CASES = [
         ["critical_not_communicated"],
     ),
     (
+        "FINDINGS: Interval improvement in aeration, large right pneumothorax.\n"
+        "IMPRESSION: Large right pneumothorax.",
+        ["critical_not_communicated"],
+    ),
+    (
+        "FINDINGS: Consolidation in the right lower lobe with underlying effusion.\n"
+        "IMPRESSION: Right pleural effusion.",
+        ["missing_from_impression"],
+    ),
+    (
         "FINDINGS: No residual pneumothorax. Large right pneumothorax.\n"
         "IMPRESSION: Large right pneumothorax.",
         ["critical_not_communicated"],

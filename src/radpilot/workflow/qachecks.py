@@ -372,6 +372,7 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
         if (
             m.certainty is not Certainty.PRESENT
             or m.historical
+            or m.change in rules.not_new_changes
             or any(_same_lesion(k, m) for k in known)
         ):
             continue
@@ -403,9 +404,11 @@ def critical_not_communicated(facts: Facts) -> list[Problem]:
 
 
 def _known(facts: Facts, mentions: Sequence[Mention]) -> list[Mention]:
-    """Mentions that say their finding is a known one: stable, improving or resolving
-    ("Stable small right pneumothorax"), or with a known word of the rules before it in its
-    phrase ("small residual pneumoperitoneum"). A negated one says nothing of a present one
+    """Mentions whose own phrase says, in a known word of the rules, that their finding is
+    a known one ("small residual pneumoperitoneum", "almost completely resolved right
+    apical pneumothorax"). Said in words, not taken from the reader's change: a change
+    read across a comma ("interval improvement in aeration, large right pneumothorax")
+    must not make the other mentions known. A negated one says nothing of a present one
     ("no residual pneumothorax")."""
     rules = facts.rules
     words = phrase_regex(tuple(rules.known_words), prefix=True)
@@ -416,13 +419,18 @@ def _known(facts: Facts, mentions: Sequence[Mention]) -> list[Mention]:
     for m in mentions:
         if m.sentence.start != last_sentence:
             before, last_sentence = m.sentence.start, m.sentence.start
-        phrase = text[before : m.span.end]
+        phrase = _CLAUSE.split(text[before : m.span.end])[-1]
         before = m.span.end
         if m.certainty is Certainty.ABSENT and m.change is not Change.RESOLVED:
             continue
-        if m.change in rules.not_new_changes or (words is not None and words.search(phrase)):
+        if words is not None and words.search(phrase):
             out.append(m)
     return out
+
+
+# Where a mention's own phrase starts at the latest: a known word before one of these is
+# another phrase's ("interval improvement in aeration, large right pneumothorax").
+_CLAUSE = re.compile(r"[,;:]|\b(?:with|and|but|while|without)\b", re.IGNORECASE)
 
 
 def _same_lesion(a: Mention, b: Mention) -> bool:
