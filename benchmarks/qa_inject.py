@@ -335,14 +335,16 @@ def _dropped(findings: str, impression: str, site: _DropSite) -> Injection:
     )
 
 
+def _ended(text: str) -> str:
+    """``text`` closed by a period where its last sentence has none: a sentence added after
+    it must not run on into it ("... aorta, unchanged Large left pleural effusion.")."""
+    return text + "." if text and not text.endswith((".", "!", "?", ":", ";")) else text
+
+
 def _insert_sentence(section: str, rng: random.Random, sentence: str) -> tuple[str, int]:
     bounds = [0] + [e for _, e in sentences(section)]
     at = rng.choice(bounds)
-    before, after = section[:at].rstrip(), section[at:].lstrip()
-    if before and not before.endswith((".", "!", "?", ":", ";")):
-        # A section whose last sentence has no period: the inserted one must not run on
-        # into it ("... aorta, unchanged Large left pleural effusion.").
-        before += "."
+    before, after = _ended(section[:at].rstrip()), section[at:].lstrip()
     joined = (before + " " if before else "") + sentence
     return joined + (" " + after if after else ""), len(before) + (1 if before else 0)
 
@@ -440,9 +442,10 @@ def contradict(rid: str, findings: str, impression: str, seed: int) -> Injection
         return None
     rng = random.Random(f"{seed}:{rid}:contradict")
     noun, sentence, spans = rng.choice(options)
-    new_i = impression.rstrip() + " " + sentence
+    kept = _ended(impression.rstrip())
+    new_i = kept + " " + sentence
     f0, i0 = _offsets(findings)
-    at = i0 + len(impression.rstrip()) + 1
+    at = i0 + len(kept) + 1
     targets = (*((f0 + a, f0 + b) for a, b in spans), (at, at + len(sentence)))
     allowed = {"internal_contradiction"}
     if sentence.startswith("There") and _CRITICAL_WORDS.search(noun):

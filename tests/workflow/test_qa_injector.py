@@ -203,3 +203,10 @@ def test_an_inserted_sentence_never_runs_on_into_the_last_one() -> None:
         assert m is not None and "unchanged " not in m.text
         for a, b in m.targets:
             assert m.text[a:b] in inj.CRITICAL_SENTENCES
+
+
+def test_an_added_denial_never_runs_on_into_the_impression() -> None:
+    findings = "Small calcified granuloma in the left base."
+    m = inj.contradict("1", findings, "No acute cardiopulmonary disease", 13)
+    assert m is not None and m.text.endswith("disease. No granuloma.")
+    assert m.text[m.targets[-1][0] : m.targets[-1][1]] == "No granuloma."
