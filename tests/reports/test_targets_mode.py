@@ -97,6 +97,11 @@ CASES = [
     "PMH: [HTN|ph], HPI: [chest pain|p] today.",  # a header inside a line ends each scope
     "Hx [asthma|ph]  CC: [cough|p] x3 days.",
     "Denies [fever|a] Exam: [RLQ tenderness|p].",
+    # the BioScope round's mechanisms, in the same phrases as the chest reader's:
+    "Exam is normal and there is likely a [viral syndrome|u].",  # "is likely" looks ahead
+    "Toddler being evaluated for [seizures|u].",  # the open question's passive form
+    "[Chest pain|p] is felt to represent [costochondritis|u].",  # hedges what follows
+    "[Lyme disease|u] should be included in the differential.",
 ]
 
 
