@@ -97,6 +97,18 @@ CASES = [
     "PMH: [HTN|ph], HPI: [chest pain|p] today.",  # a header inside a line ends each scope
     "Hx [asthma|ph]  CC: [cough|p] x3 days.",
     "Denies [fever|a] Exam: [RLQ tenderness|p].",
+    # a negation before a certainty terminator phrase ("ruled out" + "for", "not" + "found
+    # to have", "experienced") is one longer cue
+    "Patient was ruled out for [MI|a].",
+    "He has been ruled out for [MI|a].",
+    "He has not been ruled out for [MI|u].",
+    "She has not yet been ruled out for [PE|u].",
+    "[PE|u] has not yet been ruled out.",
+    "The patient was not found to have [DVT|a].",
+    "He hasn't experienced any [chest pain|a].",
+    "She did not experience [nausea|a] after the dose.",
+    "Pertinent negatives include [fever|a] and [chills|a].",
+    "Pertinent negatives: [fever|a], [chills|a].",
     # the BioScope round's mechanisms, in the same phrases as the chest reader's:
     "Exam is normal and there is likely a [viral syndrome|u].",  # "is likely" looks ahead
     "Toddler being evaluated for [seizures|u].",  # the open question's passive form
