@@ -104,6 +104,11 @@ CASES = [
     "He has not been ruled out for [MI|u].",
     "She has not yet been ruled out for [PE|u].",
     "[PE|u] has not yet been ruled out.",
+    # a relative that is itself a negated list item names no one the next items belong to
+    "Denies recent travel, sick contacts, or [fevers|a].",
+    "No sick contacts, [fever|a], or [rash|a].",
+    "No siblings with [asthma|ao].",  # ... but one followed by "with" still does
+    "Her mother, who has [lupus|po], lives nearby.",
     "The patient was not found to have [DVT|a].",
     "He hasn't experienced any [chest pain|a].",
     "She did not experience [nausea|a] after the dose.",

@@ -372,6 +372,8 @@ def _assert(
     historical = _nearest(scan, rules, Dimension.HISTORICAL.value, span, window, others)
     hypothetical = _nearest(scan, rules, Dimension.HYPOTHETICAL.value, span, window, others)
     other = _nearest(scan, rules, Dimension.EXPERIENCER.value, span, window, others)
+    if other is not None and _negated_list_item(scan, rules, other.cue, span, window, others):
+        other = None
     for found in (historical, hypothetical, other):
         if found is not None:
             cues.append(found.cue.key)
@@ -395,6 +397,29 @@ def _assert(
         ),
         cues=tuple(dict.fromkeys(cues)),
     )
+
+
+_LIST_NEXT = re.compile(r"[ \t]*(?:,|(?:or|and|nor)(?!\w))", re.IGNORECASE)
+
+
+def _negated_list_item(
+    scan: _Text,
+    rules: ClinicalRules,
+    cue: _Cue,
+    span: tuple[int, int],
+    window: tuple[int, int],
+    others: Sequence[tuple[int, int]],
+) -> bool:
+    """A relative before the target that is itself a negated item of a list ("denies
+    travel, sick contacts, or fevers"): nobody is there for the next items to belong to.
+    One followed by its concept ("no siblings with asthma") is no list item."""
+    if cue.end > span[0] or cue.key not in rules.relatives:
+        return False
+    if _LIST_NEXT.match(scan.text, cue.end) is None:
+        return False
+    own = (cue.start, cue.end)
+    hit = _nearest(scan, rules, Dimension.CERTAINTY.value, own, window, [*others, span])
+    return hit is not None and hit.category is TargetCategory.NEGATION
 
 
 def check_span(span: Any, length: int) -> str | None:
