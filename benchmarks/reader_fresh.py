@@ -78,7 +78,7 @@ def load_rows(path: Path = DATA) -> list[Row]:
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         raw = json.loads(line)
-        unknown = set(raw) - {"id", "style", "split", "text", "mentions", "labels"}
+        unknown = set(raw) - {"id", "style", "split", "text", "mentions", "labels", "note"}
         if unknown or raw["split"] not in ("tune", "held"):
             raise ValueError(f"{path.name}:{number}: unknown keys {sorted(unknown)} or split")
         mentions = tuple(
