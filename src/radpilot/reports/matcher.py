@@ -11,6 +11,7 @@ terminator).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -117,6 +118,25 @@ def trie_regex(keys: list[str]) -> str:
     return emit(trie)
 
 
+def respelled(key: str, spellings: Mapping[str, str]) -> str:
+    """A phrase with every American fragment spelled the British way ("pulmonary edema" ->
+    "pulmonary oedema"); the phrase itself where it holds none."""
+    for us, uk in spellings.items():
+        if us in key and uk not in key:
+            key = key.replace(us, uk)
+    return key
+
+
+def _add_spellings(roles: dict[str, Roles], spellings: Mapping[str, str]) -> None:
+    """Each phrase spelled the other way means what the phrase means (UK and Australian
+    reports write "oedema", "favoured", "visualised"); a spelling another phrase already owns
+    keeps its own meaning."""
+    for key, r in list(roles.items()):
+        other = respelled(key, spellings)
+        if other != key and other not in roles:
+            roles[other] = r
+
+
 def build_lexicon(vocab: Vocabulary) -> Lexicon:
     roles: dict[str, Roles] = {}
 
@@ -182,6 +202,7 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 if r.term_laterality is None and gram in mods.laterality:
                     r.term_laterality = mods.laterality[gram]
         r.term_locations = tuple(locs)
+    _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
     body = trie_regex(keys)
     # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge, and a

@@ -33,8 +33,12 @@ _ELSEWHERE = re.compile(
 # Words that are no subject of their own in a clause after a comma ("..., or effusion is").
 _NO_SUBJECT = frozenset({"the", "a", "an", "and", "or", "is", "are", "was", "were", "also", "xxxx"})
 _WORD = re.compile(r"[A-Za-z]+")
-# What opens a new item of a list: "and", then size or severity words ("and mild").
-_AND = re.compile(r"[ \t]*,?[ \t]*and[ \t]+", re.IGNORECASE)
+# What opens a new item of a list: "and" or a comma, then size or severity words ("and
+# mild", ", small left").
+_AND = re.compile(r"[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+)", re.IGNORECASE)
+# A negated list that goes on with "or"/"nor" after the item ("no pneumothorax, large
+# effusion, or consolidation") is one list still, whatever the item's size word.
+_LIST_GOES_ON = re.compile(r"[^.;]*?\b(?:or|nor)\b", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -238,8 +242,10 @@ def _own_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi
 
 def _new_item(tokens: list[Token], drafts: list[Draft], d: Draft, text: str, cue: Token) -> bool:
     """Does a negation's list end before finding d? A size or severity word right after "and"
-    opens a new, stated item: "no effusion and mild cardiomegaly" ("no effusion and
-    pneumothorax" stays one negated list). Only negation ends there: a change word or a
+    or a comma opens a new, stated item: "no effusion and mild cardiomegaly", "no
+    pneumothorax, small left effusion" ("no effusion and pneumothorax" stays one negated list,
+    and so does a comma list that goes on with "or": "no pneumothorax, large effusion, or
+    consolidation"). Only negation ends there: a change word or a
     side still reaches over it ("stable moderate levoscoliosis and mild dextroscoliosis")."""
     before = [o for o in drafts if cue.end <= o.start and o.end <= d.start]
     if not before:
@@ -258,4 +264,6 @@ def _new_item(tokens: list[Token], drafts: list[Draft], d: Draft, text: str, cue
             break
         sized = sized or r.severity is not None
         at = t.end
+    if "and" not in m.group().lower() and _LIST_GOES_ON.match(text, d.end):
+        return False  # only a comma: the list may go on
     return sized and not text[at : d.start].strip(" \t")
