@@ -88,7 +88,9 @@ def _alternative(
     """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
     other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
     differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
-    makes Y a possibility and leaves X the leading alternative. ``alt_tokens``: the
+    makes Y a possibility and leaves X the leading alternative; one that ranks the two
+    ("X is favored over Y", "X is less likely than Y") gives each side its own kind
+    (``hedge`` after, ``hedge_before`` before it in cues.json). ``alt_tokens``: the
     phrases among ``tokens`` with an "or" or differential cue, in order."""
     d = drafts[i]
     hedges = rules.hedges
@@ -105,7 +107,9 @@ def _alternative(
             nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
             if not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
                 after = t.end <= d.start
-                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE) if after else Hedge.ALTERNATIVE
+                if after:
+                    return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
+                return t.key, rules.hedges_before.get(t.key, Hedge.ALTERNATIVE)
             continue
         if CueCategory.ALTERNATIVE not in kinds:
             continue

@@ -29,9 +29,11 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   open question and make it uncertain instead. Every mention in a context section
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
-  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor.
+  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor;
+  a cue between the two is the finding's ("the heart may be enlarged": uncertain).
 * A finding's word compounded with a device's ("catheter fracture", "fractured sternal
-  wires", "fracture of the pacer lead") names the state of the device, not a finding.
+  wires", "fracture of the pacer lead", "the lead appears fractured") names the state of
+  the device, not a finding.
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
   before it in the clause ("left basilar atelectasis versus pneumonia"), never a device's
@@ -228,11 +230,21 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
 # at all only after a participle ("fractured wire"), never after a noun: "sternotomy wires"
 # are the wires of a sternotomy, both stated.
 _DEVICE_PART_GAP = re.compile(r"[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,2}")
+# A device as the subject of a finding's participle: "the catheter has fractured", "the
+# lead appears fractured", "the wires are possibly fractured".
+_DEVICE_SUBJECT_GAP = re.compile(
+    r"[ \t]+(?:has|have|had|is|are|was|were|appears?|appeared|seems?|looks?)[ \t]+"
+    r"(?:(?:been|to be|now|again|possibly|probably|likely|partially)[ \t]+){0,2}",
+    re.IGNORECASE,
+)
+# ... or of a finding's noun: "the lead has a fracture near the generator".
+_DEVICE_HAS_GAP = re.compile(r"[ \t]+(?:has|have|had)[ \t]+(?:a|an)[ \t]+(?:[a-z]+[ \t]+)?", re.I)
 
 
 def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str]) -> list[Draft]:
     """Drop a finding whose word is compounded with a device's: "catheter fracture" and
-    "fracture of the pacer lead" name the device's state, not a fracture of the patient."""
+    "fracture of the pacer lead" name the device's state, not a fracture of the patient;
+    so does a finding's participle said of a device ("the catheter has fractured")."""
     kept: list[Draft] = []
     for i, d in enumerate(drafts):
         if d.finding not in devices:
@@ -241,6 +253,12 @@ def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str
             if before is not None and before.finding in devices and before.end <= d.start:
                 if text[before.end : d.start].strip(" \t") == "":
                     continue  # "catheter fracture"
+                if text[d.start : d.end].lower().endswith("ed") and _DEVICE_SUBJECT_GAP.fullmatch(
+                    text, before.end, d.start
+                ):
+                    continue  # "the lead appears fractured"
+                if _DEVICE_HAS_GAP.fullmatch(text, before.end, d.start):
+                    continue  # "the lead has a fracture"
             if after is not None and after.finding in devices and d.end <= after.start:
                 gap = text[d.end : after.start].lower()
                 participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()

@@ -105,11 +105,24 @@ def looks_ahead(
                     len(hedge) > 1
                     and cue.key[-1:].isalpha()
                     and _WORD_AFTER.match(text, cue.end, end)
+                    and not _place_follows(tokens, cue, end)
                 ):
                     # a hedge, never a negation ("not seen either"); the word is in this
                     # sentence, so a sentence reads the same wherever it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
+
+
+def _place_follows(tokens: list[Token], cue: Token, end: int) -> bool:
+    """Is the next phrase after a hedge a side or a place ("a nodule may be seen in the
+    right upper lobe", "fluid may be present on the left")? Then it says where the finding
+    before it may be, and the hedge looks back."""
+    for t in tokens:
+        if t.start >= end:
+            return False
+        if t.start >= cue.end:
+            return t.roles.laterality is not None or t.roles.location is not None
+    return False
 
 
 def closes(cue: Token, text: str, sentence: Sentence) -> bool:
@@ -143,6 +156,28 @@ _SKIPPED = frozenset(
 )
 
 
+# "The differential diagnosis for the opacity includes pneumonia and edema": a definite
+# finding right after a hedge's "for the" / "of this" is what the list after it explains.
+_EXPLAINED = re.compile(
+    r"[ \t]+(?:for|of)[ \t]+(?:the|this|these|that)[ \t]+(?:[a-z]+[ \t]+){0,2}", re.IGNORECASE
+)
+
+
+_FORWARD_HEDGE = (CueCategory.UNCERTAINTY, Direction.FORWARD)
+
+
+def _explained(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Is ``d`` the finding a forward hedge's list is offered for, not one of the list?
+    It follows the hedge as "for the <finding>" and another finding follows it."""
+    if cue.end > d.start or _FORWARD_HEDGE not in cue.roles.cues:
+        return False
+    if not _EXPLAINED.fullmatch(text, cue.end, d.start):
+        return False
+    if any(cue.end <= o.start and o.end <= d.start for o in drafts):
+        return False  # not the first finding after the hedge: one of its list
+    return any(o.start >= d.end for o in drafts)
+
+
 def cues_of(
     d: Draft,
     tokens: list[Token],
@@ -154,7 +189,12 @@ def cues_of(
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
+        within = False  # between an anchored finding's anchor and qualifier
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+            if d.qualifier_at < 0:
+                continue  # a term's own words
+            within = True  # "the heart may be enlarged": the hedge is the finding's
+        if _explained(cue, d, drafts, text):
             continue
         for category, direction in cue.roles.cues:
             if category in _SKIPPED:
@@ -171,7 +211,10 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
-            gap = 0 if cue.start == d.qualifier_at else distance(cue, d, direction, rules)
+            if within or cue.start == d.qualifier_at:
+                gap: int | None = 0
+            else:
+                gap = distance(cue, d, direction, rules)
             if gap is None:
                 continue
             lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
