@@ -69,6 +69,9 @@ class Lexicon:
     _ci: re.Pattern[str] | None = None
     seen: dict[str, tuple[str, Roles] | None] = field(default_factory=dict)
     memo: Any = None  # the reader's sentence memo (radpilot.reports.sentencememo)
+    # a respelled phrase -> the phrase it respells ("favoured" -> "favored"): the key the rest
+    # of the reader knows it by (hedge kinds, cue names) is the one spelling in the data files
+    respelled_from: dict[str, str] = field(default_factory=dict)
 
     @property
     def pattern_ci(self) -> re.Pattern[str]:
@@ -86,7 +89,7 @@ class Lexicon:
             pass
         key = _NORM.sub(" ", matched.lower())
         r = self.roles.get(key)
-        hit = None if r is None else (key, r)
+        hit = None if r is None else (self.respelled_from.get(key, key), r)
         if len(self.seen) >= _MAX_SEEN:
             self.seen.clear()
         self.seen[matched] = hit
@@ -127,14 +130,17 @@ def respelled(key: str, spellings: Mapping[str, str]) -> str:
     return key
 
 
-def _add_spellings(roles: dict[str, Roles], spellings: Mapping[str, str]) -> None:
+def _add_spellings(roles: dict[str, Roles], spellings: Mapping[str, str]) -> dict[str, str]:
     """Each phrase spelled the other way means what the phrase means (UK and Australian
     reports write "oedema", "favoured", "visualised"); a spelling another phrase already owns
-    keeps its own meaning."""
+    keeps its own meaning. Returns respelled phrase -> the phrase it respells."""
+    origin: dict[str, str] = {}
     for key, r in list(roles.items()):
         other = respelled(key, spellings)
         if other != key and other not in roles:
             roles[other] = r
+            origin[other] = key
+    return origin
 
 
 def build_lexicon(vocab: Vocabulary) -> Lexicon:
@@ -202,13 +208,13 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 if r.term_laterality is None and gram in mods.laterality:
                     r.term_laterality = mods.laterality[gram]
         r.term_locations = tuple(locs)
-    _add_spellings(roles, mods.spellings)
+    origin = _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
     body = trie_regex(keys)
     # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge, and a
     # slash counts only between two words ("atelectasis/scarring", not "1/2" or " / ").
     source = rf"(?<![\w])(?:{body})(?![\w])|[?;]|(?<=[a-zA-Z])/(?=[a-zA-Z])"
-    return Lexicon(re.compile(source), roles)
+    return Lexicon(re.compile(source), roles, respelled_from=origin)
 
 
 @lru_cache(maxsize=1)
