@@ -9,6 +9,7 @@ Part of radpilot's ConText engine (:mod:`radpilot.reports.context` states the ru
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from radpilot.reports.matcher import Token
@@ -125,12 +126,25 @@ def _place_follows(tokens: list[Token], cue: Token, end: int) -> bool:
     return False
 
 
-def closes(cue: Token, text: str, sentence: Sentence) -> bool:
-    """A negation answering a template's item ("Effusion - no, edema: no."): ahead -1 - start"""
-    after = text[cue.end : min(sentence.end, cue.end + 4)].lstrip(" \t")[:1]
+# An answer's own few words after its negation ("Effusion: no evidence.", "Pneumonia: no
+# radiographic signs today."): more would be a clause of its own.
+_ANSWER_WORDS = 4
+_CLAUSE_END = re.compile(r"[.,;!]")
+
+
+def closes(cue: Token, text: str, sentence: Sentence, drafts: Sequence[Draft] = ()) -> bool:
+    """A negation answering a template's item ("Effusion - no, edema: no.", "Pneumonia: no
+    radiographic evidence."): right after the item's colon or dash, with nothing after it in
+    its clause but a few words that name no finding. ahead -1 - start"""
     before = text[max(sentence.start, cue.start - 4) : cue.start].rstrip()[-1:]
     neg = any(c is CueCategory.NEGATION and d is Direction.FORWARD for c, d in cue.roles.cues)
-    return neg and before in (":", "-") and after in ("", ".", ",", ";", "!")
+    if not neg or before not in (":", "-"):
+        return False
+    stop_at = _CLAUSE_END.search(text, cue.end, sentence.end)
+    stop = stop_at.start() if stop_at else sentence.end
+    if any(cue.end <= d.start < stop for d in drafts):
+        return False  # "Lungs: no focal consolidation": the negation's finding follows it
+    return len(text[cue.end : stop].split()) <= _ANSWER_WORDS
 
 
 @dataclass(slots=True)
