@@ -8,6 +8,7 @@ Part of radpilot's ConText engine (:mod:`radpilot.reports.context` states the ru
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import pairwise
 
 from radpilot.reports.matcher import Token
 from radpilot.reports.models import Certainty, Change, Hedge
@@ -24,6 +25,7 @@ def decide(
     drafts: list[Draft],
     rules: CueRules,
     context_section: bool,
+    text: str = "",
 ) -> tuple[Certainty, Hedge | None, list[str], Change | None]:
     """Certainty, hedge kind, the deciding cue phrases and the change of one mention.
     ``found.hypothetical`` is cleared where the cue is the radiologist's open question."""
@@ -55,7 +57,7 @@ def decide(
         if change is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
             certainty = Certainty.ABSENT
     if certainty is Certainty.PRESENT and alt_tokens:
-        alt = _alternative(tokens, alt_tokens, drafts, i, rules)
+        alt = _alternative(tokens, alt_tokens, drafts, i, rules, text)
         if alt is not None:
             certainty = Certainty.UNCERTAIN
             cues.append(alt[0])
@@ -83,7 +85,12 @@ def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
 
 
 def _alternative(
-    tokens: list[Token], alt_tokens: list[Token], drafts: list[Draft], i: int, rules: CueRules
+    tokens: list[Token],
+    alt_tokens: list[Token],
+    drafts: list[Draft],
+    i: int,
+    rules: CueRules,
+    text: str = "",
 ) -> tuple[str, Hedge] | None:
     """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
     other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
@@ -122,10 +129,30 @@ def _alternative(
         else:
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
+        if nearer and others and t.start >= d.end and _offered_list(tokens, drafts, d, t, text):
+            nearer = False  # "atelectasis, aspiration or pneumonia": the first is offered too
         if others and not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
             if not _certainty_cue_between(tokens, lo, hi):
                 return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
     return None
+
+
+def _offered_list(tokens: list[Token], drafts: list[Draft], d: Draft, t: Token, text: str) -> bool:
+    """Is d the first of a comma list of diagnoses that "or" ends ("edema, atelectasis or
+    infection")? Only diagnoses and etiologies: an observation before the list is what the
+    alternatives explain ("opacity, atelectasis or pneumonia" keeps the opacity stated)."""
+    items = [
+        d,
+        *sorted(
+            (o for o in drafts if d.end <= o.start and o.end <= t.start), key=lambda o: o.start
+        ),
+    ]
+    inferred = {x.start for x in tokens if x.roles.finding is not None and x.roles.inferred}
+    if not text or any(o.start not in inferred for o in items):
+        return False
+    gaps = [text[a.end : b.start] for a, b in pairwise(items)]
+    last = text[items[-1].end : t.start].strip()
+    return all(g.strip() == "," for g in gaps) and last in ("", ",")
 
 
 def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:

@@ -163,7 +163,7 @@ def mentions_in_sentence(
     for i, d in enumerate(drafts):
         found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
         certainty, hedge, cues, change = decide(
-            d, i, found, tokens, alternatives, drafts, rules, context_section
+            d, i, found, tokens, alternatives, drafts, rules, context_section, text
         )
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality

@@ -17,7 +17,13 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from radpilot.reports.rules import CueCategory, Direction, cue_rules, modifiers
-from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term, plural_variants
+from radpilot.reports.vocabulary import (
+    FindingRole,
+    Vocabulary,
+    load_vocabulary,
+    normalize_term,
+    plural_variants,
+)
 
 _SEP = " "  # one normalized space stands for any run of spaces, tabs, newlines or hyphens
 
@@ -39,6 +45,10 @@ class Roles:
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
     historical_term: bool = False  # the term names an old finding ("healed fracture")
+    # the term names a diagnosis or an etiology (findings.json role), not what is seen: a
+    # comma list of them before "or" is a list of alternatives ("atelectasis, aspiration or
+    # pneumonia"), an observation before it is what they explain ("opacity, X or Y")
+    inferred: bool = False
 
     def add_cue(self, category: CueCategory, direction: Direction) -> None:
         if (category, direction) not in self.cues:
@@ -159,6 +169,9 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         for variant in plural_variants(key)[1:]:
             if variant not in vocab.terms and roles.get(variant, Roles()).finding is None:
                 at(variant).finding = fid
+    for r in roles.values():
+        if r.finding is not None:
+            r.inferred = vocab.findings[r.finding].role is not FindingRole.OBSERVATION
     for f in vocab:
         for term in f.historical_terms:
             for variant in plural_variants(term):
