@@ -169,9 +169,9 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         for variant in plural_variants(key)[1:]:
             if variant not in vocab.terms and roles.get(variant, Roles()).finding is None:
                 at(variant).finding = fid
-    for r in roles.values():
-        if r.finding is not None:
-            r.inferred = vocab.findings[r.finding].role is not FindingRole.OBSERVATION
+    for named in roles.values():
+        if named.finding is not None:
+            named.inferred = vocab.findings[named.finding].role is not FindingRole.OBSERVATION
     for f in vocab:
         for term in f.historical_terms:
             for variant in plural_variants(term):
