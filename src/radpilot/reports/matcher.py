@@ -279,4 +279,34 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> l
                 continue
         start, end = m.span()
         out.append(new(Token, (start, end, hit[0], hit[1])))
+    return _shared_heads(out, text, lex) if out else out
+
+
+# "pleural or pericardial effusion": a word, then "or"/"and"/a comma, right before a term.
+_COORDINATED = re.compile(r"([A-Za-z]+)[ \t]*(?:,[ \t]*(?:or|and)?|or|and|and/or)[ \t]+$")
+_COORDINATION_WINDOW = 40  # characters before a term to look for the other adjective in
+
+
+def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
+    """Two adjectives sharing one head noun name two findings: "pleural or pericardial
+    effusion" is a pleural effusion too. The word before the coordinator, with the term's
+    head, must be a term of another finding, and no phrase of its own."""
+    out = tokens
+    for t in tokens:
+        if t.roles.finding is None or " " not in t.key or t.start < 4:
+            continue
+        m = _COORDINATED.search(text, max(0, t.start - _COORDINATION_WINDOW), t.start)
+        if m is None:
+            continue
+        word_start, word_end = m.span(1)
+        hit = lex.key_of(f"{m.group(1)} {t.key.split(' ', 1)[1]}")
+        if hit is None or hit[1].finding in (None, t.roles.finding):
+            continue
+        if any(o.start < word_end and word_start < o.end for o in out):
+            continue  # the word is a phrase already ("left", "no")
+        if out is tokens:
+            out = list(tokens)
+        out.append(Token(word_start, word_end, hit[0], hit[1]))
+    if out is not tokens:
+        out.sort(key=lambda o: o.start)
     return out
