@@ -285,6 +285,7 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> l
 # "pleural or pericardial effusion": a word, then "or"/"and"/a comma, right before a term.
 _COORDINATED = re.compile(r"([A-Za-z]+)[ \t]*(?:,[ \t]*(?:or|and)?|or|and|and/or)[ \t]+$")
 _COORDINATION_WINDOW = 40  # characters before a term to look for the other adjective in
+_JOINERS = ("or", "and", ",")
 
 
 def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
@@ -295,6 +296,8 @@ def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
     for t in tokens:
         if t.roles.finding is None or " " not in t.key or t.start < 4:
             continue
+        if not text[max(0, t.start - 8) : t.start].rstrip(" \t").lower().endswith(_JOINERS):
+            continue  # the cheap test first: this runs on every term of every report
         m = _COORDINATED.search(text, max(0, t.start - _COORDINATION_WINDOW), t.start)
         if m is None:
             continue
