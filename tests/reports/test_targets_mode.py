@@ -305,3 +305,30 @@ def test_a_csv_targets_column_is_named_as_not_read(tmp_path: Path) -> None:
         f"warning: {src}: column 'Targets' is not read: caller-given targets are read from "
         'JSONL rows ("targets": [{"start", "end"}, ...]); the reports were labelled without them'
     ]
+
+
+def test_a_targets_key_given_twice_is_named(tmp_path: Path) -> None:
+    """JSON keeps the last of two equal keys: the first list of targets would be lost
+    without a word. The row says so (the last list is read, as any JSON reader does)."""
+    import contextlib
+    import io
+
+    from radpilot.commands.main import run
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"id": "X", "text": "No edema.", "targets": [{"start": 3, "end": 8}], "targets": []}\n'
+        '{"id": "Y", "text": "No \\"targets\\": edema.", "targets": [{"start": 14, "end": 19}]}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q"])
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["targets"] == []
+    assert [p["message"] for p in rows[0]["problems"]] == [
+        'the key "targets" is given 2 times; the last one was read'
+    ]
+    assert rows[1]["targets"][0]["certainty"] == "absent" and rows[1]["problems"] == []
