@@ -224,6 +224,11 @@ def make_writer(fh: IO[str], output_format: OutputFormat, label_set: LabelSet) -
     return cls(fh, label_set.name, label_set.labels)
 
 
+def targets_column(columns: list[str] | None) -> str | None:
+    """A CSV header's "targets" column: not read (targets are a JSONL field), so named."""
+    return next((c for c in columns or () if c.strip().lower() == "targets"), None)
+
+
 def label_file(
     input_path: Path | str,
     output: Path | str,
@@ -259,9 +264,7 @@ def label_file(
     ) as reader:
         summary.encoding, summary.input_format = reader.encoding, reader.format.value
         summary.layout = reader.layout
-        summary.unread_targets_column = next(
-            (c for c in reader.columns or () if c.strip().lower() == "targets"), None
-        )
+        summary.unread_targets_column = targets_column(reader.columns)
         rows = iter(reader)
         with open_output(output, input_path=Path(input_path)) as fh:
             writer = make_writer(fh, output_format, label_set)
