@@ -180,6 +180,11 @@ def _location(loc: Sequence[int | str]) -> str:
     return out
 
 
+_YAML_BOOLEAN = (
+    "got a boolean: YAML reads an unquoted yes, no, on or off as true or false; quote the word"
+)
+
+
 def format_error(exc: ValidationError, model: type[BaseModel], where: str) -> str:
     """One line for a validation failure: file, key path, what is wrong, allowed keys."""
     parts: list[str] = []
@@ -195,6 +200,8 @@ def format_error(exc: ValidationError, model: type[BaseModel], where: str) -> st
             parts.append(f"{path}: missing key")
         else:
             msg = _one_line(str(err["msg"])).removeprefix("Value error, ")
+            if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+                msg += f" ({_YAML_BOOLEAN})"
             parts.append(f"{path}: {msg}" if path else msg)
     more = len(errors) - MAX_ERRORS_SHOWN
     tail = f" (and {more} more)" if more > 0 else ""

@@ -71,6 +71,13 @@ def _error_of(tmp_path: Path, name: str, text: str | bytes) -> str:
             'is an array, expected an object with "findings"',
         ),
         ("empty.yaml", "", 'is empty, expected an object with "findings"'),
+        # YAML 1.1 reads an unquoted yes / no / on / off as a boolean
+        (
+            "bool.yaml",
+            "findings:\n  - id: aa\n    name: aa thing\n    synonyms: [on]\n",
+            "findings[0] (id 'aa'): synonyms[0]: Input should be a valid string (got a boolean: "
+            "YAML reads an unquoted yes, no, on or off as true or false; quote the word)",
+        ),
         ("scalar.json", "5", 'is a number, expected an object with "findings"'),
     ],
 )
