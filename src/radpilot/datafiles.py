@@ -201,7 +201,8 @@ def format_error(exc: ValidationError, model: type[BaseModel], where: str) -> st
         else:
             msg = _one_line(str(err["msg"])).removeprefix("Value error, ")
             if err["type"] == "string_type" and isinstance(err.get("input"), bool):
-                msg += f" ({_YAML_BOOLEAN})"
+                yaml = re.search(r"\.ya?ml\b", where) is not None
+                msg += f" ({_YAML_BOOLEAN})" if yaml else " (got a boolean)"
             parts.append(f"{path}: {msg}" if path else msg)
     more = len(errors) - MAX_ERRORS_SHOWN
     tail = f" (and {more} more)" if more > 0 else ""

@@ -71,6 +71,11 @@ def _error_of(tmp_path: Path, name: str, text: str | bytes) -> str:
             'is an array, expected an object with "findings"',
         ),
         ("empty.yaml", "", 'is empty, expected an object with "findings"'),
+        (
+            "bool.json",
+            '{"findings": [{"id": "aa", "name": true}]}',
+            "findings[0] (id 'aa'): name: Input should be a valid string (got a boolean)",
+        ),
         # YAML 1.1 reads an unquoted yes / no / on / off as a boolean
         (
             "bool.yaml",
