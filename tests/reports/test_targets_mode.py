@@ -104,6 +104,10 @@ CASES = [
     "He has not been ruled out for [MI|u].",
     "She has not yet been ruled out for [PE|u].",
     "[PE|u] has not yet been ruled out.",
+    # a template's "Negative:" label negates the list it opens, as "Complaints: no" does
+    "ROS: Positive: [cough|p]. Negative: [fever|a], [chills|a].",
+    "Negatives: [night sweats|a], [weight loss|a].",
+    "[Fever|a]: negative.",  # the answer form still reads backward
     # a relative that is itself a negated list item names no one the next items belong to
     "Denies recent travel, sick contacts, or [fevers|a].",
     "No sick contacts, [fever|a], or [rash|a].",
