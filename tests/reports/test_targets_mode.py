@@ -104,6 +104,8 @@ CASES = [
     "He has not been ruled out for [MI|u].",
     "She has not yet been ruled out for [PE|u].",
     "[PE|u] has not yet been ruled out.",
+    # "personal history" hands the list back to the patient, as "the patient" does
+    "Family history of [colon cancer|po] and a personal history of [polyps|ph].",
     # a template's "Negative:" label negates the list it opens, as "Complaints: no" does
     "ROS: Positive: [cough|p]. Negative: [fever|a], [chills|a].",
     "Negatives: [night sweats|a], [weight loss|a].",
