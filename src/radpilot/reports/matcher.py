@@ -134,6 +134,11 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
             if variant not in vocab.terms and roles.get(variant, Roles()).finding is None:
                 at(variant).finding = fid
     for f in vocab:
+        for term in f.not_terms:
+            # the whole phrase is read, so that the finding's word inside it names nothing
+            for variant in plural_variants(term):
+                if roles.get(variant, Roles()).finding is None:
+                    at(variant)
         for term in f.historical_terms:
             for variant in plural_variants(term):
                 r = roles.get(variant)
