@@ -225,6 +225,8 @@ def cues_of(
                     continue
                 if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
                     continue
+            if category is CueCategory.UNCERTAINTY and cue.end <= d.start:
+                cue = _ranked_after_than(cue, d, drafts, text, rules)
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
                 if found.certainty is None or gap < found.certainty[0]:
@@ -242,6 +244,25 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+_THAN = re.compile(r"\bthan\b", re.IGNORECASE)
+
+
+def _ranked_after_than(
+    cue: Token, d: Draft, drafts: list[Draft], text: str, rules: CueRules
+) -> Token:
+    """The cue that ranks d where a comparative hedge is split by the first finding: in
+    "more likely atelectasis than pneumonia" the pneumonia after "than" takes the kind of
+    the ranked differential "more likely than" (possible; "less likely X than Y": Y
+    probable), the atelectasis keeps the hedge's own."""
+    ranked = f"{cue.key} than"
+    if ranked not in rules.hedges_before:
+        return cue
+    between = [o for o in drafts if cue.end <= o.start and o.end <= d.start]
+    if not between or not _THAN.search(text, between[0].end, d.start):
+        return cue
+    return Token(cue.start, cue.end, ranked, cue.roles)
 
 
 def _past_change_words(tokens: list[Token], cue: Token, text: str) -> int:
