@@ -221,6 +221,9 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
+            if direction is Direction.FORWARD and cue.key in rules.adjacent:
+                if not _opens_with_finding(cue, d, drafts, text):
+                    continue
             if within or cue.start == d.qualifier_at:
                 gap: int | None = 0
             else:
@@ -258,6 +261,17 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+def _opens_with_finding(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Does a finding stand right after an adjacent-only cue, so that it and the list it
+    opens (d among them) are in its reach? "Lungs are clear airspace disease" (a dropped
+    "of"); not "clear with a small effusion", nor a sentence's opening adjective ("Clear
+    hyperexpanded lungs")."""
+    if text[max(0, cue.start - 20) : cue.start].rstrip()[-1:] in ("", ".", ":", ";", "-"):
+        return False
+    after = [o.start for o in drafts if o.start >= cue.end]
+    return bool(after) and d.start >= min(after) and not text[cue.end : min(after)].strip()
 
 
 _THAN = re.compile(r"\bthan\b", re.IGNORECASE)
