@@ -1,0 +1,67 @@
+"""Issue 11 acceptance gaps found by trying each promise through the CLI as documented.
+
+Each case failed before its fix: what a user types, what they must get back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CliRun = Callable[..., tuple[int, str, str]]
+
+
+def _image(study: str | None, **over: Any) -> dict[str, Any]:
+    image: dict[str, Any] = {
+        "path": "img.dcm",
+        "analysed": True,
+        "findings": [
+            {"name": "Pneumothorax", "probability": 0.9, "positive": True, "threshold": 0.5},
+            {"name": "Effusion", "probability": 0.1, "positive": False, "threshold": 0.5},
+        ],
+        "study": study,
+        "error": None,
+    }
+    image.update(over)
+    return image
+
+
+def _write(tmp_path: Path, value: Any) -> str:
+    path = tmp_path / "analysis.json"
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # an unreadable image or one the quality gate stopped says nothing about the patient:
+        # drafting "No pneumothorax." from it would state negatives nobody saw
+        ([_image("1.2", analysed=False, findings=[], error="cannot read")], "was analysed"),
+        ([_image("1.2", analysed=False, findings=[])], "was analysed"),
+        ([], "holds no image"),
+        # two studies' findings merged into one report would be neither study's report
+        ([_image("1.2"), _image("1.3")], "2 studies"),
+    ],
+)
+def test_draft_refuses_an_analysis_that_shows_nothing_of_one_study(
+    cli: CliRun, tmp_path: Path, value: Any, message: str
+) -> None:
+    code, out, err = cli("draft", "--analysis", _write(tmp_path, value))
+    assert code == 2, out
+    assert out == ""
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_draft_uses_the_analysed_views_of_one_study_and_notes_the_rest(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    value = [_image("1.2"), _image("1.2", analysed=False, findings=[], path="lat.dcm")]
+    code, out, err = cli("draft", "--analysis", _write(tmp_path, value))
+    assert code == 0, err
+    assert "Pneumothorax." in out
+    assert "[1]: not analysed" in err
