@@ -65,3 +65,43 @@ def test_draft_uses_the_analysed_views_of_one_study_and_notes_the_rest(
     assert code == 0, err
     assert "Pneumothorax." in out
     assert "[1]: not analysed" in err
+
+
+FINDINGS = "small left pleural effusion; cardiomegaly; no pneumothorax"
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        # the finding is still in FINDINGS, but the IMPRESSION no longer names it
+        ("2. Cardiomegaly.=>", "cardiomegaly: dropped from the IMPRESSION"),
+        ("1. Small left pleural effusion.=>1. Left pleural effusion.", "IMPRESSION"),
+        # facts that are no finding, and so not read back, but a model may invent
+        ("IMPRESSION:=>Findings discussed with Dr. Jones at 10:00.\\nIMPRESSION:", "communication"),
+        ("Cardiomegaly.=>Cardiomegaly. Recommend chest CT in 3 months.", "recommendation"),
+        ("No pneumothorax.=>No pneumothorax. MRN 4471902.", "number"),
+        ("EXAMINATION: CHEST RADIOGRAPH=>EXAMINATION: CT ABDOMEN", "EXAMINATION"),
+        ("COMPARISON: None.=>COMPARISON: Prior study.", "COMPARISON"),
+    ],
+)
+def test_polished_draft_that_changes_what_the_template_says_is_rejected(
+    cli: CliRun, fake_llm: str, edit: str, reason: str
+) -> None:
+    code, out, err = cli(
+        "draft", "-f", FINDINGS, "--llm-url", fake_llm, "--llm-model", f"sub:{edit}", "--json"
+    )
+    data = json.loads(out)
+    assert code == 0 and data["backend"] == "template.v1", data
+    assert reason in data["rejected"]["reason"]
+    # the reason names what differs, never the model's words
+    assert "Jones" not in err + out and "4471902" not in err + out
+
+
+def test_polished_draft_that_only_rewords_is_used(cli: CliRun, fake_llm: str) -> None:
+    edit = "No pneumothorax.=>There is no pneumothorax."
+    code, out, _ = cli(
+        "draft", "-f", FINDINGS, "--llm-url", fake_llm, "--llm-model", f"sub:{edit}", "--json"
+    )
+    data = json.loads(out)
+    assert code == 0 and data["backend"] == "openai-compatible.v1", data
+    assert "There is no pneumothorax." in data["report"] and "rejected" not in data
