@@ -105,3 +105,61 @@ def test_polished_draft_that_only_rewords_is_used(cli: CliRun, fake_llm: str) ->
     data = json.loads(out)
     assert code == 0 and data["backend"] == "openai-compatible.v1", data
     assert "There is no pneumothorax." in data["report"] and "rejected" not in data
+
+
+def _archive(tmp_path: Path, rows: list[tuple[str, str, str, str, str, str]]) -> str:
+    from radpilot.interop.records import make_record
+    from radpilot.search.ingest import ingest_records
+    from radpilot.search.store import open_store
+
+    path = tmp_path / "a.db"
+    store = open_store(path)
+    try:
+        records = [
+            make_record(rid=r, patient_id=p, study_date=d, modality=m, body_part=b, text=t)
+            for r, p, d, m, b, t in rows
+        ]
+        assert ingest_records(store, records, jobs=1).added == len(rows)
+    finally:
+        store.close()
+    return str(path)
+
+
+SPINE_REC = (
+    "F4",
+    "P3",
+    "2026-02-02",
+    "CR",
+    "CHEST",
+    "FINDINGS: Compression deformity of T8. IMPRESSION: Recommend MRI of the thoracic spine.",
+)
+
+
+@pytest.mark.parametrize(
+    ("body_part", "status"),
+    [
+        ("LSPINE", "overdue"),  # a lumbar MRI is not the thoracic one asked for
+        ("CSPINE", "overdue"),
+        ("TSPINE", "done"),
+        ("SPINE", "done"),  # a whole-spine study covers it
+    ],
+)
+def test_overdue_matches_the_spine_segment_asked_for(
+    cli: CliRun, tmp_path: Path, body_part: str, status: str
+) -> None:
+    later = ("F8", "P3", "2026-02-20", "MR", body_part, "FINDINGS: Normal. IMPRESSION: Normal.")
+    db = _archive(tmp_path, [SPINE_REC, later])
+    code, out, err = cli("followups", "--overdue", "--db", db, "--as-of", "2026-06-01", "--all")
+    assert code == 0, err
+    code, out, err = cli("followups", "overdue", "--db", db, "--as-of", "2026-06-01", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["status"] for r in rows] == ([status] if status == "overdue" else [])
+
+
+def test_overdue_alias_takes_the_same_options_as_the_subcommand(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    db = _archive(tmp_path, [SPINE_REC])
+    a = cli("followups", "--overdue", "--db", db, "--as-of", "2026-03-01", "--all", "--json")
+    b = cli("followups", "overdue", "--db", db, "--as-of", "2026-03-01", "--all", "--json")
+    assert a == b and a[0] == 0 and json.loads(a[1])["status"] == "pending"

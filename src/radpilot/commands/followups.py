@@ -57,11 +57,16 @@ AsOfOpt = Annotated[
 def followups(
     ctx: typer.Context,
     overdue_flag: bool = typer.Option(
-        False, "--overdue", help="Same as `followups overdue` (with --db, --as-of, --json)."
+        False,
+        "--overdue",
+        help="Same as `followups overdue` (with --db, --as-of, --json, --all).",
     ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     as_of: AsOfOpt = None,
     as_json: bool = typer.Option(False, "--json", help="With --overdue: JSON lines."),
+    show_all: bool = typer.Option(
+        False, "--all", help="With --overdue: also pending and done ones."
+    ),
 ) -> None:
     """Follow-up recommendations in reports, and the overdue ones of an archive."""
     if ctx.invoked_subcommand is not None:
@@ -69,7 +74,7 @@ def followups(
     if not overdue_flag:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    overdue(db=db, as_of=as_of, as_json=as_json, show_all=False)
+    overdue(db=db, as_of=as_of, as_json=as_json, show_all=show_all)
 
 
 @app.command("extract")
