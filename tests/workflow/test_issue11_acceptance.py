@@ -163,3 +163,20 @@ def test_overdue_alias_takes_the_same_options_as_the_subcommand(
     a = cli("followups", "--overdue", "--db", db, "--as-of", "2026-03-01", "--all", "--json")
     b = cli("followups", "overdue", "--db", db, "--as-of", "2026-03-01", "--all", "--json")
     assert a == b and a[0] == 0 and json.loads(a[1])["status"] == "pending"
+
+
+def test_a_looping_model_reply_that_keeps_every_finding_is_still_rejected() -> None:
+    """What gemma3-270m (llama-cpp.v1) really returned for this draft: the FINDINGS
+    repeated under an invented heading and a region name as the IMPRESSION. Every finding
+    reads back with its certainty, so the whole-report check alone accepted it."""
+    from radpilot.workflow.draft import checked, draft_report
+
+    template = draft_report(["cardiomegaly", "no pneumothorax"])
+    body = template.report.split("FINDINGS:\n", 1)[1].split("IMPRESSION:", 1)[0]
+    loop = body + "IMPRESSION:\nParenchyma.\nPlaque: " + body.split("Parenchyma: ", 1)[1]
+    reply = "FINDINGS:\n" + body + "IMPRESSION:\nParenchyma.\n" + "Plaque: " + loop
+    d = checked(reply, template, "llama-cpp.v1")
+    assert d.backend == "template.v1" and d.rejected is not None
+    assert "pneumothorax: added to the IMPRESSION" in d.rejected.reason
+    assert d.rejected.differences == ()  # the whole-report read-back saw no difference
+    assert "the EXAMINATION line differs" in d.rejected.reason
