@@ -180,3 +180,22 @@ def test_a_looping_model_reply_that_keeps_every_finding_is_still_rejected() -> N
     assert "pneumothorax: added to the IMPRESSION" in d.rejected.reason
     assert d.rejected.differences == ()  # the whole-report read-back saw no difference
     assert "the EXAMINATION line differs" in d.rejected.reason
+
+
+def test_ask_about_a_finding_answers_with_its_latest_status_too(
+    cli: CliRun, history_db: Path
+) -> None:
+    """P1's pneumothorax (H1) resolved in H2: an answer that cites only H1 tells the
+    radiologist it is there. A report that denies or resolves it answers the question too;
+    sentences about other findings do not."""
+    code, out, err = cli(
+        "ask", "is there a pneumothorax?", "--db", str(history_db), "--patient", "P1", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    cited = [c for s in data["sentences"] for c in s["citations"]]
+    assert "H1" in cited and "H2" in cited
+    findings = {f["finding"] for s in data["sentences"] for f in s["findings"]}
+    assert findings == {"pneumothorax"}
+    # oldest first, so the answer reads as the course
+    assert cited.index("H1") < cited.index("H2")
