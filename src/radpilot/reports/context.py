@@ -10,7 +10,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
-  the finding right before it ("opacity: pneumonia?").
+  the finding right before it ("opacity: pneumonia?"). A word that only continues a cue's
+  phrase ("possibly with a") ends no scope (``openings`` in cues.json).
 * A backward certainty cue stops at a comma clause with its own subject ("effusion,
   mediastinal contours are normal"), and a backward hedge about another image ("not well
   seen on the lateral view") says nothing of this one. Change words right after a
@@ -18,7 +19,10 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   "and" opens a new, stated item of a negated list ("no effusion and mild cardiomegaly").
 * ``or`` (or a slash, "atelectasis/scarring") between two findings makes both uncertain
   unless a negation covers them ("no effusion or pneumothorax"); ``versus`` hedges the
-  findings right beside it.
+  findings right beside it. A hedge or statement cue before them opens the list:
+  "cuffing, consistent with viral vs reactive airway disease" states the cuffing, and
+  after "consistent with" a term right after "or" is an alternative even beside a word
+  that is no finding.
 * An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
   probable, possible, alternative; see ``data/README.md``), so that a label policy can
   tell "likely atelectasis" from "may represent atelectasis" without losing either. A
@@ -163,7 +167,7 @@ def mentions_in_sentence(
     for i, d in enumerate(drafts):
         found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
         certainty, hedge, cues, change = decide(
-            d, i, found, tokens, alternatives, drafts, rules, context_section
+            d, i, found, tokens, alternatives, drafts, rules, context_section, text
         )
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality

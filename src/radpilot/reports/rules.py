@@ -150,6 +150,15 @@ class CueFile(DataDocument):
     version: str
     settings: CueSettings
     rules: list[CueRule]
+    openings: list[Phrase] = Field(
+        description="Words that, right after a cue, continue its phrase: a terminator that "
+        "begins there ('possibly with a small effusion') does not end the cue's scope."
+    )
+    predicates: list[Phrase] = Field(
+        description="Words that, right after a hedge that looks both ways, go on saying "
+        "where or that the finding before it is ('consolidation is likely in the left "
+        "base', 'effusions are probably present'): the hedge looks back."
+    )
 
 
 class ModifierFile(DataDocument):
@@ -208,6 +217,8 @@ class CueRules:
     modifier_scope_chars: int
     anchor_scope_chars: int
     alternative_scope_chars: int
+    openings: frozenset[str] = frozenset()  # normalized; see CueFile.openings
+    predicates: frozenset[str] = frozenset()  # normalized; see CueFile.predicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +284,8 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
         modifier_scope_chars=s.modifier_scope_chars,
         anchor_scope_chars=s.anchor_scope_chars,
         alternative_scope_chars=s.alternative_scope_chars,
+        openings=frozenset(normalize_term(p) for p in doc.openings),
+        predicates=frozenset(normalize_term(p) for p in doc.predicates),
     )
 
 

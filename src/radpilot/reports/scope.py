@@ -23,7 +23,7 @@ CHANGE_OF = {
     CueCategory.CHANGE_RESOLVED: Change.RESOLVED,
 }
 CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
-_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
+_WORD_AFTER = re.compile(r"[ \t]+([A-Za-z]+)")
 # Another image than this one: "not well seen on the lateral view", "questioned on prior".
 _ELSEWHERE = re.compile(
     r"[ \t]+(?:on|in)[ \t]+(?:the[ \t]+|today's[ \t]+)?"
@@ -50,14 +50,23 @@ class Draft:
     historical: bool = False  # named by a term for an old finding ("healed fracture")
 
 
-def blocked(tokens: list[Token], lo: int, hi: int) -> bool:
-    """Is there a terminator strictly between offsets lo and hi?"""
+def blocked(
+    tokens: list[Token], lo: int, hi: int, text: str = "", openings: frozenset[str] = frozenset()
+) -> bool:
+    """Is there a terminator strictly between offsets lo and hi? With ``openings``, lo is a
+    cue's end and a terminator that only continues the cue's phrase ("possibly with a
+    small effusion") ends nothing."""
     for t in tokens:
         if t.start >= hi:
             return False
         if t.start >= lo and t.end <= hi and t.roles.terminator:
-            return True
+            if not (openings and _normal_words(text[lo : t.end]) in openings):
+                return True
     return False
+
+
+def _normal_words(s: str) -> str:
+    return " ".join(s.lower().split())
 
 
 def distance(cue: Token, d: Draft, direction: Direction, rules: CueRules) -> int | None:
@@ -92,19 +101,24 @@ def looks_ahead(
         if Direction.FORWARD in directions and Direction.BACKWARD in directions:
             for d in drafts:
                 if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
-                    if not blocked(tokens, cue.end, d.start):
+                    if not blocked(tokens, cue.end, d.start, text, rules.openings):
                         ahead.add(cue.start)
                     break
             else:
                 hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
+                word = _WORD_AFTER.match(text, cue.end, end)
                 if (
                     len(hedge) > 1
                     and cue.key[-1:].isalpha()
-                    and _WORD_AFTER.match(text, cue.end, end)
+                    and word is not None
+                    and word.group(1).lower() not in rules.predicates
                     and not _place_follows(tokens, cue, end)
                 ):
-                    # a hedge, never a negation ("not seen either"); the word is in this
-                    # sentence, so a sentence reads the same wherever it stands (sentencememo)
+                    # a hedge, never a negation ("not seen either"), qualifying the word
+                    # after it ("likely bacterial"), not saying where or that the finding
+                    # before it is ("is likely in the left base", "are probably present");
+                    # the word is in this sentence, so a sentence reads the same wherever
+                    # it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
 
@@ -218,7 +232,7 @@ def cues_of(
                 lo = _past_change_words(tokens, cue, text)
                 if category is CueCategory.NEGATION and _new_item(tokens, drafts, d, text, cue):
                     continue
-            if blocked(tokens, lo, hi):
+            if blocked(tokens, lo, hi, text, rules.openings if cue.end <= d.start else frozenset()):
                 continue
             if category in CERTAINTY_CUES and cue.start >= d.end:
                 if _own_clause(tokens, drafts, text, d.end, cue.start):
