@@ -199,3 +199,41 @@ def test_ask_about_a_finding_answers_with_its_latest_status_too(
     assert findings == {"pneumothorax"}
     # oldest first, so the answer reads as the course
     assert cited.index("H1") < cited.index("H2")
+
+
+@pytest.mark.parametrize(
+    ("prior", "now", "stated"),
+    [
+        # a finding that grew or shrank is not "unchanged"
+        ("Small left pleural effusion.", "moderate left pleural effusion", "Increased moderate"),
+        ("Large left pleural effusion.", "small left pleural effusion", "Decreased small"),
+        ("Mild pulmonary edema.", "severe pulmonary edema", "Increased severe"),
+        ("Small left pleural effusion.", "small left pleural effusion", "Unchanged small"),
+        # no size before: nothing to compare the size with
+        ("Left pleural effusion.", "small left pleural effusion", "Unchanged small"),
+        # "possible" then certain is not the same statement: no change word is claimed
+        ("Possible left lower lobe pneumonia.", "left lower lobe pneumonia", "Left lower lobe"),
+    ],
+)
+def test_change_against_the_prior_follows_size_and_certainty(
+    cli: CliRun, tmp_path: Path, prior: str, now: str, stated: str
+) -> None:
+    path = tmp_path / "prior.txt"
+    path.write_text(f"FINDINGS: {prior}\n", encoding="utf-8")
+    code, out, err = cli("draft", "-f", now, "--prior", str(path))
+    assert code == 0, err
+    impression = out.split("IMPRESSION:\n", 1)[1]
+    assert impression.startswith(stated), impression
+
+
+def test_every_workflow_data_file_is_registered_so_its_schema_is_checked() -> None:
+    """drafting, prompts and worklist were loaded strictly but not registered: their
+    schemas were never rewritten nor checked for staleness (a new key went unnoticed)."""
+    from importlib import resources
+
+    from radpilot.datafiles import packaged
+
+    folder = Path(str(resources.files("radpilot.workflow").joinpath("data")))
+    on_disk = {p.resolve() for p in folder.glob("*.schema.json")}
+    registered = {spec.schema_on_disk().resolve() for spec in packaged()}
+    assert on_disk <= registered, sorted(p.name for p in on_disk - registered)

@@ -60,7 +60,7 @@ def with_prior(
         if s.change is not None or s.certainty is Certainty.UNCERTAIN:
             out.append(s)
         elif s.certainty is Certainty.PRESENT:
-            out.append(replace(s, change=Change.STABLE if match else Change.NEW))
+            out.append(replace(s, change=_change(s, match)))
         elif match is not None:
             side = s.laterality or match.laterality
             out.append(replace(s, change=Change.RESOLVED, laterality=side, words=match.words))
@@ -75,6 +75,21 @@ def with_prior(
         }
     )
     return out, notes
+
+
+def _change(now: Statement, before: Statement | None) -> Change | None:
+    """New, unchanged, or increased / decreased when both state a size and the sizes
+    rank differently; none when the prior was only possible (it was never established,
+    so "unchanged" would claim more than either report says)."""
+    if before is None:
+        return Change.NEW
+    if before.certainty is not now.certainty:
+        return None
+    rank = drafting().size_rank
+    a, b = rank(before.severity), rank(now.severity)
+    if a is not None and b is not None and a != b:
+        return Change.WORSE if b > a else Change.BETTER
+    return Change.STABLE
 
 
 def merged(
