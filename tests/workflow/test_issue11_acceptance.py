@@ -237,3 +237,11 @@ def test_every_workflow_data_file_is_registered_so_its_schema_is_checked() -> No
     on_disk = {p.resolve() for p in folder.glob("*.schema.json")}
     registered = {spec.schema_on_disk().resolve() for spec in packaged()}
     assert on_disk <= registered, sorted(p.name for p in on_disk - registered)
+
+
+def test_draft_image_without_a_model_says_it_was_not_used(cli: CliRun, tmp_path: Path) -> None:
+    image = tmp_path / "x.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    code, out, err = cli("draft", "-f", "cardiomegaly", "--image", str(image))
+    assert code == 0 and "Cardiomegaly." in out
+    assert "note: image not sent: no language model was asked (--llm, --llm-url)" in err
