@@ -245,3 +245,18 @@ def test_draft_image_without_a_model_says_it_was_not_used(cli: CliRun, tmp_path:
     code, out, err = cli("draft", "-f", "cardiomegaly", "--image", str(image))
     assert code == 0 and "Cardiomegaly." in out
     assert "note: image not sent: no language model was asked (--llm, --llm-url)" in err
+
+
+def test_a_prior_finding_on_the_other_side_is_noted_not_silently_dropped(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    """Prior: right effusion; now: left effusion. The left one is new, and the right one
+    is neither said to be resolved (nobody said so) nor to be there: it is noted."""
+    path = tmp_path / "prior.txt"
+    path.write_text("FINDINGS: Small right pleural effusion.\n", encoding="utf-8")
+    code, out, err = cli("draft", "-f", "small left pleural effusion", "--prior", str(path))
+    assert code == 0, err
+    assert "New small left pleural effusion." in out and "right" not in out
+    assert (
+        "note: prior finding not addressed in the current findings: pleural_effusion (right)" in err
+    )

@@ -66,15 +66,19 @@ def with_prior(
             out.append(replace(s, change=Change.RESOLVED, laterality=side, words=match.words))
         else:
             out.append(s)
-    addressed = {s.finding for s in current}
     notes = sorted(
         {
-            f"prior finding not addressed in the current findings: {p.finding}"
+            f"prior finding not addressed in the current findings: {_named(p)}"
             for p in before
-            if not any(related(p.finding, f, vocab) for f in addressed)
+            # a left effusion now says nothing of the right one before
+            if not any(related(p.finding, s.finding, vocab) and _same_side(s, p) for s in current)
         }
     )
     return out, notes
+
+
+def _named(s: Statement) -> str:
+    return s.finding if s.laterality is None else f"{s.finding} ({s.laterality.value})"
 
 
 def _change(now: Statement, before: Statement | None) -> Change | None:
