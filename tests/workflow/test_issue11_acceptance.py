@@ -260,3 +260,16 @@ def test_a_prior_finding_on_the_other_side_is_noted_not_silently_dropped(
     assert (
         "note: prior finding not addressed in the current findings: pleural_effusion (right)" in err
     )
+
+
+def test_an_answer_sentence_that_cites_no_report_is_dropped_even_without_a_finding() -> None:
+    """What gemma3-270m really answered kept prompt echoes and stray tokens, and a model
+    may say "The patient is improving." or "Discharge is advised.": no finding, so no
+    finding check, yet a clinical statement nothing backs. Every sentence must cite."""
+    from radpilot.workflow.cite import verify_answer
+
+    reports = {"H1": "FINDINGS: Small left pleural effusion."}
+    answer = "A small left effusion was seen [H1]. The patient is improving. に通訳"
+    checked = verify_answer(answer, reports)
+    assert [s.text for s in checked.kept] == ["A small left effusion was seen [H1]."]
+    assert [f.why for f in checked.flagged] == ["cites no report", "cites no report"]
