@@ -273,3 +273,24 @@ def test_an_answer_sentence_that_cites_no_report_is_dropped_even_without_a_findi
     checked = verify_answer(answer, reports)
     assert [s.text for s in checked.kept] == ["A small left effusion was seen [H1]."]
     assert [f.why for f in checked.flagged] == ["cites no report", "cites no report"]
+
+
+def test_timeline_does_not_count_an_image_the_model_never_read(cli: CliRun, tmp_path: Path) -> None:
+    """A study whose only image the quality gate stopped is no analysed study: the patient
+    has nothing on the timeline, said as for any patient without data."""
+    analysis = [
+        _image(
+            "9.9",
+            analysed=False,
+            findings=[],
+            urgency={"tier": "not_assessed", "score": 0.0, "reasons": ["noise"]},
+            flags=[{"code": "noise_like", "message": "m", "blocking": True, "check": "quality"}],
+            metadata={"patient_id": "PQ", "study_uid": "9.9", "study_date": "20261202"},
+        )
+    ]
+    path = _write(tmp_path, analysis)
+    db = str(tmp_path / "w.db")
+    code, _, err = cli("worklist", "add", path, "--db", db, "--received", "2026-12-02T09:00:00Z")
+    assert code == 0, err
+    code, out, err = cli("timeline", "PQ", "--db", db)
+    assert code == 2 and "no reports or analysed studies" in err, out
