@@ -294,3 +294,23 @@ def test_timeline_does_not_count_an_image_the_model_never_read(cli: CliRun, tmp_
     assert code == 0, err
     code, out, err = cli("timeline", "PQ", "--db", db)
     assert code == 2 and "no reports or analysed studies" in err, out
+
+
+def test_overdue_table_marks_a_conditional_recommendation(cli: CliRun, tmp_path: Path) -> None:
+    """ "If there is point tenderness, recommend MRI": overdue only if the condition held;
+    the table must say so, not list it like an unconditional one."""
+    rec = (
+        "F4",
+        "P3",
+        "2026-02-02",
+        "CR",
+        "CHEST",
+        "FINDINGS: T8 deformity. IMPRESSION: If there is point tenderness, recommend MRI of "
+        "the thoracic spine.",
+    )
+    db = _archive(tmp_path, [rec])
+    code, out, err = cli("followups", "overdue", "--db", db, "--as-of", "2026-06-01")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "F4" in line)
+    assert "imaging (if)" in row
+    assert "overdue 1 (1 conditional)" in out

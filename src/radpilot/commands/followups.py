@@ -240,20 +240,21 @@ def overdue(*, db: Path | None, as_of: str | None, as_json: bool, show_all: bool
             t.patient_id,
             t.report_id,
             t.study_date.isoformat(),
-            r.kind,
+            f"{r.kind} (if)" if r.conditional else r.kind,  # overdue only if it held
             r.modality,
             r.interval.text if r.interval else "-",
             t.due.isoformat(),
             status,
         )
-    # 100 columns at least: the eight columns fit on one line each, piped or not
-    out = Console(soft_wrap=False, width=max(Console().width, 100))
+    # 110 columns at least: the eight columns fit on one line each, piped or not
+    out = Console(soft_wrap=False, width=max(Console().width, 110))
     out.print(table)
     n_over = sum(t.status is Status.OVERDUE for t in result.items)
+    n_if = sum(t.status is Status.OVERDUE and t.recommendation.conditional for t in result.items)
     untracked = (
         f" · untracked {result.untracked} (no patient id or date)" if result.untracked else ""
     )
     typer.echo(
         f"reports {result.reports:,} · imaging recommendations {len(result.items):,} · "
-        f"overdue {n_over:,}{untracked}"
+        f"overdue {n_over:,}{f' ({n_if:,} conditional)' if n_if else ''}{untracked}"
     )
