@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from radpilot.errors import InputError
 from radpilot.reports.matcher import scan
-from radpilot.reports.models import Span
+from radpilot.reports.models import Report, Span
 from radpilot.reports.reader import read
 from radpilot.workflow import qachecks, qaomissions
 from radpilot.workflow.qarules import qa_rules
@@ -63,6 +63,7 @@ def check(
     problems += qaomissions.missing_from_impression(facts)
     problems += qaomissions.critical_not_communicated(facts)
     problems += qachecks.contradictions(facts)
+    exam = exam or examination_line(report)
     if exam:
         problems += qachecks.exam_laterality(facts, exam)
     if image:
@@ -71,6 +72,16 @@ def check(
         problems += sex_inconsistent(facts, sex)
     problems.sort(key=lambda p: (p.evidence[0].start if p.evidence else len(text), p.kind))
     return tuple(problems)
+
+
+def examination_line(report: Report) -> str | None:
+    """The report's own EXAMINATION line without its header ("LEFT RIBS 2 VIEWS"), the
+    exam to check when the caller names none; None when the report has no such section."""
+    for section in report.sections:
+        if section.name == "examination":
+            body = report.text[section.start : section.end]
+            return body.split(":", 1)[1] if ":" in body else body
+    return None
 
 
 # -- sex-specific anatomy ----------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""QA surface gaps of issue 11 (qa2 round): each case failed before its fix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radpilot.workflow.qa import check
+
+CliRun = Callable[..., tuple[int, str, str]]
+
+RIGHT_RIB = "FINDINGS: Nondisplaced fracture of the right 5th rib.\nIMPRESSION: Right rib fracture."
+
+
+def kinds(text: str, **kw: Any) -> list[str]:
+    return [p.kind.value for p in check(text, **kw)]
+
+
+# -- 1. the report's own EXAMINATION line ------------------------------------------------
+
+
+@pytest.mark.parametrize("exam", [None, "LEFT RIBS 2 VIEWS"])
+def test_the_examination_line_does_not_switch_the_exam_side_check_off(exam: str | None) -> None:
+    text = "EXAMINATION: LEFT RIBS 2 VIEWS\n" + RIGHT_RIB
+    (p,) = check(text, exam=exam)
+    assert p.kind.value == "laterality_conflict"
+    assert [e.text for e in p.evidence] == ["right", "Right"]
+
+
+def test_the_examination_line_agrees_or_names_no_side() -> None:
+    assert kinds("EXAMINATION: RIGHT RIBS 2 VIEWS\n" + RIGHT_RIB) == []
+    assert kinds("EXAMINATION: CHEST 2 VIEWS\n" + RIGHT_RIB) == []
+    both = "FINDINGS: Left ribs intact. Right 5th rib fracture.\nIMPRESSION: Right rib fracture."
+    assert kinds("EXAMINATION: LEFT RIBS\n" + both) == []  # the examined side is named
+
+
+def test_an_explicit_exam_wins_over_the_examination_line() -> None:
+    text = "EXAMINATION: RIGHT RIBS\n" + RIGHT_RIB
+    assert kinds(text, exam="LEFT RIBS") == ["laterality_conflict"]
+
+
+# -- 2. an image cross-check that cannot run -----------------------------------------------
+
+
+def _analysis(tmp_path: Path, value: Any) -> str:
+    path = tmp_path / "analysis.json"
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return str(path)
+
+
+def _image(**over: Any) -> dict[str, Any]:
+    image: dict[str, Any] = {
+        "findings": [
+            {"name": "Pneumothorax", "probability": 0.9, "positive": True, "threshold": 0.5}
+        ],
+        "error": None,
+    }
+    image.update(over)
+    return image
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [],
+        [_image(findings=[], error="cannot read")],
+        [_image(flags=[{"code": "quality", "blocking": True}])],
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True])
+def test_qa_says_when_no_image_was_analysed(
+    cli: CliRun, tmp_path: Path, value: Any, as_json: bool
+) -> None:
+    report = tmp_path / "r.txt"
+    report.write_text("FINDINGS: Lungs clear.\nIMPRESSION: Normal chest.", encoding="utf-8")
+    argv = ["qa", str(report), "--image-findings", _analysis(tmp_path, value)]
+    code, out, err = cli(*argv, *(["--json"] if as_json else []))
+    assert code == 2, out
+    assert "no problems found" not in out and out == ""
+    assert "image cross-check" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_qa_checks_the_analysed_image_and_ignores_the_gated_one(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    report = tmp_path / "r.txt"
+    report.write_text("FINDINGS: Lungs clear.\nIMPRESSION: Normal chest.", encoding="utf-8")
+    value = [_image(), _image(findings=[], error="cannot read")]
+    code, out, _err = cli("qa", str(report), "--image-findings", _analysis(tmp_path, value))
+    assert code == 3 and "possible_miss" in out
