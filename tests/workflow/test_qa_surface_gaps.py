@@ -92,3 +92,30 @@ def test_qa_checks_the_analysed_image_and_ignores_the_gated_one(
     value = [_image(), _image(findings=[], error="cannot read")]
     code, out, _err = cli("qa", str(report), "--image-findings", _analysis(tmp_path, value))
     assert code == 3 and "possible_miss" in out
+
+
+# -- 5. half-typed commands and missing output folders ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv", [["--db", "x.db"], ["--json"], ["--all"], ["--as-of", "2024-01-01"]]
+)
+def test_followups_options_without_overdue_say_what_is_missing(
+    cli: CliRun, argv: list[str]
+) -> None:
+    code, out, err = cli("followups", *argv)
+    assert code == 2, out
+    assert "without --overdue" in err and err.count("\n") == 1
+
+
+def test_followups_alone_still_prints_its_help(cli: CliRun) -> None:
+    code, out, _err = cli("followups")
+    assert code == 0 and "overdue" in out
+
+
+def test_followups_extract_into_a_missing_folder_is_an_error(cli: CliRun, tmp_path: Path) -> None:
+    src = tmp_path / "r.csv"
+    src.write_text("id,text\n1,Recommend chest CT in 3 months.\n", encoding="utf-8")
+    out_path = tmp_path / "missing" / "out.jsonl"
+    code, _out, err = cli("followups", "extract", str(src), "-o", str(out_path))
+    assert code == 2 and err.count("\n") == 1 and not out_path.parent.exists()
