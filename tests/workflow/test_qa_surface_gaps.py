@@ -119,3 +119,57 @@ def test_followups_extract_into_a_missing_folder_is_an_error(cli: CliRun, tmp_pa
     out_path = tmp_path / "missing" / "out.jsonl"
     code, _out, err = cli("followups", "extract", str(src), "-o", str(out_path))
     assert code == 2 and err.count("\n") == 1 and not out_path.parent.exists()
+
+
+# -- 4. device positions in drafts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phrase", "kept"),
+    [
+        ("ET tube 4 cm above the carina", "4 cm above the carina"),
+        ("PICC line with tip in the SVC", "with tip in the SVC"),
+        ("Right IJ central venous catheter with tip at the cavoatrial junction", "cavoatrial"),
+        ("The tip of the ET tube is 2.5 cm above the carina", "2.5 cm above the carina"),
+    ],
+)
+def test_a_draft_keeps_a_device_position_and_is_verified(phrase: str, kept: str) -> None:
+    from radpilot.workflow.draft import draft_report
+
+    d = draft_report([phrase])
+    impression = d.report.split("IMPRESSION:", 1)[1]
+    assert kept in impression and d.verified, d.differences
+
+
+@pytest.mark.parametrize(
+    ("phrase", "lost"),
+    [
+        ("ET tube 4 cm above the carina", "4 cm above the carina"),
+        ("ET tube 4 cm above the carina", "4 cm"),  # the site is kept, the distance not
+        ("PICC line with tip in the SVC", "with tip in the SVC"),
+    ],
+)
+def test_a_draft_that_loses_a_device_position_is_not_verified(phrase: str, lost: str) -> None:
+    from radpilot.workflow import verify
+    from radpilot.workflow.draft import draft_report
+
+    d = draft_report([phrase])
+    worse = d.report.replace(f" {lost}", "")
+    assert worse != d.report
+    (diff,) = verify.differences(worse, d.statements)
+    assert diff.kind.value == "position"
+
+
+def test_a_device_without_a_position_or_sharing_one_is_drafted_as_before() -> None:
+    from radpilot.workflow.draft import draft_report
+
+    d = draft_report(["endotracheal tube", "ET tube and NG tube in place"])
+    assert d.verified and "Endotracheal tube." in d.report
+
+
+def test_an_unchanged_device_keeps_its_position() -> None:
+    from radpilot.workflow.draft import draft_report
+
+    prior = "FINDINGS: Endotracheal tube in place.\nIMPRESSION: Endotracheal tube."
+    d = draft_report(["ET tube 4 cm above the carina"], prior=prior)
+    assert "Unchanged" in d.report and "4 cm above the carina" in d.report and d.verified
