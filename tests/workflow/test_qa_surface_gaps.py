@@ -165,6 +165,10 @@ def test_a_device_without_a_position_or_sharing_one_is_drafted_as_before() -> No
 
     d = draft_report(["endotracheal tube", "ET tube and NG tube in place"])
     assert d.verified and "Endotracheal tube." in d.report
+    # the site is named before the device: "noted" after it is no position
+    d = draft_report(["left shoulder bone anchor noted"])
+    assert d.verified and "noted" not in d.report
+    assert all(s.position is None for s in d.statements)
 
 
 def test_an_unchanged_device_keeps_its_position() -> None:

@@ -120,16 +120,23 @@ def with_position(
 ) -> Statement:
     """A present device with the words of its position: the rest of its sentence after
     the device's name ("ET tube 4 cm above the carina"), when the reader finds a site in
-    it and no other finding shares it (then the words would be restated twice)."""
+    the device named with these words alone (a site from elsewhere in the sentence, or
+    words such as "is noted", are no position) and no other finding shares them (they
+    would be restated twice)."""
     from radpilot.workflow.compose import lineage
 
     if st.certainty is not Certainty.PRESENT or "support_device" not in lineage(st.finding, vocab):
         return st
     sent = mention.sentence
     rest = sent.text[mention.span.end - sent.start :].strip(" ,.;:")
-    sites = tuple(sorted({x.lower() for x in mention.locations}))
     end = mention.span.end
-    if not rest or not sites or any(end <= o.span.start < sent.end for o in mentions):
+    if not rest or any(end <= o.span.start < sent.end for o in mentions):
+        return st
+    probe = read(f"{st.words} {rest}.", vocabulary=vocab).mentions
+    sites = tuple(
+        sorted({x.lower() for m in probe if m.finding == st.finding for x in m.locations})
+    )
+    if not sites:
         return st
     return replace(st, position=rest, sites=sites)
 
