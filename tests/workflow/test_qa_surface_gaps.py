@@ -177,3 +177,68 @@ def test_an_unchanged_device_keeps_its_position() -> None:
     prior = "FINDINGS: Endotracheal tube in place.\nIMPRESSION: Endotracheal tube."
     d = draft_report(["ET tube 4 cm above the carina"], prior=prior)
     assert "Unchanged" in d.report and "4 cm above the carina" in d.report and d.verified
+
+
+# -- 3. exam-inconsistent statements -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "exam", "evidence"),
+    [
+        (
+            "FINDINGS: Small left pleural effusion.\nIMPRESSION: No acute process.",
+            "CT HEAD",
+            ["pleural effusion"],
+        ),
+        (
+            "EXAMINATION: CT HEAD WO CONTRAST\nFINDINGS: Large right pneumothorax, discussed with "
+            "Dr. A at 10:00.\nIMPRESSION: Right pneumothorax.",
+            None,
+            ["pneumothorax", "pneumothorax"],
+        ),
+        (
+            "FINDINGS: Cardiomegaly.\nIMPRESSION: Cardiomegaly.",
+            "RIGHT KNEE 3 VIEWS",
+            ["Cardiomegaly", "Cardiomegaly"],
+        ),
+        (
+            "FINDINGS: The lateral view shows no effusion.\nIMPRESSION: Normal.",
+            "CHEST 1 VIEW",
+            ["lateral view"],
+        ),
+        (
+            "EXAMINATION: PORTABLE CHEST\nFINDINGS: Opacity on the lateral projection.\n"
+            "IMPRESSION: Normal.",
+            None,
+            ["on the lateral"],
+        ),
+    ],
+)
+def test_exam_inconsistent(text: str, exam: str | None, evidence: list[str]) -> None:
+    found = [p for p in check(text, exam=exam) if p.kind.value == "exam_inconsistent"]
+    assert [e.text for p in found for e in p.evidence] == evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "exam"),
+    [
+        # a joint's effusion is no pleural one; the chest exam images the chest
+        ("FINDINGS: Small joint effusion.\nIMPRESSION: Knee effusion.", "RIGHT KNEE"),
+        ("FINDINGS: Small left pleural effusion.\nIMPRESSION: Left effusion.", "CHEST 2 VIEWS"),
+        # CT of the abdomen sees the lung bases; a shoulder film the apex
+        ("FINDINGS: Bibasilar atelectasis.\nIMPRESSION: Atelectasis.", "CT ABDOMEN PELVIS"),
+        (
+            "FINDINGS: Small apical pneumothorax.\nIMPRESSION: Pneumothorax, called to Dr. A.",
+            "LEFT SHOULDER",
+        ),
+        # hedged, negated, or an exam of both regions
+        ("FINDINGS: No pleural effusion. Possible pneumonia.\nIMPRESSION: Normal.", "CT HEAD"),
+        ("FINDINGS: Cardiomegaly.\nIMPRESSION: Cardiomegaly.", "CT HEAD AND CHEST"),
+        # an exam the data does not know; a one-view exam whose report says the view is missing
+        ("FINDINGS: Cardiomegaly.\nIMPRESSION: Cardiomegaly.", "OUTSIDE FILM"),
+        ("FINDINGS: No lateral view was obtained.\nIMPRESSION: Normal.", "CHEST 1 VIEW"),
+        ("FINDINGS: The lateral view shows no effusion.\nIMPRESSION: Normal.", "CHEST 2 VIEWS"),
+    ],
+)
+def test_exam_consistent(text: str, exam: str) -> None:
+    assert "exam_inconsistent" not in kinds(text, exam=exam)

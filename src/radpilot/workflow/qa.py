@@ -22,7 +22,7 @@ from radpilot.errors import InputError
 from radpilot.reports.matcher import scan
 from radpilot.reports.models import Report, Span
 from radpilot.reports.reader import read
-from radpilot.workflow import qachecks, qaomissions
+from radpilot.workflow import qachecks, qaexam, qaomissions
 from radpilot.workflow.qarules import qa_rules
 from radpilot.workflow.qatypes import (
     Facts,
@@ -66,6 +66,7 @@ def check(
     exam = exam or examination_line(report)
     if exam:
         problems += qachecks.exam_laterality(facts, exam)
+        problems += qaexam.exam_inconsistent(facts, exam)
     if image:
         problems += qachecks.against_image(facts, image)
     if sex is not None:
