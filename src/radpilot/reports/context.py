@@ -71,6 +71,12 @@ _MEASURE = re.compile(
 )
 
 
+def _ends_phrase(t: Token, anchor_of: tuple[str, ...]) -> bool:
+    """A terminator between an anchor and its cue ends the phrase, except the anchor's own
+    as-before qualifier: "contours unchanged and normal" is one phrase about the contours."""
+    return t.roles.terminator and not any(f in t.roles.uncertain_for for f in anchor_of)
+
+
 def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
     """Findings named by an anchor and a nearby qualifier, one per qualified finding
     ("aorta is tortuous and calcified" names two); a nearer "normal" cue wins instead."""
@@ -81,6 +87,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             continue
         best: dict[str, tuple[int, Draft]] = {}  # finding -> nearest qualifier
         normal: tuple[int, Draft] | None = None
+        normal_alone = False  # no other anchor between this one and its normal cue
         for j, other in enumerate(tokens):
             if j == i or other.roles.finding is not None:
                 continue
@@ -92,7 +99,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if not is_normal and not any(f in other.roles.qualifies for f in r.anchor_of):
                 continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
-            if any(t.roles.terminator or t.roles.finding for t in between):
+            if any(_ends_phrase(t, r.anchor_of) or t.roles.finding for t in between):
                 continue
             start, end = min(anchor.start, other.start), max(anchor.end, other.end)
             for f in r.anchor_of:
@@ -105,7 +112,13 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if is_normal:
                 if normal is None or gap < normal[0]:
                     normal = (gap, Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
-        if normal is not None and all(normal[0] < gap for gap, _ in best.values()):
+                    normal_alone = not any(t.roles.anchor_of for t in between)
+        # A qualifier that only says the anatomy is as before ("unchanged", "stable") yields
+        # to a normal cue of the same anatomy: "heart size is unchanged and normal" says
+        # what it is. Not across another anchor: "heart stable, mediastinum normal".
+        if normal is not None and all(
+            normal[0] < gap or (d.uncertain and normal_alone) for gap, d in best.values()
+        ):
             drafts.append(normal[1])
         else:
             drafts.extend(d for _, d in best.values())
