@@ -247,6 +247,15 @@ def label(
             soft_wrap=True,
             highlight=False,
         )
+    if summary.unread_targets_column is not None:
+        err.print(
+            f"warning: {input}: column {summary.unread_targets_column!r} is not read: "
+            'caller-given targets are read from JSONL rows ("targets": [{"start", "end"}, '
+            "...]); the reports were labelled without them",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
     if not quiet:
         print_summary(err, summary)
     exit_with(batch_exit(summary.labelled, summary.errors))
