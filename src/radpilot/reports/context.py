@@ -77,7 +77,22 @@ def _ends_phrase(t: Token, anchor_of: tuple[str, ...]) -> bool:
     return t.roles.terminator and not any(f in t.roles.uncertain_for for f in anchor_of)
 
 
-def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
+_JOINED = re.compile(r"[ \t]+and[ \t]+")
+
+
+def _joined(tokens: list[Token], d: Draft, cue: Token, text: str) -> bool:
+    """Are d's qualifier and the normal cue two words of one phrase, joined by "and"
+    ("stable and normal", "normal and stable")? A comma or "with" between them gives the
+    normal word to another anatomy ("heart size normal, stable mediastinal contours",
+    "stable silhouette with normal heart size")."""
+    q = next((t for t in tokens if t.start == d.qualifier_at), None)
+    if q is None or not text:
+        return False
+    lo, hi = (q.end, cue.start) if q.end <= cue.start else (cue.end, q.start)
+    return _JOINED.fullmatch(text, lo, hi) is not None
+
+
+def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draft]:
     """Findings named by an anchor and a nearby qualifier, one per qualified finding
     ("aorta is tortuous and calcified" names two); a nearer "normal" cue wins instead."""
     drafts: list[Draft] = []
@@ -87,7 +102,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             continue
         best: dict[str, tuple[int, Draft]] = {}  # finding -> nearest qualifier
         normal: tuple[int, Draft] | None = None
-        normal_alone = False  # no other anchor between this one and its normal cue
+        normal_cue: Token | None = None
         for j, other in enumerate(tokens):
             if j == i or other.roles.finding is not None:
                 continue
@@ -112,12 +127,13 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if is_normal:
                 if normal is None or gap < normal[0]:
                     normal = (gap, Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
-                    normal_alone = not any(t.roles.anchor_of for t in between)
+                    normal_cue = other
         # A qualifier that only says the anatomy is as before ("unchanged", "stable") yields
-        # to a normal cue of the same anatomy: "heart size is unchanged and normal" says
-        # what it is. Not across another anchor: "heart stable, mediastinum normal".
+        # to a normal word joined to it: "heart size is unchanged and normal" says what it is.
         if normal is not None and all(
-            normal[0] < gap or (d.uncertain and normal_alone) for gap, d in best.values()
+            normal[0] < gap
+            or (d.uncertain and normal_cue is not None and _joined(tokens, d, normal_cue, text))
+            for gap, d in best.values()
         ):
             drafts.append(normal[1])
         else:
@@ -156,7 +172,7 @@ def mentions_in_sentence(
 
     ``unsized``: findings a measurement never sizes, the devices (a tube "4 cm above the
     carina" is a position, not a size)."""
-    drafts = _drafts(tokens, rules)
+    drafts = _drafts(tokens, rules, text)
     if unsized and len(drafts) > 1:
         drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
@@ -220,7 +236,7 @@ def _slash_pair(t: Token, drafts: list[Draft], devices: frozenset[str]) -> bool:
     return x != y and x not in devices and y not in devices
 
 
-def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
+def _drafts(tokens: list[Token], rules: CueRules, text: str) -> list[Draft]:
     """The findings a sentence names (terms, then anchored findings not already named),
     in text order."""
     drafts = [
@@ -235,7 +251,7 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
         for t in tokens
         if t.roles.finding
     ]
-    for a in _anchored(tokens, rules):
+    for a in _anchored(tokens, rules, text):
         if not any(d.finding == a.finding and d.start < a.end and a.start < d.end for d in drafts):
             drafts.append(a)
     drafts.sort(key=lambda d: d.start)
