@@ -240,6 +240,16 @@ def label(
                     on_progress=on_progress,
                     **common,
                 )
+    _warn_targets(err, input, summary, output_format)
+    if not quiet:
+        print_summary(err, summary)
+    exit_with(batch_exit(summary.labelled, summary.errors))
+
+
+def _warn_targets(
+    err: Console, input: Path, summary: BatchSummary, output_format: OutputFormat
+) -> None:
+    """Say where caller-given targets were not used: CSV output, or a CSV column."""
     if summary.target_rows and output_format is not OutputFormat.JSONL:
         err.print(
             f"warning: {summary.target_rows:,} row(s) carry targets; --format csv has no place "
@@ -256,9 +266,6 @@ def label(
             highlight=False,
             markup=False,
         )
-    if not quiet:
-        print_summary(err, summary)
-    exit_with(batch_exit(summary.labelled, summary.errors))
 
 
 def _check_engine(engine: str, master: str | None) -> None:
