@@ -36,7 +36,7 @@ from radpilot.search.models import (
     StoredMention,
     StoredReport,
 )
-from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
+from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand, family, using
 
@@ -155,7 +155,11 @@ def _filters(q: Query) -> Filters:
 
 
 def _parsed(query: str | Query) -> tuple[Query, list[str]]:
-    q = parse_query(query) if isinstance(query, str) else query
+    if isinstance(query, str):
+        q = parse_query(query)
+    else:
+        q = query
+        check_text(q.to_string())  # a Query built in code, not parsed
     notes = []
     if q.ignored:
         shown = ", ".join(repr(t) for t in q.ignored[:5])

@@ -68,6 +68,10 @@ KEYS = (
     "body",
 )
 _KEY_RE = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
+# A lone UTF-16 surrogate is no character: it reaches a query from argv bytes that were not
+# UTF-8 (Python's surrogateescape) or from a JSON "\ud800" escape, and no database driver can
+# encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WORD = re.compile(r"\w")
 _PREFIX = {
     Polarity.ANY: "",
@@ -421,6 +425,17 @@ class _Parser:
             self.words.extend(pending.words)
 
 
+def check_text(text: str, what: str = "query") -> None:
+    """``InputError`` (one line, naming the position, never the text) when ``text`` holds
+    a lone surrogate, which no archive backend can encode."""
+    m = _SURROGATE.search(text)
+    if m is not None:
+        raise InputError(
+            f"{what}: character {m.start() + 1} is a lone surrogate (U+{ord(m[0]):04X}), "
+            "not text: the query was not valid UTF-8; type it again or remove that character"
+        )
+
+
 def parse_query(text: str, lookup: Lookup | None = None) -> Query:
     """Parse a query string; raise InputError (one line) on a malformed one.
 
@@ -428,6 +443,7 @@ def parse_query(text: str, lookup: Lookup | None = None) -> Query:
     >>> [t.finding for t in q.findings], q.words, q.ignored
     (['pneumothorax'], ("O'Brien",), ('???',))
     """
+    check_text(text)
     if lookup is None:
         from radpilot.search.vocab import lookup as default_lookup
 
