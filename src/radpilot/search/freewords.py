@@ -33,7 +33,11 @@ _WORD = re.compile(r"\w", re.UNICODE)
 
 
 def near_evidence(
-    store: ArchiveStore, q: Query, terms: list[FindingTerm], ids: list[int]
+    store: ArchiveStore,
+    q: Query,
+    terms: list[FindingTerm],
+    ids: list[int],
+    ments: dict[int, list[StoredMention]] | None = None,
 ) -> dict[int, float]:
     """Share of the free words that a matching mention states: a location the words
     name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
@@ -52,8 +56,8 @@ def near_evidence(
     out: dict[int, float] = {}
     if not asked:
         return out
-    wanted = sorted({f for t in terms for f in expand(t.finding)})
-    ments = store.mentions(ids, wanted)
+    if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
+        ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
     texts = {rid: r.text for rid, r in store.reports(list(ments)).items()} if pats else {}
     for rid, ms in ments.items():
         live = [
