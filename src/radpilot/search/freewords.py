@@ -128,7 +128,7 @@ def word_pattern(word: str) -> re.Pattern[str]:
 
 def attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
     return (
-        (t.laterality is None or m.laterality == t.laterality.value)
+        (t.laterality is None or t.laterality.value in (m.sides or (m.laterality,)))
         and (t.change is None or m.change == t.change.value)
         and (t.location is None or any(t.location in loc for loc in m.locations))
     )

@@ -49,7 +49,7 @@ _REPORT_COLS = (
 )
 _MENTION_COLS = (
     "report_rowid, finding, status, certainty, laterality, locations, change, section, "
-    "span_start, span_end, sentence_start, sentence_end, historical, term"
+    "span_start, span_end, sentence_start, sentence_end, historical, term, sides"
 )
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 _HINTS = {
