@@ -23,6 +23,12 @@ REPORTS = {
     "M1": "FINDINGS: Coarse markings in both lungs. Coarse markings at the bases.\n"
     "IMPRESSION: Coarse markings.",
     "M2": "FINDINGS: Coarsened interstitial markings.",
+    # A qualifier the reader keeps out of its term, in the mention's own sentence.
+    "Q1": "FINDINGS: Bibasilar opacities.\nIMPRESSION: Bibasilar opacities, left more than right.",
+    "Q2": "FINDINGS: Streaky bibasilar opacities.",
+    # A place inside the finding's synonym ("apical scarring"), where the reader put it.
+    "A1": "FINDINGS: Scarring in the left lung base.\nIMPRESSION: Left basilar scarring.",
+    "A2": "FINDINGS: Scarring at the left apex.",
     # The query's whole phrase once, against its words spread over three mentions.
     "P1": "FINDINGS: Atelectasis in the left base. Atelectasis in the left basilar segments."
     "\nIMPRESSION: Left base atelectasis.",
@@ -50,6 +56,15 @@ def test_the_querys_own_words_before_a_synonym(archive: ArchiveStore) -> None:
     got = [h.report.id for h in res.hits]
     assert got == ["M2", "M1"]
     # The synonym's report has the higher stored score: only the word share orders them.
+    assert res.hits[1].score > res.hits[0].score
+
+
+def test_the_terms_other_words_count_in_the_sentence_and_places(archive: ArchiveStore) -> None:
+    res = search(archive, "streaky opacities", semantic=False)
+    assert [h.report.id for h in res.hits][:2] == ["Q2", "Q1"]
+    assert res.hits[1].score > res.hits[0].score
+    res = search(archive, "left apical scarring", semantic=False)
+    assert [h.report.id for h in res.hits] == ["A2", "A1"]
     assert res.hits[1].score > res.hits[0].score
 
 

@@ -261,8 +261,9 @@ def _search(
         scored.append((total, rid, parts))
     ments = store.mentions(ids, sorted({f for t in scoring for f in expand(t.finding)}))
     near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
-    phrase = stated_phrase(store, q, scoring, ments, ids)
-    share = word_share(scoring, ments, ids)
+    texts = store.texts(list(ments)) if ments else {}
+    phrase = stated_phrase(q, scoring, ments, texts)
+    share = word_share(scoring, ments, texts, ids)
 
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports that write the query's whole phrase where the finding is present, then

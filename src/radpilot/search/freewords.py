@@ -50,7 +50,7 @@ def near_evidence(
     mentions with the query's side and change count, so a negated sentence never
     supplies the words.
     """
-    places, rest = _locations_in(q.words)
+    places, rest = locations_in(q.words)
     pats = [word_pattern(w) for w in rest if _WORD.search(w)]
     asked = len(places) + len(pats)
     out: dict[int, float] = {}
@@ -72,13 +72,13 @@ def near_evidence(
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
         locs = {loc for m in live for loc in m.locations}
         got = sum(1 for p in pats if any(p.search(s) for s in sentences))
-        got += sum(1 for place in places if _answers(place, locs))
+        got += sum(1 for place in places if answers_place(place, locs))
         if got:
             out[rid] = got / asked
     return out
 
 
-def _locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
+def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
     """The reader's locations that a run of free words names (longest phrase first), and
     the words left over: ("middle", "lobe", "nodular") -> (["right middle lobe"], ["nodular"])."""
     qw = query_words()
@@ -99,7 +99,7 @@ def _locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
     return places, rest
 
 
-def _answers(place: str, locations: set[str]) -> bool:
+def answers_place(place: str, locations: set[str]) -> bool:
     """A mention at ``locations`` is at ``place``: the same location, one that contains
     it ("left lower lobe" for "lower lobe") or one listed as answering it."""
     near = query_words().near_locations.get(place, frozenset())

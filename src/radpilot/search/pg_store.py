@@ -245,6 +245,11 @@ class PostgresStore:
         return {rep.rowid: rep for rep in reps}
 
     @_guarded
+    def texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        sql = "SELECT rowid, text FROM reports WHERE rowid = ANY(%s)"
+        return {int(rid): text for rid, text in self._db.execute(sql, (list(rowids),))}
+
+    @_guarded
     def mentions(
         self, rowids: Sequence[int], findings: Sequence[str] | None = None
     ) -> dict[int, list[StoredMention]]:

@@ -261,6 +261,14 @@ class SQLiteStore:
         return out
 
     @_guarded
+    def texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(rowids):
+            sql = f"SELECT rowid, text FROM reports WHERE rowid IN ({_marks(chunk)})"
+            out.update((int(rid), text) for rid, text in self._db.execute(sql, chunk))
+        return out
+
+    @_guarded
     def mentions(
         self, rowids: Sequence[int], findings: Sequence[str] | None = None
     ) -> dict[int, list[StoredMention]]:

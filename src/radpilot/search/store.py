@@ -101,6 +101,10 @@ class ArchiveStore(Protocol):
 
     def reports(self, rowids: Sequence[int]) -> dict[int, StoredReport]: ...
 
+    def texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        """rowid -> the report's text only (ranking reads many; ``reports`` is whole)."""
+        ...
+
     def mentions(
         self, rowids: Sequence[int], findings: Sequence[str] | None = None
     ) -> dict[int, list[StoredMention]]: ...

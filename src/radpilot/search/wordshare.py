@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from radpilot.reports.morphology import stem
 from radpilot.search.config import query_words
-from radpilot.search.freewords import attributes_hold, word_pattern
+from radpilot.search.freewords import answers_place, attributes_hold, locations_in, word_pattern
 from radpilot.search.models import StoredMention
 from radpilot.search.query import FindingTerm, Polarity, Query, tokens
 from radpilot.search.store import ArchiveStore
@@ -64,41 +65,82 @@ def _matching(
 
 
 @lru_cache(maxsize=4096)
-def _stems(span_text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in _WORDS.findall(span_text.lower()))
+def _stems(words: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in _WORDS.findall(words.lower()))
 
 
-def _asked(t: FindingTerm) -> list[tuple[str, ...]]:
-    """The term's written words (stopwords out), each as its ``forms``."""
+# A query word the mention's sentence writes, outside the reader's term for it, counts
+# this much of one in the term ("streaky" in "streaky bibasilar opacities").
+_NEARBY = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """One finding term's written words as their ``forms``, and the places among them
+    ("apical" of "apical scarring")."""
+
+    words: tuple[tuple[str, ...], ...]
+    places: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.words) + len(self.places)
+
+
+def _asked(t: FindingTerm) -> _Asked | None:
     stop = query_words().stopwords
-    return [forms(w) for w in _WORDS.findall(t.text.lower()) if w not in stop]
+    written = [w for w in _WORDS.findall(t.text.lower()) if w not in stop]
+    if not written:
+        return None
+    places, rest = locations_in(written[:-1])  # the last word is the finding's noun
+    return _Asked(tuple(forms(w) for w in [*rest, written[-1]]), tuple(places))
 
 
-def _share(asked: list[tuple[str, ...]], m: StoredMention) -> float:
-    """Share of the asked words that the mention's words hold."""
-    written = _stems(m.span_text)
-    got = sum(1 for fs in asked if any(x.startswith(f) for f in fs for x in written))
-    return got / len(asked)
+def _holds(fs: tuple[str, ...], written: frozenset[str]) -> bool:
+    return any(x.startswith(f) for f in fs for x in written)
+
+
+def _names(place: str, written: frozenset[str]) -> bool:
+    return all(_holds((stem(w),), written) for w in place.split())
+
+
+def _share(asked: _Asked, m: StoredMention, sentence: str) -> float:
+    """Share of the term's words a mention states: a word the reader's term for it
+    holds counts whole ("lung nodule" is answered by "nodule" in half, by "mass" not at
+    all), one its sentence writes elsewhere counts ``_NEARBY`` ("streaky" of "streaky
+    bibasilar opacities", which the reader's term leaves out), and a place counts whole
+    where the reader placed the mention ("apical" for "biapical scarring")."""
+    span = _stems(m.span_text)
+    around = _stems(sentence)
+    got = 0.0
+    for fs in asked.words:
+        got += 1.0 if _holds(fs, span) else _NEARBY if _holds(fs, around) else 0.0
+    locs = set(m.locations)
+    for p in asked.places:
+        got += 1.0 if answers_place(p, locs) else _NEARBY if _names(p, around) else 0.0
+    return got / asked.size
 
 
 def word_share(
-    terms: Sequence[FindingTerm], ments: Mentions, ids: Sequence[int]
+    terms: Sequence[FindingTerm], ments: Mentions, texts: dict[int, str], ids: Sequence[int]
 ) -> dict[int, float]:
     """Per report: the mean over the query's finding terms of the best share of a
-    matching (present or uncertain) mention; reports with none are left out."""
+    matching (present or uncertain) mention (``_share``); reports with none are left
+    out. ``texts``: the reports' texts, for the mentions' sentences."""
     out: dict[int, float] = {}
-    asks = [(t, _asked(t), frozenset(expand(t.finding))) for t in terms]
-    asks = [a for a in asks if a[1]]
+    asks = [(t, a, frozenset(expand(t.finding))) for t in terms if (a := _asked(t))]
     if not asks:
         return out
     for rid in ids:
         ms = ments.get(rid)
         if not ms:
             continue
+        text = texts.get(rid, "")
         total = 0.0
         for t, asked, fset in asks:
             live = _matching(t, ms, _LIVE, fset)
-            total += max((_share(asked, m) for m in live), default=0.0)
+            best = (_share(asked, m, text[m.sentence[0] : m.sentence[1]]) for m in live)
+            total += max(best, default=0.0)
         if total:
             out[rid] = total / len(terms)
     return out
@@ -118,7 +160,7 @@ def query_phrase(q: Query) -> str | None:
 
 
 def stated_phrase(
-    store: ArchiveStore, q: Query, terms: Sequence[FindingTerm], ments: Mentions, ids: Sequence[int]
+    q: Query, terms: Sequence[FindingTerm], ments: Mentions, texts: dict[int, str]
 ) -> set[int]:
     """The reports that write the query's whole phrase in the sentence of a mention that
     matches every attribute asked and that the reader reads as present (or uncertain,
@@ -136,15 +178,12 @@ def stated_phrase(
         )
         for t in terms
     ]
-    for rid in ids:
+    for rid, ms in ments.items():
         sentences = []
         for t, status, fset in asks:
-            sentences += [m.sentence for m in _matching(t, ments.get(rid, []), status, fset)]
+            sentences += [m.sentence for m in _matching(t, ms, status, fset)]
         if sentences:
             candidates[rid] = sentences
-    if not candidates:
-        return set()
-    texts = {rid: r.text for rid, r in store.reports(list(candidates)).items()}
     return {
         rid
         for rid, spans in candidates.items()
