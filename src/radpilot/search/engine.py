@@ -38,7 +38,7 @@ from radpilot.search.models import (
 from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand, family, using
-from radpilot.search.wordshare import literal, stated_phrase, word_share
+from radpilot.search.wordshare import Texts, literal, stated_phrase, word_share
 
 if TYPE_CHECKING:
     from radpilot.reports.vocabulary import Vocabulary
@@ -259,9 +259,10 @@ def _search(
             + w.semantic * parts["semantic"]
         )
         scored.append((total, rid, parts))
-    ments = store.mentions(ids, sorted({f for t in scoring for f in expand(t.finding)}))
+    wanted = sorted({f for t in scoring for f in expand(t.finding)})
+    ments = store.mentions(ids, wanted) if wanted else {}
     near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
-    texts = store.texts(list(ments)) if ments else {}
+    texts = Texts(store)
     phrase = stated_phrase(q, scoring, ments, texts)
     share = word_share(scoring, ments, texts, ids)
 

@@ -58,7 +58,7 @@ def near_evidence(
         return out
     if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
         ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
-    texts = {rid: r.text for rid, r in store.reports(list(ments)).items()} if pats else {}
+    texts = store.texts(list(ments)) if pats else {}
     for rid, ms in ments.items():
         live = [
             m

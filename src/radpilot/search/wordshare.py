@@ -121,25 +121,58 @@ def _share(asked: _Asked, m: StoredMention, sentence: str) -> float:
     return got / asked.size
 
 
+class Texts:
+    """Report texts read on demand, each once (most rankings need few or none)."""
+
+    def __init__(self, store: ArchiveStore) -> None:
+        self.store = store
+        self.got: dict[int, str] = {}
+
+    def __call__(self, rowids: Sequence[int]) -> dict[int, str]:
+        missing = [rid for rid in rowids if rid not in self.got]
+        if missing:
+            self.got.update(self.store.texts(missing))
+        return self.got
+
+
+def _whole(asked: _Asked, m: StoredMention) -> bool:
+    """The mention's own words and places already hold every word of the term."""
+    span = _stems(m.span_text)
+    locs = set(m.locations)
+    return all(_holds(fs, span) for fs in asked.words) and all(
+        answers_place(p, locs) for p in asked.places
+    )
+
+
 def word_share(
-    terms: Sequence[FindingTerm], ments: Mentions, texts: dict[int, str], ids: Sequence[int]
+    terms: Sequence[FindingTerm], ments: Mentions, texts: Texts, ids: Sequence[int]
 ) -> dict[int, float]:
     """Per report: the mean over the query's finding terms of the best share of a
     matching (present or uncertain) mention (``_share``); reports with none are left
-    out. ``texts``: the reports' texts, for the mentions' sentences."""
+    out. The sentences are read only for reports no mention of which holds a term
+    whole."""
     out: dict[int, float] = {}
     asks = [(t, a, frozenset(expand(t.finding))) for t in terms if (a := _asked(t))]
     if not asks:
         return out
-    for rid in ids:
-        ms = ments.get(rid)
-        if not ms:
-            continue
-        text = texts.get(rid, "")
+    live = {
+        rid: [_matching(t, ms, _LIVE, fset) for t, _, fset in asks]
+        for rid in ids
+        if (ms := ments.get(rid))
+    }
+    partial = [
+        rid
+        for rid, per_term in live.items()
+        if any(
+            not any(_whole(a, m) for m in ms) for (_, a, _), ms in zip(asks, per_term, strict=True)
+        )
+    ]
+    text = texts(partial) if partial else {}
+    for rid, per_term in live.items():
+        body = text.get(rid, "")
         total = 0.0
-        for t, asked, fset in asks:
-            live = _matching(t, ms, _LIVE, fset)
-            best = (_share(asked, m, text[m.sentence[0] : m.sentence[1]]) for m in live)
+        for (_, asked, _), ms in zip(asks, per_term, strict=True):
+            best = (_share(asked, m, body[m.sentence[0] : m.sentence[1]]) for m in ms)
             total += max(best, default=0.0)
         if total:
             out[rid] = total / len(terms)
@@ -160,13 +193,16 @@ def query_phrase(q: Query) -> str | None:
 
 
 def stated_phrase(
-    q: Query, terms: Sequence[FindingTerm], ments: Mentions, texts: dict[int, str]
+    q: Query, terms: Sequence[FindingTerm], ments: Mentions, texts: Texts
 ) -> set[int]:
     """The reports that write the query's whole phrase in the sentence of a mention that
     matches every attribute asked and that the reader reads as present (or uncertain,
-    for an ``uncertain:`` query)."""
+    for an ``uncertain:`` query). A phrase that is one finding's own words ("pleural
+    effusion") adds nothing to ``word_share`` and is not read for."""
     phrase = query_phrase(q)
     if phrase is None or not terms:
+        return set()
+    if len(terms) == 1 and _WORDS.findall(phrase.lower()) == _WORDS.findall(terms[0].text.lower()):
         return set()
     pattern = word_pattern(phrase)
     candidates: dict[int, list[tuple[int, int]]] = {}
@@ -184,10 +220,11 @@ def stated_phrase(
             sentences += [m.sentence for m in _matching(t, ms, status, fset)]
         if sentences:
             candidates[rid] = sentences
+    text = texts(list(candidates)) if candidates else {}
     return {
         rid
         for rid, spans in candidates.items()
-        if any(pattern.search(texts.get(rid, "")[a:b]) for a, b in spans)
+        if any(pattern.search(text.get(rid, "")[a:b]) for a, b in spans)
     }
 
 
