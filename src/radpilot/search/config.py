@@ -96,6 +96,12 @@ class RankingFile(DataDocument):
     bonus: Bonus
     hedge: HedgeBonus
     candidates: int = Field(ge=1, description="Reports each index proposes before ranking.")
+    words_rerank: int = Field(
+        ge=1,
+        description="A finding query's best candidates (certainty tier, then score) that are "
+        "read for the query's own words (stated phrase, word share) and reordered by them; at "
+        "least five pages.",
+    )
     semantic_scan_max: int = Field(
         ge=0, description="Above this many vectors, embeddings re-rank but do not propose."
     )

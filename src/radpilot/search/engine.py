@@ -260,11 +260,17 @@ def _search(
         )
         scored.append((total, rid, parts))
     wanted = sorted({f for t in scoring for f in expand(t.finding)})
-    ments = store.mentions(ids, wanted) if wanted else {}
+    ments = store.mentions(ids, wanted) if wanted and q.words else {}
     near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
+    # The query's own words in the evidence reorder the best candidates of each tier:
+    # a few pages of them, not every candidate (at scale, most of a finding's 400).
+    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
+    head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
+    if wanted and not q.words:
+        ments = store.mentions(head, wanted)
     texts = Texts(store)
-    phrase = stated_phrase(q, scoring, ments, texts)
-    share = word_share(scoring, ments, texts, ids)
+    phrase = stated_phrase(q, scoring, {rid: ments[rid] for rid in head if rid in ments}, texts)
+    share = word_share(scoring, ments, texts, head)
 
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports that write the query's whole phrase where the finding is present, then
