@@ -38,7 +38,7 @@ from radpilot.search.models import (
 from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand, family, using
-from radpilot.search.wordshare import Texts, literal, stated_phrase, word_share
+from radpilot.search.wordshare import Texts, literal, reads_words, stated_phrase, word_share
 
 if TYPE_CHECKING:
     from radpilot.reports.vocabulary import Vocabulary
@@ -266,11 +266,14 @@ def _search(
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
     best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
     head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
-    if wanted and not q.words:
-        ments = store.mentions(head, wanted)
-    texts = Texts(store)
-    phrase = stated_phrase(q, scoring, {rid: ments[rid] for rid in head if rid in ments}, texts)
-    share = word_share(scoring, ments, texts, head)
+    phrase: set[int] = set()
+    share: dict[int, float] = {}
+    if wanted and reads_words(q, scoring):
+        if not q.words:
+            ments = store.mentions(head, wanted)
+        texts = Texts(store)
+        phrase = stated_phrase(q, scoring, {r: ments[r] for r in head if r in ments}, texts)
+        share = word_share(scoring, ments, texts, head)
 
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports that write the query's whole phrase where the finding is present, then

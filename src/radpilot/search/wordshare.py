@@ -96,6 +96,20 @@ def _asked(t: FindingTerm) -> _Asked | None:
     return _Asked(tuple(forms(w) for w in [*rest, written[-1]]), tuple(places))
 
 
+def reads_words(q: Query, terms: Sequence[FindingTerm]) -> bool:
+    """Whether the query's own words can reorder its matches: a term of more than one
+    word ("pleural effusion", "apical scarring"), or a phrase beyond one finding's own
+    words ("left pneumothorax"). A one-word finding ("pneumothorax") is already ranked
+    by its literal bonus (``literal``: the head word in the mention's term), so its
+    mentions need not be read again."""
+    if any((a := _asked(t)) is not None and a.size > 1 for t in terms):
+        return True
+    phrase = query_phrase(q)
+    return phrase is not None and not (
+        len(terms) == 1 and _WORDS.findall(phrase.lower()) == _WORDS.findall(terms[0].text.lower())
+    )
+
+
 def _holds(fs: tuple[str, ...], written: frozenset[str]) -> bool:
     return any(x.startswith(f) for f in fs for x in written)
 
