@@ -23,7 +23,18 @@ CHANGE_OF = {
     CueCategory.CHANGE_RESOLVED: Change.RESOLVED,
 }
 CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
-_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
+_WORD_AFTER = re.compile(r"[ \t]+([A-Za-z]+)")
+# Another image than this one: "not well seen on the lateral view", "questioned on prior".
+_ELSEWHERE = re.compile(
+    r"[ \t]+(?:on|in)[ \t]+(?:the[ \t]+|today's[ \t]+)?"
+    r"(?:prior|previous|old|earlier|comparison|lateral|frontal|pa|ap|oblique)\b",
+    re.IGNORECASE,
+)
+# Words that are no subject of their own in a clause after a comma ("..., or effusion is").
+_NO_SUBJECT = frozenset({"the", "a", "an", "and", "or", "is", "are", "was", "were", "also", "xxxx"})
+_WORD = re.compile(r"[A-Za-z]+")
+# What opens a new item of a list: "and", then size or severity words ("and mild").
+_AND = re.compile(r"[ \t]*,?[ \t]*and[ \t]+", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -36,16 +47,26 @@ class Draft:
     uncertain: bool = False  # named by an uncertain qualifier ("heart size is stable")
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
+    historical: bool = False  # named by a term for an old finding ("healed fracture")
 
 
-def blocked(tokens: list[Token], lo: int, hi: int) -> bool:
-    """Is there a terminator strictly between offsets lo and hi?"""
+def blocked(
+    tokens: list[Token], lo: int, hi: int, text: str = "", openings: frozenset[str] = frozenset()
+) -> bool:
+    """Is there a terminator strictly between offsets lo and hi? With ``openings``, lo is a
+    cue's end and a terminator that only continues the cue's phrase ("possibly with a
+    small effusion") ends nothing."""
     for t in tokens:
         if t.start >= hi:
             return False
         if t.start >= lo and t.end <= hi and t.roles.terminator:
-            return True
+            if not (openings and _normal_words(text[lo : t.end]) in openings):
+                return True
     return False
+
+
+def _normal_words(s: str) -> str:
+    return " ".join(s.lower().split())
 
 
 def distance(cue: Token, d: Draft, direction: Direction, rules: CueRules) -> int | None:
@@ -80,20 +101,38 @@ def looks_ahead(
         if Direction.FORWARD in directions and Direction.BACKWARD in directions:
             for d in drafts:
                 if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
-                    if not blocked(tokens, cue.end, d.start):
+                    if not blocked(tokens, cue.end, d.start, text, rules.openings):
                         ahead.add(cue.start)
                     break
             else:
                 hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
+                word = _WORD_AFTER.match(text, cue.end, end)
                 if (
                     len(hedge) > 1
                     and cue.key[-1:].isalpha()
-                    and _WORD_AFTER.match(text, cue.end, end)
+                    and word is not None
+                    and word.group(1).lower() not in rules.predicates
+                    and not _place_follows(tokens, cue, end)
                 ):
-                    # a hedge, never a negation ("not seen either"); the word is in this
-                    # sentence, so a sentence reads the same wherever it stands (sentencememo)
+                    # a hedge, never a negation ("not seen either"), qualifying the word
+                    # after it ("likely bacterial"), not saying where or that the finding
+                    # before it is ("is likely in the left base", "are probably present");
+                    # the word is in this sentence, so a sentence reads the same wherever
+                    # it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
+
+
+def _place_follows(tokens: list[Token], cue: Token, end: int) -> bool:
+    """Is the next phrase after a hedge a side or a place ("a nodule may be seen in the
+    right upper lobe", "fluid may be present on the left")? Then it says where the finding
+    before it may be, and the hedge looks back."""
+    for t in tokens:
+        if t.start >= end:
+            return False
+        if t.start >= cue.end:
+            return t.roles.laterality is not None or t.roles.location is not None
+    return False
 
 
 def closes(cue: Token, text: str, sentence: Sentence) -> bool:
@@ -127,6 +166,28 @@ _SKIPPED = frozenset(
 )
 
 
+# "The differential diagnosis for the opacity includes pneumonia and edema": a definite
+# finding right after a hedge's "for the" / "of this" is what the list after it explains.
+_EXPLAINED = re.compile(
+    r"[ \t]+(?:for|of)[ \t]+(?:the|this|these|that)[ \t]+(?:[a-z]+[ \t]+){0,2}", re.IGNORECASE
+)
+
+
+_FORWARD_HEDGE = (CueCategory.UNCERTAINTY, Direction.FORWARD)
+
+
+def _explained(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Is ``d`` the finding a forward hedge's list is offered for, not one of the list?
+    It follows the hedge as "for the <finding>" and another finding follows it."""
+    if cue.end > d.start or _FORWARD_HEDGE not in cue.roles.cues:
+        return False
+    if not _EXPLAINED.fullmatch(text, cue.end, d.start):
+        return False
+    if any(cue.end <= o.start and o.end <= d.start for o in drafts):
+        return False  # not the first finding after the hedge: one of its list
+    return any(o.start >= d.end for o in drafts)
+
+
 def cues_of(
     d: Draft,
     tokens: list[Token],
@@ -134,10 +195,16 @@ def cues_of(
     drafts: list[Draft],
     ahead: set[int],
     rules: CueRules,
+    text: str,
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
+        within = False  # between an anchored finding's anchor and qualifier
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+            if d.qualifier_at < 0:
+                continue  # a term's own words
+            within = True  # "the heart may be enlarged": the hedge is the finding's
+        if _explained(cue, d, drafts, text):
             continue
         for category, direction in cue.roles.cues:
             if category in _SKIPPED:
@@ -154,12 +221,24 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
-            gap = 0 if cue.start == d.qualifier_at else distance(cue, d, direction, rules)
+            if within or cue.start == d.qualifier_at:
+                gap: int | None = 0
+            else:
+                gap = distance(cue, d, direction, rules)
             if gap is None:
                 continue
             lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
-            if blocked(tokens, lo, hi):
+            if category in CERTAINTY_CUES and cue.end <= d.start:
+                lo = _past_change_words(tokens, cue, text)
+                if category is CueCategory.NEGATION and _new_item(tokens, drafts, d, text, cue):
+                    continue
+            if blocked(tokens, lo, hi, text, rules.openings if cue.end <= d.start else frozenset()):
                 continue
+            if category in CERTAINTY_CUES and cue.start >= d.end:
+                if _own_clause(tokens, drafts, text, d.end, cue.start):
+                    continue
+                if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
+                    continue
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
                 if found.certainty is None or gap < found.certainty[0]:
@@ -177,3 +256,63 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+def _past_change_words(tokens: list[Token], cue: Token, text: str) -> int:
+    """Where a certainty cue's phrase goes on: past the change words right after it, which
+    are terminators elsewhere ("stable", "unchanged") but here part of the hedged phrase
+    ("possible unchanged effusion", "probable stable nodule")."""
+    end = cue.end
+    for t in tokens:
+        if t.start < end:
+            continue
+        if t.start - end > 2 or text[end : t.start].strip(" \t") or not t.roles.terminator:
+            break
+        if not any(c in CHANGE_OF for c, _ in t.roles.cues):
+            break
+        end = t.end
+    return end
+
+
+def _own_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi: int) -> bool:
+    """Does a comma clause with its own subject stand between a finding (ending at lo) and a
+    backward cue (at hi)? "Effusion, mediastinal contours are normal": the "normal" is the
+    contours'. A clause that goes on with findings ("X, Y or Z is not seen") is one list,
+    and one with no words of its own ("X, not seen") is the finding's."""
+    comma = text.rfind(",", lo, hi)
+    if comma < 0:
+        return False
+    if any(lo <= o.start < hi and o.anchor_cue is None for o in drafts):
+        return False  # a list of findings: the cue is the whole list's
+    for m in _WORD.finditer(text, comma + 1, hi):
+        if m.group().lower() in _NO_SUBJECT:
+            continue
+        within = [t for t in tokens if t.start <= m.start() and m.end() <= t.end]
+        if not within or any(t.roles.location or t.roles.anchor_of for t in within):
+            return True  # a word of its own, or a place named as a subject ("the hila")
+    return False
+
+
+def _new_item(tokens: list[Token], drafts: list[Draft], d: Draft, text: str, cue: Token) -> bool:
+    """Does a negation's list end before finding d? A size or severity word right after "and"
+    opens a new, stated item: "no effusion and mild cardiomegaly" ("no effusion and
+    pneumothorax" stays one negated list). Only negation ends there: a change word or a
+    side still reaches over it ("stable moderate levoscoliosis and mild dextroscoliosis")."""
+    before = [o for o in drafts if cue.end <= o.start and o.end <= d.start]
+    if not before:
+        return False
+    m = _AND.match(text, before[-1].end)
+    if m is None:
+        return False
+    at, sized = m.end(), False
+    for t in tokens:
+        if t.start < at:
+            continue
+        if t.start >= d.start or text[at : t.start].strip(" \t"):
+            break
+        r = t.roles
+        if r.severity is None and r.laterality is None and r.location is None:
+            break
+        sized = sized or r.severity is not None
+        at = t.end
+    return sized and not text[at : d.start].strip(" \t")
