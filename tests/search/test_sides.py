@@ -26,11 +26,12 @@ REPORTS = {
     "S4": "FINDINGS: Biapical pleural thickening.",
     "S5": "FINDINGS: Bilateral pleural effusions. Bibasilar atelectasis.",
     "S6": "FINDINGS: Small left pleural effusion.",
+    "S7": "FINDINGS: Atelectasis in both lung bases.",
 }
 QUERIES = {
-    "left basilar atelectasis": ["S2", "S1", "S5"],
-    "right basilar atelectasis": ["S3", "S1", "S5"],
-    "bibasilar atelectasis": ["S1", "S5"],
+    "left basilar atelectasis": ["S2", "S1", "S5", "S7"],
+    "right basilar atelectasis": ["S3", "S1", "S5", "S7"],
+    "bibasilar atelectasis": ["S1", "S5", "S7"],
     "left apical pleural thickening": ["S4"],
     # "bilateral" names no site: a bilateral effusion stays bilateral only.
     "left pleural effusion": ["S6"],
@@ -130,3 +131,29 @@ def test_an_archive_from_before_is_upgraded_from_its_rows(
         assert "1 -> 2" in out
         code, out, _ = cli("archive", "migrate", "--db", location)
         assert code == 0 and "up to date" in out
+
+
+def test_a_side_that_names_a_place_is_a_place_word_too() -> None:
+    from radpilot.search.query import parse_query
+
+    q = parse_query("bibasilar atelectasis")
+    assert q.findings[0].laterality is not None and q.findings[0].laterality.value == "bilateral"
+    assert q.words == ("bibasilar",)
+    assert parse_query(q.to_string()) == q
+    assert parse_query("bilateral atelectasis").words == ()
+    assert parse_query("bibasilar").words == ("bibasilar",)
+
+
+def test_the_place_of_a_side_word_ranks_first(new_archive: Callable[[str], str]) -> None:
+    # "bilateral" names no place; "bibasilar" asks for the bases too.
+    texts = {
+        "B1": "FINDINGS: Scattered bilateral subsegmental atelectasis.\n"
+        "IMPRESSION: Bilateral subsegmental atelectasis.",
+        "B2": "FINDINGS: Subsegmental atelectasis in the lung bases bilaterally.",
+    }
+    store = open_store(new_archive("sideplace"))
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in texts.items()], jobs=1)
+    try:
+        assert ids(store, "bibasilar atelectasis") == ["B2", "B1"]
+    finally:
+        store.close()

@@ -16,7 +16,8 @@ inside them is a literal quote; an apostrophe is a letter, as in "Morgagni's her
              | MODIFIER           a side ("left", "right lung", "bilateral" and the other
                                   phrases of the reader's modifiers.json) or a change
                                   (new/worse/better/stable/resolved): constrains the next
-                                  finding (or the last one)
+                                  finding (or the last one); a side that is also a place
+                                  ("bibasilar") stays a free word as well
              | side:VALUE | change:VALUE | loc:TEXT   the same, explicitly
              | since:DATE | until:DATE   study date, inclusive (YYYY, YYYY-MM or YYYY-MM-DD)
              | patient:ID | modality:CODE | body:PART
@@ -389,7 +390,12 @@ class _Parser:
             if lat is None or any(self.finding_at(j, take=False) for j in range(i + 1, i + n)):
                 continue
             self.pending.laterality = lat
-            self.pending.words.extend(plain[i : i + n])
+            if normalize_term(" ".join(plain[i : i + n])) in self.qw.each_side_words:
+                # "bibasilar" is both sides and a place, the bases: the word stays a free
+                # word too, so the mentions at the bases rank first (``near_evidence``).
+                self.words.extend(plain[i : i + n])
+            else:
+                self.pending.words.extend(plain[i : i + n])
             return n
         return 0
 
