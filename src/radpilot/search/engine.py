@@ -260,7 +260,9 @@ def _search(
         )
         scored.append((total, rid, parts))
     wanted = sorted({f for t in scoring for f in expand(t.finding)})
-    ments = store.mentions(ids, wanted) if wanted and q.words else {}
+    # Ranking reads only what a report states (negated mentions never answer).
+    live = ("present", "uncertain")
+    ments = store.mentions(ids, wanted, live) if wanted and q.words else {}
     near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
@@ -270,7 +272,7 @@ def _search(
     share: dict[int, float] = {}
     if wanted and reads_words(q, scoring):
         if not q.words:
-            ments = store.mentions(head, wanted)
+            ments = store.mentions(head, wanted, live)
         texts = Texts(store)
         phrase = stated_phrase(q, scoring, {r: ments[r] for r in head if r in ments}, texts)
         share = word_share(scoring, ments, texts, head)

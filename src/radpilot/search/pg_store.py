@@ -251,7 +251,10 @@ class PostgresStore:
 
     @_guarded
     def mentions(
-        self, rowids: Sequence[int], findings: Sequence[str] | None = None
+        self,
+        rowids: Sequence[int],
+        findings: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
     ) -> dict[int, list[StoredMention]]:
         out: dict[int, list[StoredMention]] = {}
         sql = f"SELECT {_MENTION_COLS} FROM mentions WHERE report_rowid = ANY(%s)"
@@ -259,6 +262,9 @@ class PostgresStore:
         if findings is not None:
             sql += " AND finding = ANY(%s)"
             args.append(list(findings))
+        if statuses is not None:
+            sql += " AND status = ANY(%s)"
+            args.append(list(statuses))
         for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
             out.setdefault(int(row[0]), []).append(StoredMention.from_row(row))
         return out

@@ -270,7 +270,10 @@ class SQLiteStore:
 
     @_guarded
     def mentions(
-        self, rowids: Sequence[int], findings: Sequence[str] | None = None
+        self,
+        rowids: Sequence[int],
+        findings: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
     ) -> dict[int, list[StoredMention]]:
         out: dict[int, list[StoredMention]] = {}
         for chunk in _chunks(rowids):
@@ -279,6 +282,9 @@ class SQLiteStore:
             if findings is not None:
                 sql += f" AND finding IN ({_marks(findings)})"
                 args.extend(findings)
+            if statuses is not None:
+                sql += f" AND status IN ({_marks(statuses)})"
+                args.extend(statuses)
             for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
                 out.setdefault(int(row[0]), []).append(StoredMention.from_row(row))
         return out

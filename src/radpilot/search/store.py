@@ -106,8 +106,13 @@ class ArchiveStore(Protocol):
         ...
 
     def mentions(
-        self, rowids: Sequence[int], findings: Sequence[str] | None = None
-    ) -> dict[int, list[StoredMention]]: ...
+        self,
+        rowids: Sequence[int],
+        findings: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+    ) -> dict[int, list[StoredMention]]:
+        """rowid -> its mentions (of ``findings``, with one of ``statuses``), in text order."""
+        ...
 
     def get(self, report_id: str) -> StoredReport | None: ...
 
