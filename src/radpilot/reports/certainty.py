@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 
 from radpilot.reports.matcher import Token
 from radpilot.reports.models import Certainty, Change, Hedge
@@ -146,6 +147,8 @@ def _alternative(
             last = _in_comma_list(text, drafts, d, t)
             if last is not None and not _listed_cue_between(tokens, lo, hi):
                 nearer, lo = False, last
+        if nearer and others and t.start >= d.end and _offered_list(tokens, drafts, d, t, text):
+            nearer = False  # "atelectasis, aspiration or pneumonia": the first is offered too
         listed = bool(others) or (
             lo == t.end and text[lo:hi] == " " and _statement_list(tokens, drafts, t, rules)
         )
@@ -189,6 +192,24 @@ def _closing(alt: Token) -> bool:
     """A differential that only closes a list ("A, B, or both", "or a combination") looks
     back, and only where it ends its phrase: "the right or both lower lobes" closes none."""
     return any(c is CueCategory.DIFFERENTIAL and d is Direction.BACKWARD for c, d in alt.roles.cues)
+
+
+def _offered_list(tokens: list[Token], drafts: list[Draft], d: Draft, t: Token, text: str) -> bool:
+    """Is d the first of a comma list of diagnoses that "or" ends ("edema, atelectasis or
+    infection")? Only diagnoses and etiologies: an observation before the list is what the
+    alternatives explain ("opacity, atelectasis or pneumonia" keeps the opacity stated)."""
+    items = [
+        d,
+        *sorted(
+            (o for o in drafts if d.end <= o.start and o.end <= t.start), key=lambda o: o.start
+        ),
+    ]
+    inferred = {x.start for x in tokens if x.roles.finding is not None and x.roles.inferred}
+    if not text or any(o.start not in inferred for o in items):
+        return False
+    gaps = [text[a.end : b.start] for a, b in pairwise(items)]
+    last = text[items[-1].end : t.start].strip()
+    return all(g.strip() == "," for g in gaps) and last in ("", ",")
 
 
 def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:

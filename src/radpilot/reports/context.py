@@ -161,7 +161,7 @@ def mentions_in_sentence(
                     break
     ahead = looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
     if ":" in sentence.text or "-" in sentence.text:
-        ahead.update(-1 - t.start for t in cue_tokens if closes(t, text, sentence))
+        ahead.update(-1 - t.start for t in cue_tokens if closes(t, text, sentence, drafts))
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -169,6 +169,13 @@ class ModifierFile(DataDocument):
     units: dict[str, Annotated[float, Field(gt=0, strict=True)]] = Field(
         description="Unit -> millimetres per unit."
     )
+    spellings: dict[Phrase, Phrase] = Field(
+        default_factory=dict,
+        description="American spelling fragment -> its British/Australian spelling ('edema' -> "
+        "'oedema', 'favor' -> 'favour'): every phrase the reader matches (finding terms, cue "
+        "phrases, modifiers) that holds the fragment is also matched spelled the other way, "
+        "with the same meaning.",
+    )
 
 
 class SectionFile(DataDocument):
@@ -230,6 +237,7 @@ class Modifiers:
     locations: Mapping[str, str]  # normalized phrase -> canonical location
     severity: Mapping[str, str]  # normalized phrase -> canonical severity
     units: Mapping[str, float]  # unit -> millimetres per unit
+    spellings: Mapping[str, str] = field(default_factory=dict)  # US fragment -> UK fragment
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +309,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         locations=_phrase_table(doc.locations),
         severity=_phrase_table(doc.severity),
         units={normalize_term(k): float(v) for k, v in doc.units.items()},
+        spellings={normalize_term(k): normalize_term(v) for k, v in doc.spellings.items()},
     )
 
 
