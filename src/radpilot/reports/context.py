@@ -41,7 +41,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
   before it in the clause ("left basilar atelectasis versus pneumonia"), never a device's
-  ("right IJ catheter and effusion").
+  ("right IJ catheter and effusion"). A side or place word in the next item's noun phrase
+  is that item's ("cardiomegaly with left-sided implanted ICD": the ICD's).
 """
 
 from __future__ import annotations
@@ -305,6 +306,8 @@ def _attributes(
                 gap = 0
             if t.end <= d.start and devices and _device_before(t, drafts, i, text, devices):
                 continue
+            if t.start >= d.end and _opens_next(t, drafts, i, text):
+                continue
             if gap < best_gap and gap <= rules.modifier_scope_chars:
                 lo, hi = (t.end, d.start) if t.end <= d.start else (d.end, t.start)
                 if hi <= lo or not blocked(tokens, lo, hi):
@@ -325,6 +328,30 @@ def _attributes(
 
 
 _NEXT_ITEM = re.compile(r",|\band\b")
+# What ends a noun phrase after an attribute word: punctuation, a conjunction, a
+# preposition, an article or a verb ("nodule in the right base suggests a granuloma").
+_PHRASE_BREAK = re.compile(
+    r"[,;:(]|\b(?:with|and|or|of|in|on|at|from|to|by|for|but|a|an|the|which|that|is|are|was|"
+    r"were|has|have|may|could|seen|noted|present|likely|probably|suggest\w*|represent\w*|"
+    r"due)\b",
+    re.IGNORECASE,
+)
+# What opens the next item of a list before an attribute word: "with", "and", a comma.
+_ITEM_BREAK = re.compile(r"[,;]|\b(?:with|and|plus)\b", re.IGNORECASE)
+
+
+def _opens_next(t: Token, drafts: list[Draft], i: int, text: str) -> bool:
+    """Is attribute word t (after draft i) a word of the next item's noun phrase instead?
+    "With", "and" or a comma opens that item between draft i and t, and at most three words
+    that end no phrase stand between t and the next finding: "cardiomegaly with left-sided
+    implanted ICD" (the ICD's side), "low lung volumes with right basilar atelectasis"."""
+    after = [d for d in drafts[i + 1 :] if d.start >= t.end]
+    if not after:
+        return False
+    gap = text[t.end : after[0].start]
+    if len(gap.split()) > 3 or _PHRASE_BREAK.search(gap):
+        return False
+    return _ITEM_BREAK.search(text[drafts[i].end : t.start]) is not None
 
 
 def _device_before(

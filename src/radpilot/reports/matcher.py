@@ -173,6 +173,11 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         if named.finding is not None:
             named.inferred = vocab.findings[named.finding].role is not FindingRole.OBSERVATION
     for f in vocab:
+        for term in f.not_terms:
+            # the whole phrase is read, so that the finding's word inside it names nothing
+            for variant in plural_variants(term):
+                if roles.get(variant, Roles()).finding is None:
+                    at(variant)
         for term in f.historical_terms:
             for variant in plural_variants(term):
                 r = roles.get(variant)

@@ -239,6 +239,9 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
+            if direction is Direction.FORWARD and cue.key in rules.adjacent:
+                if not _opens_with_finding(cue, d, drafts, text):
+                    continue
             if within or cue.start == d.qualifier_at:
                 gap: int | None = 0
             else:
@@ -257,6 +260,8 @@ def cues_of(
                     continue
                 if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
                     continue
+            if category is CueCategory.UNCERTAINTY and cue.end <= d.start:
+                cue = _ranked_after_than(cue, d, drafts, text, rules)
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
                 if found.certainty is None or gap < found.certainty[0]:
@@ -274,6 +279,36 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+def _opens_with_finding(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Does a finding stand right after an adjacent-only cue, so that it and the list it
+    opens (d among them) are in its reach? "Lungs are clear airspace disease" (a dropped
+    "of"); not "clear with a small effusion", nor a sentence's opening adjective ("Clear
+    hyperexpanded lungs")."""
+    if text[max(0, cue.start - 20) : cue.start].rstrip()[-1:] in ("", ".", ":", ";", "-"):
+        return False
+    after = [o.start for o in drafts if o.start >= cue.end]
+    return bool(after) and d.start >= min(after) and not text[cue.end : min(after)].strip()
+
+
+_THAN = re.compile(r"\bthan\b", re.IGNORECASE)
+
+
+def _ranked_after_than(
+    cue: Token, d: Draft, drafts: list[Draft], text: str, rules: CueRules
+) -> Token:
+    """The cue that ranks d where a comparative hedge is split by the first finding: in
+    "more likely atelectasis than pneumonia" the pneumonia after "than" takes the kind of
+    the ranked differential "more likely than" (possible; "less likely X than Y": Y
+    probable), the atelectasis keeps the hedge's own."""
+    ranked = f"{cue.key} than"
+    if ranked not in rules.hedges_before:
+        return cue
+    between = [o for o in drafts if cue.end <= o.start and o.end <= d.start]
+    if not between or not _THAN.search(text, between[0].end, d.start):
+        return cue
+    return Token(cue.start, cue.end, ranked, cue.roles)
 
 
 def _past_change_words(tokens: list[Token], cue: Token, text: str) -> int:
