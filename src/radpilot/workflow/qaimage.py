@@ -124,9 +124,14 @@ def image_findings(path: Path | str) -> tuple[ImageFinding, ...]:
         raise InputError(str(exc)) from None
     if not isinstance(raw, (list, dict)):
         raise InputError(f"{path}: not radpilot analyze output (a list of image results)")
-    # asked for, a cross-check that has no image to check against must not pass as clean
-    if not _analysed(raw, str(path)):
+    return analysed_findings(raw, str(path))
+
+
+def analysed_findings(raw: Any, where: str) -> tuple[ImageFinding, ...]:
+    """As :func:`image_findings_from`, for a cross-check that was asked for: one with no
+    analysed image to check against must not pass as clean, so it is one error line."""
+    if not _analysed(raw, where):
         count = len(raw) if isinstance(raw, list) else 1
         what = f"none of its {count} image(s) was analysed" if count else "it holds no image"
-        raise InputError(f"{path}: {what}: the image cross-check cannot run")
-    return image_findings_from(raw, str(path))
+        raise InputError(f"{where}: {what}: the image cross-check cannot run")
+    return image_findings_from(raw, where)
