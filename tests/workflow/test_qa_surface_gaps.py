@@ -210,7 +210,7 @@ def test_an_unchanged_device_keeps_its_position() -> None:
             "EXAMINATION: PORTABLE CHEST\nFINDINGS: Opacity on the lateral projection.\n"
             "IMPRESSION: Normal.",
             None,
-            ["on the lateral"],
+            ["lateral projection"],
         ),
     ],
 )
@@ -237,6 +237,15 @@ def test_exam_inconsistent(text: str, exam: str | None, evidence: list[str]) -> 
         # an exam the data does not know; a one-view exam whose report says the view is missing
         ("FINDINGS: Cardiomegaly.\nIMPRESSION: Cardiomegaly.", "OUTSIDE FILM"),
         ("FINDINGS: No lateral view was obtained.\nIMPRESSION: Normal.", "CHEST 1 VIEW"),
+        # "lateral" of a place is no view; a neck CTA sees the lung apices
+        (
+            "FINDINGS: Opacity on the lateral aspect of the right lung.\nIMPRESSION: Opacity.",
+            "PORTABLE CHEST",
+        ),
+        (
+            "FINDINGS: Small apical pneumothorax.\nIMPRESSION: Pneumothorax, called to Dr. A.",
+            "CTA HEAD AND NECK",
+        ),
         ("FINDINGS: The lateral view shows no effusion.\nIMPRESSION: Normal.", "CHEST 2 VIEWS"),
     ],
 )
