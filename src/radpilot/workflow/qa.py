@@ -49,7 +49,8 @@ def check(
     """Every problem found in one report, in text order; ``()`` when none.
 
     ``image``: the image model's findings for the same study (``image_findings`` reads
-    them from analysis.json); ``exam``: the examination's name ("LEFT RIBS 2 VIEWS");
+    them from analysis.json); ``exam``: the examination's name ("LEFT RIBS 2 VIEWS"), by
+    default the report's own EXAMINATION line (its side and the regions it images are checked);
     ``sex``: "F" or "M", the patient's sex as registered.
     """
     if not isinstance(text, str):
