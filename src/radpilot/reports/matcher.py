@@ -67,6 +67,7 @@ class Lexicon:
     _ci: re.Pattern[str] | None = None
     seen: dict[str, tuple[str, Roles] | None] = field(default_factory=dict)
     memo: Any = None  # the reader's sentence memo (radpilot.reports.sentencememo)
+    section_memo: Any = None  # and its section memo (radpilot.reports.sectionmemo)
 
     @property
     def pattern_ci(self) -> re.Pattern[str]:

@@ -1,0 +1,76 @@
+"""Each distinct section is read once per process: the sentences and mentions of a repeated
+section are the first reading's, moved to where the section sits.
+
+Sections repeat verbatim across reports far more than whole reports do ("IMPRESSION: No
+acute cardiopulmonary abnormality."; 40% of the OpenI sections repeat an earlier one), and
+a report's reading is its sections' readings in order. What the reader finds in one section
+(:func:`radpilot.reports.reader.read_section`) depends only on: the section's content and
+the ``LOOK_BEHIND`` characters before it (its sentences), its name (the sentences' section,
+whether cues reach in from its header), the phrases the scan of the whole report found in
+it (their offsets within it: a phrase that runs in from the header or out past the end
+changes what is found, so the offsets are part of the key), the body region in force when
+it starts (a combined examination's sub-header carries on into a following section of the
+same name), and the rules. Every offset it returns is an offset into the content's opening
+plus where that opening sits. So a memo keyed by those, dropped whenever a rules object
+changes, gives the same sentences and mentions as reading again, moved by the difference.
+
+Bounded: at most ``MAX_SECTIONS`` sections per lexicon (the oldest half is dropped when
+full), a few MB. The sentence memo (:mod:`radpilot.reports.sentencememo`) still serves the
+sentences of sections seen for the first time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from radpilot.reports.matcher import Lexicon
+from radpilot.reports.models import Mention, Sentence
+from radpilot.reports.sentencememo import shifted
+
+MAX_SECTIONS = 8_192
+
+# One section's reading: its sentences, its mentions, the body region in force after it.
+Reading = tuple[list[Sentence], list[Mention], str | None]
+
+
+class SectionMemo:
+    """The readings of the sections read so far with one lexicon (see the module doc)."""
+
+    __slots__ = ("entries", "rules")
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[Any, ...], tuple[int, Reading]] = {}
+        self.rules: tuple[object, ...] = ()
+
+    def check(self, rules: tuple[object, ...]) -> None:
+        """Forget every reading when any rules object is not the one they were read with."""
+        held = self.rules
+        if len(held) != len(rules) or any(a is not b for a, b in zip(held, rules, strict=True)):
+            self.entries.clear()
+            self.rules = rules
+
+    def get(self, key: tuple[Any, ...], lead: int) -> Reading | None:
+        """The reading stored under ``key``, moved to a section whose opening is at ``lead``."""
+        hit = self.entries.get(key)
+        if hit is None:
+            return None
+        first_lead, (sentences, found, region) = hit
+        delta = lead - first_lead
+        if delta == 0:
+            return hit[1]
+        moved = [Sentence(s.section, s.start + delta, s.end + delta, s.text) for s in sentences]
+        return moved, shifted(found, delta), region
+
+    def put(self, key: tuple[Any, ...], lead: int, reading: Reading) -> None:
+        if len(self.entries) >= MAX_SECTIONS:
+            for old in list(self.entries)[: MAX_SECTIONS // 2]:
+                self.entries.pop(old, None)  # another thread may have evicted it
+        self.entries[key] = (lead, reading)
+
+
+def section_memo_of(lex: Lexicon) -> SectionMemo:
+    """The section memo kept with a compiled lexicon."""
+    memo = lex.section_memo
+    if memo is None:
+        memo = lex.section_memo = SectionMemo()
+    return memo  # type: ignore[no-any-return]
