@@ -17,6 +17,16 @@ Two sets:
   communications.
 * ``benchmarks/data/followups_written_check.jsonl``: a second written set in the same
   format, written after the cues froze and never tuned on.
+* ``benchmarks/data/followups_written_check2.jsonl``: a third written set (issue 11), in
+  many styles (US/UK, terse, templated, other modalities, intervals in words, digits and
+  UK shorthand "6/52", conditionals, hedges, management actions, communications and
+  read-backs, hard negatives), labelled by reading before the extractor was first run on it.
+  Its errors were then fixed by cue classes, so after the fixes it is in-sample.
+* ``benchmarks/data/followups_written_check3.jsonl``: a fourth written set, written and
+  labelled after those fixes and before its first run: their out-of-sample check (then
+  in-sample: a second round of classes came from its errors).
+* ``benchmarks/data/followups_written_check4.jsonl``: written and labelled after that second
+  round, before its first run.
 
 Scored per sentence: a sentence is predicted a recommendation (communication) when one
 the extractor returns for the whole report starts inside it. Kind, modality, interval
@@ -52,6 +62,9 @@ HERE = Path(__file__).resolve().parent
 OPENI_LABELS = HERE / "data" / "followups_openi_dev.jsonl"
 WRITTEN = HERE / "data" / "followups_written.jsonl"
 CHECK = HERE / "data" / "followups_written_check.jsonl"  # written after the cues froze
+CHECK2 = HERE / "data" / "followups_written_check2.jsonl"  # issue 11: labelled before its run
+CHECK3 = HERE / "data" / "followups_written_check3.jsonl"  # written after the issue-11 fixes
+CHECK4 = HERE / "data" / "followups_written_check4.jsonl"  # written after round 2
 BASE_REC = re.compile(r"recommend|suggest|consider|correlat|follow|advis", re.I)
 BASE_COMM = re.compile(r"discuss|notif|call|communicat", re.I)
 
@@ -184,13 +197,20 @@ def main(argv: list[str] | None = None) -> int:
         openi = _sentence_rows(args.tgz or default_tgz(), set(dev_file.read_text().split()))
     written = _written_rows(WRITTEN)
     check = _written_rows(CHECK)
+    check2 = _written_rows(CHECK2)
+    check3 = _written_rows(CHECK3)
+    check4 = _written_rows(CHECK4)
     if openi:
         _table("OpenI development sentences", openi)
     _table("written sentences", written)
     _table("written check sentences (after the cues froze)", check)
-    _table("all", openi + written + check)
+    _table("written check 2 sentences (issue 11, labelled before the first run)", check2)
+    _table("written check 3 sentences (written after the issue-11 fixes)", check3)
+    _table("written check 4 sentences (written after round 2)", check4)
+    every = openi + written + check + check2 + check3 + check4
+    _table("all", every)
     if args.errors:
-        _errors(openi + written + check)
+        _errors(every)
     return 0
 
 

@@ -11,8 +11,14 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
   the finding right before it ("opacity: pneumonia?").
-* ``or`` between two findings makes both uncertain unless a negation covers them ("no
-  effusion or pneumothorax"); ``versus`` hedges the findings right beside it.
+* A backward certainty cue stops at a comma clause with its own subject ("effusion,
+  mediastinal contours are normal"), and a backward hedge about another image ("not well
+  seen on the lateral view") says nothing of this one. Change words right after a
+  certainty cue stay in its phrase ("possible unchanged effusion"); a size word after
+  "and" opens a new, stated item of a negated list ("no effusion and mild cardiomegaly").
+* ``or`` (or a slash, "atelectasis/scarring") between two findings makes both uncertain
+  unless a negation covers them ("no effusion or pneumothorax"); ``versus`` hedges the
+  findings right beside it.
 * An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
   probable, possible, alternative; see ``data/README.md``), so that a label policy can
   tell "likely atelectasis" from "may represent atelectasis" without losing either. A
@@ -28,7 +34,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   wires", "fracture of the pacer lead") names the state of the device, not a finding.
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
-  before it in the clause ("left basilar atelectasis versus pneumonia").
+  before it in the clause ("left basilar atelectasis versus pneumonia"), never a device's
+  ("right IJ catheter and effusion").
 """
 
 from __future__ import annotations
@@ -135,16 +142,16 @@ def mentions_in_sentence(
         drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
         return []
-    attrs = _attributes(tokens, drafts, rules)
+    attrs = _attributes(tokens, drafts, rules, text, unsized)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens: list[Token] = []
-    alt_tokens: list[Token] = []  # those with an "or" or differential cue
+    alternatives: list[Token] = []  # those with an "or" or differential cue
     for t in tokens:
         if t.roles.cues:
             cue_tokens.append(t)
             for c, _ in t.roles.cues:
-                if c in _ALTERNATIVE_CUES:
-                    alt_tokens.append(t)
+                if c in _ALTERNATIVE_CUES and (t.key != "/" or _slash_pair(t, drafts, unsized)):
+                    alternatives.append(t)
                     break
     ahead = looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
     if ":" in sentence.text or "-" in sentence.text:
@@ -152,14 +159,15 @@ def mentions_in_sentence(
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
-        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules)
+        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
         certainty, hedge, cues, change = decide(
-            d, i, found, tokens, alt_tokens, drafts, rules, context_section
+            d, i, found, tokens, alternatives, drafts, rules, context_section
         )
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality
         if laterality is None and out and certainty is not Certainty.ABSENT:
-            laterality = _shared_side(out[-1], d, tokens)
+            if out[-1].finding not in unsized or d.finding in unsized:
+                laterality = _shared_side(out[-1], d, tokens)  # a device's side is no finding's
         out.append(
             Mention(
                 finding=d.finding,
@@ -172,13 +180,25 @@ def mentions_in_sentence(
                 severity=attrs.sev[i][1] if i in attrs.sev else None,
                 size=sizes.get(i),
                 change=change,
-                historical=found.historical is not None,
+                historical=d.historical or found.historical is not None,
                 hypothetical=context_section or found.hypothetical is not None,
                 cues=tuple(dict.fromkeys(cues)),
                 hedge=hedge if certainty is not Certainty.ABSENT else None,
             )
         )
     return out
+
+
+def _slash_pair(t: Token, drafts: list[Draft], devices: frozenset[str]) -> bool:
+    """Does a slash join two findings as alternatives ("atelectasis/scarring")? Not two
+    names of one thing: one finding twice ("tortuous/ectatic aorta") or a device
+    ("pacemaker/ICD")."""
+    before = [d for d in drafts if d.end == t.start]
+    after = [d for d in drafts if d.start == t.end]
+    if not before or not after:
+        return False
+    x, y = before[-1].finding, after[0].finding
+    return x != y and x not in devices and y not in devices
 
 
 def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
@@ -191,6 +211,7 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
             t.end,
             term_locations=t.roles.term_locations,
             term_laterality=t.roles.term_laterality,
+            historical=t.roles.historical_term,
         )
         for t in tokens
         if t.roles.finding
@@ -236,8 +257,15 @@ class _Attributes:
     sev: dict[int, tuple[int, str]]
 
 
-def _attributes(tokens: list[Token], drafts: list[Draft], rules: CueRules) -> _Attributes:
-    """Attribute words go to the nearest mention in the same clause."""
+def _attributes(
+    tokens: list[Token],
+    drafts: list[Draft],
+    rules: CueRules,
+    text: str,
+    devices: frozenset[str] = frozenset(),
+) -> _Attributes:
+    """Attribute words go to the nearest mention in the same clause; one after a device and
+    before the next item of a list is the device's ("PICC with tip in the SVC, nodule")."""
     out = _Attributes({}, {}, {})
     for t in tokens:
         r = t.roles
@@ -253,6 +281,8 @@ def _attributes(tokens: list[Token], drafts: list[Draft], rules: CueRules) -> _A
                 gap = t.start - d.end + 1  # modifiers more often precede their finding
             else:
                 gap = 0
+            if t.end <= d.start and devices and _device_before(t, drafts, i, text, devices):
+                continue
             if gap < best_gap and gap <= rules.modifier_scope_chars:
                 lo, hi = (t.end, d.start) if t.end <= d.start else (d.end, t.start)
                 if hi <= lo or not blocked(tokens, lo, hi):
@@ -270,6 +300,20 @@ def _attributes(tokens: list[Token], drafts: list[Draft], rules: CueRules) -> _A
         if r.severity is not None and (best_i not in out.sev or out.sev[best_i][0] > best_gap):
             out.sev[best_i] = (best_gap, r.severity)
     return out
+
+
+_NEXT_ITEM = re.compile(r",|\band\b")
+
+
+def _device_before(
+    t: Token, drafts: list[Draft], i: int, text: str, devices: frozenset[str]
+) -> bool:
+    """Is attribute word t (before draft i) the device's before it, the next list item
+    standing after a comma or "and"?"""
+    if drafts[i].finding in devices or not _NEXT_ITEM.search(text, t.end, drafts[i].start):
+        return False
+    before = [d for d in drafts if d.end <= t.start]
+    return bool(before) and before[-1].finding in devices
 
 
 def _sizes(

@@ -37,6 +37,7 @@ class Roles:
     # Where a finding term itself says where: "apical pleural thickening" -> apical.
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
+    historical_term: bool = False  # the term names an old finding ("healed fracture")
 
     def add_cue(self, category: CueCategory, direction: Direction) -> None:
         if (category, direction) not in self.cues:
@@ -134,6 +135,11 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
             if variant not in vocab.terms and roles.get(variant, Roles()).finding is None:
                 at(variant).finding = fid
     for f in vocab:
+        for term in f.historical_terms:
+            for variant in plural_variants(term):
+                r = roles.get(variant)
+                if r is not None and r.finding == f.id:
+                    r.historical_term = True
         for a in f.anchors:
             for k in plural_variants(a):
                 r = at(k)
@@ -179,8 +185,9 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         r.term_locations = tuple(locs)
     keys = sorted(roles)
     body = trie_regex(keys)
-    # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge.
-    source = rf"(?<![\w])(?:{body})(?![\w])|[?;]"
+    # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge, and a
+    # slash counts only between two words ("atelectasis/scarring", not "1/2" or " / ").
+    source = rf"(?<![\w])(?:{body})(?![\w])|[?;]|(?<=[a-zA-Z])/(?=[a-zA-Z])"
     return Lexicon(re.compile(source), roles)
 
 

@@ -24,6 +24,17 @@ CHANGE_OF = {
 }
 CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
 _WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
+# Another image than this one: "not well seen on the lateral view", "questioned on prior".
+_ELSEWHERE = re.compile(
+    r"[ \t]+(?:on|in)[ \t]+(?:the[ \t]+|today's[ \t]+)?"
+    r"(?:prior|previous|old|earlier|comparison|lateral|frontal|pa|ap|oblique)\b",
+    re.IGNORECASE,
+)
+# Words that are no subject of their own in a clause after a comma ("..., or effusion is").
+_NO_SUBJECT = frozenset({"the", "a", "an", "and", "or", "is", "are", "was", "were", "also", "xxxx"})
+_WORD = re.compile(r"[A-Za-z]+")
+# What opens a new item of a list: "and", then size or severity words ("and mild").
+_AND = re.compile(r"[ \t]*,?[ \t]*and[ \t]+", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -36,6 +47,7 @@ class Draft:
     uncertain: bool = False  # named by an uncertain qualifier ("heart size is stable")
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
+    historical: bool = False  # named by a term for an old finding ("healed fracture")
 
 
 def blocked(tokens: list[Token], lo: int, hi: int) -> bool:
@@ -134,6 +146,7 @@ def cues_of(
     drafts: list[Draft],
     ahead: set[int],
     rules: CueRules,
+    text: str,
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
@@ -158,8 +171,17 @@ def cues_of(
             if gap is None:
                 continue
             lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
+            if category in CERTAINTY_CUES and cue.end <= d.start:
+                lo = _past_change_words(tokens, cue, text)
+                if category is CueCategory.NEGATION and _new_item(tokens, drafts, d, text, cue):
+                    continue
             if blocked(tokens, lo, hi):
                 continue
+            if category in CERTAINTY_CUES and cue.start >= d.end:
+                if _own_clause(tokens, drafts, text, d.end, cue.start):
+                    continue
+                if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
+                    continue
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
                 if found.certainty is None or gap < found.certainty[0]:
@@ -177,3 +199,63 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+def _past_change_words(tokens: list[Token], cue: Token, text: str) -> int:
+    """Where a certainty cue's phrase goes on: past the change words right after it, which
+    are terminators elsewhere ("stable", "unchanged") but here part of the hedged phrase
+    ("possible unchanged effusion", "probable stable nodule")."""
+    end = cue.end
+    for t in tokens:
+        if t.start < end:
+            continue
+        if t.start - end > 2 or text[end : t.start].strip(" \t") or not t.roles.terminator:
+            break
+        if not any(c in CHANGE_OF for c, _ in t.roles.cues):
+            break
+        end = t.end
+    return end
+
+
+def _own_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi: int) -> bool:
+    """Does a comma clause with its own subject stand between a finding (ending at lo) and a
+    backward cue (at hi)? "Effusion, mediastinal contours are normal": the "normal" is the
+    contours'. A clause that goes on with findings ("X, Y or Z is not seen") is one list,
+    and one with no words of its own ("X, not seen") is the finding's."""
+    comma = text.rfind(",", lo, hi)
+    if comma < 0:
+        return False
+    if any(lo <= o.start < hi and o.anchor_cue is None for o in drafts):
+        return False  # a list of findings: the cue is the whole list's
+    for m in _WORD.finditer(text, comma + 1, hi):
+        if m.group().lower() in _NO_SUBJECT:
+            continue
+        within = [t for t in tokens if t.start <= m.start() and m.end() <= t.end]
+        if not within or any(t.roles.location or t.roles.anchor_of for t in within):
+            return True  # a word of its own, or a place named as a subject ("the hila")
+    return False
+
+
+def _new_item(tokens: list[Token], drafts: list[Draft], d: Draft, text: str, cue: Token) -> bool:
+    """Does a negation's list end before finding d? A size or severity word right after "and"
+    opens a new, stated item: "no effusion and mild cardiomegaly" ("no effusion and
+    pneumothorax" stays one negated list). Only negation ends there: a change word or a
+    side still reaches over it ("stable moderate levoscoliosis and mild dextroscoliosis")."""
+    before = [o for o in drafts if cue.end <= o.start and o.end <= d.start]
+    if not before:
+        return False
+    m = _AND.match(text, before[-1].end)
+    if m is None:
+        return False
+    at, sized = m.end(), False
+    for t in tokens:
+        if t.start < at:
+            continue
+        if t.start >= d.start or text[at : t.start].strip(" \t"):
+            break
+        r = t.roles
+        if r.severity is None and r.laterality is None and r.location is None:
+            break
+        sized = sized or r.severity is not None
+        at = t.end
+    return sized and not text[at : d.start].strip(" \t")

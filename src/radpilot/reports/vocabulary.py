@@ -111,6 +111,11 @@ class FindingEntry(DataModel):
         description="Synonyms that name a part of a device ('with tip'): they name this "
         "finding only when no other device is named before them in the sentence.",
     )
+    historical_terms: list[Phrase] = Field(
+        default_factory=list,
+        description="Synonyms that name an old finding ('healed fracture', 'callus'): a "
+        "mention by one of them is historical, as after 'old' or 'healed'.",
+    )
 
     @field_validator("chexpert")
     @classmethod
@@ -137,6 +142,8 @@ class FindingEntry(DataModel):
             raise ValueError(f"{self.id}: each uncertain_qualifiers entry must also be a qualifier")
         if not set(self.refers_back) <= set(self.synonyms):
             raise ValueError(f"{self.id}: each refers_back entry must also be a synonym")
+        if not set(self.historical_terms) <= set(self.synonyms):
+            raise ValueError(f"{self.id}: each historical_terms entry must also be a synonym")
         return self
 
 
@@ -177,6 +184,8 @@ class Finding:
     # Part phrases ("with tip") that name it only when no other device precedes them in the
     # sentence ("Pacemaker with tip in the right ventricle" names no central line).
     refers_back: tuple[str, ...] = ()
+    # Terms that name an old finding ("healed fracture"): their mentions are historical.
+    historical_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +271,7 @@ def _finding(entry: FindingEntry) -> Finding:
         also_uncertain=tuple(entry.also_uncertain),
         role=entry.role,
         refers_back=tuple(normalize_term(t) for t in entry.refers_back),
+        historical_terms=tuple(normalize_term(t) for t in entry.historical_terms),
     )
 
 

@@ -21,6 +21,7 @@ the guideline (each named as the reason).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -30,7 +31,7 @@ from pydantic import Field, StrictInt
 
 from radpilot.datafiles import DataDocument, DataFile, DataModel
 from radpilot.reports import read
-from radpilot.reports.models import Certainty, Report
+from radpilot.reports.models import Certainty, Mention, Report
 from radpilot.reports.vocabulary import Phrase
 from radpilot.workflow.followup_rules import phrase_pattern
 from radpilot.workflow.followups import Followups, Recommendation, extract_report
@@ -75,6 +76,11 @@ class Cues(DataModel):
     multiple: list[Phrase]
     high_risk: list[Phrase]
     low_risk: list[Phrase]
+    negated_before: list[Phrase] = Field(
+        description="Before a risk factor or a cancer ('denies smoking', 'no history of "
+        "cancer'): the report says the patient lacks it."
+    )
+    negated_after: list[Phrase] = Field(description="After one: 'Smoking history: none'.")
     benign: list[Phrase]
     not_benign: list[Phrase] = Field(description="'not calcified': hides the benign cue in it.")
     age: list[Phrase] = Field(description="Words after a number that make it an age.")
@@ -84,6 +90,11 @@ class FleischnerFile(DataDocument):
     version: str
     citation: str
     months_to_days: StrictInt = Field(gt=0)
+    days_per_year: StrictInt = Field(
+        gt=0,
+        description="A report's '1 year' (365 days) is the guideline's '12 months' (360): a "
+        "window's end is stretched to calendar months when compared.",
+    )
     max_nodule_mm: StrictInt = Field(gt=0)
     rules: list[Rule] = Field(min_length=1)
     exclusions: Exclusions
@@ -158,6 +169,8 @@ class _Compiled:
     data: FleischnerFile
     patterns: dict[str, re.Pattern[str]]
     age: re.Pattern[str]
+    negated_before: re.Pattern[str]
+    negated_after: re.Pattern[str]
 
 
 @cache
@@ -179,7 +192,33 @@ def _compiled() -> _Compiled:
     }
     words = "|".join(re.escape(w).replace(r"\ ", r"[\s\-]+") for w in c.age)
     age = re.compile(rf"\b(\d{{1,3}})[\s\-]*(?:{words})\b", re.IGNORECASE)
-    return _Compiled(data, {k: phrase_pattern(v) for k, v in lists.items()}, age)
+    before = "|".join(re.escape(w).replace(r"\ ", r"[\s\-]+") for w in c.negated_before)
+    after = "|".join(re.escape(w).replace(r"\ ", r"[\s\-]+") for w in c.negated_after)
+    return _Compiled(
+        data,
+        {k: phrase_pattern(v) for k, v in lists.items()},
+        age,
+        # the negation, then at most one word ("denies any smoking")
+        re.compile(rf"\b(?:{before})(?:\s+\w+)?\s+$", re.IGNORECASE),
+        re.compile(rf"^\s*[:\-]?\s*(?:{after})\b", re.IGNORECASE),
+    )
+
+
+def _negated(text: str, m: re.Match[str], c: _Compiled) -> bool:
+    """Whether the report says the patient lacks what ``m`` names."""
+    return bool(
+        c.negated_before.search(text[: m.start()]) or c.negated_after.match(text[m.end() :])
+    )
+
+
+def _affirmed(key: str, text: str, c: _Compiled) -> list[re.Match[str]]:
+    return [m for m in c.patterns[key].finditer(text) if not _negated(text, m, c)]
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def citation() -> str:
@@ -202,12 +241,16 @@ def _type_of(sentence: str, p: dict[str, re.Pattern[str]]) -> str:
     return "subsolid" if p["subsolid"].search(sentence) else "solid"
 
 
-def _risk(text: str, p: dict[str, re.Pattern[str]]) -> str:
-    """high or low where the report says so; "never smoker" is low, not a "smoker"."""
+def _risk(text: str, c: _Compiled) -> str:
+    """high or low where the report says so; "never smoker" is low, not a "smoker", and
+    a risk factor the patient lacks ("denies smoking", "Smoking history: none") is low."""
+    p = c.patterns
     low = p["low_risk"].search(text) is not None
-    if p["high_risk"].search(p["low_risk"].sub(lambda m: " " * len(m.group(0)), text)):
+    unlow = _blank(text, [m.span() for m in p["low_risk"].finditer(text)])
+    factors = list(p["high_risk"].finditer(unlow))
+    if any(not _negated(unlow, m, c) for m in factors):
         return "high"
-    return "low" if low else "unknown"
+    return "low" if low or factors else "unknown"
 
 
 def _excluded(report_text: str, sentence: str, size: int, c: _Compiled) -> str | None:
@@ -219,15 +262,34 @@ def _excluded(report_text: str, sentence: str, size: int, c: _Compiled) -> str |
     ages = [int(m.group(1)) for m in c.age.finditer(report_text)]
     if ages and min(ages) < c.data.exclusions.min_age_years:
         return f"patient younger than {c.data.exclusions.min_age_years}"
-    # screening first: "lung cancer screening" names a cancer the patient need not have
+    # screening first: "lung cancer screening" names a cancer the patient need not have;
+    # a risk factor ("family history of lung cancer") is no cancer of the patient's
+    text = _blank(report_text, [m.span() for m in p["high_risk"].finditer(report_text)])
     for key, why in (
         ("screening", "lung cancer screening (Lung-RADS applies)"),
         ("immunocompromised", "immunocompromised patient"),
         ("known_cancer", "known cancer"),
     ):
-        if p[key].search(report_text):
+        if _affirmed(key, report_text if key == "screening" else text, c):
             return why
     return None
+
+
+def _multiplicity(
+    text: str, offset: int, mentions: list[Mention], nodule_ids: set[str], c: _Compiled
+) -> str:
+    """multiple where two nodules are measured ("a 6 mm nodule ... and a 4 mm nodule") or a
+    plural or count word is said of nodules that are there ("no other nodules" is none).
+    Only measured ones count: "nodular opacity ... could represent a lung nodule" is one."""
+    nodules = [m for m in mentions if m.finding in nodule_ids]
+    if sum(m.certainty is not Certainty.ABSENT and m.size is not None for m in nodules) >= 2:
+        return "multiple"
+    absent = [
+        (m.span.start - offset, m.span.end - offset)
+        for m in nodules
+        if m.certainty is Certainty.ABSENT
+    ]
+    return "multiple" if c.patterns["multiple"].search(_blank(text, absent)) else "single"
 
 
 def options_for(type_: str, multiplicity: str, size_mm: int, risk: str) -> tuple[Option, ...]:
@@ -275,7 +337,10 @@ def _agrees(rec: Recommendation | None, option: Option) -> bool:
         return False
     low = iv.min_days if iv.min_days is not None else 0
     assert option.max_days is not None
-    return low <= option.max_days and iv.max_days >= option.min_days
+    data = _compiled().data
+    # the window's end in calendar days: "in 1 year" keeps "CT at 12 months"
+    end = math.ceil(option.max_days * data.days_per_year / (12 * data.months_to_days))
+    return low <= end and iv.max_days >= option.min_days
 
 
 def _conflicts(
@@ -319,11 +384,10 @@ def assess(report: Report, followups: Followups | None = None) -> list[NoduleAss
             continue
         size = size_from(sized.span.text, sized.mm / sized.value if sized.value else 1.0)
         text = sentence.text
-        p = c.patterns
-        multiplicity = "multiple" if p["multiple"].search(text) else "single"
-        risk = _risk(report.text, p)
+        multiplicity = _multiplicity(text, sentence.start, mentions, nodule_ids, c)
+        risk = _risk(report.text, c)
         excluded = _excluded(report.text, text, size, c)
-        type_ = _type_of(text, p)
+        type_ = _type_of(text, c.patterns)
         options = () if excluded else options_for(type_, multiplicity, size, risk)
         a = NoduleAssessment(
             text, sentence.start, sentence.end, size, type_, multiplicity, risk, excluded, options

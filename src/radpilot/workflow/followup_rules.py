@@ -49,6 +49,63 @@ class TriggerLists(DataModel):
     declined: list[Phrase] = Field(
         description="'No follow-up is needed': a statement that none is recommended."
     )
+    modals: list[Phrase] = Field(
+        description="With an evaluative predicate after them ('would' + 'be of value'): "
+        "a directive, like the directive list."
+    )
+    evaluative: list[Phrase] = Field(description="'help', 'be of value', 'be reasonable'.")
+    reported: list[Phrase] = Field(
+        description="A recommendation attributed to another report ('prior report', 'as "
+        "recommended'): its strong and directive triggers are reported, not made."
+    )
+    reported_whose: list[Phrase] = Field(
+        description="With a reported noun after it ('last' + 'report'): another report."
+    )
+    reported_nouns: list[Phrase]
+    predicate_heads: list[Phrase] = Field(
+        description="First words of a directive that is the clause's own verb ('is "
+        "needed', 'could be performed'): no statement is about it."
+    )
+    statement_verbs: list[Phrase] = Field(
+        description="A finite verb of finding ('shows', 'demonstrated') in the clause after a "
+        "directive or leading cue makes the cue the subject of a statement ('Correlation "
+        "with the prior CT shows ...', 'Follow-up CT at 6 months showed ...')."
+    )
+    subordinators: list[Phrase] = Field(
+        description="A finding verb after one of these ('Correlate with the CT which "
+        "showed ...') is in another clause: no statement about the cue."
+    )
+
+
+class NegationLists(DataModel):
+    """'no' + up to ``window`` modifiers + a word: 'No dedicated follow-up imaging',
+    'no definite CT correlate'."""
+
+    words: list[Phrase] = Field(min_length=1)
+    modifiers: list[Phrase]
+    window: StrictInt = Field(ge=0)
+    declined: list[Phrase] = Field(description="Negated, a declined follow-up.")
+    masked: list[Phrase] = Field(description="Negated, no trigger ('no CT correlate').")
+
+
+class ComparisonRequest(DataModel):
+    """verb + preposition + fillers + a prior word + fillers + an imaging object:
+    'comparison with all available prior radiographs' (and not 'prior surgical history')."""
+
+    verbs: list[Phrase] = Field(min_length=1)
+    prepositions: list[Phrase] = Field(min_length=1)
+    fillers: list[Phrase]
+    priors: list[Phrase] = Field(min_length=1)
+    objects: list[Phrase] = Field(
+        min_length=1, description="Imaging nouns; every modality word counts too."
+    )
+
+
+class Guidance(DataModel):
+    """A modality that guides a procedure ('under CT guidance', 'ultrasound-guided')."""
+
+    before: list[Phrase]
+    after: list[Phrase]
 
 
 class ActionLists(DataModel):
@@ -58,17 +115,41 @@ class ActionLists(DataModel):
     )
     comparison: list[Phrase] = Field(min_length=1)
     clinical: list[Phrase] = Field(min_length=1)
+    services: list[Phrase] = Field(
+        description="Clinicians and services ('referring physician', 'cardiology', 'ENT'): "
+        "a follow-up or evaluation by one is clinical, where no modality is named."
+    )
+    generic: list[Phrase] = Field(
+        description="Action words of no kind beside a service ('follow-up', 'evaluation')."
+    )
 
 
 class CommunicationLists(DataModel):
     cues: list[Phrase] = Field(min_length=1)
     pseudo: list[Phrase]
+    not_about: list[Phrase] = Field(
+        description="A sentence about consent or contact details documents no result "
+        "communication ('risks and benefits were discussed')."
+    )
 
 
 class NamedInterval(DataModel):
     phrase: Phrase
     min_days: Days | None = Field(ge=0)
     max_days: Days | None = Field(ge=0)
+
+
+class EndConditions(DataModel):
+    """A wait for a treatment to end, no days: 'after' + 0-1 filler + an event ('following
+    completion of therapy', 'post treatment'); named intervals built from words."""
+
+    before: list[Phrase] = Field(min_length=1)
+    fillers: list[Phrase]
+    events: list[Phrase] = Field(min_length=1)
+
+    def phrases(self) -> list[str]:
+        fills = ["", *(f + " " for f in self.fillers)]
+        return [f"{b} {f}{e}" for b in self.before for f in fills for e in self.events]
 
 
 class IntervalGrammar(DataModel):
@@ -78,6 +159,16 @@ class IntervalGrammar(DataModel):
     not_followed_by: list[Phrase] = Field(
         description="A number + unit followed by one of these is no interval ('2 years ago', "
         "'45-year-old')."
+    )
+    hour_units: list[Phrase] = Field(description="Hours: rounded up to whole days.")
+    fractions: dict[str, Days] = Field(
+        description="UK shorthand 'N/52' (weeks), 'N/12' (months), 'N/7' (days): the "
+        "denominator -> days per unit."
+    )
+    date_words: list[Phrase] = Field(description="Before 'N/12', they make it a date ('on').")
+    end_conditions: EndConditions
+    named_negations: list[Phrase] = Field(
+        description="Before a named interval, no interval: 'non-urgent', 'not urgent'."
     )
     named: list[NamedInterval]
     default_due_days: Days = Field(
@@ -102,7 +193,18 @@ class FollowupCueFile(DataDocument):
         "recommendation ('Follow-up chest radiograph in 6 weeks.')."
     )
     action_window_words: StrictInt = Field(gt=0)
+    sections: list[Phrase] = Field(
+        description="Section names (as the reader gives them) whose sentences recommend "
+        "what they name ('RECOMMENDATION: Chest CT in 12 months.')."
+    )
+    negation: NegationLists
+    comparison_request: ComparisonRequest
     modalities: dict[str, list[Phrase]]
+    current_study: list[Phrase] = Field(
+        description="Before a modality, the study being read ('this radiograph'): not the "
+        "modality recommended."
+    )
+    guidance: Guidance
     conditional: list[Phrase] = Field(min_length=1)
     communication: CommunicationLists
     intervals: IntervalGrammar
@@ -135,13 +237,22 @@ FOLLOWUP_CUES = DataFile("radpilot.workflow", "data/followup_cues.json", Followu
 
 def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     """One case-insensitive pattern for a phrase list: longest first, whole words, a space
-    (or hyphen) in a phrase matching any run of spaces, line breaks or hyphens."""
+    (or hyphen) in a phrase matching any run of spaces, line breaks or hyphens, a word
+    ending in '*' any word it begins."""
     keys = sorted({normalize_term(p).replace("-", " ") for p in phrases}, key=len, reverse=True)
     keys = [k for k in keys if k]
     if not keys:
         return re.compile(r"(?!x)x")  # matches nothing
-    body = "|".join(r"[\s\-]+".join(re.escape(w) for w in k.split(" ")) for k in keys)
+    body = "|".join(_alternative(k) for k in keys)
     return re.compile(rf"(?<![\w/])(?:{body})(?![\w/])", re.IGNORECASE)
+
+
+def _alternative(phrase: str) -> str:
+    """A phrase's regex: a word ending in '*' stands for every inflection ('retract*')."""
+    words = [
+        re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in phrase.split(" ")
+    ]
+    return r"[\s\-]+".join(words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +264,11 @@ class FollowupRules:
     needs_action: re.Pattern[str]
     pseudo: re.Pattern[str]
     declined: re.Pattern[str]
+    reported: re.Pattern[str]
+    statement: re.Pattern[str]
+    subordinator: re.Pattern[str]
+    predicate_head: re.Pattern[str]
+    sections: frozenset[str]
     imperative: re.Pattern[str]
     leading: re.Pattern[str]
     actions: Mapping[str, re.Pattern[str]]
@@ -161,17 +277,23 @@ class FollowupRules:
     modalities: tuple[tuple[str, re.Pattern[str]], ...]
     modality_any: re.Pattern[str]
     modality_word: Mapping[str, str]
+    current_study: re.Pattern[str]
+    guidance: re.Pattern[str]
+    services: re.Pattern[str]
+    generic: re.Pattern[str]
     conditional: re.Pattern[str]
     communication: re.Pattern[str]
     communication_pseudo: re.Pattern[str]
+    communication_not_about: re.Pattern[str]
     grammar: IntervalGrammar
     body_parts: tuple[tuple[str, re.Pattern[str]], ...]
     modality_codes: Mapping[str, frozenset[str]]
     body_part_codes: Mapping[str, frozenset[str]]
 
     def modality_of(self, text: str) -> str:
-        """The first modality named in ``text`` ('unspecified' when none)."""
-        m = self.modality_any.search(text)
+        """The first modality named in ``text`` ('unspecified' when none), past the study
+        being read ('on this radiograph')."""
+        m = self.modality_any.search(self.current_study.sub(_blank, text))
         if m is None:
             return UNSPECIFIED
         return self.modality_word[_key(m.group(0))]
@@ -182,6 +304,37 @@ class FollowupRules:
 
 def _key(words: str) -> str:
     return " ".join(re.split(r"[\s\-]+", words.lower()))
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
+
+
+def _either(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+
+
+def _group(phrases: Iterable[str]) -> str:
+    keys = sorted({normalize_term(p).replace("-", " ") for p in phrases}, key=len, reverse=True)
+    return "(?:" + "|".join(_alternative(k) for k in keys if k) + ")"
+
+
+def _sequence(*parts: tuple[Iterable[str], int, int]) -> re.Pattern[str]:
+    """Word classes in order, each (phrases, fewest, most): 'no' + 0-2 modifiers + an
+    object. A class with no phrases is skipped."""
+    body = ""
+    for phrases, low, high in parts:
+        phrases = list(phrases)
+        if not phrases:
+            continue
+        sep = r"[\s\-]+" if body else ""
+        unit = (
+            rf"{sep}{_group(phrases)}"
+            if low == high == 1
+            else rf"(?:[\s\-]+{_group(phrases)}){{{low},{high}}}"
+        )
+        body += unit
+    return re.compile(rf"(?<![\w/]){body}(?![\w/])", re.IGNORECASE)
 
 
 @cache
@@ -204,13 +357,40 @@ def followup_rules() -> FollowupRules:
         *f.actions.comparison,
         *f.actions.clinical,
     ]
-    every_action += [w for words in f.modalities.values() for w in words]
+    modality_words = [w for words in f.modalities.values() for w in words]
+    every_action += modality_words + f.actions.services
+    t, neg, cmp = f.triggers, f.negation, f.comparison_request
+    modal_directives = [f"{m} {e}" for m in t.modals for e in t.evaluative]
+    request = _sequence(
+        (cmp.verbs, 1, 1),
+        (cmp.prepositions, 1, 1),
+        (cmp.fillers, 0, 3),
+        (cmp.priors, 1, 1),
+        (cmp.fillers, 0, 2),
+        ([*cmp.objects, *modality_words], 1, 1),
+    )
+    actions["comparison"] = _either(actions["comparison"], request)
+    guided = [f"{m} {a}" for m in ["image", *modality_words] for a in f.guidance.after]
+    guided += [f"{b} {m}" for b in f.guidance.before for m in modality_words]
     return FollowupRules(
-        strong=phrase_pattern(f.triggers.strong),
-        triggers=phrase_pattern(f.triggers.directive),
-        needs_action=phrase_pattern(f.triggers.needs_action_after),
-        pseudo=phrase_pattern(f.triggers.pseudo),
-        declined=phrase_pattern(f.triggers.declined),
+        strong=phrase_pattern(t.strong),
+        triggers=phrase_pattern([*t.directive, *modal_directives]),
+        needs_action=phrase_pattern(t.needs_action_after),
+        pseudo=_either(
+            phrase_pattern(t.pseudo),
+            _sequence((neg.words, 1, 1), (neg.modifiers, 0, neg.window), (neg.masked, 1, 1)),
+        ),
+        declined=_either(
+            phrase_pattern(t.declined),
+            _sequence((neg.words, 1, 1), (neg.modifiers, 0, neg.window), (neg.declined, 1, 1)),
+        ),
+        reported=phrase_pattern(
+            [*t.reported, *(f"{w} {n}" for w in t.reported_whose for n in t.reported_nouns)]
+        ),
+        statement=phrase_pattern(t.statement_verbs),
+        subordinator=phrase_pattern(t.subordinators),
+        predicate_head=re.compile(rf"{_group(t.predicate_heads)}\b", re.IGNORECASE),
+        sections=frozenset(normalize_term(x) for x in f.sections),
         imperative=phrase_pattern(f.imperatives),
         leading=phrase_pattern(f.leading_with_interval),
         actions=actions,
@@ -219,9 +399,14 @@ def followup_rules() -> FollowupRules:
         modalities=tuple((m, phrase_pattern(w)) for m, w in f.modalities.items()),
         modality_any=phrase_pattern(w for words in f.modalities.values() for w in words),
         modality_word=modality_word,
+        current_study=phrase_pattern(f"{d} {m}" for d in f.current_study for m in modality_words),
+        guidance=phrase_pattern(guided),
+        services=phrase_pattern(f.actions.services),
+        generic=phrase_pattern(f.actions.generic),
         conditional=phrase_pattern(f.conditional),
         communication=phrase_pattern(f.communication.cues),
         communication_pseudo=phrase_pattern(f.communication.pseudo),
+        communication_not_about=phrase_pattern(f.communication.not_about),
         grammar=f.intervals,
         body_parts=tuple((p, phrase_pattern(w)) for p, w in f.body_parts.items()),
         modality_codes={m: frozenset(c.upper() for c in v) for m, v in f.modality_codes.items()},

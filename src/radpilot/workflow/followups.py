@@ -5,12 +5,15 @@ strong one ("recommend", "advised") by itself, a directive ("could be performed"
 "correlate") with an action word anywhere in the sentence, an ambiguous one ("suggest",
 "consider") only with an action right after it, or an imperative at its start
 ("Correlate clinically."), or a follow-up word at its start with an interval ("Follow-up
-CT in 3 months."). Pseudo triggers are masked first, so "no opacity to suggest
-pneumonia" (a hedge) and "please see the CT" are none; "no follow-up is needed" is a
-*declined* follow-up (kept for the guideline check, never a recommendation).
+CT in 3 months."), or a sentence of a RECOMMENDATION section that names an action. Pseudo
+triggers are masked first, so "no opacity to suggest pneumonia" (a hedge) and "please see
+the CT" are none; "no (further, dedicated) follow-up is needed" is a *declined* follow-up
+(kept for the guideline check, never a recommendation). A recommendation attributed to
+another report ("as recommended on the prior report") is not made here, and a cue that is
+the subject of a finding verb ("Follow-up CT at 6 months showed ...") states, not directs.
 
-Decisions (documented in BENCHMARKS.md beside the labelled set): clinical correlation is a
-recommendation of kind ``clinical``; a statement of comparison ("compared to prior") is
+Decisions (documented in BENCHMARKS.md beside the labelled set): clinical correlation, a
+management action and a follow-up by a clinician or service are of kind ``clinical``; a statement of comparison ("compared to prior") is
 none, a request to compare ("recommend comparison with outside films") is ``comparison``;
 one sentence gives at most one recommendation (its first modality, its first interval).
 
@@ -32,6 +35,7 @@ from typing import Any
 
 from radpilot.reports import read
 from radpilot.reports.models import Certainty, Report, Sentence
+from radpilot.reports.vocabulary import normalize_term
 from radpilot.workflow.followup_rules import UNSPECIFIED, FollowupRules, followup_rules
 from radpilot.workflow.intervals import Interval, parse_interval
 
@@ -100,42 +104,93 @@ def _words_after(text: str, end: int, n: int) -> str:
     return " ".join(text[end:].split()[:n])
 
 
-def is_recommendation(sentence: str, rules: FollowupRules | None = None) -> bool:
-    """Whether one sentence recommends something (see the module docstring)."""
+def _clause_after(text: str, end: int) -> str:
+    """From ``end`` to the end of its clause (a comma, semicolon, colon or full stop)."""
+    m = re.search(r"[,;:.](?:\s|$)", text[end:])
+    return text[end : end + m.start()] if m else text[end:]
+
+
+def _stated(text: str, m: re.Match[str], rules: FollowupRules) -> bool:
+    """Whether a cue is the subject of a statement ("Correlation with the prior CT shows
+    ..."): a finite verb of finding follows it in its clause. A predicate cue ("is
+    needed") is itself the clause's verb, so what follows it is no statement about it."""
+    if rules.predicate_head.match(m.group(0)):
+        return False
+    clause = _clause_after(text, m.end())
+    sub = rules.subordinator.search(clause)
+    return rules.statement.search(clause[: sub.start()] if sub else clause) is not None
+
+
+def is_recommendation(
+    sentence: str, rules: FollowupRules | None = None, section: str | None = None
+) -> bool:
+    """Whether one sentence recommends something (see the module docstring); ``section``
+    is the reader's section name, for a RECOMMENDATION section's bare "Chest CT in 12
+    months."."""
     rules = rules or followup_rules()
     if rules.declined.search(sentence):
         return False
     masked = _mask(sentence, rules.pseudo)
-    if rules.strong.search(masked):
+    # "as recommended on the prior report": a recommendation reported, not made
+    made_here = rules.reported.search(masked) is None
+    if made_here and rules.strong.search(masked):
         return True
-    if rules.triggers.search(masked) and rules.any_action.search(masked):
-        return True
+    if made_here and rules.any_action.search(masked):
+        if any(not _stated(masked, m, rules) for m in rules.triggers.finditer(masked)):
+            return True
     for m in rules.needs_action.finditer(masked):
         if rules.any_action.search(_words_after(masked, m.end(), rules.action_window_words)):
             return True
     lead = masked.lstrip(" \t\r\n-*•0123456789.)")
-    if rules.imperative.match(lead) is not None:
+    opening = rules.imperative.match(lead)
+    if opening is not None and not _stated(lead, opening, rules):
         return True
-    return rules.leading.match(lead) is not None and parse_interval(lead) is not None
+    if section is not None and normalize_term(section) in rules.sections:
+        if rules.any_action.search(masked) and rules.statement.search(masked) is None:
+            return True
+    head = rules.leading.match(lead)
+    return head is not None and parse_interval(lead) is not None and not _stated(lead, head, rules)
+
+
+def _conditions_masked(sentence: str, rules: FollowupRules) -> str:
+    """``sentence`` without its conditional clauses ("in the absence of prior imaging, ...").
+    Only a clause closed by punctuation: in "If outside images are available comparison
+    is recommended" nothing says where the condition ends."""
+    out = sentence
+    for m in rules.conditional.finditer(sentence):
+        end = m.end() + len(_clause_after(sentence, m.end()))
+        if end < len(sentence.rstrip()) - 1:
+            out = out[: m.start()] + " " * (end - m.start()) + out[end:]
+    return out
 
 
 def kind_of(sentence: str, rules: FollowupRules | None = None) -> str:
     """comparison (a request to compare) > imaging (a modality or follow-up word) >
-    clinical (correlation, an action on the patient) > imaging (only 'further evaluation')."""
+    clinical (correlation, an action on the patient, a clinician or service) > imaging
+    (only 'further evaluation'). A comparison word in a condition is no request; a
+    modality guiding a procedure ("under CT guidance") is no study; beside a service,
+    "follow-up" and "evaluation" are the service's."""
     rules = rules or followup_rules()
-    if rules.actions["comparison"].search(sentence):
+    if rules.actions["comparison"].search(_conditions_masked(sentence, rules)):
         return "comparison"
     # "physical examination" is a clinical action, not the "examination" of an image
     unclinical = _mask(sentence, rules.actions["clinical"])
+    clinical = unclinical != sentence
+    if clinical:
+        unclinical = _mask(unclinical, rules.guidance)
+    if rules.services.search(unclinical):
+        clinical = True
+        unclinical = _mask(_mask(unclinical, rules.services), rules.generic)
     if rules.modality_any.search(unclinical) or rules.actions["imaging"].search(unclinical):
         return "imaging"
-    if rules.actions["clinical"].search(sentence):
-        return "clinical"
-    return "imaging"
+    return "clinical" if clinical else "imaging"
 
 
 def is_communication(sentence: str, rules: FollowupRules | None = None) -> bool:
+    """A documented communication of results; consent and contact details are none."""
     rules = rules or followup_rules()
+    if rules.communication_not_about.search(sentence):
+        return False
     return rules.communication.search(_mask(sentence, rules.communication_pseudo)) is not None
 
 
@@ -195,7 +250,7 @@ def extract_report(report: Report) -> Followups:
             comms.append(Communication(text, sentence.start, sentence.end))
         if rules.declined.search(text):
             declined.append((sentence.start, sentence.end))
-        elif is_recommendation(text, rules):
+        elif is_recommendation(text, rules, sentence.section):
             recs.append(_recommendation(report, i, sentence, rules))
     return Followups(tuple(recs), tuple(comms), tuple(declined))
 

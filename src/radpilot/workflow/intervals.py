@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -47,6 +48,11 @@ class _Grammar:
     named_days: dict[str, tuple[int | None, int | None]]
     numbers: dict[str, int]
     units: dict[str, int]
+    hours: frozenset[str]
+    fraction: re.Pattern[str]
+    fractions: dict[str, int]
+    date_before: re.Pattern[str]
+    named_negated: re.Pattern[str]
 
 
 def _alternatives(words: list[str]) -> str:
@@ -59,6 +65,7 @@ def _grammar() -> _Grammar:
     g: IntervalGrammar = followup_rules().grammar
     numbers = {k.lower(): v for k, v in g.numbers.items()}
     units = {k.lower(): v for k, v in g.units.items()}
+    hours = frozenset(h.lower() for h in g.hour_units)
     # a number word ends on a word boundary: "an" + "d" is not "1 day" ("and")
     number = rf"(?:\d+(?:\.\d+)?|(?:{_alternatives(list(numbers))})\b)"
     joiner = "|".join(
@@ -67,15 +74,41 @@ def _grammar() -> _Grammar:
     )
     numeric = re.compile(
         rf"(?<![\w.])(?P<low>{number})(?:(?:{joiner})(?P<high>{number}))?[\s\-]*"
-        rf"(?P<unit>{_alternatives(list(units))})(?![\w])"
+        rf"(?P<unit>{_alternatives([*units, *hours])})(?![\w])"
         rf"(?![\s\-]+(?:{_alternatives([w.lower() for w in g.not_followed_by])})\b)",
         re.IGNORECASE,
     )
-    named_days = {
+    named_days: dict[str, tuple[int | None, int | None]] = {
         " ".join(n.phrase.lower().replace("-", " ").split()): (n.min_days, n.max_days)
         for n in g.named
     }
-    return _Grammar(numeric, phrase_pattern(named_days), named_days, numbers, units)
+    for phrase in g.end_conditions.phrases():
+        named_days.setdefault(" ".join(phrase.lower().split()), (None, None))
+    # "6/52": six weeks, the UK shorthand; "3/12/2024" is a date
+    fraction = re.compile(
+        rf"(?<![\w./])(?P<low>\d+)(?:\s*[-–]\s*(?P<high>\d+))?/(?P<den>{_alternatives(list(g.fractions))})(?![\w/])"
+    )
+    date_before = re.compile(rf"(?:{_alternatives(g.date_words)})\s*$", re.IGNORECASE)
+    negated = re.compile(rf"\b(?:{_alternatives(g.named_negations)})[\s\-]*$", re.IGNORECASE)
+    return _Grammar(
+        numeric,
+        phrase_pattern(named_days),
+        named_days,
+        numbers,
+        units,
+        hours,
+        fraction,
+        dict(g.fractions),
+        date_before,
+        negated,
+    )
+
+
+def _days(unit: str, g: _Grammar, low: float, high: float) -> tuple[int, int]:
+    if unit in g.hours:  # hours round up to whole days: "within 48 hours" is 2 days
+        return max(1, math.ceil(low / 24)), max(1, math.ceil(high / 24))
+    days = g.units[unit]
+    return round(low * days), round(high * days)
 
 
 def _value(word: str, numbers: dict[str, int]) -> float:
@@ -89,20 +122,30 @@ def iter_intervals(text: str) -> list[Interval]:
     g = _grammar()
     found: list[Interval] = []
     for m in g.numeric.finditer(text):
-        days = g.units[" ".join(m.group("unit").lower().split())]
         low = _value(m.group("low"), g.numbers)
         high = _value(m.group("high"), g.numbers) if m.group("high") else low
-        if high < low or days * high > 36500:
+        lo, hi = _days(" ".join(m.group("unit").lower().split()), g, low, high)
+        if high < low or hi > 36500:
             continue  # "6-3 months" or a century: not an interval anyone recommends
-        found.append(
-            Interval(m.group(0), m.start(), m.end(), round(low * days), round(high * days))
-        )
+        found.append(Interval(m.group(0), m.start(), m.end(), lo, hi))
+    for m in g.fraction.finditer(text):
+        if g.date_before.search(text[: m.start()]):
+            continue  # "on 3/12": a date
+        per = g.fractions[m.group("den")]
+        low = float(m.group("low"))
+        high = float(m.group("high")) if m.group("high") else low
+        if high >= low:
+            found.append(
+                Interval(m.group(0), m.start(), m.end(), round(low * per), round(high * per))
+            )
     taken = [(i.start, i.end) for i in found]
     for m in g.named.finditer(text):
         if any(s < m.end() and m.start() < e for s, e in taken):
             continue
-        lo, hi = g.named_days[" ".join(m.group(0).lower().replace("-", " ").split())]
-        found.append(Interval(m.group(0), m.start(), m.end(), lo, hi, named=True))
+        if g.named_negated.search(text[: m.start()]):
+            continue  # "non-urgent"
+        days = g.named_days[" ".join(m.group(0).lower().replace("-", " ").split())]
+        found.append(Interval(m.group(0), m.start(), m.end(), *days, named=True))
     return sorted(found, key=lambda i: i.start)
 
 
