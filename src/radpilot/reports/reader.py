@@ -181,19 +181,13 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
         j = bisect_left(starts, end, k)
         incoming = region if last == section.name else None
         lead = max(0, start - LOOK_BEHIND)
-        key = (
-            text[lead:end],
-            start - lead,
-            section.name,
-            incoming,
-            tuple([t[0] - lead for t in tokens[k:j]]),
-            tuple([t[1] - lead for t in tokens[k:j]]),
-        )
+        key = (text[lead:end], start - lead, section.name, incoming)
+        inside = tokens[k:j]
         # A section read before is not read again (radpilot.reports.sectionmemo).
-        reading = memo.get(key, lead)
+        reading = memo.get(key, lead, inside)
         if reading is None:
             reading = read_section(ctx, section, start, k, j, incoming, context_sections)
-            memo.put(key, lead, reading)
+            memo.put(key, lead, inside, reading)
         k = j
         found_sentences, found, after = reading
         if found_sentences:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from radpilot.reports.matcher import Lexicon
+from radpilot.reports.matcher import Lexicon, Token
 from radpilot.reports.models import Mention, Sentence
 from radpilot.reports.sentencememo import shifted
 
@@ -34,12 +34,16 @@ Reading = tuple[list[Sentence], list[Mention], str | None]
 
 
 class SectionMemo:
-    """The readings of the sections read so far with one lexicon (see the module doc)."""
+    """The readings of the sections read so far with one lexicon (see the module doc).
+
+    Keyed by the section's text, name and incoming region; the phrase offsets are kept
+    with the reading and compared only when the text is found (a section seen for the
+    first time costs no offsets built)."""
 
     __slots__ = ("entries", "rules")
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[Any, ...], tuple[int, Reading]] = {}
+        self.entries: dict[tuple[Any, ...], tuple[int, tuple[int, ...], Reading]] = {}
         self.rules: tuple[object, ...] = ()
 
     def check(self, rules: tuple[object, ...]) -> None:
@@ -49,23 +53,31 @@ class SectionMemo:
             self.entries.clear()
             self.rules = rules
 
-    def get(self, key: tuple[Any, ...], lead: int) -> Reading | None:
-        """The reading stored under ``key``, moved to a section whose opening is at ``lead``."""
+    def get(self, key: tuple[Any, ...], lead: int, tokens: list[Token]) -> Reading | None:
+        """The reading stored under ``key`` for the same phrases (``tokens``, the phrases
+        found in the section), moved to a section whose opening is at ``lead``."""
         hit = self.entries.get(key)
         if hit is None:
             return None
-        first_lead, (sentences, found, region) = hit
+        first_lead, offsets, (sentences, found, region) = hit
+        if offsets != _offsets(tokens, lead):
+            return None  # the same text, other phrases (one runs in or out): read it
         delta = lead - first_lead
         if delta == 0:
-            return hit[1]
+            return hit[2]
         moved = [Sentence(s.section, s.start + delta, s.end + delta, s.text) for s in sentences]
         return moved, shifted(found, delta), region
 
-    def put(self, key: tuple[Any, ...], lead: int, reading: Reading) -> None:
+    def put(self, key: tuple[Any, ...], lead: int, tokens: list[Token], reading: Reading) -> None:
         if len(self.entries) >= MAX_SECTIONS:
             for old in list(self.entries)[: MAX_SECTIONS // 2]:
                 self.entries.pop(old, None)  # another thread may have evicted it
-        self.entries[key] = (lead, reading)
+        self.entries[key] = (lead, _offsets(tokens, lead), reading)
+
+
+def _offsets(tokens: list[Token], lead: int) -> tuple[int, ...]:
+    """Every phrase's start and end, from ``lead``."""
+    return tuple([t[0] - lead for t in tokens] + [t[1] - lead for t in tokens])
 
 
 def section_memo_of(lex: Lexicon) -> SectionMemo:
