@@ -258,10 +258,40 @@ def swap_laterality(rid: str, findings: str, impression: str, seed: int) -> Inje
 
 def drop_impression_item(rid: str, findings: str, impression: str, seed: int) -> Injection | None:
     """Remove the IMPRESSION sentence that summarises a new or acute FINDINGS finding (one
-    the impression names in that sentence only)."""
+    the impression names in that sentence only); one such sentence, picked by the seed."""
+    sites = _drop_sites(findings, impression)
+    if not sites:
+        return None
+    rng = random.Random(f"{seed}:{rid}:drop_impression_item")
+    return _dropped(findings, impression, rng.choice(sites))
+
+
+def drop_impression_items(findings: str, impression: str) -> list[Injection]:
+    """Every IMPRESSION sentence that alone summarises a new or acute FINDINGS finding, each
+    removed in its own copy of the report (a larger sample of drops: ``qa_injection.py
+    --drops every``). Besides the sentences :func:`drop_impression_item` picks from, one
+    that names the finding by another word of its group counts ("consolidation" in
+    FINDINGS, "Right lower lobe pneumonia." the only impression sentence of the group)."""
+    by_sentence: dict[tuple[int, int], _DropSite] = {}
+    for site in _drop_sites(findings, impression, by_group=True):
+        by_sentence.setdefault(site[1], site)  # the first noun of MUST_SUMMARISE's order
+    return [_dropped(findings, impression, site) for site in by_sentence.values()]
+
+
+# (noun, the impression sentence that alone names it, where FINDINGS state it plainly)
+_DropSite = tuple[str, tuple[int, int], list[tuple[int, int]]]
+
+
+def _drop_sites(findings: str, impression: str, *, by_group: bool = False) -> list[_DropSite]:
     sites = []
     for noun in MUST_SUMMARISE:
-        where = [(s, e) for s, e in sentences(impression) if _words_at(impression[s:e], noun)]
+        group = {noun}.union(*(g for g in SUMMARY_GROUPS if noun in g))
+        names = group if by_group else {noun}
+        where = [
+            (s, e)
+            for s, e in sentences(impression)
+            if any(_words_at(impression[s:e], w) for w in names)
+        ]
         stated = [
             span
             for span in _stated(findings, noun)
@@ -272,13 +302,13 @@ def drop_impression_item(rid: str, findings: str, impression: str, seed: int) ->
         if len(where) != 1 or not stated or _NEGATED.search(impression[slice(*where[0])]):
             continue
         rest = impression[: where[0][0]] + " " + impression[where[0][1] :]
-        group = {noun}.union(*(g for g in SUMMARY_GROUPS if noun in g))
         if not any(_words_at(rest, word) for word in group):
             sites.append((noun, where[0], stated))
-    if not sites:
-        return None
-    rng = random.Random(f"{seed}:{rid}:drop_impression_item")
-    noun, (s, e), stated = rng.choice(sites)
+    return sites
+
+
+def _dropped(findings: str, impression: str, site: _DropSite) -> Injection:
+    noun, (s, e), stated = site
     new = (impression[:s] + impression[e:]).strip()
     if not re.search(r"[A-Za-z]", new):
         new = "No acute cardiopulmonary abnormality."
@@ -305,10 +335,16 @@ def drop_impression_item(rid: str, findings: str, impression: str, seed: int) ->
     )
 
 
+def _ended(text: str) -> str:
+    """``text`` closed by a period where its last sentence has none: a sentence added after
+    it must not run on into it ("... aorta, unchanged Large left pleural effusion.")."""
+    return text + "." if text and not text.endswith((".", "!", "?", ":", ";")) else text
+
+
 def _insert_sentence(section: str, rng: random.Random, sentence: str) -> tuple[str, int]:
     bounds = [0] + [e for _, e in sentences(section)]
     at = rng.choice(bounds)
-    before, after = section[:at].rstrip(), section[at:].lstrip()
+    before, after = _ended(section[:at].rstrip()), section[at:].lstrip()
     joined = (before + " " if before else "") + sentence
     return joined + (" " + after if after else ""), len(before) + (1 if before else 0)
 
@@ -406,104 +442,12 @@ def contradict(rid: str, findings: str, impression: str, seed: int) -> Injection
         return None
     rng = random.Random(f"{seed}:{rid}:contradict")
     noun, sentence, spans = rng.choice(options)
-    new_i = impression.rstrip() + " " + sentence
+    kept = _ended(impression.rstrip())
+    new_i = kept + " " + sentence
     f0, i0 = _offsets(findings)
-    at = i0 + len(impression.rstrip()) + 1
+    at = i0 + len(kept) + 1
     targets = (*((f0 + a, f0 + b) for a, b in spans), (at, at + len(sentence)))
     allowed = {"internal_contradiction"}
     if sentence.startswith("There") and _CRITICAL_WORDS.search(noun):
         allowed.add("critical_not_communicated")
     return Injection("contradict", report_text(findings, new_i), targets, frozenset(allowed))
-
-
-# -- what an untouched report already gets wrong --------------------------------------------
-# A checker must not be blamed for a real problem of a report as it was signed, nor may the
-# benchmark relabel its alarms by reading them. So the problems of an untouched report are
-# decided here, by a fixed criterion written with the injector's own word lists and blind
-# to the checker; ``qa_injection.py`` reports the alarms it confirms apart from the rest.
-
-_KNOWN = re.compile(
-    r"\b(?:stable|unchanged|again|previous|prior|previously|known|residual|persistent|"
-    r"decreas\w*|improv\w*|resolv\w*|smaller)\b",
-    re.IGNORECASE,
-)
-_LARGE_EFFUSION = re.compile(r"\blarge\b[^.]*\beffusions?\b", re.IGNORECASE)
-
-
-def _plain(section: str) -> list[tuple[int, int]]:
-    """Sentences that neither negate nor hedge."""
-    return [
-        (s, e)
-        for s, e in sentences(section)
-        if not _NEGATED.search(section[s:e]) and not _HEDGED.search(section[s:e])
-    ]
-
-
-def confirmed(findings: str, impression: str) -> dict[str, tuple[tuple[int, int], ...]]:
-    """Problems of the report as it is, by the checker-blind criterion: problem kind ->
-    the spans of ``report_text`` it is about.
-
-    * critical_not_communicated: no communication word anywhere, and a plain sentence
-      naming a critical finding (the injector's critical words, or a large effusion) not
-      said to be known, stable or improving;
-    * missing_from_impression: a must-summarise noun stated plainly in FINDINGS, not old or
-      trivial, and the IMPRESSION names no word of its group;
-    * laterality_conflict: a sided noun every plain FINDINGS sentence naming it puts on one
-      side only, and every IMPRESSION sentence naming it on the other side only.
-    """
-    text = report_text(findings, impression)
-    f0, i0 = _offsets(findings)
-    out: dict[str, tuple[tuple[int, int], ...]] = {}
-    if not _COMMUNICATION.search(text):
-        spans = [
-            (s, e)
-            for s, e in _plain(text)
-            if (_CRITICAL_WORDS.search(text[s:e]) or _LARGE_EFFUSION.search(text[s:e]))
-            and not _KNOWN.search(text[s:e])
-        ]
-        if spans:
-            out["critical_not_communicated"] = tuple(spans)
-    if findings and impression:
-        missing = []
-        for noun in MUST_SUMMARISE:
-            group = {noun}.union(*(g for g in SUMMARY_GROUPS if noun in g))
-            if any(_words_at(impression, w) for w in group):
-                continue
-            missing += [
-                (f0 + s, f0 + e)
-                for s, e in _plain(findings)
-                if _words_at(findings[s:e], noun) and not NOT_ACUTE.search(findings[s:e])
-            ]
-        if missing:
-            out["missing_from_impression"] = tuple(missing)
-        sided = [
-            span
-            for noun in SIDED_NOUNS
-            for span in _side_conflict(findings, impression, noun, f0, i0)
-        ]
-        if sided:
-            out["laterality_conflict"] = tuple(sided)
-    return out
-
-
-def _side_conflict(
-    findings: str, impression: str, noun: str, f0: int, i0: int
-) -> list[tuple[int, int]]:
-    def sides(section: str, plain: bool) -> tuple[set[str], list[tuple[int, int]]]:
-        said: set[str] = set()
-        where = []
-        for s, e in _plain(section) if plain else sentences(section):
-            piece = section[s:e]
-            if not _words_at(piece, noun):
-                continue
-            if _BOTH_SIDES.search(piece):
-                said.add("both")
-            said |= {m.group(1).lower() for m in _SIDE.finditer(piece)} or {"none"}
-            where.append((s, e))
-        return said, where
-
-    f_sides, f_where = sides(findings, True)
-    i_sides, i_where = sides(impression, False)
-    if len(f_sides) == 1 and len(i_sides) == 1 and f_sides | i_sides == {"left", "right"}:
-        return [(f0 + s, f0 + e) for s, e in f_where] + [(i0 + s, i0 + e) for s, e in i_where]
-    return []

@@ -10,7 +10,9 @@ are not scored. Macro-F1 over present / absent / uncertain is the figure.
 BioScope counts "consistent with" as speculation; radpilot states it as PRESENT (the CheXpert
 labeler's convention, and radpilot's: ``Hedge.CONSISTENT`` records it on the mention). The
 script therefore also prints the errors by the hedge kind radpilot recorded, so that such a
-convention difference shows as such instead of being tuned away.
+convention difference shows as such instead of being tuned away, and a second figure "as
+BioScope counts": the same mentions with ``hedge: consistent`` read as uncertain (a reading
+of radpilot's output, not a setting of the reader).
 
 Usage: ``python benchmarks/reader_bioscope.py [--shared DIR] [--errors N]``.
 """
@@ -68,6 +70,7 @@ def main() -> None:
     scorer = load_scorer(shared_dir(args.shared))
     classes: tuple[str, ...] = scorer.CLASSES
     conf: Counter[tuple[str, str]] = Counter()
+    as_bioscope: Counter[tuple[str, str]] = Counter()  # hedge "consistent" read as uncertain
     by_hedge: Counter[tuple[str, str, str]] = Counter()
     errors: list[str] = []
     mixed = 0
@@ -84,6 +87,8 @@ def main() -> None:
                 continue
             got = m.certainty.value
             conf[(gold, got)] += 1
+            consistent = m.hedge is not None and m.hedge.value == "consistent"
+            as_bioscope[(gold, "uncertain" if consistent else got)] += 1
             if gold != got:
                 by_hedge[(gold, got, m.hedge.value if m.hedge else "-")] += 1
                 errors.append(f"gold={gold} got={got} {m.finding} {m.span.text!r} | {row['text']}")
@@ -95,6 +100,10 @@ def main() -> None:
     for g in classes:
         print(f"{g:12s}" + "".join(f"{conf[(g, p)]:11d}" for p in classes))
     print(f"accuracy={acc:.4f} macro_f1={macro:.4f}")
+    acc_b, macro_b = score(as_bioscope, classes)
+    print(
+        f"as BioScope counts ('consistent with' uncertain): accuracy={acc_b:.4f} macro_f1={macro_b:.4f}"
+    )
     print("errors by the hedge kind radpilot recorded (gold, got, hedge: count):")
     for (g, p, h), n in by_hedge.most_common():
         print(f"  {g:9s} {p:9s} {h:11s} {n}")

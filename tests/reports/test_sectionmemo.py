@@ -27,6 +27,8 @@ TEXTS = [
     # a body region carries on into a following section of the same name
     "FINDINGS: Right knee: small effusion.\nFINDINGS: Small effusion.",
     "FINDINGS: Small effusion.",
+    "FINDINGS: Abdomen: small pleural effusions at the lung bases. Free air.",
+    "IMPRESSION: Abdomen: small pleural effusions at the lung bases. Free air.",
     "FINDINGS: Chest: no effusion.\nFINDINGS: Small effusion.\nIMPRESSION: Small effusion.",
     # the same content behind other characters (the sentence split looks two back)
     "IMPRESSION:No pneumothorax.",

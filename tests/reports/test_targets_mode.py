@@ -87,6 +87,11 @@ CASES = [
     "[Dysuria|a]: negative; [hematuria|a]: no.",
     "Triage: [headache|p]: no change.",  # a pseudo-negation stays one
     "Complaints: no [fever|a].",  # a negation that opens its item looks forward
+    # the BioScope round's mechanisms, in the same phrases as the chest reader's:
+    "Exam is normal and there is likely a [viral syndrome|u].",  # "is likely" looks ahead
+    "Toddler being evaluated for [seizures|u].",  # the open question's passive form
+    "[Chest pain|p] is felt to represent [costochondritis|u].",  # hedges what follows
+    "[Lyme disease|u] should be included in the differential.",
 ]
 
 

@@ -107,6 +107,10 @@ def test_packaged_vocabulary_covers_the_required_findings() -> None:
         ("opacities", "lung_opacity"),
         ("calcified granuloma", "calcified_granuloma"),
         ("NG tube", "enteric_tube"),
+        ("edematous changes", "edema"),  # an adjective form before an adjective head
+        ("fibrotic process", "fibrosis"),
+        ("consolidative opacity", "consolidation"),  # an explicit term keeps its owner
+        ("edematous", None),  # a bare adjective names nothing unless it is a synonym
         ("no such finding", None),
         ("", None),
     ],
@@ -141,11 +145,11 @@ def _bad(mutate: Any) -> dict[str, Any]:
     [
         (
             _bad(lambda d: d.update(extra=1)),
-            "extra: unknown key; allowed: $schema, description, findings, version",
+            "extra: unknown key; allowed: $schema, adjective_heads, description, findings, version",
         ),
         (
             _bad(lambda d: d["findings"][0].update(colour="red")),
-            "findings[0].colour: unknown key; allowed: abnormal, also_uncertain, anchors",
+            "findings[0].colour: unknown key; allowed: abnormal, adjectives, also_uncertain, anchors",
         ),
         (_bad(lambda d: d["findings"][0].pop("radlex")), "findings[0].radlex: missing key"),
         (
@@ -205,6 +209,11 @@ def _bad(mutate: Any) -> dict[str, Any]:
             _bad(lambda d: d["findings"][0].update(abnormal="yes")),
             "findings[0].abnormal: Input should be a valid boolean",
         ),
+        (
+            _bad(lambda d: d["findings"][1].update(any_region=["pleural fluid"])),
+            "findings[1]: atelectasis: each any_region entry must also be a synonym",
+        ),
+        (_bad(lambda d: d["findings"][1].update(any_region="yes")), "findings[1].any_region"),
         (_bad(lambda d: d["findings"].append(copy.deepcopy(d["findings"][0]))), "appears twice"),
         (_bad(lambda d: d.update(findings=[])), "findings: List should have at least 1 item"),
         ([], "Input should be a valid dictionary"),
@@ -263,10 +272,33 @@ def test_packaged_rule_files_load() -> None:
     assert "indication" in section_rules().context_sections
 
 
+def test_cue_combinations_make_one_phrase_per_choice_of_alternatives() -> None:
+    doc = copy.deepcopy(CUES.raw())
+    _rule(doc, "hypothetical")["combinations"] = [[["may", "Can"], ["be missed", "be occult"]]]
+    made = {c.phrase for c in cue_rules_from_dict(doc).cues if c.category == "hypothetical"}
+    assert {"may be missed", "may be occult", "can be missed", "can be occult"} <= made
+    ranked = cue_rules().hedges_before  # the finding before a ranked differential
+    assert ranked["is favored over"] is Hedge.PROBABLE
+    assert ranked["is less likely than"] is Hedge.POSSIBLE
+    assert cue_rules().hedges["is less likely than"] is Hedge.PROBABLE  # the one after
+
+
 @pytest.mark.parametrize(
     ("spec", "loader", "mutate", "message"),
     [
         (CUES, cue_rules_from_dict, lambda d: d.update(extra=1), "extra: unknown key; allowed"),
+        (
+            CUES,
+            cue_rules_from_dict,
+            lambda d: d["rules"][0].update(combinations=[[["may"], []]]),
+            "rules[0].combinations[0][1]: List should have at least 1 item",
+        ),
+        (
+            CUES,
+            cue_rules_from_dict,
+            lambda d: d["rules"][0].update(combinations=[[["may be missed"]]]),
+            "rules[0].combinations[0]: List should have at least 2 items",
+        ),
         (
             CUES,
             cue_rules_from_dict,
@@ -315,6 +347,12 @@ def test_packaged_rule_files_load() -> None:
             cue_rules_from_dict,
             lambda d: _rule(d, "negation").update(hedge="possible"),
             "hedge: negation rules are no hedge",
+        ),
+        (
+            CUES,
+            cue_rules_from_dict,
+            lambda d: _rule(d, "uncertainty").update(hedge_before="probable"),
+            "hedge_before: uncertainty rules have no finding before them to hedge",
         ),
         (
             CUES,

@@ -201,12 +201,171 @@ CASES = [
         "IMPRESSION: Congestive heart failure with basilar interstitial edema.",
         [],
     ),
+    # reader slips fixed by the reader (were strict xfails below): a fracture "better seen
+    # on" other films is still a present one (OpenI 1292); "within normal limits" after the
+    # comma is the vascularity's, not the heart's (OpenI 3237)
+    (
+        "FINDINGS: Fracture of the distal right clavicle, better seen on the shoulder films.\n"
+        "IMPRESSION: No acute cardiopulmonary process.",
+        ["missing_from_impression"],
+    ),
+    (
+        "FINDINGS: Heart size is enlarged, pulmonary vascularity within normal limits.\n"
+        "IMPRESSION: Cardiomegaly without pulmonary edema.",
+        [],
+    ),
+    # a finding the film does not show well need not be in the impression
+    (
+        "FINDINGS: The lungs are clear. A first rib fracture is not well demonstrated on "
+        "this study.\nIMPRESSION: No acute cardiopulmonary process.",
+        [],
+    ),
+    (
+        "FINDINGS: The lungs are clear. Left rib fracture, not well seen on the frontal view.\n"
+        "IMPRESSION: No acute cardiopulmonary process.",
+        [],
+    ),
+    # a finding placed by another one (deep to, adjacent to) is named with it
+    (
+        "FINDINGS: Minimally displaced right 4th rib fracture. A small amount of pleural "
+        "fluid lies deep to the fracture.\nIMPRESSION: Right 4th rib fracture.",
+        [],
+    ),
+    (
+        "FINDINGS: Right upper lobe mass. Small pleural effusion adjacent to the mass.\n"
+        "IMPRESSION: Right upper lobe mass.",
+        [],
+    ),
+    (
+        "FINDINGS: Right 4th rib fracture. Small left pleural effusion.\n"
+        "IMPRESSION: Right 4th rib fracture.",
+        ["missing_from_impression"],
+    ),
+    (
+        "FINDINGS: Right upper lobe mass. Small effusion adjacent to the left hemidiaphragm.\n"
+        "IMPRESSION: Right upper lobe mass.",
+        ["missing_from_impression"],
+    ),
+    # callus formation is a healing fracture
+    (
+        "FINDINGS: The lungs are clear. Several bilateral rib fractures with callus "
+        "formation.\nIMPRESSION: Clear lungs.",
+        [],
+    ),
+    # a critical finding the report calls known, residual or resolving elsewhere is no new
+    # result; a known one on the other side does not make a new one known
+    (
+        "FINDINGS: Small amount of subdiaphragmatic free air.\n"
+        "IMPRESSION: Small residual pneumoperitoneum, consistent with known perforation.",
+        [],
+    ),
+    (
+        "FINDINGS: Both lungs remain hyperexpanded.\n"
+        "IMPRESSION: Almost completely resolved right apical pneumothorax.",
+        [],
+    ),
+    (
+        "FINDINGS: Small residual right apical pneumothorax. New large right basilar "
+        "pneumothorax.\nIMPRESSION: New large right pneumothorax.",
+        ["critical_not_communicated"],
+    ),
+    (
+        "FINDINGS: Small right apical pneumothorax.\n"
+        "IMPRESSION: Known small right apical pneumothorax.",
+        [],
+    ),
+    (
+        "FINDINGS: Residual small left pneumothorax. New large right pneumothorax.\n"
+        "IMPRESSION: New large right pneumothorax. Residual small left pneumothorax.",
+        ["critical_not_communicated"],
+    ),
+    (
+        "FINDINGS: Interval improvement in aeration, large right pneumothorax.\n"
+        "IMPRESSION: Large right pneumothorax.",
+        ["critical_not_communicated"],
+    ),
+    (
+        "FINDINGS: Consolidation in the right lower lobe with underlying effusion.\n"
+        "IMPRESSION: Right pleural effusion.",
+        ["missing_from_impression"],
+    ),
+    (
+        "FINDINGS: No residual pneumothorax. Large right pneumothorax.\n"
+        "IMPRESSION: Large right pneumothorax.",
+        ["critical_not_communicated"],
+    ),
+    # a side the FINDINGS give the impression's own finding (whatever its certainty) is no
+    # laterality conflict with another finding of its group
+    (
+        "FINDINGS: Interval removal of the right chest tube and right basilar atelectasis. "
+        "Left basilar consolidation.\nIMPRESSION: Right basilar atelectasis.",
+        [],
+    ),
+    (
+        "FINDINGS: There has been interval removal of right chest tube with increased "
+        "elevation of the right hemidiaphragm and right basilar atelectasis. Left basilar "
+        "consolidation.\nIMPRESSION: Right basilar atelectasis.",
+        [],
+    ),
+    (
+        "FINDINGS: Left basilar consolidation. No right basilar atelectasis.\n"
+        "IMPRESSION: Right basilar atelectasis.",
+        ["internal_contradiction"],
+    ),
+    (
+        "FINDINGS: Left basilar consolidation.\nIMPRESSION: Right basilar atelectasis.",
+        ["laterality_conflict"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_each_kind_and_its_hard_negatives(text: str, expected: list[str]) -> None:
     assert sorted(kinds(text)) == sorted(expected)
+
+
+# Dev-report slips of the report reader (radpilot.reports, owned elsewhere) that QA inherits,
+# as the reports should be checked: strict xfail, so the day the reader reads them right
+# these fail and move up into CASES.
+READER_SLIPS = [
+    # "limited for evaluation of pneumoperitoneum" says nothing of its presence (OpenI 3899,
+    # read present since main's reader counts pneumoperitoneum under an abdomen header)
+    (
+        "FINDINGS: Chest. No pneumothorax. Abdomen. Nondilated loops of bowel. Supine "
+        "examinations are limited for evaluation of pneumoperitoneum.\n"
+        "IMPRESSION: No acute cardiopulmonary findings.",
+        [],
+    ),
+    # "clear airspace disease" (a dropped "of") is no airspace disease (OpenI 2401)
+    (
+        "FINDINGS: Lungs are expanded and clear airspace disease.\n"
+        "IMPRESSION: No acute cardiopulmonary abnormality.",
+        [],
+    ),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="a slip of the report reader, not of QA")
+@pytest.mark.parametrize(("text", "expected"), READER_SLIPS)
+def test_reader_slips_qa_inherits(text: str, expected: list[str]) -> None:
+    assert sorted(kinds(text)) == sorted(expected)
+
+
+def test_a_finding_placed_by_a_missing_one_is_no_second_problem() -> None:
+    text = (
+        "FINDINGS: Minimally displaced right 4th rib fracture. A small amount of pleural "
+        "fluid lies deep to the fracture.\nIMPRESSION: No acute cardiopulmonary process."
+    )
+    (problem,) = check(text)
+    assert problem.kind.value == "missing_from_impression"
+    assert problem.finding in ("fracture", "rib_fracture")
+    assert not [e for e in problem.evidence if "fluid" in e.text]
+    # placed by a finding the impression need not name: it stands on its own
+    text = (
+        "FINDINGS: Small left pleural effusion adjacent to a hiatal hernia.\n"
+        "IMPRESSION: No acute cardiopulmonary process."
+    )
+    assert kinds(text) == ["missing_from_impression"]
 
 
 def test_evidence_is_the_exact_words() -> None:

@@ -7,11 +7,12 @@ Part of radpilot's ConText engine (:mod:`radpilot.reports.context` states the ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from radpilot.reports.matcher import Token
 from radpilot.reports.models import Certainty, Change, Hedge
-from radpilot.reports.rules import CueCategory, CueRules
+from radpilot.reports.rules import CueCategory, CueRules, Direction
 from radpilot.reports.scope import CERTAINTY_CUES, Draft, Found, blocked
 
 
@@ -24,6 +25,7 @@ def decide(
     drafts: list[Draft],
     rules: CueRules,
     context_section: bool,
+    text: str,
 ) -> tuple[Certainty, Hedge | None, list[str], Change | None]:
     """Certainty, hedge kind, the deciding cue phrases and the change of one mention.
     ``found.hypothetical`` is cleared where the cue is the radiologist's open question."""
@@ -55,7 +57,7 @@ def decide(
         if change is Change.RESOLVED and certainty is not Certainty.UNCERTAIN:
             certainty = Certainty.ABSENT
     if certainty is Certainty.PRESENT and alt_tokens:
-        alt = _alternative(tokens, alt_tokens, drafts, i, rules)
+        alt = _alternative(tokens, alt_tokens, drafts, i, rules, text)
         if alt is not None:
             certainty = Certainty.UNCERTAIN
             cues.append(alt[0])
@@ -83,29 +85,51 @@ def _hedge_of(key: str, hedges: Mapping[str, Hedge]) -> Hedge:
 
 
 def _alternative(
-    tokens: list[Token], alt_tokens: list[Token], drafts: list[Draft], i: int, rules: CueRules
+    tokens: list[Token],
+    alt_tokens: list[Token],
+    drafts: list[Draft],
+    i: int,
+    rules: CueRules,
+    text: str,
 ) -> tuple[str, Hedge] | None:
     """The cue and hedge kind when mention i is one side of "X or Y" (another finding on the
-    other side) or right beside "versus" ("cardiomegaly versus epicardial fat"). A
+    other side, or a statement's list: "consistent with viral or reactive airway disease")
+    or right beside "versus" ("cardiomegaly versus epicardial fat"). A
     differential that demotes what follows it ("X or possibly Y", "X or less likely Y")
-    makes Y a possibility and leaves X the leading alternative. ``alt_tokens``: the
-    phrases among ``tokens`` with an "or" or differential cue, in order."""
+    makes Y a possibility and leaves X the leading alternative; one that ranks the two
+    ("X is favored over Y", "X is less likely than Y") gives each side its own kind
+    (``hedge`` after, ``hedge_before`` before it in cues.json). A finding before the cue
+    phrase that opens the list ("cuffing, consistent with viral vs reactive airway
+    disease") is stated, not one of the alternatives. ``alt_tokens``: the phrases among
+    ``tokens`` with an "or" or differential cue, in order."""
     d = drafts[i]
     hedges = rules.hedges
     reach = rules.alternative_scope_chars
     for t in alt_tokens:
         kinds = {c for c, _ in t.roles.cues}
         if CueCategory.DIFFERENTIAL in kinds:
-            if t.start >= d.end:
+            closing = _closing(t)
+            if t.start >= d.end and (not closing or _PHRASE_END.match(text, t.end)):
                 lo, hi = d.end, t.start
-            elif t.end <= d.start:
+            elif t.end <= d.start and not closing:
                 lo, hi = t.end, d.start
             else:
                 continue
             nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
-            if not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
+            if nearer and lo == d.end:
+                last = _in_comma_list(text, drafts, d, t)
+                if last is not None and not _listed_cue_between(tokens, lo, hi):
+                    nearer, lo = False, last
+            if (
+                not nearer
+                and hi - lo <= reach
+                and not blocked(tokens, lo, hi)
+                and not _certainty_cue_between(tokens, lo, hi)
+            ):
                 after = t.end <= d.start
-                return t.key, hedges.get(t.key, Hedge.ALTERNATIVE) if after else Hedge.ALTERNATIVE
+                if after:
+                    return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
+                return t.key, rules.hedges_before.get(t.key, Hedge.ALTERNATIVE)
             continue
         if CueCategory.ALTERNATIVE not in kinds:
             continue
@@ -118,19 +142,80 @@ def _alternative(
         else:
             continue
         nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
-        if others and not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
+        if nearer and others and lo == d.end:
+            last = _in_comma_list(text, drafts, d, t)
+            if last is not None and not _listed_cue_between(tokens, lo, hi):
+                nearer, lo = False, last
+        listed = bool(others) or (
+            lo == t.end and text[lo:hi] == " " and _statement_list(tokens, drafts, t, rules)
+        )
+        if listed and not nearer and hi - lo <= reach and not blocked(tokens, lo, hi):
             if not _certainty_cue_between(tokens, lo, hi):
                 return t.key, hedges.get(t.key, Hedge.ALTERNATIVE)
     return None
 
 
+_OPENS_LIST = frozenset({*CERTAINTY_CUES, CueCategory.STATEMENT})
+# Between two items of a comma list: the comma and at most three words that are no joining
+# word ("atelectasis, small effusion, or edema"); "and" or "with" ends the list.
+_LIST_GAP = re.compile(r"[ \t]*,[ \t]*(?:(?!(?:and|or|with|but|no|not)\b)[A-Za-z]+[ \t]+){0,3}")
+_LIST_CLOSE = re.compile(r"[ \t]*,[ \t]*")  # the comma before the closing "or"
+_PHRASE_END = re.compile(r"[ \t]*(?:[.,;:)]|$)")
+
+
+def _in_comma_list(text: str, drafts: list[Draft], d: Draft, alt: Token) -> int | None:
+    """Where the last item ends when d is an earlier item of a comma list that ", or"
+    closes ("atelectasis, pneumonia, or aspiration": every item is an alternative, not
+    only the two beside the "or"); None when d is no such item."""
+    prev = d.end
+    items = sorted(
+        (o for o in drafts if d.end <= o.start and o.end <= alt.start), key=lambda o: o.start
+    )
+    for o in items:
+        if _LIST_GAP.fullmatch(text, prev, o.start) is None:
+            return None
+        prev = o.end
+    if not items or _LIST_CLOSE.fullmatch(text, prev, alt.start) is None:
+        return None
+    return prev
+
+
+def _listed_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
+    """A cue or terminator among a list's items makes it no list of alternatives."""
+    return blocked(tokens, lo, hi) or _certainty_cue_between(tokens, lo, hi)
+
+
+def _closing(alt: Token) -> bool:
+    """A differential that only closes a list ("A, B, or both", "or a combination") looks
+    back, and only where it ends its phrase: "the right or both lower lobes" closes none."""
+    return any(c is CueCategory.DIFFERENTIAL and d is Direction.BACKWARD for c, d in alt.roles.cues)
+
+
 def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
-    """A negation or hedge between a finding and "or" opens the phrase the "or" belongs to:
-    in "cuffing, suggesting bronchiolitis or asthma" the alternatives are what the hedge
-    offers, and the cuffing before it is stated."""
+    """A negation, hedge or statement cue between a finding and "or" / "versus" opens the
+    phrase the "or" belongs to: in "cuffing, suggesting bronchiolitis or asthma" the
+    alternatives are what the hedge offers, and the cuffing before it is stated."""
     for t in tokens:
         if t.start >= hi:
             return False
-        if t.start >= lo and t.end <= hi and any(c in CERTAINTY_CUES for c, _ in t.roles.cues):
+        if t.start >= lo and t.end <= hi and any(c in _OPENS_LIST for c, _ in t.roles.cues):
             return True
+    return False
+
+
+def _statement_list(tokens: list[Token], drafts: list[Draft], alt: Token, rules: CueRules) -> bool:
+    """Does the "or" continue a statement cue's list? Asked when the finding right after the
+    "or" has no finding on the other side: "consistent with viral or reactive airway
+    disease" offers two whole diagnoses. Only a term that starts right after the "or"
+    counts: in "consistent with bacterial or viral pneumonia" the words are kinds of the
+    one pneumonia stated."""
+    for s in tokens:
+        if s.end > alt.start:
+            break
+        if alt.start - s.end > rules.alternative_scope_chars:
+            continue
+        if any(c is CueCategory.STATEMENT for c, _ in s.roles.cues):
+            if not any(s.end <= o.start and o.end <= alt.start for o in drafts):
+                if not blocked(tokens, s.end, alt.start):
+                    return True
     return False

@@ -10,7 +10,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * Certainty: the nearest negation or uncertainty cue in scope decides; ``resolved``
   (a change cue) makes a finding absent now. A cue that can look both ways ("likely",
   "?") looks forward when a finding follows it, and a backward uncertainty cue hedges only
-  the finding right before it ("opacity: pneumonia?").
+  the finding right before it ("opacity: pneumonia?"). A word that only continues a cue's
+  phrase ("possibly with a") ends no scope (``openings`` in cues.json).
 * A backward certainty cue stops at a comma clause with its own subject ("effusion,
   mediastinal contours are normal"), and a backward hedge about another image ("not well
   seen on the lateral view") says nothing of this one. Change words right after a
@@ -18,7 +19,10 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   "and" opens a new, stated item of a negated list ("no effusion and mild cardiomegaly").
 * ``or`` (or a slash, "atelectasis/scarring") between two findings makes both uncertain
   unless a negation covers them ("no effusion or pneumothorax"); ``versus`` hedges the
-  findings right beside it.
+  findings right beside it. A hedge or statement cue before them opens the list:
+  "cuffing, consistent with viral vs reactive airway disease" states the cuffing, and
+  after "consistent with" a term right after "or" is an alternative even beside a word
+  that is no finding.
 * An uncertain mention records the kind of hedge that decided it (``Mention.hedge``:
   probable, possible, alternative; see ``data/README.md``), so that a label policy can
   tell "likely atelectasis" from "may represent atelectasis" without losing either. A
@@ -29,9 +33,11 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   open question and make it uncertain instead. Every mention in a context section
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
-  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor.
+  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor;
+  a cue between the two is the finding's ("the heart may be enlarged": uncertain).
 * A finding's word compounded with a device's ("catheter fracture", "fractured sternal
-  wires", "fracture of the pacer lead") names the state of the device, not a finding.
+  wires", "fracture of the pacer lead", "the lead appears fractured") names the state of
+  the device, not a finding.
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
   before it in the clause ("left basilar atelectasis versus pneumonia"), never a device's
@@ -161,7 +167,7 @@ def mentions_in_sentence(
     for i, d in enumerate(drafts):
         found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
         certainty, hedge, cues, change = decide(
-            d, i, found, tokens, alternatives, drafts, rules, context_section
+            d, i, found, tokens, alternatives, drafts, rules, context_section, text
         )
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality
@@ -228,11 +234,21 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
 # at all only after a participle ("fractured wire"), never after a noun: "sternotomy wires"
 # are the wires of a sternotomy, both stated.
 _DEVICE_PART_GAP = re.compile(r"[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,2}")
+# A device as the subject of a finding's participle: "the catheter has fractured", "the
+# lead appears fractured", "the wires are possibly fractured".
+_DEVICE_SUBJECT_GAP = re.compile(
+    r"[ \t]+(?:has|have|had|is|are|was|were|appears?|appeared|seems?|looks?)[ \t]+"
+    r"(?:(?:been|to be|now|again|possibly|probably|likely|partially)[ \t]+){0,2}",
+    re.IGNORECASE,
+)
+# ... or of a finding's noun: "the lead has a fracture near the generator".
+_DEVICE_HAS_GAP = re.compile(r"[ \t]+(?:has|have|had)[ \t]+(?:a|an)[ \t]+(?:[a-z]+[ \t]+)?", re.I)
 
 
 def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str]) -> list[Draft]:
     """Drop a finding whose word is compounded with a device's: "catheter fracture" and
-    "fracture of the pacer lead" name the device's state, not a fracture of the patient."""
+    "fracture of the pacer lead" name the device's state, not a fracture of the patient;
+    so does a finding's participle said of a device ("the catheter has fractured")."""
     kept: list[Draft] = []
     for i, d in enumerate(drafts):
         if d.finding not in devices:
@@ -241,6 +257,12 @@ def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str
             if before is not None and before.finding in devices and before.end <= d.start:
                 if text[before.end : d.start].strip(" \t") == "":
                     continue  # "catheter fracture"
+                if text[d.start : d.end].lower().endswith("ed") and _DEVICE_SUBJECT_GAP.fullmatch(
+                    text, before.end, d.start
+                ):
+                    continue  # "the lead appears fractured"
+                if _DEVICE_HAS_GAP.fullmatch(text, before.end, d.start):
+                    continue  # "the lead has a fracture"
             if after is not None and after.finding in devices and d.end <= after.start:
                 gap = text[d.end : after.start].lower()
                 participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()

@@ -7,7 +7,10 @@ Aggregation rule (the CheXpert labeler's conventions):
    as "rule out", "evaluate for", "recommend CT") is skipped. Historical mentions
    ("old rib fracture", "again seen") do count: the finding is on this image. A mention
    under another body part's sub-header of a combined examination ("Right knee: small
-   effusion", ``Mention.region``) is skipped too: it is not a finding of the chest.
+   effusion", ``Mention.region``) is skipped too: it is not a finding of the chest. A
+   finding of the chest's anatomy that the other image shows as well (``any_region`` in
+   ``findings.json``: "ABDOMEN: pleural effusions at the lung bases", free air under the
+   diaphragm) has no region and counts.
 2. Each mention's finding rolls up to at most one label: the vocabulary's ``chexpert`` /
    ``cxr14`` field of that finding (no implicit propagation to parents: a granuloma is in
    the lung-lesion branch of the hierarchy but is not a CheXpert "Lung Lesion", matching

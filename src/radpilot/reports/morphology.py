@@ -16,6 +16,8 @@ by the same rule.
 ('pleural effusion', 'pleural effusions')
 >>> stem("opacities") == stem("opacity") == "opacit"
 True
+>>> adjective_phrases("edematous", ("change", "process"))
+('edematous change', 'edematous process')
 """
 
 from __future__ import annotations
@@ -82,3 +84,10 @@ def stem(word: str) -> str:
             break
         n += 1
     return one[:n]
+
+
+def adjective_phrases(adjective: str, heads: tuple[str, ...]) -> tuple[str, ...]:
+    """The phrases in which an adjective form of a finding names it: the adjective before
+    each head noun ("edematous" + "change" -> "edematous change"; the reader generates the
+    plurals, "edematous changes", as for every term)."""
+    return tuple(f"{adjective} {head}" for head in heads)

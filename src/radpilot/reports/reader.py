@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from radpilot.errors import InputError
 from radpilot.reports.matcher import Token, lexicon, scan
 from radpilot.reports.models import Mention, Report, Section, Sentence
+from radpilot.reports.morphology import singular_candidates
 from radpilot.reports.rules import CueRules, Modifiers, cue_rules, modifiers, section_rules
 from radpilot.reports.sectionmemo import section_memo_of
 from radpilot.reports.sections import (
@@ -30,12 +31,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class _DeviceWords:
-    """What the reader needs of a vocabulary's devices, built once per vocabulary."""
+    """What the reader needs of a vocabulary's devices and of its findings that belong to
+    the chest under any region's sub-header, built once per vocabulary."""
 
     # a measurement beside a device is where it sits, not how big it is
     unsized: frozenset[str]
     # finding id -> its part phrases (``Finding.refers_back``), for findings that have any
     parts: dict[str, frozenset[str]]
+    # finding id -> the terms that name it as the chest's under any region (``any_region``)
+    any_region: dict[str, frozenset[str]]
 
 
 _DEVICE_WORDS: dict[str, _DeviceWords] = {}  # by vocabulary digest (a few per process)
@@ -50,8 +54,28 @@ def _device_words(vocab: Vocabulary | None) -> _DeviceWords:
         hit = _DEVICE_WORDS[vocab.digest] = _DeviceWords(
             frozenset(f.id for f in vocab if f.chexpert == "Support Devices"),
             {f.id: frozenset(f.refers_back) for f in vocab if f.refers_back},
+            {f.id: frozenset(f.any_region) for f in vocab if f.any_region},
         )
     return hit
+
+
+def _in_region(
+    found: list[Mention], region: str, chest: dict[str, frozenset[str]]
+) -> list[Mention]:
+    """The mentions of a sentence under another body region's sub-header, marked with that
+    region (no chest label), except those whose term names the chest's anatomy, which the
+    other region's image shows too ("ABDOMEN: small pleural effusions at the lung bases",
+    "free air under the diaphragm"; ``findings.json`` ``any_region``)."""
+    out: list[Mention] = []
+    for m in found:
+        terms = chest.get(m.finding)
+        if terms:
+            key = normalize_term(m.span.text)
+            if key in terms or any(c in terms for c in singular_candidates(key)):
+                out.append(m)
+                continue
+        out.append(replace(m, region=region))
+    return out
 
 
 def _without_part_phrases(
@@ -130,7 +154,7 @@ def read_section(
         if parts and any(m.finding in parts for m in found):
             found = _without_part_phrases(found, parts, unsized)
         if where is not None:  # "Right knee: small effusion" is not the chest's
-            found = [replace(m, region=where) for m in found]
+            found = _in_region(found, where, ctx.devices.any_region)
         mentions.extend(found)
     return sentences, mentions, regions[-1]
 

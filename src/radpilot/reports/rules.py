@@ -16,6 +16,7 @@ tables the reader uses per report. Numbers that are rules (scope windows) are se
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -103,12 +104,27 @@ class CueSettings(DataModel):
     )
 
 
+# A phrase made of slots: one alternative of each, in order (two slots at least).
+Slots = Annotated[list[Annotated[list[Phrase], Field(min_length=1)]], Field(min_length=2)]
+
+
 class CueRule(DataModel):
     category: CueCategory
     direction: Direction
     phrases: list[Phrase]
+    combinations: list[Slots] = Field(
+        default_factory=list,
+        description="More phrases, each made of one alternative from every slot in order: "
+        "[['may', 'can'], ['be missed']] is 'may be missed', 'can be missed'.",
+    )
     hedge: Hedge | None = Field(
         None, description="The hedge kind: required for uncertainty, alternative, differential."
+    )
+    hedge_before: Hedge | None = Field(
+        None,
+        description="Differential rules only: the hedge kind of the finding before the cue "
+        "('atelectasis is favored over pneumonia': probable; default alternative), where "
+        "'hedge' is that of the finding after it.",
     )
 
     @model_validator(mode="after")
@@ -122,6 +138,11 @@ class CueRule(DataModel):
                 f"hedge: {self.category.value} rules are no hedge (only uncertainty, "
                 "alternative, differential and statement rules have one)"
             )
+        if self.hedge_before is not None and self.category is not CueCategory.DIFFERENTIAL:
+            raise ValueError(
+                f"hedge_before: {self.category.value} rules have no finding before them to "
+                "hedge (only differential rules do)"
+            )
         return self
 
 
@@ -129,6 +150,15 @@ class CueFile(DataDocument):
     version: str
     settings: CueSettings
     rules: list[CueRule]
+    openings: list[Phrase] = Field(
+        description="Words that, right after a cue, continue its phrase: a terminator that "
+        "begins there ('possibly with a small effusion') does not end the cue's scope."
+    )
+    predicates: list[Phrase] = Field(
+        description="Words that, right after a hedge that looks both ways, go on saying "
+        "where or that the finding before it is ('consolidation is likely in the left "
+        "base', 'effusions are probably present'): the hedge looks back."
+    )
 
 
 class ModifierFile(DataDocument):
@@ -180,11 +210,15 @@ class CueRules:
     version: str
     cues: tuple[Cue, ...]
     hedges: Mapping[str, Hedge]  # normalized hedge phrase -> its kind
+    # differential phrase -> the kind of the finding before it ("favored over": probable)
+    hedges_before: Mapping[str, Hedge]
     forward_scope_chars: int
     backward_scope_chars: int
     modifier_scope_chars: int
     anchor_scope_chars: int
     alternative_scope_chars: int
+    openings: frozenset[str] = frozenset()  # normalized; see CueFile.openings
+    predicates: frozenset[str] = frozenset()  # normalized; see CueFile.predicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +250,24 @@ def _phrase_table(raw: Mapping[Any, list[str]]) -> dict[str, Any]:
     return table
 
 
+def _phrases(rule: CueRule) -> list[str]:
+    """A rule's phrases, then those its combinations make, in order."""
+    out = list(rule.phrases)
+    for slots in rule.combinations:
+        out.extend(" ".join(parts) for parts in itertools.product(*slots))
+    return out
+
+
 def build_cue_rules(doc: CueFile, where: str) -> CueRules:
     """The reader's cue table; a phrase named as two different hedge kinds is an error."""
     cues: list[Cue] = []
     hedges: dict[str, Hedge] = {}
+    before: dict[str, Hedge] = {}
     for i, rule in enumerate(doc.rules):
-        for phrase in (normalize_term(p) for p in rule.phrases):
+        for phrase in (normalize_term(p) for p in _phrases(rule)):
             cues.append(Cue(phrase, rule.category, rule.direction))
+            if rule.hedge_before is not None:
+                before[phrase] = rule.hedge_before
             if rule.hedge is not None and hedges.setdefault(phrase, rule.hedge) is not rule.hedge:
                 raise VocabularyError(
                     f"{where}: rules[{i}].phrases: {phrase!r} is already a "
@@ -233,11 +278,14 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
         version=doc.version,
         cues=tuple(cues),
         hedges=hedges,
+        hedges_before=before,
         forward_scope_chars=s.forward_scope_chars,
         backward_scope_chars=s.backward_scope_chars,
         modifier_scope_chars=s.modifier_scope_chars,
         anchor_scope_chars=s.anchor_scope_chars,
         alternative_scope_chars=s.alternative_scope_chars,
+        openings=frozenset(normalize_term(p) for p in doc.openings),
+        predicates=frozenset(normalize_term(p) for p in doc.predicates),
     )
 
 

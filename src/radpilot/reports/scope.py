@@ -23,7 +23,7 @@ CHANGE_OF = {
     CueCategory.CHANGE_RESOLVED: Change.RESOLVED,
 }
 CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
-_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
+_WORD_AFTER = re.compile(r"[ \t]+([A-Za-z]+)")
 # Another image than this one: "not well seen on the lateral view", "questioned on prior".
 _ELSEWHERE = re.compile(
     r"[ \t]+(?:on|in)[ \t]+(?:the[ \t]+|today's[ \t]+)?"
@@ -50,14 +50,23 @@ class Draft:
     historical: bool = False  # named by a term for an old finding ("healed fracture")
 
 
-def blocked(tokens: list[Token], lo: int, hi: int) -> bool:
-    """Is there a terminator strictly between offsets lo and hi?"""
+def blocked(
+    tokens: list[Token], lo: int, hi: int, text: str = "", openings: frozenset[str] = frozenset()
+) -> bool:
+    """Is there a terminator strictly between offsets lo and hi? With ``openings``, lo is a
+    cue's end and a terminator that only continues the cue's phrase ("possibly with a
+    small effusion") ends nothing."""
     for t in tokens:
         if t.start >= hi:
             return False
         if t.start >= lo and t.end <= hi and t.roles.terminator:
-            return True
+            if not (openings and _normal_words(text[lo : t.end]) in openings):
+                return True
     return False
+
+
+def _normal_words(s: str) -> str:
+    return " ".join(s.lower().split())
 
 
 def distance(cue: Token, d: Draft, direction: Direction, rules: CueRules) -> int | None:
@@ -92,20 +101,38 @@ def looks_ahead(
         if Direction.FORWARD in directions and Direction.BACKWARD in directions:
             for d in drafts:
                 if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
-                    if not blocked(tokens, cue.end, d.start):
+                    if not blocked(tokens, cue.end, d.start, text, rules.openings):
                         ahead.add(cue.start)
                     break
             else:
                 hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
+                word = _WORD_AFTER.match(text, cue.end, end)
                 if (
                     len(hedge) > 1
                     and cue.key[-1:].isalpha()
-                    and _WORD_AFTER.match(text, cue.end, end)
+                    and word is not None
+                    and word.group(1).lower() not in rules.predicates
+                    and not _place_follows(tokens, cue, end)
                 ):
-                    # a hedge, never a negation ("not seen either"); the word is in this
-                    # sentence, so a sentence reads the same wherever it stands (sentencememo)
+                    # a hedge, never a negation ("not seen either"), qualifying the word
+                    # after it ("likely bacterial"), not saying where or that the finding
+                    # before it is ("is likely in the left base", "are probably present");
+                    # the word is in this sentence, so a sentence reads the same wherever
+                    # it stands (sentencememo)
                     ahead.add(cue.start)
     return ahead
+
+
+def _place_follows(tokens: list[Token], cue: Token, end: int) -> bool:
+    """Is the next phrase after a hedge a side or a place ("a nodule may be seen in the
+    right upper lobe", "fluid may be present on the left")? Then it says where the finding
+    before it may be, and the hedge looks back."""
+    for t in tokens:
+        if t.start >= end:
+            return False
+        if t.start >= cue.end:
+            return t.roles.laterality is not None or t.roles.location is not None
+    return False
 
 
 def closes(cue: Token, text: str, sentence: Sentence) -> bool:
@@ -139,6 +166,28 @@ _SKIPPED = frozenset(
 )
 
 
+# "The differential diagnosis for the opacity includes pneumonia and edema": a definite
+# finding right after a hedge's "for the" / "of this" is what the list after it explains.
+_EXPLAINED = re.compile(
+    r"[ \t]+(?:for|of)[ \t]+(?:the|this|these|that)[ \t]+(?:[a-z]+[ \t]+){0,2}", re.IGNORECASE
+)
+
+
+_FORWARD_HEDGE = (CueCategory.UNCERTAINTY, Direction.FORWARD)
+
+
+def _explained(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Is ``d`` the finding a forward hedge's list is offered for, not one of the list?
+    It follows the hedge as "for the <finding>" and another finding follows it."""
+    if cue.end > d.start or _FORWARD_HEDGE not in cue.roles.cues:
+        return False
+    if not _EXPLAINED.fullmatch(text, cue.end, d.start):
+        return False
+    if any(cue.end <= o.start and o.end <= d.start for o in drafts):
+        return False  # not the first finding after the hedge: one of its list
+    return any(o.start >= d.end for o in drafts)
+
+
 def cues_of(
     d: Draft,
     tokens: list[Token],
@@ -150,7 +199,12 @@ def cues_of(
 ) -> Found:
     found = Found()
     for cue in cue_tokens:
+        within = False  # between an anchored finding's anchor and qualifier
         if d.start <= cue.start and cue.end <= d.end and cue.start != d.qualifier_at:
+            if d.qualifier_at < 0:
+                continue  # a term's own words
+            within = True  # "the heart may be enlarged": the hedge is the finding's
+        if _explained(cue, d, drafts, text):
             continue
         for category, direction in cue.roles.cues:
             if category in _SKIPPED:
@@ -167,7 +221,10 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
-            gap = 0 if cue.start == d.qualifier_at else distance(cue, d, direction, rules)
+            if within or cue.start == d.qualifier_at:
+                gap: int | None = 0
+            else:
+                gap = distance(cue, d, direction, rules)
             if gap is None:
                 continue
             lo, hi = (cue.end, d.start) if cue.end <= d.start else (d.end, cue.start)
@@ -175,7 +232,7 @@ def cues_of(
                 lo = _past_change_words(tokens, cue, text)
                 if category is CueCategory.NEGATION and _new_item(tokens, drafts, d, text, cue):
                     continue
-            if blocked(tokens, lo, hi):
+            if blocked(tokens, lo, hi, text, rules.openings if cue.end <= d.start else frozenset()):
                 continue
             if category in CERTAINTY_CUES and cue.start >= d.end:
                 if _own_clause(tokens, drafts, text, d.end, cue.start):

@@ -111,6 +111,19 @@ class FindingEntry(DataModel):
         description="Synonyms that name a part of a device ('with tip'): they name this "
         "finding only when no other device is named before them in the sentence.",
     )
+    any_region: StrictBool | list[Phrase] = Field(
+        False,
+        description="A finding of the chest even under another body region's sub-header of "
+        "a combined examination (the abdomen's film shows the lung bases and the "
+        "diaphragm): true for all its terms, or the synonyms that say so ('pleural "
+        "effusion', not a knee's 'effusion').",
+    )
+    adjectives: list[Phrase] = Field(
+        default_factory=list,
+        description="Adjective forms ('edematous'): before each of the file's "
+        "adjective_heads they name this finding ('no edematous changes'), unless another "
+        "finding owns that phrase; alone only where also a synonym.",
+    )
     historical_terms: list[Phrase] = Field(
         default_factory=list,
         description="Synonyms that name an old finding ('healed fracture', 'callus'): a "
@@ -142,6 +155,8 @@ class FindingEntry(DataModel):
             raise ValueError(f"{self.id}: each uncertain_qualifiers entry must also be a qualifier")
         if not set(self.refers_back) <= set(self.synonyms):
             raise ValueError(f"{self.id}: each refers_back entry must also be a synonym")
+        if isinstance(self.any_region, list) and not set(self.any_region) <= set(self.synonyms):
+            raise ValueError(f"{self.id}: each any_region entry must also be a synonym")
         if not set(self.historical_terms) <= set(self.synonyms):
             raise ValueError(f"{self.id}: each historical_terms entry must also be a synonym")
         return self
@@ -151,6 +166,11 @@ class FindingsFile(DataDocument):
     """``findings.json``: the chest finding vocabulary."""
 
     version: str
+    adjective_heads: list[Phrase] = Field(
+        default_factory=list,
+        description="Nouns that a finding's adjective form names it with ('change', "
+        "'process': 'atelectatic change', 'fibrotic process').",
+    )
     findings: list[FindingEntry] = Field(min_length=1)
 
 
@@ -184,6 +204,9 @@ class Finding:
     # Part phrases ("with tip") that name it only when no other device precedes them in the
     # sentence ("Pacemaker with tip in the right ventricle" names no central line).
     refers_back: tuple[str, ...] = ()
+    adjectives: tuple[str, ...] = ()  # "edematous": names it before an adjective head
+    # Terms that name it as the chest's under any region's sub-header ("pleural effusion")
+    any_region: tuple[str, ...] = ()
     # Terms that name an old finding ("healed fracture"): their mentions are historical.
     historical_terms: tuple[str, ...] = ()
 
@@ -271,8 +294,18 @@ def _finding(entry: FindingEntry) -> Finding:
         also_uncertain=tuple(entry.also_uncertain),
         role=entry.role,
         refers_back=tuple(normalize_term(t) for t in entry.refers_back),
+        adjectives=tuple(normalize_term(a) for a in entry.adjectives),
+        any_region=_any_region_terms(entry),
         historical_terms=tuple(normalize_term(t) for t in entry.historical_terms),
     )
+
+
+def _any_region_terms(entry: FindingEntry) -> tuple[str, ...]:
+    if entry.any_region is True:
+        return tuple(dict.fromkeys(normalize_term(t) for t in (entry.name, *entry.synonyms)))
+    if entry.any_region is False:
+        return ()
+    return tuple(normalize_term(t) for t in entry.any_region)
 
 
 def build_vocabulary(doc: FindingsFile, where: str) -> Vocabulary:
@@ -291,8 +324,20 @@ def build_vocabulary(doc: FindingsFile, where: str) -> Vocabulary:
             if other is not None and other != f.id:
                 raise VocabularyError(f"{where}: term {term!r} belongs to both {other} and {f.id}")
             terms[key] = f.id
+    _add_adjective_terms(findings, terms, tuple(normalize_term(h) for h in doc.adjective_heads))
     check_parents(findings, where)
     return Vocabulary(version=doc.version, findings=findings, terms=terms, digest=PACKAGED_DIGEST)
+
+
+def _add_adjective_terms(
+    findings: Mapping[str, Finding], terms: dict[str, str], heads: tuple[str, ...]
+) -> None:
+    """Each adjective form before each head names its finding ("edematous changes"); a
+    phrase a finding names explicitly ("consolidative opacity") keeps its owner."""
+    for f in findings.values():
+        for adjective in f.adjectives:
+            for phrase in morphology.adjective_phrases(adjective, heads):
+                terms.setdefault(phrase, f.id)
 
 
 def check_parents(findings: Mapping[str, Finding], where: str) -> None:

@@ -22,7 +22,7 @@ from radpilot.errors import InputError
 from radpilot.reports.matcher import scan
 from radpilot.reports.models import Span
 from radpilot.reports.reader import read
-from radpilot.workflow import qachecks
+from radpilot.workflow import qachecks, qaomissions
 from radpilot.workflow.qarules import qa_rules
 from radpilot.workflow.qatypes import (
     Facts,
@@ -60,8 +60,8 @@ def check(
     facts = Facts(report, scan(text), qa_rules())
     problems: list[Problem] = []
     problems += qachecks.laterality_between_sections(facts)
-    problems += qachecks.missing_from_impression(facts)
-    problems += qachecks.critical_not_communicated(facts)
+    problems += qaomissions.missing_from_impression(facts)
+    problems += qaomissions.critical_not_communicated(facts)
     problems += qachecks.contradictions(facts)
     if exam:
         problems += qachecks.exam_laterality(facts, exam)

@@ -1,4 +1,5 @@
-"""The checks of :func:`radpilot.workflow.qa.check`, one function per kind of problem.
+"""The checks of :func:`radpilot.workflow.qa.check`, one function per kind of problem
+(what a report leaves out, an impression item or a communication, is ``qaomissions``).
 
 Each takes the report read once (:class:`~radpilot.workflow.qa.Facts`) and returns its
 problems. The rules (which findings, which phrases) are data: ``data/qa_rules.json``.
@@ -29,6 +30,7 @@ from radpilot.workflow.qatypes import (
     spans_of,
     stated,
     tokens_in,
+    unique_spans,
 )
 
 _OPPOSITE = {Laterality.LEFT: Laterality.RIGHT, Laterality.RIGHT: Laterality.LEFT}
@@ -87,13 +89,36 @@ def laterality_between_sections(facts: Facts) -> list[Problem]:
             out.append(problem)
             if finding in groups:
                 flagged.add(groups[finding])
+    support = _side_support(facts)
     for index, sections in by_group.items():
-        if index in flagged:
+        if index in flagged or any(
+            (m.finding, m.laterality) in support for m in sections["impression"]
+        ):
             continue
         i_finding = sections["impression"][0].finding if sections["impression"] else ""
         problem = _side_conflict(facts, sections, finding_name(i_finding), i_finding)
         if problem is not None:
             out.append(problem)
+    return out
+
+
+def _side_support(facts: Facts) -> set[tuple[str, Laterality]]:
+    """(finding, side) pairs the FINDINGS words give beyond the mentions the comparison
+    takes: a negated mention's own side, and an unsided mention's sentence's side words
+    ("interval removal of right chest tube ... and right basilar atelectasis": read as
+    negated, or with no side of its own). An IMPRESSION naming that finding on that side is
+    no conflict with another finding of its group: the side is the FINDINGS' own, and
+    whether the finding is there is for ``contradictions``."""
+    out: set[tuple[str, Laterality]] = set()
+    for m in stated(facts.report):
+        if m.section != "findings":
+            continue
+        if m.laterality is None:
+            lo, hi = m.sentence.start, m.sentence.end
+            words = {t.roles.laterality for t in tokens_in(facts, lo, hi)}
+            out.update((m.finding, side) for side in _SIDES if side.value in words)
+        elif m.certainty is Certainty.ABSENT and m.change is not Change.RESOLVED:
+            out.add((m.finding, m.laterality))
     return out
 
 
@@ -143,7 +168,7 @@ def _side_conflict(
     return Problem(
         ProblemKind.LATERALITY_CONFLICT,
         f"{name}: FINDINGS say {f_side.value}, IMPRESSION says {i_side.value}",
-        _unique([*f_words, *i_words]),
+        unique_spans([*f_words, *i_words]),
         Severity.HIGH,
         finding,
     )
@@ -200,152 +225,11 @@ def exam_laterality(facts: Facts, exam: str) -> list[Problem]:
             ProblemKind.LATERALITY_CONFLICT,
             f"the examination is of the {side.value} side; the report states findings on the "
             f"{other.value} only",
-            _unique([side_word(facts, m) for m in wrong]),
+            unique_spans([side_word(facts, m) for m in wrong]),
             Severity.HIGH,
             wrong[0].finding,
         )
     ]
-
-
-def _unique(spans: Sequence[Span]) -> tuple[Span, ...]:
-    return tuple(sorted({(s.start, s.end): s for s in spans}.values(), key=lambda s: s.start))
-
-
-# -- impression --------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _named_by(finding: str) -> frozenset[str]:
-    """Findings whose mention in an IMPRESSION names ``finding`` too: itself, its
-    ancestors below the vocabulary's roots, its descendants, and ``covers`` of the rules."""
-    from radpilot.workflow.qarules import qa_rules
-
-    vocab = load_vocabulary()
-    names = {finding, *qa_rules().covers.get(finding, ())}
-    names.update(a for a in vocab.ancestors(finding) if vocab.findings[a].parent is not None)
-    names.update(f.id for f in vocab if finding in vocab.ancestors(f.id))
-    return frozenset(names)
-
-
-def missing_from_impression(facts: Facts) -> list[Problem]:
-    """A significant finding FINDINGS state as present (new or not said to be stable) that
-    the IMPRESSION does not name at all. Only when both sections are there."""
-    report = facts.report
-    names = {s.section for s in report.sentences}
-    if "findings" not in names or "impression" not in names:
-        return []
-    rules = facts.rules
-    mentions = stated(report)
-    # Any mention names it, a negated one too: an IMPRESSION that denies a FINDINGS finding
-    # contradicts it (``contradictions``), it does not leave it out.
-    in_impression = {m.finding for m in mentions if m.section == "impression"}
-    critical = {c.finding for c in rules.critical if not c.severities and not c.requires_words}
-    found: dict[str, list[Mention]] = defaultdict(list)
-    for m in mentions:
-        if (
-            m.section == "findings"
-            and m.certainty is Certainty.PRESENT
-            and m.finding in rules.significant
-            and not m.historical
-            and m.change not in rules.not_new_changes
-            and (
-                m.severity not in rules.minor_severities
-                or m.change is not None
-                or m.finding in critical
-            )
-            and not _incidental(facts, m)
-        ):
-            found[m.finding].append(m)
-    out = []
-    for finding, ms in found.items():
-        if _named_by(finding) & in_impression:
-            continue
-        out.append(
-            Problem(
-                ProblemKind.MISSING_FROM_IMPRESSION,
-                f"{finding_name(finding)} is stated in FINDINGS but not in the IMPRESSION",
-                spans_of(ms),
-                Severity.MEDIUM,
-                finding,
-            )
-        )
-    return out
-
-
-def _incidental(facts: Facts, m: Mention) -> bool:
-    words = phrase_regex(tuple(facts.rules.incidental_words), prefix=True)
-    return words is not None and words.search(m.sentence.text) is not None
-
-
-# -- critical results --------------------------------------------------------------------
-
-
-def _communicated(facts: Facts) -> bool:
-    """Whether a sentence documents a communication: a notification system's phrase, or a
-    communication phrase ("discussed with", "called to") followed by who or when."""
-    rules = facts.rules
-    systems = phrase_regex(tuple(rules.communication_systems))
-    cues = phrase_regex(tuple(rules.communication_cues))
-    who = phrase_regex(tuple(rules.recipient_words))
-    for s in facts.report.sentences:
-        if systems is not None and systems.search(s.text):
-            return True
-        if cues is None or who is None:
-            continue
-        for c in cues.finditer(s.text):
-            if who.search(s.text, c.end()) or _clock_time(s.text, c.end()):
-                return True
-    return False
-
-
-def _clock_time(text: str, start: int) -> bool:
-    # A time of day is a format, not a vocabulary: "at 10:42" ("1530 hours" is caught by
-    # the recipient words).
-    return re.search(r"\b\d{1,2}[:.]\d{2}\b", text[start:]) is not None
-
-
-def critical_not_communicated(facts: Facts) -> list[Problem]:
-    """A critical result (``critical`` of the rules: stated, present, not historical, not
-    stable or improving) in a report with no documented communication."""
-    rules = facts.rules
-    hits: dict[str, tuple[str, list[Mention]]] = {}
-    why: list[Span] = []  # the malposition words ("mainstem"), beside the device's
-    for m in stated(facts.report):
-        if (
-            m.certainty is not Certainty.PRESENT
-            or m.historical
-            or m.change in rules.not_new_changes
-        ):
-            continue
-        for rule in rules.critical:
-            if rule.finding != m.finding:
-                continue
-            if rule.severities and m.severity not in rule.severities:
-                continue
-            if rule.requires_words:
-                words = phrase_regex(tuple(rule.requires_words), prefix=True)
-                found = words.search(m.sentence.text) if words is not None else None
-                if found is None:
-                    continue
-                at = m.sentence.start + found.start()
-                why.append(Span(at, at + len(found.group()), found.group()))
-            hits.setdefault(m.finding, (rule.name, []))[1].append(m)
-    if not hits or _communicated(facts):
-        return []
-    return [
-        Problem(
-            ProblemKind.CRITICAL_NOT_COMMUNICATED,
-            f"critical result ({name}) with no documented communication (who was told, when)",
-            _unique([*spans_of(ms), *(w for w in why if _in_sentences(w, ms))]),
-            Severity.HIGH,
-            finding,
-        )
-        for finding, (name, ms) in hits.items()
-    ]
-
-
-def _in_sentences(span: Span, ms: Sequence[Mention]) -> bool:
-    return any(m.sentence.start <= span.start < m.sentence.end for m in ms)
 
 
 # -- contradictions ----------------------------------------------------------------------
@@ -588,7 +472,7 @@ def _image_side(
             ProblemKind.LATERALITY_CONFLICT,
             f"{label}: the report says {said.value}, the image model's region is on the "
             f"{side.value}",
-            _unique(wrong),
+            unique_spans(wrong),
             Severity.MEDIUM,
             label,
         )

@@ -55,6 +55,24 @@ class QaRulesFile(DataDocument):
         description="Words in a FINDINGS sentence that make its finding old or benign "
         "(the IMPRESSION need not repeat it); matched at word starts."
     )
+    unconfirmed_words: list[str] = Field(
+        default_factory=list,
+        description="Phrases in a FINDINGS sentence that say this film does not show its "
+        "finding well ('first rib fracture not well demonstrated'): the IMPRESSION need not "
+        "name what the study cannot confirm; matched at word starts.",
+    )
+    relative_words: list[str] = Field(
+        default_factory=list,
+        description="Phrases that place a FINDINGS finding by another one after them ('pleural "
+        "fluid deep to the fracture'): an IMPRESSION naming that other one names it too.",
+    )
+    known_words: list[str] = Field(
+        default_factory=list,
+        description="Words before a critical finding that make it a known one ('residual "
+        "pneumoperitoneum', 'almost completely resolved pneumothorax'); matched at word "
+        "starts. A known mention makes known every mention of that finding with its size and "
+        "side.",
+    )
     covers: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Finding id -> other finding ids whose mention in the IMPRESSION names "

@@ -1,5 +1,5 @@
 """The objects report QA passes around (problems, image findings, the report read once)
-and the helpers its checks share (:mod:`radpilot.workflow.qa`, ``qachecks``)."""
+and the helpers its checks share (:mod:`radpilot.workflow.qa`, ``qachecks``, ``qaomissions``)."""
 
 from __future__ import annotations
 
@@ -134,6 +134,11 @@ def _gap(t: Token, span: Span) -> int:
     if t.end <= span.start:
         return span.start - t.end
     return max(0, t.start - span.end)
+
+
+def unique_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
+    """Each span once, in text order."""
+    return tuple(sorted({(s.start, s.end): s for s in spans}.values(), key=lambda s: s.start))
 
 
 def spans_of(mentions: Iterable[Mention]) -> tuple[Span, ...]:
