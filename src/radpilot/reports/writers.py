@@ -37,26 +37,10 @@ def _cells(values: tuple[float | None, ...]) -> list[str]:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
-# A mention's JSON by the mention object (held, so that its id is not reused while it is
-# here): the reader's memos hand back the same objects for a sentence or section read
-# before at the same offsets, and encoding is most of the JSONL path's cost. Bounded.
-_MAX_ENCODED = 16_384
-_encoded: dict[int, tuple[Mention, str]] = {}
-
-
 def mentions_array(mentions: Sequence[Mention]) -> str:
     """``mentions`` as the JSON array ``json.dumps([m.to_dict() ...], ensure_ascii=False)``
-    writes, each mention encoded once while it is held."""
-    parts: list[str] = []
-    cache = _encoded
-    for m in mentions:
-        hit = cache.get(id(m))
-        if hit is None or hit[0] is not m:
-            if len(cache) >= _MAX_ENCODED:
-                cache.clear()
-            hit = cache[id(m)] = (m, _ENCODE(m.to_dict()))
-        parts.append(hit[1])
-    return "[" + ", ".join(parts) + "]"
+    writes (a string pickles to the parent far faster than the dicts)."""
+    return "[" + ", ".join([_ENCODE(m.to_dict()) for m in mentions]) + "]"
 
 
 def _csv_line(cells: list[str]) -> str:
