@@ -8,11 +8,12 @@ a report's reading is its sections' readings in order. What the reader finds in 
 the ``LOOK_BEHIND`` characters before it (its sentences), its name (the sentences' section,
 whether cues reach in from its header), the phrases the scan of the whole report found in
 it (their offsets within it: a phrase that runs in from the header or out past the end
-changes what is found, so the offsets are part of the key), the body region in force when
+changes what is found, so a hit is checked against them), the body region in force when
 it starts (a combined examination's sub-header carries on into a following section of the
 same name), and the rules. Every offset it returns is an offset into the content's opening
-plus where that opening sits. So a memo keyed by those, dropped whenever a rules object
-changes, gives the same sentences and mentions as reading again, moved by the difference.
+plus where that opening sits. So a memo keyed by those (the offsets compared on a hit),
+dropped whenever a rules object changes, gives the same sentences and mentions as reading
+again, moved by the difference.
 
 Bounded: at most ``MAX_SECTIONS`` sections per lexicon (the oldest half is dropped when
 full), a few MB. The sentence memo (:mod:`radpilot.reports.sentencememo`) still serves the
