@@ -66,19 +66,22 @@ def test_memo_reads_like_a_fresh_reading(order: int) -> None:
     lex = lexicon()
     lex.memo = lex.section_memo = None
     got = [read(t) for t in texts]
-    got_again = [read(t) for t in texts]  # every section now from the memo
+    got_again = [read(t) for t in texts]  # every section now kept
+    got_third = [read(t) for t in texts]  # and every one from the memo
     assert got == expected
     assert got_again == expected
-    for r in got_again:
+    assert got_third == expected
+    for r in got_third:
         _check_spans(r)
     # the memo is used: moved readings (a section at another offset) among them
-    assert any(m.region for r in got_again for m in r.mentions)
+    assert any(m.region for r in got_third for m in r.mentions)
     assert len(sectionmemo.section_memo_of(lex).entries) < sum(len(r.sections) for r in got)
 
 
 def test_a_repeated_section_is_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
     from radpilot.reports import reader
 
+    expected = _fresh("INDICATION: cough.\nIMPRESSION: No pneumothorax.")
     lex = lexicon()
     lex.memo = lex.section_memo = None
     calls: list[str] = []
@@ -89,11 +92,14 @@ def test_a_repeated_section_is_not_read_again(monkeypatch: pytest.MonkeyPatch) -
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(reader, "read_section", counting)
-    read("FINDINGS: Small effusion.\nIMPRESSION: No pneumothorax.")
-    first = len(calls)
+    for _ in range(2):  # a section's reading is kept from its second sighting on
+        read("FINDINGS: Small effusion.\nIMPRESSION: No pneumothorax.")
+    assert len(calls) == 4
     moved = read("INDICATION: cough.\nIMPRESSION: No pneumothorax.")
-    assert first == 2 and len(calls) == first + 1  # only the indication is new
-    assert moved == _fresh("INDICATION: cough.\nIMPRESSION: No pneumothorax.")
+    assert len(calls) == 5  # only the indication is new
+    assert moved == expected
+    read("INDICATION: chest pain.")
+    assert len(calls) == 6 and len(sectionmemo.section_memo_of(lex).entries) == 2
 
 
 def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,8 +109,9 @@ def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         for i in range(20):
             read(f"FINDINGS: No pneumothorax {i}. Small effusion {i}.")
+            read(f"FINDINGS: No pneumothorax {i}. Small effusion {i}.")
         memo = sectionmemo.section_memo_of(lex)
-        assert 0 < len(memo.entries) <= 4
+        assert 0 < len(memo.entries) <= 4 and len(memo.sighted) <= 4
         assert read("FINDINGS: No pneumothorax 3.") == _fresh("FINDINGS: No pneumothorax 3.")
     finally:
         lex.memo = lex.section_memo = None
@@ -114,6 +121,8 @@ def test_rules_reloaded_forget_every_reading() -> None:
     memo = sectionmemo.SectionMemo()
     rules = (object(), object())
     memo.check(rules)
+    memo.put(("k",), 0, [], ([], [], None))
+    assert memo.get(("k",), 0, []) is None  # sighted once: not kept
     memo.put(("k",), 0, [], ([], [], None))
     memo.check(rules)
     assert memo.get(("k",), 0, []) is not None

@@ -15,8 +15,13 @@ plus where that opening sits. So a memo keyed by those (the offsets compared on 
 dropped whenever a rules object changes, gives the same sentences and mentions as reading
 again, moved by the difference.
 
-Bounded: at most ``MAX_SECTIONS`` sections per lexicon (the oldest half is dropped when
-full), a few MB. The sentence memo (:mod:`radpilot.reports.sentencememo`) still serves the
+A reading is kept from a section's second sighting on: the first only notes its text. Kept
+readings are objects the garbage collector walks again and again, and a section that never
+recurs would cost that for nothing (a few percent of a pass over reports that repeat
+little); one that recurs is read twice, then never again.
+
+Bounded: at most ``MAX_SECTIONS`` readings and as many sightings per lexicon (the oldest
+half is dropped when full), a few MB. The sentence memo (:mod:`radpilot.reports.sentencememo`) still serves the
 sentences of sections seen for the first time.
 """
 
@@ -41,10 +46,11 @@ class SectionMemo:
     with the reading and compared only when the text is found (a section seen for the
     first time costs no offsets built)."""
 
-    __slots__ = ("entries", "rules")
+    __slots__ = ("entries", "rules", "sighted")
 
     def __init__(self) -> None:
         self.entries: dict[tuple[Any, ...], tuple[int, tuple[int, ...], Reading]] = {}
+        self.sighted: dict[tuple[Any, ...], None] = {}  # seen once, not kept (an ordered set)
         self.rules: tuple[object, ...] = ()
 
     def check(self, rules: tuple[object, ...]) -> None:
@@ -52,6 +58,7 @@ class SectionMemo:
         held = self.rules
         if len(held) != len(rules) or any(a is not b for a, b in zip(held, rules, strict=True)):
             self.entries.clear()
+            self.sighted.clear()
             self.rules = rules
 
     def get(self, key: tuple[Any, ...], lead: int, tokens: list[Token]) -> Reading | None:
@@ -70,10 +77,21 @@ class SectionMemo:
         return moved, shifted(found, delta), region
 
     def put(self, key: tuple[Any, ...], lead: int, tokens: list[Token], reading: Reading) -> None:
-        if len(self.entries) >= MAX_SECTIONS:
-            for old in list(self.entries)[: MAX_SECTIONS // 2]:
-                self.entries.pop(old, None)  # another thread may have evicted it
-        self.entries[key] = (lead, _offsets(tokens, lead), reading)
+        """Keep a reading just made, if its section was sighted before (else note it)."""
+        if key not in self.entries:
+            if key not in self.sighted:
+                _bounded(self.sighted)[key] = None  # the first sighting
+                return
+            self.sighted.pop(key, None)  # another thread may have evicted it
+        _bounded(self.entries)[key] = (lead, _offsets(tokens, lead), reading)
+
+
+def _bounded(table: dict[Any, Any]) -> dict[Any, Any]:
+    """``table``, its oldest half dropped when it holds ``MAX_SECTIONS``."""
+    if len(table) >= MAX_SECTIONS:
+        for old in list(table)[: MAX_SECTIONS // 2]:
+            table.pop(old, None)  # another thread may have evicted it
+    return table
 
 
 def _offsets(tokens: list[Token], lead: int) -> tuple[int, ...]:
