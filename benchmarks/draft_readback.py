@@ -175,7 +175,10 @@ def polished(
         p = polish(d, config)
         out[rid] = p
         if p.rejected is not None:
-            kinds = {x.kind.value for x in p.rejected.differences} or {"no usable reply"}
+            kinds = {x.kind.value for x in p.rejected.differences}
+            if not kinds:  # a section, header or invented fact (verify.rewording_problems)
+                read_back = p.rejected.reason.startswith("its draft reads back differently")
+                kinds = {"rewording" if read_back else "no usable reply"}
             reasons.update(kinds)
     return out, reasons, time.perf_counter() - t0
 

@@ -9,6 +9,8 @@ Three sets:
   rules were corrected once against it (general mechanisms only; see BENCHMARKS.md).
 * ``benchmarks/data/clinical_targets_check.txt``: a second set in the same format, written
   after the rules froze and never tuned on.
+* ``benchmarks/data/clinical_targets_check2.txt``: a third, written by the issue 10 §2 audit
+  after its rule changes and scored once.
 * BioScope's clinical development half (``../shared/data/bioscope/``): the spans are the
   mentions radpilot's reader finds in each sentence (the same spans for every system), the
   gold is the certainty BioScope's scopes give them, by the shared scorer's own rule
@@ -45,6 +47,8 @@ from radpilot.reports import read, read_targets
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "clinical_targets.txt"
 CHECK = HERE / "data" / "clinical_targets_check.txt"  # written after the rules froze
+CHECK2 = HERE / "data" / "clinical_targets_check2.txt"  # the issue 10 §2 audit's, the same
+CHECKS = (CHECK, CHECK2)
 CERTAINTY = {"p": "present", "a": "absent", "u": "uncertain"}
 _MARK = re.compile(r"\[([^\]|]+)\|([pau])([hyo ]*)\]")
 
@@ -232,8 +236,8 @@ def main() -> None:
 
     if not Path(args.medspacy).is_file():
         print(f"medspaCy baseline skipped: no interpreter at {args.medspacy} (see --help)")
-    for path in (DATA, CHECK):
-        marked_set(path, args.medspacy, errors=args.errors and path == DATA)
+    for path in (DATA, *CHECKS):
+        marked_set(path, args.medspacy, errors=args.errors)
 
     shared = Path(args.shared)
     if not (shared / "data" / "bioscope" / "bioscope_dev.py").is_file():

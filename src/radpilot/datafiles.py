@@ -73,15 +73,52 @@ def parse_text(text: str, where: str, *, yaml: bool = False) -> Any:
                 f"{where}: reading YAML needs PyYAML (pip install pyyaml)"
             ) from None
         try:
-            return pyyaml.safe_load(text)
+            return pyyaml.load(text, Loader=_strict_yaml_loader())  # a SafeLoader subclass
         except pyyaml.YAMLError as exc:
             raise VocabularyError(f"{where}: not valid YAML ({_one_line(str(exc))})") from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            # a duplicate key, an impossible date ("2024-13-01"), nesting past the stack
+            raise VocabularyError(
+                f"{where}: {_one_line(str(exc)) or 'nested too deeply'}"
+            ) from None
     try:
         return json.loads(text, object_pairs_hook=_reject_duplicates)
     except json.JSONDecodeError as exc:
         raise VocabularyError(f"{where}: not valid JSON ({exc})") from None
     except (ValueError, RecursionError) as exc:
         raise VocabularyError(f"{where}: {_one_line(str(exc)) or 'nested too deeply'}") from None
+
+
+@cache
+def _strict_yaml_loader() -> Any:
+    """PyYAML's SafeLoader, except that a key given twice in one mapping is an error (as
+    in JSON input) instead of the last one silently winning."""
+    import yaml as pyyaml
+
+    merge_tag = "tag:yaml.org,2002:merge"
+
+    def check_keys(loader: Any, node: Any) -> None:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, pyyaml.ScalarNode) or key_node.tag == merge_tag:
+                continue  # "<<" merges may be overridden by the mapping's own keys
+            key = loader.construct_object(key_node)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ValueError(f"key {key!r} appears twice in one object (line {line})")
+            seen.add(key)
+
+    def construct_map(loader: Any, node: Any) -> Any:
+        check_keys(loader, node)
+        data: dict[Any, Any] = {}
+        yield data  # the two-step form of SafeLoader's, so anchors may refer back
+        data.update(loader.construct_mapping(node))
+
+    class StrictLoader(pyyaml.SafeLoader):
+        pass
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
+    return StrictLoader
 
 
 def _one_line(text: str) -> str:
@@ -143,6 +180,11 @@ def _location(loc: Sequence[int | str]) -> str:
     return out
 
 
+_YAML_BOOLEAN = (
+    "got a boolean: YAML reads an unquoted yes, no, on or off as true or false; quote the word"
+)
+
+
 def format_error(exc: ValidationError, model: type[BaseModel], where: str) -> str:
     """One line for a validation failure: file, key path, what is wrong, allowed keys."""
     parts: list[str] = []
@@ -158,6 +200,9 @@ def format_error(exc: ValidationError, model: type[BaseModel], where: str) -> st
             parts.append(f"{path}: missing key")
         else:
             msg = _one_line(str(err["msg"])).removeprefix("Value error, ")
+            if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+                yaml = re.search(r"\.ya?ml\b", where) is not None
+                msg += f" ({_YAML_BOOLEAN})" if yaml else " (got a boolean)"
             parts.append(f"{path}: {msg}" if path else msg)
     more = len(errors) - MAX_ERRORS_SHOWN
     tail = f" (and {more} more)" if more > 0 else ""

@@ -14,6 +14,11 @@ class VocabularyError(RadpilotError):
     """A vocabulary or rules data file is malformed."""
 
 
+class UserVocabularyError(VocabularyError, InputError):
+    """A user's vocabulary file (``--vocab FILE``) is malformed: bad input, so an
+    ``InputError`` too, where a packaged data file's fault is only a ``VocabularyError``."""
+
+
 class RegistryError(RadpilotError):
     """An unknown or badly registered name in :mod:`radpilot.registry`."""
 

@@ -87,6 +87,39 @@ CASES = [
     "[Dysuria|a]: negative; [hematuria|a]: no.",
     "Triage: [headache|p]: no change.",  # a pseudo-negation stays one
     "Complaints: no [fever|a].",  # a negation that opens its item looks forward
+    # audit (issue 10 §2): "never" and history abbreviations before a terminator phrase
+    "The patient has never had a [seizure|a].",  # "had" ended the scope of "never"
+    "She has never been diagnosed with [diabetes|a].",  # so did "diagnosed with"
+    "He never had [chest pain|a] before today.",
+    "PMH significant for [COPD|ph] and [CAD|ph].",  # "significant for" ended "pmh"
+    "Hx notable for [migraines|ph].",
+    "Medical history remarkable for [hypothyroidism|ph].",
+    "PMH: [HTN|ph], HPI: [chest pain|p] today.",  # a header inside a line ends each scope
+    "Hx [asthma|ph]  CC: [cough|p] x3 days.",
+    "Denies [fever|a] Exam: [RLQ tenderness|p].",
+    # a negation before a certainty terminator phrase ("ruled out" + "for", "not" + "found
+    # to have", "experienced") is one longer cue
+    "Patient was ruled out for [MI|a].",
+    "He has been ruled out for [MI|a].",
+    "He has not been ruled out for [MI|u].",
+    "She has not yet been ruled out for [PE|u].",
+    "[PE|u] has not yet been ruled out.",
+    # "personal history" hands the list back to the patient, as "the patient" does
+    "Family history of [colon cancer|po] and a personal history of [polyps|ph].",
+    # a template's "Negative:" label negates the list it opens, as "Complaints: no" does
+    "ROS: Positive: [cough|p]. Negative: [fever|a], [chills|a].",
+    "Negatives: [night sweats|a], [weight loss|a].",
+    "[Fever|a]: negative.",  # the answer form still reads backward
+    # a relative that is itself a negated list item names no one the next items belong to
+    "Denies recent travel, sick contacts, or [fevers|a].",
+    "No sick contacts, [fever|a], or [rash|a].",
+    "No siblings with [asthma|ao].",  # ... but one followed by "with" still does
+    "Her mother, who has [lupus|po], lives nearby.",
+    "The patient was not found to have [DVT|a].",
+    "He hasn't experienced any [chest pain|a].",
+    "She did not experience [nausea|a] after the dose.",
+    "Pertinent negatives include [fever|a] and [chills|a].",
+    "Pertinent negatives: [fever|a], [chills|a].",
     # the BioScope round's mechanisms, in the same phrases as the chest reader's:
     "Exam is normal and there is likely a [viral syndrome|u].",  # "is likely" looks ahead
     "Toddler being evaluated for [seizures|u].",  # the open question's passive form
@@ -251,3 +284,57 @@ def test_a_template_answer_negates_its_own_item_only(
     got = [a.certainty for a in read_targets(text, spans)]
     want = [Certainty.ABSENT if a.lower() == "no" else Certainty.PRESENT for _, a, _ in picks]
     assert got == want, text
+
+
+def test_a_csv_targets_column_is_named_as_not_read(tmp_path: Path) -> None:
+    """Targets are a JSONL field: a CSV column of that name is not read, and the run says so
+    in one line instead of labelling as if the targets had been asserted."""
+    import contextlib
+    import io
+
+    from radpilot.commands.main import run
+
+    src = tmp_path / "in.csv"
+    src.write_text(
+        'id,text,Targets\nC1,No edema.,"[{""start"": 3, ""end"": 8}]"\nC2,Edema.,\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q"])
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["C1", "C2"] and all("targets" not in r for r in rows)
+    lines = [line for line in err.getvalue().splitlines() if "targets" in line.lower()]
+    assert lines == [
+        f"warning: {src}: column 'Targets' is not read: caller-given targets are read from "
+        'JSONL rows ("targets": [{"start", "end"}, ...]); the reports were labelled without them'
+    ]
+
+
+def test_a_targets_key_given_twice_is_named(tmp_path: Path) -> None:
+    """JSON keeps the last of two equal keys: the first list of targets would be lost
+    without a word. The row says so (the last list is read, as any JSON reader does)."""
+    import contextlib
+    import io
+
+    from radpilot.commands.main import run
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"id": "X", "text": "No edema.", "targets": [{"start": 3, "end": 8}], "targets": []}\n'
+        '{"id": "Y", "text": "No \\"targets\\": edema.", "targets": [{"start": 14, "end": 19}]}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q"])
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["targets"] == []
+    assert [p["message"] for p in rows[0]["problems"]] == [
+        'the key "targets" is given 2 times; the last one was read'
+    ]
+    assert rows[1]["targets"][0]["certainty"] == "absent" and rows[1]["problems"] == []

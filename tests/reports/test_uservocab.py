@@ -142,7 +142,7 @@ def test_a_parent_cycle_is_an_error() -> None:
     doc = parse_user_vocabulary(
         {"findings": [{"id": "lung_abnormality", "parent": "lung_opacity"}]}, "mine.yaml"
     )
-    with pytest.raises(VocabularyError, match="the parent chain has a cycle"):
+    with pytest.raises(VocabularyError, match=r"the parent chain .* comes back on itself"):
         extend_vocabulary(load_vocabulary(), doc, "mine.yaml")
 
 

@@ -23,6 +23,9 @@ def _report_in(body: dict[str, Any]) -> str:
 
 
 def _rewrite(model: str, report: str) -> str:
+    if model.startswith("sub:"):  # "sub:A=>B": one edit, for a lie the others do not tell
+        old, new = model[4:].split("=>")
+        return report.replace(old, new.replace("\\n", "\n"))
     if model == "honest":  # rewords, keeps every finding as it was
         return report.replace("No pneumothorax.", "There is no pneumothorax.").replace(
             "Cardiomegaly.", "The heart is enlarged."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -101,6 +102,11 @@ def draft(
     )
     if config is not None:
         result = polish(result, config, image=image, vocabulary=vocabulary)  # type: ignore[arg-type]
+    elif image is not None:
+        result = replace(
+            result,
+            notes=(*result.notes, "image not sent: no language model was asked (--llm, --llm-url)"),
+        )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -57,11 +57,16 @@ AsOfOpt = Annotated[
 def followups(
     ctx: typer.Context,
     overdue_flag: bool = typer.Option(
-        False, "--overdue", help="Same as `followups overdue` (with --db, --as-of, --json)."
+        False,
+        "--overdue",
+        help="Same as `followups overdue` (with --db, --as-of, --json, --all).",
     ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     as_of: AsOfOpt = None,
     as_json: bool = typer.Option(False, "--json", help="With --overdue: JSON lines."),
+    show_all: bool = typer.Option(
+        False, "--all", help="With --overdue: also pending and done ones."
+    ),
 ) -> None:
     """Follow-up recommendations in reports, and the overdue ones of an archive."""
     if ctx.invoked_subcommand is not None:
@@ -69,7 +74,7 @@ def followups(
     if not overdue_flag:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    overdue(db=db, as_of=as_of, as_json=as_json, show_all=False)
+    overdue(db=db, as_of=as_of, as_json=as_json, show_all=show_all)
 
 
 @app.command("extract")
@@ -235,20 +240,21 @@ def overdue(*, db: Path | None, as_of: str | None, as_json: bool, show_all: bool
             t.patient_id,
             t.report_id,
             t.study_date.isoformat(),
-            r.kind,
+            f"{r.kind} (if)" if r.conditional else r.kind,  # overdue only if it held
             r.modality,
             r.interval.text if r.interval else "-",
             t.due.isoformat(),
             status,
         )
-    # 100 columns at least: the eight columns fit on one line each, piped or not
-    out = Console(soft_wrap=False, width=max(Console().width, 100))
+    # 110 columns at least: the eight columns fit on one line each, piped or not
+    out = Console(soft_wrap=False, width=max(Console().width, 110))
     out.print(table)
     n_over = sum(t.status is Status.OVERDUE for t in result.items)
+    n_if = sum(t.status is Status.OVERDUE and t.recommendation.conditional for t in result.items)
     untracked = (
         f" · untracked {result.untracked} (no patient id or date)" if result.untracked else ""
     )
     typer.echo(
         f"reports {result.reports:,} · imaging recommendations {len(result.items):,} · "
-        f"overdue {n_over:,}{untracked}"
+        f"overdue {n_over:,}{f' ({n_if:,} conditional)' if n_if else ''}{untracked}"
     )

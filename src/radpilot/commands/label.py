@@ -240,6 +240,16 @@ def label(
                     on_progress=on_progress,
                     **common,
                 )
+    _warn_targets(err, input, summary, output_format)
+    if not quiet:
+        print_summary(err, summary)
+    exit_with(batch_exit(summary.labelled, summary.errors))
+
+
+def _warn_targets(
+    err: Console, input: Path, summary: BatchSummary, output_format: OutputFormat
+) -> None:
+    """Say where caller-given targets were not used: CSV output, or a CSV column."""
     if summary.target_rows and output_format is not OutputFormat.JSONL:
         err.print(
             f"warning: {summary.target_rows:,} row(s) carry targets; --format csv has no place "
@@ -247,9 +257,15 @@ def label(
             soft_wrap=True,
             highlight=False,
         )
-    if not quiet:
-        print_summary(err, summary)
-    exit_with(batch_exit(summary.labelled, summary.errors))
+    if summary.unread_targets_column is not None:
+        err.print(
+            f"warning: {input}: column {summary.unread_targets_column!r} is not read: "
+            'caller-given targets are read from JSONL rows ("targets": [{"start", "end"}, '
+            "...]); the reports were labelled without them",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
 
 
 def _check_engine(engine: str, master: str | None) -> None:

@@ -206,6 +206,7 @@ class BatchSummary:
     layout: str = ""  # how the input was read (format, header, columns, encoding)
     label_counts: dict[str, dict[float, int]] = field(default_factory=dict)
     target_rows: int = 0  # rows that carried a "targets" field
+    unread_targets_column: str | None = None  # a CSV header's "targets": JSONL rows only
     targets: int = 0  # targets asserted
 
     @property
@@ -237,6 +238,11 @@ class BatchSummary:
 def make_writer(fh: IO[str], output_format: OutputFormat, label_set: LabelSet) -> Writer:
     cls = ChexpertCsvWriter if output_format is OutputFormat.CSV else MentionsJsonlWriter
     return cls(fh, label_set.name, label_set.labels)
+
+
+def targets_column(columns: list[str] | None) -> str | None:
+    """A CSV header's "targets" column: not read (targets are a JSONL field), so named."""
+    return next((c for c in columns or () if c.strip().lower() == "targets"), None)
 
 
 def label_file(
@@ -274,6 +280,7 @@ def label_file(
     ) as reader:
         summary.encoding, summary.input_format = reader.encoding, reader.format.value
         summary.layout = reader.layout
+        summary.unread_targets_column = targets_column(reader.columns)
         rows = iter(reader)
         with open_output(output, input_path=Path(input_path)) as fh:
             writer = make_writer(fh, output_format, label_set)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 
 from radpilot.reports.matcher import Token
 from radpilot.reports.models import Certainty, Change, Hedge
@@ -146,6 +147,10 @@ def _alternative(
             last = _in_comma_list(text, drafts, d, t)
             if last is not None and not _listed_cue_between(tokens, lo, hi):
                 nearer, lo = False, last
+        if nearer and others and t.start >= d.end and _offered_list(tokens, drafts, d, t, text):
+            nearer = False  # "atelectasis, aspiration or pneumonia": the first is offered too
+        if not nearer and t.start >= d.end and _before_unknown_item(tokens, d, text, lo, hi):
+            continue
         listed = bool(others) or (
             lo == t.end and text[lo:hi] == " " and _statement_list(tokens, drafts, t, rules)
         )
@@ -180,6 +185,26 @@ def _in_comma_list(text: str, drafts: list[Draft], d: Draft, alt: Token) -> int 
     return prev
 
 
+# A comma, then one to three words that are no joining word: an item the vocabulary does not
+# know ("consolidation, ARDS or infection": ARDS is the list's first item).
+_UNKNOWN_ITEM = re.compile(
+    r"[ \t]*,[ \t]*(?:(?!(?:and|or|with|but|no|not)\b)[A-Za-z-]+[ \t]+){1,3}"
+)
+
+
+def _before_unknown_item(tokens: list[Token], d: Draft, text: str, lo: int, hi: int) -> bool:
+    """Is observation d followed by a comma and words no finding names before "or"? Those
+    words are the first item of the list, so d stands before the list: it is what the
+    alternatives explain, stated ("airspace opacities, hemorrhage or infection"), as
+    :func:`_offered_list` keeps an observation before a list of known diagnoses. A
+    diagnosis there is one of the alternatives offered ("edema, ARDS or pneumonia")."""
+    if not text or _UNKNOWN_ITEM.fullmatch(text, lo, hi) is None:
+        return False
+    return any(
+        x.start == d.start and x.roles.finding is not None and not x.roles.inferred for x in tokens
+    )
+
+
 def _listed_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
     """A cue or terminator among a list's items makes it no list of alternatives."""
     return blocked(tokens, lo, hi) or _certainty_cue_between(tokens, lo, hi)
@@ -189,6 +214,24 @@ def _closing(alt: Token) -> bool:
     """A differential that only closes a list ("A, B, or both", "or a combination") looks
     back, and only where it ends its phrase: "the right or both lower lobes" closes none."""
     return any(c is CueCategory.DIFFERENTIAL and d is Direction.BACKWARD for c, d in alt.roles.cues)
+
+
+def _offered_list(tokens: list[Token], drafts: list[Draft], d: Draft, t: Token, text: str) -> bool:
+    """Is d the first of a comma list of diagnoses that "or" ends ("edema, atelectasis or
+    infection")? Only diagnoses and etiologies: an observation before the list is what the
+    alternatives explain ("opacity, atelectasis or pneumonia" keeps the opacity stated)."""
+    items = [
+        d,
+        *sorted(
+            (o for o in drafts if d.end <= o.start and o.end <= t.start), key=lambda o: o.start
+        ),
+    ]
+    inferred = {x.start for x in tokens if x.roles.finding is not None and x.roles.inferred}
+    if not text or any(o.start not in inferred for o in items):
+        return False
+    gaps = [text[a.end : b.start] for a, b in pairwise(items)]
+    last = text[items[-1].end : t.start].strip()
+    return all(g.strip() == "," for g in gaps) and last in ("", ",")
 
 
 def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:

@@ -154,6 +154,7 @@ class ClinicalRules:
     abbreviations: frozenset[str]
     alternatives: frozenset[str]
     alternative_max_words: int
+    relatives: frozenset[str] = frozenset()  # normalized relative phrases ("mother")
 
 
 def compile_phrases(keys: list[str]) -> re.Pattern[str]:
@@ -240,6 +241,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
         abbreviations=frozenset(normalize_term(a) for a in doc.abbreviations),
         alternatives=frozenset(normalize_term(a) for a in doc.alternatives),
         alternative_max_words=doc.settings.alternative_max_words,
+        relatives=frozenset(normalize_term(p) for p in rel.phrases),
     )
 
 

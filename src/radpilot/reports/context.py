@@ -41,7 +41,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 * Attribute words (laterality, location, severity, measurements) go to the nearest
   mention in the same clause; a mention with no side of its own takes the side of the one
   before it in the clause ("left basilar atelectasis versus pneumonia"), never a device's
-  ("right IJ catheter and effusion").
+  ("right IJ catheter and effusion"). A side or place word in the next item's noun phrase
+  is that item's ("cardiomegaly with left-sided implanted ICD": the ICD's).
 """
 
 from __future__ import annotations
@@ -71,7 +72,28 @@ _MEASURE = re.compile(
 )
 
 
-def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
+def _ends_phrase(t: Token, anchor_of: tuple[str, ...]) -> bool:
+    """A terminator between an anchor and its cue ends the phrase, except the anchor's own
+    as-before qualifier: "contours unchanged and normal" is one phrase about the contours."""
+    return t.roles.terminator and not any(f in t.roles.uncertain_for for f in anchor_of)
+
+
+_JOINED = re.compile(r"[ \t]+and[ \t]+")
+
+
+def _joined(tokens: list[Token], d: Draft, cue: Token, text: str) -> bool:
+    """Are d's qualifier and the normal cue two words of one phrase, joined by "and"
+    ("stable and normal", "normal and stable")? A comma or "with" between them gives the
+    normal word to another anatomy ("heart size normal, stable mediastinal contours",
+    "stable silhouette with normal heart size")."""
+    q = next((t for t in tokens if t.start == d.qualifier_at), None)
+    if q is None or not text:
+        return False
+    lo, hi = (q.end, cue.start) if q.end <= cue.start else (cue.end, q.start)
+    return _JOINED.fullmatch(text, lo, hi) is not None
+
+
+def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draft]:
     """Findings named by an anchor and a nearby qualifier, one per qualified finding
     ("aorta is tortuous and calcified" names two); a nearer "normal" cue wins instead."""
     drafts: list[Draft] = []
@@ -81,6 +103,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             continue
         best: dict[str, tuple[int, Draft]] = {}  # finding -> nearest qualifier
         normal: tuple[int, Draft] | None = None
+        normal_cue: Token | None = None
         for j, other in enumerate(tokens):
             if j == i or other.roles.finding is not None:
                 continue
@@ -92,7 +115,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if not is_normal and not any(f in other.roles.qualifies for f in r.anchor_of):
                 continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
-            if any(t.roles.terminator or t.roles.finding for t in between):
+            if any(_ends_phrase(t, r.anchor_of) or t.roles.finding for t in between):
                 continue
             start, end = min(anchor.start, other.start), max(anchor.end, other.end)
             for f in r.anchor_of:
@@ -105,7 +128,14 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if is_normal:
                 if normal is None or gap < normal[0]:
                     normal = (gap, Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
-        if normal is not None and all(normal[0] < gap for gap, _ in best.values()):
+                    normal_cue = other
+        # A qualifier that only says the anatomy is as before ("unchanged", "stable") yields
+        # to a normal word joined to it: "heart size is unchanged and normal" says what it is.
+        if normal is not None and all(
+            normal[0] < gap
+            or (d.uncertain and normal_cue is not None and _joined(tokens, d, normal_cue, text))
+            for gap, d in best.values()
+        ):
             drafts.append(normal[1])
         else:
             drafts.extend(d for _, d in best.values())
@@ -143,7 +173,7 @@ def mentions_in_sentence(
 
     ``unsized``: findings a measurement never sizes, the devices (a tube "4 cm above the
     carina" is a position, not a size)."""
-    drafts = _drafts(tokens, rules)
+    drafts = _drafts(tokens, rules, text)
     if unsized and len(drafts) > 1:
         drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
@@ -161,7 +191,7 @@ def mentions_in_sentence(
                     break
     ahead = looks_ahead(tokens, cue_tokens, drafts, rules, text, sentence.end)
     if ":" in sentence.text or "-" in sentence.text:
-        ahead.update(-1 - t.start for t in cue_tokens if closes(t, text, sentence))
+        ahead.update(-1 - t.start for t in cue_tokens if closes(t, text, sentence, drafts))
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
@@ -207,7 +237,7 @@ def _slash_pair(t: Token, drafts: list[Draft], devices: frozenset[str]) -> bool:
     return x != y and x not in devices and y not in devices
 
 
-def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
+def _drafts(tokens: list[Token], rules: CueRules, text: str) -> list[Draft]:
     """The findings a sentence names (terms, then anchored findings not already named),
     in text order."""
     drafts = [
@@ -222,7 +252,7 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
         for t in tokens
         if t.roles.finding
     ]
-    for a in _anchored(tokens, rules):
+    for a in _anchored(tokens, rules, text):
         if not any(d.finding == a.finding and d.start < a.end and a.start < d.end for d in drafts):
             drafts.append(a)
     drafts.sort(key=lambda d: d.start)
@@ -305,6 +335,8 @@ def _attributes(
                 gap = 0
             if t.end <= d.start and devices and _device_before(t, drafts, i, text, devices):
                 continue
+            if t.start >= d.end and _opens_next(t, drafts, i, text):
+                continue
             if gap < best_gap and gap <= rules.modifier_scope_chars:
                 lo, hi = (t.end, d.start) if t.end <= d.start else (d.end, t.start)
                 if hi <= lo or not blocked(tokens, lo, hi):
@@ -325,6 +357,30 @@ def _attributes(
 
 
 _NEXT_ITEM = re.compile(r",|\band\b")
+# What ends a noun phrase after an attribute word: punctuation, a conjunction, a
+# preposition, an article or a verb ("nodule in the right base suggests a granuloma").
+_PHRASE_BREAK = re.compile(
+    r"[,;:(]|\b(?:with|and|or|of|in|on|at|from|to|by|for|but|a|an|the|which|that|is|are|was|"
+    r"were|has|have|may|could|seen|noted|present|likely|probably|suggest\w*|represent\w*|"
+    r"due)\b",
+    re.IGNORECASE,
+)
+# What opens the next item of a list before an attribute word: "with", "and", a comma.
+_ITEM_BREAK = re.compile(r"[,;]|\b(?:with|and|plus)\b", re.IGNORECASE)
+
+
+def _opens_next(t: Token, drafts: list[Draft], i: int, text: str) -> bool:
+    """Is attribute word t (after draft i) a word of the next item's noun phrase instead?
+    "With", "and" or a comma opens that item between draft i and t, and at most three words
+    that end no phrase stand between t and the next finding: "cardiomegaly with left-sided
+    implanted ICD" (the ICD's side), "low lung volumes with right basilar atelectasis"."""
+    after = [d for d in drafts[i + 1 :] if d.start >= t.end]
+    if not after:
+        return False
+    gap = text[t.end : after[0].start]
+    if len(gap.split()) > 3 or _PHRASE_BREAK.search(gap):
+        return False
+    return _ITEM_BREAK.search(text[drafts[i].end : t.start]) is not None
 
 
 def _device_before(

@@ -11,12 +11,19 @@ terminator).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from radpilot.reports.rules import CueCategory, Direction, cue_rules, modifiers
-from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term, plural_variants
+from radpilot.reports.vocabulary import (
+    FindingRole,
+    Vocabulary,
+    load_vocabulary,
+    normalize_term,
+    plural_variants,
+)
 
 _SEP = " "  # one normalized space stands for any run of spaces, tabs, newlines or hyphens
 
@@ -38,6 +45,10 @@ class Roles:
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
     historical_term: bool = False  # the term names an old finding ("healed fracture")
+    # the term names a diagnosis or an etiology (findings.json role), not what is seen: a
+    # comma list of them before "or" is a list of alternatives ("atelectasis, aspiration or
+    # pneumonia"), an observation before it is what they explain ("opacity, X or Y")
+    inferred: bool = False
 
     def add_cue(self, category: CueCategory, direction: Direction) -> None:
         if (category, direction) not in self.cues:
@@ -69,6 +80,9 @@ class Lexicon:
     seen: dict[str, tuple[str, Roles] | None] = field(default_factory=dict)
     memo: Any = None  # the reader's sentence memo (radpilot.reports.sentencememo)
     section_memo: Any = None  # and its section memo (radpilot.reports.sectionmemo)
+    # a respelled phrase -> the phrase it respells ("favoured" -> "favored"): the key the rest
+    # of the reader knows it by (hedge kinds, cue names) is the one spelling in the data files
+    respelled_from: dict[str, str] = field(default_factory=dict)
 
     @property
     def pattern_ci(self) -> re.Pattern[str]:
@@ -86,7 +100,7 @@ class Lexicon:
             pass
         key = _NORM.sub(" ", matched.lower())
         r = self.roles.get(key)
-        hit = None if r is None else (key, r)
+        hit = None if r is None else (self.respelled_from.get(key, key), r)
         if len(self.seen) >= _MAX_SEEN:
             self.seen.clear()
         self.seen[matched] = hit
@@ -118,6 +132,28 @@ def trie_regex(keys: list[str]) -> str:
     return emit(trie)
 
 
+def respelled(key: str, spellings: Mapping[str, str]) -> str:
+    """A phrase with every American fragment spelled the British way ("pulmonary edema" ->
+    "pulmonary oedema"); the phrase itself where it holds none."""
+    for us, uk in spellings.items():
+        if us in key and uk not in key:
+            key = key.replace(us, uk)
+    return key
+
+
+def _add_spellings(roles: dict[str, Roles], spellings: Mapping[str, str]) -> dict[str, str]:
+    """Each phrase spelled the other way means what the phrase means (UK and Australian
+    reports write "oedema", "favoured", "visualised"); a spelling another phrase already owns
+    keeps its own meaning. Returns respelled phrase -> the phrase it respells."""
+    origin: dict[str, str] = {}
+    for key, r in list(roles.items()):
+        other = respelled(key, spellings)
+        if other != key and other not in roles:
+            roles[other] = r
+            origin[other] = key
+    return origin
+
+
 def build_lexicon(vocab: Vocabulary) -> Lexicon:
     roles: dict[str, Roles] = {}
 
@@ -134,7 +170,15 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         for variant in plural_variants(key)[1:]:
             if variant not in vocab.terms and roles.get(variant, Roles()).finding is None:
                 at(variant).finding = fid
+    for named in roles.values():
+        if named.finding is not None:
+            named.inferred = vocab.findings[named.finding].role is not FindingRole.OBSERVATION
     for f in vocab:
+        for term in f.not_terms:
+            # the whole phrase is read, so that the finding's word inside it names nothing
+            for variant in plural_variants(term):
+                if roles.get(variant, Roles()).finding is None:
+                    at(variant)
         for term in f.historical_terms:
             for variant in plural_variants(term):
                 r = roles.get(variant)
@@ -183,12 +227,13 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 if r.term_laterality is None and gram in mods.laterality:
                     r.term_laterality = mods.laterality[gram]
         r.term_locations = tuple(locs)
+    origin = _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
     body = trie_regex(keys)
     # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge, and a
     # slash counts only between two words ("atelectasis/scarring", not "1/2" or " / ").
     source = rf"(?<![\w])(?:{body})(?![\w])|[?;]|(?<=[a-zA-Z])/(?=[a-zA-Z])"
-    return Lexicon(re.compile(source), roles)
+    return Lexicon(re.compile(source), roles, respelled_from=origin)
 
 
 @lru_cache(maxsize=1)
@@ -240,4 +285,37 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> l
                 continue
         start, end = m.span()
         out.append(new(Token, (start, end, hit[0], hit[1])))
+    return _shared_heads(out, text, lex) if out else out
+
+
+# "pleural or pericardial effusion": a word, then "or"/"and"/a comma, right before a term.
+_COORDINATED = re.compile(r"([A-Za-z]+)[ \t]*(?:,[ \t]*(?:or|and)?|or|and|and/or)[ \t]+$")
+_COORDINATION_WINDOW = 40  # characters before a term to look for the other adjective in
+_JOINERS = ("or", "and", ",")
+
+
+def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
+    """Two adjectives sharing one head noun name two findings: "pleural or pericardial
+    effusion" is a pleural effusion too. The word before the coordinator, with the term's
+    head, must be a term of another finding, and no phrase of its own."""
+    out = tokens
+    for t in tokens:
+        if t.roles.finding is None or " " not in t.key or t.start < 4:
+            continue
+        if not text[max(0, t.start - 8) : t.start].rstrip(" \t").lower().endswith(_JOINERS):
+            continue  # the cheap test first: this runs on every term of every report
+        m = _COORDINATED.search(text, max(0, t.start - _COORDINATION_WINDOW), t.start)
+        if m is None:
+            continue
+        word_start, word_end = m.span(1)
+        hit = lex.key_of(f"{m.group(1)} {t.key.split(' ', 1)[1]}")
+        if hit is None or hit[1].finding in (None, t.roles.finding):
+            continue
+        if any(o.start < word_end and word_start < o.end for o in out):
+            continue  # the word is a phrase already ("left", "no")
+        if out is tokens:
+            out = list(tokens)
+        out.append(Token(word_start, word_end, hit[0], hit[1]))
+    if out is not tokens:
+        out.sort(key=lambda o: o.start)
     return out

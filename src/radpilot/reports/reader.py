@@ -83,17 +83,21 @@ def _without_part_phrases(
 ) -> list[Mention]:
     """Drops a mention named only by a device part ("with tip") when another device is named
     before it in the sentence: the tip is that device's ("Pacemaker with tip in the right
-    ventricle"). With no device before it, the phrase names the finding (a redacted
-    "Right IJ XXXX with tip in the SVC" is a central line)."""
+    ventricle"). Where the tip lies is the device's: the dropped phrase's locations go to
+    that device ("PICC line with tip in the SVC"). With no device before it, the phrase
+    names the finding (a redacted "Right IJ XXXX with tip in the SVC" is a central line)."""
     out: list[Mention] = []
     for m in found:
         phrases = parts.get(m.finding)
-        if (
-            phrases
-            and normalize_term(m.span.text) in phrases
-            and any(o.finding in devices and o.span.end <= m.span.start for o in out)
-        ):
-            continue
+        if phrases and normalize_term(m.span.text) in phrases:
+            at = [
+                k for k, o in enumerate(out) if o.finding in devices and o.span.end <= m.span.start
+            ]
+            if at:
+                device = out[at[-1]]
+                places = tuple(dict.fromkeys((*device.locations, *m.locations)))
+                out[at[-1]] = replace(device, locations=places)
+                continue
         out.append(m)
     return out
 

@@ -362,6 +362,8 @@ class ReportReader:
             return self._make_row(line_no, None, "", notes)
         rid = self._jsonl_id(obj, notes)
         targets = obj.get("targets", _NO_TARGETS)
+        if targets is not _NO_TARGETS and line.count('"targets"') > 1:
+            _note_repeated_targets(line, notes)
         keys = (self.text_column,) if self.text_column else TEXT_KEYS
         key = next((k for k in keys if k in obj), None)
         if key is None:
@@ -443,6 +445,23 @@ class ReportReader:
             )
             return None
         return str(value)
+
+
+def _note_repeated_targets(line: str, notes: Notes) -> None:
+    """JSON keeps the last of two equal keys, so a first list of targets would be lost
+    without a word; the (rare) line that names "targets" twice is parsed again to count."""
+    seen = 0
+
+    def count(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal seen
+        seen = sum(1 for k, _ in pairs if k == "targets")  # the outermost object is last
+        return dict(pairs)
+
+    json.loads(line, object_pairs_hook=count)
+    if seen > 1:
+        notes.append(
+            (Severity.WARNING, f'the key "targets" is given {seen} times; the last one was read')
+        )
 
 
 def _json_type(value: Any) -> str:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from radpilot.datafiles import DataDocument, DataFile, DataModel, parse
 from radpilot.errors import VocabularyError
@@ -126,6 +126,12 @@ class CueRule(DataModel):
         "('atelectasis is favored over pneumonia': probable; default alternative), where "
         "'hedge' is that of the finding after it.",
     )
+    adjacent: StrictBool = Field(
+        False,
+        description="Forward rules only: the cue reaches a finding only when one stands "
+        "right after it (and the list it opens): 'lungs are clear airspace disease' is a "
+        "dropped 'of', 'clear with a small effusion' negates nothing.",
+    )
 
     @model_validator(mode="after")
     def _hedge_iff_hedging(self) -> CueRule:
@@ -138,6 +144,8 @@ class CueRule(DataModel):
                 f"hedge: {self.category.value} rules are no hedge (only uncertainty, "
                 "alternative, differential and statement rules have one)"
             )
+        if self.adjacent and self.direction is not Direction.FORWARD:
+            raise ValueError("adjacent: only forward rules reach the finding right after them")
         if self.hedge_before is not None and self.category is not CueCategory.DIFFERENTIAL:
             raise ValueError(
                 f"hedge_before: {self.category.value} rules have no finding before them to "
@@ -168,6 +176,13 @@ class ModifierFile(DataDocument):
     severity: dict[str, list[Phrase]]
     units: dict[str, Annotated[float, Field(gt=0, strict=True)]] = Field(
         description="Unit -> millimetres per unit."
+    )
+    spellings: dict[Phrase, Phrase] = Field(
+        default_factory=dict,
+        description="American spelling fragment -> its British/Australian spelling ('edema' -> "
+        "'oedema', 'favor' -> 'favour'): every phrase the reader matches (finding terms, cue "
+        "phrases, modifiers) that holds the fragment is also matched spelled the other way, "
+        "with the same meaning.",
     )
 
 
@@ -219,6 +234,7 @@ class CueRules:
     alternative_scope_chars: int
     openings: frozenset[str] = frozenset()  # normalized; see CueFile.openings
     predicates: frozenset[str] = frozenset()  # normalized; see CueFile.predicates
+    adjacent: frozenset[str] = frozenset()  # forward cues that reach only what follows them
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +246,7 @@ class Modifiers:
     locations: Mapping[str, str]  # normalized phrase -> canonical location
     severity: Mapping[str, str]  # normalized phrase -> canonical severity
     units: Mapping[str, float]  # unit -> millimetres per unit
+    spellings: Mapping[str, str] = field(default_factory=dict)  # US fragment -> UK fragment
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +280,12 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
     cues: list[Cue] = []
     hedges: dict[str, Hedge] = {}
     before: dict[str, Hedge] = {}
+    adjacent: set[str] = set()
     for i, rule in enumerate(doc.rules):
         for phrase in (normalize_term(p) for p in _phrases(rule)):
             cues.append(Cue(phrase, rule.category, rule.direction))
+            if rule.adjacent:
+                adjacent.add(phrase)
             if rule.hedge_before is not None:
                 before[phrase] = rule.hedge_before
             if rule.hedge is not None and hedges.setdefault(phrase, rule.hedge) is not rule.hedge:
@@ -286,6 +306,7 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
         alternative_scope_chars=s.alternative_scope_chars,
         openings=frozenset(normalize_term(p) for p in doc.openings),
         predicates=frozenset(normalize_term(p) for p in doc.predicates),
+        adjacent=frozenset(adjacent),
     )
 
 
@@ -301,6 +322,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         locations=_phrase_table(doc.locations),
         severity=_phrase_table(doc.severity),
         units={normalize_term(k): float(v) for k, v in doc.units.items()},
+        spellings={normalize_term(k): normalize_term(v) for k, v in doc.spellings.items()},
     )
 
 

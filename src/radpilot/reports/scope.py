@@ -9,6 +9,7 @@ Part of radpilot's ConText engine (:mod:`radpilot.reports.context` states the ru
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from radpilot.reports.matcher import Token
@@ -33,8 +34,12 @@ _ELSEWHERE = re.compile(
 # Words that are no subject of their own in a clause after a comma ("..., or effusion is").
 _NO_SUBJECT = frozenset({"the", "a", "an", "and", "or", "is", "are", "was", "were", "also", "xxxx"})
 _WORD = re.compile(r"[A-Za-z]+")
-# What opens a new item of a list: "and", then size or severity words ("and mild").
-_AND = re.compile(r"[ \t]*,?[ \t]*and[ \t]+", re.IGNORECASE)
+# What opens a new item of a list: "and" or a comma, then size or severity words ("and
+# mild", ", small left").
+_AND = re.compile(r"[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+)", re.IGNORECASE)
+# A negated list that goes on with "or"/"nor" after the item ("no pneumothorax, large
+# effusion, or consolidation") is one list still, whatever the item's size word.
+_LIST_GOES_ON = re.compile(r"[^.;]*?\b(?:or|nor)\b", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -135,12 +140,25 @@ def _place_follows(tokens: list[Token], cue: Token, end: int) -> bool:
     return False
 
 
-def closes(cue: Token, text: str, sentence: Sentence) -> bool:
-    """A negation answering a template's item ("Effusion - no, edema: no."): ahead -1 - start"""
-    after = text[cue.end : min(sentence.end, cue.end + 4)].lstrip(" \t")[:1]
+# An answer's own few words after its negation ("Effusion: no evidence.", "Pneumonia: no
+# radiographic signs today."): more would be a clause of its own.
+_ANSWER_WORDS = 4
+_CLAUSE_END = re.compile(r"[.,;!]")
+
+
+def closes(cue: Token, text: str, sentence: Sentence, drafts: Sequence[Draft] = ()) -> bool:
+    """A negation answering a template's item ("Effusion - no, edema: no.", "Pneumonia: no
+    radiographic evidence."): right after the item's colon or dash, with nothing after it in
+    its clause but a few words that name no finding. ahead -1 - start"""
     before = text[max(sentence.start, cue.start - 4) : cue.start].rstrip()[-1:]
     neg = any(c is CueCategory.NEGATION and d is Direction.FORWARD for c, d in cue.roles.cues)
-    return neg and before in (":", "-") and after in ("", ".", ",", ";", "!")
+    if not neg or before not in (":", "-"):
+        return False
+    stop_at = _CLAUSE_END.search(text, cue.end, sentence.end)
+    stop = stop_at.start() if stop_at else sentence.end
+    if any(cue.end <= d.start < stop for d in drafts):
+        return False  # "Lungs: no focal consolidation": the negation's finding follows it
+    return len(text[cue.end : stop].split()) <= _ANSWER_WORDS
 
 
 @dataclass(slots=True)
@@ -221,6 +239,9 @@ def cues_of(
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
+            if direction is Direction.FORWARD and cue.key in rules.adjacent:
+                if not _opens_with_finding(cue, d, drafts, text):
+                    continue
             if within or cue.start == d.qualifier_at:
                 gap: int | None = 0
             else:
@@ -239,6 +260,8 @@ def cues_of(
                     continue
                 if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
                     continue
+            if category is CueCategory.UNCERTAINTY and cue.end <= d.start:
+                cue = _ranked_after_than(cue, d, drafts, text, rules)
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
                 if found.certainty is None or gap < found.certainty[0]:
@@ -256,6 +279,36 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+def _opens_with_finding(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+    """Does a finding stand right after an adjacent-only cue, so that it and the list it
+    opens (d among them) are in its reach? "Lungs are clear airspace disease" (a dropped
+    "of"); not "clear with a small effusion", nor a sentence's opening adjective ("Clear
+    hyperexpanded lungs")."""
+    if text[max(0, cue.start - 20) : cue.start].rstrip()[-1:] in ("", ".", ":", ";", "-"):
+        return False
+    after = [o.start for o in drafts if o.start >= cue.end]
+    return bool(after) and d.start >= min(after) and not text[cue.end : min(after)].strip()
+
+
+_THAN = re.compile(r"\bthan\b", re.IGNORECASE)
+
+
+def _ranked_after_than(
+    cue: Token, d: Draft, drafts: list[Draft], text: str, rules: CueRules
+) -> Token:
+    """The cue that ranks d where a comparative hedge is split by the first finding: in
+    "more likely atelectasis than pneumonia" the pneumonia after "than" takes the kind of
+    the ranked differential "more likely than" (possible; "less likely X than Y": Y
+    probable), the atelectasis keeps the hedge's own."""
+    ranked = f"{cue.key} than"
+    if ranked not in rules.hedges_before:
+        return cue
+    between = [o for o in drafts if cue.end <= o.start and o.end <= d.start]
+    if not between or not _THAN.search(text, between[0].end, d.start):
+        return cue
+    return Token(cue.start, cue.end, ranked, cue.roles)
 
 
 def _past_change_words(tokens: list[Token], cue: Token, text: str) -> int:
@@ -295,8 +348,10 @@ def _own_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi
 
 def _new_item(tokens: list[Token], drafts: list[Draft], d: Draft, text: str, cue: Token) -> bool:
     """Does a negation's list end before finding d? A size or severity word right after "and"
-    opens a new, stated item: "no effusion and mild cardiomegaly" ("no effusion and
-    pneumothorax" stays one negated list). Only negation ends there: a change word or a
+    or a comma opens a new, stated item: "no effusion and mild cardiomegaly", "no
+    pneumothorax, small left effusion" ("no effusion and pneumothorax" stays one negated list,
+    and so does a comma list that goes on with "or": "no pneumothorax, large effusion, or
+    consolidation"). Only negation ends there: a change word or a
     side still reaches over it ("stable moderate levoscoliosis and mild dextroscoliosis")."""
     before = [o for o in drafts if cue.end <= o.start and o.end <= d.start]
     if not before:
@@ -315,4 +370,6 @@ def _new_item(tokens: list[Token], drafts: list[Draft], d: Draft, text: str, cue
             break
         sized = sized or r.severity is not None
         at = t.end
+    if "and" not in m.group().lower() and _LIST_GOES_ON.match(text, d.end):
+        return False  # only a comma: the list may go on
     return sized and not text[at : d.start].strip(" \t")

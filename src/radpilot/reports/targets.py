@@ -18,7 +18,8 @@ The algorithm is ConText (Harkema et al., J Biomed Inform 2009), with the cues a
 * A forward cue reaches the concepts after it, a backward cue those before it, to the
   sentence end, to a termination term of its dimension ("but", "however", "reports" for
   certainty; "now", "presents" for the historical; "the patient", "he" for the
-  experiencer), or within ``max_scope_words`` words. A cue that can look both ways looks
+  experiencer), to a section header ("PMH: HTN, HPI: chest pain"), or within
+  ``max_scope_words`` words. A cue that can look both ways looks
   forward when another target follows it in its scope ("cough, likely pneumonia").
 * Certainty: the nearest negation or uncertainty cue in scope decides. Two targets joined
   by "or" / "versus" (and at most ``alternative_max_words`` other words) are uncertain,
@@ -186,6 +187,11 @@ def _words(text: str, lo: int, hi: int) -> int:
 
 
 def _terminated(scan: _Text, rules: ClinicalRules, dim: str, lo: int, hi: int) -> bool:
+    """A termination term of ``dim``, or a section header, between ``lo`` and ``hi``: a
+    header starts new items ("PMH: HTN, HPI: chest pain"), whatever the dimension."""
+    h = bisect.bisect_left(scan.section_starts, lo)
+    if h < len(scan.section_starts) and scan.section_starts[h] < hi:
+        return True
     i = bisect.bisect_left(scan.terminator_starts, lo)
     while i < len(scan.terminators) and scan.terminators[i].start < hi:
         t = scan.terminators[i]
@@ -366,6 +372,8 @@ def _assert(
     historical = _nearest(scan, rules, Dimension.HISTORICAL.value, span, window, others)
     hypothetical = _nearest(scan, rules, Dimension.HYPOTHETICAL.value, span, window, others)
     other = _nearest(scan, rules, Dimension.EXPERIENCER.value, span, window, others)
+    if other is not None and _negated_list_item(scan, rules, other.cue, span, window, others):
+        other = None
     for found in (historical, hypothetical, other):
         if found is not None:
             cues.append(found.cue.key)
@@ -389,6 +397,29 @@ def _assert(
         ),
         cues=tuple(dict.fromkeys(cues)),
     )
+
+
+_LIST_NEXT = re.compile(r"[ \t]*(?:,|(?:or|and|nor)(?!\w))", re.IGNORECASE)
+
+
+def _negated_list_item(
+    scan: _Text,
+    rules: ClinicalRules,
+    cue: _Cue,
+    span: tuple[int, int],
+    window: tuple[int, int],
+    others: Sequence[tuple[int, int]],
+) -> bool:
+    """A relative before the target that is itself a negated item of a list ("denies
+    travel, sick contacts, or fevers"): nobody is there for the next items to belong to.
+    One followed by its concept ("no siblings with asthma") is no list item."""
+    if cue.end > span[0] or cue.key not in rules.relatives:
+        return False
+    if _LIST_NEXT.match(scan.text, cue.end) is None:
+        return False
+    own = (cue.start, cue.end)
+    hit = _nearest(scan, rules, Dimension.CERTAINTY.value, own, window, [*others, span])
+    return hit is not None and hit.category is TargetCategory.NEGATION
 
 
 def check_span(span: Any, length: int) -> str | None:

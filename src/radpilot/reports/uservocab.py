@@ -35,19 +35,22 @@ an unknown parent, a term listed twice).
 ...                       "my.yaml")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-radpilot.errors.VocabularyError: my.yaml: findings[0] (id 'x'): chexpert: 'Efusion' is not a CheXpert label; valid: ...
+radpilot.errors.UserVocabularyError: my.yaml: findings[0] (id 'x'): chexpert: 'Efusion' is not a CheXpert label; valid: ...
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from pydantic import AfterValidator, Field, StrictBool
 
 from radpilot.datafiles import DataDocument, DataModel, parse, read_path
-from radpilot.errors import VocabularyError
+from radpilot.errors import UserVocabularyError, VocabularyError
 from radpilot.reports.labelnames import canonical_finding
 from radpilot.reports.labelsets import CHEXPERT_LABELS, CXR14_LABELS
 from radpilot.reports.vocabulary import (
@@ -65,6 +68,31 @@ from radpilot.reports.vocabulary import (
 
 MAX_USER_FINDINGS = 10_000  # a guard against a runaway file, far above any real list
 MAX_ERRORS_LISTED = 20
+MAX_CHAIN_SHOWN = 8
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def _users_fault() -> Iterator[None]:
+    """A bad user file is bad input: re-raise as ``UserVocabularyError`` (an ``InputError``
+    too), so callers that catch input errors catch these."""
+    try:
+        yield
+    except UserVocabularyError:
+        raise
+    except VocabularyError as exc:
+        raise UserVocabularyError(str(exc)) from None
+
+
+def _user_input(func: Callable[P, R]) -> Callable[P, R]:
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _users_fault():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _has_word(value: str) -> str:
@@ -130,11 +158,22 @@ def _entry_label(raw: Any, i: int) -> str:
     return f"findings[{i}]"
 
 
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    names = {list: "an array", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
+
+
+@_user_input
 def parse_user_vocabulary(raw: Any, where: str) -> UserVocabularyFile:
     """Validate a parsed user file; every bad entry is named (one line each)."""
+    if not isinstance(raw, dict):
+        raise VocabularyError(f'{where}: is {_kind(raw)}, expected an object with "findings"')
     outline = parse(raw, _Outline, where)
     entries: list[UserFinding] = []
     problems: list[str] = []
+    first_of: dict[str, int] = {}  # id -> the entry that gives it first
     for i, item in enumerate(outline.findings):
         label = _entry_label(item, i)
         if not isinstance(item, dict):
@@ -142,9 +181,17 @@ def parse_user_vocabulary(raw: Any, where: str) -> UserVocabularyFile:
             problems.append(f"{where}: {label}: is {kind}, expected an object (one finding)")
             continue
         try:
-            entries.append(parse(item, UserFinding, f"{where}: {label}"))
+            entry = parse(item, UserFinding, f"{where}: {label}")
         except VocabularyError as exc:
             problems.append(str(exc))
+            continue
+        first = first_of.setdefault(entry.id, i)
+        if first != i:  # two entries of one id would merge silently, the later one winning
+            problems.append(
+                f"{where}: {label}: id: {entry.id!r} is also findings[{first}] "
+                "(one entry per finding)"
+            )
+        entries.append(entry)
     _raise_all(problems)
     return UserVocabularyFile.model_validate(
         {
@@ -166,6 +213,7 @@ def _raise_all(problems: list[str]) -> None:
     raise VocabularyError("\n".join(shown + tail))
 
 
+@_user_input
 def load_user_vocabulary(path: Path | str) -> UserVocabularyFile:
     """Read and validate a user's vocabulary file (JSON, or YAML by its suffix)."""
     return parse_user_vocabulary(read_path(path), str(path))
@@ -218,6 +266,7 @@ def changes(base: Vocabulary, merged: Vocabulary) -> VocabularyChanges:
     return VocabularyChanges(added, overridden, moved, removed)
 
 
+@_user_input
 def extend_vocabulary(base: Vocabulary, doc: UserVocabularyFile, where: str) -> Vocabulary:
     """``base`` with the user's entries merged in (see the module docstring); the result is
     remembered by digest so worker processes find it again."""
@@ -264,6 +313,8 @@ def extend_vocabulary(base: Vocabulary, doc: UserVocabularyFile, where: str) -> 
                 f"{where}: findings[{i}] (id {entry.id!r}): parent: {entry.parent!r} is not a "
                 "finding id (packaged or of this file)"
             )
+    if not problems:  # every parent exists: now a chain may be followed
+        problems += _cycles(doc, findings, where)
     _raise_all(problems)
     check_parents(findings, where)
     merged = Vocabulary(
@@ -276,6 +327,25 @@ def extend_vocabulary(base: Vocabulary, doc: UserVocabularyFile, where: str) -> 
     merged = replace(merged, digest=_merged_digest(base, doc))
     remember(merged)
     return merged
+
+
+def _cycles(doc: UserVocabularyFile, findings: Mapping[str, Finding], where: str) -> list[str]:
+    """One line per entry of the file whose parent chain comes back to it."""
+    problems: list[str] = []
+    for i, entry in enumerate(doc.findings):
+        chain = [entry.id]
+        parent = findings[entry.id].parent
+        while parent is not None and parent not in chain:
+            chain.append(parent)
+            parent = findings[parent].parent
+        if parent != entry.id:
+            continue  # no cycle, or one that does not pass through this entry
+        shown = chain if len(chain) <= MAX_CHAIN_SHOWN else [*chain[:MAX_CHAIN_SHOWN], "..."]
+        problems.append(
+            f"{where}: findings[{i}] (id {entry.id!r}): parent: the parent chain "
+            f"{' -> '.join([*shown, entry.id])} comes back on itself"
+        )
+    return problems
 
 
 def _merged_digest(base: Vocabulary, doc: UserVocabularyFile) -> str:

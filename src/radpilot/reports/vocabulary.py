@@ -129,6 +129,12 @@ class FindingEntry(DataModel):
         description="Synonyms that name an old finding ('healed fracture', 'callus'): a "
         "mention by one of them is historical, as after 'old' or 'healed'.",
     )
+    not_terms: list[Phrase] = Field(
+        default_factory=list,
+        description="Phrases that hold one of its words but name something else, anatomy "
+        "or a sign ('thoracic cavity' for a cavity, 'mass effect' for a mass): read as one "
+        "phrase that names nothing.",
+    )
 
     @field_validator("chexpert")
     @classmethod
@@ -159,6 +165,8 @@ class FindingEntry(DataModel):
             raise ValueError(f"{self.id}: each any_region entry must also be a synonym")
         if not set(self.historical_terms) <= set(self.synonyms):
             raise ValueError(f"{self.id}: each historical_terms entry must also be a synonym")
+        if set(self.not_terms) & set(self.synonyms):
+            raise ValueError(f"{self.id}: a not_terms entry cannot also be a synonym")
         return self
 
 
@@ -209,6 +217,8 @@ class Finding:
     any_region: tuple[str, ...] = ()
     # Terms that name an old finding ("healed fracture"): their mentions are historical.
     historical_terms: tuple[str, ...] = ()
+    # Phrases with one of its words that name anatomy ("thoracic cavity"): they name nothing.
+    not_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +307,7 @@ def _finding(entry: FindingEntry) -> Finding:
         adjectives=tuple(normalize_term(a) for a in entry.adjectives),
         any_region=_any_region_terms(entry),
         historical_terms=tuple(normalize_term(t) for t in entry.historical_terms),
+        not_terms=tuple(normalize_term(t) for t in entry.not_terms),
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from radpilot.errors import InputError
-from radpilot.reports.batch import BatchSummary, make_writer
+from radpilot.reports.batch import BatchSummary, make_writer, targets_column
 from radpilot.reports.labelsets import CHEXPERT, LabelSet
 from radpilot.reports.policy import DEFAULT_POLICY, UncertaintyPolicy
 from radpilot.reports.readers import ID_KEYS, TEXT_KEYS, ReportReader
@@ -250,6 +250,7 @@ def _stage(
     ) as reader:
         summary.encoding, summary.input_format = reader.encoding, reader.format.value
         summary.layout = reader.layout
+        summary.unread_targets_column = targets_column(reader.columns)
         staging = scratch / "input"
         staging.mkdir()
         t0 = time.perf_counter()

@@ -144,11 +144,13 @@ def verify_answer(
             )
             continue
         if not s.citations:
-            if require_citation and s.claims:
-                why = "states a finding without citing a report"
-                flagged.append(Flagged(s, why, why, (), position))
-            elif not s.claims:
+            if not require_citation:
                 kept.append(s)
+                continue
+            # a statement with no finding is still a statement ("the patient is
+            # improving"): nothing is passed on that no report backs
+            why = "states a finding without citing a report" if s.claims else "cites no report"
+            flagged.append(Flagged(s, why, why, (), position))
             continue
         for rid in s.citations:
             if rid not in stated:

@@ -60,21 +60,40 @@ def with_prior(
         if s.change is not None or s.certainty is Certainty.UNCERTAIN:
             out.append(s)
         elif s.certainty is Certainty.PRESENT:
-            out.append(replace(s, change=Change.STABLE if match else Change.NEW))
+            out.append(replace(s, change=_change(s, match)))
         elif match is not None:
             side = s.laterality or match.laterality
             out.append(replace(s, change=Change.RESOLVED, laterality=side, words=match.words))
         else:
             out.append(s)
-    addressed = {s.finding for s in current}
     notes = sorted(
         {
-            f"prior finding not addressed in the current findings: {p.finding}"
+            f"prior finding not addressed in the current findings: {_named(p)}"
             for p in before
-            if not any(related(p.finding, f, vocab) for f in addressed)
+            # a left effusion now says nothing of the right one before
+            if not any(related(p.finding, s.finding, vocab) and _same_side(s, p) for s in current)
         }
     )
     return out, notes
+
+
+def _named(s: Statement) -> str:
+    return s.finding if s.laterality is None else f"{s.finding} ({s.laterality.value})"
+
+
+def _change(now: Statement, before: Statement | None) -> Change | None:
+    """New, unchanged, or increased / decreased when both state a size and the sizes
+    rank differently; none when the prior was only possible (it was never established,
+    so "unchanged" would claim more than either report says)."""
+    if before is None:
+        return Change.NEW
+    if before.certainty is not now.certainty:
+        return None
+    rank = drafting().size_rank
+    a, b = rank(before.severity), rank(now.severity)
+    if a is not None and b is not None and a != b:
+        return Change.WORSE if b > a else Change.BETTER
+    return Change.STABLE
 
 
 def merged(

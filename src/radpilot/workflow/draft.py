@@ -109,8 +109,14 @@ def checked(
     if not candidate.strip():
         return replace(template, rejected=Rejection(backend, "the model returned no text"))
     diffs = verify.differences(candidate, template.statements, vocabulary=vocabulary)
-    if diffs:
-        reason = "its draft reads back differently: " + "; ".join(d.describe() for d in diffs)
+    problems = [d.describe() for d in diffs]
+    problems += [
+        p
+        for p in verify.rewording_problems(candidate, template.report, vocabulary=vocabulary)
+        if p not in problems
+    ]
+    if problems:
+        reason = "its draft reads back differently: " + "; ".join(problems)
         return replace(template, rejected=Rejection(backend, reason, diffs))
     return replace(template, report=candidate.strip() + "\n", backend=backend)
 

@@ -299,7 +299,23 @@ class FollowupRules:
         return self.modality_word[_key(m.group(0))]
 
     def body_parts_of(self, text: str) -> tuple[str, ...]:
-        return tuple(part for part, pattern in self.body_parts if pattern.search(text))
+        """The body parts ``text`` names. A part named only inside a longer name of
+        another is that one: "thoracic spine" is TSPINE, not also SPINE (which a lumbar
+        study would close)."""
+        found = [
+            (part, [m.span() for m in pattern.finditer(text)]) for part, pattern in self.body_parts
+        ]
+        spans = [(part, s) for part, hits in found for s in hits]
+
+        def inside(s: tuple[int, int], part: str) -> bool:
+            return any(
+                p != part and a <= s[0] and s[1] <= b and (b - a) > (s[1] - s[0])
+                for p, (a, b) in spans
+            )
+
+        return tuple(
+            part for part, hits in found if hits and not all(inside(s, part) for s in hits)
+        )
 
 
 def _key(words: str) -> str:

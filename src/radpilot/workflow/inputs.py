@@ -112,13 +112,43 @@ def from_phrases(
     return out
 
 
-def _finding_rows(raw: Any, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
+def _analysed(image: dict[str, Any]) -> bool:
+    """Whether the model read this image: ``analyze`` says so; a hand-made file without
+    the key counts when it has findings and no error."""
+    flag = image.get("analysed")
+    if isinstance(flag, bool):
+        return flag and image.get("error") is None
+    return image.get("error") is None and bool(image.get("findings"))
+
+
+def _images(raw: Any, where: str) -> list[tuple[int, dict[str, Any]]]:
+    """The analysed images of one study. An image the model never read says nothing of
+    the patient (drafting its "negatives" would state what nobody saw), and two studies
+    merged would be neither study's report: both are errors, not guesses."""
     images = raw if isinstance(raw, list) else [raw]
+    if not images:
+        raise InputError(f"{where}: holds no image (expected `radpilot analyze --json`)")
     for i, image in enumerate(images):
         if not isinstance(image, dict):
             raise InputError(
                 f"{where}: item [{i}] is not an object (expected `radpilot analyze --json`)"
             )
+    studies = {im.get("study") for im in images if isinstance(im.get("study"), str)}
+    if len(studies) > 1:
+        raise InputError(
+            f"{where}: holds images of {len(studies)} studies; draft one study at a time"
+        )
+    read = [(i, im) for i, im in enumerate(images) if _analysed(im)]
+    if not read:
+        raise InputError(
+            f"{where}: no image in it was analysed (unreadable, or stopped by the quality "
+            "gate); nothing to draft from it"
+        )
+    return read
+
+
+def _finding_rows(raw: Any, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
+    for i, image in _images(raw, where):
         findings = image.get("findings", [])
         if not isinstance(findings, list):
             raise InputError(f"{where}: [{i}].findings is not a list")
@@ -126,6 +156,15 @@ def _finding_rows(raw: Any, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
             if not isinstance(f, dict) or not isinstance(f.get("name"), str):
                 raise InputError(f"{where}: [{i}].findings[{j}] has no name")
             yield f"[{i}].findings[{j}]", f
+
+
+def _skipped_notes(raw: Any, where: str) -> list[str]:
+    images = raw if isinstance(raw, list) else [raw]
+    return [
+        f"{where}: [{i}]: not analysed (unreadable, or stopped by the quality gate); left out"
+        for i, im in enumerate(images)
+        if isinstance(im, dict) and not _analysed(im)
+    ]
 
 
 def from_analysis(
@@ -152,9 +191,10 @@ def analysis_statements(
     """:func:`from_analysis` on an already parsed JSON value (the service's request body)."""
     vocab = vocabulary or load_vocabulary()
     out: list[Statement] = []
-    notes: list[str] = []
     seen: set[str] = set()
-    for at, f in _finding_rows(raw, where):
+    rows = list(_finding_rows(raw, where))  # validates the whole file before any note
+    notes = _skipped_notes(raw, where)
+    for at, f in rows:
         positive = f.get("positive")
         if not isinstance(positive, bool):
             raise InputError(f"{where}: {at}.positive must be true or false")

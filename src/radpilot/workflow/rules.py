@@ -74,6 +74,17 @@ class DraftingFile(DataDocument):
     names: dict[FindingId, Phrase] = Field(default_factory=dict)
     location_words: list[Phrase]
     importance: list[FindingId]
+    size_ranks: list[list[Phrase]] = Field(
+        default_factory=list,
+        description="The reader's severity words, smallest first; words in one list rank "
+        "the same. A finding whose rank differs from the prior's is increased or decreased.",
+    )
+
+    def size_rank(self, severity: str | None) -> int | None:
+        for i, words in enumerate(self.size_ranks):
+            if severity in words:
+                return i
+        return None
 
     @field_validator("changes")
     @classmethod

@@ -233,9 +233,10 @@ def build_timeline(
 
         for study in studies.list(StudyFilter(patient_id=patient)):
             date = _date(study.study_date) or _date(study.received[:10])
-            if study.analysis and date is not None:
+            seen = image_observations(study)  # [] without a date or a scored image
+            if date is not None and seen:  # an image the gate stopped is no analysed study
                 sources.append((date, "image", study.study_uid))
-                observations += image_observations(study)
+                observations += seen
     if not sources and not undated:
         raise InputError(f"patient {patient}: no reports or analysed studies of this patient")
     by_finding: dict[str, list[Observation]] = {}

@@ -6,11 +6,12 @@ draft is verified only with none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from radpilot.reports import read
-from radpilot.reports.models import Certainty
+from radpilot.reports.models import Certainty, Report
 from radpilot.reports.vocabulary import Vocabulary
 from radpilot.workflow.models import Difference, DifferenceKind, Statement
 
@@ -96,3 +97,88 @@ def differences(
             if a != b:
                 out.append(Difference(kind, finding, _value(a), _value(b)))
     return tuple(out)
+
+
+# -- a language model's rewording against the template draft it rewords ------------------
+
+_CHECKED_SECTIONS = ("findings", "impression")
+_HEADER_SECTIONS = ("examination", "comparison")
+_LIST_MARK = re.compile(r"(?m)^\s*\d+[.)]\s")  # "1. " numbers an impression item
+_NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
+
+
+def _section_readings(report: Report, section: str) -> dict[str, _Seen]:
+    return _collect(
+        (
+            m.finding,
+            m.certainty.value,
+            m.laterality.value if m.laterality else None,
+            m.change.value if m.change else None,
+            m.severity if m.certainty is not Certainty.ABSENT else None,
+        )
+        for m in report.mentions
+        if m.section == section and not m.hypothetical and m.region is None
+    )
+
+
+def _section_problems(want: Report, got: Report) -> list[str]:
+    """The whole-report read-back cannot see a finding moved out of the IMPRESSION (it is
+    still in FINDINGS): each section must read back as the template's does."""
+    out: list[str] = []
+    for section in _CHECKED_SECTIONS:
+        w_all, g_all = _section_readings(want, section), _section_readings(got, section)
+        where = section.upper()
+        for finding in [*w_all, *(f for f in g_all if f not in w_all)]:
+            w, g = w_all.get(finding), g_all.get(finding)
+            if g is None:
+                out.append(f"{finding}: dropped from the {where}")
+            elif w is None:
+                out.append(f"{finding}: added to the {where}")
+            else:
+                for name, a, b in (
+                    ("certainty", w.certainty, g.certainty),
+                    ("laterality", w.laterality, g.laterality),
+                    ("change", w.change, g.change),
+                    ("severity", w.severity, g.severity),
+                ):
+                    if a != b:
+                        out.append(f"{finding}: {name} {_value(a)} -> {_value(b)} in the {where}")
+    return out
+
+
+def _header(report: Report, name: str) -> str | None:
+    for s in report.sections:
+        if s.name == name:
+            body = report.text[s.start : s.end]
+            if s.header and body.lower().startswith(s.header.lower()):
+                body = body[len(s.header) :]
+            return " ".join(body.strip(" :\n\t").rstrip(".").lower().split())
+    return None
+
+
+def _numbers(text: str) -> set[str]:
+    return set(_NUMBER.findall(_LIST_MARK.sub("", text)))
+
+
+def rewording_problems(
+    candidate: str, template: str, *, vocabulary: Vocabulary | None = None
+) -> list[str]:
+    """What a rewording of the ``template`` draft changed beyond words, each named without
+    quoting the text: a section's findings, the EXAMINATION or COMPARISON line, or a fact
+    no finding carries and so no read-back sees (a communication, a recommendation, a
+    number: a date, a time, a size, an identifier). Empty when it only rewords."""
+    from radpilot.workflow.followups import extract
+
+    want, got = read(template, vocabulary=vocabulary), read(candidate, vocabulary=vocabulary)
+    out = _section_problems(want, got)
+    for name in _HEADER_SECTIONS:
+        if _header(want, name) != _header(got, name):
+            out.append(f"the {name.upper()} line differs")
+    before, after = extract(template), extract(candidate)
+    if len(after.communications) > len(before.communications):
+        out.append("adds a communication statement")
+    if len(after.recommendations) > len(before.recommendations):
+        out.append("adds a recommendation")
+    if _numbers(candidate) - _numbers(template):
+        out.append("adds a number (a date, time, size or identifier)")
+    return out
