@@ -42,7 +42,7 @@ from radpilot.reports.openi import OpenIReport, iter_reports
 from radpilot.reports.vocabulary import findings as vocab_findings
 from radpilot.reports.vocabulary import load_vocabulary
 from radpilot.workflow.draft import draft_report, polish
-from radpilot.workflow.inputs import statement_of
+from radpilot.workflow.inputs import statement_of, with_position
 from radpilot.workflow.llm import LLMConfig
 from radpilot.workflow.models import Draft, Source, Statement
 
@@ -70,13 +70,15 @@ def own_statements(text: str) -> list[Statement]:
     vocab = load_vocabulary()
     seen: set[tuple[Any, ...]] = set()
     out = []
-    for m in read(text).mentions:
+    mentions = read(text).mentions
+    for m in mentions:
         if m.section in CONTEXT or m.hypothetical or m.historical or m.region is not None:
             continue
         key = (m.finding, m.certainty, m.laterality, m.change)
         if key not in seen:
             seen.add(key)
-            out.append(statement_of(m, vocab, Source.FINDINGS))
+            # a device keeps its position ("tip 4 cm above the carina"), as `--findings` does
+            out.append(with_position(statement_of(m, vocab, Source.FINDINGS), m, mentions, vocab))
     return out
 
 

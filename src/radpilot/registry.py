@@ -322,6 +322,7 @@ _BUILTINS: dict[str, tuple[str, dict[str, str]]] = {
             "workflow.followup_cues.v1": "radpilot.workflow.followup_rules:FOLLOWUP_CUES",
             "workflow.fleischner_2017.v1": "radpilot.workflow.fleischner:FLEISCHNER",
             "workflow.qa_rules.v1": "radpilot.workflow.qarules:QA_RULES",
+            "workflow.exam_regions.v1": "radpilot.workflow.qaexam:EXAM_REGIONS",
             "workflow.drafting.v1": "radpilot.workflow.rules:DRAFTING",
             "workflow.prompts.v1": "radpilot.workflow.rules:PROMPTS",
             "workflow.worklist.v1": "radpilot.workflow.worklist:WORKLIST",

@@ -39,6 +39,18 @@ def test_qa_route_clean_report_and_bad_input(service: Service) -> None:
     assert clean not in r.text  # validation errors never echo the report
 
 
+def test_qa_route_refuses_an_image_cross_check_with_no_analysed_image(service: Service) -> None:
+    clean = "FINDINGS: Lungs clear.\nIMPRESSION: Normal chest."
+    for images in ([], [{"findings": [], "error": "cannot read"}]):
+        r = service.client.post(
+            "/api/qa",
+            json={"text": clean, "image_findings": images},
+            headers=service.auth(Role.RADIOLOGIST),
+        )
+        assert r.status_code == 400, r.text
+        assert "image cross-check cannot run" in r.text and clean not in r.text
+
+
 def test_followups_route_with_the_guideline(service: Service) -> None:
     text = "8 mm solid nodule in the right upper lobe. Recommend CT chest in 6-12 months."
     r = service.client.post(

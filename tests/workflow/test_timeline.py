@@ -151,6 +151,10 @@ def test_resolved_without_a_later_sighting(tmp_path: Path, cli: CliRun) -> None:
 
 def test_png_chart(db: str, cli: CliRun, tmp_path: Path) -> None:
     png = tmp_path / "out" / "p9.png"
+    code, _, err = cli("timeline", "P9", "--db", db, "--png", str(png))
+    # a missing folder is an error, as for every -o (the user may have mistyped it)
+    assert code == 2 and "no such folder" in err and err.count("\n") == 1
+    png.parent.mkdir()
     code, out, err = cli("timeline", "P9", "--db", db, "--png", str(png))
     assert code == 0, err
     assert f"chart -> {png}" in out

@@ -72,6 +72,17 @@ def followups(
     if ctx.invoked_subcommand is not None:
         return
     if not overdue_flag:
+        # an option of --overdue alone is a half-typed command, not a request for help
+        given = [
+            n
+            for n, v in (("--db", db), ("--as-of", as_of), ("--json", as_json), ("--all", show_all))
+            if v
+        ]
+        if given:
+            raise InputError(
+                f"{', '.join(given)} without --overdue: add --overdue, or use "
+                "`followups overdue` / `followups extract`"
+            )
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
     overdue(db=db, as_of=as_of, as_json=as_json, show_all=show_all)

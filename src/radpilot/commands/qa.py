@@ -40,18 +40,22 @@ def qa(
         help="analysis.json of `radpilot analyze` for the same study (its model's decisions).",
     ),
     exam: str = typer.Option(
-        None, "--exam", help='The examination, e.g. "LEFT RIBS 2 VIEWS" (its side is checked).'
+        None,
+        "--exam",
+        help='The examination, e.g. "LEFT RIBS 2 VIEWS" (its side and the body regions it '
+        "images are checked); default: the report's EXAMINATION line.",
     ),
     sex: str = typer.Option(None, "--sex", help="The patient's sex as registered: M or F."),
     as_json: bool = typer.Option(False, "--json", help="Print the problems as a JSON list."),
 ) -> None:
     """Check a signed report: laterality conflicts, significant findings missing from the
     IMPRESSION, critical results without documented communication, contradictions,
-    disagreements with the image model, statements inconsistent with the patient's sex.
+    disagreements with the image model, statements inconsistent with the patient's sex or
+    the examination.
     Each problem names the exact words behind it. An aid to a radiologist, not a verdict.
 
     Exit status: 0 no problem found; 3 problems found; 2 nothing checked (an unreadable
-    report or analysis file, a usage error).
+    report or analysis file, an analysis with no analysed image, a usage error).
     """
     from radpilot.workflow.qa import Sex, check
     from radpilot.workflow.qaimage import image_findings as read_image_findings

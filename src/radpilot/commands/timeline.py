@@ -12,6 +12,7 @@ from rich.table import Table
 
 from radpilot.commands.common import ExitCode, exit_with
 from radpilot.commands.llmopts import LLM, LLM_CONFIG, LLM_MODEL, LLM_URL, llm_config
+from radpilot.errors import InputError
 
 if TYPE_CHECKING:
     from radpilot.search.store import ArchiveStore
@@ -62,6 +63,9 @@ def timeline(
     from radpilot.workflow.timeline import build_timeline
     from radpilot.workflow.timeline_plot import plot_timeline
 
+    if png is not None and not png.parent.exists():
+        # as every -o of radpilot: a mistyped folder is an error, never created silently
+        raise InputError(f"{png}: no such folder {png.parent}; create it first")
     location = db or default_db_path()
     archive = open_store(location, readonly=True)
     told = None

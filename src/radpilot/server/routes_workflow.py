@@ -121,12 +121,12 @@ def qa(
     ctx: ServiceContext = Depends(context),
 ) -> list[dict[str, Any]]:
     from radpilot.workflow.qa import check
-    from radpilot.workflow.qaimage import image_findings_from
+    from radpilot.workflow.qaimage import analysed_findings
 
     try:
         image = (
-            image_findings_from(body.image_findings, "image_findings")
-            if body.image_findings
+            analysed_findings(body.image_findings, "image_findings")
+            if body.image_findings is not None
             else ()
         )
         problems = check(body.text, image=image, exam=body.exam, sex=body.sex)

@@ -156,7 +156,7 @@ def sentence(s: Statement, vocab: Vocabulary, rules: DraftingFile | None = None)
             removed = rules.device_removed if device else rules.changes[Change.RESOLVED]
             return f"{removed} {desc}."
         return f"{rules.absent} {desc}."
-    desc = " ".join(x for x in (s.size, s.severity, place, s.words) if x)
+    desc = " ".join(x for x in (s.size, s.severity, place, s.words, s.position) if x)
     # The change before the hedge: the reader reads "Possible unchanged cardiomegaly" as
     # present, "Unchanged possible cardiomegaly" as uncertain.
     lead: list[str] = []

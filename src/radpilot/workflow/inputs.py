@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,36 @@ def from_phrases(
                 "knows; write it as in a report (e.g. 'small left pleural effusion') or add "
                 "the term with --vocab"
             )
-        out.extend(statement_of(m, vocab, Source.FINDINGS) for m in mentions)
+        for m in mentions:
+            st = statement_of(m, vocab, Source.FINDINGS)
+            out.append(with_position(st, m, mentions, vocab))
     return out
+
+
+def with_position(
+    st: Statement, mention: Mention, mentions: Sequence[Mention], vocab: Vocabulary
+) -> Statement:
+    """A present device with the words of its position: the rest of its sentence after
+    the device's name ("ET tube 4 cm above the carina"), when the reader finds a site in
+    the device named with these words alone (a site from elsewhere in the sentence, or
+    words such as "is noted", are no position) and no other finding shares them (they
+    would be restated twice)."""
+    from radpilot.workflow.compose import lineage
+
+    if st.certainty is not Certainty.PRESENT or "support_device" not in lineage(st.finding, vocab):
+        return st
+    sent = mention.sentence
+    rest = sent.text[mention.span.end - sent.start :].strip(" ,.;:")
+    end = mention.span.end
+    if not rest or any(end <= o.span.start < sent.end for o in mentions):
+        return st
+    probe = read(f"{st.words} {rest}.", vocabulary=vocab).mentions
+    sites = tuple(
+        sorted({x.lower() for m in probe if m.finding == st.finding for x in m.locations})
+    )
+    if not sites:
+        return st
+    return replace(st, position=rest, sites=sites)
 
 
 def _analysed(image: dict[str, Any]) -> bool:

@@ -33,6 +33,10 @@ class Statement:
     hedge: Hedge | None = None
     source: Source = Source.FINDINGS
     text: str | None = None  # fixed wording (a template's pertinent negative)
+    # a device's position as typed ("4 cm above the carina", "with tip in the SVC") and the
+    # sites the reader finds in it ("trachea", "svc"): restated, and read back
+    position: str | None = None
+    sites: tuple[str, ...] = ()
 
     @property
     def shown(self) -> bool:
@@ -47,6 +51,7 @@ class DifferenceKind(StrEnum):
     LATERALITY = "laterality"
     CHANGE = "change"
     SEVERITY = "severity"
+    POSITION = "position"  # a device's tip site or distance lost or changed
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 
 from radpilot.errors import InputError
 from radpilot.reports.matcher import scan
-from radpilot.reports.models import Span
+from radpilot.reports.models import Report, Span
 from radpilot.reports.reader import read
-from radpilot.workflow import qachecks, qaomissions
+from radpilot.workflow import qachecks, qaexam, qaomissions
 from radpilot.workflow.qarules import qa_rules
 from radpilot.workflow.qatypes import (
     Facts,
@@ -49,7 +49,8 @@ def check(
     """Every problem found in one report, in text order; ``()`` when none.
 
     ``image``: the image model's findings for the same study (``image_findings`` reads
-    them from analysis.json); ``exam``: the examination's name ("LEFT RIBS 2 VIEWS");
+    them from analysis.json); ``exam``: the examination's name ("LEFT RIBS 2 VIEWS"), by
+    default the report's own EXAMINATION line (its side and the regions it images are checked);
     ``sex``: "F" or "M", the patient's sex as registered.
     """
     if not isinstance(text, str):
@@ -63,14 +64,26 @@ def check(
     problems += qaomissions.missing_from_impression(facts)
     problems += qaomissions.critical_not_communicated(facts)
     problems += qachecks.contradictions(facts)
+    exam = exam or examination_line(report)
     if exam:
         problems += qachecks.exam_laterality(facts, exam)
+        problems += qaexam.exam_inconsistent(facts, exam)
     if image:
         problems += qachecks.against_image(facts, image)
     if sex is not None:
         problems += sex_inconsistent(facts, sex)
     problems.sort(key=lambda p: (p.evidence[0].start if p.evidence else len(text), p.kind))
     return tuple(problems)
+
+
+def examination_line(report: Report) -> str | None:
+    """The report's own EXAMINATION line without its header ("LEFT RIBS 2 VIEWS"), the
+    exam to check when the caller names none; None when the report has no such section."""
+    for section in report.sections:
+        if section.name == "examination":
+            body = report.text[section.start : section.end]
+            return body.split(":", 1)[1] if ":" in body else body
+    return None
 
 
 # -- sex-specific anatomy ----------------------------------------------------------------

@@ -211,7 +211,14 @@ def exam_laterality(facts: Facts, exam: str) -> list[Problem]:
     if side not in _SIDES:
         return []
     other = _OPPOSITE[side]
-    if any(t.roles.laterality in (side.value, "bilateral") for t in facts.tokens):
+    # the EXAMINATION line names the examined side by definition: only the report's own
+    # statements can show that the side was looked at
+    exam_spans = [(s.start, s.end) for s in facts.report.sections if s.name == "examination"]
+    if any(
+        t.roles.laterality in (side.value, "bilateral")
+        and not any(a <= t.start < b for a, b in exam_spans)
+        for t in facts.tokens
+    ):
         return []
     wrong = [
         m

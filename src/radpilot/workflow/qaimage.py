@@ -87,18 +87,25 @@ def _side(f: _Finding, meta: _Meta | None) -> Laterality | None:
     return None
 
 
-def image_findings_from(raw: Any, where: str) -> tuple[ImageFinding, ...]:
-    """Findings of parsed analysis.json content (a list of image results, or one)."""
+def _analysed(raw: Any, where: str) -> list[_Image]:
+    """The images the model read (no error, not stopped by the quality gate)."""
     items = raw if isinstance(raw, list) else [raw]
-    out: list[ImageFinding] = []
+    out: list[_Image] = []
     for i, item in enumerate(items):
         try:
             image = _Image.model_validate(item)
         except ValidationError as exc:
             raise InputError(format_error(exc, _Image, f"{where}: image [{i}]")) from None
         blocked = any(f.get("blocking") is True for f in image.flags if isinstance(f, dict))
-        if image.error is not None or blocked:
-            continue
+        if image.error is None and not blocked:
+            out.append(image)
+    return out
+
+
+def image_findings_from(raw: Any, where: str) -> tuple[ImageFinding, ...]:
+    """Findings of parsed analysis.json content (a list of image results, or one)."""
+    out: list[ImageFinding] = []
+    for image in _analysed(raw, where):
         for f in image.findings:
             label = _label(f.name)
             if label is None:
@@ -110,11 +117,21 @@ def image_findings_from(raw: Any, where: str) -> tuple[ImageFinding, ...]:
 
 def image_findings(path: Path | str) -> tuple[ImageFinding, ...]:
     """Findings of an analysis.json file; one error line naming the file when it cannot be
-    read or is not radpilot's output."""
+    read, is not radpilot's output, or holds no analysed image."""
     try:
         raw = read_path(path)
     except VocabularyError as exc:
         raise InputError(str(exc)) from None
     if not isinstance(raw, (list, dict)):
         raise InputError(f"{path}: not radpilot analyze output (a list of image results)")
-    return image_findings_from(raw, str(path))
+    return analysed_findings(raw, str(path))
+
+
+def analysed_findings(raw: Any, where: str) -> tuple[ImageFinding, ...]:
+    """As :func:`image_findings_from`, for a cross-check that was asked for: one with no
+    analysed image to check against must not pass as clean, so it is one error line."""
+    if not _analysed(raw, where):
+        count = len(raw) if isinstance(raw, list) else 1
+        what = f"none of its {count} image(s) was analysed" if count else "it holds no image"
+        raise InputError(f"{where}: {what}: the image cross-check cannot run")
+    return image_findings_from(raw, where)

@@ -24,6 +24,7 @@ class ProblemKind(StrEnum):
     POSSIBLE_OVERCALL = "possible_overcall"
     INTERNAL_CONTRADICTION = "internal_contradiction"
     SEX_INCONSISTENT = "sex_inconsistent"
+    EXAM_INCONSISTENT = "exam_inconsistent"
 
 
 class Severity(StrEnum):

@@ -75,7 +75,6 @@ def plot_timeline(timeline: Timeline, out: Path) -> Path:
     )
     fig.tight_layout()
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, format="png")
     except OSError as exc:
         raise InputError(f"{out}: cannot write the chart ({exc.strerror or exc})") from None

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from radpilot.reports import read
-from radpilot.reports.models import Certainty, Report
+from radpilot.reports.models import Certainty, Mention, Report
 from radpilot.reports.vocabulary import Vocabulary
 from radpilot.workflow.models import Difference, DifferenceKind, Statement
 
@@ -49,7 +49,46 @@ def _collect(items: Iterable[Reading]) -> dict[str, _Seen]:
 
 
 def read_back(text: str, *, vocabulary: Vocabulary | None = None) -> dict[str, _Seen]:
-    report = read(text, vocabulary=vocabulary)
+    return _readings(read(text, vocabulary=vocabulary))
+
+
+def _stated(report: Report) -> list[Mention]:
+    return [
+        m
+        for m in report.mentions
+        if m.section not in _CONTEXT_SECTIONS and not m.hypothetical and m.region is None
+    ]
+
+
+# a distance as written: "4 cm", "2.5cm", "10 mm"
+_DISTANCE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:cm|mm)\b", re.IGNORECASE)
+
+
+def _distances(text: str) -> set[str]:
+    return {re.sub(r"\s+", "", d.lower()) for d in _DISTANCE.findall(text)}
+
+
+def _positions(report: Report, statements: Sequence[Statement]) -> list[Difference]:
+    """A device whose typed position (its sites, a distance) the draft no longer states
+    wherever it names the device: "Endotracheal tube." for "ET tube 4 cm above the
+    carina" reads back as the same finding, but the position is lost."""
+    out: list[Difference] = []
+    mentions = _stated(report)
+    for s in statements:
+        if s.position is None:
+            continue
+        same = [m for m in mentions if m.finding == s.finding]
+        sites = {x.lower() for m in same for x in m.locations}
+        distances = set().union(*(_distances(m.sentence.text) for m in same))
+        want_d = _distances(s.position)
+        if not set(s.sites) <= sites or not want_d <= distances:
+            expected = "; ".join(sorted(want_d) + list(s.sites))
+            got = "; ".join(sorted(distances) + sorted(sites)) or None
+            out.append(Difference(DifferenceKind.POSITION, s.finding, expected, got))
+    return out
+
+
+def _readings(report: Report) -> dict[str, _Seen]:
     return _collect(
         (
             m.finding,
@@ -58,8 +97,7 @@ def read_back(text: str, *, vocabulary: Vocabulary | None = None) -> dict[str, _
             m.change.value if m.change else None,
             m.severity if m.certainty is not Certainty.ABSENT else None,
         )
-        for m in report.mentions
-        if m.section not in _CONTEXT_SECTIONS and not m.hypothetical and m.region is None
+        for m in _stated(report)
     )
 
 
@@ -77,8 +115,9 @@ def differences(
         )
         for s in statements
     )
-    got = read_back(text, vocabulary=vocabulary)
-    out: list[Difference] = []
+    report = read(text, vocabulary=vocabulary)
+    got = _readings(report)
+    out: list[Difference] = _positions(report, statements)
     for finding in [*want, *(f for f in got if f not in want)]:
         w, g = want.get(finding), got.get(finding)
         if g is None:
