@@ -93,7 +93,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if not is_normal and not any(f in other.roles.qualifies for f in r.anchor_of):
                 continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
-            if any(t.roles.terminator or t.roles.finding for t in between):
+            if any(t.roles.terminator or _other_findings(t, r.anchor_of) for t in between):
                 continue
             start, end = min(anchor.start, other.start), max(anchor.end, other.end)
             for f in r.anchor_of:
@@ -106,11 +106,21 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if is_normal:
                 if normal is None or gap < normal[0]:
                     normal = (gap, Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
-        if normal is not None and all(normal[0] < gap for gap, _ in best.values()):
+        first = r.anchor_of[0]
+        if normal is not None and (first not in best or normal[0] < best[first][0]):
+            # "normal" is said of the anchor's first finding; another finding's qualifier
+            # nearer than it stays that finding's ("lungs are well expanded, not edematous")
             drafts.append(normal[1])
-        else:
-            drafts.extend(d for _, d in best.values())
+            best = {f: b for f, b in best.items() if f != first}
+        drafts.extend(d for _, d in best.values())
     return drafts
+
+
+def _other_findings(t: Token, anchored: tuple[str, ...]) -> bool:
+    """Does a term between an anchor and a qualifier name a finding the anchor does not
+    anchor? One it anchors is said of the same subject and blocks nothing: "lungs are
+    hyperinflated, not edematous" names both."""
+    return t.roles.finding is not None and t.roles.finding not in anchored
 
 
 def _measurements(sentence: Sentence, mods: Modifiers) -> list[Measurement]:

@@ -240,7 +240,7 @@ def cues_of(
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
             if direction is Direction.FORWARD and cue.key in rules.adjacent:
-                if not _opens_with_finding(cue, d, drafts, text):
+                if not _opens_with_finding(cue, d, drafts, tokens, text):
                     continue
             if within or cue.start == d.qualifier_at:
                 gap: int | None = 0
@@ -281,7 +281,9 @@ def cues_of(
     return found
 
 
-def _opens_with_finding(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+def _opens_with_finding(
+    cue: Token, d: Draft, drafts: list[Draft], tokens: list[Token], text: str
+) -> bool:
     """Does a finding stand right after an adjacent-only cue, so that it and the list it
     opens (d among them) are in its reach? "Lungs are clear airspace disease" (a dropped
     "of"); not "clear with a small effusion", nor a sentence's opening adjective ("Clear
@@ -289,7 +291,20 @@ def _opens_with_finding(cue: Token, d: Draft, drafts: list[Draft], text: str) ->
     if text[max(0, cue.start - 20) : cue.start].rstrip()[-1:] in ("", ".", ":", ";", "-"):
         return False
     after = [o.start for o in drafts if o.start >= cue.end]
-    return bool(after) and d.start >= min(after) and not text[cue.end : min(after)].strip()
+    if not after or d.start < min(after):
+        return False
+    gap = _ADJACENT_GAP.fullmatch(text, cue.end, min(after))
+    return gap is not None and not any(cue.end <= t.start < min(after) for t in tokens)
+
+
+# What may stand between an adjacent-only cue and its finding: up to two lowercase words that
+# name no item of their own ("clear focal infiltrate", "clear acute airspace disease"); a
+# joining word ("with", "except") or a word the reader knows (a size, side, place or cue:
+# "clear small left effusion" is a dropped comma) keeps the finding out of its reach.
+_ADJACENT_GAP = re.compile(
+    r"(?:\s+(?!(?:with|and|or|but|except|of|for|in|on|at|to|the|a|an|is|are|there|"
+    r"without|no|not|than|also|then)\b)[a-z]+){0,2}\s+"
+)
 
 
 _THAN = re.compile(r"\bthan\b", re.IGNORECASE)
