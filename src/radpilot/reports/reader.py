@@ -17,6 +17,7 @@ from radpilot.reports.morphology import singular_candidates
 from radpilot.reports.rules import cue_rules, modifiers, section_rules
 from radpilot.reports.sections import sentence_regions, split_sections, split_sentences
 from radpilot.reports.sentencememo import memo_of
+from radpilot.reports.textfold import fold, restore
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
             f"{type(vocabulary).__name__}"
         )
     default = vocabulary is None or (not vocabulary.extended and vocabulary.digest == "packaged")
+    original, text = text, fold(text)  # "Ｎo", a non-breaking space: same offsets
     lowered = text.lower()
     sections = split_sections(text, lowered)
     sentences = split_sentences(text, sections)
@@ -171,8 +173,10 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
         len(sentences),
         len(mentions),
     )
+    if text is not original:
+        sections, sentences, mentions = restore(original, sections, sentences, mentions)
     return Report(
-        text=text,
+        text=original,
         sections=sections,
         sentences=sentences,
         mentions=tuple(mentions),
