@@ -153,6 +153,31 @@ def _add_spellings(roles: dict[str, Roles], spellings: Mapping[str, str]) -> dic
     return origin
 
 
+def _split_variants(key: str, prefixes: tuple[str, ...]) -> list[str]:
+    """A finding term written apart after a prefix, as dictation does ("pneumo thorax",
+    "cardio megaly"); the prefix must leave a word of at least four letters."""
+    out: list[str] = []
+    words = key.split(" ")
+    for i, w in enumerate(words):
+        for p in prefixes:
+            if w.startswith(p) and len(w) - len(p) >= 4 and w[len(p)].isalpha():
+                out.append(" ".join((*words[:i], p, w[len(p) :], *words[i + 1 :])))
+    return out
+
+
+def _add_splits(roles: dict[str, Roles], prefixes: tuple[str, ...]) -> None:
+    """Each finding term split after a dictated prefix names the same finding, unless
+    another phrase already owns that spelling."""
+    if not prefixes:
+        return
+    for key, r in list(roles.items()):
+        if r.finding is None:
+            continue
+        for variant in _split_variants(key, prefixes):
+            if variant not in roles:
+                roles[variant] = r
+
+
 def build_lexicon(vocab: Vocabulary) -> Lexicon:
     roles: dict[str, Roles] = {}
 
@@ -226,6 +251,7 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 if r.term_laterality is None and gram in mods.laterality:
                     r.term_laterality = mods.laterality[gram]
         r.term_locations = tuple(locs)
+    _add_splits(roles, mods.splits)
     origin = _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
     body = trie_regex(keys)

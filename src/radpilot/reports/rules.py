@@ -184,6 +184,13 @@ class ModifierFile(DataDocument):
         "phrases, modifiers) that holds the fragment is also matched spelled the other way, "
         "with the same meaning.",
     )
+    splits: list[Phrase] = Field(
+        default_factory=list,
+        description="Word prefixes that dictation writes apart from the rest of the word "
+        "('pneumo thorax', 'cardio megaly'): every finding term with a word that opens with "
+        "one (and goes on at least four letters) is also matched split there, with the same "
+        "meaning.",
+    )
 
 
 class SectionFile(DataDocument):
@@ -247,6 +254,7 @@ class Modifiers:
     severity: Mapping[str, str]  # normalized phrase -> canonical severity
     units: Mapping[str, float]  # unit -> millimetres per unit
     spellings: Mapping[str, str] = field(default_factory=dict)  # US fragment -> UK fragment
+    splits: tuple[str, ...] = ()  # word prefixes dictation writes apart ("pneumo thorax")
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +331,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         severity=_phrase_table(doc.severity),
         units={normalize_term(k): float(v) for k, v in doc.units.items()},
         spellings={normalize_term(k): normalize_term(v) for k, v in doc.spellings.items()},
+        splits=tuple(normalize_term(p) for p in doc.splits),
     )
 
 
