@@ -106,12 +106,11 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if is_normal:
                 if normal is None or gap < normal[0]:
                     normal = (gap, Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
-        first = r.anchor_of[0]
-        if normal is not None and (first not in best or normal[0] < best[first][0]):
+        if normal is not None and all(normal[0] < gap for gap, _ in best.values()):
             # "normal" is said of the anchor's first finding; another finding's qualifier
-            # nearer than it stays that finding's ("lungs are well expanded, not edematous")
+            # stays that finding's ("lungs are well expanded and not edematous")
             drafts.append(normal[1])
-            best = {f: b for f, b in best.items() if f != first}
+            best = {f: b for f, b in best.items() if f != r.anchor_of[0]}
         drafts.extend(d for _, d in best.values())
     return drafts
 
