@@ -314,9 +314,20 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> l
 
 
 # "pleural or pericardial effusion": a word, then "or"/"and"/a comma, right before a term.
-_COORDINATED = re.compile(r"([A-Za-z]+)[ \t]*(?:,[ \t]*(?:or|and)?|or|and|and/or)[ \t]+$")
+_COORDINATED = re.compile(
+    r"([A-Za-z]+)[ \t]*(?:,[ \t]*(?:or|and)?|or|and|and/or)[ \t]+$", re.IGNORECASE
+)
 _COORDINATION_WINDOW = 40  # characters before a term to look for the other adjective in
 _JOINERS = ("or", "and", ",")
+
+
+def _only_qualifier(r: Roles) -> bool:
+    """A phrase that only qualifies an anchor ("edematous" of "lungs"), nothing else."""
+    return (
+        bool(r.qualifies)
+        and not (r.finding or r.cues or r.anchor_of or r.terminator or r.laterality or r.location)
+        and r.severity is None
+    )
 
 
 def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
@@ -336,10 +347,13 @@ def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
         hit = lex.key_of(f"{m.group(1)} {t.key.split(' ', 1)[1]}")
         if hit is None or hit[1].finding in (None, t.roles.finding):
             continue
-        if any(o.start < word_end and word_start < o.end for o in out):
+        overlaps = [o for o in out if o.start < word_end and word_start < o.end]
+        if any(not _only_qualifier(o.roles) for o in overlaps):
             continue  # the word is a phrase already ("left", "no")
         if out is tokens:
             out = list(tokens)
+        for o in overlaps:
+            out.remove(o)  # "edematous or atelectatic changes": not the lungs' qualifier here
         out.append(Token(word_start, word_end, hit[0], hit[1]))
     if out is not tokens:
         out.sort(key=lambda o: o.start)
