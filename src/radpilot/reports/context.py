@@ -175,7 +175,7 @@ def mentions_in_sentence(
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
-        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
+        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text, unsized)
         certainty, hedge, cues, change = decide(
             d, i, found, tokens, alternatives, drafts, rules, context_section, text
         )

@@ -214,7 +214,10 @@ def cues_of(
     ahead: set[int],
     rules: CueRules,
     text: str,
+    devices: frozenset[str] = frozenset(),
 ) -> Found:
+    """The cues that reach draft d; ``devices``: the findings a devices-only hypothetical
+    cue reaches ("recommend chest tube placement")."""
     found = Found()
     for cue in cue_tokens:
         within = False  # between an anchored finding's anchor and qualifier
@@ -274,11 +277,30 @@ def cues_of(
             elif category is CueCategory.HISTORICAL:
                 found.historical = found.historical or cue
             elif category is CueCategory.HYPOTHETICAL:
+                if cue.key in rules.devices_only and not _to_be_placed(cue, d, devices, text):
+                    continue  # "recommend CT of the nodule" still states the nodule
                 found.hypothetical = found.hypothetical or cue
             elif category is CueCategory.STATEMENT:
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+# A placing word: what makes a device after "recommend" or "consider" one to be placed.
+_PLACING = re.compile(r"\b(?:placement|placing|insertion|inserting|insert|place)\b", re.I)
+_PLACED_AFTER = re.compile(r"\s+(?:placement|insertion)\b", re.IGNORECASE)
+
+
+def _to_be_placed(cue: Token, d: Draft, devices: frozenset[str], text: str) -> bool:
+    """Does a devices-only hypothetical cue reach d? Only a device, and one to be placed: a
+    cue without a placing word of its own ("recommend", "consider") needs "placement" or
+    "insertion" right after the device ("recommend chest tube placement"), since
+    "recommend advancing the endotracheal tube" is about a tube in place."""
+    if d.finding not in devices:
+        return False
+    if _PLACING.search(cue.key) or cue.start >= d.end:
+        return True
+    return _PLACED_AFTER.match(text, d.end) is not None
 
 
 def _opens_with_finding(
