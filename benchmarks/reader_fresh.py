@@ -30,8 +30,16 @@ labels as is (it never says 0.0 or -1.0: a negated keyword is a blank), for ment
 keywords and negation rule per sentence (a keyword after "no"/"not"/... is absent, else
 present; it never says uncertain; findings outside its keyword lists are missed).
 
-Usage: ``python benchmarks/reader_fresh.py [--split tune|held|all] [--errors N]``.
-``--errors`` prints the tune split's errors only (the held split's are never shown).
+A second set, ``reader_check_fresh2.jsonl`` (``--set``), holds whole reports (FINDINGS +
+IMPRESSION, 3-10 sentences) with labels only: every row names all 14 CheXpert labels (a
+label the report does not speak of is blank, so a spurious label counts as an error), less
+the few cells whose convention the gold leaves open. ``--chexpert-policy`` adds a column:
+radpilot's reader under the ``chexpert`` uncertainty policy (every hedge -1.0), scored
+against the same (radpilot-policy) gold.
+
+Usage: ``python benchmarks/reader_fresh.py [--set PATH] [--split tune|held|all] [--errors N]
+[--chexpert-policy]``. ``--errors`` prints the tune split's errors only (the held split's
+are never shown).
 """
 
 from __future__ import annotations
@@ -167,6 +175,7 @@ class Run:
     name: str
     mention_pairs: list[tuple[object, object]] = field(default_factory=list)
     label_pairs: list[tuple[object, object]] = field(default_factory=list)
+    label_names: list[str] = field(default_factory=list)  # the CheXpert label of each pair
     errors: list[str] = field(default_factory=list)
 
 
@@ -184,18 +193,23 @@ def score_rows(
                 )
         for label, want in row.labels.items():
             run.label_pairs.append((want, labels.get(label)))
+            run.label_names.append(label)
             if labels.get(label) != want:
                 run.errors.append(f"{row.id} label {label}: gold {want}, got {labels.get(label)}")
     return run
 
 
-def radpilot_labeler() -> Callable[[Row], tuple[list[str], dict[str, float | None]]]:
+def radpilot_labeler(
+    policy: str = "radpilot",
+) -> Callable[[Row], tuple[list[str], dict[str, float | None]]]:
     vocab = load_vocabulary()
     label_of = {f.id: f.chexpert for f in vocab.findings.values()}
 
     def label(row: Row) -> tuple[list[str], dict[str, float | None]]:
         report = read(row.text)
-        return [radpilot_certainty(report, g, label_of) for g in row.mentions], chexpert(report)
+        return [radpilot_certainty(report, g, label_of) for g in row.mentions], chexpert(
+            report, policy=policy
+        )
 
     return label
 
@@ -206,6 +220,28 @@ def naive(row: Row) -> tuple[list[str], dict[str, float | None]]:
 
 def report(runs: list[Run], title: str) -> None:
     print(f"\n{title}")
+    if runs[0].mention_pairs:
+        _mention_report(runs)
+    else:
+        print(f"{'labels':18s}" + "".join(f"| {r.name:^24s}" for r in runs))
+    _label_report(runs)
+
+
+def per_label_report(runs: list[Run]) -> None:
+    """Per CheXpert label: the macro-F1 of the label values its gold cells hold, and the
+    number of cells, so a whole-report set shows which labels its errors fall on."""
+    print(f"{'per label':27s}" + "".join(f"| {r.name[:20]:^20s}" for r in runs))
+    for name in CHEXPERT_LABELS:
+        cells = []
+        for r in runs:
+            pairs = [p for p, n in zip(r.label_pairs, r.label_names, strict=True) if n == name]
+            held = tuple(v for v in LABEL_VALUES if any(g == v for g, _ in pairs))
+            cells.append(macro(f1_table(pairs, held)) if held else float("nan"))
+        sup = sum(n == name for n in runs[0].label_names)
+        print(f"{name:22s} {sup:4d}" + "".join(f"| {c:20.4f}" for c in cells))
+
+
+def _mention_report(runs: list[Run]) -> None:
     print(f"{'mention certainty':18s}" + "".join(f"| {r.name:^24s}" for r in runs))
     print(
         f"{'class':12s} {'sup':>4s} "
@@ -217,6 +253,9 @@ def report(runs: list[Run], title: str) -> None:
         cells = "".join(f"| {t[c][0]:6.3f} {t[c][1]:6.3f} {t[c][2]:6.3f}   " for t in tables)
         print(f"{c:12s} {sup:4d} {cells}")
     print(f"{'macro-F1':17s} " + "".join(f"| {macro(t):20.4f}   " for t in tables))
+
+
+def _label_report(runs: list[Run]) -> None:
     ltables = [f1_table(r.label_pairs, LABEL_VALUES) for r in runs]
     print(f"{'label value':12s} {'sup':>4s}")
     for v in LABEL_VALUES:
@@ -232,10 +271,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("tune", "held", "all"), default=None, help="one split only")
     ap.add_argument("--errors", type=int, default=0, help="print the first N tune-split errors")
+    ap.add_argument("--per-label", action="store_true", help="macro-F1 per CheXpert label")
+    ap.add_argument("--set", type=Path, default=DATA, help="the check set (JSONL)")
+    ap.add_argument(
+        "--chexpert-policy", action="store_true", help="add the reader under the chexpert policy"
+    )
     args = ap.parse_args()
-    rows = load_rows()
+    rows = load_rows(args.set)
     splits = [args.split] if args.split else ["all", "tune", "held"]
     ours = radpilot_labeler()
+    theirs = radpilot_labeler("chexpert") if args.chexpert_policy else None
     t0 = time.perf_counter()
     for split in splits:
         part = [r for r in rows if split == "all" or r.split == split]
@@ -243,9 +288,13 @@ def main() -> None:
             score_rows(part, "radpilot", ours),
             score_rows(part, "naive (reader_accuracy)", naive),
         ]
+        if theirs is not None:
+            runs.append(score_rows(part, "radpilot, chexpert policy", theirs))
         n_m = sum(len(r.mentions) for r in part)
         n_l = sum(len(r.labels) for r in part)
         report(runs, f"split {split}: {len(part)} rows, {n_m} gold mentions, {n_l} label cells")
+        if args.per_label:
+            per_label_report(runs)
         if args.errors and split == "tune":
             print(f"\nfirst {args.errors} radpilot errors on the tune split:")
             for line in runs[0].errors[: args.errors]:

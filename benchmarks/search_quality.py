@@ -117,6 +117,38 @@ SIDED = {
     "left rib fracture": Gold("Fracture", side="left", sites=("ribs",)),
 }
 
+# Fresh queries (search round 3), written as a radiologist types them and fixed, with
+# their gold, before any was run: wordings, findings and sites the tables above do not
+# ask, so they measure what the tuning on those did not see. Reported separately; the
+# first run's figures are in BENCHMARKS.md.
+FRESH_FINDINGS = {
+    "enlarged heart": Gold("Cardiomegaly"),
+    "pulmonary nodule": Gold("Lung Lesion"),
+    "airspace disease": Gold(heads=("Airspace Disease",)),
+    "calcified lymph nodes": Gold(heads=("Calcinosis",), parts=("lymph nodes",)),
+    "pulmonary vascular congestion": Gold(heads=("Pulmonary Congestion",)),
+    "flattened diaphragm": Gold(heads=("Diaphragm",), parts=("flattened",)),
+    "compression deformity": Gold(heads=("Deformity",), parts=("thoracic vertebrae",)),
+    "streaky opacities": Gold(heads=("Opacity",), parts=("streaky",)),
+}
+FRESH_SIDED = {
+    "small right effusion": Gold("Pleural Effusion", side="right"),
+    "left basilar opacity": Gold("Lung Opacity", side="left", sites=LOWER),
+    "right upper lobe granuloma": Gold(
+        heads=("Calcified Granuloma", "Granuloma"), side="right", sites=("upper lobe",)
+    ),
+    "left apical scarring": Gold(heads=("Cicatrix",), side="left", sites=("apex",)),
+    "left lower lobe nodule": Gold("Lung Lesion", side="left", sites=LOWER),
+    "right central venous catheter": Gold(heads=("Catheters, Indwelling",), side="right"),
+    "right basilar airspace disease": Gold(heads=("Airspace Disease",), side="right", sites=LOWER),
+}
+TABLES = (
+    ("finding queries", FINDINGS),
+    ("sided queries", SIDED),
+    ("fresh finding queries", FRESH_FINDINGS),
+    ("fresh sided queries", FRESH_SIDED),
+)
+
 
 def load_gold(shared: Path) -> tuple[list[dict[str, Any]], Any]:
     script = shared / "data" / "openi" / "openi_gold.py"
@@ -192,7 +224,7 @@ def main() -> None:
         )
         plain.executemany("INSERT INTO plain VALUES (?, ?)", [(r["id"], r["text"]) for r in rows])
         t1 = time.perf_counter()
-        for title, queries in (("finding queries", FINDINGS), ("sided queries", SIDED)):
+        for title, queries in TABLES:
             table = Table(title=f"OpenI dev split ({len(rows)} reports), {title}: P@{args.k}")
             for col in (
                 "query",
@@ -266,7 +298,8 @@ def main() -> None:
     console.print(
         f"archive built in {t_ingest:.1f} s (reader included); {len(FINDINGS) + len(SIDED)} "
         f"queries x 2 systems in {t_query:.1f} s. Targets: finding queries mean strict "
-        f"P@{args.k} >= 0.95, every query >= BM25; sided queries >= 0.85"
+        f"P@{args.k} >= 0.95, every query >= BM25; sided queries >= 0.85 (the fresh "
+        "tables: the same targets, on queries no change was tuned on)"
     )
     if passes:
         console.print(

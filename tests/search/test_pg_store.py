@@ -282,7 +282,7 @@ def test_connection_errors_are_one_line_without_the_password(pg_server: Any, cli
     assert code == 2 and ":pw@" not in line and "cannot connect" in line
 
 
-def test_schema_states_on_open(pg_server: Any, cli: CliRun) -> None:
+def test_schema_states_on_open(pg_server: Any, cli: CliRun, tmp_path: Path) -> None:
     empty = pg_server.new_database("empty")
     code, _, err = cli("search", "effusion", "--db", empty)
     assert code == 2 and "no radpilot archive in this database" in _one_error_line(err)
@@ -300,8 +300,10 @@ def test_schema_states_on_open(pg_server: Any, cli: CliRun) -> None:
         db.execute("CREATE SCHEMA archive; CREATE TABLE archive.meta (k text)")
     with pytest.raises(ArchiveError, match="is not a radpilot archive"):
         open_store(other)
-    code, _, err = cli("archive", "migrate", "--db", "/tmp/x.db")
-    assert code == 2 and "not a postgresql:// URL" in _one_error_line(err)
+    # A file path is an SQLite archive: migrate upgrades one, never makes one.
+    missing = tmp_path / "x.db"
+    code, _, err = cli("archive", "migrate", "--db", str(missing))
+    assert code == 2 and "no archive here" in _one_error_line(err) and not missing.exists()
 
 
 def test_writable_open_creates_and_batches_are_atomic(pg_server: Any) -> None:

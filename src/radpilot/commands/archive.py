@@ -435,21 +435,47 @@ def export(
 
 @app.command("migrate")
 def migrate(
-    db: str = typer.Option(..., "--db", help="The PostgreSQL archive: a postgresql:// URL."),
+    db: str = typer.Option(
+        ..., "--db", help="The archive: a postgresql:// URL or an SQLite archive file."
+    ),
 ) -> None:
-    """Bring a PostgreSQL archive's schema up to this radpilot's (Alembic migrations;
-    an empty database gets a new archive). Writable opens do this too; this command does
-    only this. Exit 0: up to date; 2: the database cannot be reached or is newer."""
+    """Bring an archive's schema up to this radpilot's (PostgreSQL: Alembic migrations,
+    an empty database gets a new archive; SQLite: the upgrade of an older file, never a
+    new one). Writable opens do this too; this command does only this. Exit 0: up to
+    date; 2: the archive cannot be reached, is missing or is newer."""
     from radpilot.search.pg_schema import migrate as run_migrations
     from radpilot.search.pg_schema import redact
     from radpilot.search.store import is_database_url
 
     if not is_database_url(db):
-        raise InputError(
-            f"--db {db}: not a postgresql:// URL (an SQLite archive needs no migration)"
-        )
+        was, now = _migrate_sqlite(Path(db))
+        done = f"{now}: up to date" if was == now else f"{was} -> {now}"
+        typer.echo(f"archive schema {done} -> {db}")
+        return
     before, after = run_migrations(db)
     if before == after:
         typer.echo(f"archive schema {after}: up to date -> {redact(db)}")
     else:
         typer.echo(f"archive schema {before or 'none'} -> {after} -> {redact(db)}")
+
+
+def _migrate_sqlite(path: Path) -> tuple[str, str]:
+    """(schema before, after) of an SQLite archive upgraded by a writable open (which
+    refuses, in one line, a missing, damaged or foreign file, or a newer schema)."""
+    import sqlite3
+
+    from radpilot.search.sqlite_schema import SCHEMA_VERSION, schema_of
+    from radpilot.search.store import open_store
+
+    before = SCHEMA_VERSION
+    if path.is_file():
+        try:
+            probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                before = schema_of(probe) or SCHEMA_VERSION
+            finally:
+                probe.close()
+        except sqlite3.Error:
+            pass  # not an archive, or damaged: the open below says which
+    open_store(path, create=False).close()
+    return before, SCHEMA_VERSION

@@ -149,6 +149,8 @@ def _alternative(
                 nearer, lo = False, last
         if nearer and others and t.start >= d.end and _offered_list(tokens, drafts, d, t, text):
             nearer = False  # "atelectasis, aspiration or pneumonia": the first is offered too
+        if not nearer and t.start >= d.end and _before_unknown_item(tokens, d, text, lo, hi):
+            continue
         listed = bool(others) or (
             lo == t.end and text[lo:hi] == " " and _statement_list(tokens, drafts, t, rules)
         )
@@ -181,6 +183,26 @@ def _in_comma_list(text: str, drafts: list[Draft], d: Draft, alt: Token) -> int 
     if not items or _LIST_CLOSE.fullmatch(text, prev, alt.start) is None:
         return None
     return prev
+
+
+# A comma, then one to three words that are no joining word: an item the vocabulary does not
+# know ("consolidation, ARDS or infection": ARDS is the list's first item).
+_UNKNOWN_ITEM = re.compile(
+    r"[ \t]*,[ \t]*(?:(?!(?:and|or|with|but|no|not)\b)[A-Za-z-]+[ \t]+){1,3}"
+)
+
+
+def _before_unknown_item(tokens: list[Token], d: Draft, text: str, lo: int, hi: int) -> bool:
+    """Is observation d followed by a comma and words no finding names before "or"? Those
+    words are the first item of the list, so d stands before the list: it is what the
+    alternatives explain, stated ("airspace opacities, hemorrhage or infection"), as
+    :func:`_offered_list` keeps an observation before a list of known diagnoses. A
+    diagnosis there is one of the alternatives offered ("edema, ARDS or pneumonia")."""
+    if not text or _UNKNOWN_ITEM.fullmatch(text, lo, hi) is None:
+        return False
+    return any(
+        x.start == d.start and x.roles.finding is not None and not x.roles.inferred for x in tokens
+    )
 
 
 def _listed_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:

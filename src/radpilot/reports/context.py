@@ -72,7 +72,28 @@ _MEASURE = re.compile(
 )
 
 
-def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
+def _ends_phrase(t: Token, anchor_of: tuple[str, ...]) -> bool:
+    """A terminator between an anchor and its cue ends the phrase, except the anchor's own
+    as-before qualifier: "contours unchanged and normal" is one phrase about the contours."""
+    return t.roles.terminator and not any(f in t.roles.uncertain_for for f in anchor_of)
+
+
+_JOINED = re.compile(r"[ \t]+and[ \t]+")
+
+
+def _joined(tokens: list[Token], d: Draft, cue: Token, text: str) -> bool:
+    """Are d's qualifier and the normal cue two words of one phrase, joined by "and"
+    ("stable and normal", "normal and stable")? A comma or "with" between them gives the
+    normal word to another anatomy ("heart size normal, stable mediastinal contours",
+    "stable silhouette with normal heart size")."""
+    q = next((t for t in tokens if t.start == d.qualifier_at), None)
+    if q is None or not text:
+        return False
+    lo, hi = (q.end, cue.start) if q.end <= cue.start else (cue.end, q.start)
+    return _JOINED.fullmatch(text, lo, hi) is not None
+
+
+def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draft]:
     """Findings named by an anchor and a nearby qualifier, one per qualified finding
     ("aorta is tortuous and calcified" names two); a nearer "normal" cue wins instead."""
     drafts: list[Draft] = []
@@ -82,6 +103,7 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             continue
         best: dict[str, tuple[int, Draft]] = {}  # finding -> nearest qualifier
         normal: tuple[int, Draft] | None = None
+        normal_cue: Token | None = None
         for j, other in enumerate(tokens):
             if j == i or other.roles.finding is not None:
                 continue
@@ -93,7 +115,9 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if not is_normal and not any(f in other.roles.qualifies for f in r.anchor_of):
                 continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
-            if any(t.roles.terminator or _other_findings(t, r.anchor_of) for t in between):
+            if any(
+                _ends_phrase(t, r.anchor_of) or _other_findings(t, r.anchor_of) for t in between
+            ):
                 continue
             start, end = min(anchor.start, other.start), max(anchor.end, other.end)
             for f in r.anchor_of:
@@ -106,11 +130,23 @@ def _anchored(tokens: list[Token], rules: CueRules) -> list[Draft]:
             if is_normal:
                 if normal is None or gap < normal[0]:
                     normal = (gap, Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
-        if normal is not None and all(normal[0] < gap for gap, _ in best.values()):
-            # "normal" is said of the anchor's first finding; another finding's qualifier
-            # stays that finding's ("lungs are well expanded and not edematous")
+                    normal_cue = other
+        # A qualifier that only says the anatomy is as before ("unchanged", "stable") yields
+        # to a normal word joined to it: "heart size is unchanged and normal" says what it is.
+        # "normal" is said of the anchor's first finding; another finding's qualifier stays
+        # that finding's ("lungs are well expanded and not edematous").
+        if normal is not None and all(
+            normal[0] < gap
+            or (d.uncertain and normal_cue is not None and _joined(tokens, d, normal_cue, text))
+            for gap, d in best.values()
+        ):
             drafts.append(normal[1])
-            best = {f: b for f, b in best.items() if f != r.anchor_of[0]}
+            best = {
+                f: (gap, d)
+                for f, (gap, d) in best.items()
+                if f != r.anchor_of[0]
+                and not (d.uncertain and normal_cue and _joined(tokens, d, normal_cue, text))
+            }
         drafts.extend(d for _, d in best.values())
     return drafts
 
@@ -153,7 +189,7 @@ def mentions_in_sentence(
 
     ``unsized``: findings a measurement never sizes, the devices (a tube "4 cm above the
     carina" is a position, not a size)."""
-    drafts = _drafts(tokens, rules)
+    drafts = _drafts(tokens, rules, text)
     if unsized and len(drafts) > 1:
         drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
@@ -217,7 +253,7 @@ def _slash_pair(t: Token, drafts: list[Draft], devices: frozenset[str]) -> bool:
     return x != y and x not in devices and y not in devices
 
 
-def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
+def _drafts(tokens: list[Token], rules: CueRules, text: str) -> list[Draft]:
     """The findings a sentence names (terms, then anchored findings not already named),
     in text order."""
     drafts = [
@@ -232,7 +268,7 @@ def _drafts(tokens: list[Token], rules: CueRules) -> list[Draft]:
         for t in tokens
         if t.roles.finding
     ]
-    for a in _anchored(tokens, rules):
+    for a in _anchored(tokens, rules, text):
         if not any(d.finding == a.finding and d.start < a.end and a.start < d.end for d in drafts):
             drafts.append(a)
     drafts.sort(key=lambda d: d.start)

@@ -131,8 +131,9 @@ class FindingEntry(DataModel):
     )
     not_terms: list[Phrase] = Field(
         default_factory=list,
-        description="Phrases that hold one of its words but name anatomy, not this finding "
-        "('thoracic cavity' for a cavity): read as one phrase that names nothing.",
+        description="Phrases that hold one of its words but name something else, anatomy "
+        "or a sign ('thoracic cavity' for a cavity, 'mass effect' for a mass): read as one "
+        "phrase that names nothing.",
     )
 
     @field_validator("chexpert")

@@ -8,13 +8,15 @@ ask "present, not negated" with an index instead of re-reading text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
-from radpilot.reports.models import Certainty, Change, Mention, Report
-from radpilot.reports.vocabulary import Vocabulary
-from radpilot.search.config import ranking
+from radpilot.reports.models import Certainty, Change, Laterality, Mention, Report
+from radpilot.reports.vocabulary import Vocabulary, normalize_term
+from radpilot.search.config import query_words, ranking
 
 # Mentions in these sections are the question or the past, not this study's finding:
 # "INDICATION: rule out pneumothorax" must never make a report match "pneumothorax".
@@ -53,8 +55,11 @@ def mention_status(m: Mention) -> FindingStatus:
 Span = tuple[int, int]
 
 # One stored mention: (finding, status, certainty, laterality, locations, change, section,
-# span_start, span_end, sentence_start, sentence_end, historical, span text lower-cased)
-MentionRow = tuple[str, str, str, str | None, str, str | None, str, int, int, int, int, int, str]
+# span_start, span_end, sentence_start, sentence_end, historical, span text lower-cased,
+# written sides: ``written_sides``)
+MentionRow = tuple[
+    str, str, str, str | None, str, str | None, str, int, int, int, int, int, str, str
+]
 # One stored per-report finding: (finding, status, score)
 FindingRow = tuple[str, str, float]
 
@@ -99,6 +104,12 @@ def analyse(report: Report, labels: dict[str, float | None]) -> Analysis:
                 m.sentence.end,
                 int(m.historical),
                 m.span.text.lower(),
+                written_sides(
+                    m.sentence.text,
+                    m.sentence.start,
+                    (m.span.start, m.span.end),
+                    m.laterality.value if m.laterality else None,
+                ),
             )
         )
         per_finding.setdefault(fid, []).append((st, m))
@@ -115,20 +126,78 @@ def tag(finding: str, status: str, *attrs: str) -> str:
     return "__".join((finding, status, *attrs))
 
 
-def finding_tags(findings: tuple[FindingRow, ...], mentions: list[MentionRow]) -> str:
+def finding_tags(findings: Iterable[tuple[str, str, float]], mentions: Iterable[MentionRow]) -> str:
     """Tokens that let a full-text index intersect findings ("stable cardiomegaly AND
     granuloma NOT effusion") without touching rows: one per finding with its report-level
-    status, and one per mention attribute combination with the mention's status."""
+    status, and one per mention attribute combination with the mention's status (a side
+    for each of its written sides)."""
+    return tags_of(findings, [(m[0], m[1], m[13], m[5]) for m in mentions])
+
+
+def tags_of(
+    findings: Iterable[tuple[str, str, float]],
+    mentions: Iterable[tuple[str, str, str, str | None]],
+) -> str:
+    """``finding_tags`` of ``(finding, status, written sides, change)`` mentions."""
     out = {tag(fid, status) for fid, status, _ in findings}
-    for m in mentions:
-        fid, status, lat, chg = m[0], m[1], m[3], m[5]
-        if lat:
+    for fid, status, sides, chg in mentions:
+        for lat in sides_of(sides):
             out.add(tag(fid, status, lat))
+            if chg:
+                out.add(tag(fid, status, lat, chg))
         if chg:
             out.add(tag(fid, status, chg))
-        if lat and chg:
-            out.add(tag(fid, status, lat, chg))
     return " ".join(sorted(out))
+
+
+def sides_field(sides: Iterable[str]) -> str:
+    """``|left|right|``: a side is found with ``instr(sides, '|left|')``."""
+    got = sorted(set(sides))
+    return "|" + "|".join(got) + "|" if got else ""
+
+
+def sides_of(field: str) -> tuple[str, ...]:
+    return tuple(x for x in field.split("|") if x)
+
+
+@lru_cache(maxsize=1)
+def _bilateral_words() -> tuple[re.Pattern[str], frozenset[str]]:
+    """A pattern of the reader's bilateral side words (longest first), and those of them
+    that name a site on each side (``query_words.json`` ``each_side_words``)."""
+    from radpilot.reports.rules import modifiers
+
+    words = sorted(modifiers().laterality_words[Laterality.BILATERAL], key=len, reverse=True)
+    alts = "|".join(r"\s+".join(re.escape(p) for p in w.split()) for w in words)
+    return re.compile(rf"\b(?:{alts})\b", re.IGNORECASE), query_words().each_side_words
+
+
+def written_sides(sentence: str, offset: int, span: Span, laterality: str | None) -> str:
+    """The sides a mention is on, as its report writes them (``sides_field``): its
+    reader's side, and for a bilateral side written with a word that names a site on
+    each side ("bibasilar atelectasis"), the left and the right too, so a sided query
+    asks what the report wrote. ``sentence`` is the mention's sentence text, starting at
+    ``offset`` in the report; the side word taken is the bilateral one nearest the span.
+    Stored data only (no reader): an archive migration computes the same from its rows.
+
+    >>> written_sides("Bibasilar atelectasis.", 10, (20, 31), "bilateral")
+    '|bilateral|left|right|'
+    >>> written_sides("Bilateral effusions, bibasilar atelectasis.", 0, (0, 19), "bilateral")
+    '|bilateral|'
+    """
+    if laterality is None:
+        return ""
+    sides = [laterality]
+    if laterality == Laterality.BILATERAL.value:
+        pattern, each = _bilateral_words()
+        start, end = span[0] - offset, span[1] - offset
+        best = min(
+            pattern.finditer(sentence),
+            key=lambda m: max(0, start - m.end(), m.start() - end),
+            default=None,
+        )
+        if best is not None and normalize_term(best[0]) in each:
+            sides += [Laterality.LEFT.value, Laterality.RIGHT.value]
+    return sides_field(sides)
 
 
 def specialise(

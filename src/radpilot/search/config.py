@@ -20,6 +20,7 @@ from functools import lru_cache
 from pydantic import Field
 
 from radpilot.datafiles import DataDocument, DataFile, DataModel
+from radpilot.errors import VocabularyError
 from radpilot.reports.models import Change, Hedge, Laterality
 
 
@@ -41,6 +42,14 @@ class QueryWordsFile(DataDocument):
         description="A word ending -> endings of the adjectives and participles a report "
         "writes for the same thing ('emphysema' -> 'emphysematous', 'atherosclerosis' -> "
         "'atherosclerotic'): a mention in such a form names the query's finding literally.",
+    )
+    each_side_words: list[str] = Field(
+        default_factory=list,
+        description="Side words of the reader's modifiers.json (bilateral ones) that name a "
+        "site on each side ('bibasilar': both bases): a mention written with one is on the "
+        "left and on the right as well as bilateral, so 'left basilar atelectasis' finds "
+        "'bibasilar atelectasis' (stored with the mention at ingest: re-ingest or migrate "
+        "after a change).",
     )
 
 
@@ -87,6 +96,12 @@ class RankingFile(DataDocument):
     bonus: Bonus
     hedge: HedgeBonus
     candidates: int = Field(ge=1, description="Reports each index proposes before ranking.")
+    words_rerank: int = Field(
+        ge=1,
+        description="A finding query's best candidates (certainty tier, then score) that are "
+        "read for the query's own words (stated phrase, word share) and reordered by them; at "
+        "least five pages.",
+    )
     semantic_scan_max: int = Field(
         ge=0, description="Above this many vectors, embeddings re-rank but do not propose."
     )
@@ -107,6 +122,7 @@ class QueryWords:
     locations: dict[str, str]  # the reader's location phrases -> canonical location
     near_locations: dict[str, frozenset[str]]  # canonical -> locations that answer it too
     derived_endings: tuple[tuple[str, tuple[str, ...]], ...]  # ending -> derived endings
+    each_side_words: frozenset[str]  # bilateral side words that are a site on each side
 
 
 @lru_cache(maxsize=1)
@@ -116,6 +132,12 @@ def query_words() -> QueryWords:
 
     doc = QUERY_WORDS.load()
     lat = {normalize_term(k): Laterality(v) for k, v in modifiers().laterality.items()}
+    odd = [w for w in doc.each_side_words if lat.get(normalize_term(w)) is not Laterality.BILATERAL]
+    if odd:
+        raise VocabularyError(
+            f"{QUERY_WORDS.where}: each_side_words {odd} are not bilateral side words of the "
+            "reader's modifiers.json"
+        )
     chg = {normalize_term(w): key for key, words in doc.change.items() for w in words}
     return QueryWords(
         laterality=lat,
@@ -125,6 +147,7 @@ def query_words() -> QueryWords:
         locations=dict(modifiers().locations),
         near_locations={k: frozenset(v) for k, v in doc.near_locations.items()},
         derived_endings=tuple((k, tuple(v)) for k, v in doc.derived_endings.items()),
+        each_side_words=frozenset(normalize_term(w) for w in doc.each_side_words),
     )
 
 

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
-from radpilot.reports.morphology import stem
-from radpilot.search.config import RankingFile, query_words, ranking
+from radpilot.search.config import RankingFile, ranking
 from radpilot.search.freewords import attributes_hold, drop_negated, near_evidence, stated_only
 from radpilot.search.models import (
     CandidateQuery,
@@ -36,9 +35,10 @@ from radpilot.search.models import (
     StoredMention,
     StoredReport,
 )
-from radpilot.search.query import FindingTerm, Polarity, Query, parse_query
+from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand, family, using
+from radpilot.search.wordshare import Texts, literal, reads_words, stated_phrase, word_share
 
 if TYPE_CHECKING:
     from radpilot.reports.vocabulary import Vocabulary
@@ -155,7 +155,11 @@ def _filters(q: Query) -> Filters:
 
 
 def _parsed(query: str | Query) -> tuple[Query, list[str]]:
-    q = parse_query(query) if isinstance(query, str) else query
+    if isinstance(query, str):
+        q = parse_query(query)
+    else:
+        q = query
+        check_text(q.to_string())  # a Query built in code, not parsed
     notes = []
     if q.ignored:
         shown = ", ".join(repr(t) for t in q.ignored[:5])
@@ -255,12 +259,38 @@ def _search(
             + w.semantic * parts["semantic"]
         )
         scored.append((total, rid, parts))
-    near = near_evidence(store, q, scoring, ids) if q.words and scoring else {}
+    wanted = sorted({f for t in scoring for f in expand(t.finding)})
+    # Ranking reads only what a report states (negated mentions never answer).
+    live = ("present", "uncertain")
+    ments = store.mentions(ids, wanted, live) if wanted and q.words else {}
+    near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
+    # The query's own words in the evidence reorder the best candidates of each tier:
+    # a few pages of them, not every candidate (at scale, most of a finding's 400).
+    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
+    head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
+    phrase: set[int] = set()
+    share: dict[int, float] = {}
+    if wanted and reads_words(q, scoring):
+        if not q.words:
+            ments = store.mentions(head, wanted, live)
+        texts = Texts(store)
+        phrase = stated_phrase(q, scoring, {r: ments[r] for r in head if r in ments}, texts)
+        share = word_share(scoring, ments, texts, head)
 
     # Uncertain matches always rank below certain ones, whatever their other scores; then
-    # the reports whose evidence sentence states the query's own free words.
-    def rank(x: tuple[float, int, dict[str, float]]) -> tuple[int, float, float, int]:
-        return (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1])
+    # the reports that write the query's whole phrase where the finding is present, then
+    # those whose evidence sentence states the query's free words, then those whose
+    # mention holds more of its finding words (its own words, not a synonym or roll-up).
+    def rank(x: tuple[float, int, dict[str, float]]) -> tuple[float, ...]:
+        rid = x[1]
+        return (
+            tier.get(rid, 0),
+            -(rid in phrase),
+            -near.get(rid, 0.0),
+            -share.get(rid, 0.0),
+            -x[0],
+            -rid,
+        )
 
     scored.sort(key=rank)
     if q.words and not cq.fts and lex:
@@ -353,7 +383,7 @@ def _finding_scores(
                 tier[rid] = 1
         f_scores[rid] = total / len(scoring)
     if cfg.bonus.literal:
-        for rid, bonus in _literal(store, ids, scoring).items():
+        for rid, bonus in literal(store, ids, scoring).items():
             f_scores[rid] = f_scores.get(rid, 0.0) + cfg.bonus.literal * bonus
     return f_scores, tier
 
@@ -372,53 +402,6 @@ def _lexical(
     # With a finding the words only add to its score: the page is read for negated
     # words once ranked (``_search``).
     return store.lexical_scores(list(cands), q.words)
-
-
-def _head(text: str) -> str:
-    """The stem of the last written word: "opacities" and "opacity" share "opacit"."""
-    return stem(text.split()[-1]) if text.split() else ""
-
-
-def _heads(text: str) -> tuple[str, ...]:
-    """The head word's stem and its derived forms' stems: "emphysema" -> "emphysema",
-    "emphysemat" ("emphysematous changes" names emphysema in its own word)."""
-    words = text.lower().split()
-    if not words:
-        return ()
-    last = words[-1]
-    out = [_head(text)]
-    for end, alts in query_words().derived_endings:
-        if last.endswith(end) and len(last) > len(end) + 3:
-            out.extend(last[: -len(end)] + alt for alt in alts)
-    return tuple(dict.fromkeys(out))
-
-
-def _literal(store: ArchiveStore, ids: list[int], terms: list[FindingTerm]) -> dict[int, float]:
-    """Share of the query's findings that a report names in the query's own words.
-
-    The reader maps "pneumonitis" to pneumonia and "dense nodule" to nodule; both are
-    right to match, but a report that says "pneumonia" is the better answer.
-    Literal evidence must be as strong as asked: an "uncertain: pulmonary nodule" does not
-    make a "nodular opacity" report a literal nodule.
-    """
-    out: dict[int, float] = {}
-    for t in terms:
-        status = "uncertain" if t.polarity is Polarity.UNCERTAIN else "present"
-        found: set[int] = set()
-        for head in _heads(t.text):
-            found |= store.literal_hits(ids, expand(t.finding), status, head)
-        # The head word is the literal match; the query's whole phrase in one mention is
-        # closer ("interstitial markings" before "lung markings"): half the bonus each.
-        written = t.text.lower().split()
-        share = dict.fromkeys(found, 1.0)
-        if len(written) > 1 and found:
-            phrase = " ".join([*written[:-1], _head(t.text)])
-            share = dict.fromkeys(found, 0.5)
-            for rid in store.literal_hits(list(found), expand(t.finding), status, phrase):
-                share[rid] = 1.0
-        for rid, v in share.items():
-            out[rid] = out.get(rid, 0.0) + v / len(terms)
-    return out
 
 
 def _semantic(

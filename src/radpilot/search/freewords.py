@@ -33,7 +33,11 @@ _WORD = re.compile(r"\w", re.UNICODE)
 
 
 def near_evidence(
-    store: ArchiveStore, q: Query, terms: list[FindingTerm], ids: list[int]
+    store: ArchiveStore,
+    q: Query,
+    terms: list[FindingTerm],
+    ids: list[int],
+    ments: dict[int, list[StoredMention]] | None = None,
 ) -> dict[int, float]:
     """Share of the free words that a matching mention states: a location the words
     name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
@@ -46,15 +50,15 @@ def near_evidence(
     mentions with the query's side and change count, so a negated sentence never
     supplies the words.
     """
-    places, rest = _locations_in(q.words)
+    places, rest = locations_in(q.words)
     pats = [word_pattern(w) for w in rest if _WORD.search(w)]
     asked = len(places) + len(pats)
     out: dict[int, float] = {}
     if not asked:
         return out
-    wanted = sorted({f for t in terms for f in expand(t.finding)})
-    ments = store.mentions(ids, wanted)
-    texts = {rid: r.text for rid, r in store.reports(list(ments)).items()} if pats else {}
+    if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
+        ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
+    texts = store.texts(list(ments)) if pats else {}
     for rid, ms in ments.items():
         live = [
             m
@@ -68,13 +72,13 @@ def near_evidence(
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
         locs = {loc for m in live for loc in m.locations}
         got = sum(1 for p in pats if any(p.search(s) for s in sentences))
-        got += sum(1 for place in places if _answers(place, locs))
+        got += sum(1 for place in places if answers_place(place, locs))
         if got:
             out[rid] = got / asked
     return out
 
 
-def _locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
+def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
     """The reader's locations that a run of free words names (longest phrase first), and
     the words left over: ("middle", "lobe", "nodular") -> (["right middle lobe"], ["nodular"])."""
     qw = query_words()
@@ -95,7 +99,7 @@ def _locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
     return places, rest
 
 
-def _answers(place: str, locations: set[str]) -> bool:
+def answers_place(place: str, locations: set[str]) -> bool:
     """A mention at ``locations`` is at ``place``: the same location, one that contains
     it ("left lower lobe" for "lower lobe") or one listed as answering it."""
     near = query_words().near_locations.get(place, frozenset())
@@ -124,7 +128,7 @@ def word_pattern(word: str) -> re.Pattern[str]:
 
 def attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
     return (
-        (t.laterality is None or m.laterality == t.laterality.value)
+        (t.laterality is None or t.laterality.value in (m.sides or (m.laterality,)))
         and (t.change is None or m.change == t.change.value)
         and (t.location is None or any(t.location in loc for loc in m.locations))
     )

@@ -85,6 +85,8 @@ class StoredMention:
     sentence: tuple[int, int]
     historical: bool
     span_text: str = ""  # lower-cased words that named the finding
+    # the sides as written (``analysis.written_sides``): "bibasilar" is left and right too
+    sides: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> StoredMention:
@@ -101,6 +103,7 @@ class StoredMention:
             sentence=(row[10], row[11]),
             historical=bool(row[12]),
             span_text=row[13],
+            sides=tuple(x for x in row[14].split("|") if x),
         )
 
 

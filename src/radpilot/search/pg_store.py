@@ -46,7 +46,7 @@ _REPORT_COLS = (
 )
 _MENTION_COLS = (
     "report_rowid, finding, status, certainty, laterality, locations, change, section, "
-    "span_start, span_end, sentence_start, sentence_end, historical, term"
+    "span_start, span_end, sentence_start, sentence_end, historical, term, sides"
 )
 _UNSTATED = sorted(UNSTATED)
 
@@ -245,8 +245,16 @@ class PostgresStore:
         return {rep.rowid: rep for rep in reps}
 
     @_guarded
+    def texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        sql = "SELECT rowid, text FROM reports WHERE rowid = ANY(%s)"
+        return {int(rid): text for rid, text in self._db.execute(sql, (list(rowids),))}
+
+    @_guarded
     def mentions(
-        self, rowids: Sequence[int], findings: Sequence[str] | None = None
+        self,
+        rowids: Sequence[int],
+        findings: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
     ) -> dict[int, list[StoredMention]]:
         out: dict[int, list[StoredMention]] = {}
         sql = f"SELECT {_MENTION_COLS} FROM mentions WHERE report_rowid = ANY(%s)"
@@ -254,6 +262,9 @@ class PostgresStore:
         if findings is not None:
             sql += " AND finding = ANY(%s)"
             args.append(list(findings))
+        if statuses is not None:
+            sql += " AND status = ANY(%s)"
+            args.append(list(statuses))
         for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
             out.setdefault(int(row[0]), []).append(StoredMention.from_row(row))
         return out

@@ -26,7 +26,8 @@ _REPORT_COPY = (
 )
 _MENTION_COPY = (
     "COPY mentions (report_rowid, finding, status, certainty, laterality, locations, change, "
-    "section, span_start, span_end, sentence_start, sentence_end, historical, term) FROM STDIN"
+    "section, span_start, span_end, sentence_start, sentence_end, historical, term, sides) "
+    "FROM STDIN"
 )
 _FINDING_COPY = "COPY report_findings (report_rowid, finding, status, score) FROM STDIN"
 
@@ -110,7 +111,9 @@ def _plan(
             plan.replaced.append(rowid)
         current[rid] = (rowid, it.hash)
         for m in an.mentions:
-            plan.mentions.setdefault((rowid, m[0], m[7], m[8]), (rowid, *m[:-1], pg_text(m[-1])))
+            plan.mentions.setdefault(
+                (rowid, m[0], m[7], m[8]), (rowid, *m[:12], pg_text(m[12]), m[13])
+            )
         for f in an.findings:
             plan.findings[(rowid, f[0])] = (rowid, *f)
     return plan

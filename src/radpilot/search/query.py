@@ -16,7 +16,8 @@ inside them is a literal quote; an apostrophe is a letter, as in "Morgagni's her
              | MODIFIER           a side ("left", "right lung", "bilateral" and the other
                                   phrases of the reader's modifiers.json) or a change
                                   (new/worse/better/stable/resolved): constrains the next
-                                  finding (or the last one)
+                                  finding (or the last one); a side that is also a place
+                                  ("bibasilar") stays a free word as well
              | side:VALUE | change:VALUE | loc:TEXT   the same, explicitly
              | since:DATE | until:DATE   study date, inclusive (YYYY, YYYY-MM or YYYY-MM-DD)
              | patient:ID | modality:CODE | body:PART
@@ -68,6 +69,10 @@ KEYS = (
     "body",
 )
 _KEY_RE = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
+# A lone UTF-16 surrogate is no character: it reaches a query from argv bytes that were not
+# UTF-8 (Python's surrogateescape) or from a JSON "\ud800" escape, and no database driver can
+# encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WORD = re.compile(r"\w")
 _PREFIX = {
     Polarity.ANY: "",
@@ -385,7 +390,12 @@ class _Parser:
             if lat is None or any(self.finding_at(j, take=False) for j in range(i + 1, i + n)):
                 continue
             self.pending.laterality = lat
-            self.pending.words.extend(plain[i : i + n])
+            if normalize_term(" ".join(plain[i : i + n])) in self.qw.each_side_words:
+                # "bibasilar" is both sides and a place, the bases: the word stays a free
+                # word too, so the mentions at the bases rank first (``near_evidence``).
+                self.words.extend(plain[i : i + n])
+            else:
+                self.pending.words.extend(plain[i : i + n])
             return n
         return 0
 
@@ -421,6 +431,17 @@ class _Parser:
             self.words.extend(pending.words)
 
 
+def check_text(text: str, what: str = "query") -> None:
+    """``InputError`` (one line, naming the position, never the text) when ``text`` holds
+    a lone surrogate, which no archive backend can encode."""
+    m = _SURROGATE.search(text)
+    if m is not None:
+        raise InputError(
+            f"{what}: character {m.start() + 1} is a lone surrogate (U+{ord(m[0]):04X}), "
+            "not text: the query was not valid UTF-8; type it again or remove that character"
+        )
+
+
 def parse_query(text: str, lookup: Lookup | None = None) -> Query:
     """Parse a query string; raise InputError (one line) on a malformed one.
 
@@ -428,6 +449,7 @@ def parse_query(text: str, lookup: Lookup | None = None) -> Query:
     >>> [t.finding for t in q.findings], q.words, q.ignored
     (['pneumothorax'], ("O'Brien",), ('???',))
     """
+    check_text(text)
     if lookup is None:
         from radpilot.search.vocab import lookup as default_lookup
 

@@ -130,8 +130,10 @@ def _mention_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
     conds.append(f"m.status IN ({','.join('?' * len(c.statuses))})")
     args.extend(c.statuses)
     if c.laterality:
-        conds.append("+m.laterality = ?")  # unary +: probe by report, not by attribute
-        args.append(c.laterality)
+        # The sides the report wrote ("bibasilar" is left and right too), not only the
+        # reader's one side; instr() probes by report, not by attribute.
+        conds.append("instr(m.sides, ?) > 0")
+        args.append(f"|{c.laterality}|")
     if c.change:
         conds.append("+m.change = ?")
         args.append(c.change)

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+UPGRADABLE = frozenset({"1"})  # older schemas a writable open upgrades (``schema_sides``)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS mentions (
     certainty TEXT NOT NULL, laterality TEXT, locations TEXT NOT NULL, change TEXT,
     section TEXT NOT NULL, span_start INTEGER NOT NULL, span_end INTEGER NOT NULL,
     sentence_start INTEGER NOT NULL, sentence_end INTEGER NOT NULL, historical INTEGER NOT NULL,
-    term TEXT NOT NULL,
+    term TEXT NOT NULL, sides TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (report_rowid, finding, span_start, span_end)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS report_findings (
@@ -109,6 +110,8 @@ def connect(path: Path, *, readonly: bool, create: bool, verify: bool) -> sqlite
                     "`radpilot archive check` lists the problems; restore it from a backup",
                     damaged=True,
                 )
+        if not readonly:
+            upgrade(db)
     except sqlite3.DatabaseError as exc:
         db.close()
         raise ArchiveError(
@@ -205,9 +208,14 @@ def prepare(db: sqlite3.Connection, location: str, *, readonly: bool) -> None:
         )
     if "meta" in tables:
         row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row and row[0] != SCHEMA_VERSION:
+        if row and row[0] != SCHEMA_VERSION and (readonly or row[0] not in UPGRADABLE):
+            hint = (
+                f"; upgrade it with `radpilot archive migrate --db {location}`"
+                if row[0] in UPGRADABLE
+                else ""
+            )
             raise InputError(
-                f"{location}: archive schema {row[0]}, this radpilot reads {SCHEMA_VERSION}"
+                f"{location}: archive schema {row[0]}, this radpilot reads {SCHEMA_VERSION}{hint}"
             )
     if readonly:
         if not tables:
@@ -221,3 +229,17 @@ def prepare(db: sqlite3.Connection, location: str, *, readonly: bool) -> None:
         f"BEGIN IMMEDIATE;\n{SCHEMA}\nINSERT OR IGNORE INTO meta(key, value) VALUES "
         f"('schema', '{SCHEMA_VERSION}'), ('created', '{timestamp()}');\nCOMMIT;"
     )
+
+
+def schema_of(db: sqlite3.Connection) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    return None if row is None else str(row[0])
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Bring an archive of an older schema to ``SCHEMA_VERSION`` (after the soundness
+    check: nothing is written into a damaged file)."""
+    if schema_of(db) in UPGRADABLE:
+        from radpilot.search.schema_sides import upgrade_sqlite
+
+        upgrade_sqlite(db)

@@ -49,7 +49,7 @@ _REPORT_COLS = (
 )
 _MENTION_COLS = (
     "report_rowid, finding, status, certainty, laterality, locations, change, section, "
-    "span_start, span_end, sentence_start, sentence_end, historical, term"
+    "span_start, span_end, sentence_start, sentence_end, historical, term, sides"
 )
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 _HINTS = {
@@ -261,8 +261,19 @@ class SQLiteStore:
         return out
 
     @_guarded
+    def texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(rowids):
+            sql = f"SELECT rowid, text FROM reports WHERE rowid IN ({_marks(chunk)})"
+            out.update((int(rid), text) for rid, text in self._db.execute(sql, chunk))
+        return out
+
+    @_guarded
     def mentions(
-        self, rowids: Sequence[int], findings: Sequence[str] | None = None
+        self,
+        rowids: Sequence[int],
+        findings: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
     ) -> dict[int, list[StoredMention]]:
         out: dict[int, list[StoredMention]] = {}
         for chunk in _chunks(rowids):
@@ -271,6 +282,9 @@ class SQLiteStore:
             if findings is not None:
                 sql += f" AND finding IN ({_marks(findings)})"
                 args.extend(findings)
+            if statuses is not None:
+                sql += f" AND status IN ({_marks(statuses)})"
+                args.extend(statuses)
             for row in self._db.execute(sql + " ORDER BY report_rowid, span_start", args):
                 out.setdefault(int(row[0]), []).append(StoredMention.from_row(row))
         return out

@@ -141,7 +141,7 @@ def _apply(db: sqlite3.Connection, plan: _Plan) -> None:
     db.executemany("INSERT INTO reports_fts(rowid, text) VALUES (?, ?)", plan.fts_add)
     db.executemany("INSERT INTO finding_tags(rowid, tags) VALUES (?, ?)", plan.tags_add)
     db.executemany(
-        "INSERT OR IGNORE INTO mentions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", plan.mention_rows
+        "INSERT OR IGNORE INTO mentions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", plan.mention_rows
     )
     db.executemany("INSERT OR REPLACE INTO report_findings VALUES (?,?,?,?)", plan.finding_rows)
 

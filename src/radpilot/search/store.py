@@ -101,9 +101,18 @@ class ArchiveStore(Protocol):
 
     def reports(self, rowids: Sequence[int]) -> dict[int, StoredReport]: ...
 
+    def texts(self, rowids: Sequence[int]) -> dict[int, str]:
+        """rowid -> the report's text only (ranking reads many; ``reports`` is whole)."""
+        ...
+
     def mentions(
-        self, rowids: Sequence[int], findings: Sequence[str] | None = None
-    ) -> dict[int, list[StoredMention]]: ...
+        self,
+        rowids: Sequence[int],
+        findings: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+    ) -> dict[int, list[StoredMention]]:
+        """rowid -> its mentions (of ``findings``, with one of ``statuses``), in text order."""
+        ...
 
     def get(self, report_id: str) -> StoredReport | None: ...
 

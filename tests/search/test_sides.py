@@ -1,0 +1,159 @@
+"""The sides a report writes: "bibasilar", "biapical", "bibasal" are each side's base or
+apex (``query_words.json`` ``each_side_words``), stored with the mention at ingest
+(``analysis.written_sides``) and used by sided queries, on both backends; an archive
+written before the sides were stored is upgraded from its own rows and then answers as
+a new one."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radpilot.interop.records import make_record
+from radpilot.search.analysis import read_and_analyse, sides_field, tags_of
+from radpilot.search.engine import search
+from radpilot.search.ingest import ingest_records
+from radpilot.search.store import ArchiveStore, is_database_url, open_store
+
+REPORTS = {
+    "S1": "FINDINGS: Bibasilar atelectasis.",
+    "S2": "FINDINGS: Left basilar atelectasis.",
+    "S3": "FINDINGS: Right basilar atelectasis.",
+    "S4": "FINDINGS: Biapical pleural thickening.",
+    "S5": "FINDINGS: Bilateral pleural effusions. Bibasilar atelectasis.",
+    "S6": "FINDINGS: Small left pleural effusion.",
+    "S7": "FINDINGS: Atelectasis in both lung bases.",
+}
+QUERIES = {
+    "left basilar atelectasis": ["S2", "S1", "S5", "S7"],
+    "right basilar atelectasis": ["S3", "S1", "S5", "S7"],
+    "bibasilar atelectasis": ["S1", "S5", "S7"],
+    "left apical pleural thickening": ["S4"],
+    # "bilateral" names no site: a bilateral effusion stays bilateral only.
+    "left pleural effusion": ["S6"],
+    "bilateral pleural effusion": ["S5"],
+}
+
+
+def ids(store: ArchiveStore, query: str) -> list[str]:
+    return [h.report.id for h in search(store, query, limit=20, semantic=False).hits]
+
+
+@pytest.fixture(scope="module")
+def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive("sides"))
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize(("query", "expected"), list(QUERIES.items()))
+def test_a_sided_query_uses_the_sides_written(
+    archive: ArchiveStore, query: str, expected: list[str]
+) -> None:
+    got = ids(archive, query)
+    assert sorted(got) == sorted(expected)
+    if query.startswith(("left", "right")):
+        assert got[0] == expected[0]  # the side written as asked first
+
+
+def test_the_written_sides_are_stored_and_tagged() -> None:
+    an = read_and_analyse(REPORTS["S5"])
+    sides = {m[0]: m[13] for m in an.mentions}
+    assert sides["atelectasis"] == "|bilateral|left|right|"
+    assert sides["pleural_effusion"] == "|bilateral|"
+    assert "atelectasis__present__left" in an.tags.split()
+    assert "pleural_effusion__present__left" not in an.tags.split()
+
+
+def _as_before_sides(location: str) -> None:
+    """Make an archive look as one written before the sides were stored."""
+    if is_database_url(location):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as db:
+            db.execute("ALTER TABLE archive.mentions DROP COLUMN sides")
+            db.execute("UPDATE archive.alembic_version SET version_num = '0003_studies_v1'")
+        return
+    db = sqlite3.connect(location, isolation_level=None)
+    try:
+        old = {}
+        for (rid,) in db.execute("SELECT rowid FROM reports").fetchall():
+            findings = db.execute(
+                "SELECT finding, status, score FROM report_findings WHERE report_rowid = ?", (rid,)
+            ).fetchall()
+            ments = db.execute(
+                "SELECT finding, status, laterality, change FROM mentions WHERE report_rowid = ?",
+                (rid,),
+            ).fetchall()
+            # schema 1's tags: the reader's side only
+            old[rid] = tags_of(
+                findings, [(f, s, sides_field([lat] if lat else []), c) for f, s, lat, c in ments]
+            )
+        db.execute("BEGIN")
+        db.executemany(
+            "UPDATE reports SET tags = ? WHERE rowid = ?", [(t, r) for r, t in old.items()]
+        )
+        db.execute("INSERT INTO finding_tags(finding_tags) VALUES ('rebuild')")
+        db.execute("ALTER TABLE mentions DROP COLUMN sides")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    Path(location + "-verified").unlink(missing_ok=True)
+
+
+def test_an_archive_from_before_is_upgraded_from_its_rows(
+    new_archive: Callable[[str], str], archive: ArchiveStore, cli: Any
+) -> None:
+    location = new_archive("sides_upgrade")
+    store = open_store(location)
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
+    store.close()
+    _as_before_sides(location)
+    if not is_database_url(location):
+        with pytest.raises(Exception, match="archive schema 1, this radpilot reads 2; upgrade"):
+            open_store(location, readonly=True)
+    code, out, _ = cli("archive", "migrate", "--db", location)
+    assert code == 0
+    upgraded = open_store(location, readonly=True)
+    try:
+        for query in QUERIES:
+            assert ids(upgraded, query) == ids(archive, query), query
+        assert upgraded.mentions([1])[1][0].sides == ("bilateral", "left", "right")
+    finally:
+        upgraded.close()
+    if not is_database_url(location):
+        assert "1 -> 2" in out
+        code, out, _ = cli("archive", "migrate", "--db", location)
+        assert code == 0 and "up to date" in out
+
+
+def test_a_side_that_names_a_place_is_a_place_word_too() -> None:
+    from radpilot.search.query import parse_query
+
+    q = parse_query("bibasilar atelectasis")
+    assert q.findings[0].laterality is not None and q.findings[0].laterality.value == "bilateral"
+    assert q.words == ("bibasilar",)
+    assert parse_query(q.to_string()) == q
+    assert parse_query("bilateral atelectasis").words == ()
+    assert parse_query("bibasilar").words == ("bibasilar",)
+
+
+def test_the_place_of_a_side_word_ranks_first(new_archive: Callable[[str], str]) -> None:
+    # "bilateral" names no place; "bibasilar" asks for the bases too.
+    texts = {
+        "B1": "FINDINGS: Scattered bilateral subsegmental atelectasis.\n"
+        "IMPRESSION: Bilateral subsegmental atelectasis.",
+        "B2": "FINDINGS: Subsegmental atelectasis in the lung bases bilaterally.",
+    }
+    store = open_store(new_archive("sideplace"))
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in texts.items()], jobs=1)
+    try:
+        assert ids(store, "bibasilar atelectasis") == ["B2", "B1"]
+    finally:
+        store.close()

@@ -1,0 +1,88 @@
+"""Among matches of one certainty, the report that names the finding in the query's own
+words ranks first (``search.wordshare``): the whole phrase stated where the finding is
+present, then the share of the query's finding words its mention holds. Hand-written
+reports, the real reader, both backends; each test fails with its mechanism taken out
+(the stored scores alone rank the other report first)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from radpilot.interop.records import make_record
+from radpilot.search.engine import search
+from radpilot.search.ingest import ingest_records
+from radpilot.search.query import parse_query
+from radpilot.search.store import ArchiveStore, open_store
+from radpilot.search.wordshare import query_phrase
+
+REPORTS = {
+    # Two of the query's three words said three times, in the impression too, against all
+    # three in another form ("coarsened"), so neither writes the phrase itself.
+    "M1": "FINDINGS: Coarse markings in both lungs. Coarse markings at the bases.\n"
+    "IMPRESSION: Coarse markings.",
+    "M2": "FINDINGS: Coarsened interstitial markings.",
+    # A qualifier the reader keeps out of its term, in the mention's own sentence.
+    "Q1": "FINDINGS: Bibasilar opacities.\nIMPRESSION: Bibasilar opacities, left more than right.",
+    "Q2": "FINDINGS: Streaky bibasilar opacities.",
+    # A place inside the finding's synonym ("apical scarring"), where the reader put it.
+    "A1": "FINDINGS: Scarring in the left lung base.\nIMPRESSION: Left basilar scarring.",
+    "A2": "FINDINGS: Scarring at the left apex.",
+    # The query's whole phrase once, against its words spread over three mentions.
+    "P1": "FINDINGS: Atelectasis in the left base. Atelectasis in the left basilar segments."
+    "\nIMPRESSION: Left base atelectasis.",
+    "P2": "FINDINGS: Left basilar atelectasis.",
+    # The phrase written where the reader reads the finding as negated is no statement.
+    "P3": "FINDINGS: No left basilar atelectasis. Atelectasis at the left base.\n"
+    "IMPRESSION: Left base atelectasis, more at the base.",
+}
+
+
+@pytest.fixture(scope="module")
+def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive("wordshare"))
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
+    yield store
+    store.close()
+
+
+def ids(store: ArchiveStore, query: str) -> list[str]:
+    return [h.report.id for h in search(store, query, limit=20, semantic=False).hits]
+
+
+def test_the_querys_own_words_before_a_synonym(archive: ArchiveStore) -> None:
+    res = search(archive, "coarse interstitial markings", semantic=False)
+    got = [h.report.id for h in res.hits]
+    assert got == ["M2", "M1"]
+    # The synonym's report has the higher stored score: only the word share orders them.
+    assert res.hits[1].score > res.hits[0].score
+
+
+def test_the_terms_other_words_count_in_the_sentence_and_places(archive: ArchiveStore) -> None:
+    res = search(archive, "streaky opacities", semantic=False)
+    assert [h.report.id for h in res.hits][:2] == ["Q2", "Q1"]
+    assert res.hits[1].score > res.hits[0].score
+    res = search(archive, "left apical scarring", semantic=False)
+    assert [h.report.id for h in res.hits] == ["A2", "A1"]
+    assert res.hits[1].score > res.hits[0].score
+
+
+def test_the_stated_phrase_ranks_first(archive: ArchiveStore) -> None:
+    res = search(archive, "left basilar atelectasis", semantic=False)
+    got = [h.report.id for h in res.hits]
+    assert got[0] == "P2"
+    assert {"P1", "P3"} <= set(got)
+    by_id = {h.report.id: h.score for h in res.hits}
+    assert by_id["P1"] > by_id["P2"]
+    # P3 writes the phrase only in its negated sentence: not a stated phrase.
+    plain = search(archive, "atelectasis left basilar", semantic=False)
+    assert plain.hits[0].report.id != "P3"
+
+
+def test_the_phrase_is_the_querys_plain_words_in_order() -> None:
+    assert query_phrase(parse_query("left basilar atelectasis")) == "left basilar atelectasis"
+    assert query_phrase(parse_query('since:2020 "left basilar" atelectasis -effusion')) == (
+        "left basilar atelectasis"
+    )
+    assert query_phrase(parse_query("+pneumothorax")) is None
