@@ -119,6 +119,11 @@ class ClinicalCueFile(DataDocument):
     settings: ClinicalSettings
     abbreviations: list[Phrase] = Field(description="Words whose period ends no sentence.")
     alternatives: list[Phrase] = Field(description="Words that join two concepts as one or other.")
+    list_closers: list[Phrase] = Field(
+        default_factory=list,
+        description="What closes a list of alternatives after 'or' ('cellulitis, abscess, or "
+        "both', 'a combination'): every concept of the comma list before it is one of them.",
+    )
     rules: list[CueRuleEntry]
     relatives: RelativesEntry
     terminators: list[TerminatorEntry]
@@ -154,6 +159,7 @@ class ClinicalRules:
     abbreviations: frozenset[str]
     alternatives: frozenset[str]
     alternative_max_words: int
+    list_closers: frozenset[str] = frozenset()  # "both", "a combination": after "or"
     relatives: frozenset[str] = frozenset()  # normalized relative phrases ("mother")
 
 
@@ -241,6 +247,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
         abbreviations=frozenset(normalize_term(a) for a in doc.abbreviations),
         alternatives=frozenset(normalize_term(a) for a in doc.alternatives),
         alternative_max_words=doc.settings.alternative_max_words,
+        list_closers=frozenset(normalize_term(p) for p in doc.list_closers),
         relatives=frozenset(normalize_term(p) for p in rel.phrases),
     )
 

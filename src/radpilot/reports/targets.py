@@ -344,6 +344,38 @@ def _alternative(
         joins = [w for w in words if w in rules.alternatives]
         if joins and len(words) - 1 <= rules.alternative_max_words:
             return joins[0]
+    return _closed_list(scan, rules, span, others)
+
+
+_COMMA = re.compile(r"\s*,\s*")
+
+
+def _closed_list(
+    scan: _Text, rules: ClinicalRules, span: tuple[int, int], others: Sequence[tuple[int, int]]
+) -> str | None:
+    """The joining word when the target is an item of a comma list that "or" closes: "A, B,
+    or C" (A too, not only B and C beside the "or") and "A, B, or both" (a closing word of
+    ``list_closers``), as the chest reader reads "atelectasis, pneumonia, or aspiration"."""
+    text = scan.text
+    chain = [span]
+    items = sorted(o for o in others if o[0] >= span[1])
+    for o in items:
+        gap = text[chain[-1][1] : o[0]]
+        if _COMMA.fullmatch(gap):
+            chain.append(o)
+            continue
+        words = gap.replace(",", " ").lower().split()
+        if len(chain) >= 2 and words and words[0] in rules.alternatives and len(words) == 1:
+            return words[0]  # "A, B, or C": A is one of the alternatives
+        break
+    before = [o for o in others if o[1] <= span[0]]
+    if len(chain) < 2 and not (before and _COMMA.fullmatch(text, max(before)[1], span[0])):
+        return None  # "A or both" alone names no list
+    rest = text[chain[-1][1] : chain[-1][1] + 40].lower().replace(",", " ").split()
+    if len(rest) >= 2 and rest[0] in rules.alternatives:
+        tail = " ".join(rest[1:]).rstrip(".;:)")
+        if any(tail == c or tail.startswith(c + " ") for c in rules.list_closers):
+            return rest[0]
     return None
 
 
