@@ -34,7 +34,10 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
   only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor;
-  a cue between the two is the finding's ("the heart may be enlarged": uncertain).
+  a cue between the two is the finding's ("the heart may be enlarged": uncertain). A term
+  of another finding the same anchor names blocks nothing ("lungs are hyperinflated, not
+  edematous"), and "normal" said of the anchor's first finding leaves another finding's
+  qualifier its own ("lungs are well expanded and not edematous").
 * A finding's word compounded with a device's ("catheter fracture", "fractured sternal
   wires", "fracture of the pacer lead", "the lead appears fractured") names the state of
   the device, not a finding.
