@@ -132,6 +132,14 @@ CASES = [
     "Differential: [gastritis|u], [ulcer|u], or [pancreatitis|u].",
     "No [fever|a], [cough|a], or [rash|a].",  # a negated list stays negated
     "[Fever|p], [cough|p], and [rash|p].",  # "and" joins no alternatives
+    # a bare "neg" / "negative" that opens its clause looks forward; after a concept it
+    # is that concept's answer; "(-)" as the note's minus sign
+    "Neg [Homans sign|a].",
+    "Exam: negative [Murphy sign|a], [RUQ tenderness|p] present.",
+    "[Homans sign|a] negative, [calf tenderness|p] present.",
+    "[Fever|a] (-), [cough|p] (+).",
+    "[Dysuria|a](-) [frequency|p](+)",
+    "Gram-negative [rods|p] on culture.",
 ]
 
 

@@ -28,7 +28,7 @@ from functools import cache
 from itertools import product
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from radpilot.datafiles import DataDocument, DataFile, DataModel, parse
 from radpilot.errors import VocabularyError
@@ -77,6 +77,12 @@ class CueRuleEntry(DataModel):
     phrases: list[Phrase] = Field(min_length=1)
     max_scope_words: Words | None = Field(
         None, description="Words between the cue and the concept at most (null: the clause)."
+    )
+    opens_clause: StrictBool = Field(
+        False,
+        description="Forward rules only: the cue looks forward only where it opens its "
+        "clause ('Neg Homans sign', 'ROS: negative Murphy sign'); after a concept it is that "
+        "concept's answer ('Homans sign negative, calf tenderness present').",
     )
 
 
@@ -138,6 +144,7 @@ class Rule:
     category: TargetCategory
     direction: TargetDirection
     max_scope_words: int | None
+    opens_clause: bool = False  # a forward cue that must open its clause ("Neg Homans sign")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +178,9 @@ def compile_phrases(keys: list[str]) -> re.Pattern[str]:
     worded = sorted(k for k in keys if any(ch.isalnum() for ch in k))
     marks = sorted((k for k in keys if not any(ch.isalnum() for ch in k)), key=len, reverse=True)
     parts = [rf"(?<!\w)(?:{trie_regex(worded)})(?!\w)"] if worded else []
-    parts += [re.escape(m) for m in marks]
+    # a space in a normalized mark stands for spaces or hyphens, as in a worded phrase:
+    # "(-)" is kept as "( )" and must still match "(-)"
+    parts += [re.escape(m).replace(r"\ ", r"[\s\-]+") for m in marks]
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
@@ -186,7 +195,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
     category is an error (it could never fire)."""
     tables: dict[Dimension, dict[str, list[Rule]]] = {d: {} for d in Dimension}
     for entry in doc.rules:
-        rule = Rule(entry.category, entry.direction, entry.max_scope_words)
+        rule = Rule(entry.category, entry.direction, entry.max_scope_words, entry.opens_clause)
         for p in entry.phrases:
             _add(tables[DIMENSION_OF[entry.category]], p, rule)
     rel = doc.relatives
