@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import json
 import tempfile
@@ -446,6 +447,33 @@ def test_jsonl_writer() -> None:
         "mentions": [{"finding": "edema"}],
         "problems": [],
     }
+
+
+def test_jsonl_writer_splices_what_the_encoder_writes() -> None:
+    # Rows whose mentions come pre-encoded (label_rows(mentions_json=True)) are written
+    # byte for byte as the same rows with mention dicts: problems, targets, odd text.
+    from radpilot.reports import read
+
+    report = read('FINDINGS: 2 cm "nodule" – é İ. Right knee: small effusion.\nNo edema.')
+    dicts = tuple(m.to_dict() for m in report.mentions)
+    problem = RowProblem(2, 3, Severity.WARNING, 'odd "quote"\tand é')
+    cases = [
+        dict(labels={"chexpert": (1.0, None)}, problems=(), targets=None),
+        dict(labels={}, problems=(problem,), targets=({"start": 0, "end": 2, "cues": []},)),
+        dict(labels={"chexpert": (-1.0, 0.0)}, problems=(problem, problem), targets=()),
+    ]
+    for case in cases:
+        plain, spliced = io.StringIO(), io.StringIO()
+        for buf, json_text, mentions in (
+            (plain, None, dicts),
+            (spliced, writers.mentions_array(report.mentions), None),
+        ):
+            row = LabelledRow(7, 'id "7"', report.text, mentions=mentions, **case)  # type: ignore[arg-type]
+            row = dataclasses.replace(row, mentions_json=json_text)
+            MentionsJsonlWriter(buf, "chexpert", ["Edema", "No Finding"]).write(row)
+        assert spliced.getvalue() == plain.getvalue()
+    assert writers.mentions_array(()) == "[]" == json.dumps([])
+    assert writers.mentions_array(report.mentions) == json.dumps(list(dicts), ensure_ascii=False)
 
 
 def test_open_output_refuses_the_input(tmp_path: Path) -> None:

@@ -115,3 +115,46 @@ def test_end_to_end() -> None:
     # effusion, so it is no label of its own; the mention keeps its hedge as evidence.
     assert chexpert(report) == {**expected, "Atelectasis": None}
     assert [m.hedge for m in report.mentions if m.finding == "atelectasis"] == [Hedge.POSSIBLE]
+
+
+@pytest.mark.parametrize("labels_name", ["chexpert", "chestxray14"])
+@pytest.mark.parametrize("policy_name", ["radpilot", "chexpert"])
+def test_label_table_gives_what_rollup_and_no_finding_give(
+    labels_name: str, policy_name: str
+) -> None:
+    # label() looks rules 2, 3 and 5 up in a table per vocabulary and label set; the values
+    # must be those of rollup() and no_finding() mention by mention.
+    from radpilot.reports import read
+    from radpilot.reports.labels import counted, label, label_set, no_finding, rollup
+    from radpilot.reports.policy import uncertainty_policy
+    from radpilot.reports.vocabulary import load_vocabulary
+
+    texts = [
+        "Congestive heart failure. No effusion.",
+        "Vascular congestion. Blunting of the costophrenic angle.",
+        "Calcified granuloma. No pneumothorax.",
+        "Possible pneumonia. Stable cardiomegaly. Emphysema.",
+        "No acute disease. Pacemaker in place.",
+        "Right basilar opacity, may represent pneumonia. Hiatal hernia.",
+        "Resolved effusion. Mild edema versus atelectasis.",
+    ]
+    labels = label_set(labels_name)
+    policy = uncertainty_policy(policy_name)
+    vocab = load_vocabulary()
+    seen = set()
+    for text in texts:
+        report = read(text)
+        expected: dict[str, float | None] = dict.fromkeys(labels.labels)
+        mentions = counted(report)
+        rank = {None: 0, 0.0: 1, -1.0: 2, 1.0: 3}
+        for m in policy.select(report, mentions, vocab):
+            for name, value in rollup(m, labels, vocab):
+                if rank[value] > rank[expected[name]]:
+                    expected[name] = value
+        if no_finding(expected, mentions, labels, vocab) == 1.0:
+            expected["No Finding"] = 1.0
+        got = label(report, labels, policy=policy)
+        assert got == expected
+        assert list(got) == list(expected)
+        seen.update(v for v in got.values())
+    assert {1.0, -1.0, 0.0, None} <= seen

@@ -37,18 +37,23 @@ from radpilot.reports.rows import (
     merge_problems,
 )
 from radpilot.reports.vocabulary import Vocabulary
-from radpilot.reports.writers import ChexpertCsvWriter, MentionsJsonlWriter, open_output
+from radpilot.reports.writers import (
+    ChexpertCsvWriter,
+    MentionsJsonlWriter,
+    mentions_array,
+    open_output,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "BatchSummary", "label_file", "label_one", "label_rows"]
 
-# What a worker sends back for one report: label values per set, mention dicts, and the
-# assertions of its readable targets. Plain tuples and dicts: they pickle in C, so IPC
-# stays a small part of the cost.
+# What a worker sends back for one report: label values per set, mention dicts (or the
+# mentions as one JSON array), and the assertions of its readable targets. Plain tuples,
+# dicts and strings: they pickle in C, so IPC stays a small part of the cost.
 _Outcome = tuple[
     dict[str, tuple[float | None, ...]],
-    tuple[dict[str, Any], ...] | None,
+    tuple[dict[str, Any], ...] | str | None,
     tuple[dict[str, Any], ...] | None,
 ]
 # What crosses to a worker: the text, or the text and its readable target spans.
@@ -63,6 +68,7 @@ def _label_text(
     max_chars: int,
     policy: UncertaintyPolicy,
     vocabulary: Vocabulary | None = None,
+    mentions_json: bool = False,
 ) -> _Outcome | None:
     """Read one report and label it (in a worker, or here with one job); ``None`` for a row
     that is never sent to the reader. An exception becomes the row's ``Failure``."""
@@ -72,7 +78,11 @@ def _label_text(
     text = text[:max_chars]
     report = reports.read(text, vocabulary=vocabulary)  # looked up here: tests replace it
     values = {ls.name: tuple(label(report, ls, policy=policy).values()) for ls in label_sets}
-    mentions = tuple(m.to_dict() for m in report.mentions) if with_mentions else None
+    mentions: tuple[dict[str, Any], ...] | str | None = None
+    if mentions_json:
+        mentions = mentions_array(report.mentions)
+    elif with_mentions:
+        mentions = tuple(m.to_dict() for m in report.mentions)
     targets = None
     if spans is not None:
         from radpilot.reports.targets import read_targets
@@ -114,6 +124,8 @@ def _combine(row: InputRow, outcome: _Outcome | Failure | None) -> LabelledRow:
         return LabelledRow(row.row, row.id, row.text, {}, None, (*row.problems, problem), targets)
     values, mentions, asserted = outcome
     targets = _targets_out(row, asserted)
+    if isinstance(mentions, str):
+        return LabelledRow(row.row, row.id, row.text, values, None, row.problems, targets, mentions)
     return LabelledRow(row.row, row.id, row.text, values, mentions, row.problems, targets)
 
 
@@ -148,12 +160,15 @@ def label_rows(
     max_chars: int = MAX_REPORT_CHARS,
     policy: UncertaintyPolicy = DEFAULT_POLICY,
     vocabulary: Vocabulary | None = None,
+    mentions_json: bool = False,
 ) -> Iterator[LabelledRow]:
     """Label rows one for one, in input order. ``jobs > 1`` uses worker processes with a
     bounded number of chunks in flight (flat memory on any input size); ``policy`` decides
     what hedged mentions count as (:mod:`radpilot.reports.policy`); ``vocabulary`` is a
     user's merged vocabulary (workers get its digest and entries, and build it once);
-    a row's ``targets`` are asserted in targets mode (:mod:`radpilot.reports.targets`)."""
+    a row's ``targets`` are asserted in targets mode (:mod:`radpilot.reports.targets`);
+    ``mentions_json``: each row's mentions come as one JSON array (``mentions_json``, what
+    the JSONL writer writes) rather than dicts."""
     check_jobs(jobs, chunk_size)  # before any row: "jobs must be 1 or more"
     fn = partial(
         _label_text,
@@ -162,6 +177,7 @@ def label_rows(
         max_chars=max_chars,
         policy=policy,
         vocabulary=vocabulary,
+        mentions_json=mentions_json,
     )
     for row, outcome in ordered_map(fn, rows, jobs=jobs, send=_payload_of, chunk_size=chunk_size):
         yield _combine(row, outcome)
@@ -272,6 +288,7 @@ def label_file(
                 rows,
                 label_sets=(label_set,),
                 with_mentions=output_format is OutputFormat.JSONL,
+                mentions_json=output_format is OutputFormat.JSONL,
                 jobs=jobs,
                 chunk_size=chunk_size,
                 policy=policy,

@@ -71,6 +71,8 @@ Aggregation rule (the CheXpert labeler's conventions):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from radpilot.reports.labelsets import (
     CHESTXRAY14,
     CHEXPERT,
@@ -202,6 +204,41 @@ def chestxray14(
     return label(report, CHESTXRAY14, policy=policy)
 
 
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Rules 2, 3 and 5 of one label set over one vocabulary, looked up by finding id:
+    what :func:`rollup` and :func:`no_finding` work out mention by mention."""
+
+    vocab: Vocabulary  # both held, so that their ids are not reused while cached
+    labels: LabelSet
+    # finding id -> (its label or None, a present mention's value, also_uncertain labels)
+    rollups: dict[str, tuple[str | None, float, tuple[str, ...]]]
+    unlabelled_abnormal: frozenset[str]  # abnormal findings that roll up to no label
+    blocking: tuple[str, ...]  # labels whose positive or uncertain value blanks No Finding
+
+
+_TABLES: dict[tuple[int, int], _Table] = {}
+
+
+def _table(vocab: Vocabulary, labels: LabelSet) -> _Table:
+    hit = _TABLES.get((id(vocab), id(labels)))
+    if hit is not None and hit.vocab is vocab and hit.labels is labels:
+        return hit
+    rollups: dict[str, tuple[str | None, float, tuple[str, ...]]] = {}
+    for f in vocab:
+        present = -1.0 if f.label_certainty is Certainty.UNCERTAIN else 1.0
+        also = f.also_uncertain if labels.rollup == "chexpert" else ()
+        rollups[f.id] = (getattr(f, labels.rollup), present, also)
+    unlabelled = frozenset(f.id for f in vocab if f.abnormal and getattr(f, labels.rollup) is None)
+    skip = {"No Finding", *labels.not_pathology}
+    blocking = tuple(k for k in labels.labels if k not in skip)
+    if len(_TABLES) >= 16:
+        _TABLES.clear()
+    hit = _Table(vocab, labels, rollups, unlabelled, blocking)
+    _TABLES[(id(vocab), id(labels))] = hit
+    return hit
+
+
 def label(
     report: Report,
     labels: LabelSet,
@@ -211,14 +248,37 @@ def label(
     """Rules 1-5 for one label set, in its column order: the counted mentions (rule 1,
     :func:`counted`), those the uncertainty policy keeps (rule 4,
     ``UncertaintyPolicy.select``), each rolled up (rules 2-3, :func:`rollup`) and merged,
-    then "No Finding" (rule 5, :func:`no_finding`)."""
+    then "No Finding" (rule 5, :func:`no_finding`); the last two through a table per
+    vocabulary and label set (the same values, looked up once per finding)."""
     chosen = policy if isinstance(policy, UncertaintyPolicy) else uncertainty_policy(policy)
     vocab = vocabulary_of(report)  # the user's merged vocabulary, if it was read with one
+    table = _table(vocab, labels)
     out: dict[str, float | None] = dict.fromkeys(labels.labels)
     mentions = counted(report)
+    rank = _RANK
+    rollups = table.rollups
     for m in chosen.select(report, mentions, vocab):
-        for name, value in rollup(m, labels, vocab):
-            _merge(out, name, value)
-    if no_finding(out, mentions, labels, vocab) == 1.0:
+        name, present, also = rollups[m.finding]
+        value = _VALUE[m.certainty]
+        if value == 1.0:
+            value = present
+        if name is not None and rank[value] > rank[out[name]]:
+            out[name] = value
+        if value != 0.0:
+            for extra in also:  # "heart failure" -> Cardiomegaly -1.0
+                if rank[-1.0] > rank[out[extra]]:
+                    out[extra] = -1.0
+    if _no_finding(out, mentions, table):
         out["No Finding"] = 1.0
     return out
+
+
+def _no_finding(values: dict[str, float | None], mentions: list[Mention], table: _Table) -> bool:
+    """:func:`no_finding` == 1.0, through the table."""
+    for k in table.blocking:
+        if values.get(k) in (1.0, -1.0):
+            return False
+    unlabelled = table.unlabelled_abnormal
+    return not any(
+        m.finding in unlabelled and m.certainty is not Certainty.ABSENT for m in mentions
+    )

@@ -79,6 +79,7 @@ class Lexicon:
     _ci: re.Pattern[str] | None = None
     seen: dict[str, tuple[str, Roles] | None] = field(default_factory=dict)
     memo: Any = None  # the reader's sentence memo (radpilot.reports.sentencememo)
+    section_memo: Any = None  # and its section memo (radpilot.reports.sectionmemo)
     # a respelled phrase -> the phrase it respells ("favoured" -> "favored"): the key the rest
     # of the reader knows it by (hedge kinds, cue names) is the one spelling in the data files
     respelled_from: dict[str, str] = field(default_factory=dict)

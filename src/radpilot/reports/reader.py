@@ -11,12 +11,19 @@ from bisect import bisect_left
 from dataclasses import dataclass, replace
 
 from radpilot.errors import InputError
-from radpilot.reports.matcher import lexicon, scan
-from radpilot.reports.models import Mention, Report
+from radpilot.reports.matcher import Token, lexicon, scan
+from radpilot.reports.models import Mention, Report, Section, Sentence
 from radpilot.reports.morphology import singular_candidates
-from radpilot.reports.rules import cue_rules, modifiers, section_rules
-from radpilot.reports.sections import sentence_regions, split_sections, split_sentences
-from radpilot.reports.sentencememo import memo_of
+from radpilot.reports.rules import CueRules, Modifiers, cue_rules, modifiers, section_rules
+from radpilot.reports.sectionmemo import section_memo_of
+from radpilot.reports.sections import (
+    LOOK_BEHIND,
+    content_start,
+    section_sentences,
+    sentence_regions,
+    split_sections,
+)
+from radpilot.reports.sentencememo import SentenceMemo, memo_of
 from radpilot.reports.textfold import fold, restore
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term
 
@@ -96,6 +103,67 @@ def _without_part_phrases(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What reading any section of one report needs: the report, its phrases, the rules."""
+
+    text: str
+    tokens: list[Token]
+    starts: list[int]  # each phrase's start
+    memo: SentenceMemo
+    rules: CueRules
+    mods: Modifiers
+    devices: _DeviceWords
+
+
+def read_section(
+    ctx: _Context,
+    section: Section,
+    start: int,
+    k: int,
+    j: int,
+    region: str | None,
+    context_sections: frozenset[str],
+) -> tuple[list[Sentence], list[Mention], str | None]:
+    """The sentences and mentions of one section whose content starts at ``start``, its
+    phrases ``ctx.tokens[k:j]``, with body region ``region`` in force before it; and the
+    region in force after it."""
+    sentences = section_sentences(ctx.text, section, start)
+    if not sentences:
+        return sentences, [], region
+    regions = sentence_regions(sentences, region)
+    tokens, starts = ctx.tokens, ctx.starts
+    unsized, parts = ctx.devices.unsized, ctx.devices.parts
+    in_context = section.name in context_sections
+    mentions: list[Mention] = []
+    for sentence, where in zip(sentences, regions, strict=True):
+        end = sentence.end
+        k = bisect_left(starts, sentence.start, k, j)
+        i = bisect_left(starts, end, k, j)
+        if i == k:
+            continue
+        inside = tokens[k:i]
+        k = i
+        if inside[-1].end > end:
+            inside.pop()
+        for t in inside:
+            if t.roles.finding or t.roles.anchor_of:
+                break
+        else:
+            continue
+        # A run-on "sentence" is read in windows (sentencememo.MAX_TOKENS_PER_WINDOW); one read
+        # before is not read again (radpilot.reports.sentencememo).
+        found = ctx.memo.mentions(
+            sentence, inside, ctx.text, ctx.rules, ctx.mods, in_context, unsized
+        )
+        if parts and any(m.finding in parts for m in found):
+            found = _without_part_phrases(found, parts, unsized)
+        if where is not None:  # "Right knee: small effusion" is not the chest's
+            found = _in_region(found, where, ctx.devices.any_region)
+        mentions.extend(found)
+    return sentences, mentions, regions[-1]
+
+
 def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     """Read one free-text chest radiograph report.
 
@@ -119,53 +187,42 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     original, text = text, fold(text)  # "Ｎo", a non-breaking space: same offsets
     lowered = text.lower()
     sections = split_sections(text, lowered)
-    sentences = split_sentences(text, sections)
     if default:
         vocabulary = None
     lex = lexicon(vocabulary) if vocabulary is not None else lexicon()
-    devices = _device_words(vocabulary)
-    unsized, parts = devices.unsized, devices.parts
     tokens = scan(text, lowered, lex)
-    memo = memo_of(lex)
-    rules = cue_rules()
-    mods = modifiers()
-    context_sections = section_rules().context_sections
-    mentions: list[Mention] = []
-    regions = sentence_regions(sentences)
-    # The phrases are sorted and do not overlap, so their ends rise with their starts: the
-    # phrases of a sentence are one run of them, less a last one that runs past its end.
     starts = [t[0] for t in tokens]
+    ctx = _Context(
+        text, tokens, starts, memo_of(lex), cue_rules(), modifiers(), _device_words(vocabulary)
+    )
+    context_sections = section_rules().context_sections
+    memo = section_memo_of(lex)
+    memo.check((ctx.rules, ctx.mods, section_rules(), ctx.devices))
+    sentences: list[Sentence] = []
+    mentions: list[Mention] = []
+    region: str | None = None  # the body region in force after the last sentence so far
+    last: str | None = None  # the section of the last sentence so far
     k = 0
-    for sentence, region in zip(sentences, regions, strict=True):
-        end = sentence.end
-        k = bisect_left(starts, sentence.start, k)
+    for section in sections:
+        start = content_start(text, section)
+        end = section.end
+        # The phrases are sorted and do not overlap: a section's are one run of them.
+        k = bisect_left(starts, start, k)
         j = bisect_left(starts, end, k)
-        if j == k:
-            continue
+        incoming = region if last == section.name else None
+        lead = max(0, start - LOOK_BEHIND)
+        key = (text[lead:end], start - lead, section.name, incoming)
         inside = tokens[k:j]
+        # A section read before is not read again (radpilot.reports.sectionmemo).
+        reading = memo.get(key, lead, inside)
+        if reading is None:
+            reading = read_section(ctx, section, start, k, j, incoming, context_sections)
+            memo.put(key, lead, inside, reading)
         k = j
-        if inside[-1].end > end:
-            inside.pop()
-        for t in inside:
-            if t.roles.finding or t.roles.anchor_of:
-                break
-        else:
-            continue
-        # A run-on "sentence" is read in windows (sentencememo.MAX_TOKENS_PER_WINDOW); one read
-        # before is not read again (radpilot.reports.sentencememo).
-        found = memo.mentions(
-            sentence,
-            inside,
-            text,
-            rules,
-            mods,
-            sentence.section in context_sections,
-            unsized,
-        )
-        if parts and any(m.finding in parts for m in found):
-            found = _without_part_phrases(found, parts, unsized)
-        if region is not None:  # "Right knee: small effusion" is not the chest's
-            found = _in_region(found, region, devices.any_region)
+        found_sentences, found, after = reading
+        if found_sentences:
+            sentences.extend(found_sentences)
+            region, last = after, section.name
         mentions.extend(found)
     log.debug(
         "read a report: %d sections, %d sentences, %d mentions",
@@ -178,7 +235,7 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     return Report(
         text=original,
         sections=sections,
-        sentences=sentences,
+        sentences=tuple(sentences),
         mentions=tuple(mentions),
         vocabulary=vocabulary,
     )

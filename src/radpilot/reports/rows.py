@@ -108,6 +108,9 @@ class LabelledRow:
     mentions: tuple[dict[str, Any], ...] | None = None
     problems: tuple[RowProblem, ...] = ()
     targets: tuple[dict[str, Any], ...] | None = None  # one per input target, in order
+    # The mentions already written as a JSON array (``label_rows(mentions_json=True)``,
+    # what the JSONL writer writes), in place of ``mentions``.
+    mentions_json: str | None = None
 
     @property
     def labelled(self) -> bool:

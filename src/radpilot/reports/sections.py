@@ -15,6 +15,7 @@ text they wrote. Headers are data (``data/sections.json``); text before the firs
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 from radpilot.reports.models import Section, Sentence
@@ -70,7 +71,8 @@ def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]
     return tuple(sections)
 
 
-def _content_start(text: str, section: Section) -> int:
+def content_start(text: str, section: Section) -> int:
+    """Where a section's content starts: after its header, the blanks and the colon."""
     if section.header is None:
         return section.start
     pos = section.start + len(section.header)
@@ -147,19 +149,19 @@ def _sentence_bounds(
 # the abbreviations, so the memo is keyed by those and forgotten when the rules change.
 # Bounded: the oldest half is dropped when full.
 _MAX_SECTIONS = 16_384
-_LOOK_BEHIND = 2
+LOOK_BEHIND = 2  # characters before a section's content that its sentences depend on
 _bounds_memo: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
 _bounds_rules: list[object] = [None]
 
 
 def _sentences_of(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     """(start, end, text) of each sentence of ``text[start:end]``, offsets into the
-    content's opening (add ``max(0, start - _LOOK_BEHIND)`` for offsets into ``text``)."""
+    content's opening (add ``max(0, start - LOOK_BEHIND)`` for offsets into ``text``)."""
     rules = section_rules()
     if _bounds_rules[0] is not rules:
         _bounds_memo.clear()
         _bounds_rules[0] = rules
-    lead = max(0, start - _LOOK_BEHIND)
+    lead = max(0, start - LOOK_BEHIND)
     piece = text[lead:end]
     key = (piece, start - lead)
     hit = _bounds_memo.get(key)
@@ -173,17 +175,24 @@ def _sentences_of(text: str, start: int, end: int) -> list[tuple[int, int, str]]
     return hit
 
 
+def section_sentences(text: str, section: Section, start: int) -> list[Sentence]:
+    """The sentences of one section whose content starts at ``start``
+    (:func:`content_start`), as spans of ``text``."""
+    lead = max(0, start - LOOK_BEHIND)
+    name = section.name
+    return [
+        Sentence(name, s + lead, e + lead, sentence)
+        for s, e, sentence in _sentences_of(text, start, section.end)
+    ]
+
+
 def split_sentences(text: str, sections: tuple[Section, ...] | None = None) -> tuple[Sentence, ...]:
     """Sentences of every section (computed when not given), as spans of ``text``."""
     if sections is None:
         sections = split_sections(text)
     out: list[Sentence] = []
     for section in sections:
-        start = _content_start(text, section)
-        lead = max(0, start - _LOOK_BEHIND)
-        name = section.name
-        for s, e, sentence in _sentences_of(text, start, section.end):
-            out.append(Sentence(name, s + lead, e + lead, sentence))
+        out.extend(section_sentences(text, section, content_start(text, section)))
     return tuple(out)
 
 
@@ -201,7 +210,7 @@ def _region_regex() -> re.Pattern[str] | None:
     )
 
 
-def sentence_regions(sentences: tuple[Sentence, ...]) -> list[str | None]:
+def sentence_regions(sentences: Sequence[Sentence], current: str | None = None) -> list[str | None]:
     """For each sentence, the body region other than the chest that a combined examination's
     sub-header put it under ("Right knee: small effusion."), or None. A region lasts from
     its header to the next one or the end of the section (``data/sections.json``,
@@ -210,14 +219,16 @@ def sentence_regions(sentences: tuple[Sentence, ...]) -> list[str | None]:
     >>> text = "FINDINGS: Chest: No effusion. Right knee: Small joint effusion."
     >>> sentence_regions(split_sentences(text))
     [None, 'lower limb']
+
+    ``current``: the region in force before the first sentence (where a run of sentences
+    continues one of the same section).
     """
     pattern = _region_regex()
     if pattern is None:
         return [None] * len(sentences)
     regions = section_rules().regions
     out: list[str | None] = []
-    current: str | None = None
-    section: str | None = None
+    section = sentences[0].section if sentences else None
     for sentence in sentences:
         if sentence.section != section:
             section, current = sentence.section, None

@@ -139,6 +139,30 @@ def _moved(found: list[Mention], delta: int, sentence: Sentence) -> list[Mention
     return out
 
 
+def shifted(found: list[Mention], delta: int) -> list[Mention]:
+    """Copies of ``found`` (mentions of any sentences) with every offset moved by ``delta``;
+    mentions of one sentence share its moved span, as a reading's do."""
+    out: list[Mention] = []
+    new_object = object.__new__
+    last: Span | None = None
+    moved_sent = last
+    for m in found:
+        new = new_object(Mention)
+        for setter, value in zip(_SETTERS, _kept_of(m), strict=True):
+            setter(new, value)
+        _set(new, "span", _span(m.span, delta))
+        sent = m.sentence
+        if sent is not last:
+            last, moved_sent = sent, _span(sent, delta)
+        _set(new, "sentence", moved_sent)
+        size = m.size
+        if size is not None:
+            size = Measurement(size.value, size.unit, size.mm, _span(size.span, delta))
+        _set(new, "size", size)
+        out.append(new)
+    return out
+
+
 def memo_of(lex: Lexicon) -> SentenceMemo:
     """The sentence memo kept with a compiled lexicon."""
     memo = lex.memo

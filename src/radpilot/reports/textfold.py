@@ -14,6 +14,7 @@ left as written: folding it would move every offset after it.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 
@@ -60,10 +61,10 @@ def fold(text: str) -> str:
 
 def restore(
     original: str,
-    sections: tuple[Section, ...],
-    sentences: tuple[Sentence, ...],
-    mentions: list[Mention],
-) -> tuple[tuple[Section, ...], tuple[Sentence, ...], list[Mention]]:
+    sections: Sequence[Section],
+    sentences: Sequence[Sentence],
+    mentions: Sequence[Mention],
+) -> tuple[tuple[Section, ...], list[Sentence], list[Mention]]:
     """The parts of a report read from ``fold(original)``, with the texts they quote taken
     from ``original`` again: a span's offsets index both, its text is the user's."""
 
@@ -74,7 +75,7 @@ def restore(
         replace(s, header=original[s.start : s.start + len(s.header)]) if s.header else s
         for s in sections
     )
-    sents = tuple(replace(s, text=original[s.start : s.end]) for s in sentences)
+    sents = [replace(s, text=original[s.start : s.end]) for s in sentences]
     out = [
         replace(
             m,
