@@ -125,6 +125,21 @@ CASES = [
     "Toddler being evaluated for [seizures|u].",  # the open question's passive form
     "[Chest pain|p] is felt to represent [costochondritis|u].",  # hedges what follows
     "[Lyme disease|u] should be included in the differential.",
+    # slips round 3: a comma list that "or" closes is one list of alternatives
+    "[Cellulitis|u], [abscess|u], or both.",
+    "The source is [UTI|u], [pneumonia|u], or [cellulitis|u].",
+    "Exam suggests [viral pharyngitis|u], [strep throat|u], or a combination.",
+    "Differential: [gastritis|u], [ulcer|u], or [pancreatitis|u].",
+    "No [fever|a], [cough|a], or [rash|a].",  # a negated list stays negated
+    "[Fever|p], [cough|p], and [rash|p].",  # "and" joins no alternatives
+    # a bare "neg" / "negative" that opens its clause looks forward; after a concept it
+    # is that concept's answer; "(-)" as the note's minus sign
+    "Neg [Homans sign|a].",
+    "Exam: negative [Murphy sign|a], [RUQ tenderness|p] present.",
+    "[Homans sign|a] negative, [calf tenderness|p] present.",
+    "[Fever|a] (-), [cough|p] (+).",
+    "[Dysuria|a](-) [frequency|p](+)",
+    "Gram-negative [rods|p] on culture.",
 ]
 
 

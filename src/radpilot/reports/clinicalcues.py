@@ -28,7 +28,7 @@ from functools import cache
 from itertools import product
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from radpilot.datafiles import DataDocument, DataFile, DataModel, parse
 from radpilot.errors import VocabularyError
@@ -78,6 +78,12 @@ class CueRuleEntry(DataModel):
     max_scope_words: Words | None = Field(
         None, description="Words between the cue and the concept at most (null: the clause)."
     )
+    opens_clause: StrictBool = Field(
+        False,
+        description="Forward rules only: the cue looks forward only where it opens its "
+        "clause ('Neg Homans sign', 'ROS: negative Murphy sign'); after a concept it is that "
+        "concept's answer ('Homans sign negative, calf tenderness present').",
+    )
 
 
 class TerminatorEntry(DataModel):
@@ -119,6 +125,11 @@ class ClinicalCueFile(DataDocument):
     settings: ClinicalSettings
     abbreviations: list[Phrase] = Field(description="Words whose period ends no sentence.")
     alternatives: list[Phrase] = Field(description="Words that join two concepts as one or other.")
+    list_closers: list[Phrase] = Field(
+        default_factory=list,
+        description="What closes a list of alternatives after 'or' ('cellulitis, abscess, or "
+        "both', 'a combination'): every concept of the comma list before it is one of them.",
+    )
     rules: list[CueRuleEntry]
     relatives: RelativesEntry
     terminators: list[TerminatorEntry]
@@ -133,6 +144,7 @@ class Rule:
     category: TargetCategory
     direction: TargetDirection
     max_scope_words: int | None
+    opens_clause: bool = False  # a forward cue that must open its clause ("Neg Homans sign")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +166,7 @@ class ClinicalRules:
     abbreviations: frozenset[str]
     alternatives: frozenset[str]
     alternative_max_words: int
+    list_closers: frozenset[str] = frozenset()  # "both", "a combination": after "or"
     relatives: frozenset[str] = frozenset()  # normalized relative phrases ("mother")
 
 
@@ -165,7 +178,9 @@ def compile_phrases(keys: list[str]) -> re.Pattern[str]:
     worded = sorted(k for k in keys if any(ch.isalnum() for ch in k))
     marks = sorted((k for k in keys if not any(ch.isalnum() for ch in k)), key=len, reverse=True)
     parts = [rf"(?<!\w)(?:{trie_regex(worded)})(?!\w)"] if worded else []
-    parts += [re.escape(m) for m in marks]
+    # a space in a normalized mark stands for spaces or hyphens, as in a worded phrase:
+    # "(-)" is kept as "( )" and must still match "(-)"
+    parts += [re.escape(m).replace(r"\ ", r"[\s\-]+") for m in marks]
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
@@ -180,7 +195,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
     category is an error (it could never fire)."""
     tables: dict[Dimension, dict[str, list[Rule]]] = {d: {} for d in Dimension}
     for entry in doc.rules:
-        rule = Rule(entry.category, entry.direction, entry.max_scope_words)
+        rule = Rule(entry.category, entry.direction, entry.max_scope_words, entry.opens_clause)
         for p in entry.phrases:
             _add(tables[DIMENSION_OF[entry.category]], p, rule)
     rel = doc.relatives
@@ -241,6 +256,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
         abbreviations=frozenset(normalize_term(a) for a in doc.abbreviations),
         alternatives=frozenset(normalize_term(a) for a in doc.alternatives),
         alternative_max_words=doc.settings.alternative_max_words,
+        list_closers=frozenset(normalize_term(p) for p in doc.list_closers),
         relatives=frozenset(normalize_term(p) for p in rel.phrases),
     )
 

@@ -34,7 +34,10 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
   only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor;
-  a cue between the two is the finding's ("the heart may be enlarged": uncertain).
+  a cue between the two is the finding's ("the heart may be enlarged": uncertain). A term
+  of another finding the same anchor names blocks nothing ("lungs are hyperinflated, not
+  edematous"), and "normal" said of the anchor's first finding leaves another finding's
+  qualifier its own ("lungs are well expanded and not edematous").
 * A finding's word compounded with a device's ("catheter fracture", "fractured sternal
   wires", "fracture of the pacer lead", "the lead appears fractured") names the state of
   the device, not a finding.
@@ -115,7 +118,9 @@ def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draf
             if not is_normal and not any(f in other.roles.qualifies for f in r.anchor_of):
                 continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
-            if any(_ends_phrase(t, r.anchor_of) or t.roles.finding for t in between):
+            if any(
+                _ends_phrase(t, r.anchor_of) or _other_findings(t, r.anchor_of) for t in between
+            ):
                 continue
             start, end = min(anchor.start, other.start), max(anchor.end, other.end)
             for f in r.anchor_of:
@@ -131,15 +136,29 @@ def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draf
                     normal_cue = other
         # A qualifier that only says the anatomy is as before ("unchanged", "stable") yields
         # to a normal word joined to it: "heart size is unchanged and normal" says what it is.
+        # "normal" is said of the anchor's first finding; another finding's qualifier stays
+        # that finding's ("lungs are well expanded and not edematous").
         if normal is not None and all(
             normal[0] < gap
             or (d.uncertain and normal_cue is not None and _joined(tokens, d, normal_cue, text))
             for gap, d in best.values()
         ):
             drafts.append(normal[1])
-        else:
-            drafts.extend(d for _, d in best.values())
+            best = {
+                f: (gap, d)
+                for f, (gap, d) in best.items()
+                if f != r.anchor_of[0]
+                and not (d.uncertain and normal_cue and _joined(tokens, d, normal_cue, text))
+            }
+        drafts.extend(d for _, d in best.values())
     return drafts
+
+
+def _other_findings(t: Token, anchored: tuple[str, ...]) -> bool:
+    """Does a term between an anchor and a qualifier name a finding the anchor does not
+    anchor? One it anchors is said of the same subject and blocks nothing: "lungs are
+    hyperinflated, not edematous" names both."""
+    return t.roles.finding is not None and t.roles.finding not in anchored
 
 
 def _measurements(sentence: Sentence, mods: Modifiers) -> list[Measurement]:
@@ -195,7 +214,7 @@ def mentions_in_sentence(
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
-        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text)
+        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text, unsized)
         certainty, hedge, cues, change = decide(
             d, i, found, tokens, alternatives, drafts, rules, context_section, text
         )

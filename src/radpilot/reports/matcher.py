@@ -154,6 +154,31 @@ def _add_spellings(roles: dict[str, Roles], spellings: Mapping[str, str]) -> dic
     return origin
 
 
+def _split_variants(key: str, prefixes: tuple[str, ...]) -> list[str]:
+    """A finding term written apart after a prefix, as dictation does ("pneumo thorax",
+    "cardio megaly"); the prefix must leave a word of at least four letters."""
+    out: list[str] = []
+    words = key.split(" ")
+    for i, w in enumerate(words):
+        for p in prefixes:
+            if w.startswith(p) and len(w) - len(p) >= 4 and w[len(p)].isalpha():
+                out.append(" ".join((*words[:i], p, w[len(p) :], *words[i + 1 :])))
+    return out
+
+
+def _add_splits(roles: dict[str, Roles], prefixes: tuple[str, ...]) -> None:
+    """Each finding term split after a dictated prefix names the same finding, unless
+    another phrase already owns that spelling."""
+    if not prefixes:
+        return
+    for key, r in list(roles.items()):
+        if r.finding is None:
+            continue
+        for variant in _split_variants(key, prefixes):
+            if variant not in roles:
+                roles[variant] = r
+
+
 def build_lexicon(vocab: Vocabulary) -> Lexicon:
     roles: dict[str, Roles] = {}
 
@@ -227,6 +252,7 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 if r.term_laterality is None and gram in mods.laterality:
                     r.term_laterality = mods.laterality[gram]
         r.term_locations = tuple(locs)
+    _add_splits(roles, mods.splits)
     origin = _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
     body = trie_regex(keys)
@@ -289,9 +315,20 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> l
 
 
 # "pleural or pericardial effusion": a word, then "or"/"and"/a comma, right before a term.
-_COORDINATED = re.compile(r"([A-Za-z]+)[ \t]*(?:,[ \t]*(?:or|and)?|or|and|and/or)[ \t]+$")
+_COORDINATED = re.compile(
+    r"([A-Za-z]+)[ \t]*(?:,[ \t]*(?:or|and)?|or|and|and/or)[ \t]+$", re.IGNORECASE
+)
 _COORDINATION_WINDOW = 40  # characters before a term to look for the other adjective in
 _JOINERS = ("or", "and", ",")
+
+
+def _only_qualifier(r: Roles) -> bool:
+    """A phrase that only qualifies an anchor ("edematous" of "lungs"), nothing else."""
+    return (
+        bool(r.qualifies)
+        and not (r.finding or r.cues or r.anchor_of or r.terminator or r.laterality or r.location)
+        and r.severity is None
+    )
 
 
 def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
@@ -311,10 +348,13 @@ def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
         hit = lex.key_of(f"{m.group(1)} {t.key.split(' ', 1)[1]}")
         if hit is None or hit[1].finding in (None, t.roles.finding):
             continue
-        if any(o.start < word_end and word_start < o.end for o in out):
+        overlaps = [o for o in out if o.start < word_end and word_start < o.end]
+        if any(not _only_qualifier(o.roles) for o in overlaps):
             continue  # the word is a phrase already ("left", "no")
         if out is tokens:
             out = list(tokens)
+        for o in overlaps:
+            out.remove(o)  # "edematous or atelectatic changes": not the lungs' qualifier here
         out.append(Token(word_start, word_end, hit[0], hit[1]))
     if out is not tokens:
         out.sort(key=lambda o: o.start)

@@ -24,6 +24,7 @@ from radpilot.reports.sections import (
     split_sections,
 )
 from radpilot.reports.sentencememo import SentenceMemo, memo_of
+from radpilot.reports.textfold import fold, restore
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
             f"{type(vocabulary).__name__}"
         )
     default = vocabulary is None or (not vocabulary.extended and vocabulary.digest == "packaged")
+    original, text = text, fold(text)  # "Ｎo", a non-breaking space: same offsets
     lowered = text.lower()
     sections = split_sections(text, lowered)
     if default:
@@ -228,8 +230,10 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
         len(sentences),
         len(mentions),
     )
+    if text is not original:
+        sections, sentences, mentions = restore(original, sections, sentences, mentions)
     return Report(
-        text=text,
+        text=original,
         sections=sections,
         sentences=tuple(sentences),
         mentions=tuple(mentions),

@@ -133,6 +133,13 @@ class CueRule(DataModel):
         "dropped 'of', 'clear with a small effusion' negates nothing.",
     )
 
+    devices_only: StrictBool = Field(
+        False,
+        description="Hypothetical rules only: the cue reaches only devices. A recommended or "
+        "planned device is not in place ('recommend chest tube placement'), while "
+        "'recommend CT of the nodule' still states the nodule.",
+    )
+
     @model_validator(mode="after")
     def _hedge_iff_hedging(self) -> CueRule:
         if self.category in HEDGE_CATEGORIES and self.hedge is None:
@@ -146,6 +153,8 @@ class CueRule(DataModel):
             )
         if self.adjacent and self.direction is not Direction.FORWARD:
             raise ValueError("adjacent: only forward rules reach the finding right after them")
+        if self.devices_only and self.category is not CueCategory.HYPOTHETICAL:
+            raise ValueError("devices_only: only hypothetical rules are limited to devices")
         if self.hedge_before is not None and self.category is not CueCategory.DIFFERENTIAL:
             raise ValueError(
                 f"hedge_before: {self.category.value} rules have no finding before them to "
@@ -183,6 +192,13 @@ class ModifierFile(DataDocument):
         "'oedema', 'favor' -> 'favour'): every phrase the reader matches (finding terms, cue "
         "phrases, modifiers) that holds the fragment is also matched spelled the other way, "
         "with the same meaning.",
+    )
+    splits: list[Phrase] = Field(
+        default_factory=list,
+        description="Word prefixes that dictation writes apart from the rest of the word "
+        "('pneumo thorax', 'cardio megaly'): every finding term with a word that opens with "
+        "one (and goes on at least four letters) is also matched split there, with the same "
+        "meaning.",
     )
 
 
@@ -235,6 +251,7 @@ class CueRules:
     openings: frozenset[str] = frozenset()  # normalized; see CueFile.openings
     predicates: frozenset[str] = frozenset()  # normalized; see CueFile.predicates
     adjacent: frozenset[str] = frozenset()  # forward cues that reach only what follows them
+    devices_only: frozenset[str] = frozenset()  # hypothetical cues that reach only devices
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +264,7 @@ class Modifiers:
     severity: Mapping[str, str]  # normalized phrase -> canonical severity
     units: Mapping[str, float]  # unit -> millimetres per unit
     spellings: Mapping[str, str] = field(default_factory=dict)  # US fragment -> UK fragment
+    splits: tuple[str, ...] = ()  # word prefixes dictation writes apart ("pneumo thorax")
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,11 +299,14 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
     hedges: dict[str, Hedge] = {}
     before: dict[str, Hedge] = {}
     adjacent: set[str] = set()
+    devices_only: set[str] = set()
     for i, rule in enumerate(doc.rules):
         for phrase in (normalize_term(p) for p in _phrases(rule)):
             cues.append(Cue(phrase, rule.category, rule.direction))
             if rule.adjacent:
                 adjacent.add(phrase)
+            if rule.devices_only:
+                devices_only.add(phrase)
             if rule.hedge_before is not None:
                 before[phrase] = rule.hedge_before
             if rule.hedge is not None and hedges.setdefault(phrase, rule.hedge) is not rule.hedge:
@@ -307,6 +328,7 @@ def build_cue_rules(doc: CueFile, where: str) -> CueRules:
         openings=frozenset(normalize_term(p) for p in doc.openings),
         predicates=frozenset(normalize_term(p) for p in doc.predicates),
         adjacent=frozenset(adjacent),
+        devices_only=frozenset(devices_only),
     )
 
 
@@ -323,6 +345,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         severity=_phrase_table(doc.severity),
         units={normalize_term(k): float(v) for k, v in doc.units.items()},
         spellings={normalize_term(k): normalize_term(v) for k, v in doc.spellings.items()},
+        splits=tuple(normalize_term(p) for p in doc.splits),
     )
 
 

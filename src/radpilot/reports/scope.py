@@ -214,7 +214,10 @@ def cues_of(
     ahead: set[int],
     rules: CueRules,
     text: str,
+    devices: frozenset[str] = frozenset(),
 ) -> Found:
+    """The cues that reach draft d; ``devices``: the findings a devices-only hypothetical
+    cue reaches ("recommend chest tube placement")."""
     found = Found()
     for cue in cue_tokens:
         within = False  # between an anchored finding's anchor and qualifier
@@ -240,7 +243,7 @@ def cues_of(
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
             if direction is Direction.FORWARD and cue.key in rules.adjacent:
-                if not _opens_with_finding(cue, d, drafts, text):
+                if not _opens_with_finding(cue, d, drafts, tokens, text):
                     continue
             if within or cue.start == d.qualifier_at:
                 gap: int | None = 0
@@ -274,6 +277,8 @@ def cues_of(
             elif category is CueCategory.HISTORICAL:
                 found.historical = found.historical or cue
             elif category is CueCategory.HYPOTHETICAL:
+                if cue.key in rules.devices_only and not _to_be_placed(cue, d, devices, text):
+                    continue  # "recommend CT of the nodule" still states the nodule
                 found.hypothetical = found.hypothetical or cue
             elif category is CueCategory.STATEMENT:
                 if found.statement is None or gap < found.statement[0]:
@@ -281,7 +286,26 @@ def cues_of(
     return found
 
 
-def _opens_with_finding(cue: Token, d: Draft, drafts: list[Draft], text: str) -> bool:
+# A placing word: what makes a device after "recommend" or "consider" one to be placed.
+_PLACING = re.compile(r"\b(?:placement|placing|insertion|inserting|insert|place)\b", re.I)
+_PLACED_AFTER = re.compile(r"\s+(?:placement|insertion)\b", re.IGNORECASE)
+
+
+def _to_be_placed(cue: Token, d: Draft, devices: frozenset[str], text: str) -> bool:
+    """Does a devices-only hypothetical cue reach d? Only a device, and one to be placed: a
+    cue without a placing word of its own ("recommend", "consider") needs "placement" or
+    "insertion" right after the device ("recommend chest tube placement"), since
+    "recommend advancing the endotracheal tube" is about a tube in place."""
+    if d.finding not in devices:
+        return False
+    if _PLACING.search(cue.key) or cue.start >= d.end:
+        return True
+    return _PLACED_AFTER.match(text, d.end) is not None
+
+
+def _opens_with_finding(
+    cue: Token, d: Draft, drafts: list[Draft], tokens: list[Token], text: str
+) -> bool:
     """Does a finding stand right after an adjacent-only cue, so that it and the list it
     opens (d among them) are in its reach? "Lungs are clear airspace disease" (a dropped
     "of"); not "clear with a small effusion", nor a sentence's opening adjective ("Clear
@@ -289,7 +313,20 @@ def _opens_with_finding(cue: Token, d: Draft, drafts: list[Draft], text: str) ->
     if text[max(0, cue.start - 20) : cue.start].rstrip()[-1:] in ("", ".", ":", ";", "-"):
         return False
     after = [o.start for o in drafts if o.start >= cue.end]
-    return bool(after) and d.start >= min(after) and not text[cue.end : min(after)].strip()
+    if not after or d.start < min(after):
+        return False
+    gap = _ADJACENT_GAP.fullmatch(text, cue.end, min(after))
+    return gap is not None and not any(cue.end <= t.start < min(after) for t in tokens)
+
+
+# What may stand between an adjacent-only cue and its finding: up to two lowercase words that
+# name no item of their own ("clear focal infiltrate", "clear acute airspace disease"); a
+# joining word ("with", "except") or a word the reader knows (a size, side, place or cue:
+# "clear small left effusion" is a dropped comma) keeps the finding out of its reach.
+_ADJACENT_GAP = re.compile(
+    r"(?:\s+(?!(?:with|and|or|but|except|of|for|in|on|at|to|the|a|an|is|are|there|"
+    r"without|no|not|than|also|then)\b)[a-z]+){0,2}\s+"
+)
 
 
 _THAN = re.compile(r"\bthan\b", re.IGNORECASE)

@@ -244,6 +244,9 @@ def _nearest(
             answer = d is TargetDirection.FORWARD and _answers(scan.text, cue, rule, window)
             if answer and cue.end <= start:
                 continue  # "Fever: no, cough: yes": the answer is the fever's only
+            if d is TargetDirection.FORWARD and rule.opens_clause:
+                if not _opens_clause(scan.text, cue, window):
+                    continue  # "Homans sign negative, calf tenderness present"
             if cue.end <= start and d in (TargetDirection.FORWARD, TargetDirection.BIDIRECTIONAL):
                 lo, hi = cue.end, start
             elif cue.start >= end and d in (
@@ -278,6 +281,13 @@ def _answers(text: str, cue: _Cue, rule: Any, window: tuple[int, int]) -> bool:
     return before in (":", "-") and after in ("", ".", ",", ";", "!")
 
 
+def _opens_clause(text: str, cue: _Cue, window: tuple[int, int]) -> bool:
+    """Does a cue open its clause: the sentence's first words, or right after a comma,
+    semicolon, colon or bracket ("Neg Homans sign", "ROS: negative Murphy sign")?"""
+    before = text[max(window[0], cue.start - 4) : cue.start].rstrip()
+    return before == "" or before[-1] in ",;:(-"
+
+
 def _before_target(text: str, cue: _Cue, start: int, table: Any) -> _Cue | None:
     """The part of a cue match before the target, when that part is a cue itself."""
     head = text[cue.start : start].rstrip(" \t\r\n-")
@@ -301,7 +311,12 @@ def _looks_ahead(
     its forward scope ("cough, likely pneumonia": the pneumonia is hedged, the cough not)."""
     if cue.start < span[1]:
         return False
-    forward = [r for r in rule_list if r.direction is TargetDirection.FORWARD]
+    forward = [
+        r
+        for r in rule_list
+        if r.direction is TargetDirection.FORWARD
+        and (not r.opens_clause or _opens_clause(scan.text, cue, (0, len(scan.text))))
+    ]
     if not forward or not any(r.direction is TargetDirection.BACKWARD for r in rule_list):
         return False
     reach = forward[0].max_scope_words
@@ -344,6 +359,38 @@ def _alternative(
         joins = [w for w in words if w in rules.alternatives]
         if joins and len(words) - 1 <= rules.alternative_max_words:
             return joins[0]
+    return _closed_list(scan, rules, span, others)
+
+
+_COMMA = re.compile(r"\s*,\s*")
+
+
+def _closed_list(
+    scan: _Text, rules: ClinicalRules, span: tuple[int, int], others: Sequence[tuple[int, int]]
+) -> str | None:
+    """The joining word when the target is an item of a comma list that "or" closes: "A, B,
+    or C" (A too, not only B and C beside the "or") and "A, B, or both" (a closing word of
+    ``list_closers``), as the chest reader reads "atelectasis, pneumonia, or aspiration"."""
+    text = scan.text
+    chain = [span]
+    items = sorted(o for o in others if o[0] >= span[1])
+    for o in items:
+        gap = text[chain[-1][1] : o[0]]
+        if _COMMA.fullmatch(gap):
+            chain.append(o)
+            continue
+        words = gap.replace(",", " ").lower().split()
+        if len(chain) >= 2 and words and words[0] in rules.alternatives and len(words) == 1:
+            return words[0]  # "A, B, or C": A is one of the alternatives
+        break
+    before = [o for o in others if o[1] <= span[0]]
+    if len(chain) < 2 and not (before and _COMMA.fullmatch(text, max(before)[1], span[0])):
+        return None  # "A or both" alone names no list
+    rest = text[chain[-1][1] : chain[-1][1] + 40].lower().replace(",", " ").split()
+    if len(rest) >= 2 and rest[0] in rules.alternatives:
+        tail = " ".join(rest[1:]).rstrip(".;:)")
+        if any(tail == c or tail.startswith(c + " ") for c in rules.list_closers):
+            return rest[0]
     return None
 
 
