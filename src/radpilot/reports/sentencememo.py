@@ -123,44 +123,35 @@ _SETTERS = tuple(getattr(Mention, name).__set__ for name in _KEPT)
 def _moved(found: list[Mention], delta: int, sentence: Sentence) -> list[Mention]:
     """Copies of ``found`` with every offset moved by ``delta`` (every other field kept)."""
     sent_span = Span(sentence.start, sentence.end, sentence.text)
-    out: list[Mention] = []
-    new_object = object.__new__
-    for m in found:
-        new = new_object(Mention)
-        for setter, value in zip(_SETTERS, _kept_of(m), strict=True):
-            setter(new, value)
-        _set(new, "span", _span(m.span, delta))
-        _set(new, "sentence", sent_span)
-        size = m.size
-        if size is not None:
-            size = Measurement(size.value, size.unit, size.mm, _span(size.span, delta))
-        _set(new, "size", size)
-        out.append(new)
-    return out
+    return [_copy(m, delta, sent_span) for m in found]
 
 
 def shifted(found: list[Mention], delta: int) -> list[Mention]:
     """Copies of ``found`` (mentions of any sentences) with every offset moved by ``delta``;
     mentions of one sentence share its moved span, as a reading's do."""
     out: list[Mention] = []
-    new_object = object.__new__
     last: Span | None = None
     moved_sent = last
     for m in found:
-        new = new_object(Mention)
-        for setter, value in zip(_SETTERS, _kept_of(m), strict=True):
-            setter(new, value)
-        _set(new, "span", _span(m.span, delta))
         sent = m.sentence
         if sent is not last:
             last, moved_sent = sent, _span(sent, delta)
-        _set(new, "sentence", moved_sent)
-        size = m.size
-        if size is not None:
-            size = Measurement(size.value, size.unit, size.mm, _span(size.span, delta))
-        _set(new, "size", size)
-        out.append(new)
+        out.append(_copy(m, delta, moved_sent))
     return out
+
+
+def _copy(m: Mention, delta: int, sentence: Span | None) -> Mention:
+    """``m`` with its offsets moved by ``delta`` and ``sentence`` as its sentence span."""
+    new = object.__new__(Mention)
+    for setter, value in zip(_SETTERS, _kept_of(m), strict=True):
+        setter(new, value)
+    _set(new, "span", _span(m.span, delta))
+    _set(new, "sentence", sentence)
+    size = m.size
+    if size is not None:
+        size = Measurement(size.value, size.unit, size.mm, _span(size.span, delta))
+    _set(new, "size", size)
+    return new
 
 
 def memo_of(lex: Lexicon) -> SentenceMemo:

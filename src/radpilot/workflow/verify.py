@@ -88,33 +88,27 @@ def _positions(report: Report, statements: Sequence[Statement]) -> list[Differen
     return out
 
 
-def _readings(report: Report) -> dict[str, _Seen]:
-    return _collect(
-        (
-            m.finding,
-            m.certainty.value,
-            m.laterality.value if m.laterality else None,
-            m.change.value if m.change else None,
-            m.severity if m.certainty is not Certainty.ABSENT else None,
-        )
-        for m in _stated(report)
+def _reading(m: Mention | Statement) -> tuple[str, str, str | None, str | None, str | None]:
+    """What a draft's read-back must reproduce of a statement or a mention (severity only
+    where the finding is not absent)."""
+    return (
+        m.finding,
+        m.certainty.value,
+        m.laterality.value if m.laterality else None,
+        m.change.value if m.change else None,
+        m.severity if m.certainty is not Certainty.ABSENT else None,
     )
+
+
+def _readings(report: Report) -> dict[str, _Seen]:
+    return _collect(_reading(m) for m in _stated(report))
 
 
 def differences(
     text: str, statements: Sequence[Statement], *, vocabulary: Vocabulary | None = None
 ) -> tuple[Difference, ...]:
     """Every way the draft ``text``, read back, differs from ``statements``."""
-    want = _collect(
-        (
-            s.finding,
-            s.certainty.value,
-            s.laterality.value if s.laterality else None,
-            s.change.value if s.change else None,
-            s.severity if s.certainty is not Certainty.ABSENT else None,
-        )
-        for s in statements
-    )
+    want = _collect(_reading(s) for s in statements)
     report = read(text, vocabulary=vocabulary)
     got = _readings(report)
     out: list[Difference] = _positions(report, statements)
@@ -148,13 +142,7 @@ _NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
 
 def _section_readings(report: Report, section: str) -> dict[str, _Seen]:
     return _collect(
-        (
-            m.finding,
-            m.certainty.value,
-            m.laterality.value if m.laterality else None,
-            m.change.value if m.change else None,
-            m.severity if m.certainty is not Certainty.ABSENT else None,
-        )
+        _reading(m)
         for m in report.mentions
         if m.section == section and not m.hypothetical and m.region is None
     )
