@@ -14,8 +14,8 @@ usage; no third-party rule file is copied.
 >>> r = clinical_rules()
 >>> sorted(r.dimensions)
 ['certainty', 'experiencer', 'historical', 'hypothetical']
->>> [c for c in r.dimensions["certainty"].phrases["denies"]]
-[Rule(category=<TargetCategory.NEGATION: 'negation'>, direction=<TargetDirection.FORWARD: 'forward'>, max_scope_words=None)]
+>>> [(c.category.value, c.direction.value) for c in r.dimensions["certainty"].phrases["denies"]]
+[('negation', 'forward')]
 """
 
 from __future__ import annotations
