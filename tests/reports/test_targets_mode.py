@@ -205,20 +205,27 @@ def test_cue_file_is_strict() -> None:
         clinical_rules_from_dict(raw)
 
 
-def _label_jsonl(tmp_path: Path, rows: list[dict[str, object]], *args: str) -> list[dict]:  # type: ignore[type-arg]
+def _label_file(src: Path, *args: str) -> tuple[int, list[dict], str]:  # type: ignore[type-arg]
+    """``radpilot label SRC --format jsonl``: its exit code, output rows and stderr."""
     import contextlib
     import io
 
     from radpilot.commands.main import run
 
-    src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    out = tmp_path / "out.jsonl"
+    out = src.with_name("out.jsonl")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q", *args])
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return code, rows, err.getvalue()
+
+
+def _label_jsonl(tmp_path: Path, rows: list[dict[str, object]], *args: str) -> list[dict]:  # type: ignore[type-arg]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, _ = _label_file(src, *args)
     assert code in (0, 1)
-    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return out
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -304,24 +311,15 @@ def test_a_template_answer_negates_its_own_item_only(
 def test_a_csv_targets_column_is_named_as_not_read(tmp_path: Path) -> None:
     """Targets are a JSONL field: a CSV column of that name is not read, and the run says so
     in one line instead of labelling as if the targets had been asserted."""
-    import contextlib
-    import io
-
-    from radpilot.commands.main import run
-
     src = tmp_path / "in.csv"
     src.write_text(
         'id,text,Targets\nC1,No edema.,"[{""start"": 3, ""end"": 8}]"\nC2,Edema.,\n',
         encoding="utf-8",
     )
-    out = tmp_path / "out.jsonl"
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q"])
+    code, rows, err = _label_file(src)
     assert code == 0
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["C1", "C2"] and all("targets" not in r for r in rows)
-    lines = [line for line in err.getvalue().splitlines() if "targets" in line.lower()]
+    lines = [line for line in err.splitlines() if "targets" in line.lower()]
     assert lines == [
         f"warning: {src}: column 'Targets' is not read: caller-given targets are read from "
         'JSONL rows ("targets": [{"start", "end"}, ...]); the reports were labelled without them'
@@ -331,23 +329,14 @@ def test_a_csv_targets_column_is_named_as_not_read(tmp_path: Path) -> None:
 def test_a_targets_key_given_twice_is_named(tmp_path: Path) -> None:
     """JSON keeps the last of two equal keys: the first list of targets would be lost
     without a word. The row says so (the last list is read, as any JSON reader does)."""
-    import contextlib
-    import io
-
-    from radpilot.commands.main import run
-
     src = tmp_path / "in.jsonl"
     src.write_text(
         '{"id": "X", "text": "No edema.", "targets": [{"start": 3, "end": 8}], "targets": []}\n'
         '{"id": "Y", "text": "No \\"targets\\": edema.", "targets": [{"start": 14, "end": 19}]}\n',
         encoding="utf-8",
     )
-    out = tmp_path / "out.jsonl"
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = run(["label", str(src), "-o", str(out), "--format", "jsonl", "-q"])
+    code, rows, _ = _label_file(src)
     assert code == 0
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows[0]["targets"] == []
     assert [p["message"] for p in rows[0]["problems"]] == [
         'the key "targets" is given 2 times; the last one was read'
