@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radpilot.reports.reader import read
+from radpilot.reports.rules import modifiers
 from radpilot.reports.textfold import fold
 
 FULLWIDTH_NO = "\uff2e\uff4f"  # "Ｎｏ"
@@ -110,3 +111,17 @@ def test_offsets_always_index_the_original_text(pieces: list[str]) -> None:
     assert [(m.finding, m.certainty, m.span.start, m.span.end) for m in report.mentions] == [
         (m.finding, m.certainty, m.span.start, m.span.end) for m in plain.mentions
     ]
+
+
+def test_the_character_table_is_data_and_checked() -> None:
+    """modifiers.json's ``characters`` holds the marks NFKC keeps; an entry that is not one
+    character for one would move every offset after it, so the loader refuses it."""
+    from radpilot.errors import VocabularyError
+    from radpilot.reports.rules import MODIFIERS, modifiers_from_dict
+
+    assert fold("a \u2018b\u2019 \u2013 c", modifiers().characters) == "a 'b' - c"
+    assert fold("x\u2019y", {}) == "x\u2019y"  # no table entry, and NFKC keeps it
+    raw = MODIFIERS.raw()
+    raw["characters"]["\u2026"] = "..."
+    with pytest.raises(VocabularyError, match="characters"):
+        modifiers_from_dict(raw)

@@ -200,6 +200,15 @@ class ModifierFile(DataDocument):
         "one (and goes on at least four letters) is also matched split there, with the same "
         "meaning.",
     )
+    characters: dict[
+        Annotated[str, Field(min_length=1, max_length=1)],
+        Annotated[str, Field(min_length=1, max_length=1)],
+    ] = Field(
+        default_factory=dict,
+        description="A character -> the plain one it writes, for marks Unicode's compatibility "
+        "folding (NFKC) leaves as they are: typographic quotes and dashes, the minus sign. One "
+        "character for one, so no offset into the report moves.",
+    )
 
 
 class SectionFile(DataDocument):
@@ -265,6 +274,7 @@ class Modifiers:
     units: Mapping[str, float]  # unit -> millimetres per unit
     spellings: Mapping[str, str] = field(default_factory=dict)  # US fragment -> UK fragment
     splits: tuple[str, ...] = ()  # word prefixes dictation writes apart ("pneumo thorax")
+    characters: Mapping[str, str] = field(default_factory=dict)  # "’" -> "'", one for one
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +356,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         units={normalize_term(k): float(v) for k, v in doc.units.items()},
         spellings={normalize_term(k): normalize_term(v) for k, v in doc.spellings.items()},
         splits=tuple(normalize_term(p) for p in doc.splits),
+        characters=dict(doc.characters),
     )
 
 

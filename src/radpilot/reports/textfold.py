@@ -3,9 +3,10 @@
 A report pasted from a word processor, a PDF or an East Asian input method holds
 characters that look like the plain ones and that no phrase matches: a fullwidth "Ｎo", a
 non-breaking or thin space, curly quotes, an en dash. :func:`fold` replaces each such
-character with its one-character NFKC form (Unicode's compatibility equivalence), and a
-few punctuation marks NFKC leaves alone with their ASCII twins, one character for one, so
-that every offset into the folded text is the same offset into the user's text:
+character with its one-character NFKC form (Unicode's compatibility equivalence), and the
+punctuation marks NFKC leaves alone with their ASCII twins (modifiers.json's
+``characters``), one character for one, so that every offset into the folded text is the
+same offset into the user's text:
 :func:`restore` then puts the user's own characters back into the evidence spans.
 A character whose plain form is longer or empty (the "ﬁ" ligature, a soft hyphen) is
 left as written: folding it would move every offset after it.
@@ -14,49 +15,29 @@ left as written: folding it would move every offset after it.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
 from radpilot.reports.models import Mention, Section, Sentence, Span
-
-# Punctuation that NFKC keeps as it is but that writes the same mark: typographic quotes
-# and dashes, the minus sign. One character each, so no offset moves.
-_PUNCTUATION = {
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201a": "'",
-    "\u201b": "'",
-    "\u2032": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u201e": '"',
-    "\u2033": '"',
-    "\u2010": "-",
-    "\u2011": "-",
-    "\u2012": "-",
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2015": "-",
-    "\u2212": "-",
-}
+from radpilot.reports.rules import modifiers
 
 
 @lru_cache(maxsize=4096)
 def _plain(ch: str) -> str:
-    """The one-character plain form of a character, or the character itself."""
-    hit = _PUNCTUATION.get(ch)
-    if hit is not None:
-        return hit
+    """The one-character NFKC form of a character, or the character itself."""
     folded = unicodedata.normalize("NFKC", ch)
     return folded if len(folded) == 1 else ch
 
 
-def fold(text: str) -> str:
-    """``text`` with compatibility characters replaced one for one (same length)."""
+def fold(text: str, characters: Mapping[str, str] | None = None) -> str:
+    """``text`` with compatibility characters replaced one for one (same length).
+    ``characters``: the marks NFKC keeps that also write a plain one (modifiers.json's
+    ``characters``; the packaged table when None)."""
     if text.isascii():
         return text  # nearly every report: nothing to do
-    return "".join(ch if ch.isascii() else _plain(ch) for ch in text)
+    table = modifiers().characters if characters is None else characters
+    return "".join(ch if ch.isascii() else table.get(ch) or _plain(ch) for ch in text)
 
 
 def restore(
