@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from radpilot.errors import InputError
@@ -147,6 +147,7 @@ _CORPUS_WORDS = [*sorted(_TEXT_WORDS), "pneumothorax", "effusion", "effusions", 
     ),
     st.sampled_from(["OR", "AND"]),
 )
+@example(words=["2.5", "_"], op="AND")  # a phrase with no word beside AND: FTS5 finds nothing
 def test_full_text_matches_equal_fts5(
     both: tuple[ArchiveStore, ArchiveStore], words: list[str], op: str
 ) -> None:

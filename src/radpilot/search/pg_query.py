@@ -23,6 +23,10 @@ from radpilot.errors import InputError
 from radpilot.search.models import CandidateQuery, FindingClause
 
 PHRASE = "archive.fts_phrase(%s)"
+# A phrase with no word in it ("_", "--") matches no report in FTS5, even beside AND; a
+# tsquery without lexemes is dropped from an AND instead, so it becomes one that never
+# matches ('x' and not 'x').
+_ATOM = f"coalesce(nullif({PHRASE}, ''::tsquery), to_tsquery('simple', 'x & !x'))"
 _TOKEN = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\()|(\))|([^\s()"]+))')
 _SYNTAX = "search words cannot be used (a full-text syntax error)"
 
@@ -113,7 +117,7 @@ class _Parser:
         if kind == "phrase":
             text = self.tokens[self.pos][1]
             self.pos += 1
-            return TsQuery(PHRASE, (text,))
+            return TsQuery(_ATOM, (text,))
         if kind == "(":
             self.pos += 1
             inner = self.parse_or()
