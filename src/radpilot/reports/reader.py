@@ -7,14 +7,23 @@ sentence. Rules are compiled on the first call and cached; ``read`` is pure.
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_left
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from radpilot.errors import InputError
 from radpilot.reports.matcher import Token, lexicon, scan
 from radpilot.reports.models import Mention, Report, Section, Sentence
 from radpilot.reports.morphology import singular_candidates
-from radpilot.reports.rules import CueRules, Modifiers, cue_rules, modifiers, section_rules
+from radpilot.reports.rules import (
+    CHEST_REGION,
+    CueRules,
+    Modifiers,
+    cue_rules,
+    modifiers,
+    section_rules,
+)
 from radpilot.reports.sectionmemo import section_memo_of
 from radpilot.reports.sections import (
     LOOK_BEHIND,
@@ -79,6 +88,46 @@ def _in_region(
     return out
 
 
+# The words of a noun phrase right before a term: no punctuation between ("left knee joint").
+_PHRASE_BEFORE = re.compile(r"(?:[A-Za-z-]+[ \t]+){1,3}$")
+_PHRASE_WINDOW = 40  # characters before a term to look for a body part in
+
+
+def _part_before(text: str, start: int, regions: Mapping[str, str]) -> str | None:
+    """The body region other than the chest that a part named in the same phrase right
+    before ``start`` belongs to ("knee joint effusion", "left elbow effusion"), or None."""
+    m = _PHRASE_BEFORE.search(text, max(0, start - _PHRASE_WINDOW), start)
+    if m is None:
+        return None
+    words = m.group().lower().split()
+    for n in (2, 1):
+        for i in range(len(words) - n + 1):
+            region = regions.get(" ".join(words[i : i + n]))
+            if region is not None and region != CHEST_REGION:
+                return region
+    return None
+
+
+def _in_named_part(
+    found: list[Mention], text: str, chest: dict[str, frozenset[str]], regions: Mapping[str, str]
+) -> list[Mention]:
+    """A finding named by a word that is not the chest's alone ("effusion", where
+    ``any_region`` lists "pleural effusion") after another body part's name in its own
+    phrase is that part's: "small knee joint effusion" is no pleural effusion, as under a
+    "Right knee:" sub-header (``_in_region``)."""
+    out: list[Mention] = []
+    for m in found:
+        terms = chest.get(m.finding)
+        if terms and m.region is None:
+            key = normalize_term(m.span.text)
+            if key not in terms and not any(c in terms for c in singular_candidates(key)):
+                region = _part_before(text, m.span.start, regions)
+                if region is not None:
+                    m = replace(m, region=region)
+        out.append(m)
+    return out
+
+
 def _without_part_phrases(
     found: list[Mention], parts: dict[str, frozenset[str]], devices: frozenset[str]
 ) -> list[Mention]:
@@ -114,6 +163,7 @@ class _Context:
     rules: CueRules
     mods: Modifiers
     devices: _DeviceWords
+    regions: Mapping[str, str]  # body part name -> its region (``sections.json`` body_regions)
 
 
 def read_section(
@@ -160,6 +210,8 @@ def read_section(
             found = _without_part_phrases(found, parts, unsized)
         if where is not None:  # "Right knee: small effusion" is not the chest's
             found = _in_region(found, where, ctx.devices.any_region)
+        else:  # "small knee joint effusion" is not either
+            found = _in_named_part(found, ctx.text, ctx.devices.any_region, ctx.regions)
         mentions.extend(found)
     return sentences, mentions, regions[-1]
 
@@ -192,12 +244,20 @@ def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
     lex = lexicon(vocabulary) if vocabulary is not None else lexicon()
     tokens = scan(text, lowered, lex)
     starts = [t[0] for t in tokens]
+    rules = section_rules()
     ctx = _Context(
-        text, tokens, starts, memo_of(lex), cue_rules(), modifiers(), _device_words(vocabulary)
+        text,
+        tokens,
+        starts,
+        memo_of(lex),
+        cue_rules(),
+        modifiers(),
+        _device_words(vocabulary),
+        rules.regions,
     )
-    context_sections = section_rules().context_sections
+    context_sections = rules.context_sections
     memo = section_memo_of(lex)
-    memo.check((ctx.rules, ctx.mods, section_rules(), ctx.devices))
+    memo.check((ctx.rules, ctx.mods, rules, ctx.devices))
     sentences: list[Sentence] = []
     mentions: list[Mention] = []
     region: str | None = None  # the body region in force after the last sentence so far
