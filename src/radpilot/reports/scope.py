@@ -264,6 +264,8 @@ def cues_of(
                 if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
                     continue
             if category is CueCategory.UNCERTAINTY and cue.end <= d.start:
+                if _one_place_of_several(cue, d, tokens, drafts, text):
+                    continue  # "right middle and probable right lower lobe pneumonia"
                 cue = _ranked_after_than(cue, d, drafts, text, rules)
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
@@ -348,6 +350,55 @@ def _ranked_after_than(
     if not between or not _THAN.search(text, between[0].end, d.start):
         return cue
     return Token(cue.start, cue.end, ranked, cue.roles)
+
+
+# Before a hedge that doubts one place of several: a place, then "and" / "or" / a comma.
+_JOINED_BEFORE = re.compile(
+    r"(?:[ \t]*,[ \t]*(?:and[ \t]+|or[ \t]+)?|[ \t]+(?:and|or)[ \t]+)$", re.I
+)
+_ONE_WORD = re.compile(r"(?:[ \t]+[a-z]+)?", re.IGNORECASE)  # "right middle (lobe)"
+_BLANK = re.compile(r"[ \t-]*")
+
+
+def _is_place(t: Token) -> bool:
+    return t.roles.finding is None and bool(t.roles.laterality or t.roles.location)
+
+
+def _one_place_of_several(
+    cue: Token, d: Draft, tokens: list[Token], drafts: list[Draft], text: str
+) -> bool:
+    """Does a forward hedge doubt only one of the places a finding is named in? In "right
+    middle and probable right lower lobe pneumonia", "left and possibly right effusions"
+    the finding is stated at the first place: the hedge stands between a joined place
+    before it and nothing but places before the finding. A place after another finding is
+    that one's ("pneumonia in the right lower lobe and possible left lower lobe
+    atelectasis")."""
+    joined = _JOINED_BEFORE.search(text, max(0, cue.start - 12), cue.start)
+    if joined is None:
+        return False
+    place = next(
+        (
+            t
+            for t in tokens
+            if _is_place(t)
+            and t.end <= joined.start()
+            and _ONE_WORD.fullmatch(text, t.end, joined.start())
+        ),
+        None,
+    )
+    if place is None:
+        return False
+    clause = max(text.rfind(c, 0, place.start) for c in ".;:,")
+    if any(clause < o.end <= place.start for o in drafts):
+        return False
+    at = cue.end
+    for t in tokens:
+        if t.start < cue.end or t.start >= d.start:
+            continue
+        if not _is_place(t) or not _BLANK.fullmatch(text, at, t.start):
+            return False
+        at = t.end
+    return at > cue.end and _BLANK.fullmatch(text, at, d.start) is not None
 
 
 def _past_change_words(tokens: list[Token], cue: Token, text: str) -> int:
