@@ -214,3 +214,24 @@ def drop_negated(
             else:
                 kept += 1
     return dropped
+
+
+def sideless_on(
+    store: ArchiveStore, rowids: Sequence[int], terms: Sequence[FindingTerm], family: Sequence[str]
+) -> set[int]:
+    """The reports where the reader read the terms' findings only as present and with no
+    side, and a mention's own words write each term's side: "The left hemidiaphragm is
+    mildly elevated" (the reader's words "left hemidiaphragm is mildly elevated", no
+    side) answers "elevated left hemidiaphragm". A side elsewhere in the sentence may be
+    another finding's ("Pulmonary edema and bilateral effusions"). A report with a
+    sided, negated or uncertain mention of the family has been judged and is left out."""
+    if not rowids:
+        return set()
+    pats = [word_pattern(t.laterality.value) for t in terms if t.laterality]
+    out = set()
+    for rid, ms in store.mentions(rowids, family).items():
+        if not ms or any(m.status != "present" or m.laterality for m in ms):
+            continue
+        if all(any(p.search(m.span_text) for m in ms) for p in pats):
+            out.add(rid)
+    return out
