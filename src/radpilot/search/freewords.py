@@ -70,7 +70,7 @@ def near_evidence(
         ]
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
-        locs = {loc for m in live for loc in m.locations}
+        locs = {loc for m in live for loc in placed(m)}
         got = sum(1 for p in pats if any(p.search(s) for s in sentences))
         got += sum(1 for place in places if answers_place(place, locs))
         if got:
@@ -97,6 +97,14 @@ def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
             rest.append(words[i])
             i += 1
     return places, rest
+
+
+def placed(m: StoredMention) -> set[str]:
+    """Where the reader placed a mention: its locations, and each with its side before it
+    ("left mid zone"), so a near location may name a site on one side only (the lingula
+    is the left mid zone of a radiograph, ``near_locations``)."""
+    sides = [s for s in (m.sides or (m.laterality,)) if s]
+    return {*m.locations, *(f"{side} {loc}" for side in sides for loc in m.locations)}
 
 
 def answers_place(place: str, locations: set[str]) -> bool:
