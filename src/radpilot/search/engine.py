@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_NOWHERE = (0.0, 0.0)  # no free word of the query near the evidence (``near_evidence``)
 _SCORING = (Polarity.ANY, Polarity.PRESENT, Polarity.UNCERTAIN)
 _STATUSES = {
     Polarity.ANY: ("present", "uncertain"),
@@ -275,7 +276,8 @@ def _search(
     near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
-    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
+    near_all = {rid: at + words for rid, (at, words) in near.items()}
+    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]))
     head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
     phrase: set[int] = set()
     share: dict[int, float] = {}
@@ -288,15 +290,17 @@ def _search(
 
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports that write the query's whole phrase where the finding is present, then
-    # those whose evidence sentence states the query's free words, then those whose
-    # mention holds more of its finding words (its own words, not a synonym or roll-up).
+    # those whose mention is at the places the free words name, then those whose mention
+    # holds more of its finding words (its own words, not a synonym or roll-up), then
+    # those whose evidence sentence states the other free words (a qualifier: "focal").
     def rank(x: tuple[float, int, dict[str, float]]) -> tuple[float, ...]:
         rid = x[1]
         return (
             tier.get(rid, 0),
             -(rid in phrase),
-            -near.get(rid, 0.0),
+            -near.get(rid, _NOWHERE)[0],
             -share.get(rid, 0.0),
+            -near.get(rid, _NOWHERE)[1],
             -x[0],
             -rid,
         )

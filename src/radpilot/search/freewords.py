@@ -38,7 +38,7 @@ def near_evidence(
     terms: list[FindingTerm],
     ids: list[int],
     ments: dict[int, list[StoredMention]] | None = None,
-) -> dict[int, float]:
+) -> dict[int, tuple[float, float]]:
     """Share of the free words that a matching mention states: a location the words
     name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
     locations (or one that answers it, ``near_locations``), any other word is in the
@@ -49,11 +49,15 @@ def near_evidence(
     opacity the reader placed in the right middle lobe. Only present or uncertain
     mentions with the query's side and change count, so a negated sentence never
     supplies the words.
+
+    Two shares per report, (places, other words): a place the query names is a
+    constraint as its side is, another free word ("focal") only qualifies the finding,
+    so the engine ranks the query's own finding words between the two.
     """
     places, rest = locations_in(q.words)
     pats = [word_pattern(w) for w in rest if _WORD.search(w)]
     asked = len(places) + len(pats)
-    out: dict[int, float] = {}
+    out: dict[int, tuple[float, float]] = {}
     if not asked:
         return out
     if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
@@ -71,10 +75,10 @@ def near_evidence(
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
         locs = {loc for m in live for loc in placed(m)}
-        got = sum(1 for p in pats if any(p.search(s) for s in sentences))
-        got += sum(1 for place in places if answers_place(place, locs))
-        if got:
-            out[rid] = got / asked
+        words = sum(1 for p in pats if any(p.search(s) for s in sentences))
+        at = sum(1 for place in places if answers_place(place, locs))
+        if words or at:
+            out[rid] = (at / asked, words / asked)
     return out
 
 
