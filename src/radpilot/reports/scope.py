@@ -279,6 +279,8 @@ def cues_of(
             elif category is CueCategory.HYPOTHETICAL:
                 if cue.key in rules.devices_only and not _to_be_placed(cue, d, devices, text):
                     continue  # "recommend CT of the nodule" still states the nodule
+                if cue.end <= d.start and _main_clause(tokens, drafts, text, cue.end, d.start):
+                    continue  # "Unless there is fever, I favor atelectasis" states it
                 found.hypothetical = found.hypothetical or cue
             elif category is CueCategory.STATEMENT:
                 if found.statement is None or gap < found.statement[0]:
@@ -380,6 +382,38 @@ def _own_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi
         within = [t for t in tokens if t.start <= m.start() and m.end() <= t.end]
         if not within or any(t.roles.location or t.roles.anchor_of for t in within):
             return True  # a word of its own, or a place named as a subject ("the hila")
+    return False
+
+
+def _main_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi: int) -> bool:
+    """Does the sentence's main clause begin at the comma that ends a condition (a forward
+    cue ending at lo) before the finding at hi? It does where a main clause with a subject
+    puts the finding under a certainty cue of its own ("Unless there is fever, I favor
+    atelectasis") or, where the condition names no finding, opens with it ("If the
+    patient is febrile, the opacity could represent pneumonia"). A list goes on ("If
+    there is concern for pneumonia, effusion, or edema"); a recommendation, with no
+    subject, stays the condition's ("If symptoms persist, consider CT for nodule")."""
+    comma = text.find(",", lo, hi)
+    if comma < 0:
+        return False
+    for t in tokens:
+        if comma < t.start and t.end <= hi and any(c in CERTAINTY_CUES for c, _ in t.roles.cues):
+            if any(comma < o.start < t.start for o in drafts) or _own_words(
+                tokens, text, comma + 1, t.start
+            ):
+                return True  # "I favor", "the opacity could represent"
+    if any(lo <= o.start < hi for o in drafts):
+        return False  # a finding in the condition, or before this one in the main clause
+    return not _own_words(tokens, text, comma + 1, hi)
+
+
+def _own_words(tokens: list[Token], text: str, lo: int, hi: int) -> bool:
+    """Is there a word between lo and hi that no token owns and that is no joining word?"""
+    for m in _WORD.finditer(text, lo, hi):
+        if m.group().lower() in _NO_SUBJECT:
+            continue
+        if not any(t.start <= m.start() and m.end() <= t.end for t in tokens):
+            return True
     return False
 
 
