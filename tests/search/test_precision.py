@@ -32,6 +32,15 @@ REPORTS = {
     "L1": "FINDINGS: Left upper lobe atelectasis. Lower lobes are clear.\n"
     "IMPRESSION: Left upper lobe atelectasis.",
     "L2": "FINDINGS: Left basilar atelectasis.",
+    # A qualifier ("focal") near the evidence weighs less than the query's own word for
+    # the finding ("density", which the reader reads as an opacity), a place more.
+    "Q1": "FINDINGS: Focal opacity in the right upper lobe. IMPRESSION: Focal opacity.",
+    "Q2": "FINDINGS: Right upper lobe density.",
+    "Q3": "FINDINGS: Left basilar density.",
+    # A site named on one side only: the lingula is the left mid zone on a radiograph.
+    "N1": "FINDINGS: Right midlung atelectasis. IMPRESSION: Right midlung atelectasis.",
+    "N2": "FINDINGS: Atelectasis in the left midlung.",
+    "N3": "FINDINGS: Lingular atelectasis.",
     # A free word (no finding) counts only where it is asserted.
     "G1": "FINDINGS: No goiter. Heart size normal.",
     "G2": "FINDINGS: Large goiter deviates the trachea.",
@@ -88,6 +97,12 @@ def test_free_words_prefer_the_findings_sentence_and_locations(archive: ArchiveS
     # "lower lobe" is answered by the reader's "basilar" (near_locations); L1 writes
     # "lower lobes" in a sentence of its own.
     assert ids(archive, "left lower lobe atelectasis")[:2] == ["L2", "L1"]
+    # The finding's own word before a qualifier; a place before the finding's word.
+    assert set(ids(archive, "focal density")[:2]) == {"Q2", "Q3"}
+    assert ids(archive, "right upper lobe density")[:2] == ["Q2", "Q1"]
+    # A near location may name a side ("lingula": "left mid zone"): the right one is not.
+    got = ids(archive, "lingular atelectasis")
+    assert got[:2] in (["N3", "N2"], ["N2", "N3"]) and got.index("N1") > 1
 
 
 def test_a_free_word_counts_only_where_asserted(archive: ArchiveStore) -> None:

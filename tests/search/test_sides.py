@@ -27,6 +27,21 @@ REPORTS = {
     "S5": "FINDINGS: Bilateral pleural effusions. Bibasilar atelectasis.",
     "S6": "FINDINGS: Small left pleural effusion.",
     "S7": "FINDINGS: Atelectasis in both lung bases.",
+    # A side the reader could not give (``test_a_sided_query_fills_...``): the reader's
+    # right blunting, a redacted right one only words find, a redacted left one, a
+    # negated right one, the reader's left one, one query word beside the side.
+    "C1": "FINDINGS: Right costophrenic angle blunting. Heart size normal.",
+    "C2": "FINDINGS: Heart size normal. Blunting of the right costophrenic XXXX.",
+    "C3": "FINDINGS: Heart size normal. Blunting of the left costophrenic XXXX.",
+    "C4": "FINDINGS: Heart size normal. No blunting of the right costophrenic XXXX.",
+    "C5": "FINDINGS: Left costophrenic angle blunting. Heart size normal.",
+    "C6": "FINDINGS: Right lung is clear. Degenerative blunting of the acromion.",
+    # Elevated hemidiaphragm written as a predicate: the reader's words hold the side.
+    "H1": "FINDINGS: Elevation of the left hemidiaphragm.",
+    "H2": "FINDINGS: Lungs are clear. The left hemidiaphragm is mildly elevated.",
+    "H3": "FINDINGS: Lungs are clear. The right hemidiaphragm is elevated.",
+    "H4": "FINDINGS: Elevated hemidiaphragm. The left lung is clear.",
+    "H5": "FINDINGS: The left hemidiaphragm is not elevated.",
 }
 QUERIES = {
     "left basilar atelectasis": ["S2", "S1", "S5", "S7"],
@@ -36,6 +51,13 @@ QUERIES = {
     # "bilateral" names no site: a bilateral effusion stays bilateral only.
     "left pleural effusion": ["S6"],
     "bilateral pleural effusion": ["S5"],
+    # The reader's sided match first, then the side-less mentions whose words write the
+    # side, then the words (both, and the side, written): never a negated, another
+    # side's, or a side written elsewhere in the report (H4).
+    "right costophrenic angle blunting": ["C1", "C2"],
+    "left costophrenic angle blunting": ["C5", "C3"],
+    "elevated left hemidiaphragm": ["H1", "H2"],
+    "elevated right hemidiaphragm": ["H3"],
 }
 
 
@@ -59,6 +81,17 @@ def test_a_sided_query_uses_the_sides_written(
     assert sorted(got) == sorted(expected)
     if query.startswith(("left", "right")):
         assert got[0] == expected[0]  # the side written as asked first
+
+
+def test_a_sided_query_fills_from_what_the_reader_could_not_side(archive: ArchiveStore) -> None:
+    """After every reader match: H2's mention is the reader's, with no side; C2 only the
+    words find (redacted). Neither is shown as a finding on that side; a page the reader
+    fills takes nothing from them, and "+" asks for the reader's judgement."""
+    got = search(archive, "right costophrenic angle blunting", semantic=False).hits
+    assert [h.words_only for h in got] == [False, True]
+    one = search(archive, "right costophrenic angle blunting", limit=1, semantic=False).hits
+    assert [h.report.id for h in one] == ["C1"]
+    assert ids(archive, '+"costophrenic blunting" right') == ["C1"]
 
 
 def test_the_written_sides_are_stored_and_tagged() -> None:

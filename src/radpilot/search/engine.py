@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
 from radpilot.search.config import RankingFile, ranking
-from radpilot.search.freewords import attributes_hold, drop_negated, near_evidence, stated_only
+from radpilot.search.freewords import (
+    attributes_hold,
+    drop_negated,
+    near_evidence,
+    sideless_on,
+    stated_only,
+)
 from radpilot.search.models import (
     CandidateQuery,
     Filters,
@@ -46,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_NOWHERE = (0.0, 0.0)  # no free word of the query near the evidence (``near_evidence``)
 _SCORING = (Polarity.ANY, Polarity.PRESENT, Polarity.UNCERTAIN)
 _STATUSES = {
     Polarity.ANY: ("present", "uncertain"),
@@ -244,7 +251,10 @@ def _search(
         cands = {rid: s for rid, s in cands.items() if rid in lex or rid in sem_scores}
     ids = list(cands)
     if not ids:
-        return SearchResult(q, (), sem_state, tuple(notes))
+        # No reader match: a finding query is still answered by its words, as below.
+        fill = _lexical_fill(store, q, cq, set(), limit) if scoring and not cq.fts else []
+        hits = hits_for(store, q, fill, scoring + absent)
+        return SearchResult(q, hits, sem_state, tuple(notes))
     f_scores, tier = _finding_scores(store, ids, scoring, cfg)
     scored = []
     for rid in ids:
@@ -266,7 +276,8 @@ def _search(
     near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
-    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near.get(x[1], 0.0), -x[0], -x[1]))
+    near_all = {rid: at + words for rid, (at, words) in near.items()}
+    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]))
     head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
     phrase: set[int] = set()
     share: dict[int, float] = {}
@@ -279,15 +290,17 @@ def _search(
 
     # Uncertain matches always rank below certain ones, whatever their other scores; then
     # the reports that write the query's whole phrase where the finding is present, then
-    # those whose evidence sentence states the query's free words, then those whose
-    # mention holds more of its finding words (its own words, not a synonym or roll-up).
+    # those whose mention is at the places the free words name, then those whose mention
+    # holds more of its finding words (its own words, not a synonym or roll-up), then
+    # those whose evidence sentence states the other free words (a qualifier: "focal").
     def rank(x: tuple[float, int, dict[str, float]]) -> tuple[float, ...]:
         rid = x[1]
         return (
             tier.get(rid, 0),
             -(rid in phrase),
-            -near.get(rid, 0.0),
+            -near.get(rid, _NOWHERE)[0],
             -share.get(rid, 0.0),
+            -near.get(rid, _NOWHERE)[1],
             -x[0],
             -rid,
         )
@@ -327,20 +340,28 @@ def _lexical_fill(
     the finding's family (itself, its subtypes, and its parent's when they share a label)
     are added: one where it read the finding negated, uncertain, on the other side or at
     another site ("rib", not "clavicle") has been judged, and the judgement stands; a
-    query with a side, a change or a place is not filled (words cannot tell them). The
-    words must be stated (``analysis.asserted_text``) and every constraint of the query
-    (exclusions, filters) applies."""
+    query with a change or a place is not filled (words cannot tell them). A sided query
+    is filled where the report writes the side's word: first the reports where the
+    reader read the finding present with no side at all and a mention's sentence writes
+    the side ("The left hemidiaphragm is mildly elevated": the reader knows the finding,
+    not its side), then the words (``freewords.sideless_on``). The words must be stated
+    (``analysis.asserted_text``) and every constraint of the query (exclusions, filters)
+    applies."""
     terms = [t for t in q.findings if t.polarity in _SCORING]
-    if not terms or any(
-        t.polarity is not Polarity.ANY or t.laterality or t.change or t.location for t in terms
-    ):
-        # "+x", "uncertain:x", a side, a change or a place ask for the reader's
-        # judgement of the finding: words cannot say which side a missed finding is on.
+    if not terms or any(t.polarity is not Polarity.ANY or t.change or t.location for t in terms):
+        # "+x", "uncertain:x", a change or a place ask for the reader's judgement of
+        # the finding: words cannot say whether a missed finding is new.
         return []
-    words = [w for t in terms for w in t.text.split()] + list(q.words)
-    fts = fts_expression(words)
+    sides = sorted({t.laterality.value for t in terms if t.laterality})
+    # The side asked must be written, beside one of the other words ("left" alone is no
+    # elevated left hemidiaphragm).
+    words = [w for t in terms for w in t.text.split() if w.lower() not in sides]
+    words += list(q.words)
+    fts = _two_of(words) if sides else fts_expression(words)
     if fts is None:
         return []
+    if sides:
+        fts = f"({fts}) AND {fts_expression(sides, 'AND')}"
     fq = replace(cq, drive=None, required=(), fts=fts)
     need = max(0, limit - len(seen))
     # BM25 order: the best few times what is missing are enough to choose from.
@@ -349,15 +370,31 @@ def _lexical_fill(
     if not cands:
         return []
     stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
-    judged = store.finding_status(
-        list(stated), sorted({f for t in terms for f in family(t.finding)})
+    fam = sorted({f for t in terms for f in family(t.finding)})
+    judged = store.finding_status(list(stated), fam)
+    sideless = (
+        sideless_on(store, [r for r in stated if r in judged], terms, fam) if sides else set()
     )
-    keep = sorted((rid for rid in stated if rid not in judged), key=lambda r: (-cands[r], -r))
+    keep = sorted(
+        (rid for rid in stated if rid not in judged or rid in sideless),
+        key=lambda r: (-(r in sideless), -cands[r], -r),
+    )
     top = max((cands[rid] for rid in keep), default=0.0) or 1.0
     return [
         (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
         for rid in keep[:need]
     ]
+
+
+def _two_of(words: Sequence[str]) -> str | None:
+    """An FTS5 expression of any two of the words (one word: itself): "apical pleural
+    thickening" is not answered by "pleural" beside a side word of another finding
+    ("Small left pleural effusion"), "blunting of the costophrenic XXXX" still is."""
+    terms = list(dict.fromkeys(w for w in words if _WORD.search(w)))
+    if len(terms) < 2:
+        return fts_expression(terms)
+    pairs = [fts_expression([a, b], "AND") for i, a in enumerate(terms) for b in terms[i + 1 :]]
+    return " OR ".join(f"({p})" for p in pairs)
 
 
 def _finding_scores(

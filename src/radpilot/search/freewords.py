@@ -38,7 +38,7 @@ def near_evidence(
     terms: list[FindingTerm],
     ids: list[int],
     ments: dict[int, list[StoredMention]] | None = None,
-) -> dict[int, float]:
+) -> dict[int, tuple[float, float]]:
     """Share of the free words that a matching mention states: a location the words
     name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
     locations (or one that answers it, ``near_locations``), any other word is in the
@@ -49,11 +49,15 @@ def near_evidence(
     opacity the reader placed in the right middle lobe. Only present or uncertain
     mentions with the query's side and change count, so a negated sentence never
     supplies the words.
+
+    Two shares per report, (places, other words): a place the query names is a
+    constraint as its side is, another free word ("focal") only qualifies the finding,
+    so the engine ranks the query's own finding words between the two.
     """
     places, rest = locations_in(q.words)
     pats = [word_pattern(w) for w in rest if _WORD.search(w)]
     asked = len(places) + len(pats)
-    out: dict[int, float] = {}
+    out: dict[int, tuple[float, float]] = {}
     if not asked:
         return out
     if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
@@ -70,11 +74,11 @@ def near_evidence(
         ]
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
-        locs = {loc for m in live for loc in m.locations}
-        got = sum(1 for p in pats if any(p.search(s) for s in sentences))
-        got += sum(1 for place in places if answers_place(place, locs))
-        if got:
-            out[rid] = got / asked
+        locs = {loc for m in live for loc in placed(m)}
+        words = sum(1 for p in pats if any(p.search(s) for s in sentences))
+        at = sum(1 for place in places if answers_place(place, locs))
+        if words or at:
+            out[rid] = (at / asked, words / asked)
     return out
 
 
@@ -97,6 +101,14 @@ def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
             rest.append(words[i])
             i += 1
     return places, rest
+
+
+def placed(m: StoredMention) -> set[str]:
+    """Where the reader placed a mention: its locations, and each with its side before it
+    ("left mid zone"), so a near location may name a site on one side only (the lingula
+    is the left mid zone of a radiograph, ``near_locations``)."""
+    sides = [s for s in (m.sides or (m.laterality,)) if s]
+    return {*m.locations, *(f"{side} {loc}" for side in sides for loc in m.locations)}
 
 
 def answers_place(place: str, locations: set[str]) -> bool:
@@ -214,3 +226,24 @@ def drop_negated(
             else:
                 kept += 1
     return dropped
+
+
+def sideless_on(
+    store: ArchiveStore, rowids: Sequence[int], terms: Sequence[FindingTerm], family: Sequence[str]
+) -> set[int]:
+    """The reports where the reader read the terms' findings only as present and with no
+    side, and a mention's own words write each term's side: "The left hemidiaphragm is
+    mildly elevated" (the reader's words "left hemidiaphragm is mildly elevated", no
+    side) answers "elevated left hemidiaphragm". A side elsewhere in the sentence may be
+    another finding's ("Pulmonary edema and bilateral effusions"). A report with a
+    sided, negated or uncertain mention of the family has been judged and is left out."""
+    if not rowids:
+        return set()
+    pats = [word_pattern(t.laterality.value) for t in terms if t.laterality]
+    out = set()
+    for rid, ms in store.mentions(rowids, family).items():
+        if not ms or any(m.status != "present" or m.laterality for m in ms):
+            continue
+        if all(any(p.search(m.span_text) for m in ms) for p in pats):
+            out.add(rid)
+    return out

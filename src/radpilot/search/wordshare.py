@@ -25,7 +25,13 @@ from functools import lru_cache
 
 from radpilot.reports.morphology import stem
 from radpilot.search.config import query_words
-from radpilot.search.freewords import answers_place, attributes_hold, locations_in, word_pattern
+from radpilot.search.freewords import (
+    answers_place,
+    attributes_hold,
+    locations_in,
+    placed,
+    word_pattern,
+)
 from radpilot.search.models import StoredMention
 from radpilot.search.query import FindingTerm, Polarity, Query, tokens
 from radpilot.search.store import ArchiveStore
@@ -129,7 +135,7 @@ def _share(asked: _Asked, m: StoredMention, sentence: str) -> float:
     got = 0.0
     for fs in asked.words:
         got += 1.0 if _holds(fs, span) else _NEARBY if _holds(fs, around) else 0.0
-    locs = set(m.locations)
+    locs = placed(m)
     for p in asked.places:
         got += 1.0 if answers_place(p, locs) else _NEARBY if _names(p, around) else 0.0
     return got / asked.size
@@ -152,7 +158,7 @@ class Texts:
 def _whole(asked: _Asked, m: StoredMention) -> bool:
     """The mention's own words and places already hold every word of the term."""
     span = _stems(m.span_text)
-    locs = set(m.locations)
+    locs = placed(m)
     return all(_holds(fs, span) for fs in asked.words) and all(
         answers_place(p, locs) for p in asked.places
     )
