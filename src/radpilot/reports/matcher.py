@@ -234,7 +234,9 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
     for key in mods.laterality:
         # "both lung bases": a side phrase that ends in a place is at that place too
         r, words = roles[key], key.split(" ")
-        for i in range(1, len(words) if r.location is None else 0):
+        if r.location is not None:
+            continue
+        for i in range(1, len(words)):
             place = mods.locations.get(" ".join(words[i:]))
             if place is not None:
                 r.location = place

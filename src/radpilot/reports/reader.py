@@ -76,16 +76,17 @@ def _in_region(
     region (no chest label), except those whose term names the chest's anatomy, which the
     other region's image shows too ("ABDOMEN: small pleural effusions at the lung bases",
     "free air under the diaphragm"; ``findings.json`` ``any_region``)."""
-    out: list[Mention] = []
-    for m in found:
-        terms = chest.get(m.finding)
-        if terms:
-            key = normalize_term(m.span.text)
-            if key in terms or any(c in terms for c in singular_candidates(key)):
-                out.append(m)
-                continue
-        out.append(replace(m, region=region))
-    return out
+    return [m if _names_chest(m, chest) else replace(m, region=region) for m in found]
+
+
+def _names_chest(m: Mention, chest: dict[str, frozenset[str]]) -> bool:
+    """Is the mention's term one that names the chest's anatomy under any region
+    (``findings.json`` any_region: "pleural effusion", not a bare "effusion")?"""
+    terms = chest.get(m.finding)
+    if not terms:
+        return False
+    key = normalize_term(m.span.text)
+    return key in terms or any(c in terms for c in singular_candidates(key))
 
 
 # The words of a noun phrase right before a term: no punctuation between ("left knee joint").
@@ -117,13 +118,10 @@ def _in_named_part(
     "Right knee:" sub-header (``_in_region``)."""
     out: list[Mention] = []
     for m in found:
-        terms = chest.get(m.finding)
-        if terms and m.region is None:
-            key = normalize_term(m.span.text)
-            if key not in terms and not any(c in terms for c in singular_candidates(key)):
-                region = _part_before(text, m.span.start, regions)
-                if region is not None:
-                    m = replace(m, region=region)
+        if m.finding in chest and m.region is None and not _names_chest(m, chest):
+            region = _part_before(text, m.span.start, regions)
+            if region is not None:
+                m = replace(m, region=region)
         out.append(m)
     return out
 

@@ -76,14 +76,21 @@ def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]
     return tuple(sections)
 
 
+_SIDE = r"(?:(?:right|left|bilateral|both)\s+)?"  # "Right knee:", "Left shoulder:"
+
+
+def _alternation(names: list[str]) -> str:
+    """The normalized names as one regex alternative; a space matches spaces or hyphens."""
+    return "|".join(re.escape(n).replace(r"\ ", r"[\s-]+") for n in names)
+
+
 @lru_cache(maxsize=1)
 def _template_regex() -> re.Pattern[str] | None:
     rules = section_rules()
     names = sorted({*rules.template_labels, *rules.regions}, key=len, reverse=True)
     if not names:
         return None
-    alt = "|".join(re.escape(n).replace(r"\ ", r"[\s-]+") for n in names)
-    return re.compile(rf"\n[ \t]*(?:(?:right|left|bilateral|both)[ \t]+)?(?:{alt})[ \t]*:")
+    return re.compile(rf"\n[ \t]*{_SIDE}(?:{_alternation(names)})[ \t]*:")
 
 
 def _template_body(lowered: str, content: int, end: int) -> int | None:
@@ -227,10 +234,9 @@ def _region_regex() -> re.Pattern[str] | None:
     names = sorted(section_rules().regions, key=len, reverse=True)
     if not names:
         return None
-    alt = "|".join(re.escape(n).replace(r"\ ", r"[\s-]+") for n in names)
     # "Right knee: ...", or a sentence that is only the region ("ABDOMEN.", "Hand 1.").
     return re.compile(
-        rf"(?:(?:right|left|bilateral|both)\s+)?(?P<name>{alt})"
+        rf"{_SIDE}(?P<name>{_alternation(names)})"
         r"(?:[ \t]*:|[ \t]*(?:\d{1,2}[ \t]*)?\.?[ \t]*$)",
         re.IGNORECASE,
     )
