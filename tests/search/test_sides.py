@@ -36,6 +36,13 @@ REPORTS = {
     "C4": "FINDINGS: Heart size normal. No blunting of the right costophrenic XXXX.",
     "C5": "FINDINGS: Left costophrenic angle blunting. Heart size normal.",
     "C6": "FINDINGS: Right lung is clear. Degenerative blunting of the acromion.",
+    # The side in another sentence than the words (C7, C8) is another finding's; the words
+    # beside the side in a sentence whose only finding the reader read is negated (C9, C10)
+    # are stated all the same.
+    "C7": "FINDINGS: Right hilar granulomas. Chronic blunting of the left costophrenic XXXX.",
+    "C8": "FINDINGS: Blunting of the costophrenic XXXX. The right lung is clear.",
+    "C9": "FINDINGS: Mild blunting of the right costophrenic XXXX, without pleural effusion.",
+    "C10": "FINDINGS: Blunting of the right costophrenic XXXX with no effusion.",
     # Elevated hemidiaphragm written as a predicate: the reader's words hold the side.
     "H1": "FINDINGS: Elevation of the left hemidiaphragm.",
     "H2": "FINDINGS: Lungs are clear. The left hemidiaphragm is mildly elevated.",
@@ -54,8 +61,8 @@ QUERIES = {
     # The reader's sided match first, then the side-less mentions whose words write the
     # side, then the words (both, and the side, written): never a negated, another
     # side's, or a side written elsewhere in the report (H4).
-    "right costophrenic angle blunting": ["C1", "C2"],
-    "left costophrenic angle blunting": ["C5", "C3"],
+    "right costophrenic angle blunting": ["C1", "C2", "C9", "C10"],
+    "left costophrenic angle blunting": ["C5", "C3", "C7"],
     "elevated left hemidiaphragm": ["H1", "H2"],
     "elevated right hemidiaphragm": ["H3"],
 }
@@ -88,7 +95,7 @@ def test_a_sided_query_fills_from_what_the_reader_could_not_side(archive: Archiv
     words find (redacted). Neither is shown as a finding on that side; a page the reader
     fills takes nothing from them, and "+" asks for the reader's judgement."""
     got = search(archive, "right costophrenic angle blunting", semantic=False).hits
-    assert [h.words_only for h in got] == [False, True]
+    assert [h.words_only for h in got] == [False, True, True, True]
     one = search(archive, "right costophrenic angle blunting", limit=1, semantic=False).hits
     assert [h.report.id for h in one] == ["C1"]
     assert ids(archive, '+"costophrenic blunting" right') == ["C1"]

@@ -31,6 +31,7 @@ from radpilot.search.freewords import (
     attributes_hold,
     drop_negated,
     near_evidence,
+    said_together,
     sideless_on,
     stated_only,
 )
@@ -344,7 +345,8 @@ def _lexical_fill(
     is filled where the report writes the side's word: first the reports where the
     reader read the finding present with no side at all and a mention's sentence writes
     the side ("The left hemidiaphragm is mildly elevated": the reader knows the finding,
-    not its side), then the words (``freewords.sideless_on``). The words must be stated
+    not its side), then the words, the side and two of the others in one sentence that
+    states them (``freewords.sideless_on``, ``said_together``). The words must be stated
     (``analysis.asserted_text``) and every constraint of the query (exclusions, filters)
     applies."""
     terms = [t for t in q.findings if t.polarity in _SCORING]
@@ -371,14 +373,15 @@ def _lexical_fill(
         return []
     stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
     fam = sorted({f for t in terms for f in family(t.finding)})
-    judged = store.finding_status(list(stated), fam)
-    sideless = (
-        sideless_on(store, [r for r in stated if r in judged], terms, fam) if sides else set()
-    )
-    keep = sorted(
-        (rid for rid in stated if rid not in judged or rid in sideless),
-        key=lambda r: (-(r in sideless), -cands[r], -r),
-    )
+    judged = store.finding_status(list(cands), fam)
+    sideless: set[int] = set()
+    if sides:
+        sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
+        # The side beside the words, in one sentence that states them.
+        fresh = said_together(store, [r for r in cands if r not in judged], words, sides)
+    else:
+        fresh = {rid for rid in stated if rid not in judged}
+    keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
     top = max((cands[rid] for rid in keep), default=0.0) or 1.0
     return [
         (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})

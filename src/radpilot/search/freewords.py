@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from radpilot.reports.models import Certainty
 from radpilot.reports.morphology import stem
+from radpilot.reports.sections import split_sentences
 from radpilot.reports.vocabulary import normalize_term
 from radpilot.search.config import query_words
 from radpilot.search.models import StoredMention
@@ -246,4 +247,32 @@ def sideless_on(
             continue
         if all(any(p.search(m.span_text) for m in ms) for p in pats):
             out.add(rid)
+    return out
+
+
+def said_together(
+    store: ArchiveStore, rowids: Sequence[int], words: Sequence[str], sides: Sequence[str]
+) -> set[int]:
+    """The reports one sentence of which states every side of ``sides`` and two of the
+    other ``words`` (the one, where one is asked): "Stable chronic blunting of the left
+    costophrenic angle" beside "right hilar granulomas" is no right costophrenic
+    blunting. Each word is judged where that sentence writes it (the reader's targets
+    mode), not by the reader's mentions of the sentence: "mild blunting of the right
+    costophrenic angle, without definite pleural effusion" states the blunting, though
+    the only finding the reader read there is a negated effusion."""
+    asked = {w: word_pattern(w) for w in dict.fromkeys(words) if _WORD.search(w)}
+    need = min(2, len(asked))
+    side_pats = [word_pattern(s) for s in sides]
+    out: set[int] = set()
+    for rid, text in store.texts(list(rowids)).items():
+        for sentence in split_sentences(text):
+            body = sentence.text
+            written = [w for w, p in asked.items() if p.search(body)]
+            if len(written) < need or not all(p.search(body) for p in side_pats):
+                continue
+            found, negated = _judged(body, [*sides, *written])
+            stated = found - negated
+            if set(sides) <= stated and len(stated - set(sides)) >= need:
+                out.add(rid)
+                break
     return out
