@@ -41,6 +41,14 @@ REPORTS = {
     "N1": "FINDINGS: Right midlung atelectasis. IMPRESSION: Right midlung atelectasis.",
     "N2": "FINDINGS: Atelectasis in the left midlung.",
     "N3": "FINDINGS: Lingular atelectasis.",
+    # A place the query names: a mention the reader placed only elsewhere ranks after
+    # one at the place or placed nowhere, certain or not (the stored scores say otherwise).
+    "W1": "FINDINGS: Biapical scarring. IMPRESSION: Biapical scarring.",
+    "W2": "FINDINGS: Left basilar opacity, possibly scarring.",
+    "W3": "FINDINGS: Left basilar scarring.",
+    "W4": "FINDINGS: Scarring in the left upper lobe. IMPRESSION: Left upper lobe scarring.",
+    "W5": "FINDINGS: Right upper lobe atelectasis. IMPRESSION: Right upper lobe atelectasis.",
+    "W6": "FINDINGS: Right lower lobe atelectasis versus pneumonia.",
     # A free word (no finding) counts only where it is asserted.
     "G1": "FINDINGS: No goiter. Heart size normal.",
     "G2": "FINDINGS: Large goiter deviates the trachea.",
@@ -103,6 +111,16 @@ def test_free_words_prefer_the_findings_sentence_and_locations(archive: ArchiveS
     # A near location may name a side ("lingula": "left mid zone"): the right one is not.
     got = ids(archive, "lingular atelectasis")
     assert got[:2] in (["N3", "N2"], ["N2", "N3"]) and got.index("N1") > 1
+
+
+def test_a_mention_placed_elsewhere_ranks_after_the_place(archive: ArchiveStore) -> None:
+    got = ids(archive, "left basilar scarring")
+    assert got[:2] == ["W3", "W2"] and set(got[2:4]) == {"W1", "W4"}
+    got = ids(archive, "right lower lobe atelectasis")
+    assert got.index("W6") < got.index("W5")
+    # With no place asked the stored scores rank: certain before uncertain.
+    got = ids(archive, "scarring")
+    assert got.index("W2") == len(got) - 1
 
 
 def test_a_free_word_counts_only_where_asserted(archive: ArchiveStore) -> None:

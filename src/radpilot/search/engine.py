@@ -31,6 +31,7 @@ from radpilot.search.freewords import (
     attributes_hold,
     drop_negated,
     near_evidence,
+    placed_elsewhere,
     said_together,
     sideless_on,
     stated_only,
@@ -278,7 +279,11 @@ def _search(
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
     near_all = {rid: at + words for rid, (at, words) in near.items()}
-    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]))
+    off = placed_elsewhere(q, scoring, ments) if ments else set()
+    best = sorted(
+        scored,
+        key=lambda x: (x[1] in off, tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]),
+    )
     head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
     phrase: set[int] = set()
     share: dict[int, float] = {}
@@ -297,6 +302,7 @@ def _search(
     def rank(x: tuple[float, int, dict[str, float]]) -> tuple[float, ...]:
         rid = x[1]
         return (
+            rid in off,
             tier.get(rid, 0),
             -(rid in phrase),
             -near.get(rid, _NOWHERE)[0],

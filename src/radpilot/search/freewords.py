@@ -65,14 +65,7 @@ def near_evidence(
         ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
     texts = store.texts(list(ments)) if pats else {}
     for rid, ms in ments.items():
-        live = [
-            m
-            for t in terms
-            for m in ms
-            if m.finding in expand(t.finding)
-            and m.status in ("present", "uncertain")
-            and attributes_hold(t, m)
-        ]
+        live = _live(terms, ms)
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
         locs = {loc for m in live for loc in placed(m)}
@@ -80,6 +73,39 @@ def near_evidence(
         at = sum(1 for place in places if answers_place(place, locs))
         if words or at:
             out[rid] = (at / asked, words / asked)
+    return out
+
+
+def _live(terms: Sequence[FindingTerm], ms: Sequence[StoredMention]) -> list[StoredMention]:
+    """The mentions that answer a term: its finding, stated, with its side and change."""
+    return [
+        m
+        for t in terms
+        for m in ms
+        if m.finding in expand(t.finding)
+        and m.status in ("present", "uncertain")
+        and attributes_hold(t, m)
+    ]
+
+
+def placed_elsewhere(
+    q: Query, terms: list[FindingTerm], ments: dict[int, list[StoredMention]]
+) -> set[int]:
+    """The reports whose every stated mention of the terms the reader placed, none at a
+    place the query's free words name: "biapical scarring" is no answer to "left basilar
+    scarring", where "left base opacity, possibly scarring" is one, if uncertain, and a
+    scarring the reader placed nowhere may be one. The engine ranks them after every
+    match at the place or unplaced, certain or not."""
+    places, _ = locations_in(q.words)
+    if not places:
+        return set()
+    out = set()
+    for rid, ms in ments.items():
+        live = _live(terms, ms)
+        if live and all(
+            m.locations and not any(answers_place(p, placed(m)) for p in places) for m in live
+        ):
+            out.add(rid)
     return out
 
 
