@@ -43,6 +43,11 @@ REPORTS = {
     "C8": "FINDINGS: Blunting of the costophrenic XXXX. The right lung is clear.",
     "C9": "FINDINGS: Mild blunting of the right costophrenic XXXX, without pleural effusion.",
     "C10": "FINDINGS: Blunting of the right costophrenic XXXX with no effusion.",
+    # The words in another form ("calcified" for "calcification") fill too (K2), not
+    # on the other side (K3).
+    "K1": "FINDINGS: Right hilar calcification.",
+    "K2": "FINDINGS: Calcified right hilar lymph XXXX. Heart size normal.",
+    "K3": "FINDINGS: Calcified left hilar lymph XXXX. The right lung is clear.",
     # Elevated hemidiaphragm written as a predicate: the reader's words hold the side.
     "H1": "FINDINGS: Elevation of the left hemidiaphragm.",
     "H2": "FINDINGS: Lungs are clear. The left hemidiaphragm is mildly elevated.",
@@ -63,6 +68,7 @@ QUERIES = {
     # side's, or a side written elsewhere in the report (H4).
     "right costophrenic angle blunting": ["C1", "C2", "C9", "C10"],
     "left costophrenic angle blunting": ["C5", "C3", "C7"],
+    "right hilar calcification": ["K1", "K2"],
     "elevated left hemidiaphragm": ["H1", "H2"],
     "elevated right hemidiaphragm": ["H3"],
 }

@@ -46,7 +46,14 @@ from radpilot.search.models import (
 from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand, family, using
-from radpilot.search.wordshare import Texts, literal, reads_words, stated_phrase, word_share
+from radpilot.search.wordshare import (
+    Texts,
+    literal,
+    reads_words,
+    spellings,
+    stated_phrase,
+    word_share,
+)
 
 if TYPE_CHECKING:
     from radpilot.reports.vocabulary import Vocabulary
@@ -365,7 +372,10 @@ def _lexical_fill(
     # elevated left hemidiaphragm).
     words = [w for t in terms for w in t.text.split() if w.lower() not in sides]
     words += list(q.words)
-    fts = _two_of(words) if sides else fts_expression(words)
+    # A sided fill reads each word in its other forms too ("calcified" for
+    # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
+    spelled = [spellings(w) for w in words]
+    fts = _two_of(spelled) if sides else fts_expression(words)
     if fts is None:
         return []
     if sides:
@@ -384,7 +394,7 @@ def _lexical_fill(
     if sides:
         sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
         # The side beside the words, in one sentence that states them.
-        fresh = said_together(store, [r for r in cands if r not in judged], words, sides)
+        fresh = said_together(store, [r for r in cands if r not in judged], spelled, sides)
     else:
         fresh = {rid for rid in stated if rid not in judged}
     keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
@@ -395,15 +405,15 @@ def _lexical_fill(
     ]
 
 
-def _two_of(words: Sequence[str]) -> str | None:
-    """An FTS5 expression of any two of the words (one word: itself): "apical pleural
-    thickening" is not answered by "pleural" beside a side word of another finding
-    ("Small left pleural effusion"), "blunting of the costophrenic XXXX" still is."""
-    terms = list(dict.fromkeys(w for w in words if _WORD.search(w)))
-    if len(terms) < 2:
-        return fts_expression(terms)
-    pairs = [fts_expression([a, b], "AND") for i, a in enumerate(terms) for b in terms[i + 1 :]]
-    return " OR ".join(f"({p})" for p in pairs)
+def _two_of(words: Sequence[Sequence[str]]) -> str | None:
+    """An FTS5 expression of any two of the words, each as any of its spellings (one
+    word: itself): "apical pleural thickening" is not answered by "pleural" beside a side
+    word of another finding ("Small left pleural effusion"), "blunting of the
+    costophrenic XXXX" still is."""
+    groups = list(dict.fromkeys(g for w in words if (g := fts_expression(w))))
+    if len(groups) < 2:
+        return groups[0] if groups else None
+    return " OR ".join(f"(({a}) AND ({b}))" for i, a in enumerate(groups) for b in groups[i + 1 :])
 
 
 def _finding_scores(

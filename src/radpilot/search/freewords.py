@@ -277,28 +277,34 @@ def sideless_on(
 
 
 def said_together(
-    store: ArchiveStore, rowids: Sequence[int], words: Sequence[str], sides: Sequence[str]
+    store: ArchiveStore,
+    rowids: Sequence[int],
+    words: Sequence[Sequence[str]],
+    sides: Sequence[str],
 ) -> set[int]:
     """The reports one sentence of which states every side of ``sides`` and two of the
-    other ``words`` (the one, where one is asked): "Stable chronic blunting of the left
-    costophrenic angle" beside "right hilar granulomas" is no right costophrenic
-    blunting. Each word is judged where that sentence writes it (the reader's targets
-    mode), not by the reader's mentions of the sentence: "mild blunting of the right
-    costophrenic angle, without definite pleural effusion" states the blunting, though
-    the only finding the reader read there is a negated effusion."""
-    asked = {w: word_pattern(w) for w in dict.fromkeys(words) if _WORD.search(w)}
+    other ``words`` (the one, where one is asked; each word as any of its spellings:
+    "calcification" or "calcified"): "Stable chronic blunting of the left costophrenic
+    angle" beside "right hilar granulomas" is no right costophrenic blunting. Each word
+    is judged where that sentence writes it (the reader's targets mode), not by the
+    reader's mentions of the sentence: "mild blunting of the right costophrenic angle,
+    without definite pleural effusion" states the blunting, though the only finding the
+    reader read there is a negated effusion."""
+    asked = [[(w, word_pattern(w)) for w in forms if _WORD.search(w)] for forms in words]
+    asked = [a for a in asked if a]
     need = min(2, len(asked))
     side_pats = [word_pattern(s) for s in sides]
     out: set[int] = set()
     for rid, text in store.texts(list(rowids)).items():
         for sentence in split_sentences(text):
             body = sentence.text
-            written = [w for w, p in asked.items() if p.search(body)]
-            if len(written) < need or not all(p.search(body) for p in side_pats):
+            written = [[w for w, p in a if p.search(body)] for a in asked]
+            if sum(map(bool, written)) < need or not all(p.search(body) for p in side_pats):
                 continue
-            found, negated = _judged(body, [*sides, *written])
+            found, negated = _judged(body, [*sides, *(w for ws in written for w in ws)])
             stated = found - negated
-            if set(sides) <= stated and len(stated - set(sides)) >= need:
+            said = sum(1 for ws in written if stated.intersection(ws))
+            if set(sides) <= stated and said >= need:
                 out.add(rid)
                 break
     return out

@@ -60,6 +60,12 @@ def forms(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def spellings(word: str) -> tuple[str, ...]:
+    """A word as written and its other forms as whole words (``forms`` without the
+    stem): "calcification" -> "calcification", "calcificated", "calcified"."""
+    return tuple(dict.fromkeys((word, *forms(word)[1:])))
+
+
 def heads(text: str) -> tuple[str, ...]:
     """``forms`` of the head (last) word of ``text``."""
     words = text.lower().split()
