@@ -286,10 +286,13 @@ def _search(
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
     near_all = {rid: at + words for rid, (at, words) in near.items()}
+    # A place the query names is a constraint, as its side: the matches at it first, then
+    # those the reader placed nowhere, then those it placed only elsewhere.
     off = placed_elsewhere(q, scoring, ments) if ments else set()
+    where = {rid: 0 if near.get(rid, _NOWHERE)[0] else 2 if rid in off else 1 for rid in ids}
     best = sorted(
         scored,
-        key=lambda x: (x[1] in off, tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]),
+        key=lambda x: (where[x[1]], tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]),
     )
     head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
     phrase: set[int] = set()
@@ -301,15 +304,16 @@ def _search(
         phrase = stated_phrase(q, scoring, {r: ments[r] for r in head if r in ments}, texts)
         share = word_share(scoring, ments, texts, head)
 
-    # Uncertain matches always rank below certain ones, whatever their other scores; then
-    # the reports that write the query's whole phrase where the finding is present, then
-    # those whose mention is at the places the free words name, then those whose mention
-    # holds more of its finding words (its own words, not a synonym or roll-up), then
-    # those whose evidence sentence states the other free words (a qualifier: "focal").
+    # After the place asked, uncertain matches rank below certain ones, whatever their
+    # other scores; then the reports that write the query's whole phrase where the
+    # finding is present, then those whose mention is at more of the places the free
+    # words name, then those whose mention holds more of its finding words (its own
+    # words, not a synonym or roll-up), then those whose evidence sentence states the
+    # other free words (a qualifier: "focal").
     def rank(x: tuple[float, int, dict[str, float]]) -> tuple[float, ...]:
         rid = x[1]
         return (
-            rid in off,
+            where[rid],
             tier.get(rid, 0),
             -(rid in phrase),
             -near.get(rid, _NOWHERE)[0],

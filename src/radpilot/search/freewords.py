@@ -91,20 +91,20 @@ def _live(terms: Sequence[FindingTerm], ms: Sequence[StoredMention]) -> list[Sto
 def placed_elsewhere(
     q: Query, terms: list[FindingTerm], ments: dict[int, list[StoredMention]]
 ) -> set[int]:
-    """The reports whose every stated mention of the terms the reader placed, none at a
-    place the query's free words name: "biapical scarring" is no answer to "left basilar
-    scarring", where "left base opacity, possibly scarring" is one, if uncertain, and a
-    scarring the reader placed nowhere may be one. The engine ranks them after every
-    match at the place or unplaced, certain or not."""
+    """The reports where the reader placed the terms' stated mentions, none at a place
+    the query's free words name (a mention placed nowhere, often the same finding said
+    again in the impression, does not count): "biapical scarring" is no answer to "left
+    basilar scarring", where "left base opacity, possibly scarring" is one, if uncertain,
+    and a scarring the reader placed nowhere may be one. The engine ranks them after
+    every match at the place or placed nowhere, certain or not."""
     places, _ = locations_in(q.words)
     if not places:
         return set()
     out = set()
     for rid, ms in ments.items():
         live = _live(terms, ms)
-        if live and all(
-            m.locations and not any(answers_place(p, placed(m)) for p in places) for m in live
-        ):
+        where = [m for m in live if m.locations]
+        if where and not any(answers_place(p, placed(m)) for m in where for p in places):
             out.add(rid)
     return out
 
