@@ -48,6 +48,10 @@ REPORTS = {
     "K1": "FINDINGS: Right hilar calcification.",
     "K2": "FINDINGS: Calcified right hilar lymph XXXX. Heart size normal.",
     "K3": "FINDINGS: Calcified left hilar lymph XXXX. The right lung is clear.",
+    # A side the reader gave no mention, written after the finding in its sentence (R1);
+    # one the reader gave another finding of the sentence is that one's (R2).
+    "R1": "FINDINGS: Several old rib fractures are seen on the left. Heart size normal.",
+    "R2": "FINDINGS: Healed rib fractures and a left chest tube.",
     # Elevated hemidiaphragm written as a predicate: the reader's words hold the side.
     "H1": "FINDINGS: Elevation of the left hemidiaphragm.",
     "H2": "FINDINGS: Lungs are clear. The left hemidiaphragm is mildly elevated.",
@@ -69,6 +73,7 @@ QUERIES = {
     "right costophrenic angle blunting": ["C1", "C2", "C9", "C10"],
     "left costophrenic angle blunting": ["C5", "C3", "C7"],
     "right hilar calcification": ["K1", "K2"],
+    "left rib fracture": ["R1"],
     "elevated left hemidiaphragm": ["H1", "H2"],
     "elevated right hemidiaphragm": ["H3"],
 }

@@ -261,19 +261,47 @@ def sideless_on(
     """The reports where the reader read the terms' findings only as present and with no
     side, and a mention's own words write each term's side: "The left hemidiaphragm is
     mildly elevated" (the reader's words "left hemidiaphragm is mildly elevated", no
-    side) answers "elevated left hemidiaphragm". A side elsewhere in the sentence may be
-    another finding's ("Pulmonary edema and bilateral effusions"). A report with a
-    sided, negated or uncertain mention of the family has been judged and is left out."""
+    side) answers "elevated left hemidiaphragm"; or its sentence writes the side and no
+    other mention there has it ("interstitial opacities within the lung bases
+    bilaterally"): a side in the sentence that the reader gave another finding is that
+    one's ("Pulmonary edema and bilateral effusions"). A report with a sided, negated or
+    uncertain mention of the family has been judged and is left out."""
     if not rowids:
         return set()
-    pats = [word_pattern(t.laterality.value) for t in terms if t.laterality]
+    sides = [t.laterality.value for t in terms if t.laterality]
+    pats = [word_pattern(side) for side in sides]
+    fam = set(family)
+    every = store.mentions(rowids)
+    ours = {rid: [m for m in ms if m.finding in fam] for rid, ms in every.items()}
+    texts = store.texts([rid for rid, ms in ours.items() if ms])
     out = set()
-    for rid, ms in store.mentions(rowids, family).items():
+    for rid, ms in ours.items():
         if not ms or any(m.status != "present" or m.laterality for m in ms):
             continue
-        if all(any(p.search(m.span_text) for m in ms) for p in pats):
+        if all(
+            any(_owns(m, side, p, every[rid], fam, texts.get(rid, "")) for m in ms)
+            for side, p in zip(sides, pats, strict=True)
+        ):
             out.add(rid)
     return out
+
+
+def _owns(
+    m: StoredMention,
+    side: str,
+    pat: re.Pattern[str],
+    every: Sequence[StoredMention],
+    family: set[str],
+    text: str,
+) -> bool:
+    """Whether a side-less mention's side word is ``side``: in its own words, or in its
+    sentence where no mention of another finding there has that side."""
+    if pat.search(m.span_text):
+        return True
+    if not pat.search(text[m.sentence[0] : m.sentence[1]]):
+        return False
+    others = [o for o in every if o.sentence == m.sentence and o.finding not in family]
+    return not any(side in (o.sides or (o.laterality,)) for o in others)
 
 
 def said_together(
