@@ -52,6 +52,9 @@ REPORTS = {
     # one the reader gave another finding of the sentence is that one's (R2).
     "R1": "FINDINGS: Several old rib fractures are seen on the left. Heart size normal.",
     "R2": "FINDINGS: Healed rib fractures and a left chest tube.",
+    # Two of the words beside the side, but only the place's: no nodule named (L4).
+    "L3": "FINDINGS: Left lower lobe nodule.",
+    "L4": "FINDINGS: Consolidation in the left lower lobe. Heart size normal.",
     # Elevated hemidiaphragm written as a predicate: the reader's words hold the side.
     "H1": "FINDINGS: Elevation of the left hemidiaphragm.",
     "H2": "FINDINGS: Lungs are clear. The left hemidiaphragm is mildly elevated.",
@@ -74,6 +77,7 @@ QUERIES = {
     "left costophrenic angle blunting": ["C5", "C3", "C7"],
     "right hilar calcification": ["K1", "K2"],
     "left rib fracture": ["R1"],
+    "left lower lobe nodule": ["L3"],
     "elevated left hemidiaphragm": ["H1", "H2"],
     "elevated right hemidiaphragm": ["H3"],
 }

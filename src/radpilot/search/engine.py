@@ -375,6 +375,7 @@ def _lexical_fill(
     # The side asked must be written, beside one of the other words ("left" alone is no
     # elevated left hemidiaphragm).
     words = [w for t in terms for w in t.text.split() if w.lower() not in sides]
+    named = len(words)  # the finding's own words, then the free ones ("lower lobe")
     words += list(q.words)
     # A sided fill reads each word in its other forms too ("calcified" for
     # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
@@ -398,7 +399,7 @@ def _lexical_fill(
     if sides:
         sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
         # The side beside the words, in one sentence that states them.
-        fresh = said_together(store, [r for r in cands if r not in judged], spelled, sides)
+        fresh = said_together(store, [r for r in cands if r not in judged], spelled, sides, named)
     else:
         fresh = {rid for rid in stated if rid not in judged}
     keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))

@@ -309,18 +309,20 @@ def said_together(
     rowids: Sequence[int],
     words: Sequence[Sequence[str]],
     sides: Sequence[str],
+    named: int,
 ) -> set[int]:
     """The reports one sentence of which states every side of ``sides`` and two of the
     other ``words`` (the one, where one is asked; each word as any of its spellings:
-    "calcification" or "calcified"): "Stable chronic blunting of the left costophrenic
+    "calcification" or "calcified"), one of them among the first ``named`` (the
+    finding's own words: "left lower lobe consolidation" writes two words of "left lower
+    lobe nodule", none of the nodule's): "Stable chronic blunting of the left costophrenic
     angle" beside "right hilar granulomas" is no right costophrenic blunting. Each word
     is judged where that sentence writes it (the reader's targets mode), not by the
     reader's mentions of the sentence: "mild blunting of the right costophrenic angle,
     without definite pleural effusion" states the blunting, though the only finding the
     reader read there is a negated effusion."""
     asked = [[(w, word_pattern(w)) for w in forms if _WORD.search(w)] for forms in words]
-    asked = [a for a in asked if a]
-    need = min(2, len(asked))
+    need = min(2, sum(map(bool, asked)))
     side_pats = [word_pattern(s) for s in sides]
     out: set[int] = set()
     for rid, text in store.texts(list(rowids)).items():
@@ -331,8 +333,8 @@ def said_together(
                 continue
             found, negated = _judged(body, [*sides, *(w for ws in written for w in ws)])
             stated = found - negated
-            said = sum(1 for ws in written if stated.intersection(ws))
-            if set(sides) <= stated and said >= need:
+            said = [i for i, ws in enumerate(written) if stated.intersection(ws)]
+            if set(sides) <= stated and len(said) >= need and said and said[0] < named:
                 out.add(rid)
                 break
     return out
