@@ -1,11 +1,13 @@
 """Mention certainty on BioScope's clinical sentences (development half), through the public API.
 
 Each sentence of ``../shared/data/bioscope/bioscope_clinical_dev.jsonl`` is read with
-``radpilot.reports.read``; every mention is scored exactly as ``bioscope_dev.py score`` scores
-``radpilot label --format jsonl`` output (its ``gold_of`` and skip rules are imported from it,
-not copied): gold = absent inside a negation scope, uncertain inside a speculation scope,
+``radpilot.reports.read``; every mention is scored as ``bioscope_dev.py score`` scores
+``radpilot label --format jsonl`` output (its ``gold_of`` is imported from it, not copied): gold = absent inside a negation scope, uncertain inside a speculation scope,
 present otherwise; mentions whose span holds their own cue, and spans in both kinds of scope,
-are not scored. Macro-F1 over present / absent / uncertain is the figure.
+are not scored. Macro-F1 over present / absent / uncertain is the figure. One difference
+from ``bioscope_dev.py score``: "holds its own cue" compares cue and span as the reader
+matches phrases (case and runs of spaces or hyphens folded), so "The lungs are well -
+expanded" (cue "well expanded") is the normal statement the rule means to skip.
 
 BioScope counts "consistent with" as speculation; radpilot states it as PRESENT (the CheXpert
 labeler's convention, and radpilot's: ``Hedge.CONSISTENT`` records it on the mention). The
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -46,6 +49,13 @@ def load_scorer(shared: Path) -> ModuleType:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _folded(s: str) -> str:
+    """A phrase as the reader matches it: lower case, a run of spaces or hyphens one space
+    (a cue is recorded in its data-file spelling, "well expanded", while the span is the
+    text's, "lungs are well - expanded"; bioscope_dev.py's literal test misses those)."""
+    return " ".join(re.split(r"[\s-]+", s.lower())).strip()
 
 
 def score(conf: Counter[tuple[str, str]], classes: tuple[str, ...]) -> tuple[float, float]:
@@ -78,8 +88,8 @@ def main() -> None:
     rows = scorer.load()
     for row in rows:
         for m in read(row["text"]).mentions:
-            text = m.span.text.lower()
-            if any(c and c.lower() in text for c in m.cues):
+            text = _folded(m.span.text)
+            if any(c and _folded(c) in text for c in m.cues):
                 continue  # scorer rule: a mention holding its own cue ("lungs are clear")
             gold = scorer.gold_of(row["scopes"], m.span.start, m.span.end)
             if gold == "mixed":

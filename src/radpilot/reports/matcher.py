@@ -231,6 +231,14 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         first = key.split(" ", 1)[0]
         if r.laterality is None and first in mods.laterality and " " in key:
             r.laterality = mods.laterality[first]
+    for key in mods.laterality:
+        # "both lung bases": a side phrase that ends in a place is at that place too
+        r, words = roles[key], key.split(" ")
+        for i in range(1, len(words) if r.location is None else 0):
+            place = mods.locations.get(" ".join(words[i:]))
+            if place is not None:
+                r.location = place
+                break
     for key, sev in mods.severity.items():
         at(key).severity = sev
     for key, r in roles.items():

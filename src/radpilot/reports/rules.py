@@ -222,6 +222,13 @@ class SectionFile(DataDocument):
         "('Right knee:', 'ABDOMEN.'); 'chest' is the region a chest report is about, what "
         "follows any other region's header is not.",
     )
+    template_labels: list[Phrase] = Field(
+        default_factory=list,
+        description="The anatomy labels of a templated report ('Heart:', 'Lungs:', 'Pleura:'): "
+        "a line opening with one (or with a body region's sub-header) after a one-line "
+        "context header ('EXAM: CHEST 2 VIEWS', 'Technique: PA and lateral.') starts the "
+        "report's body there, label included.",
+    )
 
     @model_validator(mode="after")
     def _chest_region(self) -> SectionFile:
@@ -284,6 +291,7 @@ class SectionRules:
     context_sections: frozenset[str]
     abbreviations: frozenset[str]
     regions: Mapping[str, str]  # normalized region header -> region name ("chest", "knee")
+    template_labels: frozenset[str] = frozenset()  # normalized ("heart", "lungs")
 
 
 def _phrase_table(raw: Mapping[Any, list[str]]) -> dict[str, Any]:
@@ -367,6 +375,7 @@ def build_section_rules(doc: SectionFile) -> SectionRules:
         context_sections=frozenset(doc.context_sections),
         abbreviations=frozenset(normalize_term(a) for a in doc.abbreviations),
         regions=_phrase_table(doc.body_regions),
+        template_labels=frozenset(normalize_term(t) for t in doc.template_labels),
     )
 
 

@@ -264,6 +264,8 @@ def cues_of(
                 if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
                     continue
             if category is CueCategory.UNCERTAINTY and cue.end <= d.start:
+                if _one_place_of_several(cue, d, tokens, drafts, text):
+                    continue  # "right middle and probable right lower lobe pneumonia"
                 cue = _ranked_after_than(cue, d, drafts, text, rules)
             if category is CueCategory.NEGATION or category is CueCategory.UNCERTAINTY:
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
@@ -279,6 +281,8 @@ def cues_of(
             elif category is CueCategory.HYPOTHETICAL:
                 if cue.key in rules.devices_only and not _to_be_placed(cue, d, devices, text):
                     continue  # "recommend CT of the nodule" still states the nodule
+                if cue.end <= d.start and _main_clause(tokens, drafts, text, cue.end, d.start):
+                    continue  # "Unless there is fever, I favor atelectasis" states it
                 found.hypothetical = found.hypothetical or cue
             elif category is CueCategory.STATEMENT:
                 if found.statement is None or gap < found.statement[0]:
@@ -348,6 +352,55 @@ def _ranked_after_than(
     return Token(cue.start, cue.end, ranked, cue.roles)
 
 
+# Before a hedge that doubts one place of several: a place, then "and" / "or" / a comma.
+_JOINED_BEFORE = re.compile(
+    r"(?:[ \t]*,[ \t]*(?:and[ \t]+|or[ \t]+)?|[ \t]+(?:and|or)[ \t]+)$", re.I
+)
+_ONE_WORD = re.compile(r"(?:[ \t]+[a-z]+)?", re.IGNORECASE)  # "right middle (lobe)"
+_BLANK = re.compile(r"[ \t-]*")
+
+
+def _is_place(t: Token) -> bool:
+    return t.roles.finding is None and bool(t.roles.laterality or t.roles.location)
+
+
+def _one_place_of_several(
+    cue: Token, d: Draft, tokens: list[Token], drafts: list[Draft], text: str
+) -> bool:
+    """Does a forward hedge doubt only one of the places a finding is named in? In "right
+    middle and probable right lower lobe pneumonia", "left and possibly right effusions"
+    the finding is stated at the first place: the hedge stands between a joined place
+    before it and nothing but places before the finding. A place after another finding is
+    that one's ("pneumonia in the right lower lobe and possible left lower lobe
+    atelectasis")."""
+    joined = _JOINED_BEFORE.search(text, max(0, cue.start - 12), cue.start)
+    if joined is None:
+        return False
+    place = next(
+        (
+            t
+            for t in tokens
+            if _is_place(t)
+            and t.end <= joined.start()
+            and _ONE_WORD.fullmatch(text, t.end, joined.start())
+        ),
+        None,
+    )
+    if place is None:
+        return False
+    clause = max(text.rfind(c, 0, place.start) for c in ".;:,")
+    if any(clause < o.end <= place.start for o in drafts):
+        return False
+    at = cue.end
+    for t in tokens:
+        if t.start < cue.end or t.start >= d.start:
+            continue
+        if not _is_place(t) or not _BLANK.fullmatch(text, at, t.start):
+            return False
+        at = t.end
+    return at > cue.end and _BLANK.fullmatch(text, at, d.start) is not None
+
+
 def _past_change_words(tokens: list[Token], cue: Token, text: str) -> int:
     """Where a certainty cue's phrase goes on: past the change words right after it, which
     are terminators elsewhere ("stable", "unchanged") but here part of the hedged phrase
@@ -380,6 +433,38 @@ def _own_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi
         within = [t for t in tokens if t.start <= m.start() and m.end() <= t.end]
         if not within or any(t.roles.location or t.roles.anchor_of for t in within):
             return True  # a word of its own, or a place named as a subject ("the hila")
+    return False
+
+
+def _main_clause(tokens: list[Token], drafts: list[Draft], text: str, lo: int, hi: int) -> bool:
+    """Does the sentence's main clause begin at the comma that ends a condition (a forward
+    cue ending at lo) before the finding at hi? It does where a main clause with a subject
+    puts the finding under a certainty cue of its own ("Unless there is fever, I favor
+    atelectasis") or, where the condition names no finding, opens with it ("If the
+    patient is febrile, the opacity could represent pneumonia"). A list goes on ("If
+    there is concern for pneumonia, effusion, or edema"); a recommendation, with no
+    subject, stays the condition's ("If symptoms persist, consider CT for nodule")."""
+    comma = text.find(",", lo, hi)
+    if comma < 0:
+        return False
+    for t in tokens:
+        if comma < t.start and t.end <= hi and any(c in CERTAINTY_CUES for c, _ in t.roles.cues):
+            if any(comma < o.start < t.start for o in drafts) or _own_words(
+                tokens, text, comma + 1, t.start
+            ):
+                return True  # "I favor", "the opacity could represent"
+    if any(lo <= o.start < hi for o in drafts):
+        return False  # a finding in the condition, or before this one in the main clause
+    return not _own_words(tokens, text, comma + 1, hi)
+
+
+def _own_words(tokens: list[Token], text: str, lo: int, hi: int) -> bool:
+    """Is there a word between lo and hi that no token owns and that is no joining word?"""
+    for m in _WORD.finditer(text, lo, hi):
+        if m.group().lower() in _NO_SUBJECT:
+            continue
+        if not any(t.start <= m.start() and m.end() <= t.end for t in tokens):
+            return True
     return False
 
 

@@ -65,10 +65,36 @@ def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]
     first = found[0][0] if found else len(text)
     if text[:first].strip():
         sections.append(Section("body", None, 0, first))
-    for i, (start, _content, name, header) in enumerate(found):
+    context = section_rules().context_sections
+    for i, (start, content, name, header) in enumerate(found):
         end = found[i + 1][0] if i + 1 < len(found) else len(text)
-        sections.append(Section(name, header, start, end))
+        body = _template_body(lowered, content, end) if name in context else None
+        if body is None:
+            sections.append(Section(name, header, start, end))
+        else:
+            sections += (Section(name, header, start, body), Section("findings", None, body, end))
     return tuple(sections)
+
+
+@lru_cache(maxsize=1)
+def _template_regex() -> re.Pattern[str] | None:
+    rules = section_rules()
+    names = sorted({*rules.template_labels, *rules.regions}, key=len, reverse=True)
+    if not names:
+        return None
+    alt = "|".join(re.escape(n).replace(r"\ ", r"[\s-]+") for n in names)
+    return re.compile(rf"\n[ \t]*(?:(?:right|left|bilateral|both)[ \t]+)?(?:{alt})[ \t]*:")
+
+
+def _template_body(lowered: str, content: int, end: int) -> int | None:
+    """Where a report's templated body starts inside a context section ("EXAM: CHEST 2
+    VIEWS" then "Heart: Normal size." on the next line): the first line that opens with an
+    anatomy label or a body region's sub-header (``sections.json`` template_labels,
+    body_regions), or None. Without it the whole template would be read as the exam's
+    context (hypothetical)."""
+    pattern = _template_regex()
+    m = pattern.search(lowered, content, end) if pattern is not None else None
+    return None if m is None else m.start() + 1
 
 
 def content_start(text: str, section: Section) -> int:

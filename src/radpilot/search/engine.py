@@ -265,19 +265,7 @@ def _search(
         hits = hits_for(store, q, fill, scoring + absent)
         return SearchResult(q, hits, sem_state, tuple(notes))
     f_scores, tier = _finding_scores(store, ids, scoring, cfg)
-    scored = []
-    for rid in ids:
-        parts = {
-            "finding": f_scores.get(rid, 0.0),
-            "lexical": lex.get(rid, 0.0),
-            "semantic": sem_scores.get(rid, 0.0),
-        }
-        total = (
-            w.finding * parts["finding"]
-            + w.lexical * parts["lexical"]
-            + w.semantic * parts["semantic"]
-        )
-        scored.append((total, rid, parts))
+    scored = _weighted(ids, f_scores, lex, sem_scores, w)
     wanted = sorted({f for t in scoring for f in expand(t.finding)})
     # Ranking reads only what a report states (negated mentions never answer).
     live = ("present", "uncertain")
@@ -325,16 +313,7 @@ def _search(
 
     scored.sort(key=rank)
     if q.words and not cq.fts and lex:
-        # The page's reports are read for words they write only negated ("No goiter."):
-        # those words' share leaves their lexical score, and the page is ranked again.
-        top = [rid for _, rid, parts in scored[:limit] if parts["lexical"] > 0]
-        judged = stated_only(store, q.words, {rid: lex[rid] for rid in top})
-        for i, (total, rid, parts) in enumerate(scored[:limit]):
-            if rid in judged or rid in top:
-                new = judged.get(rid, 0.0)
-                if new != parts["lexical"]:
-                    total += w.lexical * (new - parts["lexical"])
-                    scored[i] = (total, rid, {**parts, "lexical": new})
+        _restate_lexical(store, q.words, lex, scored, limit, w.lexical)
         scored.sort(key=rank)
     if cq.fts:
         # A words-only query: a report that writes the words only negated ("No goiter.")
@@ -345,6 +324,53 @@ def _search(
         scored.extend(_lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
     return SearchResult(q, hits, sem_state, tuple(notes))
+
+
+def _weighted(
+    ids: Sequence[int],
+    f_scores: dict[int, float],
+    lex: dict[int, float],
+    sem: dict[int, float],
+    w: Weights,
+) -> Ranked:
+    """Each candidate's weighted score and its parts (see the module doc)."""
+    out: Ranked = []
+    for rid in ids:
+        parts = {
+            "finding": f_scores.get(rid, 0.0),
+            "lexical": lex.get(rid, 0.0),
+            "semantic": sem.get(rid, 0.0),
+        }
+        total = (
+            w.finding * parts["finding"]
+            + w.lexical * parts["lexical"]
+            + w.semantic * parts["semantic"]
+        )
+        out.append((total, rid, parts))
+    return out
+
+
+def _restate_lexical(
+    store: ArchiveStore,
+    words: Sequence[str],
+    lex: dict[int, float],
+    scored: list[tuple[float, int, dict[str, float]]],
+    limit: int,
+    weight: float,
+) -> None:
+    """The page's reports are read for words they write only negated ("No goiter."): those
+    words' share leaves their lexical score (in place; the caller ranks the page again)."""
+    top = [rid for _, rid, parts in scored[:limit] if parts["lexical"] > 0]
+    judged = stated_only(store, words, {rid: lex[rid] for rid in top})
+    for i, (total, rid, parts) in enumerate(scored[:limit]):
+        if rid in judged or rid in top:
+            new = judged.get(rid, 0.0)
+            if new != parts["lexical"]:
+                scored[i] = (
+                    total + weight * (new - parts["lexical"]),
+                    rid,
+                    {**parts, "lexical": new},
+                )
 
 
 def _lexical_fill(
