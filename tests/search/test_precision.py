@@ -41,6 +41,18 @@ REPORTS = {
     "N1": "FINDINGS: Right midlung atelectasis. IMPRESSION: Right midlung atelectasis.",
     "N2": "FINDINGS: Atelectasis in the left midlung.",
     "N3": "FINDINGS: Lingular atelectasis.",
+    # The place asked before certainty: an uncertain atelectasis at the lingula before a
+    # certain one the reader placed nowhere (said twice: the higher stored score).
+    "U1": "FINDINGS: Atelectasis. IMPRESSION: Atelectasis.",
+    "U2": "FINDINGS: Scarring or atelectasis in the left midlung.",
+    # A place the query names: a mention the reader placed only elsewhere ranks after
+    # one at the place or placed nowhere, certain or not (the stored scores say otherwise).
+    "W1": "FINDINGS: Biapical scarring. IMPRESSION: Biapical scarring.",
+    "W2": "FINDINGS: Left basilar opacity, possibly scarring.",
+    "W3": "FINDINGS: Left basilar scarring.",
+    "W4": "FINDINGS: Scarring in the left upper lobe. IMPRESSION: Left upper lobe scarring.",
+    "W5": "FINDINGS: Right upper lobe atelectasis. IMPRESSION: Right upper lobe atelectasis.",
+    "W6": "FINDINGS: Right lower lobe atelectasis versus pneumonia.",
     # A free word (no finding) counts only where it is asserted.
     "G1": "FINDINGS: No goiter. Heart size normal.",
     "G2": "FINDINGS: Large goiter deviates the trachea.",
@@ -96,13 +108,26 @@ def test_free_words_prefer_the_findings_sentence_and_locations(archive: ArchiveS
     assert ids(archive, "right middle lobe opacity")[:2] == ["O2", "O1"]
     # "lower lobe" is answered by the reader's "basilar" (near_locations); L1 writes
     # "lower lobes" in a sentence of its own.
-    assert ids(archive, "left lower lobe atelectasis")[:2] == ["L2", "L1"]
+    got = ids(archive, "left lower lobe atelectasis")
+    assert got[0] == "L2" and "L1" in got
     # The finding's own word before a qualifier; a place before the finding's word.
     assert set(ids(archive, "focal density")[:2]) == {"Q2", "Q3"}
     assert ids(archive, "right upper lobe density")[:2] == ["Q2", "Q1"]
     # A near location may name a side ("lingula": "left mid zone"): the right one is not.
     got = ids(archive, "lingular atelectasis")
     assert got[:2] in (["N3", "N2"], ["N2", "N3"]) and got.index("N1") > 1
+    # Then the uncertain one at the place, the one placed nowhere, the one elsewhere.
+    assert got.index("U2") < got.index("U1") < got.index("N1")
+
+
+def test_a_mention_placed_elsewhere_ranks_after_the_place(archive: ArchiveStore) -> None:
+    got = ids(archive, "left basilar scarring")
+    assert got[:2] == ["W3", "W2"] and set(got[2:4]) == {"W1", "W4"}
+    got = ids(archive, "right lower lobe atelectasis")
+    assert got.index("W6") < got.index("W5")
+    # With no place asked the stored scores rank: certain before uncertain.
+    got = ids(archive, "scarring")
+    assert got.index("W2") > max(got.index(r) for r in ("W1", "W3", "W4"))
 
 
 def test_a_free_word_counts_only_where_asserted(archive: ArchiveStore) -> None:

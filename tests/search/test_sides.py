@@ -36,6 +36,25 @@ REPORTS = {
     "C4": "FINDINGS: Heart size normal. No blunting of the right costophrenic XXXX.",
     "C5": "FINDINGS: Left costophrenic angle blunting. Heart size normal.",
     "C6": "FINDINGS: Right lung is clear. Degenerative blunting of the acromion.",
+    # The side in another sentence than the words (C7, C8) is another finding's; the words
+    # beside the side in a sentence whose only finding the reader read is negated (C9, C10)
+    # are stated all the same.
+    "C7": "FINDINGS: Right hilar granulomas. Chronic blunting of the left costophrenic XXXX.",
+    "C8": "FINDINGS: Blunting of the costophrenic XXXX. The right lung is clear.",
+    "C9": "FINDINGS: Mild blunting of the right costophrenic XXXX, without pleural effusion.",
+    "C10": "FINDINGS: Blunting of the right costophrenic XXXX with no effusion.",
+    # The words in another form ("calcified" for "calcification") fill too (K2), not
+    # on the other side (K3).
+    "K1": "FINDINGS: Right hilar calcification.",
+    "K2": "FINDINGS: Calcified right hilar lymph XXXX. Heart size normal.",
+    "K3": "FINDINGS: Calcified left hilar lymph XXXX. The right lung is clear.",
+    # A side the reader gave no mention, written after the finding in its sentence (R1);
+    # one the reader gave another finding of the sentence is that one's (R2).
+    "R1": "FINDINGS: Several old rib fractures are seen on the left. Heart size normal.",
+    "R2": "FINDINGS: Healed rib fractures and a left chest tube.",
+    # Two of the words beside the side, but only the place's: no nodule named (L4).
+    "L3": "FINDINGS: Left lower lobe nodule.",
+    "L4": "FINDINGS: Consolidation in the left lower lobe. Heart size normal.",
     # Elevated hemidiaphragm written as a predicate: the reader's words hold the side.
     "H1": "FINDINGS: Elevation of the left hemidiaphragm.",
     "H2": "FINDINGS: Lungs are clear. The left hemidiaphragm is mildly elevated.",
@@ -54,8 +73,11 @@ QUERIES = {
     # The reader's sided match first, then the side-less mentions whose words write the
     # side, then the words (both, and the side, written): never a negated, another
     # side's, or a side written elsewhere in the report (H4).
-    "right costophrenic angle blunting": ["C1", "C2"],
-    "left costophrenic angle blunting": ["C5", "C3"],
+    "right costophrenic angle blunting": ["C1", "C2", "C9", "C10"],
+    "left costophrenic angle blunting": ["C5", "C3", "C7"],
+    "right hilar calcification": ["K1", "K2"],
+    "left rib fracture": ["R1"],
+    "left lower lobe nodule": ["L3"],
     "elevated left hemidiaphragm": ["H1", "H2"],
     "elevated right hemidiaphragm": ["H3"],
 }
@@ -88,7 +110,7 @@ def test_a_sided_query_fills_from_what_the_reader_could_not_side(archive: Archiv
     words find (redacted). Neither is shown as a finding on that side; a page the reader
     fills takes nothing from them, and "+" asks for the reader's judgement."""
     got = search(archive, "right costophrenic angle blunting", semantic=False).hits
-    assert [h.words_only for h in got] == [False, True]
+    assert [h.words_only for h in got] == [False, True, True, True]
     one = search(archive, "right costophrenic angle blunting", limit=1, semantic=False).hits
     assert [h.report.id for h in one] == ["C1"]
     assert ids(archive, '+"costophrenic blunting" right') == ["C1"]

@@ -15,7 +15,7 @@ from radpilot.search.engine import search
 from radpilot.search.ingest import ingest_records
 from radpilot.search.query import parse_query
 from radpilot.search.store import ArchiveStore, open_store
-from radpilot.search.wordshare import query_phrase
+from radpilot.search.wordshare import forms, query_phrase
 
 REPORTS = {
     # Two of the query's three words said three times, in the impression too, against all
@@ -36,6 +36,12 @@ REPORTS = {
     # The phrase written where the reader reads the finding as negated is no statement.
     "P3": "FINDINGS: No left basilar atelectasis. Atelectasis at the left base.\n"
     "IMPRESSION: Left base atelectasis, more at the base.",
+    # The query's words in another form of the same word ("aortic" -> "aorta",
+    # "calcification" -> "calcified"), against one of them in the query's own form said
+    # twice (the higher stored score).
+    "F1": "FINDINGS: Vascular calcifications.\nIMPRESSION: Vascular calcifications.",
+    "F2": "FINDINGS: The aorta is calcified.",
+    "F3": "FINDINGS: Tortuous calcified aorta.",
 }
 
 
@@ -66,6 +72,15 @@ def test_the_terms_other_words_count_in_the_sentence_and_places(archive: Archive
     res = search(archive, "left apical scarring", semantic=False)
     assert [h.report.id for h in res.hits] == ["A2", "A1"]
     assert res.hits[1].score > res.hits[0].score
+
+
+def test_another_form_of_the_querys_word_is_its_word(archive: ArchiveStore) -> None:
+    res = search(archive, "aortic calcification", semantic=False)
+    got = [h.report.id for h in res.hits]
+    assert set(got[:2]) == {"F2", "F3"} and got[2] == "F1"
+    assert max(h.score for h in res.hits[:2]) < res.hits[2].score
+    # A plural takes the forms of its singular.
+    assert "aorta" in forms("aortic") and "calcified" in forms("Calcifications")
 
 
 def test_the_stated_phrase_ranks_first(archive: ArchiveStore) -> None:

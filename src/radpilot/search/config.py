@@ -39,9 +39,10 @@ class QueryWordsFile(DataDocument):
     )
     derived_endings: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="A word ending -> endings of the adjectives and participles a report "
-        "writes for the same thing ('emphysema' -> 'emphysematous', 'atherosclerosis' -> "
-        "'atherosclerotic'): a mention in such a form names the query's finding literally.",
+        description="A word ending -> endings of the other forms of the word a report "
+        "writes for the same thing: adjectives and participles ('emphysema' -> "
+        "'emphysematous', 'calcification' -> 'calcified') and the noun of an adjective "
+        "('aortic' -> 'aorta'): a mention in such a form names the query's finding literally.",
     )
     each_side_words: list[str] = Field(
         default_factory=list,

@@ -31,6 +31,8 @@ from radpilot.search.freewords import (
     attributes_hold,
     drop_negated,
     near_evidence,
+    placed_elsewhere,
+    said_together,
     sideless_on,
     stated_only,
 )
@@ -44,7 +46,14 @@ from radpilot.search.models import (
 from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand, family, using
-from radpilot.search.wordshare import Texts, literal, reads_words, stated_phrase, word_share
+from radpilot.search.wordshare import (
+    Texts,
+    literal,
+    reads_words,
+    spellings,
+    stated_phrase,
+    word_share,
+)
 
 if TYPE_CHECKING:
     from radpilot.reports.vocabulary import Vocabulary
@@ -256,19 +265,7 @@ def _search(
         hits = hits_for(store, q, fill, scoring + absent)
         return SearchResult(q, hits, sem_state, tuple(notes))
     f_scores, tier = _finding_scores(store, ids, scoring, cfg)
-    scored = []
-    for rid in ids:
-        parts = {
-            "finding": f_scores.get(rid, 0.0),
-            "lexical": lex.get(rid, 0.0),
-            "semantic": sem_scores.get(rid, 0.0),
-        }
-        total = (
-            w.finding * parts["finding"]
-            + w.lexical * parts["lexical"]
-            + w.semantic * parts["semantic"]
-        )
-        scored.append((total, rid, parts))
+    scored = _weighted(ids, f_scores, lex, sem_scores, w)
     wanted = sorted({f for t in scoring for f in expand(t.finding)})
     # Ranking reads only what a report states (negated mentions never answer).
     live = ("present", "uncertain")
@@ -277,7 +274,14 @@ def _search(
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
     near_all = {rid: at + words for rid, (at, words) in near.items()}
-    best = sorted(scored, key=lambda x: (tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]))
+    # A place the query names is a constraint, as its side: the matches at it first, then
+    # those the reader placed nowhere, then those it placed only elsewhere.
+    off = placed_elsewhere(q, scoring, ments) if ments else set()
+    where = {rid: 0 if near.get(rid, _NOWHERE)[0] else 2 if rid in off else 1 for rid in ids}
+    best = sorted(
+        scored,
+        key=lambda x: (where[x[1]], tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]),
+    )
     head = [rid for _, rid, _ in best[: max(cfg.words_rerank, 5 * limit)]]
     phrase: set[int] = set()
     share: dict[int, float] = {}
@@ -288,14 +292,16 @@ def _search(
         phrase = stated_phrase(q, scoring, {r: ments[r] for r in head if r in ments}, texts)
         share = word_share(scoring, ments, texts, head)
 
-    # Uncertain matches always rank below certain ones, whatever their other scores; then
-    # the reports that write the query's whole phrase where the finding is present, then
-    # those whose mention is at the places the free words name, then those whose mention
-    # holds more of its finding words (its own words, not a synonym or roll-up), then
-    # those whose evidence sentence states the other free words (a qualifier: "focal").
+    # After the place asked, uncertain matches rank below certain ones, whatever their
+    # other scores; then the reports that write the query's whole phrase where the
+    # finding is present, then those whose mention is at more of the places the free
+    # words name, then those whose mention holds more of its finding words (its own
+    # words, not a synonym or roll-up), then those whose evidence sentence states the
+    # other free words (a qualifier: "focal").
     def rank(x: tuple[float, int, dict[str, float]]) -> tuple[float, ...]:
         rid = x[1]
         return (
+            where[rid],
             tier.get(rid, 0),
             -(rid in phrase),
             -near.get(rid, _NOWHERE)[0],
@@ -318,6 +324,30 @@ def _search(
         scored.extend(_lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
     return SearchResult(q, hits, sem_state, tuple(notes))
+
+
+def _weighted(
+    ids: Sequence[int],
+    f_scores: dict[int, float],
+    lex: dict[int, float],
+    sem: dict[int, float],
+    w: Weights,
+) -> Ranked:
+    """Each candidate's weighted score and its parts (see the module doc)."""
+    out: Ranked = []
+    for rid in ids:
+        parts = {
+            "finding": f_scores.get(rid, 0.0),
+            "lexical": lex.get(rid, 0.0),
+            "semantic": sem.get(rid, 0.0),
+        }
+        total = (
+            w.finding * parts["finding"]
+            + w.lexical * parts["lexical"]
+            + w.semantic * parts["semantic"]
+        )
+        out.append((total, rid, parts))
+    return out
 
 
 def _restate_lexical(
@@ -358,7 +388,8 @@ def _lexical_fill(
     is filled where the report writes the side's word: first the reports where the
     reader read the finding present with no side at all and a mention's sentence writes
     the side ("The left hemidiaphragm is mildly elevated": the reader knows the finding,
-    not its side), then the words (``freewords.sideless_on``). The words must be stated
+    not its side), then the words, the side and two of the others in one sentence that
+    states them (``freewords.sideless_on``, ``said_together``). The words must be stated
     (``analysis.asserted_text``) and every constraint of the query (exclusions, filters)
     applies."""
     terms = [t for t in q.findings if t.polarity in _SCORING]
@@ -370,8 +401,12 @@ def _lexical_fill(
     # The side asked must be written, beside one of the other words ("left" alone is no
     # elevated left hemidiaphragm).
     words = [w for t in terms for w in t.text.split() if w.lower() not in sides]
+    named = len(words)  # the finding's own words, then the free ones ("lower lobe")
     words += list(q.words)
-    fts = _two_of(words) if sides else fts_expression(words)
+    # A sided fill reads each word in its other forms too ("calcified" for
+    # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
+    spelled = [spellings(w) for w in words]
+    fts = _two_of(spelled) if sides else fts_expression(words)
     if fts is None:
         return []
     if sides:
@@ -385,14 +420,15 @@ def _lexical_fill(
         return []
     stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
     fam = sorted({f for t in terms for f in family(t.finding)})
-    judged = store.finding_status(list(stated), fam)
-    sideless = (
-        sideless_on(store, [r for r in stated if r in judged], terms, fam) if sides else set()
-    )
-    keep = sorted(
-        (rid for rid in stated if rid not in judged or rid in sideless),
-        key=lambda r: (-(r in sideless), -cands[r], -r),
-    )
+    judged = store.finding_status(list(cands), fam)
+    sideless: set[int] = set()
+    if sides:
+        sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
+        # The side beside the words, in one sentence that states them.
+        fresh = said_together(store, [r for r in cands if r not in judged], spelled, sides, named)
+    else:
+        fresh = {rid for rid in stated if rid not in judged}
+    keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
     top = max((cands[rid] for rid in keep), default=0.0) or 1.0
     return [
         (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
@@ -400,15 +436,15 @@ def _lexical_fill(
     ]
 
 
-def _two_of(words: Sequence[str]) -> str | None:
-    """An FTS5 expression of any two of the words (one word: itself): "apical pleural
-    thickening" is not answered by "pleural" beside a side word of another finding
-    ("Small left pleural effusion"), "blunting of the costophrenic XXXX" still is."""
-    terms = list(dict.fromkeys(w for w in words if _WORD.search(w)))
-    if len(terms) < 2:
-        return fts_expression(terms)
-    pairs = [fts_expression([a, b], "AND") for i, a in enumerate(terms) for b in terms[i + 1 :]]
-    return " OR ".join(f"({p})" for p in pairs)
+def _two_of(words: Sequence[Sequence[str]]) -> str | None:
+    """An FTS5 expression of any two of the words, each as any of its spellings (one
+    word: itself): "apical pleural thickening" is not answered by "pleural" beside a side
+    word of another finding ("Small left pleural effusion"), "blunting of the
+    costophrenic XXXX" still is."""
+    groups = list(dict.fromkeys(g for w in words if (g := fts_expression(w))))
+    if len(groups) < 2:
+        return groups[0] if groups else None
+    return " OR ".join(f"(({a}) AND ({b}))" for i, a in enumerate(groups) for b in groups[i + 1 :])
 
 
 def _finding_scores(

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from radpilot.reports.models import Certainty
 from radpilot.reports.morphology import stem
+from radpilot.reports.sections import split_sentences
 from radpilot.reports.vocabulary import normalize_term
 from radpilot.search.config import query_words
 from radpilot.search.models import StoredMention
@@ -64,14 +65,7 @@ def near_evidence(
         ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
     texts = store.texts(list(ments)) if pats else {}
     for rid, ms in ments.items():
-        live = [
-            m
-            for t in terms
-            for m in ms
-            if m.finding in expand(t.finding)
-            and m.status in ("present", "uncertain")
-            and attributes_hold(t, m)
-        ]
+        live = _live(terms, ms)
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
         locs = {loc for m in live for loc in placed(m)}
@@ -79,6 +73,39 @@ def near_evidence(
         at = sum(1 for place in places if answers_place(place, locs))
         if words or at:
             out[rid] = (at / asked, words / asked)
+    return out
+
+
+def _live(terms: Sequence[FindingTerm], ms: Sequence[StoredMention]) -> list[StoredMention]:
+    """The mentions that answer a term: its finding, stated, with its side and change."""
+    return [
+        m
+        for t in terms
+        for m in ms
+        if m.finding in expand(t.finding)
+        and m.status in ("present", "uncertain")
+        and attributes_hold(t, m)
+    ]
+
+
+def placed_elsewhere(
+    q: Query, terms: list[FindingTerm], ments: dict[int, list[StoredMention]]
+) -> set[int]:
+    """The reports where the reader placed the terms' stated mentions, none at a place
+    the query's free words name (a mention placed nowhere, often the same finding said
+    again in the impression, does not count): "biapical scarring" is no answer to "left
+    basilar scarring", where "left base opacity, possibly scarring" is one, if uncertain,
+    and a scarring the reader placed nowhere may be one. The engine ranks them after
+    every match at the place or placed nowhere, certain or not."""
+    places, _ = locations_in(q.words)
+    if not places:
+        return set()
+    out = set()
+    for rid, ms in ments.items():
+        live = _live(terms, ms)
+        where = [m for m in live if m.locations]
+        if where and not any(answers_place(p, placed(m)) for m in where for p in places):
+            out.add(rid)
     return out
 
 
@@ -234,16 +261,80 @@ def sideless_on(
     """The reports where the reader read the terms' findings only as present and with no
     side, and a mention's own words write each term's side: "The left hemidiaphragm is
     mildly elevated" (the reader's words "left hemidiaphragm is mildly elevated", no
-    side) answers "elevated left hemidiaphragm". A side elsewhere in the sentence may be
-    another finding's ("Pulmonary edema and bilateral effusions"). A report with a
-    sided, negated or uncertain mention of the family has been judged and is left out."""
+    side) answers "elevated left hemidiaphragm"; or its sentence writes the side and no
+    other mention there has it ("interstitial opacities within the lung bases
+    bilaterally"): a side in the sentence that the reader gave another finding is that
+    one's ("Pulmonary edema and bilateral effusions"). A report with a sided, negated or
+    uncertain mention of the family has been judged and is left out."""
     if not rowids:
         return set()
-    pats = [word_pattern(t.laterality.value) for t in terms if t.laterality]
+    sides = [t.laterality.value for t in terms if t.laterality]
+    pats = [word_pattern(side) for side in sides]
+    fam = set(family)
+    every = store.mentions(rowids)
+    ours = {rid: [m for m in ms if m.finding in fam] for rid, ms in every.items()}
+    texts = store.texts([rid for rid, ms in ours.items() if ms])
     out = set()
-    for rid, ms in store.mentions(rowids, family).items():
+    for rid, ms in ours.items():
         if not ms or any(m.status != "present" or m.laterality for m in ms):
             continue
-        if all(any(p.search(m.span_text) for m in ms) for p in pats):
+        if all(
+            any(_owns(m, side, p, every[rid], fam, texts.get(rid, "")) for m in ms)
+            for side, p in zip(sides, pats, strict=True)
+        ):
             out.add(rid)
+    return out
+
+
+def _owns(
+    m: StoredMention,
+    side: str,
+    pat: re.Pattern[str],
+    every: Sequence[StoredMention],
+    family: set[str],
+    text: str,
+) -> bool:
+    """Whether a side-less mention's side word is ``side``: in its own words, or in its
+    sentence where no mention of another finding there has that side."""
+    if pat.search(m.span_text):
+        return True
+    if not pat.search(text[m.sentence[0] : m.sentence[1]]):
+        return False
+    others = [o for o in every if o.sentence == m.sentence and o.finding not in family]
+    return not any(side in (o.sides or (o.laterality,)) for o in others)
+
+
+def said_together(
+    store: ArchiveStore,
+    rowids: Sequence[int],
+    words: Sequence[Sequence[str]],
+    sides: Sequence[str],
+    named: int,
+) -> set[int]:
+    """The reports one sentence of which states every side of ``sides`` and two of the
+    other ``words`` (the one, where one is asked; each word as any of its spellings:
+    "calcification" or "calcified"), one of them among the first ``named`` (the
+    finding's own words: "left lower lobe consolidation" writes two words of "left lower
+    lobe nodule", none of the nodule's): "Stable chronic blunting of the left costophrenic
+    angle" beside "right hilar granulomas" is no right costophrenic blunting. Each word
+    is judged where that sentence writes it (the reader's targets mode), not by the
+    reader's mentions of the sentence: "mild blunting of the right costophrenic angle,
+    without definite pleural effusion" states the blunting, though the only finding the
+    reader read there is a negated effusion."""
+    asked = [[(w, word_pattern(w)) for w in forms if _WORD.search(w)] for forms in words]
+    need = min(2, sum(map(bool, asked)))
+    side_pats = [word_pattern(s) for s in sides]
+    out: set[int] = set()
+    for rid, text in store.texts(list(rowids)).items():
+        for sentence in split_sentences(text):
+            body = sentence.text
+            written = [[w for w, p in a if p.search(body)] for a in asked]
+            if sum(map(bool, written)) < need or not all(p.search(body) for p in side_pats):
+                continue
+            found, negated = _judged(body, [*sides, *(w for ws in written for w in ws)])
+            stated = found - negated
+            said = [i for i, ws in enumerate(written) if stated.intersection(ws)]
+            if set(sides) <= stated and len(said) >= need and said and said[0] < named:
+                out.add(rid)
+                break
     return out

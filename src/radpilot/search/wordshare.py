@@ -48,14 +48,22 @@ def head(text: str) -> str:
 
 
 def forms(word: str) -> tuple[str, ...]:
-    """A word's stem and its derived forms' stems: "emphysema" -> "emphysema",
-    "emphysemat" ("emphysematous changes" names emphysema in its own word)."""
+    """A word's stem and its other forms' stems: "emphysema" -> "emphysema",
+    "emphysemat" ("emphysematous changes" names emphysema in its own word); "aortic" ->
+    "aorta", "calcification" -> "calcified" ("the aorta is calcified")."""
     low = word.lower()
     out = [stem(low)]
     for end, alts in query_words().derived_endings:
-        if low.endswith(end) and len(low) > len(end) + 3:
-            out.extend(low[: -len(end)] + alt for alt in alts)
+        for w in dict.fromkeys((low, out[0])):  # "calcifications": its singular's forms
+            if w.endswith(end) and len(w) > len(end) + 3:
+                out.extend(w[: -len(end)] + alt for alt in alts)
     return tuple(dict.fromkeys(out))
+
+
+def spellings(word: str) -> tuple[str, ...]:
+    """A word as written and its other forms as whole words (``forms`` without the
+    stem): "calcification" -> "calcification", "calcificated", "calcified"."""
+    return tuple(dict.fromkeys((word, *forms(word)[1:])))
 
 
 def heads(text: str) -> tuple[str, ...]:
