@@ -63,6 +63,7 @@ from radpilot.reports.models import (
     Sentence,
     Span,
 )
+from radpilot.reports.places import with_coordinated
 from radpilot.reports.rules import CueCategory, CueRules, Modifiers
 from radpilot.reports.scope import Draft, blocked, closes, cues_of, looks_ahead
 
@@ -197,7 +198,7 @@ def mentions_in_sentence(
         drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
         return []
-    attrs = _attributes(tokens, drafts, rules, text, unsized)
+    attrs = _attributes(with_coordinated(tokens, text, mods), drafts, rules, text, unsized)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens: list[Token] = []
     alternatives: list[Token] = []  # those with an "or" or differential cue
