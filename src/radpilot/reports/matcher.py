@@ -237,6 +237,12 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         first = key.split(" ", 1)[0]
         if r.laterality is None and first in mods.laterality and " " in key:
             r.laterality = mods.laterality[first]
+    for key, r in roles.items():
+        # "right hemidiaphragm" (an anchor): the anatomy a side opens is on that side, and
+        # so is the finding its qualifier names ("right hemidiaphragm elevation")
+        first = key.split(" ", 1)[0]
+        if r.anchor_of and r.finding is None and r.laterality is None and " " in key:
+            r.laterality = mods.laterality.get(first)
     for key in mods.laterality:
         # "both lung bases": a side phrase that ends in a place is at that place too
         r, words = roles[key], key.split(" ")
