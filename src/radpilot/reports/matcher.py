@@ -255,6 +255,8 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 break
     for key, sev in mods.severity.items():
         at(key).severity = sev
+    for key in mods.views:
+        roles.setdefault(key, Roles())  # "the lateral view": read whole, it places nothing
     for key, r in roles.items():
         # "mildly enlarged", "small left": a longer phrase keeps the severity it opens with.
         first = key.split(" ", 1)[0]
