@@ -29,7 +29,9 @@ _WORD_AFTER = re.compile(r"[ \t]+([A-Za-z]+)")
 # "not present on prior examination": a certainty cue about it says nothing of this image.
 _ELSEWHERE = re.compile(
     r"[ \t]+(?:on|in)[ \t]+(?:the[ \t]+|today's[ \t]+)?"
-    r"(?:prior|previous|old|earlier|comparison|lateral|frontal|pa|ap|oblique)\b",
+    r"(?:prior|previous|old|earlier|comparison|lateral|frontal|pa|ap|oblique|"
+    # a dated study: "on the study of 2024", "on the radiograph from March"
+    r"(?:study|exam|examination|radiograph|film|x-ray|ct|images?)[ \t]+(?:of|from|dated)[ \t])",
     re.IGNORECASE,
 )
 # Words that are no subject of their own in a clause after a comma ("..., or effusion is").

@@ -127,6 +127,7 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*|\d+)$")
 # text in C (a pattern that opens with named groups gets no such skip from ``re``).
 _CANDIDATE = re.compile(r"[.!?\n]")
 _ALNUM = re.compile(r"[^\W_]")  # exactly the characters str.isalnum() accepts
+_OPENING = re.compile(r"\s*(?:\d{1,2}[.)]|[-*\u2022])?\s*")  # nothing yet, or an item's number
 
 
 def _sentence_bounds(
@@ -152,6 +153,8 @@ def _sentence_bounds(
                 continue
             cut = after
         elif kind == "punct":
+            if m.group("punct")[0] in "?!" and _OPENING.fullmatch(text, cur, m.start()):
+                continue  # "? Small pneumothorax": a question that opens a sentence ends none
             prev = _WORD_BEFORE.search(text, max(cur, m.start() - 12), m.start())
             if prev is not None:
                 word = prev.group(1)
