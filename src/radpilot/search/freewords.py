@@ -24,6 +24,7 @@ from radpilot.reports.models import Certainty
 from radpilot.reports.morphology import stem
 from radpilot.reports.sections import split_sentences
 from radpilot.reports.vocabulary import normalize_term
+from radpilot.search.analysis import answering_sides
 from radpilot.search.config import query_words
 from radpilot.search.models import StoredMention
 from radpilot.search.query import FindingTerm, Query
@@ -167,7 +168,10 @@ def word_pattern(word: str) -> re.Pattern[str]:
 
 def attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
     return (
-        (t.laterality is None or t.laterality.value in (m.sides or (m.laterality,)))
+        (
+            t.laterality is None
+            or any(s in (m.sides or (m.laterality,)) for s in answering_sides(t.laterality.value))
+        )
         and (t.change is None or m.change == t.change.value)
         and (t.location is None or any(t.location in loc for loc in m.locations))
     )
