@@ -130,3 +130,25 @@ def test_refers_back_entries_must_be_synonyms() -> None:
     assert FindingEntry.model_validate({**base, "refers_back": ["with tip"]}).refers_back
     with pytest.raises(ValueError, match="refers_back"):
         FindingEntry.model_validate({**base, "refers_back": ["its tip"]})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FINDINGS: An opacity is seen on the lateral view.",
+        "FINDINGS: Opacity projecting over the spine on the lateral radiograph.",
+        "FINDINGS: Lateral view shows a small effusion.",
+        "FINDINGS: Small effusion, seen only on the lateral projection.",
+        "FINDINGS: Nodular opacity on the lateral images only.",
+    ],
+)
+def test_a_view_of_the_image_places_nothing(text: str) -> None:
+    # "lateral" names a place ("the lateral right lung base") but "the lateral view" is a
+    # projection of the image (modifiers.json views): the finding is not placed laterally.
+    (m,) = [m for m in read(text).mentions if m.certainty.value == "present"]
+    assert "lateral" not in m.locations
+
+
+def test_a_lateral_place_is_still_a_place() -> None:
+    (m,) = read("FINDINGS: Opacity in the lateral right lung base.").mentions
+    assert "lateral" in m.locations and "basilar" in m.locations

@@ -63,6 +63,7 @@ from radpilot.reports.models import (
     Sentence,
     Span,
 )
+from radpilot.reports.places import with_coordinated
 from radpilot.reports.rules import CueCategory, CueRules, Modifiers
 from radpilot.reports.scope import Draft, blocked, closes, cues_of, looks_ahead
 
@@ -197,7 +198,7 @@ def mentions_in_sentence(
         drafts = _without_device_parts(drafts, text, unsized)
     if not drafts:
         return []
-    attrs = _attributes(tokens, drafts, rules, text, unsized)
+    attrs = _attributes(with_coordinated(tokens, text, mods), drafts, rules, text, unsized)
     sizes = _sizes(sentence, drafts, mods, unsized, rules)
     cue_tokens: list[Token] = []
     alternatives: list[Token] = []  # those with an "or" or differential cue
@@ -358,7 +359,7 @@ def _attributes(
                 continue
             if gap < best_gap and gap <= rules.modifier_scope_chars:
                 lo, hi = (t.end, d.start) if t.end <= d.start else (d.end, t.start)
-                if hi <= lo or not blocked(tokens, lo, hi):
+                if hi <= lo or not _clause_ends(tokens, lo, hi, t.start >= d.end, rules):
                     best_i, best_gap = i, gap
         if best_i < 0:
             continue
@@ -373,6 +374,23 @@ def _attributes(
         if r.severity is not None and (best_i not in out.sev or out.sev[best_i][0] > best_gap):
             out.sev[best_i] = (best_gap, r.severity)
     return out
+
+
+def _clause_ends(tokens: list[Token], lo: int, hi: int, trailing: bool, rules: CueRules) -> bool:
+    """Does a terminator between lo and hi end the finding's clause for an attribute word?
+    After the finding (``trailing``), a terminator that only says that it is there ("are
+    seen", "is noted", "is present": its last word a predicate) goes on in the finding's
+    clause, and the side or place after it is the finding's: "effusions are seen
+    bilaterally", "opacity is seen at the right base"."""
+    if not trailing:
+        return blocked(tokens, lo, hi)
+    for t in tokens:
+        if t.start >= hi:
+            return False
+        if t.start >= lo and t.end <= hi and t.roles.terminator:
+            if t.key.rsplit(" ", 1)[-1] not in rules.predicates:
+                return True
+    return False
 
 
 _NEXT_ITEM = re.compile(r",|\band\b")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from radpilot.reports.regexcache import compile_cached
 from radpilot.reports.rules import CueCategory, Direction, cue_rules, modifiers
 from radpilot.reports.vocabulary import (
     FindingRole,
@@ -83,13 +84,18 @@ class Lexicon:
     # a respelled phrase -> the phrase it respells ("favoured" -> "favored"): the key the rest
     # of the reader knows it by (hedge kinds, cue names) is the one spelling in the data files
     respelled_from: dict[str, str] = field(default_factory=dict)
+    identity: str = ""  # what the pattern is compiled from (radpilot.reports.regexcache)
 
     @property
     def pattern_ci(self) -> re.Pattern[str]:
         """The same pattern, case-insensitive: compiled on first use (a text whose length
         changes when lowered is rare, and compiling costs a third of a second)."""
         if self._ci is None:
-            self._ci = re.compile(self.pattern.pattern, re.IGNORECASE)
+            source = self.pattern.pattern
+            if self.identity:
+                self._ci = compile_cached(self.identity, lambda: source, re.IGNORECASE)
+            else:
+                self._ci = re.compile(source, re.IGNORECASE)
         return self._ci
 
     def key_of(self, matched: str) -> tuple[str, Roles] | None:
@@ -231,6 +237,12 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         first = key.split(" ", 1)[0]
         if r.laterality is None and first in mods.laterality and " " in key:
             r.laterality = mods.laterality[first]
+    for key, r in roles.items():
+        # "right hemidiaphragm" (an anchor): the anatomy a side opens is on that side, and
+        # so is the finding its qualifier names ("right hemidiaphragm elevation")
+        first = key.split(" ", 1)[0]
+        if r.anchor_of and r.finding is None and r.laterality is None and " " in key:
+            r.laterality = mods.laterality.get(first)
     for key in mods.laterality:
         # "both lung bases": a side phrase that ends in a place is at that place too
         r, words = roles[key], key.split(" ")
@@ -243,6 +255,8 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 break
     for key, sev in mods.severity.items():
         at(key).severity = sev
+    for key in mods.views:
+        roles.setdefault(key, Roles())  # "the lateral view": read whole, it places nothing
     for key, r in roles.items():
         # "mildly enlarged", "small left": a longer phrase keeps the severity it opens with.
         first = key.split(" ", 1)[0]
@@ -265,11 +279,14 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
     _add_splits(roles, mods.splits)
     origin = _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
-    body = trie_regex(keys)
-    # Phrases start and end at word edges; punctuation cues ("?", ";") need no edge, and a
-    # slash counts only between two words ("atelectasis/scarring", not "1/2" or " / ").
-    source = rf"(?<![\w])(?:{body})(?![\w])|[?;]|(?<=[a-zA-Z])/(?=[a-zA-Z])"
-    return Lexicon(re.compile(source), roles, respelled_from=origin)
+    identity = _WRAP + "\n" + "\n".join(keys)  # determines the pattern's source exactly
+    pattern = compile_cached(identity, lambda: _WRAP.replace("{body}", trie_regex(keys)))
+    return Lexicon(pattern, roles, respelled_from=origin, identity=identity)
+
+
+# Phrases start and end at word edges; punctuation cues ("?", ";") need no edge, and a
+# slash counts only between two words ("atelectasis/scarring", not "1/2" or " / ").
+_WRAP = r"(?<![\w])(?:{body})(?![\w])|[?;]|(?<=[a-zA-Z])/(?=[a-zA-Z])"
 
 
 @lru_cache(maxsize=1)

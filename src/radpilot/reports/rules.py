@@ -200,6 +200,12 @@ class ModifierFile(DataDocument):
         "one (and goes on at least four letters) is also matched split there, with the same "
         "meaning.",
     )
+    views: list[Phrase] = Field(
+        default_factory=list,
+        description="Phrases that name an image or its projection ('lateral view', 'frontal "
+        "radiograph'): each is read whole and means nothing, so that a place word inside one "
+        "('lateral') places no finding.",
+    )
     characters: dict[
         Annotated[str, Field(min_length=1, max_length=1)],
         Annotated[str, Field(min_length=1, max_length=1)],
@@ -282,6 +288,7 @@ class Modifiers:
     spellings: Mapping[str, str] = field(default_factory=dict)  # US fragment -> UK fragment
     splits: tuple[str, ...] = ()  # word prefixes dictation writes apart ("pneumo thorax")
     characters: Mapping[str, str] = field(default_factory=dict)  # "’" -> "'", one for one
+    views: tuple[str, ...] = ()  # phrases naming an image's projection ("lateral view")
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +372,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         spellings={normalize_term(k): normalize_term(v) for k, v in doc.spellings.items()},
         splits=tuple(normalize_term(p) for p in doc.splits),
         characters=dict(doc.characters),
+        views=tuple(dict.fromkeys(normalize_term(p) for p in doc.views)),
     )
 
 

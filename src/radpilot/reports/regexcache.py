@@ -1,0 +1,116 @@
+"""The reader's big phrase pattern, compiled once per machine rather than once per process.
+
+The lexicon's pattern (every finding term, cue and modifier of the vocabulary as one trie,
+about 70,000 characters) takes Python's ``re`` about 0.25 s to build and parse, a third of
+``radpilot label``'s start-up; every CLI call, every worker and every test process paid it.
+What ``re`` makes of a pattern is a list of integers (its opcodes) handed to ``_sre.compile``;
+this module keeps that list on disk, keyed by everything it depends on (the phrases, the
+pattern's wrapping, the flags, the Python version and ``_sre.MAGIC``), and hands it back to
+``_sre.compile``, which validates the opcodes itself.
+
+``_sre.compile`` is an interpreter internal, so every step falls back to ``re.compile``: a
+missing, unreadable or malformed cache file, another Python, an unwritable cache directory,
+or ``_sre`` refusing the opcodes. A fallback costs only the time; the pattern is the same.
+
+The cache lives in ``$RADPILOT_HOME/regex`` (default ``~/.cache/radpilot/regex``);
+``RADPILOT_REGEX_CACHE=off`` turns it off. Files are JSON (a list of integers and the group
+names: nothing in them is executed), written to a temporary name and renamed into place, so
+two processes compiling at once never see half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENV_HOME = "RADPILOT_HOME"
+ENV_SWITCH = "RADPILOT_REGEX_CACHE"
+FORMAT = 1  # bump when the file layout changes
+
+
+def cache_dir() -> Path | None:
+    """Where compiled patterns are kept, or None when the cache is off."""
+    if os.environ.get(ENV_SWITCH, "").strip().lower() == "off":
+        return None
+    home = os.environ.get(ENV_HOME)
+    base = Path(home).expanduser() if home else Path.home() / ".cache" / "radpilot"
+    return base / "regex"
+
+
+def _internals() -> tuple[Any, Any, Any] | None:
+    """``re``'s parser, code generator and ``_sre``, or None where this Python lacks them."""
+    try:
+        modules = [importlib.import_module(n) for n in ("re._parser", "re._compiler", "_sre")]
+    except ImportError:  # pragma: no cover - another interpreter's re
+        return None
+    return modules[0], modules[1], modules[2]
+
+
+def _key(identity: str, flags: int, sre: Any) -> str:
+    tag = f"{FORMAT}|{sys.implementation.cache_tag}|{sys.version}|{sre.MAGIC}|{flags}|"
+    return hashlib.sha256((tag + identity).encode("utf-8")).hexdigest()[:40]
+
+
+def _load(path: Path, sre: Any) -> re.Pattern[str] | None:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        source, flags, code, groups, groupindex, indexgroup = saved
+        if not (isinstance(source, str) and isinstance(code, list) and isinstance(groups, int)):
+            return None
+        pattern: re.Pattern[str] = sre.compile(
+            source, flags, code, groups, groupindex, tuple(indexgroup)
+        )
+    except (OSError, ValueError, TypeError, RuntimeError):
+        return None  # missing, corrupt, or opcodes _sre will not take: compile again
+    return pattern
+
+
+def _save(path: Path, record: list[Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: the next process compiles again
+        log.debug("regex cache not written (%s)", type(exc).__name__)
+
+
+def compile_cached(identity: str, source: Callable[[], str], flags: int = 0) -> re.Pattern[str]:
+    """``re.compile(source(), flags)``, its compiled form kept on disk under ``identity``
+    (a string that determines ``source()`` exactly: the sorted phrases and the wrapping).
+    ``source`` is called only when nothing usable is cached."""
+    where, parts = cache_dir(), _internals()
+    if where is None or parts is None:
+        return re.compile(source(), flags)
+    parser, compiler, sre = parts
+    path = where / f"{_key(identity, flags, sre)}.json"
+    hit = _load(path, sre)
+    if hit is not None:
+        return hit
+    text = source()
+    try:
+        parsed = parser.parse(text, flags)
+        code = compiler._code(parsed, flags)
+        groupindex = dict(parsed.state.groupdict)
+        indexgroup: list[str | None] = [None] * parsed.state.groups
+        for name, i in groupindex.items():
+            indexgroup[i] = name
+        record = [text, flags | parsed.state.flags, code, parsed.state.groups - 1]
+        record += [groupindex, indexgroup]
+        pattern: re.Pattern[str] = sre.compile(*record[:5], tuple(indexgroup))
+    except (AttributeError, TypeError, RuntimeError):  # pragma: no cover - re changed
+        return re.compile(text, flags)
+    _save(path, record)
+    return pattern
