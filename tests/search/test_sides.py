@@ -72,6 +72,11 @@ REPORTS = {
     "B7": "FINDINGS: No bilateral pleural effusions.",
     "B8": "FINDINGS: Moderate effusions in both pleural spaces.",
     "B9": "FINDINGS: Both costophrenic angles are blunted.",
+    # The organ a finding is named for ("hemidiaphragm" of an elevated hemidiaphragm) is no
+    # place to rank by: the query's word for the finding ("eventration") decides (V1 first).
+    "V1": "FINDINGS: Eventration of the right hemidiaphragm. Heart size normal.",
+    "V2": "FINDINGS: Elevated right hemidiaphragm.\nIMPRESSION: Elevated right hemidiaphragm.",
+    "V3": "FINDINGS: Elevation of the right hemidiaphragm.",
 }
 QUERIES = {
     "left basilar atelectasis": ["S2", "S1", "S5", "S7"],
@@ -90,7 +95,7 @@ QUERIES = {
     "left rib fracture": ["R1"],
     "left lower lobe nodule": ["L3"],
     "elevated left hemidiaphragm": ["H1", "H2"],
-    "elevated right hemidiaphragm": ["H3"],
+    "elevated right hemidiaphragm": ["H3", "V1", "V2", "V3"],
 }
 
 
@@ -140,6 +145,14 @@ def test_a_sided_query_uses_the_sides_written(
     assert sorted(got) == sorted(expected)
     if query.startswith(("left", "right")):
         assert got[0] == expected[0]  # the side written as asked first
+
+
+@pytest.mark.parametrize(
+    "query", ["right hemidiaphragm eventration", "eventration of the right hemidiaphragm"]
+)
+def test_the_organ_a_finding_is_named_for_is_no_place(archive: ArchiveStore, query: str) -> None:
+    got = ids(archive, query)
+    assert got[0] == "V1" and {"V2", "V3"} <= set(got)
 
 
 def test_a_sided_query_fills_from_what_the_reader_could_not_side(archive: ArchiveStore) -> None:

@@ -56,7 +56,7 @@ def near_evidence(
     constraint as its side is, another free word ("focal") only qualifies the finding,
     so the engine ranks the query's own finding words between the two.
     """
-    places, rest = locations_in(q.words)
+    places, rest = asked_places(q, terms)
     pats = [word_pattern(w) for w in rest if _WORD.search(w)]
     asked = len(places) + len(pats)
     out: dict[int, tuple[float, float]] = {}
@@ -98,7 +98,7 @@ def placed_elsewhere(
     basilar scarring", where "left base opacity, possibly scarring" is one, if uncertain,
     and a scarring the reader placed nowhere may be one. The engine ranks them after
     every match at the place or placed nowhere, certain or not."""
-    places, _ = locations_in(q.words)
+    places, _ = asked_places(q, terms)
     if not places:
         return set()
     out = set()
@@ -108,6 +108,16 @@ def placed_elsewhere(
         if where and not any(answers_place(p, placed(m)) for m in where for p in places):
             out.add(rid)
     return out
+
+
+def asked_places(q: Query, terms: Sequence[FindingTerm]) -> tuple[list[str], list[str]]:
+    """``locations_in`` the free words, less a place a term's finding is named for
+    (the diaphragm of ``elevated_hemidiaphragm``): every mention of it is there, so the
+    word only qualifies ("right hemidiaphragm eventration" is ranked by "eventration")."""
+    places, rest = locations_in(q.words)
+    named = [w for t in terms for w in t.finding.split("_")]
+    organ = [p for p in places if all(any(x in w for w in named) for x in p.split())]
+    return [p for p in places if p not in organ], [*rest, *organ]
 
 
 def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
