@@ -11,6 +11,9 @@ section is read once too (``reports.sectionmemo``): the recombined reports of pa
 distinct texts, but each of their sections recurs (100,000 reports drawn from 2,627
 distinct FINDINGS and 1,402 distinct IMPRESSION sections), so part 2 times a corpus that
 repeats its sections; the distinct reports once are the rate for one that repeats little.
+``--sentences N`` times a third regime between the two: N reports recombined sentence by
+sentence (``write_sentence_recombined``), whose sentences recur as OpenI's do but whose
+sections almost never do (20,000 such reports hold 19,991 distinct FINDINGS sections).
 
 Part 2 (the CLI path): N recombined OpenI reports (FINDINGS of one report, IMPRESSION of
 another, seeded) are written to a temporary headerless CSV (and the same as JSONL) and
@@ -180,6 +183,37 @@ def write_recombined(path: Path, n: int, seed: int = 0) -> int:
     return path.stat().st_size
 
 
+def write_sentence_recombined(path: Path, n: int, seed: int = 0) -> int:
+    """N reports made of OpenI sentences: each takes a random report's number of FINDINGS and
+    IMPRESSION sentences and fills them with sentences drawn from all OpenI FINDINGS (and
+    IMPRESSION) sentences, so a sentence recurs as often as it does in OpenI, as the common
+    ones do in a large corpus, while a whole section almost never recurs (the section memo
+    seldom hits; the sentence memo does)."""
+    from radpilot.reports.openi import iter_reports
+    from radpilot.reports.sections import split_sentences
+
+    findings: list[str] = []
+    impressions: list[str] = []
+    shapes: list[tuple[int, int]] = []
+    for r in iter_reports():
+        if not (r.findings and r.impression):
+            continue
+        f = [s.text for s in split_sentences(r.findings)]
+        i = [s.text for s in split_sentences(r.impression)]
+        findings += f
+        impressions += i
+        shapes.append((len(f), len(i)))
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        for _ in range(n):
+            k, m = rng.choice(shapes)
+            body = " ".join(rng.choice(findings) for _ in range(k))
+            impression = " ".join(rng.choice(impressions) for _ in range(m))
+            w.writerow([f"FINDINGS: {body}\nIMPRESSION: {impression}"])
+    return path.stat().st_size
+
+
 def write_distinct(path: Path) -> int:
     """The distinct OpenI reports, each once, as the CheXpert labeler's headerless CSV."""
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -280,6 +314,7 @@ class CliRow:
     args: list[str]
     jsonl: bool = False
     distinct: bool = False  # the distinct OpenI reports once, not recombined ones
+    by_sentence: bool = False  # recombined sentence by sentence, not section by section
 
 
 def _cli_cells(
@@ -296,9 +331,15 @@ def _cli_cells(
 
 def _input(tmp: Path, row: CliRow) -> tuple[Path, float]:
     """The input file of a row (written once per size) and its csv-copy seconds."""
-    path = tmp / (f"distinct{row.n}.csv" if row.distinct else f"in{row.n}.csv")
+    name = "distinct" if row.distinct else "sentences" if row.by_sentence else "in"
+    path = tmp / f"{name}{row.n}.csv"
     if not path.exists():
-        write_distinct(path) if row.distinct else write_recombined(path, row.n)
+        if row.distinct:
+            write_distinct(path)
+        elif row.by_sentence:
+            write_sentence_recombined(path, row.n)
+        else:
+            write_recombined(path, row.n)
     copy_s = run_measured([sys.executable, "-c", COPY, str(path), str(tmp / "copy.csv")])[0]
     if row.jsonl:
         jpath = tmp / f"in{row.n}.jsonl"
@@ -314,6 +355,7 @@ def cli_path(
     jsonl_n: int,
     base: Path | None,
     distinct: bool = True,
+    by_sentence: int = 0,
 ) -> None:
     title = f"`radpilot label` on OpenI reports, in a subprocess (jobs={jobs})"
     table = Table(title=title, title_justify="left")
@@ -333,15 +375,18 @@ def cli_path(
             n_distinct = len(openi_texts())
             what = "csv, one process, distinct reports once"
             rows.append(CliRow(what, n_distinct, ["--jobs", "1"], distinct=True))
+        if by_sentence:
+            what = "csv, one process, recombined by sentence"
+            rows.append(CliRow(what, by_sentence, ["--jobs", "1"], by_sentence=True))
         for n in sizes:
             rows.append(CliRow("csv, one process", n, ["--jobs", "1"]))
             rows.append(CliRow(f"csv, --jobs {jobs}", n, ["--jobs", str(jobs)]))
         if jsonl_n:
             rows.append(CliRow("jsonl -> jsonl, one process", jsonl_n, ["--format", "jsonl"], True))
-        inputs: dict[tuple[int, bool, bool], tuple[Path, float]] = {}
+        inputs: dict[tuple[int, bool, bool, bool], tuple[Path, float]] = {}
         startup: dict[str, float] = {}  # tree -> best start-up wall s
         for r_i, row in enumerate(rows):
-            key = (row.n, row.jsonl, row.distinct)
+            key = (row.n, row.jsonl, row.distinct, row.by_sentence)
             if key not in inputs:
                 inputs[key] = (one, 0.0) if row.n == 1 else _input(Path(tmp), row)
             src_file, copy_s = inputs[key]
@@ -394,6 +439,12 @@ def main() -> None:
         default=True,
         help="time `radpilot label` on the distinct OpenI reports once (best of three)",
     )
+    ap.add_argument(
+        "--sentences",
+        type=int,
+        default=0,
+        help="time `radpilot label` on N reports recombined sentence by sentence (0: skip)",
+    )
     args = ap.parse_args()
     console = Console(width=140)
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -406,8 +457,8 @@ def main() -> None:
     if args.single:
         single_core(console, args.single, args.base)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if sizes or args.jsonl or args.distinct:
-        cli_path(console, sizes, args.jobs, args.jsonl, args.base, args.distinct)
+    if sizes or args.jsonl or args.distinct or args.sentences:
+        cli_path(console, sizes, args.jobs, args.jsonl, args.base, args.distinct, args.sentences)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ CHANGE_OF = {
 }
 CERTAINTY_CUES = (CueCategory.NEGATION, CueCategory.UNCERTAINTY)
 _WORD_AFTER = re.compile(r"[ \t]+([A-Za-z]+)")
-# Another image than this one: "not well seen on the lateral view", "questioned on prior".
+# Another image than this one: "not well seen on the lateral view", "questioned on prior",
+# "not present on prior examination": a certainty cue about it says nothing of this image.
 _ELSEWHERE = re.compile(
     r"[ \t]+(?:on|in)[ \t]+(?:the[ \t]+|today's[ \t]+)?"
     r"(?:prior|previous|old|earlier|comparison|lateral|frontal|pa|ap|oblique)\b",
@@ -261,8 +262,8 @@ def cues_of(
             if category in CERTAINTY_CUES and cue.start >= d.end:
                 if _own_clause(tokens, drafts, text, d.end, cue.start):
                     continue
-                if category is CueCategory.UNCERTAINTY and _ELSEWHERE.match(text, cue.end):
-                    continue
+                if _ELSEWHERE.match(text, cue.end):
+                    continue  # "not seen on the prior", "not well seen on the lateral view"
             if category is CueCategory.UNCERTAINTY and cue.end <= d.start:
                 if _one_place_of_several(cue, d, tokens, drafts, text):
                     continue  # "right middle and probable right lower lobe pneumonia"
