@@ -61,25 +61,41 @@ REPORTS = {
     "H3": "FINDINGS: Lungs are clear. The right hemidiaphragm is elevated.",
     "H4": "FINDINGS: Elevated hemidiaphragm. The left lung is clear.",
     "H5": "FINDINGS: The left hemidiaphragm is not elevated.",
+    # A bilateral finding answers a one-sided query (it is on that side too), after the
+    # matches written on that side and before the side-less fills: written "bilateral"
+    # (B3), "bilaterally" (B4), "both pleural spaces" (B8), hedged (B5, after the certain
+    # ones as any hedge), blunting of both angles (B6, B9); never negated (B7).
+    "B3": "FINDINGS: Small bilateral pleural effusions. Heart size normal.",
+    "B4": "FINDINGS: Small pleural effusions bilaterally.",
+    "B5": "FINDINGS: Possible small bilateral pleural effusions.",
+    "B6": "FINDINGS: Bilateral costophrenic angle blunting. Heart size normal.",
+    "B7": "FINDINGS: No bilateral pleural effusions.",
+    "B8": "FINDINGS: Moderate effusions in both pleural spaces.",
+    "B9": "FINDINGS: Both costophrenic angles are blunted.",
+    # The organ a finding is named for ("hemidiaphragm" of an elevated hemidiaphragm) is no
+    # place to rank by: the query's word for the finding ("eventration") decides (V1 first).
+    "V1": "FINDINGS: Eventration of the right hemidiaphragm. Heart size normal.",
+    "V2": "FINDINGS: Elevated right hemidiaphragm.\nIMPRESSION: Elevated right hemidiaphragm.",
+    "V3": "FINDINGS: Elevation of the right hemidiaphragm.",
 }
 QUERIES = {
     "left basilar atelectasis": ["S2", "S1", "S5", "S7"],
     "right basilar atelectasis": ["S3", "S1", "S5", "S7"],
     "bibasilar atelectasis": ["S1", "S5", "S7"],
     "left apical pleural thickening": ["S4"],
-    # "bilateral" names no site: a bilateral effusion stays bilateral only.
-    "left pleural effusion": ["S6"],
-    "bilateral pleural effusion": ["S5"],
+    # A bilateral effusion is a left one too (after it); a one-sided one is no bilateral.
+    "left pleural effusion": ["S6", "S5", "B3", "B4", "B5", "B8"],
+    "bilateral pleural effusion": ["S5", "B3", "B4", "B5", "B8"],
     # The reader's sided match first, then the side-less mentions whose words write the
     # side, then the words (both, and the side, written): never a negated, another
     # side's, or a side written elsewhere in the report (H4).
-    "right costophrenic angle blunting": ["C1", "C2", "C9", "C10"],
-    "left costophrenic angle blunting": ["C5", "C3", "C7"],
+    "right costophrenic angle blunting": ["C1", "B6", "B9", "C2", "C9", "C10"],
+    "left costophrenic angle blunting": ["C5", "B6", "B9", "C3", "C7"],
     "right hilar calcification": ["K1", "K2"],
     "left rib fracture": ["R1"],
     "left lower lobe nodule": ["L3"],
     "elevated left hemidiaphragm": ["H1", "H2"],
-    "elevated right hemidiaphragm": ["H3"],
+    "elevated right hemidiaphragm": ["H3", "V1", "V2", "V3"],
 }
 
 
@@ -95,6 +111,32 @@ def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
     store.close()
 
 
+@pytest.mark.parametrize(
+    ("query", "first", "then"),
+    [
+        # The side written first, the bilateral ones after (certain, then the hedged B5),
+        # the fills last.
+        ("left pleural effusion", ["S6"], ["S5", "B3", "B4", "B5", "B8"]),
+        ("right pleural effusion", [], ["S5", "B3", "B4", "B5", "B8"]),
+        ("right costophrenic angle blunting", ["C1"], ["B6", "B9"]),
+        ("left costophrenic angle blunting", ["C5"], ["B6", "B9"]),
+    ],
+)
+def test_a_bilateral_finding_ranks_after_the_side_written(
+    archive: ArchiveStore, query: str, first: list[str], then: list[str]
+) -> None:
+    got = ids(archive, query)
+    n, m = len(first), len(then)
+    assert sorted(got[:n]) == sorted(first)
+    assert sorted(got[n : n + m]) == sorted(then)
+    if "B5" in then:
+        assert got[n + m - 1] == "B5"  # hedged after certain, within the bilateral ones
+    hits = search(archive, query, semantic=False).hits
+    for h in hits[n : n + m]:
+        assert not h.words_only and h.mentions  # shown as the reader's finding
+        assert all("bilateral" in mt.sides for mt in h.mentions)
+
+
 @pytest.mark.parametrize(("query", "expected"), list(QUERIES.items()))
 def test_a_sided_query_uses_the_sides_written(
     archive: ArchiveStore, query: str, expected: list[str]
@@ -105,15 +147,24 @@ def test_a_sided_query_uses_the_sides_written(
         assert got[0] == expected[0]  # the side written as asked first
 
 
+@pytest.mark.parametrize(
+    "query", ["right hemidiaphragm eventration", "eventration of the right hemidiaphragm"]
+)
+def test_the_organ_a_finding_is_named_for_is_no_place(archive: ArchiveStore, query: str) -> None:
+    got = ids(archive, query)
+    assert got[0] == "V1" and {"V2", "V3"} <= set(got)
+
+
 def test_a_sided_query_fills_from_what_the_reader_could_not_side(archive: ArchiveStore) -> None:
     """After every reader match: H2's mention is the reader's, with no side; C2 only the
     words find (redacted). Neither is shown as a finding on that side; a page the reader
     fills takes nothing from them, and "+" asks for the reader's judgement."""
     got = search(archive, "right costophrenic angle blunting", semantic=False).hits
-    assert [h.words_only for h in got] == [False, True, True, True]
+    assert [h.words_only for h in got] == [False, False, False, True, True, True]
     one = search(archive, "right costophrenic angle blunting", limit=1, semantic=False).hits
     assert [h.report.id for h in one] == ["C1"]
-    assert ids(archive, '+"costophrenic blunting" right') == ["C1"]
+    plus = ids(archive, '+"costophrenic blunting" right')  # the reader's, bilateral after
+    assert plus[0] == "C1" and sorted(plus[1:]) == ["B6", "B9"]
 
 
 def test_the_written_sides_are_stored_and_tagged() -> None:

@@ -42,6 +42,16 @@ REPORTS = {
     "F1": "FINDINGS: Vascular calcifications.\nIMPRESSION: Vascular calcifications.",
     "F2": "FINDINGS: The aorta is calcified.",
     "F3": "FINDINGS: Tortuous calcified aorta.",
+    # A word naming the organ ("lungs", "pulmonary") says less than the finding's own word:
+    # the distinctive word once (O2, O4) before the organ word in a synonym said often.
+    "O1": "FINDINGS: Hyperexpanded lungs. Hyperexpanded lungs with flattened diaphragms.\n"
+    "IMPRESSION: Hyperexpanded lungs.",
+    "O2": "FINDINGS: Hyperlucent apices.",
+    "O3": "FINDINGS: Pulmonary vascular prominence. Pulmonary vascular prominence.\n"
+    "IMPRESSION: Pulmonary vascular prominence.",
+    "O4": "FINDINGS: Mild vascular congestion.",
+    # The noun of an adjective in -ent ("hyperlucency" for "hyperlucent").
+    "O5": "FINDINGS: Hyperlucency of the left lung.",
 }
 
 
@@ -63,6 +73,17 @@ def test_the_querys_own_words_before_a_synonym(archive: ArchiveStore) -> None:
     assert got == ["M2", "M1"]
     # The synonym's report has the higher stored score: only the word share orders them.
     assert res.hits[1].score > res.hits[0].score
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("hyperlucent lungs", ["O2", "O5", "O1"]), ("pulmonary vascular congestion", ["O4", "O3"])],
+)
+def test_an_organ_word_counts_less_than_the_findings_own(
+    archive: ArchiveStore, query: str, expected: list[str]
+) -> None:
+    got = ids(archive, query)[: len(expected)]
+    assert sorted(got[:-1]) == sorted(expected[:-1]) and got[-1] == expected[-1]
 
 
 def test_the_terms_other_words_count_in_the_sentence_and_places(archive: ArchiveStore) -> None:

@@ -160,6 +160,20 @@ def sides_of(field: str) -> tuple[str, ...]:
     return tuple(x for x in field.split("|") if x)
 
 
+def answering_sides(side: str) -> tuple[str, ...]:
+    """The written sides that answer a query for ``side``, the one asked first: a
+    bilateral finding is on the left and on the right too ("bilateral effusions" hold a
+    right one), so it answers a one-sided query, ranked after the mentions written on
+    that side (``engine``); a one-sided finding is no bilateral one.
+
+    >>> answering_sides("left"), answering_sides("bilateral")
+    (('left', 'bilateral'), ('bilateral',))
+    """
+    if side in (Laterality.LEFT.value, Laterality.RIGHT.value):
+        return (side, Laterality.BILATERAL.value)
+    return (side,)
+
+
 @lru_cache(maxsize=1)
 def _bilateral_words() -> tuple[re.Pattern[str], frozenset[str]]:
     """A pattern of the reader's bilateral side words (longest first), and those of them

@@ -44,6 +44,12 @@ class QueryWordsFile(DataDocument):
         "'emphysematous', 'calcification' -> 'calcified') and the noun of an adjective "
         "('aortic' -> 'aorta'): a mention in such a form names the query's finding literally.",
     )
+    organ_words: list[str] = Field(
+        default_factory=list,
+        description="Words of a finding term that name the organ the finding is in "
+        "('lungs' of 'hyperlucent lungs', 'pulmonary'): most of the finding's mentions are "
+        "there, so in the word share such a word counts half of the finding's own words.",
+    )
     each_side_words: list[str] = Field(
         default_factory=list,
         description="Side words of the reader's modifiers.json (bilateral ones) that name a "
@@ -124,6 +130,7 @@ class QueryWords:
     near_locations: dict[str, frozenset[str]]  # canonical -> locations that answer it too
     derived_endings: tuple[tuple[str, tuple[str, ...]], ...]  # ending -> derived endings
     each_side_words: frozenset[str]  # bilateral side words that are a site on each side
+    organ_words: frozenset[str]  # a finding term's words naming its organ: they count half
 
 
 @lru_cache(maxsize=1)
@@ -149,6 +156,7 @@ def query_words() -> QueryWords:
         near_locations={k: frozenset(v) for k, v in doc.near_locations.items()},
         derived_endings=tuple((k, tuple(v)) for k, v in doc.derived_endings.items()),
         each_side_words=frozenset(normalize_term(w) for w in doc.each_side_words),
+        organ_words=frozenset(normalize_term(w) for w in doc.organ_words),
     )
 
 

@@ -15,6 +15,12 @@ free words count only where the report states them (not in a negated or context
 sentence: ``analysis.asserted_text``), and embeddings are made of that same asserted text,
 so "collapsed lung" does not find "No pneumothorax." and ``similar`` does not pair a
 report with one that negates its findings.
+
+Sides: a one-sided query ("right pleural effusion") is answered by the mentions written on
+that side (or with a word naming a site on each side: "bibasilar"), then by bilateral ones
+("bilateral effusions" hold a right one: ``analysis.answering_sides``), in the same order
+among themselves, then by the side-less fills (``fill.lexical_fill``); a bilateral query is
+answered by bilateral mentions only.
 """
 
 from __future__ import annotations
@@ -27,13 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 from radpilot.errors import InputError
 from radpilot.search.config import RankingFile, ranking
+from radpilot.search.fill import SCORING, Ranked, bilateral_only, fts_expression, lexical_fill
 from radpilot.search.freewords import (
     attributes_hold,
     drop_negated,
     near_evidence,
     placed_elsewhere,
-    said_together,
-    sideless_on,
     stated_only,
 )
 from radpilot.search.models import (
@@ -45,12 +50,11 @@ from radpilot.search.models import (
 )
 from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
-from radpilot.search.vocab import expand, family, using
+from radpilot.search.vocab import expand, using
 from radpilot.search.wordshare import (
     Texts,
     literal,
     reads_words,
-    spellings,
     stated_phrase,
     word_share,
 )
@@ -62,7 +66,6 @@ log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w", re.UNICODE)
 _NOWHERE = (0.0, 0.0)  # no free word of the query near the evidence (``near_evidence``)
-_SCORING = (Polarity.ANY, Polarity.PRESENT, Polarity.UNCERTAIN)
 _STATUSES = {
     Polarity.ANY: ("present", "uncertain"),
     Polarity.PRESENT: ("present",),
@@ -140,15 +143,6 @@ class SearchResult:
     notes: tuple[str, ...] = field(default=())
 
 
-Ranked = list[tuple[float, int, dict[str, float]]]  # (score, rowid, score parts)
-
-
-def fts_expression(words: Sequence[str], op: str = "OR") -> str | None:
-    """An FTS5 expression of quoted words/phrases (quoting keeps user text literal)."""
-    terms = ['"' + w.replace('"', '""') + '"' for w in words if _WORD.search(w)]
-    return f" {op} ".join(terms) if terms else None
-
-
 def _statuses(t: FindingTerm) -> tuple[str, ...]:
     base = _STATUSES[t.polarity]
     if t.change is not None and t.change.value == "resolved" and t.polarity is not Polarity.ABSENT:
@@ -187,7 +181,7 @@ def _parsed(query: str | Query) -> tuple[Query, list[str]]:
 
 
 def _candidate_query(q: Query, n_cand: int) -> CandidateQuery:
-    scoring = [t for t in q.findings if t.polarity in _SCORING]
+    scoring = [t for t in q.findings if t.polarity in SCORING]
     absent = [t for t in q.findings if t.polarity is Polarity.ABSENT]
     drive_terms = scoring or absent
     return CandidateQuery(
@@ -244,7 +238,7 @@ def _search(
         raise InputError(f"limit must be 1 or more, got {limit}")
     cfg = ranking()
     w = weights or Weights.default()
-    scoring = [t for t in q.findings if t.polarity in _SCORING]
+    scoring = [t for t in q.findings if t.polarity in SCORING]
     absent = [t for t in q.findings if t.polarity is Polarity.ABSENT]
     n_cand = max(cfg.candidates, limit * 3)
     cq = _candidate_query(q, n_cand)
@@ -261,7 +255,7 @@ def _search(
     ids = list(cands)
     if not ids:
         # No reader match: a finding query is still answered by its words, as below.
-        fill = _lexical_fill(store, q, cq, set(), limit) if scoring and not cq.fts else []
+        fill = lexical_fill(store, q, cq, set(), limit) if scoring and not cq.fts else []
         hits = hits_for(store, q, fill, scoring + absent)
         return SearchResult(q, hits, sem_state, tuple(notes))
     f_scores, tier = _finding_scores(store, ids, scoring, cfg)
@@ -278,6 +272,8 @@ def _search(
     # those the reader placed nowhere, then those it placed only elsewhere.
     off = placed_elsewhere(q, scoring, ments) if ments else set()
     where = {rid: 0 if near.get(rid, _NOWHERE)[0] else 2 if rid in off else 1 for rid in ids}
+    for rid in bilateral_only(store, cq, ids):
+        where[rid] += 3  # after every match written on the side asked, in the same order
     best = sorted(
         scored,
         key=lambda x: (where[x[1]], tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]),
@@ -321,7 +317,7 @@ def _search(
         dropped = drop_negated(store, q.words, [rid for _, rid, _ in scored], limit)
         scored = [x for x in scored if x[1] not in dropped]
     if len(scored) < limit and scoring and not cq.fts:
-        scored.extend(_lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
+        scored.extend(lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
     return SearchResult(q, hits, sem_state, tuple(notes))
 
@@ -371,80 +367,6 @@ def _restate_lexical(
                     rid,
                     {**parts, "lexical": new},
                 )
-
-
-def _lexical_fill(
-    store: ArchiveStore, q: Query, cq: CandidateQuery, seen: set[int], limit: int
-) -> Ranked:
-    """When the reader found a plain finding query's finding in fewer reports than asked
-    for, the rest of the page comes from the query's own words, ranked by BM25 as plain
-    full-text search would, after every finding match: a wording the reader missed
-    ("blunting of the costophrenic XXXX", redacted) is still found, so a finding query
-    never returns less than words would. Only reports where the reader read nothing of
-    the finding's family (itself, its subtypes, and its parent's when they share a label)
-    are added: one where it read the finding negated, uncertain, on the other side or at
-    another site ("rib", not "clavicle") has been judged, and the judgement stands; a
-    query with a change or a place is not filled (words cannot tell them). A sided query
-    is filled where the report writes the side's word: first the reports where the
-    reader read the finding present with no side at all and a mention's sentence writes
-    the side ("The left hemidiaphragm is mildly elevated": the reader knows the finding,
-    not its side), then the words, the side and two of the others in one sentence that
-    states them (``freewords.sideless_on``, ``said_together``). The words must be stated
-    (``analysis.asserted_text``) and every constraint of the query (exclusions, filters)
-    applies."""
-    terms = [t for t in q.findings if t.polarity in _SCORING]
-    if not terms or any(t.polarity is not Polarity.ANY or t.change or t.location for t in terms):
-        # "+x", "uncertain:x", a change or a place ask for the reader's judgement of
-        # the finding: words cannot say whether a missed finding is new.
-        return []
-    sides = sorted({t.laterality.value for t in terms if t.laterality})
-    # The side asked must be written, beside one of the other words ("left" alone is no
-    # elevated left hemidiaphragm).
-    words = [w for t in terms for w in t.text.split() if w.lower() not in sides]
-    named = len(words)  # the finding's own words, then the free ones ("lower lobe")
-    words += list(q.words)
-    # A sided fill reads each word in its other forms too ("calcified" for
-    # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
-    spelled = [spellings(w) for w in words]
-    fts = _two_of(spelled) if sides else fts_expression(words)
-    if fts is None:
-        return []
-    if sides:
-        fts = f"({fts}) AND {fts_expression(sides, 'AND')}"
-    fq = replace(cq, drive=None, required=(), fts=fts)
-    need = max(0, limit - len(seen))
-    # BM25 order: the best few times what is missing are enough to choose from.
-    best = [(rid, s) for rid, s in store.candidates(fq) if rid not in seen]
-    cands = dict(sorted(best, key=lambda kv: (-kv[1], -kv[0]))[: max(50, 5 * need)])
-    if not cands:
-        return []
-    stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
-    fam = sorted({f for t in terms for f in family(t.finding)})
-    judged = store.finding_status(list(cands), fam)
-    sideless: set[int] = set()
-    if sides:
-        sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
-        # The side beside the words, in one sentence that states them.
-        fresh = said_together(store, [r for r in cands if r not in judged], spelled, sides, named)
-    else:
-        fresh = {rid for rid in stated if rid not in judged}
-    keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
-    top = max((cands[rid] for rid in keep), default=0.0) or 1.0
-    return [
-        (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
-        for rid in keep[:need]
-    ]
-
-
-def _two_of(words: Sequence[Sequence[str]]) -> str | None:
-    """An FTS5 expression of any two of the words, each as any of its spellings (one
-    word: itself): "apical pleural thickening" is not answered by "pleural" beside a side
-    word of another finding ("Small left pleural effusion"), "blunting of the
-    costophrenic XXXX" still is."""
-    groups = list(dict.fromkeys(g for w in words if (g := fts_expression(w))))
-    if len(groups) < 2:
-        return groups[0] if groups else None
-    return " OR ".join(f"(({a}) AND ({b}))" for i, a in enumerate(groups) for b in groups[i + 1 :])
 
 
 def _finding_scores(

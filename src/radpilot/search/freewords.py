@@ -24,6 +24,7 @@ from radpilot.reports.models import Certainty
 from radpilot.reports.morphology import stem
 from radpilot.reports.sections import split_sentences
 from radpilot.reports.vocabulary import normalize_term
+from radpilot.search.analysis import answering_sides
 from radpilot.search.config import query_words
 from radpilot.search.models import StoredMention
 from radpilot.search.query import FindingTerm, Query
@@ -55,7 +56,7 @@ def near_evidence(
     constraint as its side is, another free word ("focal") only qualifies the finding,
     so the engine ranks the query's own finding words between the two.
     """
-    places, rest = locations_in(q.words)
+    places, rest = asked_places(q, terms)
     pats = [word_pattern(w) for w in rest if _WORD.search(w)]
     asked = len(places) + len(pats)
     out: dict[int, tuple[float, float]] = {}
@@ -97,7 +98,7 @@ def placed_elsewhere(
     basilar scarring", where "left base opacity, possibly scarring" is one, if uncertain,
     and a scarring the reader placed nowhere may be one. The engine ranks them after
     every match at the place or placed nowhere, certain or not."""
-    places, _ = locations_in(q.words)
+    places, _ = asked_places(q, terms)
     if not places:
         return set()
     out = set()
@@ -107,6 +108,16 @@ def placed_elsewhere(
         if where and not any(answers_place(p, placed(m)) for m in where for p in places):
             out.add(rid)
     return out
+
+
+def asked_places(q: Query, terms: Sequence[FindingTerm]) -> tuple[list[str], list[str]]:
+    """``locations_in`` the free words, less a place a term's finding is named for
+    (the diaphragm of ``elevated_hemidiaphragm``): every mention of it is there, so the
+    word only qualifies ("right hemidiaphragm eventration" is ranked by "eventration")."""
+    places, rest = locations_in(q.words)
+    named = [w for t in terms for w in t.finding.split("_")]
+    organ = [p for p in places if all(any(x in w for w in named) for x in p.split())]
+    return [p for p in places if p not in organ], [*rest, *organ]
 
 
 def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -167,7 +178,10 @@ def word_pattern(word: str) -> re.Pattern[str]:
 
 def attributes_hold(t: FindingTerm, m: StoredMention) -> bool:
     return (
-        (t.laterality is None or t.laterality.value in (m.sides or (m.laterality,)))
+        (
+            t.laterality is None
+            or any(s in (m.sides or (m.laterality,)) for s in answering_sides(t.laterality.value))
+        )
         and (t.change is None or m.change == t.change.value)
         and (t.location is None or any(t.location in loc for loc in m.locations))
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from radpilot.errors import InputError
 from radpilot.interop.records import ReportRecord
-from radpilot.search.analysis import Analysis
+from radpilot.search.analysis import Analysis, answering_sides
 
 
 class ArchiveError(InputError):
@@ -143,10 +143,20 @@ class FindingClause:
     laterality: str | None = None
     change: str | None = None
     location: str | None = None
+    # A bilateral mention answers a one-sided clause (``analysis.answering_sides``);
+    # False: only a mention written on that side (how the ranking tells them apart).
+    bilateral_answers: bool = True
 
     @property
     def has_attributes(self) -> bool:
         return bool(self.laterality or self.change or self.location)
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """The written sides any one of which a matching mention must have."""
+        if not self.laterality:
+            return ()
+        return answering_sides(self.laterality) if self.bilateral_answers else (self.laterality,)
 
 
 @dataclass(frozen=True, slots=True)

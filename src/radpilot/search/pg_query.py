@@ -271,9 +271,9 @@ def _drive(
 def _mention_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
     conds = [f"m.report_rowid = {rid}", "m.finding = ANY(%s)", "m.status = ANY(%s)"]
     args: list[Any] = [list(c.findings), list(c.statuses)]
-    if c.laterality:
-        conds.append("strpos(m.sides, %s) > 0")  # the written sides, as in sqlite_query
-        args.append(f"|{c.laterality}|")
+    if c.sides:  # the written sides, as in sqlite_query
+        conds.append("(" + " OR ".join("strpos(m.sides, %s) > 0" for _ in c.sides) + ")")
+        args.extend(f"|{side}|" for side in c.sides)
     if c.change:
         conds.append("m.change = %s")
         args.append(c.change)

@@ -129,11 +129,12 @@ def _mention_exists(rid: str, c: FindingClause) -> tuple[str, list[Any]]:
     args: list[Any] = list(c.findings)
     conds.append(f"m.status IN ({','.join('?' * len(c.statuses))})")
     args.extend(c.statuses)
-    if c.laterality:
+    if c.sides:
         # The sides the report wrote ("bibasilar" is left and right too), not only the
-        # reader's one side; instr() probes by report, not by attribute.
-        conds.append("instr(m.sides, ?) > 0")
-        args.append(f"|{c.laterality}|")
+        # reader's one side, and a bilateral one for a side (``FindingClause.sides``);
+        # instr() probes by report, not by attribute.
+        conds.append("(" + " OR ".join("instr(m.sides, ?) > 0" for _ in c.sides) + ")")
+        args.extend(f"|{side}|" for side in c.sides)
     if c.change:
         conds.append("+m.change = ?")
         args.append(c.change)
@@ -149,8 +150,9 @@ def _marks(values: Sequence[object]) -> str:
 
 def _clause_tags(c: FindingClause) -> str:
     """FTS5 expression for one clause over the finding-tag index."""
-    attrs = tuple(v for v in (c.laterality, c.change) if v)
-    toks = [tag(f, s, *attrs) for f in c.findings for s in c.statuses]
+    change = (c.change,) if c.change else ()
+    sides: list[tuple[str, ...]] = [(x,) for x in c.sides] or [()]
+    toks = [tag(f, s, *side, *change) for f in c.findings for s in c.statuses for side in sides]
     return "(" + " OR ".join(f'"{t}"' for t in toks) + ")"
 
 

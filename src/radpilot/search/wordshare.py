@@ -86,6 +86,9 @@ def _stems(words: str) -> frozenset[str]:
 # A query word the mention's sentence writes, outside the reader's term for it, counts
 # this much of one in the term ("streaky" in "streaky bibasilar opacities").
 _NEARBY = 0.5
+# A term's word that names the finding's organ ("lungs" of "hyperlucent lungs") tells
+# little: most of the finding's mentions are in it (``query_words.json`` ``organ_words``).
+_ORGAN = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +98,11 @@ class _Asked:
 
     words: tuple[tuple[str, ...], ...]
     places: tuple[str, ...]
+    weights: tuple[float, ...]  # per word: an organ word ("lungs") counts _ORGAN
 
     @property
-    def size(self) -> int:
-        return len(self.words) + len(self.places)
+    def size(self) -> float:
+        return sum(self.weights) + len(self.places)
 
 
 def _asked(t: FindingTerm) -> _Asked | None:
@@ -107,7 +111,17 @@ def _asked(t: FindingTerm) -> _Asked | None:
     if not written:
         return None
     places, rest = locations_in(written[:-1])  # the last word is the finding's noun
-    return _Asked(tuple(forms(w) for w in [*rest, written[-1]]), tuple(places))
+    words = [*rest, written[-1]]
+    organ = query_words().organ_words
+    weights = tuple(_ORGAN if w in organ else 1.0 for w in words)
+    return _Asked(tuple(_read_forms(w) for w in words), tuple(places), weights)
+
+
+def _read_forms(word: str) -> tuple[str, ...]:
+    """``forms`` and their stems, as the mention's words are read (``_stems``): the stem
+    of "hyperlucency" is "hyperlucenc", which the form "hyperlucency" does not begin."""
+    got = forms(word)
+    return tuple(dict.fromkeys((*got, *(stem(f) for f in got[1:]))))
 
 
 def reads_words(q: Query, terms: Sequence[FindingTerm]) -> bool:
@@ -141,8 +155,8 @@ def _share(asked: _Asked, m: StoredMention, sentence: str) -> float:
     span = _stems(m.span_text)
     around = _stems(sentence)
     got = 0.0
-    for fs in asked.words:
-        got += 1.0 if _holds(fs, span) else _NEARBY if _holds(fs, around) else 0.0
+    for fs, weight in zip(asked.words, asked.weights, strict=True):
+        got += weight * (1.0 if _holds(fs, span) else _NEARBY if _holds(fs, around) else 0.0)
     locs = placed(m)
     for p in asked.places:
         got += 1.0 if answers_place(p, locs) else _NEARBY if _names(p, around) else 0.0

@@ -1,0 +1,118 @@
+"""After the reader's matches of a sided or plain finding query: which candidates match
+only through a bilateral mention (ranked after those written on the side asked), and the
+fill from the query's words where the reader found fewer reports than asked for."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from radpilot.search.freewords import said_together, sideless_on, stated_only
+from radpilot.search.models import CandidateQuery
+from radpilot.search.query import Polarity, Query
+from radpilot.search.store import ArchiveStore
+from radpilot.search.vocab import family
+from radpilot.search.wordshare import spellings
+
+_WORD = re.compile(r"\w", re.UNICODE)
+SCORING = (Polarity.ANY, Polarity.PRESENT, Polarity.UNCERTAIN)  # a term the ranking scores
+
+Ranked = list[tuple[float, int, dict[str, float]]]  # (score, rowid, score parts)
+
+
+def fts_expression(words: Sequence[str], op: str = "OR") -> str | None:
+    """An FTS5 expression of quoted words/phrases (quoting keeps user text literal)."""
+    terms = ['"' + w.replace('"', '""') + '"' for w in words if _WORD.search(w)]
+    return f" {op} ".join(terms) if terms else None
+
+
+def bilateral_only(store: ArchiveStore, cq: CandidateQuery, ids: Sequence[int]) -> set[int]:
+    """The candidates of a one-sided query that match only through a bilateral mention
+    (``analysis.answering_sides``): the same candidate query with the side as written.
+    Both queries rank by the same stored score, so a candidate the strict one leaves out
+    of its top ``limit`` has no mention written on that side."""
+    clauses = [c for c in (cq.drive, *cq.required) if c is not None]
+    if not any(c.sides != c.sides[:1] for c in clauses):
+        return set()
+    strict = replace(
+        cq,
+        drive=replace(cq.drive, bilateral_answers=False) if cq.drive else None,
+        required=tuple(replace(c, bilateral_answers=False) for c in cq.required),
+    )
+    written = {rid for rid, _ in store.candidates(strict)}
+    return {rid for rid in ids if rid not in written}
+
+
+def lexical_fill(
+    store: ArchiveStore, q: Query, cq: CandidateQuery, seen: set[int], limit: int
+) -> Ranked:
+    """When the reader found a plain finding query's finding in fewer reports than asked
+    for, the rest of the page comes from the query's own words, ranked by BM25 as plain
+    full-text search would, after every finding match: a wording the reader missed
+    ("blunting of the costophrenic XXXX", redacted) is still found, so a finding query
+    never returns less than words would. Only reports where the reader read nothing of
+    the finding's family (itself, its subtypes, and its parent's when they share a label)
+    are added: one where it read the finding negated, uncertain, on the other side or at
+    another site ("rib", not "clavicle") has been judged, and the judgement stands; a
+    query with a change or a place is not filled (words cannot tell them). A sided query
+    is filled where the report writes the side's word: first the reports where the
+    reader read the finding present with no side at all and a mention's sentence writes
+    the side ("The left hemidiaphragm is mildly elevated": the reader knows the finding,
+    not its side), then the words, the side and two of the others in one sentence that
+    states them (``freewords.sideless_on``, ``said_together``). The words must be stated
+    (``analysis.asserted_text``) and every constraint of the query (exclusions, filters)
+    applies."""
+    terms = [t for t in q.findings if t.polarity in SCORING]
+    if not terms or any(t.polarity is not Polarity.ANY or t.change or t.location for t in terms):
+        # "+x", "uncertain:x", a change or a place ask for the reader's judgement of
+        # the finding: words cannot say whether a missed finding is new.
+        return []
+    sides = sorted({t.laterality.value for t in terms if t.laterality})
+    # The side asked must be written, beside one of the other words ("left" alone is no
+    # elevated left hemidiaphragm).
+    words = [w for t in terms for w in t.text.split() if w.lower() not in sides]
+    named = len(words)  # the finding's own words, then the free ones ("lower lobe")
+    words += list(q.words)
+    # A sided fill reads each word in its other forms too ("calcified" for
+    # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
+    spelled = [spellings(w) for w in words]
+    fts = _two_of(spelled) if sides else fts_expression(words)
+    if fts is None:
+        return []
+    if sides:
+        fts = f"({fts}) AND {fts_expression(sides, 'AND')}"
+    fq = replace(cq, drive=None, required=(), fts=fts)
+    need = max(0, limit - len(seen))
+    # BM25 order: the best few times what is missing are enough to choose from.
+    best = [(rid, s) for rid, s in store.candidates(fq) if rid not in seen]
+    cands = dict(sorted(best, key=lambda kv: (-kv[1], -kv[0]))[: max(50, 5 * need)])
+    if not cands:
+        return []
+    stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
+    fam = sorted({f for t in terms for f in family(t.finding)})
+    judged = store.finding_status(list(cands), fam)
+    sideless: set[int] = set()
+    if sides:
+        sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
+        # The side beside the words, in one sentence that states them.
+        fresh = said_together(store, [r for r in cands if r not in judged], spelled, sides, named)
+    else:
+        fresh = {rid for rid in stated if rid not in judged}
+    keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
+    top = max((cands[rid] for rid in keep), default=0.0) or 1.0
+    return [
+        (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
+        for rid in keep[:need]
+    ]
+
+
+def _two_of(words: Sequence[Sequence[str]]) -> str | None:
+    """An FTS5 expression of any two of the words, each as any of its spellings (one
+    word: itself): "apical pleural thickening" is not answered by "pleural" beside a side
+    word of another finding ("Small left pleural effusion"), "blunting of the
+    costophrenic XXXX" still is."""
+    groups = list(dict.fromkeys(g for w in words if (g := fts_expression(w))))
+    if len(groups) < 2:
+        return groups[0] if groups else None
+    return " OR ".join(f"(({a}) AND ({b}))" for i, a in enumerate(groups) for b in groups[i + 1 :])
