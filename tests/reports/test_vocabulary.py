@@ -194,6 +194,18 @@ def _bad(mutate: Any) -> dict[str, Any]:
             "must also be a qualifier",
         ),
         (
+            _bad(lambda d: d["findings"][0].update(normal_qualifiers=["clear"])),
+            "normal_qualifiers need anchors",
+        ),
+        (
+            _bad(
+                lambda d: d["findings"][1].update(
+                    normal_qualifiers=d["findings"][1]["qualifiers"][:1]
+                )
+            ),
+            "a normal_qualifiers entry cannot also be a qualifier",
+        ),
+        (
             _bad(lambda d: d["findings"][1].update(label_certainty="maybe")),
             "findings[1].label_certainty: Input should be 'present' or 'uncertain'",
         ),

@@ -54,7 +54,7 @@ import re
 from dataclasses import dataclass
 
 from radpilot.reports.certainty import decide
-from radpilot.reports.matcher import Token
+from radpilot.reports.matcher import Roles, Token
 from radpilot.reports.models import (
     Certainty,
     Laterality,
@@ -115,8 +115,8 @@ def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draf
             gap = hi - lo
             if gap < 0 or gap > rules.anchor_scope_chars:
                 continue
-            is_normal = any(c is CueCategory.NORMAL for c, _ in other.roles.cues)
-            if not is_normal and not any(f in other.roles.qualifies for f in r.anchor_of):
+            said_normal = _said_normal(other.roles, r)
+            if said_normal is None and not any(f in other.roles.qualifies for f in r.anchor_of):
                 continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
             if any(
@@ -131,9 +131,9 @@ def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draf
                         gap,
                         Draft(f, start, end, qualifier_at=other.start, uncertain=unsure),
                     )
-            if is_normal:
+            if said_normal is not None:
                 if normal is None or gap < normal[0]:
-                    normal = (gap, Draft(r.anchor_of[0], start, end, anchor_cue=other.key))
+                    normal = (gap, Draft(said_normal, start, end, anchor_cue=other.key))
                     normal_cue = other
         # A qualifier that only says the anatomy is as before ("unchanged", "stable") yields
         # to a normal word joined to it: "heart size is unchanged and normal" says what it is.
@@ -148,11 +148,20 @@ def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draf
             best = {
                 f: (gap, d)
                 for f, (gap, d) in best.items()
-                if f != r.anchor_of[0]
+                if f != normal[1].finding
                 and not (d.uncertain and normal_cue and _joined(tokens, d, normal_cue, text))
             }
         drafts.extend(d for _, d in best.values())
     return drafts
+
+
+def _said_normal(word: Roles, anchor: Roles) -> str | None:
+    """The finding a word says is absent by calling the anchor normal: the anchor's first
+    for a "normal" cue, or the first that lists the word among its normal_qualifiers
+    ("costophrenic angles are clear"); None when it says nothing of the kind."""
+    if any(c is CueCategory.NORMAL for c, _ in word.cues):
+        return anchor.anchor_of[0]
+    return next((f for f in anchor.anchor_of if f in word.normal_for), None)
 
 
 def _other_findings(t: Token, anchored: tuple[str, ...]) -> bool:

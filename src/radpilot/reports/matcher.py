@@ -37,6 +37,7 @@ class Roles:
     anchor_of: tuple[str, ...] = ()
     qualifies: tuple[str, ...] = ()
     uncertain_for: tuple[str, ...] = ()  # findings this qualifier names only as uncertain
+    normal_for: tuple[str, ...] = ()  # findings whose anchors this word says are normal
     cues: tuple[tuple[CueCategory, Direction], ...] = ()
     laterality: str | None = None
     location: str | None = None
@@ -226,6 +227,10 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                 r.qualifies = (*r.qualifies, f.id)
             if q in f.uncertain_qualifiers and f.id not in r.uncertain_for:
                 r.uncertain_for = (*r.uncertain_for, f.id)
+        for q in f.normal_qualifiers:
+            r = at(normalize_term(q))
+            if f.id not in r.normal_for:
+                r.normal_for = (*r.normal_for, f.id)
     for cue in cue_rules().cues:
         at(cue.phrase).add_cue(cue.category, cue.direction)
     mods = modifiers()

@@ -102,6 +102,13 @@ class FindingEntry(DataModel):
     anchors: list[Phrase] = Field(default_factory=list)
     qualifiers: list[Phrase] = Field(default_factory=list)
     uncertain_qualifiers: list[Phrase] = Field(default_factory=list)
+    normal_qualifiers: list[Phrase] = Field(
+        default_factory=list,
+        description="Words that say one of its anchors is normal and so name this finding "
+        "absent, as a 'normal' cue does for the anchor's first finding, but said of this "
+        "finding's anchors only ('costophrenic angles are clear': no effusion; 'clear' says "
+        "nothing of the heart).",
+    )
     abnormal: StrictBool = True
     label_certainty: Literal["present", "uncertain"] = "present"
     also_uncertain: list[str] = Field(default_factory=list)
@@ -159,6 +166,10 @@ class FindingEntry(DataModel):
             raise ValueError(f"{self.id}: anchors and qualifiers must be given together")
         if not set(self.uncertain_qualifiers) <= set(self.qualifiers):
             raise ValueError(f"{self.id}: each uncertain_qualifiers entry must also be a qualifier")
+        if self.normal_qualifiers and not self.anchors:
+            raise ValueError(f"{self.id}: normal_qualifiers need anchors")
+        if set(self.normal_qualifiers) & set(self.qualifiers):
+            raise ValueError(f"{self.id}: a normal_qualifiers entry cannot also be a qualifier")
         if not set(self.refers_back) <= set(self.synonyms):
             raise ValueError(f"{self.id}: each refers_back entry must also be a synonym")
         if isinstance(self.any_region, list) and not set(self.any_region) <= set(self.synonyms):
@@ -204,6 +215,7 @@ class Finding:
     anchors: tuple[str, ...] = ()  # words that name it only with a qualifier ("heart" + "enlarged")
     qualifiers: tuple[str, ...] = ()
     uncertain_qualifiers: tuple[str, ...] = ()  # "heart size is stable": named, but uncertain
+    normal_qualifiers: tuple[str, ...] = ()  # "costophrenic angles are clear": named absent
     abnormal: bool = True  # False for devices: they do not break "No Finding"
     # A present mention counts as this in labels ("vascular congestion" is uncertain edema).
     label_certainty: Certainty = Certainty.PRESENT
@@ -299,6 +311,7 @@ def _finding(entry: FindingEntry) -> Finding:
         anchors=tuple(entry.anchors),
         qualifiers=tuple(entry.qualifiers),
         uncertain_qualifiers=tuple(entry.uncertain_qualifiers),
+        normal_qualifiers=tuple(entry.normal_qualifiers),
         abnormal=entry.abnormal,
         label_certainty=Certainty(entry.label_certainty),
         also_uncertain=tuple(entry.also_uncertain),
