@@ -107,12 +107,13 @@ def looks_ahead(
             continue  # looking both ways takes a forward and a backward cue
         directions = {d for c, d in cue.roles.cues if c in CERTAINTY_CUES}
         if Direction.FORWARD in directions and Direction.BACKWARD in directions:
-            for d in drafts:
-                if cue.end <= d.start and d.start - cue.end <= rules.forward_scope_chars:
-                    if not blocked(tokens, cue.end, d.start, text, rules.openings):
-                        ahead.add(cue.start)
-                    break
-            else:
+            near = rules.forward_scope_chars
+            after = next((d for d in drafts if cue.end <= d.start <= cue.end + near), None)
+            if after is not None and not blocked(
+                tokens, cue.end, after.start, text, rules.openings
+            ):
+                ahead.add(cue.start)
+            else:  # no finding after it in its clause ("likely contusion, and an effusion")
                 hedge = {d for c, d in cue.roles.cues if c is CueCategory.UNCERTAINTY}
                 word = _WORD_AFTER.match(text, cue.end, end)
                 if (
