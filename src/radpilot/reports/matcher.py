@@ -186,6 +186,23 @@ def _add_splits(roles: dict[str, Roles], prefixes: tuple[str, ...]) -> None:
                 roles[variant] = r
 
 
+def _add_misheard(roles: dict[str, Roles], misheard: Mapping[str, tuple[str, ...]]) -> None:
+    """Each finding term and anchor with a word voice recognition mishears, written as it
+    writes it ("no numo thorax", "plural thickening"), names what the term names, unless
+    another phrase already owns that spelling."""
+    if not misheard:
+        return
+    for key, r in list(roles.items()):
+        if r.finding is None and not r.anchor_of:
+            continue
+        words = key.split(" ")
+        for i, w in enumerate(words):
+            for heard in misheard.get(w, ()):
+                variant = " ".join((*words[:i], heard, *words[i + 1 :]))
+                if variant not in roles:
+                    roles[variant] = r
+
+
 def build_lexicon(vocab: Vocabulary) -> Lexicon:
     roles: dict[str, Roles] = {}
 
@@ -282,6 +299,7 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
                     r.term_laterality = mods.laterality[gram]
         r.term_locations = tuple(locs)
     _add_splits(roles, mods.splits)
+    _add_misheard(roles, mods.misheard)
     origin = _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
     identity = _WRAP + "\n" + "\n".join(keys)  # determines the pattern's source exactly

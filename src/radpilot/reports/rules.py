@@ -200,6 +200,13 @@ class ModifierFile(DataDocument):
         "one (and goes on at least four letters) is also matched split there, with the same "
         "meaning.",
     )
+    misheard: dict[Phrase, list[Phrase]] = Field(
+        default_factory=dict,
+        description="A word -> how voice recognition writes it when it mishears it "
+        "('pneumothorax' -> 'numo thorax', 'pleural' -> 'plural'): every finding term and "
+        "anchor holding the word is also matched so written, with the same meaning, unless "
+        "another phrase already owns that spelling.",
+    )
     views: list[Phrase] = Field(
         default_factory=list,
         description="Phrases that name an image or its projection ('lateral view', 'frontal "
@@ -287,6 +294,7 @@ class Modifiers:
     units: Mapping[str, float]  # unit -> millimetres per unit
     spellings: Mapping[str, str] = field(default_factory=dict)  # US fragment -> UK fragment
     splits: tuple[str, ...] = ()  # word prefixes dictation writes apart ("pneumo thorax")
+    misheard: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # "pleural" -> "plural"
     characters: Mapping[str, str] = field(default_factory=dict)  # "’" -> "'", one for one
     views: tuple[str, ...] = ()  # phrases naming an image's projection ("lateral view")
 
@@ -371,6 +379,10 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         units={normalize_term(k): float(v) for k, v in doc.units.items()},
         spellings={normalize_term(k): normalize_term(v) for k, v in doc.spellings.items()},
         splits=tuple(normalize_term(p) for p in doc.splits),
+        misheard={
+            normalize_term(k): tuple(normalize_term(v) for v in vs)
+            for k, vs in doc.misheard.items()
+        },
         characters=dict(doc.characters),
         views=tuple(dict.fromkeys(normalize_term(p) for p in doc.views)),
     )
