@@ -3,6 +3,7 @@ and every way the cache can fail falls back to compiling."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -120,3 +121,20 @@ def test_any_phrases_match_alike_from_the_cache(home: Path, phrases: list[str], 
     compile_cached(identity, lambda: source)
     hit = compile_cached(identity, lambda: source)
     assert _spans(hit, text) == _spans(re.compile(source), text)
+
+
+def test_the_cache_keeps_the_most_recently_used(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("radpilot.reports.regexcache.MAX_FILES", 3)
+    made: list[Path] = []  # k0, k1, k2's files
+    for i in range(3):
+        before = set(home.glob("*.json"))
+        compile_cached(f"k{i}", lambda: _source(["effusion"]))
+        (new,) = set(home.glob("*.json")) - before
+        os.utime(new, (1_000_000 + i, 1_000_000 + i))  # k0 the least recently used
+        made.append(new)
+    compile_cached("k0", lambda: _source(["effusion"]))  # a hit: k0 is used again
+    compile_cached("k3", lambda: _source(["effusion"]))  # a fourth: k1 goes
+    left = set(home.glob("*.json"))
+    assert len(left) == 3 and made[0] in left and made[1] not in left and made[2] in left

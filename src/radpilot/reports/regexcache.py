@@ -13,13 +13,15 @@ missing, unreadable or malformed cache file, another Python, an unwritable cache
 or ``_sre`` refusing the opcodes. A fallback costs only the time; the pattern is the same.
 
 The cache lives in ``$RADPILOT_HOME/regex`` (default ``~/.cache/radpilot/regex``);
-``RADPILOT_REGEX_CACHE=off`` turns it off. Files are JSON (a list of integers and the group
+``RADPILOT_REGEX_CACHE=off`` turns it off; it keeps the ``MAX_FILES`` most recently used
+patterns. Files are JSON (a list of integers and the group
 names: nothing in them is executed), written to a temporary name and renamed into place, so
 two processes compiling at once never see half a file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 ENV_HOME = "RADPILOT_HOME"
 ENV_SWITCH = "RADPILOT_REGEX_CACHE"
 FORMAT = 1  # bump when the file layout changes
+MAX_FILES = 16  # compiled patterns kept; the least recently used go first
 
 
 def cache_dir() -> Path | None:
@@ -83,8 +86,18 @@ def _save(path: Path, record: list[Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(record, fh, separators=(",", ":"))
         os.replace(tmp, path)
+        _prune(path.parent, keep=path)
     except OSError as exc:  # a read-only home: the next process compiles again
         log.debug("regex cache not written (%s)", type(exc).__name__)
+
+
+def _prune(where: Path, keep: Path) -> None:
+    """Drop the least recently used files beyond ``MAX_FILES`` (each vocabulary, or each
+    radpilot version, writes one file of about 0.5 MB)."""
+    files = sorted(where.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[MAX_FILES:]:
+        if old != keep:
+            old.unlink(missing_ok=True)
 
 
 def compile_cached(identity: str, source: Callable[[], str], flags: int = 0) -> re.Pattern[str]:
@@ -98,6 +111,8 @@ def compile_cached(identity: str, source: Callable[[], str], flags: int = 0) -> 
     path = where / f"{_key(identity, flags, sre)}.json"
     hit = _load(path, sre)
     if hit is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: the last to be pruned
         return hit
     text = source()
     try:
