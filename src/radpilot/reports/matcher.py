@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from radpilot.reports.regexcache import compile_cached
-from radpilot.reports.rules import CueCategory, Direction, cue_rules, modifiers
+from radpilot.reports.rules import CueCategory, Direction, Modifiers, cue_rules, modifiers
 from radpilot.reports.vocabulary import (
     FindingRole,
     Vocabulary,
@@ -203,6 +203,25 @@ def _add_misheard(roles: dict[str, Roles], misheard: Mapping[str, tuple[str, ...
                     roles[variant] = r
 
 
+def _add_term_places(roles: dict[str, Roles], mods: Modifiers) -> None:
+    """Where a finding term itself says where and on which side ("apical pleural
+    thickening", "right lower lobe pneumonia"): its longest place and side words."""
+    for key, r in roles.items():
+        if r.finding is None or " " not in key:
+            continue
+        words = key.split(" ")
+        locs: list[str] = []
+        for n in (3, 2, 1):
+            for i in range(len(words) - n + 1):
+                gram = " ".join(words[i : i + n])
+                place = mods.locations.get(gram)
+                if place is not None and place not in locs and not any(gram in x for x in locs):
+                    locs.append(place)
+                if r.term_laterality is None and gram in mods.laterality:
+                    r.term_laterality = mods.laterality[gram]
+        r.term_locations = tuple(locs)
+
+
 def build_lexicon(vocab: Vocabulary) -> Lexicon:
     roles: dict[str, Roles] = {}
 
@@ -284,20 +303,7 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         first = key.split(" ", 1)[0]
         if r.severity is None and " " in key and first in mods.severity:
             r.severity = mods.severity[first]
-    for key, r in roles.items():
-        if r.finding is None or " " not in key:
-            continue
-        words = key.split(" ")
-        locs: list[str] = []
-        for n in (3, 2, 1):
-            for i in range(len(words) - n + 1):
-                gram = " ".join(words[i : i + n])
-                place = mods.locations.get(gram)
-                if place is not None and place not in locs and not any(gram in x for x in locs):
-                    locs.append(place)
-                if r.term_laterality is None and gram in mods.laterality:
-                    r.term_laterality = mods.laterality[gram]
-        r.term_locations = tuple(locs)
+    _add_term_places(roles, mods)
     _add_splits(roles, mods.splits)
     _add_misheard(roles, mods.misheard)
     origin = _add_spellings(roles, mods.spellings)
