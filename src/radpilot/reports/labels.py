@@ -21,7 +21,11 @@ Aggregation rule (the CheXpert labeler's conventions):
    costophrenic angle" uncertain Pleural Effusion); ``also_uncertain`` adds -1.0 to other
    labels ("congestive heart failure": Edema 1.0 and Cardiomegaly -1.0).
    Across the mentions of one label, positive beats uncertain beats negative; a label no
-   mention names is blank (``None``).
+   mention names is blank (``None``). Alternatives that all roll up to one label ("left
+   upper lobe nodule/mass", "mass or nodule": two or more mentions of one sentence hedged
+   only as alternatives) state that label, whichever of them it is: 1.0; one whose other
+   side rolls up elsewhere or nowhere ("atelectasis or consolidation", "pneumothorax vs
+   skin fold") stays -1.0.
 4. The uncertainty policy (``policy=``, :mod:`radpilot.reports.policy`) decides what a
    hedged mention counts as:
 
@@ -80,7 +84,7 @@ from radpilot.reports.labelsets import (
     CXR14_LABELS,
     LabelSet,
 )
-from radpilot.reports.models import Certainty, Mention, Report
+from radpilot.reports.models import Certainty, Hedge, Mention, Report
 from radpilot.reports.policy import DEFAULT_POLICY, UncertaintyPolicy, uncertainty_policy
 from radpilot.reports.vocabulary import Vocabulary, vocabulary_of
 
@@ -257,10 +261,11 @@ def label(
     mentions = counted(report)
     rank = _RANK
     rollups = table.rollups
+    settled = _one_label_alternatives(mentions, rollups)
     for m in chosen.select(report, mentions, vocab):
         name, present, also = rollups[m.finding]
         value = _VALUE[m.certainty]
-        if value == 1.0:
+        if value == 1.0 or (value == -1.0 and id(m) in settled):
             value = present
         if name is not None and rank[value] > rank[out[name]]:
             out[name] = value
@@ -271,6 +276,23 @@ def label(
     if _no_finding(out, mentions, table):
         out["No Finding"] = 1.0
     return out
+
+
+def _one_label_alternatives(
+    mentions: list[Mention], rollups: dict[str, tuple[str | None, float, tuple[str, ...]]]
+) -> set[int]:
+    """The ids of uncertain mentions that are alternatives of one sentence all rolling up to
+    one label (rule 3: "nodule/mass" states a Lung Lesion whichever it is)."""
+    by_sentence: dict[int, list[Mention]] = {}
+    for m in mentions:
+        if m.certainty is Certainty.UNCERTAIN and m.hedge is Hedge.ALTERNATIVE:
+            by_sentence.setdefault(m.sentence.start, []).append(m)
+    settled: set[int] = set()
+    for group in by_sentence.values():
+        names = {rollups[m.finding][0] for m in group}
+        if len(group) > 1 and len(names) == 1 and None not in names:
+            settled.update(id(m) for m in group)
+    return settled
 
 
 def _no_finding(values: dict[str, float | None], mentions: list[Mention], table: _Table) -> bool:

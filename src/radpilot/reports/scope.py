@@ -303,11 +303,15 @@ def _to_be_placed(cue: Token, d: Draft, devices: frozenset[str], text: str) -> b
     """Does a devices-only hypothetical cue reach d? Only a device, and one to be placed: a
     cue without a placing word of its own ("recommend", "consider") needs "placement" or
     "insertion" right after the device ("recommend chest tube placement"), since
-    "recommend advancing the endotracheal tube" is about a tube in place."""
+    "recommend advancing the endotracheal tube" is about a tube in place; after the device
+    it must follow the device's name at once ("chest drain advised"), since "chest tube in
+    place, follow-up recommended" and "withdrawal is advised" are of a tube in place."""
     if d.finding not in devices:
         return False
-    if _PLACING.search(cue.key) or cue.start >= d.end:
+    if _PLACING.search(cue.key):
         return True
+    if cue.start >= d.end:
+        return not text[d.end : cue.start].strip()
     return _PLACED_AFTER.match(text, d.end) is not None
 
 
