@@ -33,7 +33,8 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
   open question and make it uncertain instead. Every mention in a context section
   (indication, history, comparison, technique, examination) is hypothetical.
 * An anchored finding ("heart" + "enlarged", "costophrenic angle" + "blunted") is named
-  only when a qualifier (or a "normal" cue, which makes it absent) sits near the anchor;
+  only when a qualifier (or a "normal" cue, which makes it absent, or one of the finding's
+  own ``normal_qualifiers``: "CP angles are clear" is no effusion) sits near the anchor;
   a cue between the two is the finding's ("the heart may be enlarged": uncertain). A term
   of another finding the same anchor names blocks nothing ("lungs are hyperinflated, not
   edematous"), and "normal" said of the anchor's first finding leaves another finding's
