@@ -25,7 +25,10 @@ Aggregation rule (the CheXpert labeler's conventions):
    upper lobe nodule/mass", "mass or nodule": two or more mentions of one sentence hedged
    only as alternatives) state that label, whichever of them it is: 1.0; one whose other
    side rolls up elsewhere or nowhere ("atelectasis or consolidation", "pneumothorax vs
-   skin fold") stays -1.0.
+   skin fold") stays -1.0. An addendum has the last word on the labels it names: where
+   its mentions set a label, the mentions before it do not ("FINDINGS: New pleural
+   effusion. ADDENDUM: there is no pleural effusion; 'new pleural effusion' was a voice
+   recognition error": 0.0); the labels it does not name stay as the report sets them.
 4. The uncertainty policy (``policy=``, :mod:`radpilot.reports.policy`) decides what a
    hedged mention counts as:
 
@@ -104,6 +107,7 @@ __all__ = [
 ]
 
 _VALUE = {Certainty.PRESENT: 1.0, Certainty.UNCERTAIN: -1.0, Certainty.ABSENT: 0.0}
+_ADDENDUM = "addendum"  # the section whose mentions supersede the report's (rule 3)
 _RANK = {None: 0, 0.0: 1, -1.0: 2, 1.0: 3}
 
 
@@ -262,8 +266,13 @@ def label(
     rank = _RANK
     rollups = table.rollups
     settled = _one_label_alternatives(mentions, rollups)
-    for m in chosen.select(report, mentions, vocab):
+    chosen_mentions = chosen.select(report, mentions, vocab)
+    amended = {rollups[m.finding][0] for m in chosen_mentions if m.section == _ADDENDUM}
+    amended.discard(None)
+    for m in chosen_mentions:
         name, present, also = rollups[m.finding]
+        if name in amended and m.section != _ADDENDUM:
+            continue  # the addendum corrects or restates it
         value = _VALUE[m.certainty]
         if value == 1.0 or (value == -1.0 and id(m) in settled):
             value = present
