@@ -11,7 +11,7 @@ terminator).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -173,34 +173,29 @@ def _split_variants(key: str, prefixes: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _add_splits(roles: dict[str, Roles], prefixes: tuple[str, ...]) -> None:
-    """Each finding term split after a dictated prefix names the same finding, unless
-    another phrase already owns that spelling."""
-    if not prefixes:
-        return
-    for key, r in list(roles.items()):
-        if r.finding is None:
-            continue
-        for variant in _split_variants(key, prefixes):
-            if variant not in roles:
-                roles[variant] = r
+def _misheard_variants(key: str, misheard: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """A phrase with one word written as voice recognition mishears it ("no numo thorax",
+    "plural thickening")."""
+    words = key.split(" ")
+    return [
+        " ".join((*words[:i], heard, *words[i + 1 :]))
+        for i, w in enumerate(words)
+        for heard in misheard.get(w, ())
+    ]
 
 
-def _add_misheard(roles: dict[str, Roles], misheard: Mapping[str, tuple[str, ...]]) -> None:
-    """Each finding term and anchor with a word voice recognition mishears, written as it
-    writes it ("no numo thorax", "plural thickening"), names what the term names, unless
-    another phrase already owns that spelling."""
-    if not misheard:
-        return
+def _add_variants(
+    roles: dict[str, Roles], variants: Callable[[str], list[str]], *, anchors: bool = False
+) -> None:
+    """Each variant of a finding term (and, with ``anchors``, of an anchor) names what the
+    phrase names, unless another phrase already owns that spelling: a term split after a
+    dictated prefix (``modifiers.json`` splits), a word misheard by voice recognition
+    (``misheard``)."""
     for key, r in list(roles.items()):
-        if r.finding is None and not r.anchor_of:
+        if r.finding is None and not (anchors and r.anchor_of):
             continue
-        words = key.split(" ")
-        for i, w in enumerate(words):
-            for heard in misheard.get(w, ()):
-                variant = " ".join((*words[:i], heard, *words[i + 1 :]))
-                if variant not in roles:
-                    roles[variant] = r
+        for variant in variants(key):
+            roles.setdefault(variant, r)
 
 
 def _add_term_places(roles: dict[str, Roles], mods: Modifiers) -> None:
@@ -304,8 +299,10 @@ def build_lexicon(vocab: Vocabulary) -> Lexicon:
         if r.severity is None and " " in key and first in mods.severity:
             r.severity = mods.severity[first]
     _add_term_places(roles, mods)
-    _add_splits(roles, mods.splits)
-    _add_misheard(roles, mods.misheard)
+    if mods.splits:
+        _add_variants(roles, lambda key: _split_variants(key, mods.splits))
+    if mods.misheard:
+        _add_variants(roles, lambda key: _misheard_variants(key, mods.misheard), anchors=True)
     origin = _add_spellings(roles, mods.spellings)
     keys = sorted(roles)
     identity = _WRAP + "\n" + "\n".join(keys)  # determines the pattern's source exactly
