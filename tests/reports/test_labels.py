@@ -126,10 +126,11 @@ def test_label_table_gives_what_rollup_and_no_finding_give(
     # must be those of rollup() and no_finding() mention by mention.
     from radpilot.reports import read
     from radpilot.reports.labels import counted, label, label_set, no_finding, rollup
-    from radpilot.reports.policy import uncertainty_policy
+    from radpilot.reports.policy import raised, uncertainty_policy
     from radpilot.reports.vocabulary import load_vocabulary
 
     texts = [
+        "Possible pneumonia or atelectasis. Heart size is unchanged.",
         "Congestive heart failure. No effusion.",
         "Vascular congestion. Blunting of the costophrenic angle.",
         "Calcified granuloma. No pneumothorax.",
@@ -147,11 +148,12 @@ def test_label_table_gives_what_rollup_and_no_finding_give(
         expected: dict[str, float | None] = dict.fromkeys(labels.labels)
         mentions = counted(report)
         rank = {None: 0, 0.0: 1, -1.0: 2, 1.0: 3}
-        for m in policy.select(report, mentions, vocab):
+        kept = policy.select(report, mentions, vocab)
+        for m in kept:
             for name, value in rollup(m, labels, vocab):
                 if rank[value] > rank[expected[name]]:
                     expected[name] = value
-        if no_finding(expected, mentions, labels, vocab) == 1.0:
+        if no_finding(expected, mentions, labels, vocab, raised(mentions, kept)) == 1.0:
             expected["No Finding"] = 1.0
         got = label(report, labels, policy=policy)
         assert got == expected

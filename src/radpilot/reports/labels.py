@@ -62,8 +62,10 @@ Aggregation rule (the CheXpert labeler's conventions):
      the radiologist commits to, not each differential offered to explain it.
 
 5. "No Finding" is 1.0 when no label other than "Support Devices" (and "No Finding") is
-   positive or uncertain, and no other abnormal finding of the vocabulary (emphysema,
-   granuloma, scoliosis, hernia, ...) is present or uncertain either; otherwise blank.
+   positive or uncertain, no other abnormal finding of the vocabulary (emphysema,
+   granuloma, scoliosis, hernia, ...) is present or uncertain either, and the policy set
+   aside no possibility of a pathology ("Possible pneumonia or atelectasis." sets neither
+   label under the ``radpilot`` policy, and is no normal report); otherwise blank.
    For ChestX-ray14, "No Finding" follows the same rule over its 14 labels.
 
 >>> from radpilot.reports import read
@@ -78,6 +80,7 @@ Aggregation rule (the CheXpert labeler's conventions):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from radpilot.reports.labelsets import (
@@ -88,7 +91,7 @@ from radpilot.reports.labelsets import (
     LabelSet,
 )
 from radpilot.reports.models import Certainty, Hedge, Mention, Report
-from radpilot.reports.policy import DEFAULT_POLICY, UncertaintyPolicy, uncertainty_policy
+from radpilot.reports.policy import DEFAULT_POLICY, UncertaintyPolicy, raised, uncertainty_policy
 from radpilot.reports.vocabulary import Vocabulary, vocabulary_of
 
 __all__ = [
@@ -169,13 +172,16 @@ def no_finding(
     mentions: list[Mention],
     labels: LabelSet,
     vocab: Vocabulary,
+    offered: Sequence[Mention] = (),
 ) -> float | None:
     """The "No Finding" value (rule 5): 1.0 when no label of ``labels`` other than "No
     Finding" and its ``not_pathology`` labels (CheXpert's Support Devices) is positive or
     uncertain in ``values``, and no counted mention of another abnormal finding (one that
     rolls up to no label of the set: emphysema or a granuloma for CheXpert, a hernia on
-    a chest film) is present or uncertain; otherwise None (blank, never 0.0). A negated
-    finding, a device and a normal variant (``abnormal: false``) leave it 1.0.
+    a chest film) is present or uncertain, and no possibility the policy set aside
+    (``offered``, :func:`radpilot.reports.policy.raised`) names a pathology; otherwise
+    None (blank, never 0.0). A negated finding, a device and a normal variant
+    (``abnormal: false``) leave it 1.0.
 
     >>> from radpilot.reports import read
     >>> from radpilot.reports.labelsets import CHEXPERT
@@ -189,6 +195,10 @@ def no_finding(
     for m in mentions:
         f = vocab.findings[m.finding]
         if m.certainty is not Certainty.ABSENT and f.abnormal and getattr(f, labels.rollup) is None:
+            return None
+    for m in offered:
+        f = vocab.findings[m.finding]
+        if f.abnormal and getattr(f, labels.rollup) not in skip:
             return None
     return 1.0
 
@@ -282,7 +292,7 @@ def label(
             for extra in also:  # "heart failure" -> Cardiomegaly -1.0
                 if rank[-1.0] > rank[out[extra]]:
                     out[extra] = -1.0
-    if _no_finding(out, mentions, table):
+    if _no_finding(out, mentions, table, raised(mentions, chosen_mentions)):
         out["No Finding"] = 1.0
     return out
 
@@ -304,10 +314,18 @@ def _one_label_alternatives(
     return settled
 
 
-def _no_finding(values: dict[str, float | None], mentions: list[Mention], table: _Table) -> bool:
-    """:func:`no_finding` == 1.0, through the table."""
+def _no_finding(
+    values: dict[str, float | None], mentions: list[Mention], table: _Table, offered: list[Mention]
+) -> bool:
+    """:func:`no_finding` == 1.0, through the table; ``offered``: the possibilities the
+    policy set aside (``policy.raised``), which blank it when they name a pathology."""
     for k in table.blocking:
         if values.get(k) in (1.0, -1.0):
+            return False
+    blocking = table.blocking
+    for m in offered:
+        name = table.rollups[m.finding][0]
+        if (name is not None and name in blocking) or m.finding in table.unlabelled_abnormal:
             return False
     unlabelled = table.unlabelled_abnormal
     return not any(

@@ -147,6 +147,18 @@ def _unchanged_only(m: Mention) -> bool:
     return _possible(m) and bool(m.cues) and m.cues[0].lower() not in cue_rules().hedges
 
 
+def raised(mentions: list[Mention], kept: list[Mention]) -> list[Mention]:
+    """The hedged mentions a policy set aside (in ``mentions``, not in ``kept``) that
+    still raise a possibility: every one but an anatomy said only to be unchanged
+    (:func:`_unchanged_only`). They set no label of their own, but a report that offers
+    "possible pneumonia or atelectasis" is not one with no finding (rule 5 of
+    :mod:`radpilot.reports.labels`)."""
+    if len(kept) == len(mentions):
+        return []
+    ids = {id(m) for m in kept}
+    return [m for m in mentions if id(m) not in ids and not _unchanged_only(m)]
+
+
 def _several(m: Mention, mentions: list[Mention], text: str) -> bool:
     """Is ``m`` a possibility listed with another hedged finding under the same hedge
     cue ("differential diagnosis includes edema, infection"; "may be secondary to
