@@ -113,6 +113,15 @@ PART_PHRASES = [
     ("Tip in the SVC.", ["central_line"]),
     ("Tip in the SVC. Pacemaker leads are intact.", ["central_line", "cardiac_device"]),
     ("Right IJ catheter with tip in the SVC.", ["central_line"]),
+    # an enteric tube's side port is no port (a central line's)
+    ("Enteric tube side port in the stomach.", ["enteric_tube"]),
+    ("NG tube with the sideport below the GE junction.", ["enteric_tube"]),
+    ("The side port projects over the distal esophagus.", ["enteric_tube"]),
+    (
+        "Endotracheal tube 4 cm above the carina. OG tube side port in the stomach.",
+        ["endotracheal_tube", "enteric_tube"],
+    ),
+    ("Right chest port with its tip in the SVC.", ["central_line"]),
 ]
 
 

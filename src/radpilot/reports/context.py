@@ -328,8 +328,29 @@ def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str
                 participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()
                 if participle or _DEVICE_PART_GAP.fullmatch(gap):
                     continue  # "fractured sternal wires", "fracture of the wire"
+            if _participle_of_compound(d, drafts[i + 1 : i + 3], text, devices):
+                continue  # "fractured sternotomy wire": the wire of the sternotomy is
         kept.append(d)
     return kept
+
+
+def _participle_of_compound(
+    d: Draft, following: list[Draft], text: str, devices: frozenset[str]
+) -> bool:
+    """Is ``d`` a finding's participle right before a compound whose head is a device, "a
+    finding's word + a device's" ("fractured sternotomy wire", "broken pacemaker lead"):
+    the participle says the device's state, as it does right before the device alone."""
+    if len(following) < 2 or not text[d.start : d.end].lower().endswith("ed"):
+        return False
+    first, head = following
+    return (
+        first.finding not in devices
+        and head.finding in devices
+        and d.end <= first.start
+        and first.end <= head.start
+        and not text[d.end : first.start].strip(" \t")
+        and not text[first.end : head.start].strip(" \t")
+    )
 
 
 @dataclass(slots=True)
