@@ -52,7 +52,7 @@ The rules, in the ConText tradition (Harkema et al. 2009), with cue phrases as d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from radpilot.reports.certainty import decide
 from radpilot.reports.matcher import Roles, Token
@@ -231,9 +231,16 @@ def mentions_in_sentence(
         )
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality
+        places = (*d.term_locations, *attrs.locs.get(i, ()))
+        if laterality is None and i + 1 < len(drafts) and _alternatives(d, drafts[i + 1], text):
+            # "scarring or atelectasis in the right lung base": both are at the right base
+            if i + 1 in attrs.after:
+                laterality = attrs.lateral[i + 1][1]
+            places = (*places, *attrs.locs.get(i + 1, ()))
         if laterality is None and out and certainty is not Certainty.ABSENT:
             if out[-1].finding not in unsized or d.finding in unsized:
                 laterality = _shared_side(out[-1], d, tokens)  # a device's side is no finding's
+        laterality = _placed_side(laterality, places, mods)
         out.append(
             Mention(
                 finding=d.finding,
@@ -242,7 +249,7 @@ def mentions_in_sentence(
                 sentence=sent_span,
                 section=sentence.section,
                 laterality=_side(laterality) if laterality else None,
-                locations=tuple(dict.fromkeys((*d.term_locations, *attrs.locs.get(i, ())))),
+                locations=tuple(dict.fromkeys(places)),
                 severity=attrs.sev[i][1] if i in attrs.sev else None,
                 size=sizes.get(i),
                 change=change,
@@ -358,6 +365,7 @@ class _Attributes:
     lateral: dict[int, tuple[int, str]]  # draft index -> (gap, side)
     locs: dict[int, list[str]]
     sev: dict[int, tuple[int, str]]
+    after: set[int] = field(default_factory=set)  # drafts whose side word follows them
 
 
 def _attributes(
@@ -398,6 +406,10 @@ def _attributes(
             best_i not in out.lateral or out.lateral[best_i][0] > best_gap
         ):
             out.lateral[best_i] = (best_gap, r.laterality)
+            if t.start >= drafts[best_i].end:
+                out.after.add(best_i)
+            else:
+                out.after.discard(best_i)
         if r.location is not None:
             places = out.locs.setdefault(best_i, [])
             if r.location not in places:
@@ -499,6 +511,34 @@ def _shared_side(prev: Mention, d: Draft, tokens: list[Token]) -> str | None:
     ):
         return prev.laterality.value
     return None
+
+
+# Two findings offered as alternatives, right after one another: "scarring or atelectasis",
+# "atelectasis versus subsegmental pneumonia" (up to two words before the second).
+_ALTERNATIVE_GAP = re.compile(
+    r"[ \t]*(?:or|versus|vs\.?|and/or|/)[ \t]*(?:[A-Za-z-]+[ \t]+){0,2}", re.IGNORECASE
+)
+
+
+def _alternatives(d: Draft, nxt: Draft, text: str) -> bool:
+    """Are ``d`` and the next finding two readings of one thing ("X or Y")? Then what is
+    said after the second, a side or a place, is said of both."""
+    return d.end <= nxt.start and _ALTERNATIVE_GAP.fullmatch(text, d.end, nxt.start) is not None
+
+
+def _placed_side(laterality: str | None, places: tuple[str, ...], mods: Modifiers) -> str | None:
+    """The side of a finding placed in a lobe (``modifiers.json`` location_sides): a lobe's
+    side where no side word gave one ("RUL opacity"), bilateral for lobes of both sides
+    ("granulomas in the right upper lobe and left lower lobe")."""
+    sided = mods.location_sides
+    if not sided or not places:
+        return laterality
+    sides = {sided[p] for p in places if p in sided}
+    if len(sides) > 1:
+        return Laterality.BILATERAL.value
+    if sides and laterality is None:
+        return next(iter(sides)).value
+    return laterality
 
 
 def _side(value: str) -> Laterality:

@@ -207,6 +207,14 @@ class ModifierFile(DataDocument):
         "anchor holding the word is also matched so written, with the same meaning, unless "
         "another phrase already owns that spelling.",
     )
+    location_sides: dict[str, Literal["left", "right"]] = Field(
+        default_factory=dict,
+        description="A location (a key of locations) -> the side it lies on ('right upper "
+        "lobe' -> right, 'lingula' -> left): a finding placed there without a side word "
+        "is on that side ('RUL opacity'), and one placed on both sides is bilateral "
+        "('granulomas in the right upper lobe and left lower lobe'). Only the lungs' "
+        "places: a device's tip in the right atrium says nothing of the device's side.",
+    )
     views: list[Phrase] = Field(
         default_factory=list,
         description="Phrases that name an image or its projection ('lateral view', 'frontal "
@@ -222,6 +230,13 @@ class ModifierFile(DataDocument):
         "folding (NFKC) leaves as they are: typographic quotes and dashes, the minus sign. One "
         "character for one, so no offset into the report moves.",
     )
+
+    @model_validator(mode="after")
+    def _sided_locations(self) -> ModifierFile:
+        unknown = [k for k in self.location_sides if k not in self.locations]
+        if unknown:
+            raise ValueError(f"location_sides: {', '.join(unknown)}: not a key of locations")
+        return self
 
 
 class SectionFile(DataDocument):
@@ -297,6 +312,7 @@ class Modifiers:
     misheard: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # "pleural" -> "plural"
     characters: Mapping[str, str] = field(default_factory=dict)  # "’" -> "'", one for one
     views: tuple[str, ...] = ()  # phrases naming an image's projection ("lateral view")
+    location_sides: Mapping[str, Laterality] = field(default_factory=dict)  # "lingula" -> left
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +401,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         },
         characters=dict(doc.characters),
         views=tuple(dict.fromkeys(normalize_term(p) for p in doc.views)),
+        location_sides={k: Laterality(v) for k, v in doc.location_sides.items()},
     )
 
 
