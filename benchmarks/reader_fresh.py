@@ -131,8 +131,10 @@ def _sentences(text: str) -> Iterator[str]:
 
 
 def naive_certainty(text: str, gold: GoldMention) -> str:
-    """The naive labeler's keyword and negation rule, per gold mention."""
-    words = _NAIVE.get(gold.finding)
+    """The naive labeler's keyword and negation rule, per gold mention (a vocabulary id is
+    looked up by the CheXpert label it rolls up to: the naive keywords are per label)."""
+    found = load_vocabulary().findings.get(gold.finding)
+    words = _NAIVE.get(found.chexpert if found is not None and found.chexpert else gold.finding)
     if words is None:
         return MISSED
     seen = []

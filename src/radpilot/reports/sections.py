@@ -42,6 +42,18 @@ def _line_start(text: str, pos: int) -> bool:
     return i < 0 or text[i] == "\n"
 
 
+def _after_sentence(text: str, pos: int) -> bool:
+    """Does a capitalised header at ``pos`` open a sentence ("... rule out pneumonia.
+    Findings: ..."), its first letter a capital after a full stop? A run-on report writes
+    its headers so; a header word inside a sentence ("the findings: ...") is none."""
+    if not text[pos].isupper():
+        return False
+    i = pos - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i >= 0 and text[i] == "." and i < pos - 1
+
+
 def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]:
     """The sections of a report, in order; text without headers is one ``body`` section."""
     headers = section_rules().headers
@@ -57,7 +69,7 @@ def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]
         has_colon = m.group("end") == ":"
         if not has_colon and not (at_line_start and header.isupper()):
             continue
-        if not at_line_start and not header.isupper():
+        if not at_line_start and not header.isupper() and not _after_sentence(text, name_start):
             continue
         canonical = headers[_SPACES.sub(" ", header.lower())]
         found.append((name_start, m.end(), canonical, header))
