@@ -1,6 +1,6 @@
 """Targets mode (``radpilot.reports.read_targets``) on given spans, beside medspaCy's ConText.
 
-Three sets:
+Four sets of marked sentences, then BioScope:
 
 * ``benchmarks/data/clinical_targets.txt``: general clinical sentences written for radpilot
   (emergency, discharge, progress notes, radiology, pathology, cardiology, psychiatry,
@@ -11,6 +11,11 @@ Three sets:
   after the rules froze and never tuned on.
 * ``benchmarks/data/clinical_targets_check2.txt``: a third, written by the issue 10 §2 audit
   after its rule changes and scored once.
+* ``benchmarks/data/clinical_targets_check3.txt``: a fourth, written by h/targets3 (issue 10
+  §2) in styles the others are thin on (nursing and ICU shorthand, review-of-systems lists,
+  medication reconciliation and allergies, social and family history, operative notes,
+  dermatology, ophthalmology, obstetrics, telephone notes, templated negatives, cues near a
+  target that do not negate it) and scored once, never tuned on.
 * BioScope's clinical development half (``../shared/data/bioscope/``): the spans are the
   mentions radpilot's reader finds in each sentence (the same spans for every system), the
   gold is the certainty BioScope's scopes give them, by the shared scorer's own rule
@@ -36,7 +41,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -48,7 +52,8 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "clinical_targets.txt"
 CHECK = HERE / "data" / "clinical_targets_check.txt"  # written after the rules froze
 CHECK2 = HERE / "data" / "clinical_targets_check2.txt"  # the issue 10 §2 audit's, the same
-CHECKS = (CHECK, CHECK2)
+CHECK3 = HERE / "data" / "clinical_targets_check3.txt"  # h/targets3's, scored once
+CHECKS = (CHECK, CHECK2, CHECK3)
 CERTAINTY = {"p": "present", "a": "absent", "u": "uncertain"}
 _MARK = re.compile(r"\[([^\]|]+)\|([pau])([hyo ]*)\]")
 
@@ -129,7 +134,7 @@ def table(title: str, gold: list[Gold], systems: dict[str, list[Gold]]) -> None:
     head = "".join(f" | {n:^23}" for n in names)
     print(f"{'attribute':20s} {'sup':>5s}{head}")
     print(f"{'':20s} {'':>5s}" + " |     P     R    F1    " * len(names))
-    macro = {n: [] for n in names}
+    macro: dict[str, list[float]] = {n: [] for n in names}
     for label, key, positive in ATTRIBUTES:
         if not any(g[key] == positive for g in gold) and key != "certainty":
             continue
@@ -259,4 +264,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
