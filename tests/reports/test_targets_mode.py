@@ -140,6 +140,25 @@ CASES = [
     "[Fever|a] (-), [cough|p] (+).",
     "[Dysuria|a](-) [frequency|p](+)",
     "Gram-negative [rods|p] on culture.",
+    # the check3 round (kinds named by its writer; these wordings are the lead's own):
+    # a note's sign markers open their items ("(-)" forward, "(+)" / "+" end a negation)
+    "ROS: (-) [fever|a], [chills|a]; (+) [cough|p].",
+    "No [fever|a], + [cough|p].",
+    "Denies [headache|a], +[photophobia|p].",
+    "She is not without [discomfort|p] on ambulation.",  # a double negative states it
+    "He is not free of [pain|p] yet.",
+    "Her [cough|a] has stopped.",  # the absence said after the concept
+    "The [rash|a] has since resolved.",
+    "[Seizure|a]-free for two years.",  # ... or joined to it ("free", "nonreactive")
+    "[HIV|a] nonreactive.",
+    "She is now off [prednisone|a].",  # off a drug
+    "Weaned off [oxygen|a] yesterday.",
+    "No one in the family has [diabetes|ao].",  # "no one" negates what they have
+    "Nobody at home has had [fever|ao].",
+    "No one has [allergies|a].",
+    "[Chest pain|p] with exertion, none at rest.",  # a trailing "none" only qualifies
+    "Go to the emergency department for any [bleeding|py].",  # an instruction
+    "She was treated for [pneumonia|ph] last month.",
 ]
 
 
