@@ -174,6 +174,14 @@ def answering_sides(side: str) -> tuple[str, ...]:
     return (side,)
 
 
+def bilateral_words() -> tuple[str, ...]:
+    """The reader's words for a finding on both sides ("bilateral", "both", "bibasilar"),
+    which answer a one-sided query too (``answering_sides``)."""
+    from radpilot.reports.rules import modifiers
+
+    return tuple(modifiers().laterality_words[Laterality.BILATERAL])
+
+
 @lru_cache(maxsize=1)
 def _bilateral_words() -> tuple[re.Pattern[str], frozenset[str]]:
     """A pattern of the reader's bilateral side words (longest first), and those of them

@@ -322,12 +322,13 @@ def said_together(
     store: ArchiveStore,
     rowids: Sequence[int],
     words: Sequence[Sequence[str]],
-    sides: Sequence[str],
+    sides: Sequence[Sequence[str]],
     named: int,
 ) -> set[int]:
-    """The reports one sentence of which states every side of ``sides`` and two of the
-    other ``words`` (the one, where one is asked; each word as any of its spellings:
-    "calcification" or "calcified"), one of them among the first ``named`` (the
+    """The reports one sentence of which states every side of ``sides`` (each as any of
+    its words: "right", or a bilateral word for a one-sided query's second fill) and two
+    of the other ``words`` (the one, where one is asked; each word as any of its
+    spellings: "calcification" or "calcified"), one of them among the first ``named`` (the
     finding's own words: "left lower lobe consolidation" writes two words of "left lower
     lobe nodule", none of the nodule's): "Stable chronic blunting of the left costophrenic
     angle" beside "right hilar granulomas" is no right costophrenic blunting. Each word
@@ -337,18 +338,19 @@ def said_together(
     reader read there is a negated effusion."""
     asked = [[(w, word_pattern(w)) for w in forms if _WORD.search(w)] for forms in words]
     need = min(2, sum(map(bool, asked)))
-    side_pats = [word_pattern(s) for s in sides]
+    side_pats = [[(s, word_pattern(s)) for s in alts] for alts in sides]
     out: set[int] = set()
     for rid, text in store.texts(list(rowids)).items():
         for sentence in split_sentences(text):
             body = sentence.text
             written = [[w for w, p in a if p.search(body)] for a in asked]
-            if sum(map(bool, written)) < need or not all(p.search(body) for p in side_pats):
+            on = [[s for s, p in alts if p.search(body)] for alts in side_pats]
+            if sum(map(bool, written)) < need or not all(on):
                 continue
-            found, negated = _judged(body, [*sides, *(w for ws in written for w in ws)])
+            found, negated = _judged(body, [s for ss in (*on, *written) for s in ss])
             stated = found - negated
             said = [i for i, ws in enumerate(written) if stated.intersection(ws)]
-            if set(sides) <= stated and len(said) >= need and said and said[0] < named:
+            if all(stated.intersection(ss) for ss in on) and len(said) >= need and said[0] < named:
                 out.add(rid)
                 break
     return out
