@@ -80,6 +80,12 @@ REPORTS = {
     "B12": "FINDINGS: Blunting of the costophrenic XXXX bilaterally.",
     "B13": "FINDINGS: No bilateral costophrenic XXXX blunting.",
     "B14": "FINDINGS: Bilateral hilar fullness. Blunting of the costophrenic XXXX.",
+    # A side carried inside a word of the query ("biapical") is written where that word
+    # is, and the side's other words ("both") write it too: the words fill a sided query
+    # where the reader read another finding (D1: pleural scarring, no scarring) or
+    # nothing (B11 for a bilateral query); one word of two is not enough (D2).
+    "D1": "FINDINGS: Stable biapical pleural-parenchymal scarring. Heart size normal.",
+    "D2": "FINDINGS: Bibasilar pleural-parenchymal scarring.",
     # The organ a finding is named for ("hemidiaphragm" of an elevated hemidiaphragm) is no
     # place to rank by: the query's word for the finding ("eventration") decides (V1 first).
     "V1": "FINDINGS: Eventration of the right hemidiaphragm. Heart size normal.",
@@ -103,6 +109,8 @@ QUERIES = {
     ],
     "left costophrenic angle blunting": ["C5", "B6", "B9", "C3", "C7", "B10", "B11", "B12"],
     "right hilar calcification": ["K1", "K2"],
+    "biapical scarring": ["D1"],
+    "bilateral costophrenic angle blunting": ["B6", "B9", "B10", "B11", "B12"],
     "left rib fracture": ["R1"],
     "left lower lobe nodule": ["L3"],
     "elevated left hemidiaphragm": ["H1", "H2"],

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from radpilot.search.analysis import answering_sides, bilateral_words
+from radpilot.search.analysis import answering_sides, bilateral_words, side_words
 from radpilot.search.freewords import said_together, sideless_on, stated_only
 from radpilot.search.models import CandidateQuery
 from radpilot.search.query import FindingTerm, Polarity, Query
@@ -76,7 +76,9 @@ def lexical_fill(
     words += list(q.words)
     fill = _Fill(store, q, cq, terms, words, len(words) - len(q.words))
     need = max(0, limit - len(seen))
-    keep = fill.ranked([[s] for s in sides], seen, need)
+    # The side as any of the reader's words for it ("both" for bilateral), which a query
+    # word may be ("biapical" of "biapical scarring").
+    keep = fill.ranked([list(side_words(s)) for s in sides], seen, need)
     if len(sides) == 1 and answering_sides(sides[0])[1:] and len(keep) < need:
         # A bilateral finding is on the side asked too ("Bilateral costophrenic XXXX
         # blunting" answers the right one): after every report that writes the side.
