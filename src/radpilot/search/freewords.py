@@ -32,6 +32,7 @@ from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 def near_evidence(
@@ -64,12 +65,12 @@ def near_evidence(
         return out
     if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
         ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
-    texts = store.texts(list(ments)) if pats else {}
+    texts = store.texts(list(ments)) if pats else _unplaced_texts(store, terms, ments, places)
     for rid, ms in ments.items():
         live = _live(terms, ms)
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
-        locs = {loc for m in live for loc in placed(m)}
+        locs = {loc for m in live for loc in placed_in(m, text)}
         words = sum(1 for p in pats if any(p.search(s) for s in sentences))
         at = sum(1 for place in places if answers_place(place, locs))
         if words or at:
@@ -97,17 +98,44 @@ def placed_elsewhere(
     again in the impression, does not count): "biapical scarring" is no answer to "left
     basilar scarring", where "left base opacity, possibly scarring" is one, if uncertain,
     and a scarring the reader placed nowhere may be one. The engine ranks them after
-    every match at the place or placed nowhere, certain or not."""
+    every match at the place or placed nowhere, certain or not. Only the reader's places
+    count here: a place its sentence writes (``placed_in``) may be another finding's,
+    enough to rank a mention at it, not to rank one after those placed nowhere."""
     places, _ = asked_places(q, terms)
     if not places:
         return set()
     out = set()
     for rid, ms in ments.items():
-        live = _live(terms, ms)
-        where = [m for m in live if m.locations]
+        where = [m for m in _live(terms, ms) if m.locations]
         if where and not any(answers_place(p, placed(m)) for m in where for p in places):
             out.add(rid)
     return out
+
+
+def placed_in(m: StoredMention, text: str) -> set[str]:
+    """Where a mention is: where the reader placed it (``placed``), or, for one it placed
+    nowhere, the places its sentence writes (``text``: its report's, or "" where not
+    read): "Right middle lobe infiltrate consistent with pneumonia" is a pneumonia in the
+    right middle lobe, though the reader placed only the infiltrate."""
+    got = placed(m)
+    if got or not text:
+        return got
+    return set(locations_in(_WORDS.findall(text[m.sentence[0] : m.sentence[1]].lower()))[0])
+
+
+def _unplaced_texts(
+    store: ArchiveStore,
+    terms: Sequence[FindingTerm],
+    ments: dict[int, list[StoredMention]],
+    places: Sequence[str],
+) -> dict[int, str]:
+    """The texts of the reports with a stated mention the reader placed nowhere, for a
+    query that names a place (none read otherwise)."""
+    if not places:
+        return {}
+    return store.texts(
+        [rid for rid, ms in ments.items() if any(not placed(m) for m in _live(terms, ms))]
+    )
 
 
 def asked_places(q: Query, terms: Sequence[FindingTerm]) -> tuple[list[str], list[str]]:
