@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from radpilot.reports.models import Certainty
 from radpilot.reports.morphology import stem
@@ -120,7 +121,14 @@ def placed_in(m: StoredMention, text: str) -> set[str]:
     got = placed(m)
     if got or not text:
         return got
-    return set(locations_in(_WORDS.findall(text[m.sentence[0] : m.sentence[1]].lower()))[0])
+    return set(_written_places(text[m.sentence[0] : m.sentence[1]]))
+
+
+@lru_cache(maxsize=4096)
+def _written_places(sentence: str) -> frozenset[str]:
+    """The reader's locations a sentence writes (read once: a sentence holds many
+    mentions, and a report is read by many queries)."""
+    return frozenset(locations_in(_WORDS.findall(sentence.lower()))[0])
 
 
 def _unplaced_texts(
