@@ -68,12 +68,18 @@ REPORTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
-    store = open_store(new_archive("precision"))
-    ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
+def _archive(
+    new_archive: Callable[[str], str], name: str, reports: dict[str, str]
+) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive(name))
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in reports.items()], jobs=1)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    yield from _archive(new_archive, "precision", REPORTS)
 
 
 def ids(store: ArchiveStore, query: str, limit: int = 20) -> list[str]:
@@ -171,3 +177,41 @@ def test_a_finding_under_another_body_region_is_no_chest_answer(tmp_path: Path) 
     assert [h.report.id for h in got] == ["K2"]
     assert not any(h.words_only for h in got)
     store.close()
+
+
+# A place the query names, for a mention the reader placed nowhere: the places its own
+# sentence writes ("Left lower lobe opacity ..., atelectasis or pneumonia": the reader
+# read the pneumonia, not its lobe) place it at the place asked (P3, P5), with the
+# reader's places (P4, P6); a place the sentence writes elsewhere (P1, P3 for the upper
+# lobe) does not rank it after those placed nowhere (P2): it may be another finding's.
+UNPLACED = {
+    "P1": "FINDINGS: Right middle lobe infiltrate consistent with pneumonia.\nIMPRESSION: Pneumonia.",
+    "P2": "FINDINGS: Pneumonia. Heart size normal.",
+    "P3": "FINDINGS: Left lower lobe opacity of uncertain cause, atelectasis or pneumonia.",
+    "P4": "FINDINGS: Right lower lobe pneumonia.",
+    "P5": "FINDINGS: Consolidation in the left upper lobe, consistent with pneumonia.",
+    "P6": "FINDINGS: Patchy opacity at the left base, likely pneumonia.",
+}
+
+
+@pytest.fixture(scope="module")
+def unplaced(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    yield from _archive(new_archive, "unplaced", UNPLACED)
+
+
+@pytest.mark.parametrize(
+    ("query", "ranks"),
+    [
+        ("lower lobe pneumonia", [{"P4"}, {"P3", "P6"}, {"P1", "P2", "P5"}]),
+        ("left lower lobe pneumonia", [{"P3", "P6"}, {"P5"}]),
+        ("upper lobe pneumonia", [{"P5"}, {"P1", "P2", "P3"}, {"P4", "P6"}]),
+    ],
+)
+def test_the_sentence_places_a_mention_the_reader_placed_nowhere(
+    unplaced: ArchiveStore, query: str, ranks: list[set[str]]
+) -> None:
+    got = ids(unplaced, query)
+    assert len(got) == sum(map(len, ranks))
+    for group in ranks:
+        assert set(got[: len(group)]) == group, got
+        got = got[len(group) :]

@@ -72,6 +72,20 @@ REPORTS = {
     "B7": "FINDINGS: No bilateral pleural effusions.",
     "B8": "FINDINGS: Moderate effusions in both pleural spaces.",
     "B9": "FINDINGS: Both costophrenic angles are blunted.",
+    # The same, redacted so the reader reads nothing: the words with a bilateral word fill a
+    # one-sided query after those with the side written ("bilateral", "both", "bilaterally"),
+    # never negated (B13) nor a bilateral word in another sentence (B14).
+    "B10": "FINDINGS: Bilateral costophrenic XXXX blunting are present. Heart size normal.",
+    "B11": "FINDINGS: Heart is large. Both costophrenic XXXX are blunted.",
+    "B12": "FINDINGS: Blunting of the costophrenic XXXX bilaterally.",
+    "B13": "FINDINGS: No bilateral costophrenic XXXX blunting.",
+    "B14": "FINDINGS: Bilateral hilar fullness. Blunting of the costophrenic XXXX.",
+    # A side carried inside a word of the query ("biapical") is written where that word
+    # is, and the side's other words ("both") write it too: the words fill a sided query
+    # where the reader read another finding (D1: pleural scarring, no scarring) or
+    # nothing (B11 for a bilateral query); one word of two is not enough (D2).
+    "D1": "FINDINGS: Stable biapical pleural-parenchymal scarring. Heart size normal.",
+    "D2": "FINDINGS: Bibasilar pleural-parenchymal scarring.",
     # The organ a finding is named for ("hemidiaphragm" of an elevated hemidiaphragm) is no
     # place to rank by: the query's word for the finding ("eventration") decides (V1 first).
     "V1": "FINDINGS: Eventration of the right hemidiaphragm. Heart size normal.",
@@ -89,9 +103,14 @@ QUERIES = {
     # The reader's sided match first, then the side-less mentions whose words write the
     # side, then the words (both, and the side, written): never a negated, another
     # side's, or a side written elsewhere in the report (H4).
-    "right costophrenic angle blunting": ["C1", "B6", "B9", "C2", "C9", "C10"],
-    "left costophrenic angle blunting": ["C5", "B6", "B9", "C3", "C7"],
+    "right costophrenic angle blunting": [
+        *("C1", "B6", "B9", "C2", "C9", "C10"),
+        *("B10", "B11", "B12"),
+    ],
+    "left costophrenic angle blunting": ["C5", "B6", "B9", "C3", "C7", "B10", "B11", "B12"],
     "right hilar calcification": ["K1", "K2"],
+    "biapical scarring": ["D1"],
+    "bilateral costophrenic angle blunting": ["B6", "B9", "B10", "B11", "B12"],
     "left rib fracture": ["R1"],
     "left lower lobe nodule": ["L3"],
     "elevated left hemidiaphragm": ["H1", "H2"],
@@ -160,7 +179,11 @@ def test_a_sided_query_fills_from_what_the_reader_could_not_side(archive: Archiv
     words find (redacted). Neither is shown as a finding on that side; a page the reader
     fills takes nothing from them, and "+" asks for the reader's judgement."""
     got = search(archive, "right costophrenic angle blunting", semantic=False).hits
-    assert [h.words_only for h in got] == [False, False, False, True, True, True]
+    assert [h.words_only for h in got] == [False] * 3 + [True] * 6
+    # The side written before a bilateral word (B10-B12: a bilateral finding is on the
+    # right too, as the reader's bilateral matches rank after its right ones).
+    assert sorted(h.report.id for h in got[3:6]) == ["C10", "C2", "C9"]
+    assert sorted(h.report.id for h in got[6:]) == ["B10", "B11", "B12"]
     one = search(archive, "right costophrenic angle blunting", limit=1, semantic=False).hits
     assert [h.report.id for h in one] == ["C1"]
     plus = ids(archive, '+"costophrenic blunting" right')  # the reader's, bilateral after

@@ -55,12 +55,18 @@ REPORTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
-    store = open_store(new_archive("wordshare"))
-    ingest_records(store, [make_record(rid=k, text=v) for k, v in REPORTS.items()], jobs=1)
+def _archive(
+    new_archive: Callable[[str], str], name: str, reports: dict[str, str]
+) -> Iterator[ArchiveStore]:
+    store = open_store(new_archive(name))
+    ingest_records(store, [make_record(rid=k, text=v) for k, v in reports.items()], jobs=1)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    yield from _archive(new_archive, "wordshare", REPORTS)
 
 
 def ids(store: ArchiveStore, query: str) -> list[str]:
@@ -122,3 +128,41 @@ def test_the_phrase_is_the_querys_plain_words_in_order() -> None:
         "left basilar atelectasis"
     )
     assert query_phrase(parse_query("+pneumothorax")) is None
+
+
+# A word of the query's finding that many reports write ("markings": interstitial, lung,
+# increased markings) tells less than one few write ("bronchovascular"), as BM25 weighs
+# them: the report with the rare word ranks first, though the common one is beside another
+# query word ("prominent") and said twice; the same without that word, and another
+# finding ("vascular" of vascular prominence, "congestion").
+COMMON = {
+    "W1": "FINDINGS: Prominent interstitial markings.\nIMPRESSION: Prominent interstitial markings.",
+    "W2": "FINDINGS: Prominent lung markings. Heart size normal.",
+    "W3": "FINDINGS: Coarse interstitial markings, prominent at the bases.",
+    "W4": "FINDINGS: Increased prominent markings throughout both lungs.",
+    "W5": "FINDINGS: Bronchovascular crowding. Heart size normal.",
+    "V1": "FINDINGS: Pulmonary vascular prominence.\nIMPRESSION: Vascular prominence.",
+    "V2": "FINDINGS: Mild vascular prominence. Heart size normal.",
+    "V3": "FINDINGS: Central vascular prominence, no edema.",
+    "V4": "FINDINGS: Mild central congestion.",
+    "V5": "FINDINGS: Vascular prominence at the bases.",
+}
+
+
+@pytest.fixture(scope="module")
+def common(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
+    yield from _archive(new_archive, "common_words", COMMON)
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("prominent bronchovascular markings", "W5"),
+        ("bronchovascular markings", "W5"),
+        ("vascular congestion", "V4"),
+    ],
+)
+def test_a_word_many_reports_write_tells_less(common: ArchiveStore, query: str, first: str) -> None:
+    res = search(common, query, semantic=False)
+    got = [h.report.id for h in res.hits]
+    assert got[0] == first, [(h.report.id, [m.finding for m in h.mentions]) for h in res.hits]

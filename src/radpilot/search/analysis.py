@@ -174,6 +174,21 @@ def answering_sides(side: str) -> tuple[str, ...]:
     return (side,)
 
 
+def side_words(side: str) -> tuple[str, ...]:
+    """The reader's words for one side, the side's own name first: "left", "left
+    sided", "left hemithorax"; for both sides "bilateral", "both", "bibasilar",
+    "biapical" (a query word may carry its side: "biapical scarring")."""
+    from radpilot.reports.rules import modifiers
+
+    return tuple(dict.fromkeys((side, *modifiers().laterality_words[Laterality(side)])))
+
+
+def bilateral_words() -> tuple[str, ...]:
+    """The reader's words for a finding on both sides, which answer a one-sided query
+    too (``answering_sides``)."""
+    return side_words(Laterality.BILATERAL.value)
+
+
 @lru_cache(maxsize=1)
 def _bilateral_words() -> tuple[re.Pattern[str], frozenset[str]]:
     """A pattern of the reader's bilateral side words (longest first), and those of them

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from radpilot.search.analysis import answering_sides, bilateral_words, side_words
 from radpilot.search.freewords import said_together, sideless_on, stated_only
 from radpilot.search.models import CandidateQuery
-from radpilot.search.query import Polarity, Query
+from radpilot.search.query import FindingTerm, Polarity, Query
 from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import family
 from radpilot.search.wordshare import spellings
@@ -72,39 +73,74 @@ def lexical_fill(
     # The side asked must be written, beside one of the other words ("left" alone is no
     # elevated left hemidiaphragm).
     words = [w for t in terms for w in t.text.split() if w.lower() not in sides]
-    named = len(words)  # the finding's own words, then the free ones ("lower lobe")
     words += list(q.words)
-    # A sided fill reads each word in its other forms too ("calcified" for
-    # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
-    spelled = [spellings(w) for w in words]
-    fts = _two_of(spelled) if sides else fts_expression(words)
-    if fts is None:
-        return []
-    if sides:
-        fts = f"({fts}) AND {fts_expression(sides, 'AND')}"
-    fq = replace(cq, drive=None, required=(), fts=fts)
+    fill = _Fill(store, q, cq, terms, words, len(words) - len(q.words))
     need = max(0, limit - len(seen))
-    # BM25 order: the best few times what is missing are enough to choose from.
-    best = [(rid, s) for rid, s in store.candidates(fq) if rid not in seen]
-    cands = dict(sorted(best, key=lambda kv: (-kv[1], -kv[0]))[: max(50, 5 * need)])
-    if not cands:
-        return []
-    stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
-    fam = sorted({f for t in terms for f in family(t.finding)})
-    judged = store.finding_status(list(cands), fam)
-    sideless: set[int] = set()
-    if sides:
-        sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
-        # The side beside the words, in one sentence that states them.
-        fresh = said_together(store, [r for r in cands if r not in judged], spelled, sides, named)
-    else:
-        fresh = {rid for rid in stated if rid not in judged}
-    keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
-    top = max((cands[rid] for rid in keep), default=0.0) or 1.0
+    # The side as any of the reader's words for it ("both" for bilateral), which a query
+    # word may be ("biapical" of "biapical scarring").
+    keep = fill.ranked([list(side_words(s)) for s in sides], seen, need)
+    if len(sides) == 1 and answering_sides(sides[0])[1:] and len(keep) < need:
+        # A bilateral finding is on the side asked too ("Bilateral costophrenic XXXX
+        # blunting" answers the right one): after every report that writes the side.
+        seen = seen | {rid for rid, _ in keep}
+        keep += fill.ranked([list(bilateral_words())], seen, need - len(keep))
+    top = max((score for _, score in keep), default=0.0) or 1.0
     return [
-        (0.0, rid, {"finding": 0.0, "lexical": cands[rid] / top, "semantic": 0.0})
-        for rid in keep[:need]
+        (0.0, rid, {"finding": 0.0, "lexical": score / top, "semantic": 0.0})
+        for rid, score in keep[:need]
     ]
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """One finding query's words fill (``lexical_fill``): its terms, its words (the
+    finding's own first, ``named`` of them) and each word's spellings."""
+
+    store: ArchiveStore
+    q: Query
+    cq: CandidateQuery
+    terms: list[FindingTerm]
+    words: list[str]
+    named: int
+
+    def ranked(
+        self, sides: Sequence[Sequence[str]], seen: set[int], need: int
+    ) -> list[tuple[int, float]]:
+        """The reports the words answer, each with its BM25 score, best first; a sided
+        query (``sides``: each side as any of its words) takes those where a sentence
+        writes the side beside the words, after the reader's side-less matches whose
+        words write it."""
+        store, terms, words = self.store, self.terms, self.words
+        # A sided fill reads each word in its other forms too ("calcified" for
+        # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
+        spelled = [spellings(w) for w in words]
+        fts = _two_of(spelled) if sides else fts_expression(words)
+        if fts is None or need <= 0:
+            return []
+        for alts in sides:
+            fts = f"({fts}) AND ({fts_expression(alts)})"
+        fq = replace(self.cq, drive=None, required=(), fts=fts)
+        # BM25 order: the best few times what is missing are enough to choose from.
+        best = [(rid, s) for rid, s in store.candidates(fq) if rid not in seen]
+        cands = dict(sorted(best, key=lambda kv: (-kv[1], -kv[0]))[: max(50, 5 * need)])
+        if not cands:
+            return []
+        stated = stated_only(store, words, store.lexical_scores(list(cands), words, asserted=True))
+        fam = sorted({f for t in terms for f in family(t.finding)})
+        judged = store.finding_status(list(cands), fam)
+        sideless: set[int] = set()
+        if sides:
+            asked = [s for alts in sides for s in alts]
+            if all(t.laterality is None or t.laterality.value in asked for t in terms):
+                sideless = sideless_on(store, [r for r in stated if r in judged], terms, fam)
+            # The side beside the words, in one sentence that states them.
+            fresh = said_together(
+                store, [r for r in cands if r not in judged], spelled, sides, self.named
+            )
+        else:
+            fresh = {rid for rid in stated if rid not in judged}
+        keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
+        return [(rid, cands[rid]) for rid in keep[:need]]
 
 
 def _two_of(words: Sequence[Sequence[str]]) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from radpilot.reports.models import Certainty
 from radpilot.reports.morphology import stem
@@ -32,6 +33,7 @@ from radpilot.search.store import ArchiveStore
 from radpilot.search.vocab import expand
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 def near_evidence(
@@ -64,12 +66,12 @@ def near_evidence(
         return out
     if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
         ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
-    texts = store.texts(list(ments)) if pats else {}
+    texts = store.texts(list(ments)) if pats else _unplaced_texts(store, terms, ments, places)
     for rid, ms in ments.items():
         live = _live(terms, ms)
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
-        locs = {loc for m in live for loc in placed(m)}
+        locs = {loc for m in live for loc in placed_in(m, text)}
         words = sum(1 for p in pats if any(p.search(s) for s in sentences))
         at = sum(1 for place in places if answers_place(place, locs))
         if words or at:
@@ -97,17 +99,51 @@ def placed_elsewhere(
     again in the impression, does not count): "biapical scarring" is no answer to "left
     basilar scarring", where "left base opacity, possibly scarring" is one, if uncertain,
     and a scarring the reader placed nowhere may be one. The engine ranks them after
-    every match at the place or placed nowhere, certain or not."""
+    every match at the place or placed nowhere, certain or not. Only the reader's places
+    count here: a place its sentence writes (``placed_in``) may be another finding's,
+    enough to rank a mention at it, not to rank one after those placed nowhere."""
     places, _ = asked_places(q, terms)
     if not places:
         return set()
     out = set()
     for rid, ms in ments.items():
-        live = _live(terms, ms)
-        where = [m for m in live if m.locations]
+        where = [m for m in _live(terms, ms) if m.locations]
         if where and not any(answers_place(p, placed(m)) for m in where for p in places):
             out.add(rid)
     return out
+
+
+def placed_in(m: StoredMention, text: str) -> set[str]:
+    """Where a mention is: where the reader placed it (``placed``), or, for one it placed
+    nowhere, the places its sentence writes (``text``: its report's, or "" where not
+    read): "Right middle lobe infiltrate consistent with pneumonia" is a pneumonia in the
+    right middle lobe, though the reader placed only the infiltrate."""
+    got = placed(m)
+    if got or not text:
+        return got
+    return set(_written_places(text[m.sentence[0] : m.sentence[1]]))
+
+
+@lru_cache(maxsize=4096)
+def _written_places(sentence: str) -> frozenset[str]:
+    """The reader's locations a sentence writes (read once: a sentence holds many
+    mentions, and a report is read by many queries)."""
+    return frozenset(locations_in(_WORDS.findall(sentence.lower()))[0])
+
+
+def _unplaced_texts(
+    store: ArchiveStore,
+    terms: Sequence[FindingTerm],
+    ments: dict[int, list[StoredMention]],
+    places: Sequence[str],
+) -> dict[int, str]:
+    """The texts of the reports with a stated mention the reader placed nowhere, for a
+    query that names a place (none read otherwise)."""
+    if not places:
+        return {}
+    return store.texts(
+        [rid for rid, ms in ments.items() if any(not placed(m) for m in _live(terms, ms))]
+    )
 
 
 def asked_places(q: Query, terms: Sequence[FindingTerm]) -> tuple[list[str], list[str]]:
@@ -322,12 +358,13 @@ def said_together(
     store: ArchiveStore,
     rowids: Sequence[int],
     words: Sequence[Sequence[str]],
-    sides: Sequence[str],
+    sides: Sequence[Sequence[str]],
     named: int,
 ) -> set[int]:
-    """The reports one sentence of which states every side of ``sides`` and two of the
-    other ``words`` (the one, where one is asked; each word as any of its spellings:
-    "calcification" or "calcified"), one of them among the first ``named`` (the
+    """The reports one sentence of which states every side of ``sides`` (each as any of
+    its words: "right", or a bilateral word for a one-sided query's second fill) and two
+    of the other ``words`` (the one, where one is asked; each word as any of its
+    spellings: "calcification" or "calcified"), one of them among the first ``named`` (the
     finding's own words: "left lower lobe consolidation" writes two words of "left lower
     lobe nodule", none of the nodule's): "Stable chronic blunting of the left costophrenic
     angle" beside "right hilar granulomas" is no right costophrenic blunting. Each word
@@ -337,18 +374,19 @@ def said_together(
     reader read there is a negated effusion."""
     asked = [[(w, word_pattern(w)) for w in forms if _WORD.search(w)] for forms in words]
     need = min(2, sum(map(bool, asked)))
-    side_pats = [word_pattern(s) for s in sides]
+    side_pats = [[(s, word_pattern(s)) for s in alts] for alts in sides]
     out: set[int] = set()
     for rid, text in store.texts(list(rowids)).items():
         for sentence in split_sentences(text):
             body = sentence.text
             written = [[w for w, p in a if p.search(body)] for a in asked]
-            if sum(map(bool, written)) < need or not all(p.search(body) for p in side_pats):
+            on = [[s for s, p in alts if p.search(body)] for alts in side_pats]
+            if sum(map(bool, written)) < need or not all(on):
                 continue
-            found, negated = _judged(body, [*sides, *(w for ws in written for w in ws)])
+            found, negated = _judged(body, [s for ss in (*on, *written) for s in ss])
             stated = found - negated
             said = [i for i, ws in enumerate(written) if stated.intersection(ws)]
-            if set(sides) <= stated and len(said) >= need and said and said[0] < named:
+            if all(stated.intersection(ss) for ss in on) and len(said) >= need and said[0] < named:
                 out.add(rid)
                 break
     return out

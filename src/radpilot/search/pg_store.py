@@ -13,7 +13,6 @@ password (``_guarded``), never a traceback.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -38,7 +37,7 @@ from radpilot.search.models import (
     StoreStats,
 )
 from radpilot.search.pg_schema import SCHEMA, connect, ensure_schema, reason, redact
-from radpilot.search.sqlite_store import word_pattern
+from radpilot.search.sqlite_store import idf_of, word_pattern
 
 _REPORT_COLS = (
     "rowid, id, text, patient_id, study_date, modality, body_part, version, hash, labels, "
@@ -139,22 +138,27 @@ class PostgresStore:
             return pg_query.candidates(self._db, q)
 
     @_guarded
+    def word_idf(self, words: Sequence[str]) -> dict[str, float]:
+        # As SQLite's: the document frequency from the full-text index, the archive size
+        # as max(rowid).
+        top = self._db.execute("SELECT max(rowid) FROM reports").fetchone()
+        total = max(1, int(top[0]) if top and top[0] is not None else 1)
+        return idf_of(words, total, self._doc_count)
+
+    def _doc_count(self, word: str) -> int:
+        row = self._db.execute(
+            f"SELECT count(*) FROM reports WHERE tsv @@ {pg_query.PHRASE}",
+            (pg_write.pg_text(word),),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    @_guarded
     def lexical_scores(
         self, rowids: Sequence[int], words: Sequence[str], *, asserted: bool = False
     ) -> dict[int, float]:
-        # The same IDF weights as SQLite's (document frequency from the full-text index,
-        # the archive size as max(rowid)), the same whole-word match on the rows' text.
-        top = self._db.execute("SELECT max(rowid) FROM reports").fetchone()
-        total = max(1, int(top[0]) if top and top[0] is not None else 1)
-        weights = []
-        for w in words:
-            row = self._db.execute(
-                f"SELECT count(*) FROM reports WHERE tsv @@ {pg_query.PHRASE}",
-                (pg_write.pg_text(w),),
-            ).fetchone()
-            df = int(row[0]) if row else 0
-            if df:
-                weights.append((word_pattern(w), math.log(1 + (total - df + 0.5) / (df + 0.5))))
+        # The same IDF weights as SQLite's (``word_idf``), the same whole-word match on
+        # the rows' text.
+        weights = [(word_pattern(w), wt) for w, wt in self.word_idf(words).items()]
         norm = sum(wt for _, wt in weights)
         out: dict[int, float] = {}
         if not norm:

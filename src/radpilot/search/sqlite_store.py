@@ -99,6 +99,19 @@ def open_sqlite(
     return SQLiteStore(Path(location), readonly=readonly, create=create, verify=verify)
 
 
+def idf_of(
+    words: Sequence[str], total: int, doc_count: Callable[[str], int | None]
+) -> dict[str, float]:
+    """``ArchiveStore.word_idf`` from a backend's count of the reports holding one word
+    (None where its full-text syntax cannot read it), both backends alike."""
+    out: dict[str, float] = {}
+    for w in words:
+        df = doc_count(w)
+        if df:
+            out[w] = math.log(1 + (total - df + 0.5) / (df + 0.5))
+    return out
+
+
 class SQLiteStore:
     """``ArchiveStore`` on one SQLite file."""
 
@@ -136,24 +149,28 @@ class SQLiteStore:
         return sqlite_query.candidates(self._db, q)
 
     @_guarded
+    def word_idf(self, words: Sequence[str]) -> dict[str, float]:
+        total = max(1, self._db.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 1)
+        return idf_of(words, total, self._doc_count)
+
+    def _doc_count(self, word: str) -> int | None:
+        expr = '"' + word.replace('"', '""') + '"'
+        try:
+            row = self._db.execute(
+                "SELECT count(*) FROM reports_fts WHERE reports_fts MATCH ?", (expr,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None  # a word FTS5 cannot read is in no report
+        return int(row[0])
+
+    @_guarded
     def lexical_scores(
         self, rowids: Sequence[int], words: Sequence[str], *, asserted: bool = False
     ) -> dict[int, float]:
         # FTS5's bm25() on a few hundred given rows costs ~0.3 ms a row (it loads every
         # position list); an IDF-weighted whole-word match on the rows' own text is ~100x
         # cheaper and ranks the same words the same way.
-        weights: list[tuple[re.Pattern[str], float]] = []
-        total = max(1, self._db.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 1)
-        for w in words:
-            expr = '"' + w.replace('"', '""') + '"'
-            try:
-                df = self._db.execute(
-                    "SELECT count(*) FROM reports_fts WHERE reports_fts MATCH ?", (expr,)
-                ).fetchone()[0]
-            except sqlite3.OperationalError:
-                continue
-            if df:
-                weights.append((word_pattern(w), math.log(1 + (total - df + 0.5) / (df + 0.5))))
+        weights = [(word_pattern(w), wt) for w, wt in self.word_idf(words).items()]
         norm = sum(wt for _, wt in weights)
         out: dict[int, float] = {}
         if not norm:

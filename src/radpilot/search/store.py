@@ -69,6 +69,12 @@ class ArchiveStore(Protocol):
         """(rowid, drive score) best first: finding score, or -bm25 for a lexical drive."""
         ...
 
+    def word_idf(self, words: Sequence[str]) -> dict[str, float]:
+        """word -> its BM25 IDF in the archive (log(1 + (N - df + 0.5) / (df + 0.5)), N
+        the archive's size, df the reports whose full text holds the word or phrase);
+        words in no report are left out."""
+        ...
+
     def lexical_scores(
         self, rowids: Sequence[int], words: Sequence[str], *, asserted: bool = False
     ) -> dict[int, float]:

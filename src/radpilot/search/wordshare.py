@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from radpilot.reports.morphology import stem
@@ -99,6 +99,7 @@ class _Asked:
     words: tuple[tuple[str, ...], ...]
     places: tuple[str, ...]
     weights: tuple[float, ...]  # per word: an organ word ("lungs") counts _ORGAN
+    written: tuple[str, ...] = ()  # the words as the query writes them
 
     @property
     def size(self) -> float:
@@ -114,7 +115,7 @@ def _asked(t: FindingTerm) -> _Asked | None:
     words = [*rest, written[-1]]
     organ = query_words().organ_words
     weights = tuple(_ORGAN if w in organ else 1.0 for w in words)
-    return _Asked(tuple(_read_forms(w) for w in words), tuple(places), weights)
+    return _Asked(tuple(_read_forms(w) for w in words), tuple(places), weights, tuple(words))
 
 
 def _read_forms(word: str) -> tuple[str, ...]:
@@ -210,15 +211,35 @@ def word_share(
         )
     ]
     text = texts(partial) if partial else {}
+    written = sorted({w for _, a, _ in asks for w in a.written})
+    idf = texts.store.word_idf(written) if any(len(a.written) > 1 for _, a, _ in asks) else {}
+    rare = [_by_idf(a, idf) for _, a, _ in asks]
     for rid, per_term in live.items():
         body = text.get(rid, "")
         total = 0.0
-        for (_, asked, _), ms in zip(asks, per_term, strict=True):
+        for asked, ms in zip(rare, per_term, strict=True):
             best = (_share(asked, m, body[m.sentence[0] : m.sentence[1]]) for m in ms)
             total += max(best, default=0.0)
         if total:
             out[rid] = total / len(terms)
     return out
+
+
+def _by_idf(asked: _Asked, idf: dict[str, float]) -> _Asked:
+    """The term with each word weighed by its IDF in the archive, the rarest counting
+    whole: of "bronchovascular markings", "bronchovascular" (in few reports) names the
+    kind asked and "markings" (in many: interstitial, lung, vascular markings) little, so
+    "bronchovascular crowding" answers it before "interstitial markings", as BM25 would
+    rank the two words. A word in no report counts whole."""
+    if len(asked.written) < 2:
+        return asked
+    top = max((idf[w] for w in asked.written if w in idf), default=0.0)
+    if top <= 0:
+        return asked
+    weights = tuple(
+        w * idf.get(word, top) / top for word, w in zip(asked.written, asked.weights, strict=True)
+    )
+    return replace(asked, weights=weights)
 
 
 def query_phrase(q: Query) -> str | None:
