@@ -141,6 +141,22 @@ def test_refers_back_entries_must_be_synonyms() -> None:
         FindingEntry.model_validate({**base, "refers_back": ["its tip"]})
 
 
+def test_placed_names_other_findings_at_known_places() -> None:
+    # findings.json "placed": every place is a location of modifiers.json, every finding
+    # another of the vocabulary (the loader checks the latter; a bad one names the entry)
+    from radpilot.errors import VocabularyError
+    from radpilot.reports.rules import modifiers
+    from radpilot.reports.vocabulary import load_vocabulary, vocabulary_from_dict
+
+    places = set(modifiers().locations.values())
+    placed = [(f.id, p, o) for f in load_vocabulary() for p, o in f.placed]
+    assert placed and all(p in places for _, p, _ in placed), placed
+    entry = {"id": "x_lesion", "name": "x lesion", "synonyms": ["x lesion"], "parent": None}
+    entry |= {"chexpert": None, "cxr14": None, "radlex": None, "placed": {"rib": "y_lesion"}}
+    with pytest.raises(VocabularyError, match=r"x_lesion.placed\['rib'\]: 'y_lesion'"):
+        vocabulary_from_dict({"version": "1", "findings": [entry]})
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -84,8 +84,8 @@ REPORTS = {
     # is, and the side's other words ("both") write it too: the words fill a sided query
     # where the reader read another finding (D1: pleural scarring, no scarring) or
     # nothing (B11 for a bilateral query); one word of two is not enough (D2).
-    "D1": "FINDINGS: Stable biapical pleural-parenchymal scarring. Heart size normal.",
-    "D2": "FINDINGS: Bibasilar pleural-parenchymal scarring.",
+    "D1": "FINDINGS: Stable biapical pleural scarring. Heart size normal.",
+    "D2": "FINDINGS: Bibasilar pleural scarring.",
     # The organ a finding is named for ("hemidiaphragm" of an elevated hemidiaphragm) is no
     # place to rank by: the query's word for the finding ("eventration") decides (V1 first).
     "V1": "FINDINGS: Eventration of the right hemidiaphragm. Heart size normal.",

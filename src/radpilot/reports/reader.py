@@ -50,6 +50,8 @@ class _DeviceWords:
     parts: dict[str, frozenset[str]]
     # finding id -> the terms that name it as the chest's under any region (``any_region``)
     any_region: dict[str, frozenset[str]]
+    # finding id -> location -> the finding it is there (``Finding.placed``)
+    placed: dict[str, dict[str, str]]
 
 
 _DEVICE_WORDS: dict[str, _DeviceWords] = {}  # by vocabulary digest (a few per process)
@@ -65,6 +67,7 @@ def _device_words(vocab: Vocabulary | None) -> _DeviceWords:
             frozenset(f.id for f in vocab if f.chexpert == "Support Devices"),
             {f.id: frozenset(f.refers_back) for f in vocab if f.refers_back},
             {f.id: frozenset(f.any_region) for f in vocab if f.any_region},
+            {f.id: dict(f.placed) for f in vocab if f.placed},
         )
     return hit
 
@@ -150,6 +153,28 @@ def _without_part_phrases(
     return out
 
 
+def _as_placed(found: list[Mention], placed: dict[str, dict[str, str]]) -> list[Mention]:
+    """A mention placed where its finding is another (``findings.json`` placed): "lesion
+    in the left clavicle" is a bone lesion, "fracture of the right 5th rib" a rib fracture.
+    One placed nowhere that a hedge or a statement offers for such a finding before it in
+    the sentence names that finding's kind: "sclerotic T9 lesion, suspicious for
+    metastasis", "bone lesions consistent with metastases" are bone metastases."""
+    out: list[Mention] = []
+    for m in found:
+        table = placed.get(m.finding)
+        if table:
+            other = next((table[p] for p in m.locations if p in table), None)
+            if other is None and not m.locations and m.hedge is not None and out:
+                # offered for the finding right before it ("nodules consistent with
+                # metastases" after a rib lesion are the nodules')
+                before = out[-1].finding
+                other = before if before in table.values() else None
+            if other is not None:
+                m = replace(m, finding=other)
+        out.append(m)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     """What reading any section of one report needs: the report, its phrases, the rules."""
@@ -181,7 +206,7 @@ def read_section(
         return sentences, [], region
     regions = sentence_regions(sentences, region)
     tokens, starts = ctx.tokens, ctx.starts
-    unsized, parts = ctx.devices.unsized, ctx.devices.parts
+    unsized, parts, placed = ctx.devices.unsized, ctx.devices.parts, ctx.devices.placed
     in_context = section.name in context_sections
     mentions: list[Mention] = []
     for sentence, where in zip(sentences, regions, strict=True):
@@ -206,6 +231,8 @@ def read_section(
         )
         if parts and any(m.finding in parts for m in found):
             found = _without_part_phrases(found, parts, unsized)
+        if placed and any(m.finding in placed for m in found):
+            found = _as_placed(found, placed)
         if where is not None:  # "Right knee: small effusion" is not the chest's
             found = _in_region(found, where, ctx.devices.any_region)
         else:  # "small knee joint effusion" is not either

@@ -143,6 +143,14 @@ class FindingEntry(DataModel):
         "phrase that names nothing.",
     )
 
+    placed: dict[str, FindingId] = Field(
+        default_factory=dict,
+        description="A location (a key of modifiers.json locations) -> the finding a mention "
+        "of this one placed there is: a 'lesion' of a rib or the thoracic spine is a bone "
+        "lesion, a 'fracture' of a rib a rib fracture, a 'deformity' of a rib a rib "
+        "deformity. The first of the mention's places listed here decides.",
+    )
+
     @field_validator("chexpert")
     @classmethod
     def _chexpert(cls, v: str | None) -> str | None:
@@ -231,6 +239,7 @@ class Finding:
     historical_terms: tuple[str, ...] = ()
     # Phrases with one of its words that name anatomy ("thoracic cavity"): they name nothing.
     not_terms: tuple[str, ...] = ()
+    placed: tuple[tuple[str, str], ...] = ()  # (location, finding id): "rib" -> rib_fracture
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +330,7 @@ def _finding(entry: FindingEntry) -> Finding:
         any_region=_any_region_terms(entry),
         historical_terms=tuple(normalize_term(t) for t in entry.historical_terms),
         not_terms=tuple(normalize_term(t) for t in entry.not_terms),
+        placed=tuple(entry.placed.items()),
     )
 
 
@@ -365,8 +375,14 @@ def _add_adjective_terms(
 
 
 def check_parents(findings: Mapping[str, Finding], where: str) -> None:
-    """Every parent is a finding id and no parent chain comes back on itself."""
+    """Every parent is a finding id and no parent chain comes back on itself; every
+    finding a ``placed`` entry names is one of the vocabulary, and not the finding itself."""
     for f in findings.values():
+        for place, other in f.placed:
+            if other not in findings or other == f.id:
+                raise VocabularyError(
+                    f"{where}: {f.id}.placed[{place!r}]: {other!r} is not another finding id"
+                )
         if f.parent is not None and f.parent not in findings:
             raise VocabularyError(f"{where}: {f.id}.parent {f.parent!r} is not a finding id")
         seen = {f.id}
