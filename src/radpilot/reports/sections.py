@@ -244,6 +244,9 @@ def split_sentences(text: str, sections: tuple[Section, ...] | None = None) -> t
     return tuple(out)
 
 
+_ITEM = re.compile(r"\d{1,2}[.)][ \t]")  # a numbered list item's opening
+
+
 @lru_cache(maxsize=1)
 def _region_regex() -> re.Pattern[str] | None:
     names = sorted(section_rules().regions, key=len, reverse=True)
@@ -251,7 +254,7 @@ def _region_regex() -> re.Pattern[str] | None:
         return None
     # "Right knee: ...", or a sentence that is only the region ("ABDOMEN.", "Hand 1.").
     return re.compile(
-        rf"{_SIDE}(?P<name>{_alternation(names)})"
+        rf"(?P<item>\d{{1,2}}[.)][ \t]*)?{_SIDE}(?P<name>{_alternation(names)})"
         r"(?:[ \t]*:|[ \t]*(?:\d{1,2}[ \t]*)?\.?[ \t]*$)",
         re.IGNORECASE,
     )
@@ -276,6 +279,7 @@ def sentence_regions(sentences: Sequence[Sentence], current: str | None = None) 
     regions = section_rules().regions
     out: list[str | None] = []
     section = sentences[0].section if sentences else None
+    in_item = False  # was the region in force opened inside a numbered item?
     for sentence in sentences:
         if sentence.section != section:
             section, current = sentence.section, None
@@ -283,5 +287,10 @@ def sentence_regions(sentences: Sequence[Sentence], current: str | None = None) 
         if m is not None:
             name = regions[_SPACES.sub(" ", m.group("name").lower())]
             current = None if name == CHEST_REGION else name
+            in_item = m.group("item") is not None
+        elif in_item and _ITEM.match(sentence.text):
+            # a region a numbered item opened ends at the next item ("2. Right shoulder:
+            # ... 3. ..."); one that numbers its own items ("Hand 1. ... 2. ...") goes on
+            current, in_item = None, False
         out.append(current)
     return out
