@@ -1,6 +1,6 @@
 """Targets mode (``radpilot.reports.read_targets``) on given spans, beside medspaCy's ConText.
 
-Four sets of marked sentences, then BioScope:
+Five sets of marked sentences, then BioScope:
 
 * ``benchmarks/data/clinical_targets.txt``: general clinical sentences written for radpilot
   (emergency, discharge, progress notes, radiology, pathology, cardiology, psychiatry,
@@ -16,6 +16,12 @@ Four sets of marked sentences, then BioScope:
   medication reconciliation and allergies, social and family history, operative notes,
   dermatology, ophthalmology, obstetrics, telephone notes, templated negatives, cues near a
   target that do not negate it) and scored once, never tuned on.
+* ``benchmarks/data/clinical_targets_check4.txt``: a fifth, written by h/targets4 (issue 10
+  §2) by hand after clinical_cues.json 1.6.0, as many different clinicians would write
+  (triage, H&P, discharge instructions, consults, radiology of many body parts, pathology,
+  nursing, clinic letters, pediatrics, obstetrics, psychiatry, ROS and templated negatives,
+  social and family history, medication lists, pseudo-negations and double negatives); the
+  gold was decided before any run, and it was scored once, never tuned on.
 * BioScope's clinical development half (``../shared/data/bioscope/``): the spans are the
   mentions radpilot's reader finds in each sentence (the same spans for every system), the
   gold is the certainty BioScope's scopes give them, by the shared scorer's own rule
@@ -53,7 +59,8 @@ DATA = HERE / "data" / "clinical_targets.txt"
 CHECK = HERE / "data" / "clinical_targets_check.txt"  # written after the rules froze
 CHECK2 = HERE / "data" / "clinical_targets_check2.txt"  # the issue 10 §2 audit's, the same
 CHECK3 = HERE / "data" / "clinical_targets_check3.txt"  # h/targets3's, scored once
-CHECKS = (CHECK, CHECK2, CHECK3)
+CHECK4 = HERE / "data" / "clinical_targets_check4.txt"  # h/targets4's, scored once
+CHECKS = (CHECK, CHECK2, CHECK3, CHECK4)
 CERTAINTY = {"p": "present", "a": "absent", "u": "uncertain"}
 _MARK = re.compile(r"\[([^\]|]+)\|([pau])([hyo ]*)\]")
 
