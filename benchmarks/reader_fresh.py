@@ -37,6 +37,10 @@ the few cells whose convention the gold leaves open. ``--chexpert-policy`` adds 
 radpilot's reader under the ``chexpert`` uncertainty policy (every hedge -1.0), scored
 against the same (radpilot-policy) gold.
 
+Sets 3-7 (``reader_check_fresh3.jsonl`` .. ``reader_check_fresh7.jsonl``, BENCHMARKS.md
+says who wrote each and its first run) use the same two formats: 3, 4, 5 and 7 whole
+reports with labels, 6 pediatric sentences with mentions.
+
 Usage: ``python benchmarks/reader_fresh.py [--set PATH] [--split tune|held|all] [--errors N]
 [--chexpert-policy]``. ``--errors`` prints the tune split's errors only (the held split's
 are never shown).
