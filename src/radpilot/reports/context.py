@@ -336,7 +336,7 @@ def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str
                 if participle or _DEVICE_PART_GAP.fullmatch(gap):
                     continue  # "fractured sternal wires", "fracture of the wire"
             if _participle_of_compound(d, drafts[i + 1 : i + 3], text, devices):
-                continue  # "fractured sternotomy wire": the wire of the sternotomy is
+                continue  # "fractured sternotomy wire": the wire is fractured, no bone
         kept.append(d)
     return kept
 
@@ -344,9 +344,9 @@ def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str
 def _participle_of_compound(
     d: Draft, following: list[Draft], text: str, devices: frozenset[str]
 ) -> bool:
-    """Is ``d`` a finding's participle right before a compound whose head is a device, "a
-    finding's word + a device's" ("fractured sternotomy wire", "broken pacemaker lead"):
-    the participle says the device's state, as it does right before the device alone."""
+    """Is ``d`` a finding's participle right before a compound of another finding's word
+    and a device's ("fractured sternotomy wire": sternotomy, then the wire)? The
+    participle says the device's state, as it does right before the device alone."""
     if len(following) < 2 or not text[d.start : d.end].lower().endswith("ed"):
         return False
     first, head = following
