@@ -213,6 +213,16 @@ def test_targets_not_a_list_and_over_the_prefix() -> None:
     assert spans[0].error == "end 8 is past the first 5 characters, which are labelled"
 
 
+def test_combinations_add_phrases_to_their_rule() -> None:
+    from radpilot.reports.clinicalcues import clinical_rules
+
+    hypothetical = clinical_rules().dimensions["hypothetical"].phrases
+    assert "return to urgent care for any" in hypothetical
+    assert "go to the emergency department if" in hypothetical
+    negation = clinical_rules().dimensions["certainty"].phrases
+    assert [r.category.value for r in negation["nobody in the family has"]] == ["negation"]
+
+
 def test_cue_file_is_strict() -> None:
     raw = CLINICAL_CUES.raw()
     raw["rules"][0]["scope"] = 3

@@ -134,6 +134,26 @@ def new_archive(
     return lambda name: str(tmp_path_factory.mktemp(name) / f"{name}.db")
 
 
+FilledArchive = Callable[[str, dict[str, str]], ArchiveStore]
+
+
+@pytest.fixture(scope="session")
+def filled_archive(new_archive: NewArchive) -> Iterator[FilledArchive]:
+    """``filled_archive(name, {id: text})``: a new archive of the backend holding those
+    reports, closed at the session's end."""
+    opened: list[ArchiveStore] = []
+
+    def fill(name: str, reports: dict[str, str]) -> ArchiveStore:
+        store = open_store(new_archive(name))
+        ingest_records(store, [make_record(rid=k, text=v) for k, v in reports.items()], jobs=1)
+        opened.append(store)
+        return store
+
+    yield fill
+    for store in opened:
+        store.close()
+
+
 @pytest.fixture(scope="session")
 def small_archive(new_archive: NewArchive) -> Iterator[ArchiveStore]:
     store = open_store(new_archive("archive"))

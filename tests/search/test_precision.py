@@ -4,7 +4,7 @@ no mocks. A test names the mechanism; each fails when it is taken out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,18 +68,9 @@ REPORTS = {
 }
 
 
-def _archive(
-    new_archive: Callable[[str], str], name: str, reports: dict[str, str]
-) -> Iterator[ArchiveStore]:
-    store = open_store(new_archive(name))
-    ingest_records(store, [make_record(rid=k, text=v) for k, v in reports.items()], jobs=1)
-    yield store
-    store.close()
-
-
 @pytest.fixture(scope="module")
-def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
-    yield from _archive(new_archive, "precision", REPORTS)
+def archive(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> ArchiveStore:
+    return filled_archive("precision", REPORTS)
 
 
 def ids(store: ArchiveStore, query: str, limit: int = 20) -> list[str]:
@@ -195,8 +186,8 @@ UNPLACED = {
 
 
 @pytest.fixture(scope="module")
-def unplaced(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
-    yield from _archive(new_archive, "unplaced", UNPLACED)
+def unplaced(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> ArchiveStore:
+    return filled_archive("unplaced", UNPLACED)
 
 
 @pytest.mark.parametrize(

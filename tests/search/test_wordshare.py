@@ -6,15 +6,13 @@ reports, the real reader, both backends; each test fails with its mechanism take
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from radpilot.interop.records import make_record
 from radpilot.search.engine import search
-from radpilot.search.ingest import ingest_records
 from radpilot.search.query import parse_query
-from radpilot.search.store import ArchiveStore, open_store
+from radpilot.search.store import ArchiveStore
 from radpilot.search.wordshare import forms, query_phrase
 
 REPORTS = {
@@ -55,18 +53,9 @@ REPORTS = {
 }
 
 
-def _archive(
-    new_archive: Callable[[str], str], name: str, reports: dict[str, str]
-) -> Iterator[ArchiveStore]:
-    store = open_store(new_archive(name))
-    ingest_records(store, [make_record(rid=k, text=v) for k, v in reports.items()], jobs=1)
-    yield store
-    store.close()
-
-
 @pytest.fixture(scope="module")
-def archive(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
-    yield from _archive(new_archive, "wordshare", REPORTS)
+def archive(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> ArchiveStore:
+    return filled_archive("wordshare", REPORTS)
 
 
 def ids(store: ArchiveStore, query: str) -> list[str]:
@@ -150,8 +139,8 @@ COMMON = {
 
 
 @pytest.fixture(scope="module")
-def common(new_archive: Callable[[str], str]) -> Iterator[ArchiveStore]:
-    yield from _archive(new_archive, "common_words", COMMON)
+def common(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> ArchiveStore:
+    return filled_archive("common_words", COMMON)
 
 
 @pytest.mark.parametrize(

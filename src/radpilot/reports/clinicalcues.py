@@ -32,6 +32,7 @@ from pydantic import Field, StrictBool, StrictInt
 
 from radpilot.datafiles import DataDocument, DataFile, DataModel, parse
 from radpilot.errors import VocabularyError
+from radpilot.reports.rules import Slots, with_combinations
 from radpilot.reports.vocabulary import Phrase, normalize_term
 
 
@@ -75,6 +76,11 @@ class CueRuleEntry(DataModel):
     category: TargetCategory
     direction: TargetDirection
     phrases: list[Phrase] = Field(min_length=1)
+    combinations: list[Slots] = Field(
+        default_factory=list,
+        description="More phrases, each made of one alternative from every slot in order: "
+        "[['return to'], ['the ed', 'clinic'], ['for', 'if']] is 'return to the ed for', ...",
+    )
     max_scope_words: Words | None = Field(
         None, description="Words between the cue and the concept at most (null: the clause)."
     )
@@ -196,7 +202,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
     tables: dict[Dimension, dict[str, list[Rule]]] = {d: {} for d in Dimension}
     for entry in doc.rules:
         rule = Rule(entry.category, entry.direction, entry.max_scope_words, entry.opens_clause)
-        for p in entry.phrases:
+        for p in with_combinations(entry.phrases, entry.combinations):
             _add(tables[DIMENSION_OF[entry.category]], p, rule)
     rel = doc.relatives
     experiencer = tables[Dimension.EXPERIENCER]

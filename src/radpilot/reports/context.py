@@ -232,7 +232,11 @@ def mentions_in_sentence(
         side = attrs.lateral.get(i)
         laterality = side[1] if side else d.term_laterality
         places = (*d.term_locations, *attrs.locs.get(i, ()))
-        if laterality is None and i + 1 < len(drafts) and _alternatives(d, drafts[i + 1], text):
+        if (
+            laterality is None
+            and i + 1 < len(drafts)
+            and _alternatives(d, drafts[i + 1], alternatives, text)
+        ):
             # "scarring or atelectasis in the right lung base": both are at the right base
             if i + 1 in attrs.after:
                 laterality = attrs.lateral[i + 1][1]
@@ -513,17 +517,23 @@ def _shared_side(prev: Mention, d: Draft, tokens: list[Token]) -> str | None:
     return None
 
 
-# Two findings offered as alternatives, right after one another: "scarring or atelectasis",
-# "atelectasis versus subsegmental pneumonia" (up to two words before the second).
-_ALTERNATIVE_GAP = re.compile(
-    r"[ \t]*(?:or|versus|vs\.?|and/or|/)[ \t]*(?:[A-Za-z-]+[ \t]+){0,2}", re.IGNORECASE
-)
+# Around the alternative cue joining two findings: nothing before it, up to two words after
+# it ("scarring or subsegmental atelectasis").
+_BEFORE_ALTERNATIVE = re.compile(r"[ \t]*")
+_AFTER_ALTERNATIVE = re.compile(r"[ \t]*(?:[A-Za-z-]+[ \t]+){0,2}")
 
 
-def _alternatives(d: Draft, nxt: Draft, text: str) -> bool:
-    """Are ``d`` and the next finding two readings of one thing ("X or Y")? Then what is
-    said after the second, a side or a place, is said of both."""
-    return d.end <= nxt.start and _ALTERNATIVE_GAP.fullmatch(text, d.end, nxt.start) is not None
+def _alternatives(d: Draft, nxt: Draft, alternatives: list[Token], text: str) -> bool:
+    """Are ``d`` and the next finding two readings of one thing, joined by an alternative
+    cue of ``cues.json`` right between them ("X or Y", "X versus Y")? Then what is said
+    after the second, a side or a place, is said of both."""
+    for t in alternatives:
+        if d.end <= t.start and t.end <= nxt.start:
+            return bool(
+                _BEFORE_ALTERNATIVE.fullmatch(text, d.end, t.start)
+                and _AFTER_ALTERNATIVE.fullmatch(text, t.end, nxt.start)
+            )
+    return False
 
 
 def _placed_side(laterality: str | None, places: tuple[str, ...], mods: Modifiers) -> str | None:

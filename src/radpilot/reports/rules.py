@@ -334,12 +334,18 @@ def _phrase_table(raw: Mapping[Any, list[str]]) -> dict[str, Any]:
     return table
 
 
-def _phrases(rule: CueRule) -> list[str]:
-    """A rule's phrases, then those its combinations make, in order."""
-    out = list(rule.phrases)
-    for slots in rule.combinations:
+def with_combinations(phrases: list[str], combinations: list[list[list[str]]]) -> list[str]:
+    """``phrases``, then those the combinations make (one alternative of every slot, in
+    order), in order: the cue files of the chest reader and of targets mode both write so."""
+    out = list(phrases)
+    for slots in combinations:
         out.extend(" ".join(parts) for parts in itertools.product(*slots))
     return out
+
+
+def _phrases(rule: CueRule) -> list[str]:
+    """A rule's phrases, then those its combinations make, in order."""
+    return with_combinations(rule.phrases, rule.combinations)
 
 
 def build_cue_rules(doc: CueFile, where: str) -> CueRules:
