@@ -159,6 +159,55 @@ CASES = [
     "[Chest pain|p] with exertion, none at rest.",  # a trailing "none" only qualifies
     "Go to the emergency department for any [bleeding|py].",  # an instruction
     "She was treated for [pneumonia|ph] last month.",
+    # the check4 round (kinds named by its writer; these wordings are h/targets5's own):
+    # a word right after a concept that states it closes its own list item ...
+    "No [pedal edema|a], [distal pulses|p] present.",
+    "Without [clubbing|a], [cyanosis|p] is present.",
+    "Abd: no [guarding|a], [bowel sounds|p] present in all quadrants.",
+    "Denies [dysuria|a], [urgency|p] present since Monday.",
+    "Possible [pneumonia|u], [effusion|p] present on the left.",
+    "No [fever|a], [chills|a], or [sweats|a] present.",  # ... unless the item goes on the list
+    "No [murmur|a] or [gallop|a] present.",
+    "No [rash|a] present.",
+    # an instruction to call or contact someone about a concept
+    "Call your doctor for [fever|py] over 101.",
+    "Notify your surgeon of any [wound drainage|py].",
+    "Contact us with [new weakness|py].",
+    "Call 911 for [chest pain|py].",
+    # a drug stopped or held, said after it
+    "[Metformin|a] was discontinued.",
+    "[Warfarin|a] held for the procedure.",
+    "[Aspirin|a] is on hold.",
+    "Her [amlodipine|a] was tapered off last week.",
+    "Her [lisinopril|a] 10 mg daily was stopped.",
+    "[Pneumonia|p] improved and she was d/c'd home.",  # "d/c" is also discharge
+    "[Chest pain|p] workup in progress, so the patient was held overnight.",  # too far
+    "[Heparin drip|a] discontinued this morning.",
+    # a zero count negates what it counts
+    "0/2 blood cultures positive for [Staphylococcus|a].",
+    "0 of 3 cultures grew [Candida|a].",
+    "Lymph nodes: 0/14 positive for [metastatic carcinoma|a].",
+    "Zero of four sets grew [bacteria|a].",
+    "None of the cultures grew [MRSA|a].",
+    "Pain 0/10 at rest, [tenderness|p] on palpation.",  # a pain score counts nothing
+    # a reporting abbreviation between a denial and its concept is the denial's
+    "No c/o [chest pain|a] today.",
+    "Pt denies c/o [nausea|a].",
+    # the abbreviated "neg for" opens a list as "negative for" does
+    "Neg for [fever|a], [chills|a], [cough|a].",
+    "ROS neg for [headache|a], [vision change|a], [weakness|a].",
+    # "only" and "still" end a scope where they open a clause, not inside one
+    "Denies [chest pain|a], only mild [fatigue|p].",
+    "No [vomiting|a], only [nausea|p] after meals.",
+    "Unsure whether she still takes [lisinopril|u].",
+    "Unclear if he is still having [seizures|u].",  # "if" after a doubt is "whether"
+    "Call if she still has [fever|py] on Friday.",
+    "Denies [fever|a], still has [cough|p].",
+    "No [fever|a] and still [coughing|p].",
+    # a negation opening a later clause ends the historical scope: it says what is now
+    "History of [MI|ph], no [recurrence|a].",
+    "Hx of [CVA|ph], no [residual weakness|a].",
+    "History of [DVT|ph] and [PE|ph].",
 ]
 
 

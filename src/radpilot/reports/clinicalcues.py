@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from itertools import product
@@ -95,6 +95,13 @@ class CueRuleEntry(DataModel):
 class TerminatorEntry(DataModel):
     applies_to: list[Dimension] = Field(min_length=1)
     phrases: list[Phrase] = Field(min_length=1)
+    opens_clause: StrictBool = Field(
+        False,
+        description="The term ends a scope only where it opens its clause (after a comma, "
+        "semicolon, colon, bracket or 'and'): 'denies A, still has B' ends the denial, "
+        "'unsure whether she still takes B' keeps the hedge; an adverb inside a clause "
+        "is no clause break.",
+    )
 
 
 class RelativesEntry(DataModel):
@@ -140,6 +147,12 @@ class ClinicalCueFile(DataDocument):
     relatives: RelativesEntry
     terminators: list[TerminatorEntry]
     sections: list[SectionEntry]
+    item_affirmations: list[Phrase] = Field(
+        default_factory=list,
+        description="Words right after a concept that state it and close its list item ('no "
+        "edema, pulses present'): a certainty cue before the item's comma does not reach it, "
+        "unless the item goes on the list with 'or', 'and' or 'nor' ('no A, B, or C present').",
+    )
 
 
 CLINICAL_CUES = DataFile("radpilot.reports", "data/clinical_cues.json", ClinicalCueFile)
@@ -174,6 +187,10 @@ class ClinicalRules:
     alternative_max_words: int
     list_closers: frozenset[str] = frozenset()  # "both", "a combination": after "or"
     relatives: frozenset[str] = frozenset()  # normalized relative phrases ("mother")
+    # phrase -> dimensions it ends only where it opens its clause ("still", "only")
+    clause_terminators: Mapping[str, frozenset[Dimension]] = field(default_factory=dict)
+    # words after a concept that state it and close its list item ("present"), any case
+    affirmation_pattern: re.Pattern[str] | None = None
 
 
 def compile_phrases(keys: list[str]) -> re.Pattern[str]:
@@ -232,15 +249,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
                     f"{where}: {phrase!r} is both a {sorted(both)[0].value} cue and a pseudo "
                     f"{sorted(both)[0].value} cue ({dim.value})"
                 )
-    terminators: dict[str, set[Dimension]] = {}
-    for t in doc.terminators:
-        for p in t.phrases:
-            terminators.setdefault(normalize_term(p), set()).update(t.applies_to)
-    for phrase, dims in terminators.items():
-        # The longest phrase wins a match: "now with" must also end what "now" ends.
-        words = phrase.split(" ")
-        for n in range(1, len(words)):
-            dims.update(terminators.get(" ".join(words[:n]), ()))
+    terminators, clause_terms = _terminators(doc.terminators)
     sections: dict[str, TargetCategory | None] = {}
     for s in doc.sections:
         for h in s.headers:
@@ -255,7 +264,7 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
             for d, table in tables.items()
         },
         terminators={k: frozenset(v) for k, v in terminators.items()},
-        terminator_pattern=compile_phrases(sorted(terminators)),
+        terminator_pattern=compile_phrases(sorted({*terminators, *clause_terms})),
         sections=sections,
         # A header opens a line or a sentence and ends with a colon: "Family History: ..."
         section_pattern=re.compile(rf"(?:{header_alt})[ \t]*:"),
@@ -264,7 +273,35 @@ def build_clinical_rules(doc: ClinicalCueFile, where: str) -> ClinicalRules:
         alternative_max_words=doc.settings.alternative_max_words,
         list_closers=frozenset(normalize_term(p) for p in doc.list_closers),
         relatives=frozenset(normalize_term(p) for p in rel.phrases),
+        clause_terminators={k: frozenset(v) for k, v in clause_terms.items()},
+        affirmation_pattern=(
+            re.compile(
+                compile_phrases(sorted({normalize_term(p) for p in doc.item_affirmations})).pattern,
+                re.IGNORECASE,
+            )
+            if doc.item_affirmations
+            else None
+        ),
     )
+
+
+def _terminators(
+    entries: list[TerminatorEntry],
+) -> tuple[dict[str, set[Dimension]], dict[str, set[Dimension]]]:
+    """Termination terms that end a scope anywhere, and those that end it only where they
+    open a clause, each as phrase -> the dimensions it ends."""
+    anywhere: dict[str, set[Dimension]] = {}
+    clause: dict[str, set[Dimension]] = {}
+    for t in entries:
+        table = clause if t.opens_clause else anywhere
+        for p in t.phrases:
+            table.setdefault(normalize_term(p), set()).update(t.applies_to)
+    for phrase, dims in anywhere.items():
+        # The longest phrase wins a match: "now with" must also end what "now" ends.
+        words = phrase.split(" ")
+        for n in range(1, len(words)):
+            dims.update(anywhere.get(" ".join(words[:n]), ()))
+    return anywhere, clause
 
 
 def clinical_rules_from_dict(raw: Any, where: str = CLINICAL_CUES.where) -> ClinicalRules:

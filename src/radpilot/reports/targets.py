@@ -20,7 +20,11 @@ The algorithm is ConText (Harkema et al., J Biomed Inform 2009), with the cues a
   certainty; "now", "presents" for the historical; "the patient", "he" for the
   experiencer), to a section header ("PMH: HTN, HPI: chest pain"), or within
   ``max_scope_words`` words. A cue that can look both ways looks
-  forward when another target follows it in its scope ("cough, likely pneumonia").
+  forward when another target follows it in its scope ("cough, likely pneumonia"). Some
+  termination terms end a scope only where they open a clause ("denies A, still has B",
+  but "unsure whether she still takes B").
+* A word right after a target that states it ("present") closes its list item: "no
+  edema, pulses present" does not negate the pulses.
 * Certainty: the nearest negation or uncertainty cue in scope decides. Two targets joined
   by "or" / "versus" (and at most ``alternative_max_words`` other words) are uncertain,
   unless negated or hypothetical ("denies fever or chills").
@@ -195,10 +199,24 @@ def _terminated(scan: _Text, rules: ClinicalRules, dim: str, lo: int, hi: int) -
     i = bisect.bisect_left(scan.terminator_starts, lo)
     while i < len(scan.terminators) and scan.terminators[i].start < hi:
         t = scan.terminators[i]
-        if t.end <= hi and dim in rules.terminators.get(t.key, ()):
-            return True
         i += 1
+        if t.end > hi:
+            continue
+        if dim in rules.terminators.get(t.key, ()):
+            return True
+        if dim in rules.clause_terminators.get(t.key, ()) and _opens_item(scan.text, t.start):
+            return True  # "denies A, still has B"; not "unsure whether she still takes B"
     return False
+
+
+_AND_BEFORE = re.compile(r"(?<!\w)and$", re.IGNORECASE)
+
+
+def _opens_item(text: str, at: int) -> bool:
+    """Does the word at ``at`` open a clause or list item: after a comma, semicolon, colon,
+    bracket or dash, or after "and" ("no fever and still coughing")?"""
+    before = text[max(0, at - 8) : at].rstrip()
+    return before == "" or before[-1] in ",;:(-" or _AND_BEFORE.search(before) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +427,8 @@ def _assert(
     window = (s_lo, s_hi)
     cues: list[str] = []
     certainty = Certainty.PRESENT
-    hit = _nearest(scan, rules, Dimension.CERTAINTY.value, span, window, others)
+    own_item = (_affirmed_item(scan, rules, span, s_lo), s_hi)
+    hit = _nearest(scan, rules, Dimension.CERTAINTY.value, span, own_item, others)
     if hit is not None:
         certainty = (
             Certainty.ABSENT if hit.category is TargetCategory.NEGATION else Certainty.UNCERTAIN
@@ -444,6 +463,30 @@ def _assert(
         ),
         cues=tuple(dict.fromkeys(cues)),
     )
+
+
+_ITEM_BREAK = re.compile(r"[,;]")
+_LIST_GOES_ON = re.compile(r"\s*(?:or|and|nor|and/or)(?!\w)", re.IGNORECASE)
+
+
+def _affirmed_item(scan: _Text, rules: ClinicalRules, span: tuple[int, int], s_lo: int) -> int:
+    """Where the certainty cues of a target may start: its sentence's start, or, when a
+    word right after it states it ("present", "positive"), its own list item's start ("no
+    edema, pulses present": the pulses are present). An item that goes on the list ("no A,
+    B, or C present") is still the list's."""
+    pattern = rules.affirmation_pattern
+    if pattern is None:
+        return s_lo
+    text = scan.text
+    at = span[1]
+    while text[at : at + 1] in (" ", "\t"):
+        at += 1
+    if pattern.match(text, at) is None:
+        return s_lo
+    breaks = [b.end() for b in _ITEM_BREAK.finditer(text, s_lo, span[0])]
+    if not breaks or _LIST_GOES_ON.match(text, breaks[-1]) is not None:
+        return s_lo
+    return breaks[-1]
 
 
 _LIST_NEXT = re.compile(r"[ \t]*(?:,|(?:or|and|nor)(?!\w))", re.IGNORECASE)
