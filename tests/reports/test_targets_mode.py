@@ -168,6 +168,7 @@ CASES = [
     "Possible [pneumonia|u], [effusion|p] present on the left.",
     "No [fever|a], [chills|a], or [sweats|a] present.",  # ... unless the item goes on the list
     "No [murmur|a] or [gallop|a] present.",
+    "Lungs: no [wheezes|a], [rales|a] or [rhonchi|a] present.",
     "No [rash|a] present.",
     # an instruction to call or contact someone about a concept
     "Call your doctor for [fever|py] over 101.",
@@ -182,6 +183,7 @@ CASES = [
     "Her [lisinopril|a] 10 mg daily was stopped.",
     "[Pneumonia|p] improved and she was d/c'd home.",  # "d/c" is also discharge
     "[Chest pain|p] workup in progress, so the patient was held overnight.",  # too far
+    "[Pain|p] held steady overnight.",  # "held" as "remained"
     "[Heparin drip|a] discontinued this morning.",
     # a zero count negates what it counts
     "0/2 blood cultures positive for [Staphylococcus|a].",
@@ -201,6 +203,7 @@ CASES = [
     "No [vomiting|a], only [nausea|p] after meals.",
     "Unsure whether she still takes [lisinopril|u].",
     "Unclear if he is still having [seizures|u].",  # "if" after a doubt is "whether"
+    "Unsure if [fever|u] was present.",
     "Call if she still has [fever|py] on Friday.",
     "Denies [fever|a], still has [cough|p].",
     "No [fever|a] and still [coughing|p].",

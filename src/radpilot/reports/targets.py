@@ -466,14 +466,14 @@ def _assert(
 
 
 _ITEM_BREAK = re.compile(r"[,;]")
-_LIST_GOES_ON = re.compile(r"\s*(?:or|and|nor|and/or)(?!\w)", re.IGNORECASE)
+_LIST_WORD = re.compile(r"(?<!\w)(?:or|and|nor)(?!\w)", re.IGNORECASE)
 
 
 def _affirmed_item(scan: _Text, rules: ClinicalRules, span: tuple[int, int], s_lo: int) -> int:
     """Where the certainty cues of a target may start: its sentence's start, or, when a
     word right after it states it ("present", "positive"), its own list item's start ("no
-    edema, pulses present": the pulses are present). An item that goes on the list ("no A,
-    B, or C present") is still the list's."""
+    edema, pulses present": the pulses are present). An item that goes on the list with
+    "or", "and" or "nor" ("no A, B, or C present", "no A, B or C present") is the list's."""
     pattern = rules.affirmation_pattern
     if pattern is None:
         return s_lo
@@ -484,8 +484,8 @@ def _affirmed_item(scan: _Text, rules: ClinicalRules, span: tuple[int, int], s_l
     if pattern.match(text, at) is None:
         return s_lo
     breaks = [b.end() for b in _ITEM_BREAK.finditer(text, s_lo, span[0])]
-    if not breaks or _LIST_GOES_ON.match(text, breaks[-1]) is not None:
-        return s_lo
+    if not breaks or _LIST_WORD.search(text, breaks[-1], span[0]) is not None:
+        return s_lo  # "no wheezes, rales or rhonchi present": the list goes on
     return breaks[-1]
 
 
