@@ -286,6 +286,32 @@ def test_cue_file_is_strict() -> None:
         clinical_rules_from_dict(raw)
 
 
+def test_clause_terminators_and_item_affirmations_are_data() -> None:
+    """The two check4-round mechanisms act through the cue file only: without the flag
+    "still" ends the hedge it sits in; without the list no trailing word states an item."""
+    unsure = "Unsure whether she still takes lisinopril."
+    pulses = "No edema, pulses present."
+    targets = {unsure: [(30, 40)], pulses: [(10, 16)]}
+    assert [read_targets(t, s)[0].certainty for t, s in targets.items()] == [
+        Certainty.UNCERTAIN,
+        Certainty.PRESENT,
+    ]
+    raw = CLINICAL_CUES.raw()
+    for t in raw["terminators"]:
+        t.pop("opens_clause", None)
+    raw["item_affirmations"] = []
+    plain = clinical_rules_from_dict(raw)
+    from radpilot.reports.targets import read_targets as read_with
+
+    assert [read_with(t, s, rules=plain)[0].certainty for t, s in targets.items()] == [
+        Certainty.PRESENT,
+        Certainty.ABSENT,
+    ]
+    raw["terminators"][0]["opens_clause"] = "yes"
+    with pytest.raises(VocabularyError, match=r"terminators\[0\]\.opens_clause"):
+        clinical_rules_from_dict(raw)
+
+
 def _label_file(src: Path, *args: str) -> tuple[int, list[dict], str]:  # type: ignore[type-arg]
     """``radpilot label SRC --format jsonl``: its exit code, output rows and stderr."""
     import contextlib
