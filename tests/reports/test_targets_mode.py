@@ -184,6 +184,11 @@ CASES = [
     "[Pneumonia|p] improved and she was d/c'd home.",  # "d/c" is also discharge
     "[Chest pain|p] workup in progress, so the patient was held overnight.",  # too far
     "[Pain|p] held steady overnight.",  # "held" as "remained"
+    "Discontinued [metformin|a] last month.",  # ... or before it, where it opens a clause
+    "Stopped [lisinopril|a] because of [cough|p].",
+    "Held [metoprolol|a] for a heart rate of 48.",
+    "[Metoprolol|a] discontinued, [bradycardia|p] noted on telemetry.",
+    "Symptoms stopped after [ibuprofen|p].",
     "[Heparin drip|a] discontinued this morning.",
     # a zero count negates what it counts
     "0/2 blood cultures positive for [Staphylococcus|a].",
