@@ -1,6 +1,6 @@
 """Targets mode (``radpilot.reports.read_targets``) on given spans, beside medspaCy's ConText.
 
-Five sets of marked sentences, then BioScope:
+Six sets of marked sentences, then BioScope:
 
 * ``benchmarks/data/clinical_targets.txt``: general clinical sentences written for radpilot
   (emergency, discharge, progress notes, radiology, pathology, cardiology, psychiatry,
@@ -22,6 +22,13 @@ Five sets of marked sentences, then BioScope:
   nursing, clinic letters, pediatrics, obstetrics, psychiatry, ROS and templated negatives,
   social and family history, medication lists, pseudo-negations and double negatives); the
   gold was decided before any run, and it was scored once, never tuned on.
+* ``benchmarks/data/clinical_targets_check5.txt``: a sixth, written by h/check5 (issue 10
+  §2) by hand after clinical_cues.json 1.7.0 and committed before any run, in settings the
+  others list least (ICU progress notes, operative notes, anesthesia pre-op, dermatology,
+  ophthalmology, ENT, dental, oncology staging, echo and cath, neurology exam, wound care,
+  home health, telephone encounters, patient portal messages in lay words, transfer
+  summaries, ROS / PMH / FH / SH templates, medication reconciliation, allergy lists, hard
+  cases); its header adds a few conventions ("resolved", "no longer", "unlikely", PMH lists).
 * BioScope's clinical development half (``../shared/data/bioscope/``): the spans are the
   mentions radpilot's reader finds in each sentence (the same spans for every system), the
   gold is the certainty BioScope's scopes give them, by the shared scorer's own rule
@@ -60,7 +67,8 @@ CHECK = HERE / "data" / "clinical_targets_check.txt"  # written after the rules 
 CHECK2 = HERE / "data" / "clinical_targets_check2.txt"  # the issue 10 §2 audit's, the same
 CHECK3 = HERE / "data" / "clinical_targets_check3.txt"  # h/targets3's, scored once
 CHECK4 = HERE / "data" / "clinical_targets_check4.txt"  # h/targets4's, scored once
-CHECKS = (CHECK, CHECK2, CHECK3, CHECK4)
+CHECK5 = HERE / "data" / "clinical_targets_check5.txt"  # h/check5's, committed unrun
+CHECKS = (CHECK, CHECK2, CHECK3, CHECK4, CHECK5)
 CERTAINTY = {"p": "present", "a": "absent", "u": "uncertain"}
 _MARK = re.compile(r"\[([^\]|]+)\|([pau])([hyo ]*)\]")
 
