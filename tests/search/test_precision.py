@@ -206,3 +206,43 @@ def test_the_sentence_places_a_mention_the_reader_placed_nowhere(
     for group in ranks:
         assert set(got[: len(group)]) == group, got
         got = got[len(group) :]
+
+
+# A place written inside the finding's own words ("mediastinal" of "calcified mediastinal
+# lymph nodes", one synonym of the reader's vocabulary, so no free word is left) is a
+# constraint as a free word's place is: the mentions at it first, then those placed
+# nowhere, then those placed only elsewhere (whatever their stored scores: M1 and A1 say
+# theirs twice, and M1 writes the node, redacted in M2 and M4 as OpenI does). A place the finding is named for (the rib of "rib fracture") is no
+# constraint: every mention of it is there.
+TERM_PLACES = {
+    "M1": "FINDINGS: Calcified right hilar lymph node.\nIMPRESSION: Calcified right hilar lymph node.",
+    "M2": "FINDINGS: Calcified mediastinal lymph XXXX.",
+    "M3": "FINDINGS: Calcified lymph nodes are present. Heart size normal.",
+    "M4": "FINDINGS: There are calcified lymph XXXX in the mediastinum, unchanged.",
+    "A1": "FINDINGS: Left basilar scarring.\nIMPRESSION: Left basilar scarring.",
+    "A2": "FINDINGS: Scarring at the right apex.",
+    "A3": "FINDINGS: Stable apical scarring.",
+    "A4": "FINDINGS: Scarring. Heart size normal.",
+}
+
+
+@pytest.fixture(scope="module")
+def term_places(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> ArchiveStore:
+    return filled_archive("term_places", TERM_PLACES)
+
+
+@pytest.mark.parametrize(
+    ("query", "ranks"),
+    [
+        ("calcified mediastinal lymph nodes", [{"M2", "M4"}, {"M3"}, {"M1"}]),
+        ("mediastinal calcified lymph nodes", [{"M2", "M4"}, {"M3"}, {"M1"}]),
+        ("apical scarring", [{"A2", "A3"}, {"A4"}, {"A1"}]),
+    ],
+)
+def test_a_place_inside_the_findings_words_is_the_place_asked(
+    term_places: ArchiveStore, query: str, ranks: list[set[str]]
+) -> None:
+    got = ids(term_places, query)
+    for group in ranks:
+        assert set(got[: len(group)]) == group, got
+        got = got[len(group) :]

@@ -149,11 +149,32 @@ def _unplaced_texts(
 def asked_places(q: Query, terms: Sequence[FindingTerm]) -> tuple[list[str], list[str]]:
     """``locations_in`` the free words, less a place a term's finding is named for
     (the diaphragm of ``elevated_hemidiaphragm``): every mention of it is there, so the
-    word only qualifies ("right hemidiaphragm eventration" is ranked by "eventration")."""
+    word only qualifies ("right hemidiaphragm eventration" is ranked by "eventration").
+    Then the places a term's own words write (``term_places``)."""
     places, rest = locations_in(q.words)
     named = [w for t in terms for w in t.finding.split("_")]
     organ = [p for p in places if all(any(x in w for w in named) for x in p.split())]
-    return [p for p in places if p not in organ], [*rest, *organ]
+    kept = [p for p in places if p not in organ]
+    inside = [p for t in terms for p in term_places(t) if p not in kept]
+    return [*kept, *dict.fromkeys(inside)], [*rest, *organ]
+
+
+def term_places(t: FindingTerm) -> list[str]:
+    """The places written among a finding term's words before its noun, where one
+    synonym holds them ("mediastinal" of "calcified mediastinal lymph nodes", "apical" of
+    "apical scarring"): the query asks for the finding there, as it does with the place
+    as a free word ("mediastinal calcified lymph nodes"). A place that shares a word
+    with the finding's name is where every mention of it is (the rib of ``rib_fracture``,
+    the hilum of ``hilar_enlargement``, the angle of ``costophrenic_blunting``), the
+    "central" of ``central_line`` a part of the device's name: no constraint."""
+    stop = query_words().stopwords
+    written = [w for w in _WORDS.findall(t.text.lower()) if w not in stop]
+    named = t.finding.split("_")
+    return [
+        p
+        for p in locations_in(written[:-1])[0]
+        if not any(x in w or w in x for x in p.split() for w in named)
+    ]
 
 
 def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
