@@ -65,6 +65,11 @@ REPORTS = {
     "H1": "FINDINGS: Hyperexpanded lungs.",
     "I2": "FINDINGS: Prominent interstitial markings.",
     "I1": "FINDINGS: Prominent lung markings.",
+    # "-itis" is written "-itic" ("arthritic changes"): literal, before a report that says
+    # "degenerative changes" twice (the reader reads all three as the same finding).
+    "R1": "FINDINGS: Arthritic changes of the spine.",
+    "R2": "FINDINGS: There are arthritic changes throughout the thoracic spine.",
+    "R3": "FINDINGS: Degenerative changes of the spine.\nIMPRESSION: Degenerative changes.",
 }
 
 
@@ -142,6 +147,8 @@ def test_literal_forms_and_phrases_rank_first(archive: ArchiveStore) -> None:
     assert ids(archive, "hyperinflation") == ["H2", "H1"]
     # The query's whole phrase in one mention before its head word alone.
     assert ids(archive, "interstitial markings") == ["I2", "I1"]
+    got = ids(archive, "arthritis")
+    assert set(got[:2]) == {"R1", "R2"} and got.index("R3") == 2
 
 
 def test_a_side_inside_a_findings_synonym_is_the_querys_side() -> None:
