@@ -70,6 +70,13 @@ REPORTS = {
     "R1": "FINDINGS: Arthritic changes of the spine.",
     "R2": "FINDINGS: There are arthritic changes throughout the thoracic spine.",
     "R3": "FINDINGS: Degenerative changes of the spine.\nIMPRESSION: Degenerative changes.",
+    # The words fill of a side-less finding of two words: a sentence that states both (F1,
+    # F2, where the reader read another finding) before a report that writes one word
+    # often and the other in another sentence (F3: "scarring" twice, "no pleural effusion").
+    "F0": "FINDINGS: Pleural scarring at the right apex.",
+    "F1": "FINDINGS: Mild biapical pleural-peripheral scarring. The lungs are otherwise clear.",
+    "F2": "FINDINGS: Scarring, pleural in location, along the left lateral chest wall.",
+    "F3": "FINDINGS: Scarring is unchanged. No pleural effusion.\nIMPRESSION: Stable scarring.",
 }
 
 
@@ -94,6 +101,11 @@ def test_few_reader_matches_fill_up_from_the_words(archive: ArchiveStore) -> Non
     got = [h.report.id for h in res.hits]
     assert got == ["B1", "B2"]
     assert res.hits[0].parts["finding"] > 0 and res.hits[1].parts["finding"] == 0.0
+
+
+def test_the_fill_takes_the_words_said_together_first(archive: ArchiveStore) -> None:
+    got = ids(archive, "pleural scarring")
+    assert got[0] == "F0" and set(got[1:3]) == {"F1", "F2"} and "F3" in got[3:]
 
 
 def test_the_fill_never_overrules_the_reader(archive: ArchiveStore) -> None:
