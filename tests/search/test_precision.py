@@ -220,6 +220,12 @@ TERM_PLACES = {
     "A2": "FINDINGS: Scarring at the right apex.",
     "A3": "FINDINGS: Stable apical scarring.",
     "A4": "FINDINGS: Scarring. Heart size normal.",
+    # The hilum asked is answered by the reader's places just above and below it (X1, X2),
+    # before an opacity placed nowhere (X4) or only elsewhere (X3, said twice).
+    "X1": "FINDINGS: Vague opacity in the right infrahilar region.",
+    "X2": "FINDINGS: Right suprahilar opacity, stable.",
+    "X3": "FINDINGS: Retrocardiac opacity.\nIMPRESSION: Retrocardiac opacity, unchanged.",
+    "X4": "FINDINGS: Opacity is seen. Heart size normal.",
 }
 
 
@@ -249,3 +255,8 @@ def test_a_place_asked_ranks_the_mentions_at_it_first(
     for group in ranks:
         assert set(got[: len(group)]) == group, got
         got = got[len(group) :]
+
+
+def test_the_hilum_is_answered_just_above_and_below_it(places: ArchiveStore) -> None:
+    got = ids(places, "hilar opacity")
+    assert set(got[:2]) == {"X1", "X2"} and got.index("X4") < got.index("X3")
