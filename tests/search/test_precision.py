@@ -65,6 +65,18 @@ REPORTS = {
     "H1": "FINDINGS: Hyperexpanded lungs.",
     "I2": "FINDINGS: Prominent interstitial markings.",
     "I1": "FINDINGS: Prominent lung markings.",
+    # "-itis" is written "-itic" ("arthritic changes"): literal, before a report that says
+    # "degenerative changes" twice (the reader reads all three as the same finding).
+    "R1": "FINDINGS: Arthritic changes of the spine.",
+    "R2": "FINDINGS: There are arthritic changes throughout the thoracic spine.",
+    "R3": "FINDINGS: Degenerative changes of the spine.\nIMPRESSION: Degenerative changes.",
+    # The words fill of a side-less finding of two words: a sentence that states both (F1,
+    # F2, where the reader read another finding) before a report that writes one word
+    # often and the other in another sentence (F3: "scarring" twice, "no pleural effusion").
+    "F0": "FINDINGS: Pleural scarring at the right apex.",
+    "F1": "FINDINGS: Mild biapical pleural-peripheral scarring. The lungs are otherwise clear.",
+    "F2": "FINDINGS: Scarring, pleural in location, along the left lateral chest wall.",
+    "F3": "FINDINGS: Scarring is unchanged. No pleural effusion.\nIMPRESSION: Stable scarring.",
 }
 
 
@@ -89,6 +101,11 @@ def test_few_reader_matches_fill_up_from_the_words(archive: ArchiveStore) -> Non
     got = [h.report.id for h in res.hits]
     assert got == ["B1", "B2"]
     assert res.hits[0].parts["finding"] > 0 and res.hits[1].parts["finding"] == 0.0
+
+
+def test_the_fill_takes_the_words_said_together_first(archive: ArchiveStore) -> None:
+    got = ids(archive, "pleural scarring")
+    assert got[0] == "F0" and set(got[1:3]) == {"F1", "F2"} and "F3" in got[3:]
 
 
 def test_the_fill_never_overrules_the_reader(archive: ArchiveStore) -> None:
@@ -142,6 +159,8 @@ def test_literal_forms_and_phrases_rank_first(archive: ArchiveStore) -> None:
     assert ids(archive, "hyperinflation") == ["H2", "H1"]
     # The query's whole phrase in one mention before its head word alone.
     assert ids(archive, "interstitial markings") == ["I2", "I1"]
+    got = ids(archive, "arthritis")
+    assert set(got[:2]) == {"R1", "R2"} and got.index("R3") == 2
 
 
 def test_a_side_inside_a_findings_synonym_is_the_querys_side() -> None:
@@ -185,9 +204,34 @@ UNPLACED = {
 }
 
 
+# A place written inside the finding's own words ("mediastinal" of "calcified mediastinal
+# lymph nodes", one synonym of the reader's vocabulary, so no free word is left) is a
+# constraint as a free word's place is: the mentions at it first, then those placed
+# nowhere, then those placed only elsewhere (whatever their stored scores: M1 and A1 say
+# theirs twice, and M1 writes the node, redacted in M2 and M4 as OpenI does). A place the
+# finding is named for (the rib of "rib fracture") is no constraint: every mention of it
+# is there.
+TERM_PLACES = {
+    "M1": "FINDINGS: Calcified right hilar lymph node.\nIMPRESSION: Calcified right hilar lymph node.",
+    "M2": "FINDINGS: Calcified mediastinal lymph XXXX.",
+    "M3": "FINDINGS: Calcified lymph nodes are present. Heart size normal.",
+    "M4": "FINDINGS: There are calcified lymph XXXX in the mediastinum, unchanged.",
+    "A1": "FINDINGS: Left basilar scarring.\nIMPRESSION: Left basilar scarring.",
+    "A2": "FINDINGS: Scarring at the right apex.",
+    "A3": "FINDINGS: Stable apical scarring.",
+    "A4": "FINDINGS: Scarring. Heart size normal.",
+    # The hilum asked is answered by the reader's places just above and below it (X1, X2),
+    # before an opacity placed nowhere (X4) or only elsewhere (X3, said twice).
+    "X1": "FINDINGS: Vague opacity in the right infrahilar region.",
+    "X2": "FINDINGS: Right suprahilar opacity, stable.",
+    "X3": "FINDINGS: Retrocardiac opacity.\nIMPRESSION: Retrocardiac opacity, unchanged.",
+    "X4": "FINDINGS: Opacity is seen. Heart size normal.",
+}
+
+
 @pytest.fixture(scope="module")
-def unplaced(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> ArchiveStore:
-    return filled_archive("unplaced", UNPLACED)
+def places(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> ArchiveStore:
+    return filled_archive("places", {**UNPLACED, **TERM_PLACES})
 
 
 @pytest.mark.parametrize(
@@ -196,13 +240,23 @@ def unplaced(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> A
         ("lower lobe pneumonia", [{"P4"}, {"P3", "P6"}, {"P1", "P2", "P5"}]),
         ("left lower lobe pneumonia", [{"P3", "P6"}, {"P5"}]),
         ("upper lobe pneumonia", [{"P5"}, {"P1", "P2", "P3"}, {"P4", "P6"}]),
+        ("calcified mediastinal lymph nodes", [{"M2", "M4"}, {"M3"}, {"M1"}]),
+        ("mediastinal calcified lymph nodes", [{"M2", "M4"}, {"M3"}, {"M1"}]),
+        ("apical scarring", [{"A2", "A3"}, {"A4"}, {"A1"}]),
     ],
 )
-def test_the_sentence_places_a_mention_the_reader_placed_nowhere(
-    unplaced: ArchiveStore, query: str, ranks: list[set[str]]
+def test_a_place_asked_ranks_the_mentions_at_it_first(
+    places: ArchiveStore, query: str, ranks: list[set[str]]
 ) -> None:
-    got = ids(unplaced, query)
+    """The sentence's places for a mention placed nowhere (UNPLACED); a place inside the
+    finding's own words (TERM_PLACES). Every report with a mention is returned."""
+    got = ids(places, query)
     assert len(got) == sum(map(len, ranks))
     for group in ranks:
         assert set(got[: len(group)]) == group, got
         got = got[len(group) :]
+
+
+def test_the_hilum_is_answered_just_above_and_below_it(places: ArchiveStore) -> None:
+    got = ids(places, "hilar opacity")
+    assert set(got[:2]) == {"X1", "X2"} and got.index("X4") < got.index("X3")

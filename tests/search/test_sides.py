@@ -91,6 +91,17 @@ REPORTS = {
     "V1": "FINDINGS: Eventration of the right hemidiaphragm. Heart size normal.",
     "V2": "FINDINGS: Elevated right hemidiaphragm.\nIMPRESSION: Elevated right hemidiaphragm.",
     "V3": "FINDINGS: Elevation of the right hemidiaphragm.",
+    # A side-less mention whose sentence writes the side in another of the reader's words
+    # for it ("both", not "bilateral"): on both sides (I1, T1), after the reader's
+    # bilateral match (I2); "both" in another sentence is no side of it (I3). A negated
+    # mention of the finding's parent (a generic "airspace opacity") does not judge the
+    # subtype the reader read present (I4).
+    "I1": "FINDINGS: Interstitial opacities are persistent at both lung bases.",
+    "I2": "FINDINGS: Bilateral interstitial opacities. Heart size normal.",
+    "I3": "FINDINGS: Interstitial opacities. Both hila are normal.",
+    "T1": "FINDINGS: Pleural thickening, which is stable, at both apices.",
+    "I4": "FINDINGS: Interstitial opacities are again persistent at both bases. "
+    "No focal airspace opacity.",
 }
 QUERIES = {
     "left basilar atelectasis": ["S2", "S1", "S5", "S7"],
@@ -115,6 +126,8 @@ QUERIES = {
     "left lower lobe nodule": ["L3"],
     "elevated left hemidiaphragm": ["H1", "H2"],
     "elevated right hemidiaphragm": ["H3", "V1", "V2", "V3"],
+    "bilateral interstitial opacities": ["I2", "I1", "I4"],
+    "bilateral pleural thickening": ["S4", "T1"],
 }
 
 

@@ -40,6 +40,7 @@ from radpilot.search.freewords import (
     near_evidence,
     placed_elsewhere,
     stated_only,
+    term_places,
 )
 from radpilot.search.models import (
     CandidateQuery,
@@ -263,8 +264,11 @@ def _search(
     wanted = sorted({f for t in scoring for f in expand(t.finding)})
     # Ranking reads only what a report states (negated mentions never answer).
     live = ("present", "uncertain")
-    ments = store.mentions(ids, wanted, live) if wanted and q.words else {}
-    near = near_evidence(store, q, scoring, ids, ments) if q.words and scoring else {}
+    # The free words, or a place the finding's own words write ("calcified mediastinal
+    # lymph nodes"), are read near the evidence.
+    placing = bool(q.words) or any(term_places(t) for t in scoring)
+    ments = store.mentions(ids, wanted, live) if wanted and placing else {}
+    near = near_evidence(store, q, scoring, ids, ments) if placing and scoring else {}
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
     near_all = {rid: at + words for rid, (at, words) in near.items()}
@@ -282,7 +286,7 @@ def _search(
     phrase: set[int] = set()
     share: dict[int, float] = {}
     if wanted and reads_words(q, scoring):
-        if not q.words:
+        if not placing:
             ments = store.mentions(head, wanted, live)
         texts = Texts(store)
         phrase = stated_phrase(q, scoring, {r: ments[r] for r in head if r in ments}, texts)

@@ -9,7 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from radpilot.search.analysis import answering_sides, bilateral_words, side_words
-from radpilot.search.freewords import said_together, sideless_on, stated_only
+from radpilot.search.freewords import (
+    locations_in,
+    said_together,
+    sideless_on,
+    stated_only,
+)
 from radpilot.search.models import CandidateQuery
 from radpilot.search.query import FindingTerm, Polarity, Query
 from radpilot.search.store import ArchiveStore
@@ -78,7 +83,11 @@ def lexical_fill(
     need = max(0, limit - len(seen))
     # The side as any of the reader's words for it ("both" for bilateral), which a query
     # word may be ("biapical" of "biapical scarring").
-    keep = fill.ranked([list(side_words(s)) for s in sides], seen, need)
+    together = not sides and len({w.lower() for w in words}) > 1
+    keep = fill.ranked([list(side_words(s)) for s in sides], seen, need, together=together)
+    if together and len(keep) < need:
+        # Then any report that states the words, in BM25 order.
+        keep += fill.ranked([], seen | {rid for rid, _ in keep}, need - len(keep))
     if len(sides) == 1 and answering_sides(sides[0])[1:] and len(keep) < need:
         # A bilateral finding is on the side asked too ("Bilateral costophrenic XXXX
         # blunting" answers the right one): after every report that writes the side.
@@ -104,17 +113,21 @@ class _Fill:
     named: int
 
     def ranked(
-        self, sides: Sequence[Sequence[str]], seen: set[int], need: int
+        self, sides: Sequence[Sequence[str]], seen: set[int], need: int, together: bool = False
     ) -> list[tuple[int, float]]:
         """The reports the words answer, each with its BM25 score, best first; a sided
         query (``sides``: each side as any of its words) takes those where a sentence
         writes the side beside the words, after the reader's side-less matches whose
-        words write it."""
+        words write it. ``together``: a side-less query of two words or more takes only
+        the reports one sentence of which states two of them ("biapical
+        pleural-peripheral scarring" for "pleural scarring"), which BM25 ranks after
+        reports that repeat one word ("scarring" three times, "pleural" in "no pleural
+        effusion")."""
         store, terms, words = self.store, self.terms, self.words
         # A sided fill reads each word in its other forms too ("calcified" for
         # "calcification", ``wordshare.forms``), as the ranking of the reader's matches does.
         spelled = [spellings(w) for w in words]
-        fts = _two_of(spelled) if sides else fts_expression(words)
+        fts = _two_of(spelled) if sides or together else fts_expression(words)
         if fts is None or need <= 0:
             return []
         for alts in sides:
@@ -129,6 +142,7 @@ class _Fill:
         fam = sorted({f for t in terms for f in family(t.finding)})
         judged = store.finding_status(list(cands), fam)
         sideless: set[int] = set()
+        share: dict[int, float] = {}
         if sides:
             asked = [s for alts in sides for s in alts]
             if all(t.laterality is None or t.laterality.value in asked for t in terms):
@@ -137,10 +151,38 @@ class _Fill:
             fresh = said_together(
                 store, [r for r in cands if r not in judged], spelled, sides, self.named
             )
+        elif together:
+            ordered, first = _unplaced_first(words, self.named)
+            fresh = said_together(
+                store,
+                [r for r in cands if r not in judged],
+                [spellings(w) for w in ordered],
+                [],
+                first,
+            )
+            # By the share of the words each states (IDF-weighted), then BM25: the words
+            # of two are no whole answer.
+            share = {rid: stated.get(rid, 0.0) for rid in fresh}
         else:
             fresh = {rid for rid in stated if rid not in judged}
-        keep = sorted(sideless | fresh, key=lambda r: (-(r in sideless), -cands[r], -r))
+        keep = sorted(
+            sideless | fresh,
+            key=lambda r: (-(r in sideless), -share.get(r, 0.0), -cands[r], -r),
+        )
         return [(rid, cands[rid]) for rid in keep[:need]]
+
+
+def _unplaced_first(words: Sequence[str], named: int) -> tuple[list[str], int]:
+    """The words with the finding's own words that name no place first, and how many
+    those are (all of the finding's, where each names a place): a sentence that states
+    the place alone ("The costophrenic angles are sharp") is no "blunted costophrenic
+    angle", so one of the sentence's words must be "blunted"."""
+    own = list(words[:named])
+    _, rest = locations_in(own)
+    first = [w for w in own if w in rest]
+    if not first:
+        return list(words), named
+    return [*first, *(w for w in words if w not in first)], len(first)
 
 
 def _two_of(words: Sequence[Sequence[str]]) -> str | None:

@@ -25,7 +25,7 @@ from radpilot.reports.models import Certainty
 from radpilot.reports.morphology import stem
 from radpilot.reports.sections import split_sentences
 from radpilot.reports.vocabulary import normalize_term
-from radpilot.search.analysis import answering_sides
+from radpilot.search.analysis import answering_sides, side_words
 from radpilot.search.config import query_words
 from radpilot.search.models import StoredMention
 from radpilot.search.query import FindingTerm, Query
@@ -149,11 +149,32 @@ def _unplaced_texts(
 def asked_places(q: Query, terms: Sequence[FindingTerm]) -> tuple[list[str], list[str]]:
     """``locations_in`` the free words, less a place a term's finding is named for
     (the diaphragm of ``elevated_hemidiaphragm``): every mention of it is there, so the
-    word only qualifies ("right hemidiaphragm eventration" is ranked by "eventration")."""
+    word only qualifies ("right hemidiaphragm eventration" is ranked by "eventration").
+    Then the places a term's own words write (``term_places``)."""
     places, rest = locations_in(q.words)
     named = [w for t in terms for w in t.finding.split("_")]
     organ = [p for p in places if all(any(x in w for w in named) for x in p.split())]
-    return [p for p in places if p not in organ], [*rest, *organ]
+    kept = [p for p in places if p not in organ]
+    inside = [p for t in terms for p in term_places(t) if p not in kept]
+    return [*kept, *dict.fromkeys(inside)], [*rest, *organ]
+
+
+def term_places(t: FindingTerm) -> list[str]:
+    """The places written among a finding term's words before its noun, where one
+    synonym holds them ("mediastinal" of "calcified mediastinal lymph nodes", "apical" of
+    "apical scarring"): the query asks for the finding there, as it does with the place
+    as a free word ("mediastinal calcified lymph nodes"). A place that shares a word
+    with the finding's name is where every mention of it is (the rib of ``rib_fracture``,
+    the hilum of ``hilar_enlargement``, the angle of ``costophrenic_blunting``), the
+    "central" of ``central_line`` a part of the device's name: no constraint."""
+    stop = query_words().stopwords
+    written = [w for w in _WORDS.findall(t.text.lower()) if w not in stop]
+    named = t.finding.split("_")
+    return [
+        p
+        for p in locations_in(written[:-1])[0]
+        if not any(x in w or w in x for x in p.split() for w in named)
+    ]
 
 
 def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -314,26 +335,37 @@ def sideless_on(
     side) answers "elevated left hemidiaphragm"; or its sentence writes the side and no
     other mention there has it ("interstitial opacities within the lung bases
     bilaterally"): a side in the sentence that the reader gave another finding is that
-    one's ("Pulmonary edema and bilateral effusions"). A report with a sided, negated or
-    uncertain mention of the family has been judged and is left out."""
+    one's ("Pulmonary edema and bilateral effusions"). A report with a sided mention of
+    the family, or a negated or uncertain one of the terms' findings, has been judged and
+    is left out; "No focal airspace opacity" beside "Interstitial opacities ... at both
+    bases" negates the generic parent, not the subtype asked."""
     if not rowids:
         return set()
+    own = {f for t in terms for f in expand(t.finding)}
     sides = [t.laterality.value for t in terms if t.laterality]
-    pats = [word_pattern(side) for side in sides]
+    # The side as any of the reader's words for it: "at both lung bases" is bilateral.
+    pats = [_any_word(side_words(side)) for side in sides]
     fam = set(family)
     every = store.mentions(rowids)
     ours = {rid: [m for m in ms if m.finding in fam] for rid, ms in every.items()}
     texts = store.texts([rid for rid, ms in ours.items() if ms])
     out = set()
     for rid, ms in ours.items():
-        if not ms or any(m.status != "present" or m.laterality for m in ms):
+        if not ms or any(m.laterality or (m.status != "present" and m.finding in own) for m in ms):
             continue
+        ms = [m for m in ms if m.status == "present"]
         if all(
             any(_owns(m, side, p, every[rid], fam, texts.get(rid, "")) for m in ms)
             for side, p in zip(sides, pats, strict=True)
         ):
             out.add(rid)
     return out
+
+
+def _any_word(words: Sequence[str]) -> re.Pattern[str]:
+    """``word_pattern`` of any of the words, the longest first."""
+    alts = sorted({word_pattern(w).pattern[2:] for w in words}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(alts) + ")", re.IGNORECASE)
 
 
 def _owns(
