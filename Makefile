@@ -18,7 +18,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test lint typecheck imports pytest bench clean
+.PHONY: install native demo test lint typecheck imports pytest bench clean
 
 install: $(STAMP)
 
@@ -32,7 +32,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[llm]' || echo "warning: llama-cpp-python did not build; the llama-cpp.v1 backend and its tests are unavailable" >&2
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# The reader's hot modules compiled by mypyc (src/radpilot/reports/native.py): rebuilt
+# only when their sources changed; without a C compiler the reader runs from its sources.
+native: $(STAMP)
+	@RADPILOT_PURE=1 $(PY) -m radpilot.reports.nativebuild --if-stale
+
+demo: native
 	$(VENV)/bin/radpilot demo --out demo-output
 
 lint: $(STAMP)
@@ -46,13 +51,14 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(STAMP)
+pytest: native
 	$(VENV)/bin/pytest -q -n 2
 
 test: lint typecheck imports pytest
 
-bench: $(STAMP)
+bench: native
 	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo-output .mypy_cache .pytest_cache .ruff_cache
+	-@test -x $(PY) && RADPILOT_PURE=1 $(PY) -m radpilot.reports.nativebuild clean
+	rm -rf $(VENV) demo-output build/native .mypy_cache .pytest_cache .ruff_cache

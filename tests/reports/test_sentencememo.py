@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import fields
 
 import pytest
 
 from radpilot.reports import read, sentencememo
 from radpilot.reports.matcher import lexicon
-from radpilot.reports.models import Mention, Report
+from radpilot.reports.models import (
+    Certainty,
+    Change,
+    Hedge,
+    Laterality,
+    Measurement,
+    Mention,
+    Report,
+    Span,
+)
 
 TEXTS = [
     "FINDINGS: Small left pleural effusion. No pneumothorax.\nIMPRESSION: No pneumothorax.",
@@ -50,13 +58,37 @@ def test_memo_reads_like_a_fresh_reading(order: int) -> None:
                 assert r.text[m.size.span.start : m.size.span.end] == m.size.span.text
 
 
-def test_only_span_fields_are_moved() -> None:
-    # _moved shifts span, sentence and size: a new field that holds an offset must be
-    # moved there too, or a repeated sentence would point at the wrong words.
-    with_offsets = {
-        f.name for f in fields(Mention) if re.search(r"\b(Span|Measurement|int)\b", str(f.type))
-    }
-    assert with_offsets == {"span", "sentence", "size"}
+# One value per Mention field, none a default: a field added to Mention without one here
+# fails the first assertion, and one that _copy drops or fails to move fails the second.
+_EVERY_FIELD: dict[str, object] = {
+    "finding": "pleural_effusion",
+    "certainty": Certainty.UNCERTAIN,
+    "span": Span(3, 8, "effus"),
+    "sentence": Span(0, 20, "a sentence of twenty"),
+    "section": "findings",
+    "laterality": Laterality.LEFT,
+    "locations": ("base",),
+    "severity": "small",
+    "size": Measurement(2.5, "cm", 25.0, Span(10, 16, "2.5 cm")),
+    "change": Change.NEW,
+    "historical": True,
+    "hypothetical": True,
+    "cues": ("may",),
+    "hedge": Hedge.POSSIBLE,
+    "region": "lower limb",
+}
+
+
+def test_a_moved_mention_keeps_every_field_and_moves_every_offset() -> None:
+    assert set(_EVERY_FIELD) == {f.name for f in fields(Mention)}
+    m = Mention(**_EVERY_FIELD)  # type: ignore[arg-type]
+    (moved,) = sentencememo.shifted([m], 100)
+    assert moved.span == Span(103, 108, "effus")
+    assert moved.sentence == Span(100, 120, "a sentence of twenty")
+    assert moved.size == Measurement(2.5, "cm", 25.0, Span(110, 116, "2.5 cm"))
+    offsets = {"span", "sentence", "size"}
+    for name in set(_EVERY_FIELD) - offsets:
+        assert getattr(moved, name) == getattr(m, name), name
 
 
 def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

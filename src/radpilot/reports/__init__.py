@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from radpilot.reports.native import choose_build
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from radpilot.reports.vocabulary import Vocabulary
 
 __all__ = ["read", "read_targets"]
+
+choose_build()  # the compiled reader where it is built and current, else the sources
 
 
 def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:

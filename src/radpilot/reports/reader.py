@@ -242,8 +242,10 @@ def read_section(
     return sentences, mentions, regions[-1]
 
 
-def read(text: str, *, vocabulary: Vocabulary | None = None) -> Report:
-    """Read one free-text chest radiograph report.
+def read(text: object, *, vocabulary: object = None) -> Report:
+    """Read one free-text chest radiograph report (``text``, a str; typed ``object``, as is
+    ``vocabulary``, so that the check below also runs in the compiled build, which would
+    otherwise stop a wrong type with a bare TypeError before it).
 
     ``vocabulary``: the findings to read (default: the packaged vocabulary); a user's
     merged one comes from ``radpilot.reports.uservocab.extended_vocabulary(FILE)``
