@@ -40,6 +40,19 @@ from radpilot.reports.sections import split_sections, split_sentences
         ("The findings: clear lungs.", ["body"]),  # lower-case mid-line words are not headers
         ("FINDINGS\nClear lungs.", ["findings"]),  # a capital header alone on its line
         ("Findings\nClear lungs.", ["body"]),  # ... but not in lower case without a colon
+        # no FINDINGS header: a context section is its first paragraph, the findings follow
+        ("Clinical details: Fall.\nNo pneumothorax. Heart normal.", ["history", "findings"]),
+        (
+            "History: Shortness of breath.\nSmall effusions.\nImpression: Edema.",
+            ["history", "findings", "impression"],
+        ),
+        ("Reason: ? pneumonia\n\nNo consolidation.", ["indication", "findings"]),
+        ("HISTORY:\nCough.\nHeart normal.", ["history", "findings"]),
+        ("Comparison: Earlier today.\nLeft chest tube placed.", ["comparison", "findings"]),
+        ("INDICATION: Cough and\nfever.", ["indication"]),  # a wrapped line ends nothing
+        # ... but a FINDINGS header after it says where the findings are
+        ("INDICATION: cough.\nFever for 3 days.\nFINDINGS: Clear.", ["indication", "findings"]),
+        ("Comment: No evidence of pneumonia.", ["impression"]),
     ],
 )
 def test_section_names(text: str, names: list[str]) -> None:

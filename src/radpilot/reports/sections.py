@@ -78,9 +78,14 @@ def split_sections(text: str, lowered: str | None = None) -> tuple[Section, ...]
     if text[:first].strip():
         sections.append(Section("body", None, 0, first))
     context = section_rules().context_sections
+    last_findings = max((i for i, f in enumerate(found) if f[2] == "findings"), default=-1)
     for i, (start, content, name, header) in enumerate(found):
         end = found[i + 1][0] if i + 1 < len(found) else len(text)
-        body = _template_body(lowered, content, end) if name in context else None
+        body = None
+        if name in context:
+            body = _template_body(lowered, content, end)
+            if body is None and i > last_findings:
+                body = _paragraph_end(text, content, end)
         if body is None:
             sections.append(Section(name, header, start, end))
         else:
@@ -114,6 +119,21 @@ def _template_body(lowered: str, content: int, end: int) -> int | None:
     pattern = _template_regex()
     m = pattern.search(lowered, content, end) if pattern is not None else None
     return None if m is None else m.start() + 1
+
+
+# A context section's paragraph ends at a line break after end punctuation, or at a blank
+# line, with more text after it.
+_PARAGRAPH_END = re.compile(r"(?:[.?!][ \t]*\r?\n|\n[ \t]*\r?\n)\s*(?=\S)")
+
+
+def _paragraph_end(text: str, content: int, end: int) -> int | None:
+    """Where the findings start inside a context section that no FINDINGS header follows
+    ("Clinical details: Fall, chest pain." then "No pneumothorax." on the next line): after
+    its first paragraph, or None. Many departments write no findings header; without this
+    the whole report would be read as the history (hypothetical). A header-less line
+    wrapped inside the history ("cough and" / "fever.") does not end it."""
+    m = _PARAGRAPH_END.search(text, content, end)
+    return None if m is None else m.end()
 
 
 def content_start(text: str, section: Section) -> int:
