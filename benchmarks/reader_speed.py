@@ -426,6 +426,19 @@ def cli_path(
     console.print(table)
 
 
+def _build_of(src: Path) -> str:
+    """Which build of the reader a checkout's ``src`` imports: compiled or source
+    (radpilot.reports.native; a checkout from before it has only the source)."""
+    code = (
+        "import radpilot.reports as r, sys; print(getattr(r, 'native', None) and r.native.mode())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=_env(src), capture_output=True, text=True
+    )
+    mode = out.stdout.strip()
+    return "compiled (mypyc)" if mode == "compiled" else "from its sources"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--single", type=int, default=20_000, help="reports for the one-core part")
@@ -454,6 +467,11 @@ def main() -> None:
         highlight=False,
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    for name, src in [
+        ("this checkout", SRC),
+        *([("base", args.base / "src")] if args.base else []),
+    ]:
+        console.print(f"{name}: the reader runs {_build_of(src)}", highlight=False)
     if args.single:
         single_core(console, args.single, args.base)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
