@@ -5,6 +5,7 @@ the password in them."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -148,6 +149,8 @@ _CORPUS_WORDS = [*sorted(_TEXT_WORDS), "pneumothorax", "effusion", "effusions", 
     st.sampled_from(["OR", "AND"]),
 )
 @example(words=["2.5", "_"], op="AND")  # a phrase with no word beside AND: FTS5 finds nothing
+@example(words=["\u017f"], op="OR")  # the long s: an "s" to FTS5 (migration 0005)
+@example(words=["5 \u00b5g"], op="OR")  # the micro sign: the Greek mu to FTS5
 def test_full_text_matches_equal_fts5(
     both: tuple[ArchiveStore, ArchiveStore], words: list[str], op: str
 ) -> None:
@@ -407,6 +410,28 @@ def test_check_finds_rows_behind_the_archives_back(pg_server: Any, cli: CliRun) 
         db.execute("DELETE FROM archive.reports WHERE id = 'T3'")
     code, out, _ = cli("archive", "check", "--db", url)
     assert code == 3 and "mentions without a report" in out and "fts_totals: out of step" in out
+
+
+def test_an_archive_from_before_0005_finds_the_long_s_once_migrated(
+    pg_server: Any, cli: CliRun
+) -> None:
+    url = pg_server.new_database("fold")
+    store = open_store(url)
+    ingest_records(store, [make_record(rid="L1", text="FINDINGS: Lungſ clear. 5 \u00b5g.")], jobs=1)
+    store.close()
+    down = importlib.import_module("radpilot.search.pg_migrations.versions.0005_fts_fold_v1")
+    with psycopg.connect(url, autocommit=True) as db:  # as an archive written before 0005
+        db.execute(down._words(down._FIRST.UNACCENT.format(col="t")))
+        db.execute(down._HELD)
+        db.execute("UPDATE archive.alembic_version SET version_num = '0004_mention_sides_v1'")
+    matches = "SELECT count(*) FROM archive.reports WHERE tsv @@ archive.fts_phrase(%s)"
+    with psycopg.connect(url) as db:
+        assert db.execute(matches, ("lungs",)).fetchone() == (0,)
+    code, _, _ = cli("archive", "migrate", "--db", url)
+    assert code == 0
+    with psycopg.connect(url) as db:
+        assert db.execute(matches, ("lungs",)).fetchone() == (1,)
+        assert db.execute(matches, ("5 \u03bcg",)).fetchone() == (1,)
 
 
 def test_two_first_opens_at_once_make_one_archive(pg_server: Any) -> None:

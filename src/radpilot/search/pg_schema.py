@@ -24,7 +24,7 @@ from radpilot.search.models import ArchiveError
 SCHEMA = "archive"
 # The migration every archive this code reads must be at. tests/search/test_pg_store.py
 # checks that it is the head of ``pg_migrations``, so a new migration updates it.
-HEAD = "0004_mention_sides_v1"
+HEAD = "0005_fts_fold_v1"
 MIGRATIONS = Path(__file__).resolve().parent / "pg_migrations"
 
 # Alembic's ``context`` is one global per process: threads migrate one at a time (other
