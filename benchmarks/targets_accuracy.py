@@ -79,7 +79,10 @@ Row = tuple[str, list[tuple[int, int]], list[Gold]]
 def load_marked(path: Path = DATA) -> list[Row]:
     """Sentences with ``[span|codes]`` marks -> (text, spans, gold attributes)."""
     rows: list[Row] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("#") and _MARK.search(line):
+            # "#30 with [caries|p]" (a tooth) would be dropped as a comment (h/check5)
+            raise SystemExit(f"{path}:{n}: a line that starts with '#' holds a target mark")
         if not line.strip() or line.startswith("#"):
             continue
         text, spans, gold, pos = "", [], [], 0
