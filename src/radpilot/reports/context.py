@@ -98,6 +98,21 @@ def _joined(tokens: list[Token], d: Draft, cue: Token, text: str) -> bool:
     return _JOINED.fullmatch(text, lo, hi) is not None
 
 
+_AND = re.compile(r"[ \t]+(?:and|&)[ \t]+(?:the[ \t]+)?", re.IGNORECASE)
+
+
+def _co_subject(t: Token, anchor: Token, before_cue: bool, text: str) -> bool:
+    """Is ``t`` an anatomy word joined to ``anchor`` by "and", both before their cue ("Heart
+    and lungs are normal")? Then it is the subject's other half, not a new clause, though
+    an anatomy word ends a phrase elsewhere ("heart normal, lungs hyperinflated")."""
+    return (
+        before_cue
+        and bool(text)
+        and bool(t.roles.anchor_of)
+        and _AND.fullmatch(text, anchor.end, t.start) is not None
+    )
+
+
 def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draft]:
     """Findings named by an anchor and a nearby qualifier, one per qualified finding
     ("aorta is tortuous and calcified" names two); a nearer "normal" cue wins instead."""
@@ -121,7 +136,9 @@ def _anchored(tokens: list[Token], rules: CueRules, text: str = "") -> list[Draf
                 continue  # neither qualifies this anchor nor says it is normal
             between = tokens[min(i, j) + 1 : max(i, j)]
             if any(
-                _ends_phrase(t, r.anchor_of) or _other_findings(t, r.anchor_of) for t in between
+                (_ends_phrase(t, r.anchor_of) and not _co_subject(t, anchor, j > i, text))
+                or _other_findings(t, r.anchor_of)
+                for t in between
             ):
                 continue
             start, end = min(anchor.start, other.start), max(anchor.end, other.end)
