@@ -1,6 +1,7 @@
 """Build the compiled reader (see :mod:`radpilot.reports.native`): ``python -m
 radpilot.reports.nativebuild [--if-stale] [BUILD_DIR]``, or ``clean`` to remove it. Run
-with ``RADPILOT_PURE=1`` so that importing the package does not weigh the build in hand.
+with ``RADPILOT_PURE=1``: importing the package would otherwise check (and report on) the
+very build being replaced.
 """
 
 from __future__ import annotations
@@ -53,13 +54,8 @@ def build(build_dir: Path) -> None:
         os.chdir(cwd)
 
 
-def _write_record(built: bool, why: str = "") -> None:
-    record = {
-        "built": built,
-        "why": why,
-        "python": sys.version.split()[0],
-        "sources": {n: digest(n) for n in COMPILED},
-    }
+def _write_record(sources: dict[str, str], built: bool, why: str = "") -> None:
+    record = {"built": built, "why": why, "python": sys.version.split()[0], "sources": sources}
     MANIFEST.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -85,6 +81,8 @@ def compile_reader(build_dir: Path, if_stale: bool = False) -> int:
             return 0
         print(f"radpilot: the reader runs from its sources ({record.get('why')})")
         return 1
+    # Taken before the build: a source edited while it compiles must not be recorded as built.
+    sources = {n: digest(n) for n in COMPILED}
     clean()
     try:
         import mypyc.build  # noqa: F401
@@ -97,10 +95,10 @@ def compile_reader(build_dir: Path, if_stale: bool = False) -> int:
             clean()
             why = f"the build failed: {type(exc).__name__}: {exc}"
         else:
-            _write_record(True)
+            _write_record(sources, True)
             print(f"radpilot: compiled {len(COMPILED)} reader modules with mypyc")
             return 0
-    _write_record(False, why)
+    _write_record(sources, False, why)
     print(f"radpilot: the reader runs from its sources ({why})")
     return 1
 
