@@ -381,12 +381,24 @@ def _participle_of_compound(
     )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class _Attributes:
     lateral: dict[int, tuple[int, str]]  # draft index -> (gap, side)
     locs: dict[int, list[str]]
     sev: dict[int, tuple[int, str]]
     after: set[int] = field(default_factory=set)  # drafts whose side word follows them
+
+    def __init__(
+        self,
+        lateral: dict[int, tuple[int, str]],
+        locs: dict[int, list[str]],
+        sev: dict[int, tuple[int, str]],
+        after: set[int] | None = None,
+    ) -> None:
+        self.lateral = lateral
+        self.locs = locs
+        self.sev = sev
+        self.after = set() if after is None else after
 
 
 def _attributes(

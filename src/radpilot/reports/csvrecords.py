@@ -34,12 +34,20 @@ MAX_FIELD_CHARS = 10_000_000
 MAX_RECORD_CHARS = 2 * MAX_FIELD_CHARS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Record:
     fields: list[str]
     line: int  # the line it starts on
     error: str | None = None  # it cannot be read: the row is an error row
     warning: str | None = None  # read, but something was off
+
+    def __init__(
+        self, fields: list[str], line: int, error: str | None = None, warning: str | None = None
+    ) -> None:
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "line", line)
+        object.__setattr__(self, "error", error)
+        object.__setattr__(self, "warning", warning)
 
 
 class _RecordTooLong(Exception):

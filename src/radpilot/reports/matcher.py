@@ -29,7 +29,7 @@ from radpilot.reports.vocabulary import (
 _SEP = " "  # one normalized space stands for any run of spaces, tabs, newlines or hyphens
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Roles:
     """Everything one phrase means to the reader."""
 
@@ -51,6 +51,38 @@ class Roles:
     # comma list of them before "or" is a list of alternatives ("atelectasis, aspiration or
     # pneumonia"), an observation before it is what they explain ("opacity, X or Y")
     inferred: bool = False
+
+    def __init__(
+        self,
+        finding: str | None = None,
+        anchor_of: tuple[str, ...] = (),
+        qualifies: tuple[str, ...] = (),
+        uncertain_for: tuple[str, ...] = (),
+        normal_for: tuple[str, ...] = (),
+        cues: tuple[tuple[CueCategory, Direction], ...] = (),
+        laterality: str | None = None,
+        location: str | None = None,
+        severity: str | None = None,
+        terminator: bool = False,
+        term_locations: tuple[str, ...] = (),
+        term_laterality: str | None = None,
+        historical_term: bool = False,
+        inferred: bool = False,
+    ) -> None:
+        self.finding = finding
+        self.anchor_of = anchor_of
+        self.qualifies = qualifies
+        self.uncertain_for = uncertain_for
+        self.normal_for = normal_for
+        self.cues = cues
+        self.laterality = laterality
+        self.location = location
+        self.severity = severity
+        self.terminator = terminator
+        self.term_locations = term_locations
+        self.term_laterality = term_laterality
+        self.historical_term = historical_term
+        self.inferred = inferred
 
     def add_cue(self, category: CueCategory, direction: Direction) -> None:
         if (category, direction) not in self.cues:

@@ -2,6 +2,13 @@
 
 Report -> Section -> Sentence -> Mention. All frozen: stages never mutate each
 other's output. Offsets are character offsets into ``Report.text``.
+
+Each class writes its own ``__init__`` (``init=False``). Compiled by mypyc (``native.py``),
+an explicit ``__init__`` whose ``object.__setattr__`` calls name the field is native code
+that stores the fields directly; the one ``dataclasses`` generates stays interpreted and,
+frozen, goes through ``object.__setattr__`` by name: 12x slower to build, and a report
+builds dozens of these. ``tests/reports/test_inits.py`` holds each ``__init__`` to its
+fields (names, order, defaults).
 """
 
 from __future__ import annotations
@@ -25,17 +32,22 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Span:
     start: int
     end: int
     text: str
 
+    def __init__(self, start: int, end: int, text: str) -> None:
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "text", text)
+
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "text": self.text}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Measurement:
     """A size as written, normalised to millimetres where the unit allows."""
 
@@ -44,11 +56,17 @@ class Measurement:
     mm: float | None
     span: Span
 
+    def __init__(self, value: float, unit: str, mm: float | None, span: Span) -> None:
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "unit", unit)
+        object.__setattr__(self, "mm", mm)
+        object.__setattr__(self, "span", span)
+
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "unit": self.unit, "mm": self.mm, "span": self.span.to_dict()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Section:
     """A report section. ``name`` is canonical (findings, impression, indication,
     history, comparison, technique, examination, recommendation, addendum, body)."""
@@ -58,16 +76,28 @@ class Section:
     start: int
     end: int
 
+    def __init__(self, name: str, header: str | None, start: int, end: int) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Sentence:
     section: str
     start: int
     end: int
     text: str
 
+    def __init__(self, section: str, start: int, end: int, text: str) -> None:
+        object.__setattr__(self, "section", section)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "text", text)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Mention:
     """One finding named in one sentence, with every attribute and its evidence."""
 
@@ -90,6 +120,40 @@ class Mention:
     # The other body part of a combined examination it was found under ("Right knee: small
     # effusion" -> "lower limb"); None for the chest. Such a mention sets no chest label.
     region: str | None = None
+
+    def __init__(
+        self,
+        finding: str,
+        certainty: Certainty,
+        span: Span,
+        sentence: Span,
+        section: str,
+        laterality: Laterality | None = None,
+        locations: tuple[str, ...] = (),
+        severity: str | None = None,
+        size: Measurement | None = None,
+        change: Change | None = None,
+        historical: bool = False,
+        hypothetical: bool = False,
+        cues: tuple[str, ...] = (),
+        hedge: Hedge | None = None,
+        region: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "finding", finding)
+        object.__setattr__(self, "certainty", certainty)
+        object.__setattr__(self, "span", span)
+        object.__setattr__(self, "sentence", sentence)
+        object.__setattr__(self, "section", section)
+        object.__setattr__(self, "laterality", laterality)
+        object.__setattr__(self, "locations", locations)
+        object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "change", change)
+        object.__setattr__(self, "historical", historical)
+        object.__setattr__(self, "hypothetical", hypothetical)
+        object.__setattr__(self, "cues", cues)
+        object.__setattr__(self, "hedge", hedge)
+        object.__setattr__(self, "region", region)
 
     def to_dict(self) -> dict[str, Any]:
         # Written out rather than through Span.to_dict, and ``_value_`` rather than the
@@ -115,7 +179,7 @@ class Mention:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Report:
     """A read report. ``vocabulary`` is the user's merged vocabulary it was read with
     (``read(text, vocabulary=...)``), or None for the packaged one; it is no part of the
@@ -124,8 +188,22 @@ class Report:
     text: str
     sections: tuple[Section, ...] = ()
     sentences: tuple[Sentence, ...] = ()
-    mentions: tuple[Mention, ...] = field(default=())
+    mentions: tuple[Mention, ...] = ()
     vocabulary: Any = field(default=None, compare=False, repr=False)
+
+    def __init__(
+        self,
+        text: str,
+        sections: tuple[Section, ...] = (),
+        sentences: tuple[Sentence, ...] = (),
+        mentions: tuple[Mention, ...] = (),
+        vocabulary: Any = None,
+    ) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "sections", sections)
+        object.__setattr__(self, "sentences", sentences)
+        object.__setattr__(self, "mentions", mentions)
+        object.__setattr__(self, "vocabulary", vocabulary)
 
     def to_dict(self) -> dict[str, Any]:
         return {

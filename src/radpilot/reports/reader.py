@@ -176,7 +176,7 @@ def _as_placed(found: list[Mention], placed: dict[str, dict[str, str]]) -> list[
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class _Context:
     """What reading any section of one report needs: the report, its phrases, the rules."""
 
@@ -188,6 +188,26 @@ class _Context:
     mods: Modifiers
     devices: _DeviceWords
     regions: Mapping[str, str]  # body part name -> its region (``sections.json`` body_regions)
+
+    def __init__(
+        self,
+        text: str,
+        tokens: list[Token],
+        starts: list[int],
+        memo: SentenceMemo,
+        rules: CueRules,
+        mods: Modifiers,
+        devices: _DeviceWords,
+        regions: Mapping[str, str],
+    ) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "tokens", tokens)
+        object.__setattr__(self, "starts", starts)
+        object.__setattr__(self, "memo", memo)
+        object.__setattr__(self, "rules", rules)
+        object.__setattr__(self, "mods", mods)
+        object.__setattr__(self, "devices", devices)
+        object.__setattr__(self, "regions", regions)
 
 
 def read_section(

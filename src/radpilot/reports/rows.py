@@ -34,13 +34,22 @@ class Severity(StrEnum):
     ERROR = "error"  # the row was left unlabelled
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class RowProblem:
     row: int
     line: int
     severity: Severity
     message: str  # never the report text
     source: str | None = None  # the file a row came from, where that says more than a line
+
+    def __init__(
+        self, row: int, line: int, severity: Severity, message: str, source: str | None = None
+    ) -> None:
+        object.__setattr__(self, "row", row)
+        object.__setattr__(self, "line", line)
+        object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "source", source)
 
     def __str__(self) -> str:
         where = self.source if self.source is not None else f"line {self.line}"
@@ -81,7 +90,7 @@ class TargetSpan:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class InputRow:
     row: int  # 1-based, the row's position in the output
     id: str
@@ -91,12 +100,30 @@ class InputRow:
     source: str | None = None  # the file it came from (OpenI XML), else None
     targets: tuple[TargetSpan, ...] | None = None  # a JSONL row's "targets", None: no key
 
+    def __init__(
+        self,
+        row: int,
+        id: str,
+        text: str,
+        problems: tuple[RowProblem, ...] = (),
+        line: int = 0,
+        source: str | None = None,
+        targets: tuple[TargetSpan, ...] | None = None,
+    ) -> None:
+        object.__setattr__(self, "row", row)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "problems", problems)
+        object.__setattr__(self, "line", line)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "targets", targets)
+
     @property
     def usable(self) -> bool:
         return not any(p.severity is Severity.ERROR for p in self.problems)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class LabelledRow:
     """One output row. ``labels`` maps a label-set name to values in its column order
     (1.0 present, 0.0 absent, -1.0 uncertain, None not mentioned)."""
@@ -111,6 +138,26 @@ class LabelledRow:
     # The mentions already written as a JSON array (``label_rows(mentions_json=True)``,
     # what the JSONL writer writes), in place of ``mentions``.
     mentions_json: str | None = None
+
+    def __init__(
+        self,
+        row: int,
+        id: str,
+        text: str,
+        labels: dict[str, tuple[float | None, ...]],
+        mentions: tuple[dict[str, Any], ...] | None = None,
+        problems: tuple[RowProblem, ...] = (),
+        targets: tuple[dict[str, Any], ...] | None = None,
+        mentions_json: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "row", row)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "mentions", mentions)
+        object.__setattr__(self, "problems", problems)
+        object.__setattr__(self, "targets", targets)
+        object.__setattr__(self, "mentions_json", mentions_json)
 
     @property
     def labelled(self) -> bool:

@@ -45,7 +45,7 @@ _AND = re.compile(r"[ \t]*(?:,[ \t]*(?:and[ \t]+)?|and[ \t]+)", re.IGNORECASE)
 _LIST_GOES_ON = re.compile(r"[^.;]*?\b(?:or|nor)\b", re.IGNORECASE)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Draft:
     finding: str
     start: int
@@ -56,6 +56,28 @@ class Draft:
     term_locations: tuple[str, ...] = ()
     term_laterality: str | None = None
     historical: bool = False  # named by a term for an old finding ("healed fracture")
+
+    def __init__(
+        self,
+        finding: str,
+        start: int,
+        end: int,
+        anchor_cue: str | None = None,
+        qualifier_at: int = -1,
+        uncertain: bool = False,
+        term_locations: tuple[str, ...] = (),
+        term_laterality: str | None = None,
+        historical: bool = False,
+    ) -> None:
+        self.finding = finding
+        self.start = start
+        self.end = end
+        self.anchor_cue = anchor_cue
+        self.qualifier_at = qualifier_at
+        self.uncertain = uncertain
+        self.term_locations = term_locations
+        self.term_laterality = term_laterality
+        self.historical = historical
 
 
 def blocked(
@@ -165,7 +187,7 @@ def closes(cue: Token, text: str, sentence: Sentence, drafts: Sequence[Draft] = 
     return len(text[cue.end : stop].split()) <= _ANSWER_WORDS
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Found:
     """The cues that reach one draft: the nearest certainty and change cues, and the first
     historical and hypothetical ones."""
@@ -175,6 +197,20 @@ class Found:
     historical: Token | None = None
     hypothetical: Token | None = None
     statement: tuple[int, Token] | None = None  # the nearest "consistent with"
+
+    def __init__(
+        self,
+        certainty: tuple[int, Token, Certainty] | None = None,
+        change: tuple[int, Token, Change] | None = None,
+        historical: Token | None = None,
+        hypothetical: Token | None = None,
+        statement: tuple[int, Token] | None = None,
+    ) -> None:
+        self.certainty = certainty
+        self.change = change
+        self.historical = historical
+        self.hypothetical = hypothetical
+        self.statement = statement
 
 
 _SKIPPED = frozenset(
