@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from radpilot.reports.matcher import build_lexicon, scan, trie_regex
-from radpilot.reports.regexcache import compile_cached
+from radpilot.reports.regexcache import SUFFIX, compile_cached
 from radpilot.reports.vocabulary import load_vocabulary
 
 WRAP = r"(?<![\w])(?:{body})(?![\w])"
@@ -45,7 +45,7 @@ def test_a_hit_is_the_pattern_re_compiles(home: Path) -> None:
     first = compile_cached("\n".join(phrases), source, re.IGNORECASE)
     again = compile_cached("\n".join(phrases), source, re.IGNORECASE)
     assert len(calls) == 1  # the second came from the file
-    assert len(list(home.glob("*.json"))) == 1
+    assert len(list(home.glob(f"*{SUFFIX}"))) == 1
     plain = re.compile(_source(phrases), re.IGNORECASE)
     assert again.pattern == plain.pattern and again.flags == plain.flags
     assert _spans(again, TEXT) == _spans(first, TEXT) == _spans(plain, TEXT)
@@ -56,7 +56,7 @@ def test_the_identity_and_flags_key_the_file(home: Path) -> None:
     compile_cached("a", lambda: _source(["effusion"]))
     compile_cached("b", lambda: _source(["pneumothorax"]))
     compile_cached("a", lambda: _source(["effusion"]), re.IGNORECASE)
-    assert len(list(home.glob("*.json"))) == 3
+    assert len(list(home.glob(f"*{SUFFIX}"))) == 3
 
 
 @pytest.mark.parametrize(
@@ -71,11 +71,31 @@ def test_the_identity_and_flags_key_the_file(home: Path) -> None:
 )
 def test_a_damaged_file_is_compiled_again_and_replaced(home: Path, damage: str) -> None:
     compile_cached("k", lambda: _source(["effusion"]))
-    (path,) = home.glob("*.json")
+    (path,) = home.glob(f"*{SUFFIX}")
     path.write_text(damage, encoding="utf-8")
     got = compile_cached("k", lambda: _source(["effusion"]))
     assert _spans(got, TEXT) == _spans(re.compile(_source(["effusion"])), TEXT)
-    assert path.read_text(encoding="utf-8") != damage  # rewritten whole
+    assert path.read_bytes() != damage.encode("utf-8")  # rewritten whole
+
+
+@pytest.mark.parametrize("cut", [1, 3, 4, 100])
+def test_a_file_cut_short_is_compiled_again(home: Path, cut: int) -> None:
+    compile_cached("k", lambda: _source(["effusion", "edema"]))
+    (path,) = home.glob(f"*{SUFFIX}")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) - min(cut, len(whole) - 1)])
+    got = compile_cached("k", lambda: _source(["effusion", "edema"]))
+    assert _spans(got, TEXT) == _spans(re.compile(_source(["effusion", "edema"])), TEXT)
+    assert path.read_bytes() == whole
+
+
+def test_opcodes_sre_refuses_are_compiled_again(home: Path) -> None:
+    compile_cached("k", lambda: _source(["effusion"]))
+    (path,) = home.glob(f"*{SUFFIX}")
+    head, _, body = path.read_bytes().partition(b"\n")
+    path.write_bytes(head + b"\n" + b"\xff" * len(body))  # the right length, nonsense
+    got = compile_cached("k", lambda: _source(["effusion"]))
+    assert _spans(got, TEXT) == _spans(re.compile(_source(["effusion"])), TEXT)
 
 
 def test_off_writes_nothing(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +116,7 @@ def test_an_unwritable_home_still_compiles(tmp_path: Path, monkeypatch: pytest.M
 def test_the_reader_scans_the_same_from_the_cache(home: Path) -> None:
     cold = build_lexicon(load_vocabulary())
     warm = build_lexicon(load_vocabulary())  # its pattern comes from the file cold wrote
-    assert list(home.glob("*.json"))
+    assert list(home.glob(f"*{SUFFIX}"))
     assert warm.pattern.pattern == cold.pattern.pattern
     assert scan(TEXT, lex=warm) == scan(TEXT, lex=cold) != []
     odd = "İ NO EFFUSION"  # lowered, a longer string: the case-insensitive pattern
@@ -129,12 +149,12 @@ def test_the_cache_keeps_the_most_recently_used(
     monkeypatch.setattr("radpilot.reports.regexcache.MAX_FILES", 3)
     made: list[Path] = []  # k0, k1, k2's files
     for i in range(3):
-        before = set(home.glob("*.json"))
+        before = set(home.glob(f"*{SUFFIX}"))
         compile_cached(f"k{i}", lambda: _source(["effusion"]))
-        (new,) = set(home.glob("*.json")) - before
+        (new,) = set(home.glob(f"*{SUFFIX}")) - before
         os.utime(new, (1_000_000 + i, 1_000_000 + i))  # k0 the least recently used
         made.append(new)
     compile_cached("k0", lambda: _source(["effusion"]))  # a hit: k0 is used again
     compile_cached("k3", lambda: _source(["effusion"]))  # a fourth: k1 goes
-    left = set(home.glob("*.json"))
+    left = set(home.glob(f"*{SUFFIX}"))
     assert len(left) == 3 and made[0] in left and made[1] not in left and made[2] in left
