@@ -14,6 +14,7 @@ beside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,6 +58,36 @@ class QueryWordsFile(DataDocument):
         "left and on the right as well as bilateral, so 'left basilar atelectasis' finds "
         "'bibasilar atelectasis' (stored with the mention at ingest: re-ingest or migrate "
         "after a change).",
+    )
+
+    joined_prefixes: list[str] = Field(
+        default_factory=list,
+        description="Prefixes a report joins to a finding's word without changing what it "
+        "names ('dextro', 'levo': 'dextroscoliosis' is a scoliosis written with its side): "
+        "in the word share a mention so written holds the query's word ('thoracic "
+        "scoliosis' is answered by 'dextroscoliosis of the thoracic spine').",
+    )
+    degrees: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A severity a query word names (the reader's canonical severities, "
+        "modifiers.json: 'mildly' is 'mild') -> the severities whose words answer it in "
+        "the sentence of a matching mention ('mild' -> 'mild', 'trace': a mild finding "
+        "asked is a minimal or slight one too). Ranked after the place asked, before the "
+        "finding's own words, as the reader's attribute it is. A severity not listed "
+        "('severe', whose words hold 'dense' and 'prominent') stays a plain free word.",
+    )
+    count_words: list[str] = Field(
+        default_factory=list,
+        description="Words that say a finding is more than one ('multiple', 'several'): a "
+        "query word among them is answered, as a degree is, by a matching mention whose "
+        "head word is the query's in the plural ('calcified granulomas') or whose sentence "
+        "writes one of these words.",
+    )
+    compound_words: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A word a report writes for two places joined ('thoracolumbar') -> "
+        "the place words it joins ('thoracic', 'lumbar'): a query's free word among them "
+        "('lumbar scoliosis') is written by the compound too.",
     )
 
 
@@ -131,6 +162,10 @@ class QueryWords:
     derived_endings: tuple[tuple[str, tuple[str, ...]], ...]  # ending -> derived endings
     each_side_words: frozenset[str]  # bilateral side words that are a site on each side
     organ_words: frozenset[str]  # a finding term's words naming its organ: they count half
+    joined_prefixes: tuple[str, ...]  # "dextro": "dextroscoliosis" holds "scoliosis"
+    degrees: dict[str, frozenset[str]]  # a severity word -> the severity words answering it
+    count_words: frozenset[str]  # "multiple", "several": a finding more than one
+    compounds: dict[str, tuple[str, ...]]  # a place word -> the compounds that write it
 
 
 @lru_cache(maxsize=1)
@@ -147,6 +182,11 @@ def query_words() -> QueryWords:
             "reader's modifiers.json"
         )
     chg = {normalize_term(w): key for key, words in doc.change.items() for w in words}
+    degrees = _degrees(doc.degrees, modifiers().severity)
+    compounds: dict[str, list[str]] = {}
+    for joined, parts in doc.compound_words.items():
+        for part in parts:
+            compounds.setdefault(normalize_term(part), []).append(normalize_term(joined))
     return QueryWords(
         laterality=lat,
         change=chg,
@@ -157,7 +197,28 @@ def query_words() -> QueryWords:
         derived_endings=tuple((k, tuple(v)) for k, v in doc.derived_endings.items()),
         each_side_words=frozenset(normalize_term(w) for w in doc.each_side_words),
         organ_words=frozenset(normalize_term(w) for w in doc.organ_words),
+        joined_prefixes=tuple(normalize_term(w) for w in doc.joined_prefixes),
+        degrees=degrees,
+        count_words=frozenset(normalize_term(w) for w in doc.count_words),
+        compounds={k: tuple(v) for k, v in compounds.items()},
     )
+
+
+def _degrees(asked: dict[str, list[str]], severity: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """Each severity word of the reader whose severity ``asked`` lists -> the reader's
+    words of the severities that answer it ("mildly" -> "mild", "minimal", "slight", ...)."""
+    known = set(severity.values())
+    odd = sorted({k for k, v in asked.items() for k in (k, *v) if k not in known})
+    if odd:
+        raise VocabularyError(
+            f"{QUERY_WORDS.where}: degrees {odd} are not severities of the reader's "
+            f"modifiers.json (known: {sorted(known)})"
+        )
+    return {
+        word: frozenset(w for w, s in severity.items() if s in asked[sev])
+        for word, sev in severity.items()
+        if sev in asked
+    }
 
 
 def ranking() -> RankingFile:

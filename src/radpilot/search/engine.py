@@ -35,6 +35,7 @@ from radpilot.errors import InputError
 from radpilot.search.config import RankingFile, ranking
 from radpilot.search.fill import SCORING, Ranked, bilateral_only, fts_expression, lexical_fill
 from radpilot.search.freewords import (
+    Near,
     attributes_hold,
     drop_negated,
     near_evidence,
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w", re.UNICODE)
-_NOWHERE = (0.0, 0.0)  # no free word of the query near the evidence (``near_evidence``)
+_NOWHERE = Near()  # no free word of the query near the evidence (``near_evidence``)
 _STATUSES = {
     Polarity.ANY: ("present", "uncertain"),
     Polarity.PRESENT: ("present",),
@@ -271,11 +272,11 @@ def _search(
     near = near_evidence(store, q, scoring, ids, ments) if placing and scoring else {}
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
-    near_all = {rid: at + words for rid, (at, words) in near.items()}
+    near_all = {rid: sum(n) for rid, n in near.items()}
     # A place the query names is a constraint, as its side: the matches at it first, then
     # those the reader placed nowhere, then those it placed only elsewhere.
     off = placed_elsewhere(q, scoring, ments) if ments else set()
-    where = {rid: 0 if near.get(rid, _NOWHERE)[0] else 2 if rid in off else 1 for rid in ids}
+    where = {rid: 0 if near.get(rid, _NOWHERE).places else 2 if rid in off else 1 for rid in ids}
     for rid in bilateral_only(store, cq, ids):
         where[rid] += 3  # after every match written on the side asked, in the same order
     best = sorted(
@@ -295,18 +296,20 @@ def _search(
     # After the place asked, uncertain matches rank below certain ones, whatever their
     # other scores; then the reports that write the query's whole phrase where the
     # finding is present, then those whose mention is at more of the places the free
-    # words name, then those whose mention holds more of its finding words (its own
-    # words, not a synonym or roll-up), then those whose evidence sentence states the
-    # other free words (a qualifier: "focal").
+    # words name, then those whose mention has the degree asked ("mildly", "multiple"),
+    # then those whose mention holds more of its finding words (its own words, not a
+    # synonym or roll-up), then those whose evidence sentence states the other free words
+    # (a qualifier: "focal").
     def rank(x: tuple[float, int, dict[str, float]]) -> tuple[float, ...]:
         rid = x[1]
         return (
             where[rid],
             tier.get(rid, 0),
             -(rid in phrase),
-            -near.get(rid, _NOWHERE)[0],
+            -near.get(rid, _NOWHERE).places,
+            -near.get(rid, _NOWHERE).degree,
             -share.get(rid, 0.0),
-            -near.get(rid, _NOWHERE)[1],
+            -near.get(rid, _NOWHERE).words,
             -x[0],
             -rid,
         )

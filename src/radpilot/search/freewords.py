@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from radpilot.reports.models import Certainty
-from radpilot.reports.morphology import stem
+from radpilot.reports.morphology import singular, stem
 from radpilot.reports.sections import split_sentences
 from radpilot.reports.vocabulary import normalize_term
 from radpilot.search.analysis import answering_sides, side_words
@@ -42,11 +43,12 @@ def near_evidence(
     terms: list[FindingTerm],
     ids: list[int],
     ments: dict[int, list[StoredMention]] | None = None,
-) -> dict[int, tuple[float, float]]:
+) -> dict[int, Near]:
     """Share of the free words that a matching mention states: a location the words
     name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
-    locations (or one that answers it, ``near_locations``), any other word is in the
-    mention's sentence.
+    locations (or one that answers it, ``near_locations``), a degree ("mildly",
+    "multiple": ``degree_answered``) is the mention's, any other word is in the
+    mention's sentence (or a compound there that holds it: "thoracolumbar" for "lumbar").
 
     "right middle lobe opacity" asks for an opacity in the middle lobe: a right upper
     lobe opacity in a report that says "lobe" elsewhere is a worse answer than one whose
@@ -54,29 +56,87 @@ def near_evidence(
     mentions with the query's side and change count, so a negated sentence never
     supplies the words.
 
-    Two shares per report, (places, other words): a place the query names is a
-    constraint as its side is, another free word ("focal") only qualifies the finding,
-    so the engine ranks the query's own finding words between the two.
+    Three shares per report (``Near``): a place the query names is a constraint as its
+    side is; a degree is an attribute the reader reads of the mention (its severity,
+    its number), so it ranks before the finding's own words; another free word ("focal")
+    only qualifies the finding, so the engine ranks it after them.
     """
     places, rest = asked_places(q, terms)
-    pats = [word_pattern(w) for w in rest if _WORD.search(w)]
-    asked = len(places) + len(pats)
-    out: dict[int, tuple[float, float]] = {}
+    qw = query_words()
+    degrees = [
+        w for w in rest if normalize_term(w) in qw.degrees or normalize_term(w) in qw.count_words
+    ]
+    pats = [part_pattern(w) for w in rest if _WORD.search(w) and w not in degrees]
+    asked = len(places) + len(pats) + len(degrees)
+    out: dict[int, Near] = {}
     if not asked:
         return out
     if ments is None:  # ``ments``: the candidates' mentions of the terms' findings, if read
         ments = store.mentions(ids, sorted({f for t in terms for f in expand(t.finding)}))
-    texts = store.texts(list(ments)) if pats else _unplaced_texts(store, terms, ments, places)
+    texts = (
+        store.texts(list(ments))
+        if pats or degrees
+        else _unplaced_texts(store, terms, ments, places)
+    )
+    nouns = tuple(stem(t.text.split()[-1]) for t in terms if t.text.split())
     for rid, ms in ments.items():
         live = _live(terms, ms)
         text = texts.get(rid, "")
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
         locs = {loc for m in live for loc in placed_in(m, text)}
         words = sum(1 for p in pats if any(p.search(s) for s in sentences))
+        degree = sum(1 for w in degrees if degree_answered(w, live, sentences, nouns))
         at = sum(1 for place in places if answers_place(place, locs))
-        if words or at:
-            out[rid] = (at / asked, words / asked)
+        if words or at or degree:
+            out[rid] = Near(at / asked, degree / asked, words / asked)
     return out
+
+
+class Near(NamedTuple):
+    """A report's shares of a query's free words near its evidence (``near_evidence``)."""
+
+    places: float = 0.0
+    degree: float = 0.0
+    words: float = 0.0
+
+
+def degree_answered(
+    word: str, live: Sequence[StoredMention], sentences: set[str], nouns: Sequence[str]
+) -> bool:
+    """Whether a degree word of the query (a severity of ``query_words.json`` ``degrees``,
+    a count word) is the stated mentions': a severity by a word of the severities that
+    answer it in their sentence ("mildly tortuous aorta": "mild tortuosity of the thoracic
+    aorta"); a count by a mention whose head is one of the query's finding ``nouns`` in
+    the plural ("calcified granulomas"; not "degenerative changes" for "multiple
+    osteophytes"), or a count word in its sentence ("several small calcified granulomas")."""
+    qw = query_words()
+    if normalize_term(word) in qw.count_words:
+        if any(_plural_of(m.span_text, nouns) for m in live):
+            return True
+        pattern = _whole_words(qw.count_words)
+    else:
+        pattern = _whole_words(qw.degrees[normalize_term(word)])
+    return any(pattern.search(s) for s in sentences)
+
+
+def _plural_of(span: str, nouns: Sequence[str]) -> bool:
+    words = span.split()
+    last = words[-1] if words else ""
+    return singular(last) != last and any(last.startswith(n) for n in nouns)
+
+
+@lru_cache(maxsize=64)
+def _whole_words(words: frozenset[str]) -> re.Pattern[str]:
+    """Any of the words as whole words ("mild" is no "mildly"; a space is any spacing)."""
+    alts = sorted((re.escape(w).replace(r"\ ", r"\s+") for w in words), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(alts) + r")\b", re.IGNORECASE)
+
+
+def part_pattern(word: str) -> re.Pattern[str]:
+    """``word_pattern``, or, for a place word that a compound holds ("lumbar" of
+    "thoracolumbar", ``query_words.json`` ``compound_words``), the word or the compound."""
+    joined = query_words().compounds.get(normalize_term(word))
+    return _any_word([word, *joined]) if joined else word_pattern(word)
 
 
 def _live(terms: Sequence[FindingTerm], ms: Sequence[StoredMention]) -> list[StoredMention]:

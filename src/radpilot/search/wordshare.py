@@ -140,7 +140,10 @@ def reads_words(q: Query, terms: Sequence[FindingTerm]) -> bool:
 
 
 def _holds(fs: tuple[str, ...], written: frozenset[str]) -> bool:
-    return any(x.startswith(f) for f in fs for x in written)
+    """A written word begins with one of the forms, or does after a prefix joined to it
+    (``query_words.json`` ``joined_prefixes``: "dextroscoliosis" holds "scoliosis")."""
+    joined = ("", *query_words().joined_prefixes)
+    return any(x.startswith(p + f) for f in fs for x in written for p in joined)
 
 
 def _names(place: str, written: frozenset[str]) -> bool:
