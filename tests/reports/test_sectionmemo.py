@@ -117,10 +117,10 @@ def test_rules_reloaded_forget_every_reading() -> None:
     memo = sectionmemo.SectionMemo()
     rules = (object(), object())
     memo.check(rules)
-    memo.put(("k",), 0, [], ([], [], None))
-    assert memo.get(("k",), 0, []) is None  # sighted once: not kept
-    memo.put(("k",), 0, [], ([], [], None))
+    memo.put(("k",), 0, ([], [], None))
+    assert memo.get(("k",), 0) is None  # sighted once: not kept
+    memo.put(("k",), 0, ([], [], None))
     memo.check(rules)
-    assert memo.get(("k",), 0, []) is not None
+    assert memo.get(("k",), 0) is not None
     memo.check((rules[0], object()))
-    assert memo.get(("k",), 0, []) is None
+    assert memo.get(("k",), 0) is None

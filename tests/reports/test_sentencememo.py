@@ -102,3 +102,32 @@ def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert read("FINDINGS: No pneumothorax 3.") == _fresh("FINDINGS: No pneumothorax 3.")
     finally:
         lexicon().memo = None
+
+
+def _sentence_mentions(text: str, sentence: str) -> list[tuple[str, str, int, str]]:
+    """The mentions of ``sentence`` in ``read(text)``, offsets from the sentence's start."""
+    start = text.index(sentence)
+    return [
+        (m.finding, m.certainty.value, m.span.start - start, m.span.text)
+        for m in _fresh(text).mentions
+        if m.sentence.start == start
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        # a phrase of the words around a blank line ("pleural\n\neffusion") is no phrase of
+        # either sentence: each is scanned within itself
+        ("FINDINGS: No pleural\n\neffusion is seen on the left.", "effusion is seen on the left."),
+        (
+            "FINDINGS: Heart is normal. Pleural or pericardial effusion.",
+            "Pleural or pericardial effusion.",
+        ),
+        ("FINDINGS: Knee. Joint effusion.", "Joint effusion."),
+    ],
+)
+def test_a_sentence_reads_the_same_wherever_it_sits(text: str, sentence: str) -> None:
+    alone = f"FINDINGS: {sentence}"
+    got = _sentence_mentions(text, sentence)
+    assert got and got == _sentence_mentions(alone, sentence)

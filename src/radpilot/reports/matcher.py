@@ -379,10 +379,19 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> l
         lex = _packaged_lexicon()
     if lowered is None:
         lowered = text.lower()
+    return scan_span(text, lowered, lex, 0, len(text))
+
+
+def scan_span(text: str, lowered: str, lex: Lexicon, start: int, end: int) -> list[Token]:
+    """The phrases of ``text[start:end]`` (``lowered``: ``text.lower()``), as spans of
+    ``text``: none runs out past ``end``, and none is looked for before ``start`` but the
+    one character a phrase's opening looks behind at. So what a sentence's phrases are
+    follows from its text and the character before it (the reader keys its sentence memo
+    by them)."""
     if len(lowered) == len(text):
-        matches = lex.pattern.finditer(lowered)
+        matches = lex.pattern.finditer(lowered, start, end)
     else:  # a few characters change length when lowered; keep offsets exact
-        matches = lex.pattern_ci.finditer(text)
+        matches = lex.pattern_ci.finditer(text, start, end)
     seen = lex.seen
     key_of = lex.key_of
     new = tuple.__new__  # Token(...) without the named tuple's Python-level __new__
@@ -394,9 +403,9 @@ def scan(text: str, lowered: str | None = None, lex: Lexicon | None = None) -> l
             hit = key_of(matched)  # first time seen, or seen and naming nothing
             if hit is None:
                 continue
-        start, end = m.span()
-        out.append(new(Token, (start, end, hit[0], hit[1])))
-    return _shared_heads(out, text, lex) if out else out
+        s, e = m.span()
+        out.append(new(Token, (s, e, hit[0], hit[1])))
+    return _shared_heads(out, text, lex, start) if out else out
 
 
 # "pleural or pericardial effusion": a word, then "or"/"and"/a comma, right before a term.
@@ -416,17 +425,18 @@ def _only_qualifier(r: Roles) -> bool:
     )
 
 
-def _shared_heads(tokens: list[Token], text: str, lex: Lexicon) -> list[Token]:
+def _shared_heads(tokens: list[Token], text: str, lex: Lexicon, lo: int) -> list[Token]:
     """Two adjectives sharing one head noun name two findings: "pleural or pericardial
     effusion" is a pleural effusion too. The word before the coordinator, with the term's
-    head, must be a term of another finding, and no phrase of its own."""
+    head, must be a term of another finding, and no phrase of its own; nothing before
+    ``lo`` (the scanned span's start) is looked at."""
     out = tokens
     for t in tokens:
         if t.roles.finding is None or " " not in t.key or t.start < 4:
             continue
-        if not text[max(0, t.start - 8) : t.start].rstrip(" \t").lower().endswith(_JOINERS):
+        if not text[max(lo, t.start - 8) : t.start].rstrip(" \t").lower().endswith(_JOINERS):
             continue  # the cheap test first: this runs on every term of every report
-        m = _COORDINATED.search(text, max(0, t.start - _COORDINATION_WINDOW), t.start)
+        m = _COORDINATED.search(text, max(lo, t.start - _COORDINATION_WINDOW), t.start)
         if m is None:
             continue
         word_start, word_end = m.span(1)

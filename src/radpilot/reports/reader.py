@@ -1,19 +1,18 @@
 """``read()``: free text in, a :class:`~radpilot.reports.models.Report` out.
 
-Pipeline: sections -> sentences -> one scan for every known phrase -> ConText per
-sentence. Rules are compiled on the first call and cached; ``read`` is pure.
+Pipeline: sections -> sentences -> per sentence, a scan for every known phrase and ConText
+(a sentence or section read before is not read again). Rules are compiled on the first call and cached; ``read`` is pure.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from radpilot.errors import InputError
-from radpilot.reports.matcher import Token, lexicon, scan
+from radpilot.reports.matcher import Lexicon, lexicon, scan_span
 from radpilot.reports.models import Mention, Report, Section, Sentence
 from radpilot.reports.morphology import singular_candidates
 from radpilot.reports.rules import (
@@ -32,7 +31,7 @@ from radpilot.reports.sections import (
     sentence_regions,
     split_sections,
 )
-from radpilot.reports.sentencememo import SentenceMemo, memo_of
+from radpilot.reports.sentencememo import SentenceMemo, memo_of, read_sentence
 from radpilot.reports.textfold import fold, restore
 from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term
 
@@ -98,10 +97,11 @@ _PHRASE_BEFORE = re.compile(r"(?:[A-Za-z-]+[ \t]+){1,3}$")
 _PHRASE_WINDOW = 40  # characters before a term to look for a body part in
 
 
-def _part_before(text: str, start: int, regions: Mapping[str, str]) -> str | None:
+def _part_before(text: str, lo: int, start: int, regions: Mapping[str, str]) -> str | None:
     """The body region other than the chest that a part named in the same phrase right
-    before ``start`` belongs to ("knee joint effusion", "left elbow effusion"), or None."""
-    m = _PHRASE_BEFORE.search(text, max(0, start - _PHRASE_WINDOW), start)
+    before ``start`` belongs to ("knee joint effusion", "left elbow effusion"), or None;
+    nothing before ``lo`` (the sentence's start) is looked at."""
+    m = _PHRASE_BEFORE.search(text, max(lo, start - _PHRASE_WINDOW), start)
     if m is None:
         return None
     words = m.group().lower().split()
@@ -123,7 +123,7 @@ def _in_named_part(
     out: list[Mention] = []
     for m in found:
         if m.finding in chest and m.region is None and not _names_chest(m, chest):
-            region = _part_before(text, m.span.start, regions)
+            region = _part_before(text, m.sentence.start, m.span.start, regions)
             if region is not None:
                 m = replace(m, region=region)
         out.append(m)
@@ -178,11 +178,11 @@ def _as_placed(found: list[Mention], placed: dict[str, dict[str, str]]) -> list[
 
 @dataclass(frozen=True, slots=True, init=False)
 class _Context:
-    """What reading any section of one report needs: the report, its phrases, the rules."""
+    """What reading any section of one report needs: the report, the lexicon, the rules."""
 
     text: str
-    tokens: list[Token]
-    starts: list[int]  # each phrase's start
+    lowered: str  # ``text.lower()``, what the lexicon's pattern scans
+    lex: Lexicon
     memo: SentenceMemo
     rules: CueRules
     mods: Modifiers
@@ -192,8 +192,8 @@ class _Context:
     def __init__(
         self,
         text: str,
-        tokens: list[Token],
-        starts: list[int],
+        lowered: str,
+        lex: Lexicon,
         memo: SentenceMemo,
         rules: CueRules,
         mods: Modifiers,
@@ -201,8 +201,8 @@ class _Context:
         regions: Mapping[str, str],
     ) -> None:
         object.__setattr__(self, "text", text)
-        object.__setattr__(self, "tokens", tokens)
-        object.__setattr__(self, "starts", starts)
+        object.__setattr__(self, "lowered", lowered)
+        object.__setattr__(self, "lex", lex)
         object.__setattr__(self, "memo", memo)
         object.__setattr__(self, "rules", rules)
         object.__setattr__(self, "mods", mods)
@@ -210,54 +210,58 @@ class _Context:
         object.__setattr__(self, "regions", regions)
 
 
+def read_sentence_afresh(ctx: _Context, sentence: Sentence, in_context: bool) -> list[Mention]:
+    """The mentions of one sentence: its phrases (scanned within it), the cue engine, then
+    a device's part phrases and the findings a place makes another."""
+    tokens = scan_span(ctx.text, ctx.lowered, ctx.lex, sentence.start, sentence.end)
+    for t in tokens:
+        if t.roles.finding or t.roles.anchor_of:
+            break
+    else:
+        return []
+    devices = ctx.devices
+    # A run-on "sentence" is read in windows (sentencememo.MAX_TOKENS_PER_WINDOW).
+    found = read_sentence(
+        sentence, tokens, ctx.text, ctx.rules, ctx.mods, in_context, devices.unsized
+    )
+    parts, placed = devices.parts, devices.placed
+    if parts and any(m.finding in parts for m in found):
+        found = _without_part_phrases(found, parts, devices.unsized)
+    if placed and any(m.finding in placed for m in found):
+        found = _as_placed(found, placed)
+    return found
+
+
 def read_section(
     ctx: _Context,
     section: Section,
     start: int,
-    k: int,
-    j: int,
     region: str | None,
     context_sections: frozenset[str],
 ) -> tuple[list[Sentence], list[Mention], str | None]:
-    """The sentences and mentions of one section whose content starts at ``start``, its
-    phrases ``ctx.tokens[k:j]``, with body region ``region`` in force before it; and the
-    region in force after it."""
-    sentences = section_sentences(ctx.text, section, start)
+    """The sentences and mentions of one section whose content starts at ``start``, with
+    body region ``region`` in force before it; and the region in force after it."""
+    text = ctx.text
+    sentences = section_sentences(text, section, start)
     if not sentences:
         return sentences, [], region
     regions = sentence_regions(sentences, region)
-    tokens, starts = ctx.tokens, ctx.starts
-    unsized, parts, placed = ctx.devices.unsized, ctx.devices.parts, ctx.devices.placed
+    any_region = ctx.devices.any_region
     in_context = section.name in context_sections
+    memo = ctx.memo
     mentions: list[Mention] = []
     for sentence, where in zip(sentences, regions, strict=True):
-        end = sentence.end
-        k = bisect_left(starts, sentence.start, k, j)
-        i = bisect_left(starts, end, k, j)
-        if i == k:
-            continue
-        inside = tokens[k:i]
-        k = i
-        if inside[-1].end > end:
-            inside.pop()
-        for t in inside:
-            if t.roles.finding or t.roles.anchor_of:
-                break
-        else:
-            continue
-        # A run-on "sentence" is read in windows (sentencememo.MAX_TOKENS_PER_WINDOW); one read
-        # before is not read again (radpilot.reports.sentencememo).
-        found = ctx.memo.mentions(
-            sentence, inside, ctx.text, ctx.rules, ctx.mods, in_context, unsized
-        )
-        if parts and any(m.finding in parts for m in found):
-            found = _without_part_phrases(found, parts, unsized)
-        if placed and any(m.finding in placed for m in found):
-            found = _as_placed(found, placed)
-        if where is not None:  # "Right knee: small effusion" is not the chest's
-            found = _in_region(found, where, ctx.devices.any_region)
-        else:  # "small knee joint effusion" is not either
-            found = _in_named_part(found, ctx.text, ctx.devices.any_region, ctx.regions)
+        s = sentence.start
+        before = text[s - 1 : s] if s else ""
+        # A sentence read before is neither scanned nor read again (reports.sentencememo).
+        found = memo.get(sentence, before, in_context, where is None)
+        if found is None:
+            plain = read_sentence_afresh(ctx, sentence, in_context)
+            named = _in_named_part(plain, text, any_region, ctx.regions) if plain else plain
+            memo.put(sentence, before, in_context, plain, named)
+            found = named if where is None else plain
+        if where is not None and found:  # "Right knee: small effusion" is not the chest's
+            found = _in_region(found, where, any_region)
         mentions.extend(found)
     return sentences, mentions, regions[-1]
 
@@ -290,13 +294,11 @@ def read(text: object, *, vocabulary: object = None) -> Report:
     if default:
         vocabulary = None
     lex = lexicon(vocabulary) if vocabulary is not None else lexicon()
-    tokens = scan(text, lowered, lex)
-    starts = [t[0] for t in tokens]
     rules = section_rules()
     ctx = _Context(
         text,
-        tokens,
-        starts,
+        lowered,
+        lex,
         memo_of(lex),
         cue_rules(),
         modifiers(),
@@ -305,28 +307,24 @@ def read(text: object, *, vocabulary: object = None) -> Report:
     )
     context_sections = rules.context_sections
     memo = section_memo_of(lex)
-    memo.check((ctx.rules, ctx.mods, rules, ctx.devices))
+    checked = (ctx.rules, ctx.mods, rules, ctx.devices)
+    memo.check(checked)
+    ctx.memo.check(checked)
     sentences: list[Sentence] = []
     mentions: list[Mention] = []
     region: str | None = None  # the body region in force after the last sentence so far
     last: str | None = None  # the section of the last sentence so far
-    k = 0
     for section in sections:
         start = content_start(text, section)
         end = section.end
-        # The phrases are sorted and do not overlap: a section's are one run of them.
-        k = bisect_left(starts, start, k)
-        j = bisect_left(starts, end, k)
         incoming = region if last == section.name else None
         lead = max(0, start - LOOK_BEHIND)
         key = (text[lead:end], start - lead, section.name, incoming)
-        inside = tokens[k:j]
         # A section read before is not read again (radpilot.reports.sectionmemo).
-        reading = memo.get(key, lead, inside)
+        reading = memo.get(key, lead)
         if reading is None:
-            reading = read_section(ctx, section, start, k, j, incoming, context_sections)
-            memo.put(key, lead, inside, reading)
-        k = j
+            reading = read_section(ctx, section, start, incoming, context_sections)
+            memo.put(key, lead, reading)
         found_sentences, found, after = reading
         if found_sentences:
             sentences.extend(found_sentences)

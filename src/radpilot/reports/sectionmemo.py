@@ -6,12 +6,11 @@ acute cardiopulmonary abnormality."; 40% of the OpenI sections repeat an earlier
 a report's reading is its sections' readings in order. What the reader finds in one section
 (:func:`radpilot.reports.reader.read_section`) depends only on: the section's content and
 the ``LOOK_BEHIND`` characters before it (its sentences), its name (the sentences' section,
-whether cues reach in from its header), the phrases the scan of the whole report found in
-it (their offsets within it: a phrase that runs in from the header or out past the end
-changes what is found, so a hit is checked against them), the body region in force when
+whether cues reach in from its header; its phrases are scanned sentence by sentence,
+within each sentence, so they follow from the text), the body region in force when
 it starts (a combined examination's sub-header carries on into a following section of the
 same name), and the rules. Every offset it returns is an offset into the content's opening
-plus where that opening sits. So a memo keyed by those (the offsets compared on a hit),
+plus where that opening sits. So a memo keyed by those,
 dropped whenever a rules object changes, gives the same sentences and mentions as reading
 again, moved by the difference.
 
@@ -29,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from radpilot.reports.matcher import Lexicon, Token
+from radpilot.reports.matcher import Lexicon
 from radpilot.reports.models import Mention, Sentence
 from radpilot.reports.sentencememo import shifted
 
@@ -40,16 +39,13 @@ Reading = tuple[list[Sentence], list[Mention], str | None]
 
 
 class SectionMemo:
-    """The readings of the sections read so far with one lexicon (see the module doc).
-
-    Keyed by the section's text, name and incoming region; the phrase offsets are kept
-    with the reading and compared only when the text is found (a section seen for the
-    first time costs no offsets built)."""
+    """The readings of the sections read so far with one lexicon (see the module doc),
+    keyed by the section's text, name and incoming region."""
 
     __slots__ = ("entries", "rules", "sighted")
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[Any, ...], tuple[int, tuple[int, ...], Reading]] = {}
+        self.entries: dict[tuple[Any, ...], tuple[int, Reading]] = {}
         self.sighted: dict[tuple[Any, ...], None] = {}  # seen once, not kept (an ordered set)
         self.rules: tuple[object, ...] = ()
 
@@ -61,29 +57,26 @@ class SectionMemo:
             self.sighted.clear()
             self.rules = rules
 
-    def get(self, key: tuple[Any, ...], lead: int, tokens: list[Token]) -> Reading | None:
-        """The reading stored under ``key`` for the same phrases (``tokens``, the phrases
-        found in the section), moved to a section whose opening is at ``lead``."""
+    def get(self, key: tuple[Any, ...], lead: int) -> Reading | None:
+        """The reading stored under ``key``, moved to a section whose opening is at ``lead``."""
         hit = self.entries.get(key)
         if hit is None:
             return None
-        first_lead, offsets, (sentences, found, region) = hit
-        if offsets != _offsets(tokens, lead):
-            return None  # the same text, other phrases (one runs in or out): read it
+        first_lead, (sentences, found, region) = hit
         delta = lead - first_lead
         if delta == 0:
-            return hit[2]
+            return hit[1]
         moved = [Sentence(s.section, s.start + delta, s.end + delta, s.text) for s in sentences]
         return moved, shifted(found, delta), region
 
-    def put(self, key: tuple[Any, ...], lead: int, tokens: list[Token], reading: Reading) -> None:
+    def put(self, key: tuple[Any, ...], lead: int, reading: Reading) -> None:
         """Keep a reading just made, if its section was sighted before (else note it)."""
         if key not in self.entries:
             if key not in self.sighted:
                 _bounded(self.sighted)[key] = None  # the first sighting
                 return
             self.sighted.pop(key, None)  # another thread may have evicted it
-        _bounded(self.entries)[key] = (lead, _offsets(tokens, lead), reading)
+        _bounded(self.entries)[key] = (lead, reading)
 
 
 def _bounded(table: dict[Any, Any]) -> dict[Any, Any]:
@@ -92,11 +85,6 @@ def _bounded(table: dict[Any, Any]) -> dict[Any, Any]:
         for old in list(table)[: MAX_SECTIONS // 2]:
             table.pop(old, None)  # another thread may have evicted it
     return table
-
-
-def _offsets(tokens: list[Token], lead: int) -> tuple[int, ...]:
-    """Every phrase's start and end, from ``lead``."""
-    return tuple([t[0] - lead for t in tokens] + [t[1] - lead for t in tokens])
 
 
 def section_memo_of(lex: Lexicon) -> SectionMemo:

@@ -2,13 +2,15 @@
 the first reading's, moved to where the sentence sits.
 
 Reports repeat sentences verbatim ("No pneumothorax.", "The lungs are clear."): 60% of the
-sentences of the 3,955 OpenI reports repeat an earlier one. What the cue engine
-(:func:`radpilot.reports.context.mentions_in_sentence`) returns for a sentence depends only
-on the sentence's text and section, the phrases found in it (their offsets within it; their
-roles follow from the text and the lexicon), and the rules; every offset it returns is an
-offset into the sentence plus the sentence's start. So a memo keyed by (text, section,
-phrase offsets), kept per lexicon and dropped whenever the rules objects change, gives the
-same mentions as reading again, moved by the difference of the two starts.
+sentences of the 3,955 OpenI reports repeat an earlier one. What the reader finds in a
+sentence (:func:`radpilot.reports.reader.read_sentence_afresh`: its phrases, scanned within
+it, then the cue engine, :func:`radpilot.reports.context.mentions_in_sentence`) depends only
+on the sentence's text, the one character before it (a phrase's opening looks behind at
+it), its section, whether cues reach in from its header, and the rules; every offset it
+returns is an offset into the sentence plus the sentence's start. So a memo keyed by those,
+kept per lexicon and dropped whenever a rules object changes, gives the same mentions as
+reading again, moved by the difference of the two starts; a repeated sentence is not even
+scanned.
 
 Bounded: at most ``MAX_SENTENCES`` sentences per lexicon (the oldest half is dropped when
 full), a few MB.
@@ -32,49 +34,53 @@ MAX_SENTENCES = 16_384
 
 
 class SentenceMemo:
-    """The mentions of the sentences read so far with one lexicon (see the module doc)."""
+    """The mentions of the sentences read so far with one lexicon (see the module doc).
+
+    Each entry keeps two readings of its sentence: as read (for a sentence under a body
+    region's sub-header, which the reader then assigns to that region) and with another
+    body part named in a mention's own phrase made its region (every other sentence)."""
 
     __slots__ = ("entries", "rules")
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[Any, ...], tuple[int, list[Mention]]] = {}
+        self.entries: dict[tuple[Any, ...], tuple[int, list[Mention], list[Mention]]] = {}
         self.rules: tuple[object, ...] = ()
 
-    def mentions(
+    def check(self, rules: tuple[object, ...]) -> None:
+        """Forget every reading when any rules object is not the one they were read with."""
+        held = self.rules
+        if len(held) != len(rules) or any(a is not b for a, b in zip(held, rules, strict=True)):
+            self.entries.clear()
+            self.rules = rules
+
+    def get(
+        self, sentence: Sentence, before: str, context_section: bool, placed: bool
+    ) -> list[Mention] | None:
+        """The mentions of a sentence read before (``before``: the character before it;
+        ``placed``: the reading with body parts placed), moved to where this one sits."""
+        hit = self.entries.get((sentence.text, before, sentence.section, context_section))
+        if hit is None:
+            return None
+        first_start, plain, named = hit
+        found = named if placed else plain
+        if first_start == sentence.start:
+            return list(found)
+        return _moved(found, sentence.start - first_start, sentence)
+
+    def put(
         self,
         sentence: Sentence,
-        tokens: list[Token],
-        text: str,
-        rules: CueRules,
-        mods: Modifiers,
+        before: str,
         context_section: bool,
-        unsized: frozenset[str],
-    ) -> list[Mention]:
-        """The mentions of one sentence (``tokens``: the phrases inside it, in order)."""
-        held = self.rules
-        if not held or held[0] is not rules or held[1] is not mods or held[2] is not unsized:
-            self.entries.clear()  # rules reloaded: forget every reading
-            self.rules = (rules, mods, unsized)
-        start = sentence.start
-        key = (
-            sentence.text,
-            sentence.section,
-            context_section,
-            tuple([t.start - start for t in tokens]),
-            tuple([t.end - start for t in tokens]),
-        )
-        hit = self.entries.get(key)
-        if hit is not None:
-            first_start, found = hit
-            if first_start == start:
-                return list(found)
-            return _moved(found, start - first_start, sentence)
-        found = read_sentence(sentence, tokens, text, rules, mods, context_section, unsized)
+        plain: list[Mention],
+        named: list[Mention],
+    ) -> None:
+        """Keep the two readings of a sentence just read."""
         if len(self.entries) >= MAX_SENTENCES:
             for old in list(self.entries)[: MAX_SENTENCES // 2]:
                 self.entries.pop(old, None)  # another thread may have evicted it
-        self.entries[key] = (start, found)
-        return list(found)
+        key = (sentence.text, before, sentence.section, context_section)
+        self.entries[key] = (sentence.start, plain, named)
 
 
 def read_sentence(
