@@ -293,24 +293,51 @@ def sentence_regions(sentences: Sequence[Sentence], current: str | None = None) 
     ``current``: the region in force before the first sentence (where a run of sentences
     continues one of the same section).
     """
-    pattern = _region_regex()
-    if pattern is None:
+    if _region_regex() is None:
         return [None] * len(sentences)
-    regions = section_rules().regions
     out: list[str | None] = []
     section = sentences[0].section if sentences else None
     in_item = False  # was the region in force opened inside a numbered item?
     for sentence in sentences:
         if sentence.section != section:
             section, current = sentence.section, None
-        m = pattern.match(sentence.text)
-        if m is not None:
-            name = regions[_SPACES.sub(" ", m.group("name").lower())]
+        header, name, item = _region_header(sentence.text)
+        if header:
             current = None if name == CHEST_REGION else name
-            in_item = m.group("item") is not None
-        elif in_item and _ITEM.match(sentence.text):
+            in_item = item
+        elif in_item and item:
             # a region a numbered item opened ends at the next item ("2. Right shoulder:
             # ... 3. ..."); one that numbers its own items ("Hand 1. ... 2. ...") goes on
             current, in_item = None, False
         out.append(current)
     return out
+
+
+# Sentences repeat (60% of OpenI's): what a sentence's opening says of regions is found once
+# per process. Keyed by the text alone; forgotten when the rules change. Bounded as above.
+_region_memo: dict[str, tuple[bool, str | None, bool]] = {}
+_region_rules: list[object] = [None]
+
+
+def _region_header(sentence: str) -> tuple[bool, str | None, bool]:
+    """(is a region's sub-header, that region, opens with a numbered item): the item's
+    number inside a header ("2. Right shoulder:"), or the item opening any other sentence."""
+    rules = section_rules()
+    if _region_rules[0] is not rules:
+        _region_memo.clear()
+        _region_rules[0] = rules
+    hit = _region_memo.get(sentence)
+    if hit is not None:
+        return hit
+    pattern = _region_regex()
+    m = pattern.match(sentence) if pattern is not None else None
+    if m is not None:
+        name = rules.regions[_SPACES.sub(" ", m.group("name").lower())]
+        hit = (True, name, m.group("item") is not None)
+    else:
+        hit = (False, None, _ITEM.match(sentence) is not None)
+    if len(_region_memo) >= _MAX_SECTIONS:
+        for old in list(_region_memo)[: _MAX_SECTIONS // 2]:
+            _region_memo.pop(old, None)  # another thread may have dropped it
+    _region_memo[sentence] = hit
+    return hit
