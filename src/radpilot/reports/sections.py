@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from radpilot.reports.models import Section, Sentence
 from radpilot.reports.rules import CHEST_REGION, section_rules
@@ -226,9 +227,7 @@ def _sentences_of(text: str, start: int, end: int) -> list[tuple[int, int, str]]
     """(start, end, text) of each sentence of ``text[start:end]``, offsets into the
     content's opening (add ``max(0, start - LOOK_BEHIND)`` for offsets into ``text``)."""
     rules = section_rules()
-    if _bounds_rules[0] is not rules:
-        _bounds_memo.clear()
-        _bounds_rules[0] = rules
+    _forget_if_changed(_bounds_memo, _bounds_rules, rules)
     lead = max(0, start - LOOK_BEHIND)
     piece = text[lead:end]
     key = (piece, start - lead)
@@ -236,11 +235,23 @@ def _sentences_of(text: str, start: int, end: int) -> list[tuple[int, int, str]]
     if hit is None:
         bounds = _sentence_bounds(piece, start - lead, len(piece), rules.abbreviations)
         hit = [(s, e, piece[s:e]) for s, e in bounds]
-        if len(_bounds_memo) >= _MAX_SECTIONS:
-            for old in list(_bounds_memo)[: _MAX_SECTIONS // 2]:
-                _bounds_memo.pop(old, None)  # another thread may have dropped it
-        _bounds_memo[key] = hit
+        _bounded(_bounds_memo)[key] = hit
     return hit
+
+
+def _forget_if_changed(memo: dict[Any, Any], seen: list[object], rules: object) -> None:
+    """Empty ``memo`` when the rules it was filled under (``seen[0]``) are not ``rules``."""
+    if seen[0] is not rules:
+        memo.clear()
+        seen[0] = rules
+
+
+def _bounded(memo: dict[Any, Any]) -> dict[Any, Any]:
+    """``memo``, its oldest half dropped when it holds ``_MAX_SECTIONS``."""
+    if len(memo) >= _MAX_SECTIONS:
+        for old in list(memo)[: _MAX_SECTIONS // 2]:
+            memo.pop(old, None)  # another thread may have dropped it
+    return memo
 
 
 def section_sentences(text: str, section: Section, start: int) -> list[Sentence]:
@@ -323,9 +334,7 @@ def _region_header(sentence: str) -> tuple[bool, str | None, bool]:
     """(is a region's sub-header, that region, opens with a numbered item): the item's
     number inside a header ("2. Right shoulder:"), or the item opening any other sentence."""
     rules = section_rules()
-    if _region_rules[0] is not rules:
-        _region_memo.clear()
-        _region_rules[0] = rules
+    _forget_if_changed(_region_memo, _region_rules, rules)
     hit = _region_memo.get(sentence)
     if hit is not None:
         return hit
@@ -336,8 +345,5 @@ def _region_header(sentence: str) -> tuple[bool, str | None, bool]:
         hit = (True, name, m.group("item") is not None)
     else:
         hit = (False, None, _ITEM.match(sentence) is not None)
-    if len(_region_memo) >= _MAX_SECTIONS:
-        for old in list(_region_memo)[: _MAX_SECTIONS // 2]:
-            _region_memo.pop(old, None)  # another thread may have dropped it
-    _region_memo[sentence] = hit
+    _bounded(_region_memo)[sentence] = hit
     return hit
