@@ -20,7 +20,8 @@ Sides: a one-sided query ("right pleural effusion") is answered by the mentions 
 that side (or with a word naming a site on each side: "bibasilar"), then by bilateral ones
 ("bilateral effusions" hold a right one: ``analysis.answering_sides``), in the same order
 among themselves, then by the side-less fills (``fill.lexical_fill``); a bilateral query is
-answered by bilateral mentions only.
+answered by bilateral mentions only. A place asked comes first: a bilateral mention at it
+ranks before a one-sided one placed only elsewhere.
 """
 
 from __future__ import annotations
@@ -273,12 +274,7 @@ def _search(
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
     near_all = {rid: sum(n) for rid, n in near.items()}
-    # A place the query names is a constraint, as its side: the matches at it first, then
-    # those the reader placed nowhere, then those it placed only elsewhere.
-    off = placed_elsewhere(q, scoring, ments) if ments else set()
-    where = {rid: 0 if near.get(rid, _NOWHERE).places else 2 if rid in off else 1 for rid in ids}
-    for rid in bilateral_only(store, cq, ids):
-        where[rid] += 3  # after every match written on the side asked, in the same order
+    where = _where(store, q, cq, scoring, ids, near, ments)
     best = sorted(
         scored,
         key=lambda x: (where[x[1]], tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]),
@@ -327,6 +323,27 @@ def _search(
         scored.extend(lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
     hits = hits_for(store, q, scored[:limit], scoring + absent)
     return SearchResult(q, hits, sem_state, tuple(notes))
+
+
+def _where(
+    store: ArchiveStore,
+    q: Query,
+    cq: CandidateQuery,
+    scoring: list[FindingTerm],
+    ids: list[int],
+    near: dict[int, Near],
+    ments: dict[int, list[StoredMention]],
+) -> dict[int, int]:
+    """Each candidate's rank by place and side. A place the query names is a constraint,
+    as its side: the matches at it first, then those the reader placed nowhere, then
+    those it placed only elsewhere. Within each, a bilateral match of a one-sided query
+    follows those written on the side asked: "scarring at the lung bases" is a right
+    lower lobe scarring, "right apical scarring" is not."""
+    off = placed_elsewhere(q, scoring, ments) if ments else set()
+    where = {rid: 0 if near.get(rid, _NOWHERE).places else 4 if rid in off else 2 for rid in ids}
+    for rid in bilateral_only(store, cq, ids):
+        where[rid] += 1
+    return where
 
 
 def _weighted(
