@@ -20,7 +20,8 @@ Sides: a one-sided query ("right pleural effusion") is answered by the mentions 
 that side (or with a word naming a site on each side: "bibasilar"), then by bilateral ones
 ("bilateral effusions" hold a right one: ``analysis.answering_sides``), in the same order
 among themselves, then by the side-less fills (``fill.lexical_fill``); a bilateral query is
-answered by bilateral mentions only.
+answered by bilateral mentions only. A place asked comes first: a bilateral mention at it
+ranks before a one-sided one placed only elsewhere.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from radpilot.search.models import (
 )
 from radpilot.search.query import FindingTerm, Polarity, Query, check_text, parse_query
 from radpilot.search.store import ArchiveStore
-from radpilot.search.vocab import expand, using
+from radpilot.search.vocab import broader, expand, using
 from radpilot.search.wordshare import (
     Texts,
     literal,
@@ -234,6 +235,7 @@ def _search(
     limit: int,
     weights: Weights | None,
     semantic: bool,
+    fills: bool = True,
 ) -> SearchResult:
     q, notes = _parsed(query)
     if limit < 1:
@@ -257,8 +259,7 @@ def _search(
     ids = list(cands)
     if not ids:
         # No reader match: a finding query is still answered by its words, as below.
-        fill = lexical_fill(store, q, cq, set(), limit) if scoring and not cq.fts else []
-        hits = hits_for(store, q, fill, scoring + absent)
+        hits = _filled(store, q, cq, [], limit, w, semantic) if fills else ()
         return SearchResult(q, hits, sem_state, tuple(notes))
     f_scores, tier = _finding_scores(store, ids, scoring, cfg)
     scored = _weighted(ids, f_scores, lex, sem_scores, w)
@@ -273,12 +274,7 @@ def _search(
     # The query's own words in the evidence reorder the best candidates of each tier:
     # a few pages of them, not every candidate (at scale, most of a finding's 400).
     near_all = {rid: sum(n) for rid, n in near.items()}
-    # A place the query names is a constraint, as its side: the matches at it first, then
-    # those the reader placed nowhere, then those it placed only elsewhere.
-    off = placed_elsewhere(q, scoring, ments) if ments else set()
-    where = {rid: 0 if near.get(rid, _NOWHERE).places else 2 if rid in off else 1 for rid in ids}
-    for rid in bilateral_only(store, cq, ids):
-        where[rid] += 3  # after every match written on the side asked, in the same order
+    where = _where(store, q, cq, scoring, ids, near, ments)
     best = sorted(
         scored,
         key=lambda x: (where[x[1]], tier.get(x[1], 0), -near_all.get(x[1], 0.0), -x[0], -x[1]),
@@ -323,10 +319,91 @@ def _search(
         # is no answer; read in rank order, about a page of reports.
         dropped = drop_negated(store, q.words, [rid for _, rid, _ in scored], limit)
         scored = [x for x in scored if x[1] not in dropped]
-    if len(scored) < limit and scoring and not cq.fts:
-        scored.extend(lexical_fill(store, q, cq, {rid for _, rid, _ in scored}, limit))
-    hits = hits_for(store, q, scored[:limit], scoring + absent)
+    if fills:
+        hits = _filled(store, q, cq, scored, limit, w, semantic)
+    else:
+        hits = hits_for(store, q, scored[:limit], scoring + absent)
     return SearchResult(q, hits, sem_state, tuple(notes))
+
+
+def _filled(
+    store: ArchiveStore,
+    q: Query,
+    cq: CandidateQuery,
+    scored: Ranked,
+    limit: int,
+    w: Weights,
+    semantic: bool,
+) -> tuple[Hit, ...]:
+    """The page: the reader's matches of a finding query, then, where they are fewer than
+    asked for, the words (``fill.lexical_fill``: the finding asked, in words the reader
+    missed), then the mentions of the broader finding (``_broader_hits``)."""
+    scoring = [t for t in q.findings if t.polarity in SCORING]
+    terms = scoring + [t for t in q.findings if t.polarity is Polarity.ABSENT]
+    if len(scored) >= limit or not scoring or cq.fts:
+        return hits_for(store, q, scored[:limit], terms)
+    seen = {rid for _, rid, _ in scored}
+    rest = lexical_fill(store, q, cq, seen, limit)
+    hits = hits_for(store, q, [*scored, *rest], terms)
+    if len(hits) >= limit:
+        return hits[:limit]
+    seen |= {rid for _, rid, _ in rest}
+    return (*hits, *_broader_hits(store, q, seen, limit - len(hits), w, semantic))
+
+
+def _broader_hits(
+    store: ArchiveStore, q: Query, seen: set[int], need: int, w: Weights, semantic: bool
+) -> tuple[Hit, ...]:
+    """Where the reader's matches of a finding are fewer than asked for, the mentions of
+    the finding it is a kind of (``vocab.broader``: same CheXpert label), with every other
+    constraint of the query (side, place, change, filters): "left PICC line" is then
+    answered by "left subclavian central venous catheter", after every PICC. Only the
+    broader finding's own mentions, never its other kinds (a lung mass is no lung
+    nodule), and only one step up."""
+    terms = []
+    wide = set()
+    for t in q.findings:
+        up = broader(t.finding) if t.polarity in SCORING else None
+        terms.append(replace(t, finding=up) if up else t)
+        wide |= {up} if up else set()
+    if not wide:
+        return ()
+    # The broader query holds the first's matches and the other kinds too: a few pages.
+    got = _search(
+        store,
+        replace(q, findings=tuple(terms)),
+        limit=len(seen) + 3 * need,
+        weights=w,
+        semantic=semantic,
+        fills=False,
+    )
+    keep = [
+        h
+        for h in got.hits
+        if h.report.rowid not in seen and any(m.finding in wide for m in h.mentions)
+    ]
+    return tuple(keep[:need])
+
+
+def _where(
+    store: ArchiveStore,
+    q: Query,
+    cq: CandidateQuery,
+    scoring: list[FindingTerm],
+    ids: list[int],
+    near: dict[int, Near],
+    ments: dict[int, list[StoredMention]],
+) -> dict[int, int]:
+    """Each candidate's rank by place and side. A place the query names is a constraint,
+    as its side: the matches at it first, then those the reader placed nowhere, then
+    those it placed only elsewhere. Within each, a bilateral match of a one-sided query
+    follows those written on the side asked: "scarring at the lung bases" is a right
+    lower lobe scarring, "right apical scarring" is not."""
+    off = placed_elsewhere(q, scoring, ments) if ments else set()
+    where = {rid: 0 if near.get(rid, _NOWHERE).places else 4 if rid in off else 2 for rid in ids}
+    for rid in bilateral_only(store, cq, ids):
+        where[rid] += 1
+    return where
 
 
 def _weighted(

@@ -62,6 +62,7 @@ def near_evidence(
     only qualifies the finding, so the engine ranks it after them.
     """
     places, rest = asked_places(q, terms)
+    sides = query_sides(terms)
     qw = query_words()
     degrees = [
         w for w in rest if normalize_term(w) in qw.degrees or normalize_term(w) in qw.count_words
@@ -86,7 +87,7 @@ def near_evidence(
         locs = {loc for m in live for loc in placed_in(m, text)}
         words = sum(1 for p in pats if any(p.search(s) for s in sentences))
         degree = sum(1 for w in degrees if degree_answered(w, live, sentences, nouns))
-        at = sum(1 for place in places if answers_place(place, locs))
+        at = sum(1 for place in places if answers_place(place, locs, sides))
         if words or at or degree:
             out[rid] = Near(at / asked, degree / asked, words / asked)
     return out
@@ -165,10 +166,11 @@ def placed_elsewhere(
     places, _ = asked_places(q, terms)
     if not places:
         return set()
+    sides = query_sides(terms)
     out = set()
     for rid, ms in ments.items():
         where = [m for m in _live(terms, ms) if m.locations]
-        if where and not any(answers_place(p, placed(m)) for m in where for p in places):
+        if where and not any(answers_place(p, placed(m), sides) for m in where for p in places):
             out.add(rid)
     return out
 
@@ -261,17 +263,51 @@ def locations_in(words: Sequence[str]) -> tuple[list[str], list[str]]:
 def placed(m: StoredMention) -> set[str]:
     """Where the reader placed a mention: its locations, and each with its side before it
     ("left mid zone"), so a near location may name a site on one side only (the lingula
-    is the left mid zone of a radiograph, ``near_locations``)."""
+    is the left mid zone of a radiograph, ``near_locations``). A location that carries a
+    side of its own ("left lower lobe", the lingula) takes no other: "scarring in the
+    right midlung and left lower lobe" is no right lower lobe scarring."""
     sides = [s for s in (m.sides or (m.laterality,)) if s]
-    return {*m.locations, *(f"{side} {loc}" for side in sides for loc in m.locations)}
+    own = {loc for loc in m.locations if _own_side(loc) is not None}
+    return {
+        *m.locations,
+        *(f"{side} {loc}" for side in sides for loc in m.locations if loc not in own),
+    }
 
 
-def answers_place(place: str, locations: set[str]) -> bool:
+def _own_side(location: str) -> str | None:
+    """The side a location names by itself: a side word in it, or its lobe's side
+    (``modifiers.json`` ``location_sides``: the lingula is the left's)."""
+    from radpilot.reports.rules import modifiers
+
+    words = set(location.split())
+    named = [side for side in ("left", "right") if side in words]
+    if len(named) == 1:
+        return named[0]
+    lobe = modifiers().location_sides.get(location)
+    return lobe.value if lobe is not None else None
+
+
+def answers_place(place: str, locations: set[str], sides: Sequence[str] = ()) -> bool:
     """A mention at ``locations`` is at ``place``: the same location, one that contains
-    it ("left lower lobe" for "lower lobe") or one listed as answering it."""
+    it ("left lower lobe" for "lower lobe") or one listed as answering it. ``sides``: the
+    sides a sided query's mention may be on (``analysis.answering_sides``); a location
+    that names a side of its own answers only with one of them, so "lower lobe" of
+    "right lower lobe scarring" is not the left lower lobe of a mention the reader gave
+    the right side for another of its places."""
     near = query_words().near_locations.get(place, frozenset())
     words = set(place.split())
-    return any(loc == place or loc in near or words <= set(loc.split()) for loc in locations)
+    return any(
+        (loc == place or loc in near or words <= set(loc.split()))
+        and (not sides or (own := _own_side(loc)) is None or own in sides)
+        for loc in locations
+    )
+
+
+def query_sides(terms: Sequence[FindingTerm]) -> tuple[str, ...]:
+    """The sides a place asked must carry, where a term names one (``answers_place``)."""
+    return tuple(
+        dict.fromkeys(s for t in terms if t.laterality for s in answering_sides(t.laterality.value))
+    )
 
 
 def word_pattern(word: str) -> re.Pattern[str]:

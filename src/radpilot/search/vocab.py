@@ -121,6 +121,30 @@ def _family(keyed: _Keyed, finding_id: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def broader(finding_id: str) -> str | None:
+    """See ``_broader``."""
+    return _broader(_key(), finding_id)
+
+
+@lru_cache(maxsize=1024)
+def _broader(keyed: _Keyed, finding_id: str) -> str | None:
+    """The finding a finding is a kind of, where the two roll up to one CheXpert label:
+    a PICC is a central line (Support Devices), a rib fracture a fracture, a nodule a
+    lung lesion; a cause (``etiology``) and a finding of its own label (atelectasis, a
+    kind of lung opacity) have none. A query for the finding may fall back to its
+    mentions (``engine``)."""
+    from radpilot.reports.vocabulary import FindingRole
+
+    vocab = keyed.vocab
+    f = vocab.findings.get(finding_id)
+    parent = vocab.findings.get(f.parent) if f is not None and f.parent else None
+    if f is None or parent is None or f.chexpert is None or parent.chexpert != f.chexpert:
+        return None
+    if FindingRole.ETIOLOGY in (f.role, parent.role):
+        return None
+    return parent.id
+
+
 def site_children() -> dict[str, tuple[tuple[str, str], ...]]:
     """See ``_site_children`` (of the vocabulary in use)."""
     return _site_children(_key())
