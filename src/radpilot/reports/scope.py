@@ -280,6 +280,7 @@ def cues_of(
                 direction is Direction.BACKWARD
                 and category is CueCategory.UNCERTAINTY
                 and any(d.end <= o.start and o.end <= cue.start for o in drafts)
+                and not _and_list(d, drafts, cue, text)
             ):
                 continue  # "opacity: pneumonia?" questions the pneumonia only
             if direction is Direction.FORWARD and cue.key in rules.adjacent:
@@ -328,6 +329,22 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+def _and_list(d: Draft, drafts: list[Draft], cue: Token, text: str) -> bool:
+    """Is d the first item of a list joined by "and" that a backward hedge closes
+    ("atelectasis and pneumonia cannot be excluded", "A, B, and C are all possible")? The
+    hedge is then the whole list's, as an "or" list's is; nothing but commas and "and"
+    stands between the items."""
+    between = [o for o in drafts if d.end <= o.start and o.end <= cue.start]
+    at, joined_by_and = d.end, False
+    for o in sorted(between, key=lambda o: o.start):
+        m = _AND.fullmatch(text, at, o.start)  # a comma, "and", or both
+        if m is None:
+            return False
+        joined_by_and = joined_by_and or "and" in m.group().lower()
+        at = o.end
+    return joined_by_and
 
 
 # A placing word: what makes a device after "recommend" or "consider" one to be placed.
