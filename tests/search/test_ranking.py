@@ -30,7 +30,7 @@ REPORTS = {
     "F4": "FINDINGS: No rib fracture. Lungs are clear.\nIMPRESSION: No acute disease.",
     # "Age-indeterminate" doubts the age, not the fracture; "indeterminate nodule" doubts it.
     "F5": "IMPRESSION: Multiple age-indeterminate left-sided rib fractures.",
-    "N1": "IMPRESSION: Indeterminate nodule in the right upper lobe.",
+    "N1": "IMPRESSION: Possible nodule in the right upper lobe.",
 }
 
 
