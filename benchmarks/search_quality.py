@@ -271,6 +271,39 @@ FRESH5_SIDED = {
     "left pleural thickening": Gold("Pleural Other", side="left"),
     "right-sided airspace disease": Gold(heads=("Airspace Disease",), side="right"),
 }
+# Fresh queries (round 9), written blind by a helper who never ran radpilot search on them,
+# before any run: wordings and sites no earlier table asks (calcifications of the lung,
+# kyphosis and osteophytes of the thoracic spine, multifocal / diffuse opacities, a foreign
+# body, lucency, the upper lobes for scarring, the bases for calcified granulomas, marked
+# lung markings) and sides no table asks (both costophrenic angles, flattened diaphragms,
+# right surgical clips). Gold counted from the dev majors' heading strings only (>= MIN_GOLD).
+FRESH6_FINDINGS = {
+    "pulmonary calcifications": Gold(heads=("Calcinosis",), parts=("lung",)),
+    "thoracic kyphosis": Gold(heads=("Kyphosis",), parts=("thoracic vertebrae",)),
+    "thoracic spine osteophytes": Gold(heads=("Osteophyte",), parts=("thoracic vertebrae",)),
+    "mild airspace disease": Gold(heads=("Airspace Disease",), parts=("mild",)),
+    "multifocal opacities": Gold(heads=("Opacity",), parts=("multiple",)),
+    "diffuse opacities": Gold(heads=("Opacity",), parts=("diffuse",)),
+    "metallic foreign body": Gold(heads=("Foreign Bodies",)),
+    "lucency": Gold(heads=("Lucency",)),
+    "upper lobe scarring": Gold(heads=("Cicatrix",), sites=("upper lobe",)),
+    "lower lobe calcified granulomas": Gold(heads=("Calcified Granuloma",), sites=LOWER),
+    "mildly hyperinflated lungs": Gold(heads=("Lung",), parts=("hyperdistention", "mild")),
+    "prominent lung markings": Gold(heads=("Markings",), parts=("prominent",)),
+}
+FRESH6_SIDED = {
+    "bilateral costophrenic angle blunting": Gold(heads=("Costophrenic Angle",), side="bilateral"),
+    "bilateral infiltrates": Gold(heads=("Infiltrate",), side="bilateral"),
+    "bilateral airspace disease": Gold(heads=("Airspace Disease",), side="bilateral"),
+    "right lung density": Gold(heads=("Density",), side="right"),
+    "right surgical clips": Gold(heads=("Surgical Instruments",), side="right"),
+    "right lung pneumonia": Gold(heads=("Pneumonia",), side="right"),
+    "left pulmonary nodule": Gold("Lung Lesion", side="left"),
+    "left lung atelectasis": Gold("Atelectasis", side="left"),
+    "bilateral flattened diaphragms": Gold(
+        heads=("Diaphragm",), parts=("flattened",), side="bilateral"
+    ),
+}
 TABLES = (
     ("finding queries", FINDINGS),
     ("sided queries", SIDED),
@@ -284,6 +317,8 @@ TABLES = (
     ("fresh4 sided queries", FRESH4_SIDED),
     ("fresh5 finding queries", FRESH5_FINDINGS),
     ("fresh5 sided queries", FRESH5_SIDED),
+    ("fresh6 finding queries", FRESH6_FINDINGS),
+    ("fresh6 sided queries", FRESH6_SIDED),
 )
 
 
