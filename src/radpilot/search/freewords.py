@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from radpilot.reports.models import Certainty
+from radpilot.reports.models import Certainty, Laterality
 from radpilot.reports.morphology import singular, stem
 from radpilot.reports.sections import split_sentences
 from radpilot.reports.vocabulary import normalize_term
@@ -274,16 +274,20 @@ def placed(m: StoredMention) -> set[str]:
     }
 
 
+_ONE_SIDE = frozenset((Laterality.LEFT, Laterality.RIGHT))
+
+
 def _own_side(location: str) -> str | None:
-    """The side a location names by itself: a side word in it, or its lobe's side
-    (``modifiers.json`` ``location_sides``: the lingula is the left's)."""
+    """The side a location names by itself: one side word in it (``modifiers.json``
+    laterality, the one laterality vocabulary), or its lobe's side (``location_sides``:
+    the lingula is the left's)."""
     from radpilot.reports.rules import modifiers
 
-    words = set(location.split())
-    named = [side for side in ("left", "right") if side in words]
+    mods = modifiers()
+    named = {side for w in location.split() if (side := mods.laterality.get(w)) in _ONE_SIDE}
     if len(named) == 1:
-        return named[0]
-    lobe = modifiers().location_sides.get(location)
+        return named.pop().value
+    lobe = mods.location_sides.get(location)
     return lobe.value if lobe is not None else None
 
 
