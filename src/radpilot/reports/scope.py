@@ -312,6 +312,8 @@ def cues_of(
                 c = Certainty.ABSENT if category is CueCategory.NEGATION else Certainty.UNCERTAIN
                 if found.certainty is None or gap < found.certainty[0]:
                     found.certainty = (gap, cue, c)
+                elif _predicate_over_hedge(found.certainty, cue, c, d, drafts):
+                    found.certainty = (gap, cue, c)
             elif category in CHANGE_OF:
                 if gap <= rules.modifier_scope_chars and (
                     found.change is None or gap < found.change[0]
@@ -329,6 +331,29 @@ def cues_of(
                 if found.statement is None or gap < found.statement[0]:
                     found.statement = (gap, cue)
     return found
+
+
+def _predicate_over_hedge(
+    held: tuple[int, Token, Certainty],
+    cue: Token,
+    c: Certainty,
+    d: Draft,
+    drafts: list[Draft],
+) -> bool:
+    """Does a negating predicate after d outrank the nearer hedge before it? "The
+    questioned nodule is not seen", "the possible opacity is no longer present": the
+    hedge names what was thought of the finding, the predicate says what is seen now.
+    Only when no other finding stands between the hedge and d (then the hedge is d's
+    own noun phrase's) or between d and the predicate."""
+    hedge = held[1]
+    if c is not Certainty.ABSENT or held[2] is not Certainty.UNCERTAIN:
+        return False
+    if hedge.end > d.start or cue.start < d.end:
+        return False
+    return not any(
+        (hedge.end <= o.start and o.end <= d.start) or (d.end <= o.start and o.end <= cue.start)
+        for o in drafts
+    )
 
 
 def _and_list(d: Draft, drafts: list[Draft], cue: Token, text: str) -> bool:
