@@ -375,6 +375,14 @@ def precision(ids: list[str], gold: set[str], k: int) -> tuple[float, float]:
     return (rel / len(top) if top else 0.0), rel / max(1, min(k, len(gold)))
 
 
+def against_bm25(
+    store: Any, plain: sqlite3.Connection, q: str, gold: set[str], k: int
+) -> tuple[list[str], float, float]:
+    """radpilot search's ids for ``q`` and their strict P@k, and BM25's strict P@k."""
+    ids = [h.report.id for h in search(store, q, limit=k, semantic=False).hits]
+    return ids, precision(ids, gold, k)[1], precision(bm25_top(plain, q, k), gold, k)[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_shared = os.environ.get("RADPILOT_SHARED") or str(Path.cwd().parent / "shared")
@@ -418,10 +426,8 @@ def main() -> None:
                 if len(gold) < MIN_GOLD:
                     console.print(f"skipped {q!r}: {len(gold)} dev positives (< {MIN_GOLD})")
                     continue
-                res = search(store, q, limit=args.k, semantic=False)
-                ids = [h.report.id for h in res.hits]
-                p, strict = precision(ids, gold, args.k)
-                _, b = precision(bm25_top(plain, q, args.k), gold, args.k)
+                ids, strict, b = against_bm25(store, plain, q, gold, args.k)
+                p = precision(ids, gold, args.k)[0]
                 ours.append(strict)
                 base.append(b)
                 returned.append(p)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from radpilot.search.engine import search
-from radpilot.search.freewords import answers_place, placed
+from radpilot.search.freewords import NEAR_PLACE, answers_place, place_grade, placed
 from radpilot.search.models import StoredMention
 from radpilot.search.store import ArchiveStore
 
@@ -105,6 +105,42 @@ def test_answers_place_reads_the_side_a_location_carries(
     place: str, sides: tuple[str, ...], locations: set[str], expected: bool
 ) -> None:
     assert answers_place(place, locations, sides) is expected
+
+
+def test_a_place_written_as_asked_ranks_before_one_only_near_it(
+    filled_archive: Callable[[str, dict[str, str]], ArchiveStore],
+) -> None:
+    # The apex is in the upper lobe: both answer, the lobe written first, though the
+    # apical opacity is said twice, in the impression too, and its report holds the
+    # query's words elsewhere (a higher finding and lexical score).
+    store = filled_archive(
+        "near_places",
+        {
+            "N1": "FINDINGS: Heart size is at the upper limits of normal. An azygos lobe is "
+            "noted. There are biapical opacities. IMPRESSION: Stable biapical opacities.",
+            "N2": "FINDINGS: Mild streaky opacities in the left upper lobe. IMPRESSION: No "
+            "acute abnormality.",
+            "N3": "FINDINGS: Opacity at the right base.",
+        },
+    )
+    assert ids(store, "upper lobe opacities")[:2] == ["N2", "N1"]
+
+
+@pytest.mark.parametrize(
+    ("place", "locations", "grade"),
+    [
+        ("upper lobe", {"left upper lobe"}, 1.0),
+        ("upper lobe", {"upper lobe"}, 1.0),
+        ("upper lobe", {"apical"}, NEAR_PLACE),
+        ("upper lobe", {"apical", "right upper lobe"}, 1.0),
+        ("upper lobe", {"basilar"}, 0.0),
+        ("lower lobe", set(), 0.0),
+    ],
+)
+def test_place_grade_puts_the_place_asked_above_a_near_one(
+    place: str, locations: set[str], grade: float
+) -> None:
+    assert place_grade(place, locations) == grade
 
 
 def test_a_side_is_put_before_a_location_only_where_it_carries_none() -> None:

@@ -36,7 +36,8 @@ class QueryWordsFile(DataDocument):
         default_factory=dict,
         description="A location a query names (the reader's canonical names, modifiers.json) "
         "-> the reader's locations that answer it too ('lower lobe' -> 'basilar'): free words "
-        "of a finding query that name a location prefer mentions at it.",
+        "of a finding query that name a location prefer mentions at it, and at the location as "
+        "written before one near it.",
     )
     derived_endings: dict[str, list[str]] = Field(
         default_factory=dict,

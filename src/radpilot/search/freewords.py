@@ -87,7 +87,7 @@ def near_evidence(
         locs = {loc for m in live for loc in placed_in(m, text)}
         words = sum(1 for p in pats if any(p.search(s) for s in sentences))
         degree = sum(1 for w in degrees if degree_answered(w, live, sentences, nouns))
-        at = sum(1 for place in places if answers_place(place, locs, sides))
+        at = sum(place_grade(place, locs, sides) for place in places)
         if words or at or degree:
             out[rid] = Near(at / asked, degree / asked, words / asked)
     return out
@@ -298,13 +298,28 @@ def answers_place(place: str, locations: set[str], sides: Sequence[str] = ()) ->
     that names a side of its own answers only with one of them, so "lower lobe" of
     "right lower lobe scarring" is not the left lower lobe of a mention the reader gave
     the right side for another of its places."""
+    return place_grade(place, locations, sides) > 0.0
+
+
+NEAR_PLACE = 0.5  # a place that only answers the one asked (``near_locations``)
+
+
+def place_grade(place: str, locations: set[str], sides: Sequence[str] = ()) -> float:
+    """How well ``locations`` answer ``place`` (``answers_place``): 1.0 for the place as
+    asked or one containing it, ``NEAR_PLACE`` for one that only answers it ("apical"
+    for "upper lobe": the apex is in the upper lobe, but "upper lobe scarring" asks first
+    for the scarring written there), else 0.0."""
     near = query_words().near_locations.get(place, frozenset())
     words = set(place.split())
-    return any(
-        (loc == place or loc in near or words <= set(loc.split()))
-        and (not sides or (own := _own_side(loc)) is None or own in sides)
-        for loc in locations
-    )
+    best = 0.0
+    for loc in locations:
+        if sides and (own := _own_side(loc)) is not None and own not in sides:
+            continue
+        if loc == place or words <= set(loc.split()):
+            return 1.0
+        if loc in near:
+            best = NEAR_PLACE
+    return best
 
 
 def query_sides(terms: Sequence[FindingTerm]) -> tuple[str, ...]:
