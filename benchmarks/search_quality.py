@@ -360,6 +360,16 @@ def relevant(majors: list[str], g: Gold, classes_of: Any) -> bool:
     return False
 
 
+def bm25_index(docs: list[tuple[str, str]]) -> sqlite3.Connection:
+    """Plain BM25 over (id, text): SQLite FTS5 with the Porter stemmer, the baseline."""
+    plain = sqlite3.connect(":memory:")
+    plain.execute(
+        "CREATE VIRTUAL TABLE plain USING fts5(rid UNINDEXED, text, tokenize='porter unicode61')"
+    )
+    plain.executemany("INSERT INTO plain VALUES (?, ?)", docs)
+    return plain
+
+
 def bm25_top(db: sqlite3.Connection, query: str, k: int) -> list[str]:
     expr = " OR ".join('"' + w.replace('"', '""') + '"' for w in query.split())
     rows = db.execute(
@@ -398,11 +408,7 @@ def main() -> None:
         recs = [make_record(rid=r["id"], text=r["text"]) for r in rows]
         ingest_records(store, recs, jobs=1)
         t_ingest = time.perf_counter() - t0
-        plain = sqlite3.connect(":memory:")
-        plain.execute(
-            "CREATE VIRTUAL TABLE plain USING fts5(rid UNINDEXED, text, tokenize='porter unicode61')"
-        )
-        plain.executemany("INSERT INTO plain VALUES (?, ?)", [(r["id"], r["text"]) for r in rows])
+        plain = bm25_index([(r["id"], r["text"]) for r in rows])
         t1 = time.perf_counter()
         for title, queries in TABLES:
             table = Table(title=f"OpenI dev split ({len(rows)} reports), {title}: P@{args.k}")

@@ -16,7 +16,6 @@ report, so the held split stays unseen.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reader_fresh import load_rows
-from search_quality import MIN_GOLD, against_bm25
+from search_quality import MIN_GOLD, against_bm25, bm25_index
 
 from radpilot.interop.records import make_record
 from radpilot.search.ingest import ingest_records
@@ -68,11 +67,7 @@ def run_split(split: str, k: int, console: Console) -> tuple[float, float, list[
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp) / "sets.db")
         ingest_records(store, [make_record(rid=i, text=t) for i, t, _ in rows], jobs=1)
-        plain = sqlite3.connect(":memory:")
-        plain.execute(
-            "CREATE VIRTUAL TABLE plain USING fts5(rid UNINDEXED, text, tokenize='porter unicode61')"
-        )
-        plain.executemany("INSERT INTO plain VALUES (?, ?)", [(i, t) for i, t, _ in rows])
+        plain = bm25_index([(i, t) for i, t, _ in rows])
         for q, cls in QUERIES.items():
             gold = {i for i, _, labels in rows if labels.get(cls) in (1.0, -1.0)}
             if len(gold) < MIN_GOLD:
@@ -81,8 +76,9 @@ def run_split(split: str, k: int, console: Console) -> tuple[float, float, list[
             _, strict, b = against_bm25(store, plain, q, gold, k)
             ours.append(strict)
             base.append(b)
-            below += [q] if strict < b else []
             flag = "<" if strict < b else ""
+            if flag:
+                below.append(q)
             table.add_row(
                 q, cls, str(len(gold)), f"{strict:.2f}", f"{b:.2f}", f"{strict - b:+.2f}", flag
             )
