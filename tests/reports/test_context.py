@@ -110,6 +110,9 @@ def test_attributes_and_evidence() -> None:
         ("Bibasilar atelectasis.", "atelectasis", "locations", ("basilar",)),
         ("Right apical pleural thickening.", "pleural_thickening", "locations", ("apical",)),
         ("Retrocardiac opacity.", "lung_opacity", "locations", ("retrocardiac",)),
+        # the place a finding's own words write is the longest: the valve, not the aorta
+        ("Calcified aortic valve.", "valve_calcification", "locations", ("heart valve",)),
+        ("Calcification of the aortic knob.", "aortic_calcification", "locations", ("aorta",)),
         ("8 mm nodule.", "nodule", "size", 8.0),
         ("Nodule measuring 1.2 x 0.8 cm.", "nodule", "size", 12.0),
         ("ET tube tip 3 cm above the carina.", "endotracheal_tube", "size", None),

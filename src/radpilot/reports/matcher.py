@@ -238,12 +238,17 @@ def _add_term_places(roles: dict[str, Roles], mods: Modifiers) -> None:
             continue
         words = key.split(" ")
         locs: list[str] = []
+        grams: list[str] = []  # the place words matched, longest first
         for n in (3, 2, 1):
             for i in range(len(words) - n + 1):
                 gram = " ".join(words[i : i + n])
                 place = mods.locations.get(gram)
-                if place is not None and place not in locs and not any(gram in x for x in locs):
+                # a word inside a longer place already read is that place's ("aortic"
+                # in "calcified aortic valve" names the valve, not the aorta)
+                inside = any(gram in x for x in (*locs, *grams))
+                if place is not None and place not in locs and not inside:
                     locs.append(place)
+                    grams.append(gram)
                 if r.term_laterality is None and gram in mods.laterality:
                     r.term_laterality = mods.laterality[gram]
         r.term_locations = tuple(locs)
