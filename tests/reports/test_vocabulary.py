@@ -263,6 +263,15 @@ def test_every_reader_data_file_is_registered_with_a_schema() -> None:
         assert spec.schema_on_disk().is_file()
 
 
+def test_organ_places_name_body_regions() -> None:
+    """Every organ's region (modifiers.json location_regions) is a region that
+    sections.json names for a combined examination's sub-headers, and not the chest."""
+    regions = set(section_rules().regions.values())
+    placed = modifiers().location_regions
+    assert placed["liver"] == "abdomen" and placed["thyroid"] == "head and neck"
+    assert set(placed.values()) <= regions - {"chest"}
+
+
 def _rule(doc: dict[str, Any], category: str) -> dict[str, Any]:
     """The first rule of a category in a cues.json document."""
     return next(r for r in doc["rules"] if r["category"] == category)
@@ -383,6 +392,18 @@ def test_cue_combinations_make_one_phrase_per_choice_of_alternatives() -> None:
             modifiers_from_dict,
             lambda d: d["units"].update(mm=-1),
             "units.mm: Input should be greater than 0",
+        ),
+        (
+            MODIFIERS,
+            modifiers_from_dict,
+            lambda d: d["location_regions"].update(spleeen="abdomen"),
+            "location_regions: spleeen: not a key of locations",
+        ),
+        (
+            MODIFIERS,
+            modifiers_from_dict,
+            lambda d: d["location_regions"].update(liver="chest"),
+            "location_regions: 'chest' is no other region",
         ),
         (
             SECTIONS,

@@ -33,7 +33,7 @@ from radpilot.reports.sections import (
 )
 from radpilot.reports.sentencememo import SentenceMemo, memo_of, read_sentence
 from radpilot.reports.textfold import fold, restore
-from radpilot.reports.vocabulary import Vocabulary, load_vocabulary, normalize_term
+from radpilot.reports.vocabulary import FindingRole, Vocabulary, load_vocabulary, normalize_term
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class _DeviceWords:
     any_region: dict[str, frozenset[str]]
     # finding id -> location -> the finding it is there (``Finding.placed``)
     placed: dict[str, dict[str, str]]
+    # the findings an organ's place moves to its region: observations, no device
+    organ_bound: frozenset[str]
 
 
 _DEVICE_WORDS: dict[str, _DeviceWords] = {}  # by vocabulary digest (a few per process)
@@ -68,6 +70,7 @@ def _device_words(vocab: Vocabulary | None) -> _DeviceWords:
             {f.id: frozenset(f.refers_back) for f in vocab if f.refers_back},
             {f.id: frozenset(f.any_region) for f in vocab if f.any_region},
             {f.id: dict(f.placed) for f in vocab if f.placed},
+            _organ_bound(vocab, modifiers()),
         )
     return hit
 
@@ -113,17 +116,51 @@ def _part_before(text: str, lo: int, start: int, regions: Mapping[str, str]) -> 
     return None
 
 
-def _in_named_part(
-    found: list[Mention], text: str, chest: dict[str, frozenset[str]], regions: Mapping[str, str]
-) -> list[Mention]:
+def _organ_bound(vocab: Vocabulary, mods: Modifiers) -> frozenset[str]:
+    """The findings a place in another region's organ makes that region's: what is seen
+    ("thyroid nodule"), not a disease named after an organ ("metastatic thyroid
+    cancer"), nor a device, whose tip an abdominal place only locates, nor a finding
+    whose own words name such an organ ("dilated bowel": the vocabulary reads it on a
+    chest film)."""
+    devices = {f.id for f in vocab if f.chexpert == "Support Devices"}
+    organs = {p for p, loc in mods.locations.items() if loc in mods.location_regions}
+
+    def names_organ(term: str) -> bool:
+        words = term.split()
+        return any(
+            " ".join(words[i : i + n]) in organs
+            for n in (1, 2, 3)
+            for i in range(len(words) - n + 1)
+        )
+
+    return frozenset(
+        f.id
+        for f in vocab
+        if f.role is FindingRole.OBSERVATION
+        and f.id not in devices
+        and devices.isdisjoint(vocab.ancestors(f.id))
+        and not any(names_organ(normalize_term(t)) for t in f.synonyms)
+    )
+
+
+def _in_named_part(found: list[Mention], text: str, ctx: _Context) -> list[Mention]:
     """A finding named by a word that is not the chest's alone ("effusion", where
     ``any_region`` lists "pleural effusion") after another body part's name in its own
     phrase is that part's: "small knee joint effusion" is no pleural effusion, as under a
-    "Right knee:" sub-header (``_in_region``)."""
+    "Right knee:" sub-header (``_in_region``). So is an observation placed only in
+    another region's organs (``modifiers.json`` location_regions): "left thyroid
+    nodule", "cyst in the right hepatic lobe"."""
+    chest, movable = ctx.devices.any_region, ctx.devices.organ_bound
+    organs = ctx.mods.location_regions
     out: list[Mention] = []
     for m in found:
-        if m.finding in chest and m.region is None and not _names_chest(m, chest):
-            region = _part_before(text, m.sentence.start, m.span.start, regions)
+        if m.region is None and not _names_chest(m, chest):
+            region = None
+            if m.finding in chest:
+                region = _part_before(text, m.sentence.start, m.span.start, ctx.regions)
+            if region is None and m.locations and m.finding in movable:
+                elsewhere = [organs.get(p) for p in m.locations]
+                region = elsewhere[0] if all(elsewhere) else None
             if region is not None:
                 m = replace(m, region=region)
         out.append(m)
@@ -257,7 +294,7 @@ def read_section(
         found = memo.get(sentence, before, in_context, where is None)
         if found is None:
             plain = read_sentence_afresh(ctx, sentence, in_context)
-            named = _in_named_part(plain, text, any_region, ctx.regions) if plain else plain
+            named = _in_named_part(plain, text, ctx) if plain else plain
             memo.put(sentence, before, in_context, plain, named)
             found = named if where is None else plain
         if where is not None and found:  # "Right knee: small effusion" is not the chest's

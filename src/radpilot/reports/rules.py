@@ -215,6 +215,14 @@ class ModifierFile(DataDocument):
         "('granulomas in the right upper lobe and left lower lobe'). Only the lungs' "
         "places: a device's tip in the right atrium says nothing of the device's side.",
     )
+    location_regions: dict[str, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="A location (a key of locations) -> the body region of sections.json "
+        "body_regions it lies in, other than the chest ('liver' -> abdomen, 'thyroid' -> head "
+        "and neck): a finding placed only at such places is that region's, as under its "
+        "sub-header ('left thyroid nodule', 'cyst in the right hepatic lobe', 'L2 "
+        "compression fracture'); a device's tip placed there is still the chest's device.",
+    )
     views: list[Phrase] = Field(
         default_factory=list,
         description="Phrases that name an image or its projection ('lateral view', 'frontal "
@@ -233,9 +241,15 @@ class ModifierFile(DataDocument):
 
     @model_validator(mode="after")
     def _sided_locations(self) -> ModifierFile:
-        unknown = [k for k in self.location_sides if k not in self.locations]
-        if unknown:
-            raise ValueError(f"location_sides: {', '.join(unknown)}: not a key of locations")
+        for name, table in (
+            ("location_sides", self.location_sides),
+            ("location_regions", self.location_regions),
+        ):
+            unknown = [k for k in table if k not in self.locations]
+            if unknown:
+                raise ValueError(f"{name}: {', '.join(unknown)}: not a key of locations")
+        if CHEST_REGION in self.location_regions.values():
+            raise ValueError(f"location_regions: {CHEST_REGION!r} is no other region")
         return self
 
 
@@ -313,6 +327,7 @@ class Modifiers:
     characters: Mapping[str, str] = field(default_factory=dict)  # "’" -> "'", one for one
     views: tuple[str, ...] = ()  # phrases naming an image's projection ("lateral view")
     location_sides: Mapping[str, Laterality] = field(default_factory=dict)  # "lingula" -> left
+    location_regions: Mapping[str, str] = field(default_factory=dict)  # "liver" -> abdomen
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +423,7 @@ def build_modifiers(doc: ModifierFile) -> Modifiers:
         characters=dict(doc.characters),
         views=tuple(dict.fromkeys(normalize_term(p) for p in doc.views)),
         location_sides={k: Laterality(v) for k, v in doc.location_sides.items()},
+        location_regions=dict(doc.location_regions),
     )
 
 
