@@ -221,8 +221,9 @@ def mentions_in_sentence(
     ``unsized``: findings a measurement never sizes, the devices (a tube "4 cm above the
     carina" is a position, not a size)."""
     drafts = _drafts(tokens, rules, text)
+    states: list[Draft] = []  # a device's state in a finding's words, before the device
     if unsized and len(drafts) > 1:
-        drafts = _without_device_parts(drafts, text, unsized)
+        drafts, states = _without_device_parts(drafts, text, unsized)
     if not drafts:
         return []
     attrs = _attributes(with_coordinated(tokens, text, mods), drafts, rules, text, unsized)
@@ -242,7 +243,8 @@ def mentions_in_sentence(
     sent_span = Span(sentence.start, sentence.end, sentence.text)
     out: list[Mention] = []
     for i, d in enumerate(drafts):
-        found = cues_of(d, tokens, cue_tokens, drafts, ahead, rules, text, unsized)
+        reach = _past_states(d, cue_tokens, states) if states else cue_tokens
+        found = cues_of(d, tokens, reach, drafts, ahead, rules, text, unsized)
         certainty, hedge, cues, change = decide(
             d, i, found, tokens, alternatives, drafts, rules, context_section, text
         )
@@ -331,13 +333,31 @@ _DEVICE_SUBJECT_GAP = re.compile(
 )
 # ... or of a finding's noun: "the lead has a fracture near the generator".
 _DEVICE_HAS_GAP = re.compile(r"[ \t]+(?:has|have|had)[ \t]+(?:a|an)[ \t]+(?:[a-z]+[ \t]+)?", re.I)
+# ... or a device said intact without it: "the leads are intact without fracture",
+# "sternotomy wires are intact, without evidence of fracture".
+_DEVICE_INTACT_GAP = re.compile(
+    r"[ \t]+(?:(?:is|are|appears?|remains?|otherwise)[ \t]+)*intact[ \t]*,?[ \t]+(?:and[ \t]+)?"
+    r"(?:without|with no|no)[ \t]+(?:(?:evidence|signs?)[ \t]+of[ \t]+)?(?:(?:a|an|any)[ \t]+)?",
+    re.I,
+)
 
 
-def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str]) -> list[Draft]:
+def _past_states(d: Draft, cue_tokens: list[Token], states: list[Draft]) -> list[Token]:
+    """The cues that may reach a device past the state its finding's word says before it:
+    "no" and "possible" in "no fracture of the pacing leads", "possible fracture of the
+    lead" are the state's, and the leads are there."""
+    return [t for t in cue_tokens if not any(t.end <= s.start and s.end <= d.start for s in states)]
+
+
+def _without_device_parts(
+    drafts: list[Draft], text: str, devices: frozenset[str]
+) -> tuple[list[Draft], list[Draft]]:
     """Drop a finding whose word is compounded with a device's: "catheter fracture" and
     "fracture of the pacer lead" name the device's state, not a fracture of the patient;
-    so does a finding's participle said of a device ("the catheter has fractured")."""
+    so does a finding's participle said of a device ("the catheter has fractured"). The
+    second list: the states dropped that stand before their device."""
     kept: list[Draft] = []
+    states: list[Draft] = []
     for i, d in enumerate(drafts):
         if d.finding not in devices:
             before = drafts[i - 1] if i > 0 else None
@@ -351,15 +371,19 @@ def _without_device_parts(drafts: list[Draft], text: str, devices: frozenset[str
                     continue  # "the lead appears fractured"
                 if _DEVICE_HAS_GAP.fullmatch(text, before.end, d.start):
                     continue  # "the lead has a fracture"
+                if _DEVICE_INTACT_GAP.fullmatch(text, before.end, d.start):
+                    continue  # "the leads are intact without fracture"
             if after is not None and after.finding in devices and d.end <= after.start:
                 gap = text[d.end : after.start].lower()
                 participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()
                 if participle or _DEVICE_PART_GAP.fullmatch(gap):
+                    states.append(d)
                     continue  # "fractured sternal wires", "fracture of the wire"
             if _participle_of_compound(d, drafts[i + 1 : i + 3], text, devices):
+                states.append(d)
                 continue  # "fractured sternotomy wire": the wire is fractured, no bone
         kept.append(d)
-    return kept
+    return kept, states
 
 
 def _participle_of_compound(
