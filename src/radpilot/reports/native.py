@@ -42,6 +42,7 @@ COMPILED = (
     "scope",
     "certainty",
     "places",
+    "deviceparts",
     "context",
     "sentencememo",
     "sectionmemo",
