@@ -119,6 +119,9 @@ def _alternative(
             nearer = any(lo <= o.start and o.end <= hi for o in drafts if o is not d)
             if nearer and lo == d.end:
                 last = _in_comma_list(text, drafts, d, t)
+                if last is None and _offered_list(tokens, drafts, d, t, text):
+                    # "edema, infection or less likely fibrosis": the first is offered too
+                    last = max(o.end for o in drafts if d.end <= o.start and o.end <= t.start)
                 if last is not None and not _listed_cue_between(tokens, lo, hi):
                     nearer, lo = False, last
             if (
@@ -229,9 +232,9 @@ def _offered_list(tokens: list[Token], drafts: list[Draft], d: Draft, t: Token, 
     inferred = {x.start for x in tokens if x.roles.finding is not None and x.roles.inferred}
     if not text or any(o.start not in inferred for o in items):
         return False
-    gaps = [text[a.end : b.start] for a, b in pairwise(items)]
-    last = text[items[-1].end : t.start].strip()
-    return all(g.strip() == "," for g in gaps) and last in ("", ",")
+    # an item's own words may open it ("edema, atypical infection or fibrosis")
+    gaps = all(_LIST_GAP.fullmatch(text, a.end, b.start) for a, b in pairwise(items))
+    return gaps and text[items[-1].end : t.start].strip() in ("", ",")
 
 
 def _certainty_cue_between(tokens: list[Token], lo: int, hi: int) -> bool:
