@@ -31,6 +31,10 @@ REPORTS = {
     # "Age-indeterminate" doubts the age, not the fracture; "indeterminate nodule" doubts it.
     "F5": "IMPRESSION: Multiple age-indeterminate left-sided rib fractures.",
     "N1": "IMPRESSION: Possible nodule in the right upper lobe.",
+    # "stable" says the mediastinum is as it was, not that it is widened
+    "M1": "FINDINGS: The heart is normal in size. The mediastinum is stable. Lungs are clear.",
+    "M2": "FINDINGS: The mediastinum is widened.",
+    "M3": "FINDINGS: The mediastinum may be widened.",
 }
 
 
@@ -63,6 +67,8 @@ def ids(store: ArchiveStore, query: str) -> list[str]:
         ("+nodule", []),
         ("clavicle fracture", ["F2"]),
         ('absent:"rib fracture"', ["F4"]),
+        ("widened mediastinum", ["M2", "M3"]),
+        ('uncertain:"widened mediastinum"', ["M3"]),
     ],
 )
 def test_plain_finding_queries(archive: ArchiveStore, query: str, expected: list[str]) -> None:

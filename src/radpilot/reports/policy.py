@@ -139,7 +139,7 @@ def _possible(m: Mention) -> bool:
     return m.certainty is Certainty.UNCERTAIN and m.hedge is Hedge.POSSIBLE
 
 
-def _unchanged_only(m: Mention) -> bool:
+def unchanged_only(m: Mention) -> bool:
     """Is ``m`` uncertain only through an uncertain qualifier that is no hedge phrase
     ("stable cardiomediastinal silhouette", "heart size is unchanged")? That says the
     anatomy is as it was, not that it is abnormal: no label under this policy (the CheXpert
@@ -150,13 +150,13 @@ def _unchanged_only(m: Mention) -> bool:
 def raised(mentions: list[Mention], kept: list[Mention]) -> list[Mention]:
     """The hedged mentions a policy set aside (in ``mentions``, not in ``kept``) that
     still raise a possibility: every one but an anatomy said only to be unchanged
-    (:func:`_unchanged_only`). They set no label of their own, but a report that offers
+    (:func:`unchanged_only`). They set no label of their own, but a report that offers
     "possible pneumonia or atelectasis" is not one with no finding (rule 5 of
     :mod:`radpilot.reports.labels`)."""
     if len(kept) == len(mentions):
         return []
     ids = {id(m) for m in kept}
-    return [m for m in mentions if id(m) not in ids and not _unchanged_only(m)]
+    return [m for m in mentions if id(m) not in ids and not unchanged_only(m)]
 
 
 def _several(m: Mention, mentions: list[Mention], text: str) -> bool:
@@ -199,7 +199,7 @@ class ExplainingPolicy(UncertaintyPolicy):
         before (``sentences_before``) or, for the impression, the findings
         (``sections_explained``); (3) a ``possible`` mention listed with another hedged
         finding under the same hedge phrase (one of several explanations); (4) an anatomy
-        said only to be unchanged ("stable cardiomediastinal silhouette", :func:`_unchanged_only`).
+        said only to be unchanged ("stable cardiomediastinal silhouette", :func:`unchanged_only`).
         Tables of cases: ``tests/reports/test_policy.py``, ``regression_policy.jsonl``."""
         found = vocab.findings
         if not any(_possible(m) or found[m.finding].role is FindingRole.ETIOLOGY for m in mentions):
@@ -209,7 +209,7 @@ class ExplainingPolicy(UncertaintyPolicy):
             return [
                 m
                 for m in mentions
-                if not (_several(m, mentions, report.text) or _unchanged_only(m))
+                if not (_several(m, mentions, report.text) or unchanged_only(m))
             ]
         table = explanations()
         # A possibility offered for an observation sits in its sentence or refers back
@@ -246,7 +246,7 @@ class ExplainingPolicy(UncertaintyPolicy):
                     continue  # "consistent with infection": a cause of what is seen
             elif _possible(m) and explains_nearby(m):
                 continue  # offered to explain the observation stated beside it
-            elif _several(m, mentions, report.text) or _unchanged_only(m):
+            elif _several(m, mentions, report.text) or unchanged_only(m):
                 continue  # one of several explanations offered, none committed to
             kept.append(m)
         return kept

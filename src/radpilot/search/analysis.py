@@ -15,6 +15,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from radpilot.reports.models import Certainty, Change, Laterality, Mention, Report
+from radpilot.reports.policy import unchanged_only
 from radpilot.reports.vocabulary import Vocabulary, normalize_term
 from radpilot.search.config import query_words, ranking
 
@@ -43,7 +44,11 @@ _PRIORITY = {
 
 
 def mention_status(m: Mention) -> FindingStatus:
+    # "The mediastinum is stable" says the anatomy is as it was: no finding to search for,
+    # as it sets no label under radpilot's policy (``policy.unchanged_only``)
     if m.section in CONTEXT_SECTIONS or m.hypothetical or m.region is not None:
+        return FindingStatus.CONTEXT
+    if unchanged_only(m):
         return FindingStatus.CONTEXT
     if m.certainty is Certainty.ABSENT or m.change is Change.RESOLVED:
         return FindingStatus.ABSENT
