@@ -3,7 +3,8 @@
 Every report of the patient in the archive (``radpilot archive add``) contributes its
 stated findings: a finding's status in a report is the strongest of its mentions
 (``radpilot.search.analysis.mention_status``: present > uncertain > absent; indication,
-history and hypothetical mentions state nothing and are left out), with the reader's
+history and hypothetical mentions, and an anatomy said only to be unchanged ("heart size
+is stable"), state nothing and are left out), with the reader's
 laterality and change (new, worse, better, stable, resolved). Every analysed study of the
 patient in the studies store contributes the image model's decision on each finding it
 scored (positive: present; negative: absent), named by the report vocabulary's id where
