@@ -41,8 +41,8 @@ Sets 3-7 (``reader_check_fresh3.jsonl`` .. ``reader_check_fresh7.jsonl``, BENCHM
 says who wrote each and its first run) use the same two formats: 3, 4, 5 and 7 whole
 reports with labels, 6 pediatric sentences with mentions.
 Set 8 and set 9 (``reader_check_fresh9.jsonl``, written blind and first run on 2026-12-04)
-are whole department reports with labels, as is set 10 (``reader_check_fresh10.jsonl``,
-written blind and first run on 2026-12-06).
+are whole department reports with labels, as are set 10 (``reader_check_fresh10.jsonl``)
+and set 11 (``reader_check_fresh11.jsonl``), written blind and first run on 2026-12-06.
 
 Usage: ``python benchmarks/reader_fresh.py [--set PATH] [--split tune|held|all] [--errors N]
 [--chexpert-policy]``. ``--errors`` prints the tune split's errors only (the held split's

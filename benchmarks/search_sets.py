@@ -2,7 +2,7 @@
 
 The OpenI tables of ``search_quality.py`` ask new queries of reports the search was tuned
 on. This asks the plain finding queries of new reports: the whole-report check sets
-(``reader_check_fresh{2,3,4,5,7,8,9,10}.jsonl``, written and labelled by hand, each row a
+(``reader_check_fresh{2,3,4,5,7,8,9,10,11}.jsonl``, written and labelled by hand, each row a
 ``tune`` or ``held`` split drawn before its first run). One archive per split; a report is
 relevant to a query where its hand label for the query's CheXpert class is 1.0 or -1.0
 (stated present or uncertain: what a plain query returns, uncertain ranked below). A
@@ -32,7 +32,7 @@ from radpilot.search.ingest import ingest_records
 from radpilot.search.store import open_store
 
 DATA = Path(__file__).resolve().parent / "data"
-SETS = ("2", "3", "4", "5", "7", "8", "9", "10")
+SETS = ("2", "3", "4", "5", "7", "8", "9", "10", "11")
 # The query a radiologist types for each class (the main OpenI table's wording where it has
 # one; "fracture" and "lung lesion" because the sets' classes hold every bone and mass).
 QUERIES = {
