@@ -11,10 +11,18 @@ from radpilot.reports.matcher import Token
 from radpilot.reports.scope import Draft
 
 # What may stand between a finding's word and the device after it that it describes:
-# "of (the|a|an)" and up to two words ("fracture of the right ventricular lead"). Nothing
-# at all only after a participle ("fractured wire"), never after a noun: "sternotomy wires"
+# "of (the|a|an)" and up to three words ("fracture of the second and third wires"). Nothing
+# or only words that say which after a participle ("fractured wire"), never after a noun: "sternotomy wires"
 # are the wires of a sternotomy, both stated.
-_DEVICE_PART_GAP = re.compile(r"[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,2}")
+_DEVICE_PART_GAP = re.compile(r"[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,3}")
+# Between a participle and its device: words that say which one ("fractured upper sternal
+# wires", "fractured right ventricular lead"), never a bone ("fractured left sixth rib").
+_WHICH_DEVICE = re.compile(
+    r"[ \t]+(?:(?:upper|lower|mid|middle|superior|inferior|proximal|distal|right|left|"
+    r"anterior|posterior|atrial|ventricular|first|second|third|fourth|fifth|several|"
+    r"multiple|two|three|both|one|some)[ \t]+){0,3}",
+    re.I,
+)
 # A device as the subject of a finding's participle: "the catheter has fractured", "the
 # lead appears fractured", "the wires are possibly fractured".
 _DEVICE_SUBJECT_GAP = re.compile(
@@ -66,7 +74,9 @@ def without_device_parts(
                     continue  # "the leads are intact without fracture"
             if after is not None and after.finding in devices and d.end <= after.start:
                 gap = text[d.end : after.start].lower()
-                participle = text[d.start : d.end].lower().endswith("ed") and not gap.strip()
+                participle = text[d.start : d.end].lower().endswith("ed") and bool(
+                    _WHICH_DEVICE.fullmatch(text, d.end, after.start) or not gap.strip()
+                )
                 if participle or _DEVICE_PART_GAP.fullmatch(gap):
                     states.append(d)
                     continue  # "fractured sternal wires", "fracture of the wire"

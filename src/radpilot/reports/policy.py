@@ -207,9 +207,7 @@ class ExplainingPolicy(UncertaintyPolicy):
         stated = [m for m in mentions if _stated_observation(m, vocab)]
         if not stated:  # nothing to explain: only rules (3) and (4) can apply
             return [
-                m
-                for m in mentions
-                if not (_several(m, mentions, report.text) or unchanged_only(m))
+                m for m in mentions if not (_several(m, mentions, report.text) or unchanged_only(m))
             ]
         table = explanations()
         # A possibility offered for an observation sits in its sentence or refers back

@@ -54,6 +54,8 @@ class _DeviceWords:
     placed: dict[str, dict[str, str]]
     # the findings an organ's place moves to its region: observations, no device
     organ_bound: frozenset[str]
+    # finding id -> the CheXpert label it rolls up to, where it has one
+    label_of: dict[str, str]
 
 
 _DEVICE_WORDS: dict[str, _DeviceWords] = {}  # by vocabulary digest (a few per process)
@@ -71,6 +73,7 @@ def _device_words(vocab: Vocabulary | None) -> _DeviceWords:
             {f.id: frozenset(f.any_region) for f in vocab if f.any_region},
             {f.id: dict(f.placed) for f in vocab if f.placed},
             _organ_bound(vocab, modifiers()),
+            {f.id: f.chexpert for f in vocab if f.chexpert},
         )
     return hit
 
@@ -191,7 +194,9 @@ def _without_part_phrases(
     return out
 
 
-def _as_placed(found: list[Mention], placed: dict[str, dict[str, str]]) -> list[Mention]:
+def _as_placed(
+    found: list[Mention], placed: dict[str, dict[str, str]], label_of: dict[str, str]
+) -> list[Mention]:
     """A mention placed where its finding is another (``findings.json`` placed): "lesion
     in the left clavicle" is a bone lesion, "fracture of the right 5th rib" a rib fracture.
     One placed nowhere that a hedge or a statement offers for such a finding before it in
@@ -203,14 +208,32 @@ def _as_placed(found: list[Mention], placed: dict[str, dict[str, str]]) -> list[
         if table:
             other = next((table[p] for p in m.locations if p in table), None)
             if other is None and not m.locations and m.hedge is not None and out:
-                # offered for the finding right before it ("nodules consistent with
+                # offered for the nearest finding of that kind before it in its sentence
+                # ("rib lesion with pathological fracture, suspicious for a metastasis"),
+                # unless another lesion stands between ("nodules consistent with
                 # metastases" after a rib lesion are the nodules')
-                before = out[-1].finding
-                other = before if before in table.values() else None
+                other = _offered_for(out, m, table, label_of)
             if other is not None:
                 m = replace(m, finding=other)
         out.append(m)
     return out
+
+
+def _offered_for(
+    out: list[Mention], m: Mention, table: dict[str, str], label_of: dict[str, str]
+) -> str | None:
+    """The kind (a value of ``table``) of the nearest mention before ``m`` in its sentence
+    that has one, unless a finding of ``m``'s own label comes first (a nodule before
+    "consistent with metastases")."""
+    own = label_of.get(m.finding)
+    for before in reversed(out):
+        if before.sentence.start != m.sentence.start or before.finding == m.finding:
+            return None
+        if own is not None and label_of.get(before.finding) == own:
+            return None
+        if before.finding in table.values():
+            return before.finding
+    return None
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -265,7 +288,7 @@ def read_sentence_afresh(ctx: _Context, sentence: Sentence, in_context: bool) ->
     if parts and any(m.finding in parts for m in found):
         found = _without_part_phrases(found, parts, devices.unsized)
     if placed and any(m.finding in placed for m in found):
-        found = _as_placed(found, placed)
+        found = _as_placed(found, placed, devices.label_of)
     return found
 
 
