@@ -11,9 +11,9 @@ from radpilot.reports.matcher import Token
 from radpilot.reports.scope import Draft
 
 # What may stand between a finding's word and the device after it that it describes:
-# "of (the|a|an)" and up to three words ("fracture of the second and third wires"). Nothing
-# or only words that say which after a participle ("fractured wire"), never after a noun: "sternotomy wires"
-# are the wires of a sternotomy, both stated.
+# "of (the|a|an)" and up to three words ("fracture of the second and third wires"); after a
+# participle, nothing ("fractured wire") or words that say which (``_WHICH_DEVICE``); never
+# anything after a noun: "sternotomy wires" are the wires of a sternotomy, both stated.
 _DEVICE_PART_GAP = re.compile(r"[ \t]+of[ \t]+(?:(?:the|a|an)[ \t]+)?(?:[a-z]+[ \t]+){0,3}")
 # Between a participle and its device: words that say which one ("fractured upper sternal
 # wires", "fractured right ventricular lead"), never a bone ("fractured left sixth rib").

@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class _DeviceWords:
     """What the reader needs of a vocabulary's devices, of its findings that belong to the
-    chest under any region's sub-header and of those a place makes another, built once
-    per vocabulary."""
+    chest under any region's sub-header, of those a place makes another (a bone's, an
+    organ's) and of their CheXpert labels, built once per vocabulary."""
 
     # a measurement beside a device is where it sits, not how big it is
     unsized: frozenset[str]

@@ -220,8 +220,9 @@ class ModifierFile(DataDocument):
         description="A location (a key of locations) -> the body region of sections.json "
         "body_regions it lies in, other than the chest ('liver' -> abdomen, 'thyroid' -> head "
         "and neck): a finding placed only at such places is that region's, as under its "
-        "sub-header ('left thyroid nodule', 'cyst in the right hepatic lobe', 'L2 "
-        "compression fracture'); a device's tip placed there is still the chest's device.",
+        "sub-header ('left thyroid nodule', 'cyst in the right hepatic lobe'); a device's "
+        "tip placed there is still the chest's device, and a finding whose own words name "
+        "the organ ('dilated bowel') stays the chest film's.",
     )
     views: list[Phrase] = Field(
         default_factory=list,
@@ -240,7 +241,7 @@ class ModifierFile(DataDocument):
     )
 
     @model_validator(mode="after")
-    def _sided_locations(self) -> ModifierFile:
+    def _known_locations(self) -> ModifierFile:
         for name, table in (
             ("location_sides", self.location_sides),
             ("location_regions", self.location_regions),
