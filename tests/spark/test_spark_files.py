@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from radpilot.spark.files import is_parquet, storage_url
@@ -32,6 +32,8 @@ def test_storage_url(given_path: str | Path, url: str | None) -> None:
 @given(st.from_regex(r"[a-z][a-z0-9+.-]{1,8}", fullmatch=True), st.text(min_size=1, max_size=40))
 def test_a_url_survives_a_path_round_trip(scheme: str, rest: str) -> None:
     rest = rest.replace("\x00", "").lstrip("/") or "x"
+    # a Path drops "." segments ("a0://./b" is "a0:/b"): no URL holding one survives it
+    assume("." not in rest.split("/"))
     url = f"{scheme}://{rest}"
     got = storage_url(Path(url))
     assert got is not None and got.startswith(f"{scheme}:/")
