@@ -190,10 +190,12 @@ def test_a_finding_under_another_body_region_is_no_chest_answer(tmp_path: Path) 
 
 
 # A place the query names, for a mention the reader placed nowhere: the places its own
-# sentence writes ("Left lower lobe opacity ..., atelectasis or pneumonia": the reader
-# read the pneumonia, not its lobe) place it at the place asked (P3, P5), with the
-# reader's places (P4, P6); a place the sentence writes elsewhere (P1, P3 for the upper
-# lobe) does not rank it after those placed nowhere (P2): it may be another finding's.
+# sentence writes ("Left lower lobe opacity ...; atelectasis or pneumonia": the reader
+# read the pneumonia, not its lobe, as the semicolon opens another clause) place it at
+# the place asked (P7), with the reader's places (P3, P4, P5, P6: without the semicolon
+# the pneumonia is offered for the opacity, at its place); a place the sentence writes
+# elsewhere (P7 for the upper lobe) does not rank it after those placed nowhere (P2): it
+# may be another finding's.
 UNPLACED = {
     "P1": "FINDINGS: Right middle lobe infiltrate consistent with pneumonia.\nIMPRESSION: Pneumonia.",
     "P2": "FINDINGS: Pneumonia. Heart size normal.",
@@ -201,6 +203,7 @@ UNPLACED = {
     "P4": "FINDINGS: Right lower lobe pneumonia.",
     "P5": "FINDINGS: Consolidation in the left upper lobe, consistent with pneumonia.",
     "P6": "FINDINGS: Patchy opacity at the left base, likely pneumonia.",
+    "P7": "FINDINGS: Left lower lobe opacity of uncertain cause; atelectasis or pneumonia.",
 }
 
 
@@ -237,9 +240,9 @@ def places(filled_archive: Callable[[str, dict[str, str]], ArchiveStore]) -> Arc
 @pytest.mark.parametrize(
     ("query", "ranks"),
     [
-        ("lower lobe pneumonia", [{"P4"}, {"P3", "P6"}, {"P1", "P2", "P5"}]),
+        ("lower lobe pneumonia", [{"P4"}, {"P3", "P6", "P7"}, {"P1", "P2"}, {"P5"}]),
         ("left lower lobe pneumonia", [{"P3", "P6"}, {"P5"}]),
-        ("upper lobe pneumonia", [{"P5"}, {"P1", "P2", "P3"}, {"P4", "P6"}]),
+        ("upper lobe pneumonia", [{"P5"}, {"P1", "P2", "P7"}, {"P3", "P4", "P6"}]),
         ("calcified mediastinal lymph nodes", [{"M2", "M4"}, {"M3"}, {"M1"}]),
         ("mediastinal calcified lymph nodes", [{"M2", "M4"}, {"M3"}, {"M1"}]),
         ("apical scarring", [{"A2", "A3"}, {"A4"}, {"A1"}]),

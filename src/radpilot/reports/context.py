@@ -65,7 +65,7 @@ from radpilot.reports.models import (
     Sentence,
     Span,
 )
-from radpilot.reports.places import with_coordinated
+from radpilot.reports.places import offered_for, with_coordinated
 from radpilot.reports.rules import CueCategory, CueRules, Modifiers
 from radpilot.reports.scope import Draft, blocked, closes, cues_of, looks_ahead
 
@@ -264,6 +264,11 @@ def mentions_in_sentence(
         if laterality is None and out and certainty is not Certainty.ABSENT:
             if out[-1].finding not in unsized or d.finding in unsized:
                 laterality = _shared_side(out[-1], d, tokens)  # a device's side is no finding's
+        if not places and hedge is not None and certainty is not Certainty.ABSENT:
+            seen = offered_for(out, d.finding, d.start, text)
+            if seen is not None:  # "opacity in the left upper lobe, likely scarring"
+                places = seen.locations
+                laterality = laterality or (seen.laterality.value if seen.laterality else None)
         laterality = _placed_side(laterality, places, mods)
         out.append(
             Mention(

@@ -8,6 +8,9 @@ make a place phrase of ``modifiers.json`` (so the vocabulary, not a list of lobe
 says what is a place), and gives the side written before the first word to both. A side
 written inside a place phrase splits it the same way: "upper left lung" is the left lung's
 upper zone ("upper" with the head of the side phrase "left lung").
+
+A reading offered for an observation is at the observation's place: in "opacity in the left
+upper lobe, likely scarring" the scarring is the left upper lobe's (``offered_for``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import re
 
 from radpilot.reports.matcher import Roles, Token
+from radpilot.reports.models import Certainty, Mention
+from radpilot.reports.policy import explanations
 from radpilot.reports.rules import Modifiers
 
 # The text right before a place phrase: an optional side, the coordinated word, a joining
@@ -90,3 +95,32 @@ def _inside_side(tokens: list[Token], n: int, text: str, mods: Modifiers) -> Tok
         return None
     start = lo + m.start("word")
     return Token(start, start + len(m.group("word")), m.group("word"), Roles(location=place))
+
+
+# What stands between an observation and a finding that is no reading of it: a semicolon,
+# a word that turns to something else ("left lower lobe opacity, but possible pneumonia at
+# the right base") or one that adds another item ("opacity and possible small effusion";
+# "and/or" still joins readings, "consistent with" offers one). Not "which" or "that": they
+# open the reading ("which may represent").
+_NEW_CLAUSE = re.compile(
+    r";|\b(?:but|however|although|though|whereas|while|except|also|additionally|plus)\b"
+    r"|\band\b(?!/)|(?<!consistent )(?<!compatible )(?<!keeping )\bwith\b",
+    re.IGNORECASE,
+)
+
+
+def offered_for(out: list[Mention], finding: str, start: int, text: str) -> Mention | None:
+    """The observation a reading of ``finding`` at ``start`` is offered for: the nearest
+    mention before it in its sentence (``out``) that is stated, not absent, and that
+    ``finding`` can explain (``explanations.json``), with no other clause between them.
+    "Right lower lobe opacity, which may represent pneumonia": the opacity."""
+    can = explanations().explains.get(finding)
+    if not can:
+        return None
+    for prev in reversed(out):
+        if prev.certainty is Certainty.ABSENT or prev.finding not in can:
+            continue
+        if _NEW_CLAUSE.search(text, prev.span.end, start):
+            return None
+        return prev
+    return None
