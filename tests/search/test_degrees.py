@@ -28,6 +28,12 @@ REPORTS = {
     "C1": "FINDINGS: Calcified granulomas in the right upper lobe.",
     "C2": "FINDINGS: Several calcified granulomata are present.",
     "C3": "FINDINGS: Calcified granuloma in the left lower lobe.\nIMPRESSION: Calcified granuloma.",
+    # A count said in words (O2, O3: "a few", "multifocal") before one said only by the
+    # plural (O1), before a single opacity said twice (O4).
+    "O1": "FINDINGS: There are patchy opacities in the right upper lobe.",
+    "O2": "FINDINGS: A few ill-defined opacities in the lung bases.",
+    "O3": "FINDINGS: Multifocal opacities in both lungs.",
+    "O4": "FINDINGS: Focal opacity in the left lower lobe.\nIMPRESSION: Left lower lobe opacity.",
     "S1": "FINDINGS: Osteophytes of the thoracic spine.",
     "S2": "FINDINGS: Degenerative changes of the spine with osteophyte formation.\n"
     "IMPRESSION: Degenerative changes of the spine.",
@@ -61,6 +67,11 @@ def test_a_count_asked_is_the_plural_or_a_count_word(archive: ArchiveStore) -> N
     got = ids(archive, "multiple calcified granulomas")
     assert set(got[:2]) == {"C1", "C2"} and got[2] == "C3", got
     assert ids(archive, "multiple osteophytes")[0] == "S1"
+
+
+def test_a_count_in_words_ranks_before_the_plural_alone(archive: ArchiveStore) -> None:
+    got = ids(archive, "multifocal opacities")
+    assert set(got[:2]) == {"O2", "O3"} and got[2] == "O1" and got.index("O4") > 2, got
 
 
 @pytest.mark.parametrize(

@@ -126,6 +126,27 @@ def test_a_place_written_as_asked_ranks_before_one_only_near_it(
     assert ids(store, "upper lobe opacities")[:2] == ["N2", "N1"]
 
 
+def test_a_place_as_written_ranks_before_certainty_only_near_it(
+    filled_archive: Callable[[str, dict[str, str]], ArchiveStore],
+) -> None:
+    # Scarring offered for an opacity is at the opacity's place (the reader): "upper lobe
+    # scarring" asks first for the scarring written there, even hedged, then the apical
+    # one; the bases are the lower lobes, so "basilar" is answered by both as written.
+    store = filled_archive(
+        "written_places",
+        {
+            "U1": "FINDINGS: Stable right apical scarring.",
+            "U2": "FINDINGS: Focal opacity in the left upper lobe, probably scarring.",
+            "U3": "FINDINGS: Scarring at the right base.",
+            "L1": "FINDINGS: Right lower lobe scarring.",
+            "L2": "FINDINGS: Opacity at the right base, which may represent scarring.",
+        },
+    )
+    assert ids(store, "upper lobe scarring")[:2] == ["U2", "U1"]
+    got = ids(store, "basilar scarring")
+    assert set(got[:2]) == {"U3", "L1"} and got[2] == "L2"
+
+
 @pytest.mark.parametrize(
     ("place", "locations", "grade"),
     [
@@ -134,6 +155,10 @@ def test_a_place_written_as_asked_ranks_before_one_only_near_it(
         ("upper lobe", {"apical"}, NEAR_PLACE),
         ("upper lobe", {"apical", "right upper lobe"}, 1.0),
         ("upper lobe", {"basilar"}, 0.0),
+        ("basilar", {"left lower lobe"}, 1.0),
+        ("lower lobe", {"basilar"}, 1.0),
+        ("lower lobe", {"lower zone"}, 1.0),
+        ("apical", {"upper zone"}, NEAR_PLACE),
         ("lower lobe", set(), 0.0),
     ],
 )

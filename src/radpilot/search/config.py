@@ -32,12 +32,18 @@ class QueryWordsFile(DataDocument):
         description="Canonical change value -> words a query writes for it ('worsening')."
     )
     stopwords: list[str] = Field(description="Words dropped from a query's free text.")
+    same_locations: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="A location a query names -> the reader's locations that name the same "
+        "part of the lung in other words ('basilar' -> 'lower lobe': the bases are the lower "
+        "lobes on a radiograph): they answer it as the location as written does.",
+    )
     near_locations: dict[str, list[str]] = Field(
         default_factory=dict,
         description="A location a query names (the reader's canonical names, modifiers.json) "
-        "-> the reader's locations that answer it too ('lower lobe' -> 'basilar'): free words "
-        "of a finding query that name a location prefer mentions at it, and at the location as "
-        "written before one near it.",
+        "-> the reader's locations that answer it too, a part of it ('upper lobe' -> "
+        "'apical'): free words of a finding query that name a location prefer mentions at "
+        "it, and at the location as written (or a same location) before one near it.",
     )
     derived_endings: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -81,8 +87,8 @@ class QueryWordsFile(DataDocument):
         default_factory=list,
         description="Words that say a finding is more than one ('multiple', 'several'): a "
         "query word among them is answered, as a degree is, by a matching mention whose "
-        "head word is the query's in the plural ('calcified granulomas') or whose sentence "
-        "writes one of these words.",
+        "sentence writes one of these words ('multifocal' too) or, ranked after it, whose "
+        "head word is the query's in the plural ('calcified granulomas').",
     )
     compound_words: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -159,6 +165,7 @@ class QueryWords:
     stopwords: frozenset[str]
     longest_laterality: int  # words in the longest laterality phrase
     locations: dict[str, str]  # the reader's location phrases -> canonical location
+    same_locations: dict[str, frozenset[str]]  # canonical -> locations naming it otherwise
     near_locations: dict[str, frozenset[str]]  # canonical -> locations that answer it too
     derived_endings: tuple[tuple[str, tuple[str, ...]], ...]  # ending -> derived endings
     each_side_words: frozenset[str]  # bilateral side words that are a site on each side
@@ -194,6 +201,7 @@ def query_words() -> QueryWords:
         stopwords=frozenset(normalize_term(w) for w in doc.stopwords),
         longest_laterality=max((len(k.split()) for k in lat), default=1),
         locations=dict(modifiers().locations),
+        same_locations={k: frozenset(v) for k, v in doc.same_locations.items()},
         near_locations={k: frozenset(v) for k, v in doc.near_locations.items()},
         derived_endings=tuple((k, tuple(v)) for k, v in doc.derived_endings.items()),
         each_side_words=frozenset(normalize_term(w) for w in doc.each_side_words),

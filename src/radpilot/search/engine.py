@@ -400,10 +400,19 @@ def _where(
     follows those written on the side asked: "scarring at the lung bases" is a right
     lower lobe scarring, "right apical scarring" is not."""
     off = placed_elsewhere(q, scoring, ments) if ments else set()
-    where = {rid: 0 if near.get(rid, _NOWHERE).places else 4 if rid in off else 2 for rid in ids}
+    where = {rid: _placed(near.get(rid, _NOWHERE), rid in off) for rid in ids}
     for rid in bilateral_only(store, cq, ids):
         where[rid] += 1
     return where
+
+
+def _placed(near: Near, elsewhere: bool) -> int:
+    """A candidate's rank by place, before its side: at the place as written, then only at
+    a place that answers it (``near_locations``: "apical" for "upper lobe"), then placed
+    nowhere, then only elsewhere. Steps of two leave room for the side."""
+    if near.places:
+        return 0 if near.written else 2
+    return 6 if elsewhere else 4
 
 
 def _weighted(

@@ -37,6 +37,9 @@ _WORD = re.compile(r"\w", re.UNICODE)
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
+PLURAL_COUNT = 0.5  # a count said only by the plural (``degree_grade``)
+
+
 def near_evidence(
     store: ArchiveStore,
     q: Query,
@@ -47,7 +50,7 @@ def near_evidence(
     """Share of the free words that a matching mention states: a location the words
     name (the reader's location phrases: "middle lobe", "basilar") is at the mention's
     locations (or one that answers it, ``near_locations``), a degree ("mildly",
-    "multiple": ``degree_answered``) is the mention's, any other word is in the
+    "multiple": ``degree_grade``) is the mention's, any other word is in the
     mention's sentence (or a compound there that holds it: "thoracolumbar" for "lumbar").
 
     "right middle lobe opacity" asks for an opacity in the middle lobe: a right upper
@@ -86,10 +89,12 @@ def near_evidence(
         sentences = {text[m.sentence[0] : m.sentence[1]] for m in live}
         locs = {loc for m in live for loc in placed_in(m, text)}
         words = sum(1 for p in pats if any(p.search(s) for s in sentences))
-        degree = sum(1 for w in degrees if degree_answered(w, live, sentences, nouns))
-        at = sum(place_grade(place, locs, sides) for place in places)
+        degree = sum(degree_grade(w, live, sentences, nouns) for w in degrees)
+        grades = [place_grade(place, locs, sides) for place in places]
+        at = sum(grades)
         if words or at or degree:
-            out[rid] = Near(at / asked, degree / asked, words / asked)
+            written = bool(grades) and min(grades) == 1.0
+            out[rid] = Near(at / asked, degree / asked, words / asked, written)
     return out
 
 
@@ -99,25 +104,27 @@ class Near(NamedTuple):
     places: float = 0.0
     degree: float = 0.0
     words: float = 0.0
+    written: bool = False  # every place asked is a place of its evidence as written
 
 
-def degree_answered(
+def degree_grade(
     word: str, live: Sequence[StoredMention], sentences: set[str], nouns: Sequence[str]
-) -> bool:
-    """Whether a degree word of the query (a severity of ``query_words.json`` ``degrees``,
-    a count word) is the stated mentions': a severity by a word of the severities that
-    answer it in their sentence ("mildly tortuous aorta": "mild tortuosity of the thoracic
-    aorta"); a count by a mention whose head is one of the query's finding ``nouns`` in
-    the plural ("calcified granulomas"; not "degenerative changes" for "multiple
-    osteophytes"), or a count word in its sentence ("several small calcified granulomas")."""
+) -> float:
+    """How well a degree word of the query (a severity of ``query_words.json`` ``degrees``,
+    a count word) is the stated mentions': 1.0 for a severity by a word of the severities
+    that answer it in their sentence ("mildly tortuous aorta": "mild tortuosity of the
+    thoracic aorta"), or a count word in its sentence ("several small calcified
+    granulomas"); ``PLURAL_COUNT`` for a count said only by a mention whose head is one of
+    the query's finding ``nouns`` in the plural ("calcified granulomas": more than one,
+    though not said to be many; not "degenerative changes" for "multiple osteophytes");
+    else 0.0."""
     qw = query_words()
     if normalize_term(word) in qw.count_words:
-        if any(_plural_of(m.span_text, nouns) for m in live):
-            return True
-        pattern = _whole_words(qw.count_words)
-    else:
-        pattern = _whole_words(qw.degrees[normalize_term(word)])
-    return any(pattern.search(s) for s in sentences)
+        if _whole_words(qw.count_words).search(" ".join(sentences)):
+            return 1.0
+        return PLURAL_COUNT if any(_plural_of(m.span_text, nouns) for m in live) else 0.0
+    pattern = _whole_words(qw.degrees[normalize_term(word)])
+    return 1.0 if any(pattern.search(s) for s in sentences) else 0.0
 
 
 def _plural_of(span: str, nouns: Sequence[str]) -> bool:
@@ -306,16 +313,19 @@ NEAR_PLACE = 0.5  # a place that only answers the one asked (``near_locations``)
 
 def place_grade(place: str, locations: set[str], sides: Sequence[str] = ()) -> float:
     """How well ``locations`` answer ``place`` (``answers_place``): 1.0 for the place as
-    asked or one containing it, ``NEAR_PLACE`` for one that only answers it ("apical"
+    asked, one containing it or one naming it otherwise (``same_locations``: "lower lobe"
+    for "basilar"), ``NEAR_PLACE`` for one that only answers it ("apical"
     for "upper lobe": the apex is in the upper lobe, but "upper lobe scarring" asks first
     for the scarring written there), else 0.0."""
-    near = query_words().near_locations.get(place, frozenset())
+    qw = query_words()
+    near = qw.near_locations.get(place, frozenset())
+    same = qw.same_locations.get(place, frozenset())
     words = set(place.split())
     best = 0.0
     for loc in locations:
         if sides and (own := _own_side(loc)) is not None and own not in sides:
             continue
-        if loc == place or words <= set(loc.split()):
+        if loc == place or words <= set(loc.split()) or loc in same:
             return 1.0
         if loc in near:
             best = NEAR_PLACE
